@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// The composition root and the only module that touches `process`: argv, env, signals,
+// stdin/stdout and the exit code. Everything else is a library under src/.
+import { homedir } from 'node:os';
+import yargs, { type Options } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { runExplain } from './src/cli/explain.js';
+import { runInit } from './src/cli/init.js';
+import type { CliIo } from './src/cli/io.js';
+import { CONFIG_OPTIONS, SERVE_OPTIONS, type OptionSpec } from './src/cli/options.js';
+import { runServe, type ServeHandle } from './src/cli/serve.js';
+import { resolveServeSettings, SettingsError, type ParsedFlags } from './src/cli/settings.js';
+import { runValidate } from './src/cli/validate.js';
+import { ConfigError } from './src/errors.js';
+import { VERSION } from './src/version.js';
+
+// Claude Code sends SIGTERM about 100 ms after SIGINT and SIGKILL 400 ms later: a shutdown
+// that is not done by then is finished by force, children included.
+const SHUTDOWN_GRACE_MS = 900;
+
+const io: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+  home: process.env['HOME'] ?? homedir(),
+};
+
+function toYargs(table: Record<string, OptionSpec>): Record<string, Options> {
+  const out: Record<string, Options> = {};
+  for (const [name, spec] of Object.entries(table)) {
+    const notes = [spec.env ? `env: ${spec.env}` : '', spec.defaultText ? `default: ${spec.defaultText}` : ''].filter(Boolean);
+    out[name] = {
+      type: spec.type,
+      describe: notes.length ? `${spec.describe} [${notes.join('; ')}]` : spec.describe,
+      ...(spec.choices ? { choices: [...spec.choices] } : {}),
+    };
+  }
+  return out;
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`ERROR: Invalid configuration: ${err.message}\n`);
+    for (const issue of err.issues) process.stderr.write(`  ${issue.severity} ${issue.path}: ${issue.message}\n`);
+  } else if (err instanceof SettingsError) {
+    process.stderr.write(`ERROR: ${err.message}\n`);
+  } else {
+    process.stderr.write(`ERROR: Failed to start gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+}
+
+async function serve(flags: ParsedFlags): Promise<void> {
+  let handle: ServeHandle;
+  try {
+    const settings = resolveServeSettings(flags, process.env, process.cwd());
+    handle = await runServe(io, settings, { stdin: process.stdin, stdout: process.stdout });
+  } catch (err) {
+    fail(err);
+  }
+  let exiting = false;
+  const stop = (why: string): void => {
+    if (exiting) return;
+    exiting = true;
+    handle.logger.info({ why }, 'shutting down');
+    setTimeout(() => {
+      handle.logger.warn('shutdown grace exceeded; killing downstream process groups');
+      handle.killSync();
+      process.exit(0);
+    }, SHUTDOWN_GRACE_MS).unref();
+    handle.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        handle.logger.error({ err }, 'error during shutdown');
+        handle.killSync();
+        process.exit(1);
+      },
+    );
+  };
+  void handle.clientGone.then(() => stop('stdin closed'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  // Whatever path leads out, no downstream process group outlives the gateway.
+  process.once('exit', () => handle.killSync());
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('agent-mcp-gateway')
+  .usage('$0 [command] [options]\n\nAn MCP gateway with per-agent, deny-before-allow policy. Without a command it serves MCP over stdio.')
+  .command('$0', 'Serve MCP over stdio (the default)', (y) => y.options(toYargs(SERVE_OPTIONS)), (argv) => serve(argv as ParsedFlags))
+  .command(
+    'validate',
+    'Check both configuration files; print every error and warning with its JSON path',
+    (y) => y.options(toYargs(CONFIG_OPTIONS)),
+    (argv) => {
+      process.exitCode = runValidate(io, { ...optionalString('mcpConfig', argv['mcp-config']), ...optionalString('rules', argv['rules']) });
+    },
+  )
+  .command(
+    'init',
+    'Write the example .mcp.json and .mcp-gateway-rules.json',
+    (y) =>
+      y.options({
+        dir: { type: 'string', describe: 'Folder to write into [default: ~/.config/agent-mcp-gateway]' },
+        force: { type: 'boolean', describe: 'Overwrite existing files', default: false },
+      }),
+    (argv) => {
+      process.exitCode = runInit(io, { ...optionalString('dir', argv.dir), force: argv.force });
+    },
+  )
+  .command(
+    'explain',
+    'Show the policy decision for an agent, a server and optionally a tool, and the rule that decided it',
+    (y) =>
+      y.options({
+        ...toYargs(CONFIG_OPTIONS),
+        agent: { type: 'string', demandOption: true, describe: 'Agent id' },
+        server: { type: 'string', demandOption: true, describe: 'Server name' },
+        tool: { type: 'string', describe: 'Tool name' },
+      }),
+    (argv) => {
+      try {
+        process.exitCode = runExplain(io, {
+          ...optionalString('mcpConfig', argv['mcp-config']),
+          ...optionalString('rules', argv['rules']),
+          agent: argv.agent,
+          server: argv.server,
+          ...optionalString('tool', argv.tool),
+        });
+      } catch (err) {
+        fail(err);
+      }
+    },
+  )
+  .version(VERSION)
+  .strict()
+  .help()
+  .parseAsync();
+
+function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
+  return typeof value === 'string' && value !== '' ? ({ [key]: value } as Record<K, string>) : {};
+}

@@ -1,0 +1,228 @@
+import * as z from 'zod';
+import { isLiteralPattern, patternProblem } from '../policy/pattern.js';
+import { frozenArray, frozenRecord } from './frozen.js';
+import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
+import type { PathSegment } from './path.js';
+import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
+import { suggestionSuffix } from './suggest.js';
+import type { AgentRules, ConfigIssue, RuleSection, RulesConfig } from './types.js';
+
+// `.mcp-gateway-rules.json`. Unlike the reference, which ignores unknown keys, every level is
+// strict: a misspelt `"alow"` silently granting nothing (or `"dney"` silently denying nothing)
+// is exactly the mistake a policy file must not absorb.
+
+/** Strictly anchored: JS `$` without the m flag does not accept a trailing newline (Python's does). */
+export const AGENT_ID = /^[A-Za-z0-9_.-]+$/;
+const CREDENTIAL_DIGEST = /^[0-9a-f]{64}$/;
+
+const PatternList = z.array(z.string());
+
+export const RuleSectionSchema = z.strictObject({
+  servers: PatternList.optional().describe('Server names or glob patterns (*, ?, [...]).'),
+  tools: z
+    .record(z.string(), PatternList)
+    .optional()
+    .describe('Per server: tool names or glob patterns. An empty list under "allow" means no tools.'),
+});
+
+export const AgentSchema = z.strictObject({
+  allow: RuleSectionSchema.optional(),
+  deny: RuleSectionSchema.optional(),
+});
+
+const DefaultsSchema = z.strictObject({
+  deny_on_missing_agent: z
+    .boolean()
+    .optional()
+    .describe('Refuse calls that give no agent_id (default true).'),
+});
+
+const CredentialsSchema = z
+  .record(z.string(), z.string())
+  .describe('Hex SHA-256 of a credential, mapped to the agent id it authenticates.');
+
+export const RulesFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  agents: z.record(z.string(), AgentSchema).optional(),
+  defaults: DefaultsSchema.optional(),
+  credentials: CredentialsSchema.optional(),
+});
+
+// Agents are checked one by one so that each agent's issues come out together.
+const TopLevelSchema = z.strictObject({
+  $schema: z.string().optional(),
+  agents: z.record(z.string(), z.unknown()).optional(),
+  defaults: DefaultsSchema.optional(),
+  credentials: CredentialsSchema.optional(),
+});
+
+const SECTIONS = ['allow', 'deny'] as const;
+
+export interface RulesParseResult {
+  /** Undefined when any issue is an error. */
+  readonly config: RulesConfig | undefined;
+  readonly issues: ConfigIssue[];
+}
+
+export function parseRulesConfig(raw: unknown): RulesParseResult {
+  const issues: ConfigIssue[] = [];
+  if (!isPlainObject(raw)) {
+    issues.push(configError([], `Gateway rules configuration must be a JSON object, got ${jsonType(raw)}`));
+    return { config: undefined, issues };
+  }
+  const top = TopLevelSchema.safeParse(raw);
+  if (!top.success) issues.push(...fromZodError(top.error, TopLevelSchema, raw, []));
+
+  const agents: [string, AgentRules][] = [];
+  const rawAgents = raw['agents'];
+  if (isPlainObject(rawAgents)) {
+    for (const [id, entry] of Object.entries(rawAgents)) {
+      const agent = parseAgent(id, entry, issues);
+      if (agent !== undefined) agents.push([id, agent]);
+    }
+  }
+  if (rawAgents === undefined || (isPlainObject(rawAgents) && Object.keys(rawAgents).length === 0)) {
+    issues.push(configWarning(['agents'], 'no agents are defined, so the gateway will refuse every call'));
+  }
+
+  const agentIds = isPlainObject(rawAgents) ? Object.keys(rawAgents) : [];
+  const credentials = checkCredentials(raw['credentials'], agentIds, issues);
+
+  const defaults = raw['defaults'];
+  const denyOnMissing = isPlainObject(defaults) ? defaults['deny_on_missing_agent'] : undefined;
+
+  const ordered = inDocumentOrder(issues, raw);
+  if (hasErrors(ordered)) return { config: undefined, issues: ordered };
+  const config: { -readonly [K in keyof RulesConfig]: RulesConfig[K] } = {
+    agents: frozenRecord(agents),
+    defaults: Object.freeze({ deny_on_missing_agent: typeof denyOnMissing === 'boolean' ? denyOnMissing : true }),
+  };
+  if (credentials !== undefined) config.credentials = credentials;
+  return { config: Object.freeze(config), issues: ordered };
+}
+
+function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRules | undefined {
+  const base: PathSegment[] = ['agents', id];
+  const before = issues.length;
+  if (id === '') {
+    issues.push(configError(base, "Agent ID must be a non-empty string, got ''"));
+  } else if (!AGENT_ID.test(id)) {
+    issues.push(
+      configError(
+        base,
+        `Agent ID ${JSON.stringify(id)} contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed`,
+      ),
+    );
+  }
+  if (!isPlainObject(entry)) {
+    issues.push(configError(base, `agent "${id}" configuration must be an object, got ${jsonType(entry)}`));
+    return undefined;
+  }
+  const parsed = AgentSchema.safeParse(entry);
+  if (!parsed.success) issues.push(...fromZodError(parsed.error, AgentSchema, entry, base));
+
+  for (const name of SECTIONS) {
+    const section = entry[name];
+    if (isPlainObject(section)) checkSection(id, name, section, [...base, name], issues);
+  }
+  if (hasErrors(issues.slice(before)) || !parsed.success) return undefined;
+
+  // Built from the raw entry, not parsed.data: zod rebuilds records by assignment, which would
+  // turn a tools key "__proto__" into a prototype change. The schema has no transforms.
+  const agent = entry as z.infer<typeof AgentSchema>;
+  return Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny) });
+}
+
+function checkSection(
+  id: string,
+  name: (typeof SECTIONS)[number],
+  section: Record<string, unknown>,
+  base: PathSegment[],
+  issues: ConfigIssue[],
+): void {
+  const checkPatterns = (list: unknown, path: PathSegment[], names: 'servers' | 'tools') => {
+    if (!Array.isArray(list)) return;
+    list.forEach((pattern: unknown, i) => {
+      if (typeof pattern !== 'string') return;
+      const problem = patternProblem(pattern) ?? (names === 'servers' ? literalServerProblem(pattern) : undefined);
+      if (problem !== undefined) issues.push(configError([...path, i], problem));
+    });
+  };
+
+  checkPatterns(section['servers'], [...base, 'servers'], 'servers');
+
+  const tools = section['tools'];
+  if (!isPlainObject(tools)) return;
+  for (const [server, list] of Object.entries(tools)) {
+    const path = [...base, 'tools', server];
+    const keyProblem = toolsKeyProblem(server);
+    if (keyProblem !== undefined) issues.push(configError(path, keyProblem));
+    checkPatterns(list, path, 'tools');
+    if (name === 'allow' && Array.isArray(list) && list.length === 0) {
+      // The reference reads [] as "every tool"; we read it as "no tool". Either reading
+      // surprises someone, so say which one applies.
+      issues.push(
+        configWarning(
+          path,
+          `empty list: agent "${id}" may use no tools of "${server}" (an absent entry would allow all of them); ` +
+            'remove the entry to allow every tool, or deny the server to hide it',
+        ),
+      );
+    }
+  }
+}
+
+/** A literal that is not a legal server name can never match one; the schema cannot say that, so we do. */
+function literalServerProblem(pattern: string): string | undefined {
+  if (!isLiteralPattern(pattern) || SERVER_NAME.test(pattern)) return undefined;
+  return `"${pattern}" can never match a server: server names are ${SERVER_NAME_RULE}`;
+}
+
+/**
+ * Tools keys are looked up by exact server name (as in the reference), so a key that is not a
+ * legal server name is dead. The reference's own docs used `"*"` as if it were a wildcard; in a
+ * deny section that silently denies nothing, hence an error rather than a warning.
+ */
+function toolsKeyProblem(key: string): string | undefined {
+  if (SERVER_NAME.test(key)) return undefined;
+  if (!isLiteralPattern(key)) {
+    return (
+      `tools keys are exact server names, not patterns: "${key}" can never apply, because server names ` +
+      'cannot contain "*", "?" or "["; list the tools under each server\'s own name'
+    );
+  }
+  return `"${key}" is not a valid server name (${SERVER_NAME_RULE}), so this entry can never apply`;
+}
+
+function checkCredentials(
+  credentials: unknown,
+  agentIds: readonly string[],
+  issues: ConfigIssue[],
+): Readonly<Record<string, string>> | undefined {
+  if (!isPlainObject(credentials)) return undefined;
+  const known = new Set(agentIds);
+  const out: [string, string][] = [];
+  for (const [digest, agent] of Object.entries(credentials)) {
+    const path: PathSegment[] = ['credentials', digest];
+    if (!CREDENTIAL_DIGEST.test(digest)) {
+      issues.push(
+        configError(path, 'key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)'),
+      );
+    }
+    if (typeof agent !== 'string') continue;
+    if (!known.has(agent)) {
+      issues.push(
+        configError(path, `names agent "${agent}", which is not defined in "agents"${suggestionSuffix(agent, agentIds)}`),
+      );
+    }
+    out.push([digest, agent]);
+  }
+  return frozenRecord(out);
+}
+
+function buildSection(section: z.infer<typeof RuleSectionSchema> | undefined): RuleSection {
+  return Object.freeze({
+    servers: frozenArray(section?.servers ?? []),
+    tools: frozenRecord(Object.entries(section?.tools ?? {}).map(([server, list]) => [server, frozenArray(list)] as const)),
+  });
+}

@@ -1,0 +1,804 @@
+// One downstream MCP server: one SDK Client over one transport, opened lazily, shared by
+// every agent, replaced by a fresh one after the server dies.
+//
+// Failure vocabulary (what callers of callTool/listTools get):
+//   - GatewayError('TIMEOUT')             the per-call timeout (reset by progress) or the hard
+//                                          maximum fired; the downstream got notifications/cancelled.
+//   - AbortError (isAbortError)           the caller's signal fired; the downstream got
+//                                          notifications/cancelled; the gateway answers nothing.
+//   - GatewayError('SERVER_UNAVAILABLE')  cannot start/connect, exited or disconnected (message
+//                                          has exit code or signal and the stderr tail), the
+//                                          connection was closed, or the server answered the
+//                                          request with a JSON-RPC error we have no better code for.
+//   - GatewayError('TOOL_NOT_FOUND')      JSON-RPC -32601, or -32602 saying the tool is unknown.
+//   - GatewayError('INVALID_ARGUMENT')    any other JSON-RPC -32602 (the server rejected the arguments).
+// A result with isError: true is a result and comes back untouched.
+
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  CallToolResultSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode as McpErrorCode,
+  ListRootsRequestSchema,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type Implementation,
+  type Result,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ServerSpec } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { buildChildEnv } from './childEnv.js';
+import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
+
+export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
+
+/** A request a downstream server sends to its client (sampling, elicitation, roots/list). */
+export interface ServerRequest {
+  readonly method: string;
+  readonly params?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Decides what to do with a server-to-client request: pass it to an upstream client that
+ * declared the capability, or throw an McpError. `extra.signal` fires when the downstream
+ * cancels the request or the connection goes away.
+ */
+export type ServerRequestHandler = (
+  server: string,
+  request: ServerRequest,
+  extra: { signal: AbortSignal },
+) => Promise<unknown>;
+
+export interface ConnectionOptions {
+  readonly logger: Logger;
+  readonly clientInfo: { name: string; version: string };
+  /** Bound on start + initialize. Default 30 000. */
+  readonly connectTimeoutMs?: number;
+  /** Bound on one tools/list page. Default 30 000. */
+  readonly listTimeoutMs?: number;
+  readonly onServerRequest?: ServerRequestHandler;
+  /** The downstream said its tool list changed; the cache is already dropped. */
+  readonly onToolsChanged?: (server: string) => void;
+  /** Every other downstream notification (logging, resource updates, ...). Progress is routed per call. */
+  readonly onNotification?: (server: string, notification: { method: string; params?: unknown }) => void;
+  /** The environment stdio children inherit (minus secrets), normally process.env. */
+  readonly parentEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Idle timeout: restarted by every progress notification. */
+  timeoutMs: number;
+  /** Hard limit for the whole call, progress or not. */
+  maxTotalTimeoutMs: number;
+  onprogress?: (progress: ProgressUpdate) => void;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/** setTimeout fires at once for larger delays, so longer limits are clamped to this. */
+const MAX_TIMER_MS = 2_147_483_647;
+const DEFAULT_LIST_TIMEOUT_MS = 30_000;
+const TERMINATE_SESSION_BOUND_MS = 500;
+const STDERR_LINES_IN_MESSAGES = 10;
+/** A server that keeps handing out cursors is broken; stop instead of looping forever. */
+const MAX_TOOL_PAGES = 1_000;
+
+/** The error a cancelled call rejects with; the gateway must not answer such a request. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+function abortError(reason: unknown): Error {
+  const err = new Error('The operation was aborted', { cause: reason });
+  err.name = 'AbortError';
+  return err;
+}
+
+/** Marks an abort caused by the hard maximum, to tell it apart from the caller's abort. */
+class TotalTimeoutReason extends Error {}
+
+/**
+ * tools/list pages, validated only as far as we rely on them. The SDK's ToolSchema would
+ * strip fields it does not know (newer annotations, vendor keys) and rebuild every schema;
+ * the gateway hands tools to models as the server described them.
+ */
+const ToolsPageSchema = z.looseObject({
+  tools: z.array(z.unknown()),
+  nextCursor: z.string().optional(),
+});
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** URL for messages and logs: no credentials, query or fragment. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '<invalid url>';
+  }
+}
+
+export class DownstreamConnection {
+  #spec: ServerSpec;
+  readonly #opts: ConnectionOptions;
+  readonly #log: Logger;
+  readonly #lifetime = new AbortController();
+
+  #state: ConnectionState = 'idle';
+  #lastError: string | undefined;
+  #restarts = 0;
+  #consecutiveFailures = 0;
+  #lastFailureAt: number | undefined;
+
+  #client: Client | undefined;
+  #transport: Transport | undefined;
+  /** Bumped for every new client and on close; callbacks of older clients compare and bow out. */
+  #generation = 0;
+  #connecting: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  /** Old clients being shut down; close() waits for them so no process outlives the pool. */
+  readonly #disposing = new Set<Promise<void>>();
+  /** Every stdio transport whose process group may still exist, for killSync(). */
+  readonly #processes = new Set<ProcessGroupTransport>();
+  /** Clients dropped because the server forgot their session; their failures are retried. */
+  readonly #expired = new WeakSet<Client>();
+
+  #serverVersion: Implementation | undefined;
+  #serverCapabilities: ServerCapabilities | undefined;
+  #instructions: string | undefined;
+
+  #inFlight = 0;
+  readonly #idleWaiters = new Set<() => void>();
+
+  #tools: Tool[] | undefined;
+  #toolsLoading: Promise<Tool[]> | undefined;
+  /** Bumped on list_changed and reconnects, so a listing that raced one is not cached. */
+  #toolsEpoch = 0;
+
+  constructor(spec: ServerSpec, opts: ConnectionOptions) {
+    this.#spec = spec;
+    this.#opts = opts;
+    this.#log = opts.logger.child({ server: spec.name });
+  }
+
+  get name(): string {
+    return this.#spec.name;
+  }
+  get spec(): ServerSpec {
+    return this.#spec;
+  }
+  get state(): ConnectionState {
+    return this.#state;
+  }
+  /** pid of the running stdio server (also its process group id). */
+  get pid(): number | undefined {
+    if (!(this.#transport instanceof ProcessGroupTransport) || this.#transport.exitInfo) return undefined;
+    return this.#transport.pid;
+  }
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+  /** Connection attempts made after a failure (crash, failed start, broken connection). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+  /** Failures since the last successful connect; reset by success. For backoff. */
+  get consecutiveFailures(): number {
+    return this.#consecutiveFailures;
+  }
+  /** Date.now() of the last failure, if any. */
+  get lastFailureAt(): number | undefined {
+    return this.#lastFailureAt;
+  }
+  get serverVersion(): Implementation | undefined {
+    return this.#serverVersion;
+  }
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.#serverCapabilities;
+  }
+  get instructions(): string | undefined {
+    return this.#instructions;
+  }
+  /** Number of cached tools, or undefined when the list is not cached. */
+  get cachedToolCount(): number | undefined {
+    return this.#tools?.length;
+  }
+  /** listTools/callTool calls running now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  /** Aborted when the connection is closed for good. */
+  get lifetimeSignal(): AbortSignal {
+    return this.#lifetime.signal;
+  }
+
+  /** Last stderr lines of the current (or last) stdio process; '' for http/sse. */
+  stderrTail(lines = 20): string {
+    return this.#transport instanceof ProcessGroupTransport ? this.#transport.stderrTail(lines) : '';
+  }
+
+  /**
+   * Opens the connection if it is not open. Concurrent callers share one attempt. Rejects
+   * with GatewayError('SERVER_UNAVAILABLE') on failure (state 'failed', lastError set).
+   */
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(this.#closedError());
+    if (this.#state === 'ready') return Promise.resolve();
+    if (!this.#connecting) {
+      const attempt = this.#openClient().finally(() => {
+        if (this.#connecting === attempt) this.#connecting = undefined;
+      });
+      this.#connecting = attempt;
+    }
+    return this.#connecting;
+  }
+
+  /** All tools, every page, cached until list_changed or reconnect. Do not mutate the result. */
+  async listTools(opts: { signal?: AbortSignal } = {}): Promise<Tool[]> {
+    return this.#guard(undefined, opts.signal, async () => {
+      await this.#ready(opts.signal);
+      if (this.#tools) return this.#tools;
+      if (!this.#toolsLoading) {
+        // Shared by concurrent callers, so no single caller's signal may cancel it.
+        const loading = this.#withSession(undefined, (client) => this.#fetchAllTools(client)).finally(() => {
+          if (this.#toolsLoading === loading) this.#toolsLoading = undefined;
+        });
+        this.#toolsLoading = loading;
+      }
+      return raceAbort(this.#toolsLoading, opts.signal);
+    });
+  }
+
+  /** Forwards tools/call. See the header comment for the ways it fails. */
+  async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
+    return this.#guard(name, opts.signal, () =>
+      this.#withSession(opts.signal, (client) => this.#requestCall(client, name, args, opts)),
+    );
+  }
+
+  /**
+   * Takes a new spec that starts the server the same way (same command, args, env, cwd, url,
+   * headers; see pool.connectionKey) but may differ in description or timeout.
+   */
+  updateSpec(spec: ServerSpec): void {
+    if (spec.name !== this.#spec.name) throw new Error(`updateSpec: name '${spec.name}' differs from '${this.#spec.name}'`);
+    this.#spec = spec;
+  }
+
+  /** Resolves when no call is running, or after `maxWaitMs`, whichever comes first. */
+  drain(maxWaitMs: number): Promise<void> {
+    if (this.#inFlight === 0 || maxWaitMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#idleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      timer.unref();
+      this.#idleWaiters.add(done);
+    });
+  }
+
+  /** Idempotent. Ends the process group (stdio) or the session (http); later calls fail fast. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /** SIGKILL the stdio process group right now (the last-resort exit path). */
+  killSync(): void {
+    for (const transport of this.#processes) transport.killSync();
+  }
+
+  async #shutdown(): Promise<void> {
+    // Shutdown must not look like a crash: the state and generation change first, so the
+    // onclose of the client being closed is recognized as ours.
+    this.#state = 'closed';
+    this.#generation++;
+    this.#dropTools();
+    this.#lifetime.abort(new Error(`Connection to server '${this.name}' closed`));
+    const client = this.#client;
+    const transport = this.#transport;
+    this.#client = undefined;
+    if (client && transport) this.#dispose(client, transport, true);
+    await Promise.allSettled([...this.#disposing]);
+  }
+
+  async #openClient(): Promise<void> {
+    if (this.#state === 'failed') this.#restarts++;
+    this.#state = 'connecting';
+    const generation = ++this.#generation;
+    this.#dropTools();
+
+    let transport: Transport;
+    try {
+      transport = this.#buildTransport();
+    } catch (err) {
+      const message = err instanceof GatewayError ? err.message : `Server '${this.name}' cannot be set up: ${errorMessage(err)}`;
+      this.#markFailed(message);
+      throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.name }, { cause: err });
+    }
+    const client = this.#buildClient(generation);
+    this.#client = client;
+    this.#transport = transport;
+
+    const timeoutMs = this.#opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const attempt = new AbortController();
+    const onLifetimeAbort = (): void => attempt.abort(this.#lifetime.signal.reason);
+    this.#lifetime.signal.addEventListener('abort', onLifetimeAbort, { once: true });
+    // client.connect's own timeout covers only initialize; transport start (an SSE stream
+    // that never opens) needs a bound too.
+    const timer = setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(timeoutMs));
+    timer.unref();
+    try {
+      const connecting = client.connect(transport, { timeout: clampTimer(timeoutMs), signal: attempt.signal });
+      await raceAbort(connecting, attempt.signal);
+    } catch (err) {
+      // close() ran meanwhile; it disposes this client itself. (A method call, because TS
+      // narrowed #state to 'connecting' above and cannot see close() change it.)
+      if (generation !== this.#generation || this.#isClosed()) throw this.#closedError();
+      const timedOut = attempt.signal.reason instanceof TotalTimeoutReason || isTimeout(err);
+      // Whether the child ended by itself must be read before we kill it below.
+      const exitedByItself = transport instanceof ProcessGroupTransport ? transport.exitInfo : undefined;
+      // Make sure the process is gone (and its stderr drained) before describing it.
+      this.#client = undefined;
+      await this.#disposeAndWait(client, transport);
+      const message = this.#describeConnectFailure(err, timedOut, timeoutMs, exitedByItself);
+      this.#markFailed(message);
+      throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.name }, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      this.#lifetime.signal.removeEventListener('abort', onLifetimeAbort);
+    }
+    if (generation !== this.#generation || this.#state !== 'connecting') {
+      throw this.#closedError();
+    }
+    this.#state = 'ready';
+    this.#lastError = undefined;
+    this.#consecutiveFailures = 0;
+    this.#serverVersion = client.getServerVersion();
+    this.#serverCapabilities = client.getServerCapabilities();
+    this.#instructions = client.getInstructions();
+    this.#log.info(
+      { pid: this.pid, serverName: this.#serverVersion?.name, serverVersion: this.#serverVersion?.version },
+      'downstream server connected',
+    );
+  }
+
+  #buildClient(generation: number): Client {
+    const client = new Client(
+      { name: this.#opts.clientInfo.name, version: this.#opts.clientInfo.version },
+      {
+        // Declared so downstream servers offer their sampling/elicitation/roots tools; the
+        // gateway decides per request whether an upstream client can actually answer.
+        capabilities: {
+          sampling: {},
+          elicitation: { form: {}, url: {} },
+          roots: { listChanged: true },
+        },
+      },
+    );
+    const forward =
+      (method: string) =>
+      async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<Result> => {
+        const handler = this.#opts.onServerRequest;
+        if (!handler) throw new McpError(McpErrorCode.InvalidRequest, `${method} is not supported by the gateway client`);
+        const params = isRecord(request.params) ? request.params : undefined;
+        // The SDK validates sampling and elicitation results before they go downstream.
+        return (await handler(this.name, { method: request.method, params }, { signal: extra.signal })) as Result;
+      };
+    client.setRequestHandler(CreateMessageRequestSchema, forward('sampling/createMessage'));
+    client.setRequestHandler(ElicitRequestSchema, forward('elicitation/create'));
+    client.setRequestHandler(ListRootsRequestSchema, forward('roots/list'));
+
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      if (generation !== this.#generation) return;
+      this.#log.debug('downstream tool list changed');
+      this.#dropTools();
+      this.#opts.onToolsChanged?.(this.name);
+    });
+    client.fallbackNotificationHandler = async (notification) => {
+      if (generation !== this.#generation) return;
+      this.#opts.onNotification?.(this.name, { method: notification.method, params: notification.params });
+    };
+    client.onerror = (err) => {
+      this.#log.debug({ err: err.message }, 'downstream protocol error');
+    };
+    client.onclose = () => {
+      // Protocol calls this before it rejects the pending requests, so they see lastError.
+      if (generation !== this.#generation || this.#state !== 'ready') return;
+      this.#onBroken(this.#describeExit() ?? 'closed the connection');
+    };
+    return client;
+  }
+
+  #buildTransport(): Transport {
+    const spec = this.#spec;
+    if (spec.transport === 'stdio') {
+      if (!spec.command) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no command`, { server: spec.name });
+      const transport = new ProcessGroupTransport({
+        serverName: spec.name,
+        command: spec.command,
+        args: spec.args,
+        env: buildChildEnv(this.#opts.parentEnv, spec.env),
+        cwd: spec.cwd,
+        logger: this.#opts.logger,
+      });
+      this.#processes.add(transport);
+      return transport;
+    }
+    if (!spec.url) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no url`, { server: spec.name });
+    const url = new URL(spec.url);
+    // In SDK 1.32 requestInit.headers also go on the SSE GET, so one setting covers both.
+    const requestInit: RequestInit = { headers: { ...spec.headers } };
+    return spec.transport === 'sse'
+      ? new SSEClientTransport(url, { requestInit })
+      : new StreamableHTTPClientTransport(url, { requestInit });
+  }
+
+  /** Connects if needed; the caller's abort stops the wait, not the shared attempt. */
+  async #ready(signal: AbortSignal | undefined): Promise<Client> {
+    if (this.#state === 'closed') throw this.#closedError();
+    if (this.#state !== 'ready' || !this.#client) {
+      await raceAbort(this.connect(), signal);
+    }
+    const client = this.#client;
+    if (!client || this.#state !== 'ready') throw this.#unavailableError();
+    return client;
+  }
+
+  /**
+   * Runs `fn` on a ready client; an HTTP 404 (the server forgot our session) gets one fresh
+   * session and one retry. Concurrent 404s share the one re-initialization.
+   */
+  async #withSession<T>(signal: AbortSignal | undefined, fn: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.#ready(signal);
+    const generation = this.#generation;
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (signal?.aborted || this.#state === 'closed') throw err;
+      const expired = err instanceof StreamableHTTPError && err.code === 404;
+      // A request that was still on the client when another request's 404 retired it fails
+      // with "connection closed"; it gets the same one retry.
+      if (!expired && !this.#expired.has(client)) throw err;
+      if (generation === this.#generation && this.#client === client) {
+        this.#log.info('downstream session expired (404), re-initializing');
+        this.#expired.add(client);
+        this.#retire(client);
+      }
+      return fn(await this.#ready(signal));
+    }
+  }
+
+  async #requestCall(
+    client: Client,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    opts: CallOptions,
+  ): Promise<CallToolResult> {
+    // A per-call signal: the SDK never removes its abort listener, so the long-lived
+    // lifetime signal must not be handed to it directly.
+    const call = new AbortController();
+    const onCallerAbort = (): void => call.abort(opts.signal?.reason);
+    const onLifetimeAbort = (): void => call.abort(this.#lifetime.signal.reason);
+    opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.#lifetime.signal.addEventListener('abort', onLifetimeAbort, { once: true });
+    // The SDK checks maxTotalTimeout only when progress arrives and then sends no
+    // cancellation, so the hard limit is our timer, which aborts (and so cancels downstream).
+    const hardLimit = setTimeout(
+      () => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)),
+      clampTimer(opts.maxTotalTimeoutMs),
+    );
+    hardLimit.unref();
+    try {
+      return await client.request(
+        { method: 'tools/call', params: { name, arguments: args ?? {} } },
+        CallToolResultSchema,
+        {
+          signal: call.signal,
+          timeout: clampTimer(opts.timeoutMs),
+          resetTimeoutOnProgress: true,
+          onprogress: opts.onprogress
+            ? (p) => {
+                const update: ProgressUpdate = { progress: p.progress };
+                if (p.total !== undefined) update.total = p.total;
+                if (p.message !== undefined) update.message = p.message;
+                opts.onprogress?.(update);
+              }
+            : undefined,
+        },
+      );
+    } catch (err) {
+      if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) {
+        throw new GatewayError('TIMEOUT', `Tool execution exceeded the maximum of ${opts.maxTotalTimeoutMs}ms`, {
+          server: this.name,
+          tool: name,
+        });
+      }
+      if (isTimeout(err) && !call.signal.aborted) {
+        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
+      }
+      throw err;
+    } finally {
+      clearTimeout(hardLimit);
+      opts.signal?.removeEventListener('abort', onCallerAbort);
+      this.#lifetime.signal.removeEventListener('abort', onLifetimeAbort);
+    }
+  }
+
+  async #fetchAllTools(client: Client): Promise<Tool[]> {
+    const epoch = this.#toolsEpoch;
+    const timeout = this.#opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
+    const tools: Tool[] = [];
+    const seenCursors = new Set<string>();
+    let cursor: string | undefined;
+    for (let page = 0; ; page++) {
+      if (page >= MAX_TOOL_PAGES) throw new Error(`tools/list returned more than ${MAX_TOOL_PAGES} pages`);
+      // Not client.listTools(): it resets the SDK's per-tool caches on every page.
+      const result = await client.request(
+        { method: 'tools/list', params: cursor !== undefined ? { cursor } : {} },
+        ToolsPageSchema,
+        { timeout },
+      );
+      for (const tool of result.tools) {
+        if (isRecord(tool) && typeof tool.name === 'string' && isRecord(tool.inputSchema)) {
+          tools.push(tool as Tool);
+        } else {
+          this.#log.warn({ tool: isRecord(tool) ? tool.name : undefined }, 'downstream tool without name or inputSchema ignored');
+        }
+      }
+      cursor = result.nextCursor;
+      if (cursor === undefined) break;
+      if (seenCursors.has(cursor)) throw new Error(`tools/list repeated cursor ${JSON.stringify(cursor)}`);
+      seenCursors.add(cursor);
+    }
+    Object.freeze(tools);
+    if (epoch === this.#toolsEpoch && this.#client === client && this.#state === 'ready') this.#tools = tools;
+    return tools;
+  }
+
+  /** Turns whatever went wrong into the vocabulary in the header comment. */
+  async #guard<T>(tool: string | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
+    try {
+      if (signal?.aborted) throw abortError(signal.reason);
+      return await fn();
+    } catch (err) {
+      throw this.#mapError(err, tool, signal);
+    } finally {
+      if (--this.#inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
+    }
+  }
+
+  #mapError(err: unknown, tool: string | undefined, signal: AbortSignal | undefined): Error {
+    if (signal?.aborted) return isAbortError(err) ? (err as Error) : abortError(signal.reason);
+    if (err instanceof GatewayError) return err;
+    if (this.#state === 'closed') return this.#closedError();
+    const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
+    if (err instanceof McpError) {
+      if (err.code === McpErrorCode.ConnectionClosed) return this.#unavailableError(err, tool);
+      if (err.code === McpErrorCode.RequestTimeout) {
+        return new GatewayError('TIMEOUT', `Server '${this.name}' did not answer in time`, details, { cause: err });
+      }
+      if (tool !== undefined && isUnknownToolError(err)) {
+        return new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${this.name}'`, details, { cause: err });
+      }
+      if (err.code === McpErrorCode.InvalidParams) {
+        return new GatewayError('INVALID_ARGUMENT', `Server '${this.name}' rejected the arguments: ${err.message}`, details, {
+          cause: err,
+        });
+      }
+      return new GatewayError('SERVER_UNAVAILABLE', `Server '${this.name}' returned an error: ${err.message}`, details, {
+        cause: err,
+      });
+    }
+    if (this.#spec.transport !== 'stdio' && isTransportFailure(err)) {
+      // HTTP has no process to watch: a failed exchange is how a broken connection shows.
+      if (this.#state === 'ready') this.#onBroken(`connection failed: ${redactUrls((err as Error).message)}`);
+      return this.#unavailableError(err, tool);
+    }
+    if (isTransportFailure(err)) return this.#unavailableError(err, tool);
+    const message = err instanceof Error ? err.message : String(err);
+    return new GatewayError('SERVER_UNAVAILABLE', `Server '${this.name}' returned an invalid answer: ${message}`, details, {
+      cause: err,
+    });
+  }
+
+  /** The server died or the connection broke while we were using it. */
+  #onBroken(what: string): void {
+    const message = `Server '${this.name}' ${what}`;
+    this.#log.warn({ lastError: message }, 'downstream server became unavailable');
+    const client = this.#client;
+    const transport = this.#transport;
+    this.#client = undefined;
+    this.#markFailed(message);
+    if (client && transport) this.#dispose(client, transport, false);
+  }
+
+  /** Stops using a client without it counting as a failure (HTTP session expiry). */
+  #retire(client: Client): void {
+    const transport = this.#transport;
+    this.#generation++;
+    this.#client = undefined;
+    this.#state = 'idle';
+    this.#dropTools();
+    if (transport) this.#dispose(client, transport, false);
+  }
+
+  #markFailed(message: string): void {
+    this.#state = 'failed';
+    this.#lastError = message;
+    this.#consecutiveFailures++;
+    this.#lastFailureAt = Date.now();
+    this.#dropTools();
+  }
+
+  #dropTools(): void {
+    this.#toolsEpoch++;
+    this.#tools = undefined;
+    this.#toolsLoading = undefined;
+  }
+
+  /** Closes a client in the background; close() waits for every one of these. */
+  #dispose(client: Client, transport: Transport, terminateSession: boolean): void {
+    const done = this.#disposeAndWait(client, transport, terminateSession);
+    this.#disposing.add(done);
+    void done.finally(() => this.#disposing.delete(done));
+  }
+
+  async #disposeAndWait(client: Client, transport: Transport, terminateSession = false): Promise<void> {
+    try {
+      if (terminateSession && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+        await withTimeout(transport.terminateSession(), TERMINATE_SESSION_BOUND_MS).catch(() => {});
+      }
+      await client.close();
+    } catch (err) {
+      this.#log.debug({ err: (err as Error).message }, 'error while closing downstream client');
+    }
+    // client.close() is a no-op once the transport closed on its own; make sure of the process.
+    await transport.close().catch(() => {});
+    if (transport instanceof ProcessGroupTransport) this.#processes.delete(transport);
+  }
+
+  #describeConnectFailure(err: unknown, timedOut: boolean, timeoutMs: number, exit: ExitInfo | undefined): string {
+    if (this.#transport instanceof ProcessGroupTransport) {
+      if (exit?.error !== undefined) {
+        // A missing cwd also reports as "spawn <command> ENOENT", so name both.
+        const where = this.#spec.cwd === undefined ? '' : ` in '${this.#spec.cwd}'`;
+        return this.#withStderr(`Server '${this.name}' could not be started (command '${this.#spec.command}'${where}): ${exit.error}`);
+      }
+      if (exit) return this.#withStderr(`Server '${this.name}' ${describeExitInfo(exit)} during initialization`);
+      if (timedOut) return this.#withStderr(`Server '${this.name}' did not complete initialization within ${timeoutMs}ms`);
+      return this.#withStderr(`Server '${this.name}' failed to initialize: ${errorMessage(err)}`);
+    }
+    const where = this.#spec.url === undefined ? '' : ` at ${redactUrl(this.#spec.url)}`;
+    if (timedOut) return `Server '${this.name}'${where} did not complete initialization within ${timeoutMs}ms`;
+    return `Cannot connect to server '${this.name}'${where}: ${redactUrls(errorMessage(err))}`;
+  }
+
+  /** "exited with code 42. Last stderr lines: ..." once the stdio child has ended. */
+  #describeExit(): string | undefined {
+    const transport = this.#transport;
+    if (!(transport instanceof ProcessGroupTransport) || !transport.exitInfo) return undefined;
+    return this.#withStderr(describeExitInfo(transport.exitInfo));
+  }
+
+  #withStderr(message: string): string {
+    const tail = this.stderrTail(STDERR_LINES_IN_MESSAGES);
+    return tail === '' ? message : `${message}. Last stderr lines:\n${tail}`;
+  }
+
+  #unavailableError(cause?: unknown, tool?: string): GatewayError {
+    const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
+    // Between the child's exit and onclose (a few ms) lastError is not set yet.
+    const exit = this.#state === 'ready' ? this.#describeExit() : undefined;
+    const message =
+      this.#lastError ??
+      (exit !== undefined
+        ? `Server '${this.name}' ${exit}`
+        : `Server '${this.name}' is unavailable${cause ? `: ${redactUrls(errorMessage(cause))}` : ''}`);
+    return new GatewayError('SERVER_UNAVAILABLE', message, details, { cause });
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #closedError(): GatewayError {
+    return new GatewayError('SERVER_UNAVAILABLE', `Connection to server '${this.name}' is closed`, { server: this.name });
+  }
+}
+
+function describeExitInfo(exit: ExitInfo): string {
+  if (exit.error !== undefined) return `could not be started: ${exit.error}`;
+  if (exit.signal) return `was killed by signal ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+/** Every URL in `text` redacted, for messages that quote a transport's error. */
+function redactUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (url) => redactUrl(url));
+}
+
+function clampTimer(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_TIMER_MS) : MAX_TIMER_MS;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof McpError && err.code === McpErrorCode.RequestTimeout;
+}
+
+function isUnknownToolError(err: McpError): boolean {
+  if (err.code === McpErrorCode.MethodNotFound) return true;
+  return err.code === McpErrorCode.InvalidParams && /unknown tool|tool .*not found|not found/i.test(err.message);
+}
+
+function isTransportFailure(err: unknown): boolean {
+  if (err instanceof StreamableHTTPError || err instanceof SseError) return true;
+  if (!(err instanceof Error)) return false;
+  return (err instanceof TypeError && /fetch/i.test(err.message)) || /^Not connected/.test(err.message);
+}
+
+/** `promise`, or an AbortError as soon as `signal` fires. The promise itself keeps running. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortError(signal.reason));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

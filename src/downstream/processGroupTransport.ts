@@ -1,0 +1,477 @@
+// Our stdio client transport for downstream servers.
+//
+// Why not the SDK's StdioClientTransport: it signals only the direct child, so servers
+// started through `npx`, `uvx` or `sh -c` leave their real server process behind
+// (typescript-sdk#2023), and its close() waits 2 s before SIGTERM and 2 s more before
+// SIGKILL, while Claude Code gives the whole gateway about 0.5 s to go away. Here every
+// server leads its own process group and we signal the group.
+//
+// Framing stays the SDK's (ReadBuffer / serializeMessage); only process handling is ours.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import type { Logger } from 'pino';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** How the direct child ended. `error` is set when it could not be started at all. */
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly error?: string;
+}
+
+export interface ProcessGroupTransportOptions {
+  /** Used in every log line and message about this process. */
+  readonly serverName: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The complete environment of the child (see buildChildEnv); nothing is merged in. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string | undefined;
+  readonly logger: Logger;
+  /** Largest single stdout line accepted, in bytes. */
+  readonly maxMessageBytes?: number;
+}
+
+/** Time a child gets to leave on its own after stdin EOF before the group gets SIGTERM. */
+const EOF_GRACE_MS = 100;
+/** Time between SIGTERM and SIGKILL. */
+const TERM_GRACE_MS = 300;
+/** Upper bound for close() as a whole: it must never hold up the gateway's exit. */
+const CLOSE_BOUND_MS = 1_500;
+/** After the direct child exits, how long we wait for its pipes to drain before onclose. */
+const PIPE_DRAIN_MS = 100;
+const POLL_MS = 10;
+
+/** stderr memory bounds: a flooding server costs at most this much. */
+const STDERR_MAX_LINES = 50;
+const STDERR_MAX_BYTES = 64 * 1024;
+const STDERR_MAX_LINE_CHARS = 4 * 1024;
+/** Debug logging of child output is rate-limited so a flood cannot flood our own stderr. */
+const LOG_LINES_PER_SECOND = 100;
+
+/**
+ * Large tool results (images, embedded resources) arrive as one line. The SDK's 10 MiB default
+ * is too small for some; the bound still keeps a runaway line from taking all memory.
+ */
+const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** SIGKILL a whole process group now, ignoring a group that is already gone. */
+export function killGroupSync(pid: number): void {
+  signalGroup(pid, 'SIGKILL');
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch (err) {
+    // ESRCH: nobody left. EPERM: a member we may not signal (setuid); nothing more to do.
+    if (!isErrno(err, 'ESRCH') && !isErrno(err, 'EPERM')) throw err;
+    return false;
+  }
+}
+
+/**
+ * Whether process group `pgid` still has a live member. kill(-pgid, 0) also succeeds while
+ * only zombies remain, and an orphaned grandchild is reaped by whatever init the machine has
+ * (in some containers, never), so on Linux a positive answer is checked against /proc.
+ */
+export function isGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    return isErrno(err, 'EPERM');
+  }
+  return groupHasLiveMemberInProc(pgid) ?? true;
+}
+
+/** undefined when /proc cannot answer (not Linux, or hidden). */
+function groupHasLiveMemberInProc(pgid: number): boolean | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    const c = entry.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/**
+ * Deliberately not unref'd: close() is bounded (CLOSE_BOUND_MS) and someone awaits it; with
+ * unref'd timers Node would exit mid-close once the child is gone, skipping the caller's
+ * remaining shutdown steps (audit flush).
+ */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Allows `perSecond` events per wall-clock second and counts the rest. */
+class RateLimit {
+  #windowStart = 0;
+  #used = 0;
+  #suppressed = 0;
+  constructor(private readonly perSecond: number) {}
+
+  /** Returns whether to emit, and how many were suppressed since the last emitted one. */
+  take(): { ok: boolean; suppressed: number } {
+    const now = Date.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#used = 0;
+    }
+    if (this.#used >= this.perSecond) {
+      this.#suppressed++;
+      return { ok: false, suppressed: 0 };
+    }
+    this.#used++;
+    const suppressed = this.#suppressed;
+    this.#suppressed = 0;
+    return { ok: true, suppressed };
+  }
+}
+
+/** The last lines a process wrote, bounded in both lines and bytes. */
+class LineRing {
+  readonly #lines: string[] = [];
+  #bytes = 0;
+
+  push(line: string): void {
+    const kept = line.length > STDERR_MAX_LINE_CHARS ? `${line.slice(0, STDERR_MAX_LINE_CHARS)}…` : line;
+    this.#lines.push(kept);
+    this.#bytes += kept.length;
+    while (this.#lines.length > STDERR_MAX_LINES || (this.#bytes > STDERR_MAX_BYTES && this.#lines.length > 1)) {
+      this.#bytes -= this.#lines.shift()?.length ?? 0;
+    }
+  }
+
+  tail(n: number): string[] {
+    return n <= 0 ? [] : this.#lines.slice(-n);
+  }
+}
+
+export class ProcessGroupTransport implements Transport {
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  onmessage?: ((message: JSONRPCMessage) => void) | undefined;
+
+  readonly #opts: ProcessGroupTransportOptions;
+  readonly #log: Logger;
+  readonly #readBuffer: ReadBuffer;
+  readonly #stderrLines = new LineRing();
+  #stderrPartial = '';
+  readonly #stderrDecoder = new StringDecoder('utf8');
+  readonly #stderrLogLimit = new RateLimit(LOG_LINES_PER_SECOND);
+  readonly #stdoutLogLimit = new RateLimit(LOG_LINES_PER_SECOND);
+
+  #child: ChildProcess | undefined;
+  #pid: number | undefined;
+  #started = false;
+  #exitInfo: ExitInfo | undefined;
+  /** Set once the group was seen empty: its id may be reused, so it is never signalled again. */
+  #groupGone = false;
+  #closeFired = false;
+  #closing: Promise<void> | undefined;
+  #delivering = false;
+
+  constructor(opts: ProcessGroupTransportOptions) {
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#readBuffer = new ReadBuffer({ maxBufferSize: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+  }
+
+  /** The direct child's pid (also its process group id) once spawned. */
+  get pid(): number | undefined {
+    return this.#pid;
+  }
+
+  /** Set once the direct child has exited or failed to start. */
+  get exitInfo(): ExitInfo | undefined {
+    return this.#exitInfo;
+  }
+
+  /** The last `lines` lines of stderr (an unterminated last line included), newline-joined. */
+  stderrTail(lines = 20): string {
+    const out = this.#stderrLines.tail(lines);
+    const partial = this.#stderrPartial.replace(/\r$/, '');
+    if (partial !== '') {
+      out.push(partial);
+      if (out.length > lines) out.shift();
+    }
+    return out.join('\n');
+  }
+
+  start(): Promise<void> {
+    if (this.#started) return Promise.reject(new Error('ProcessGroupTransport already started'));
+    this.#started = true;
+    if (this.#closing) return Promise.reject(new Error('ProcessGroupTransport was closed before it started'));
+
+    return new Promise<void>((resolve, reject) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(this.#opts.command, [...this.#opts.args], {
+          cwd: this.#opts.cwd,
+          env: { ...this.#opts.env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+          // Own process group (setsid): one signal to -pid reaches every grandchild.
+          detached: true,
+          windowsHide: true,
+        });
+      } catch (err) {
+        // Synchronous spawn failures (bad cwd type, invalid args) end up here.
+        this.#spawnFailed(err as Error);
+        reject(err as Error);
+        return;
+      }
+      this.#child = child;
+      // Known synchronously when the fork worked, so a close() racing start() can signal it.
+      this.#pid = child.pid;
+      let spawned = false;
+
+      child.once('spawn', () => {
+        spawned = true;
+        this.#log.debug({ server: this.#opts.serverName, pid: child.pid }, 'downstream process started');
+        resolve();
+      });
+      child.on('error', (err) => {
+        if (!spawned) {
+          this.#spawnFailed(err);
+          reject(err);
+          return;
+        }
+        this.onerror?.(err);
+      });
+      child.once('exit', (code, signal) => this.#onExit(code, signal));
+      // 'close' = exited and all stdio pipes closed. Grandchildren that keep a pipe open
+      // would delay it forever, so #onExit also fires onclose after a short drain.
+      child.once('close', () => this.#fireClose());
+
+      child.stdin?.on('error', (err) => {
+        // EPIPE after the child died: the exit path reports it.
+        this.#log.debug({ server: this.#opts.serverName, err: err.message }, 'downstream stdin error');
+      });
+      child.stdout?.on('data', (chunk: Buffer) => this.#onStdout(chunk));
+      child.stdout?.on('error', (err) => this.onerror?.(err));
+      child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
+      child.stderr?.on('end', () => this.#flushStderr());
+      child.stderr?.on('error', () => {});
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.#child?.stdin;
+    if (!stdin || this.#exitInfo || this.#closing || !stdin.writable) {
+      return Promise.reject(new Error(`Not connected: server '${this.#opts.serverName}' is not running`));
+    }
+    // The write callback fires once the data is handed to the pipe (or with the error when
+    // the child is gone), which gives backpressure without a 'drain' wait that could hang.
+    return new Promise<void>((resolve, reject) => {
+      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Idempotent. Resolves once the child and every member of its process group are gone. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  /** Last resort on the way out: SIGKILL the group now, without waiting. */
+  killSync(): void {
+    if (this.#pid === undefined || this.#groupGone) return;
+    killGroupSync(this.#pid);
+  }
+
+  async #shutdown(): Promise<void> {
+    const child = this.#child;
+    const pid = this.#pid;
+    if (!child || pid === undefined) {
+      // Never started, or never got a pid: nothing to wait for.
+      this.#fireClose();
+      return;
+    }
+    const deadline = Date.now() + CLOSE_BOUND_MS;
+    try {
+      child.stdin?.end();
+    } catch {
+      // already destroyed
+    }
+    if (await this.#waitGone(EOF_GRACE_MS)) return;
+    this.#signal('SIGTERM');
+    if (await this.#waitGone(TERM_GRACE_MS)) return;
+    this.#signal('SIGKILL');
+    if (await this.#waitGone(Math.max(0, deadline - Date.now()))) return;
+    this.#log.warn({ server: this.#opts.serverName, pid }, 'downstream process group still present after SIGKILL');
+    // Do not leave the SDK waiting for an onclose that may never come.
+    this.#fireClose();
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (this.#pid === undefined || this.#groupGone) return;
+    this.#log.debug({ server: this.#opts.serverName, pid: this.#pid, signal }, 'signalling downstream process group');
+    signalGroup(this.#pid, signal);
+  }
+
+  /** Polls until the child exited, onclose fired and the group is empty, or `ms` passed. */
+  async #waitGone(ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      if (this.#isGone()) return true;
+      if (Date.now() >= until) return false;
+      await delay(Math.min(POLL_MS, Math.max(1, until - Date.now())));
+    }
+  }
+
+  #isGone(): boolean {
+    if (!this.#exitInfo || !this.#closeFired) return false;
+    if (this.#groupGone) return true;
+    if (this.#pid !== undefined && isGroupAlive(this.#pid)) return false;
+    this.#groupGone = true;
+    return true;
+  }
+
+  #spawnFailed(err: Error): void {
+    this.#exitInfo = { code: null, signal: null, error: err.message };
+    this.#groupGone = true;
+    this.#log.debug({ server: this.#opts.serverName, err: err.message }, 'downstream process failed to start');
+    this.#fireClose();
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#exitInfo = { code, signal };
+    this.#log.debug({ server: this.#opts.serverName, pid: this.#pid, code, signal }, 'downstream process exited');
+    if (!this.#closing && this.#pid !== undefined) {
+      // The server died on its own; whatever it started is now orphaned in its group.
+      this.#reapOrphans(this.#pid);
+    }
+    setTimeout(() => this.#fireClose(), PIPE_DRAIN_MS).unref();
+  }
+
+  #reapOrphans(pid: number): void {
+    if (!isGroupAlive(pid)) {
+      this.#groupGone = true;
+      return;
+    }
+    this.#signal('SIGTERM');
+    setTimeout(() => {
+      if (!this.#groupGone && isGroupAlive(pid)) this.#signal('SIGKILL');
+    }, TERM_GRACE_MS).unref();
+  }
+
+  #fireClose(): void {
+    if (this.#closeFired) return;
+    this.#closeFired = true;
+    this.#flushStderr();
+    this.#readBuffer.clear();
+    this.onclose?.();
+  }
+
+  #onStdout(chunk: Buffer): void {
+    try {
+      this.#readBuffer.append(chunk);
+    } catch (err) {
+      // The buffer was cleared; the rest of that line will be skipped as a bad line below.
+      this.#log.warn({ server: this.#opts.serverName, err: (err as Error).message }, 'downstream stdout line too long, dropped');
+      return;
+    }
+    if (!this.#delivering) void this.#deliver();
+  }
+
+  /**
+   * Hands over one message per microtask. The SDK runs notification handlers (progress
+   * included) in a microtask but responses synchronously; delivering a chunk's messages in
+   * one synchronous loop would let a result overtake the progress sent just before it, and
+   * that last progress would be dropped.
+   */
+  async #deliver(): Promise<void> {
+    this.#delivering = true;
+    try {
+      await this.#deliverLoop();
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  async #deliverLoop(): Promise<void> {
+    for (let first = true; ; first = false) {
+      if (!first) await Promise.resolve();
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.#readBuffer.readMessage();
+      } catch (err) {
+        // ReadBuffer consumes the offending line before it throws, so carrying on is safe:
+        // a server that prints a banner or a stray console.log keeps working.
+        const limit = this.#stdoutLogLimit.take();
+        if (limit.ok) {
+          this.#log.debug(
+            { server: this.#opts.serverName, err: (err as Error).message, suppressed: limit.suppressed || undefined },
+            'downstream stdout line is not JSON-RPC, skipped',
+          );
+        }
+        continue;
+      }
+      if (message === null) return;
+      if (this.#closeFired) return;
+      try {
+        this.onmessage?.(message);
+      } catch (err) {
+        this.onerror?.(err as Error);
+      }
+    }
+  }
+
+  #onStderr(chunk: Buffer): void {
+    const text = this.#stderrPartial + this.#stderrDecoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      this.#stderrLine(text.slice(start, nl));
+      start = nl + 1;
+    }
+    let rest = text.slice(start);
+    // A writer that never sends a newline must not grow this without bound.
+    if (rest.length > STDERR_MAX_LINE_CHARS) {
+      this.#stderrLine(rest);
+      rest = '';
+    }
+    this.#stderrPartial = rest;
+  }
+
+  #flushStderr(): void {
+    const rest = this.#stderrPartial + this.#stderrDecoder.end();
+    this.#stderrPartial = '';
+    if (rest !== '') this.#stderrLine(rest);
+  }
+
+  #stderrLine(raw: string): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    this.#stderrLines.push(line);
+    if (!this.#log.isLevelEnabled('debug')) return;
+    const limit = this.#stderrLogLimit.take();
+    if (limit.ok) {
+      this.#log.debug(
+        { server: this.#opts.serverName, suppressed: limit.suppressed || undefined },
+        `stderr: ${line.length > 1000 ? `${line.slice(0, 1000)}…` : line}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// Stable error codes. Tool results carry them in `structuredContent.error.code`, the audit
+// log in `code`, and (later) HTTP bodies in `code`. Renaming one is a breaking change.
+
+export const ERROR_CODES = [
+  'DENIED_BY_POLICY',
+  'MISSING_AGENT_ID',
+  'INVALID_AGENT_ID',
+  'AGENT_MISMATCH',
+  'FALLBACK_AGENT_NOT_IN_RULES',
+  'NO_FALLBACK_CONFIGURED',
+  'SERVER_NOT_FOUND',
+  'SERVER_UNAVAILABLE',
+  'TOOL_NOT_FOUND',
+  'TIMEOUT',
+  'INVALID_ARGUMENT',
+  'INTERNAL_ERROR',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface GatewayErrorDetails {
+  readonly rule?: string;
+  readonly server?: string;
+  readonly tool?: string;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly details: GatewayErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: GatewayErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A config file that cannot be used. `issues` holds every error (and warning) found, with JSON paths. */
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly issues: readonly import('./config/types.js').ConfigIssue[];
+
+  constructor(file: string, message: string, issues: readonly import('./config/types.js').ConfigIssue[] = []) {
+    super(message);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,46 @@
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { ServerSpec } from '../config/types.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import type { IdentitySource, Policy } from '../policy/types.js';
+
+export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/**
+ * Everything a call decides with, taken once at its start. Reloads replace the whole
+ * snapshot object, so a call sees the old configuration or the new one, never a mix.
+ */
+export interface Snapshot {
+  readonly revision: number;
+  readonly policy: Policy;
+  /** Configured (enabled) servers in file order. */
+  readonly servers: ReadonlyMap<string, ServerSpec>;
+  readonly serverNames: readonly string[];
+}
+
+export interface CallSettings {
+  readonly defaultTimeoutMs: number;
+  readonly maxTimeoutMs: number;
+}
+
+/** Facts an operation reports for the audit line. */
+export interface AuditNote {
+  server?: string;
+  tool?: string;
+  rule?: string;
+  isError?: boolean;
+}
+
+export interface OperationContext {
+  readonly snapshot: Snapshot;
+  readonly pool: DownstreamPool;
+  readonly agentId: string;
+  readonly identitySource: IdentitySource;
+  readonly extra: RequestExtra;
+  readonly settings: CallSettings;
+  readonly logger: Logger;
+  readonly note: AuditNote;
+  /** Registers the call as in flight on a downstream server, so that server's requests (elicitation, sampling) reach this caller. */
+  readonly trackCall: (server: string) => () => void;
+}

@@ -1,0 +1,66 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+
+// The tools the gateway itself offers. Descriptions teach the three-step workflow in few
+// words: the whole tools/list answer must stay under 1,000 tokens (chars / 4), because
+// it sits in every conversation's context.
+
+const AGENT_ID = { type: 'string', description: 'Your agent id, if you were given one' } as const;
+
+export const LIST_SERVERS: Tool = {
+  name: 'list_servers',
+  description: 'Step 1: list the MCP servers you may use. Next: get_server_tools, then execute_tool.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      agent_id: AGENT_ID,
+      include_metadata: { type: 'boolean', description: 'Add transport, command, url, status' },
+    },
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+export const GET_SERVER_TOOLS: Tool = {
+  name: 'get_server_tools',
+  description: "Step 2: get the definitions of the tools you may call on a server. Pass them to execute_tool.",
+  inputSchema: {
+    type: 'object',
+    properties: {
+      agent_id: AGENT_ID,
+      server: { type: 'string', description: 'Server name from list_servers' },
+      names: { type: 'string', description: 'Only these tools (comma-separated)' },
+      pattern: { type: 'string', description: "Only tools matching this glob, e.g. 'get_*'" },
+      max_schema_tokens: { type: 'integer', minimum: 0, description: 'Token budget for the returned definitions' },
+    },
+    required: ['server'],
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+export const EXECUTE_TOOL: Tool = {
+  name: 'execute_tool',
+  description: "Step 3: call a tool on a server. Returns the server's result unchanged.",
+  inputSchema: {
+    type: 'object',
+    properties: {
+      agent_id: AGENT_ID,
+      server: { type: 'string', description: 'Server name' },
+      tool: { type: 'string', description: 'Tool name from get_server_tools' },
+      args: { type: 'object', description: "Arguments matching the tool's inputSchema" },
+      timeout_ms: { type: 'integer', minimum: 1, description: 'Timeout in milliseconds' },
+    },
+    required: ['server', 'tool'],
+  },
+};
+
+export const GET_GATEWAY_STATUS: Tool = {
+  name: 'get_gateway_status',
+  description: 'Debug: gateway health, servers, reloads and metrics.',
+  inputSchema: { type: 'object', properties: { agent_id: AGENT_ID } },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+export function metaTools(debug: boolean): Tool[] {
+  const tools = [LIST_SERVERS, GET_SERVER_TOOLS, EXECUTE_TOOL];
+  if (debug) tools.push(GET_GATEWAY_STATUS);
+  return tools;
+}

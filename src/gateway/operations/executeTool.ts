@@ -1,0 +1,60 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../../errors.js';
+import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
+import type { OperationContext } from '../context.js';
+import { authorizeServer, authorizeTool } from './access.js';
+import { connectionFor } from './connection.js';
+import { listToolsOf } from './listTools.js';
+
+// Name lookups per cached tool list: the list object is replaced whenever the downstream's
+// tools change, so a WeakMap keyed by it can never go stale.
+const nameIndex = new WeakMap<readonly Tool[], ReadonlySet<string>>();
+
+function hasTool(tools: readonly Tool[], name: string): boolean {
+  let names = nameIndex.get(tools);
+  if (!names) {
+    names = new Set(tools.map((t) => t.name));
+    nameIndex.set(tools, names);
+  }
+  return names.has(name);
+}
+
+export async function executeTool(ctx: OperationContext, args: Args): Promise<CallToolResult> {
+  const server = requiredString(args, 'server', 'a server name from list_servers');
+  const tool = requiredString(args, 'tool', 'a tool name from get_server_tools');
+  const toolArgs = optionalObject(args, 'args');
+  const requestedTimeout = optionalInteger(args, 'timeout_ms', 1);
+  const spec = authorizeServer(ctx, server);
+  // A denied call never reaches the downstream server: both checks come before any I/O.
+  authorizeTool(ctx, server, tool);
+
+  const connection = connectionFor(ctx, server);
+  const release = ctx.trackCall(server);
+  try {
+    if (!hasTool(await listToolsOf(connection, server), tool)) {
+      throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+    }
+    // Capped by the hard maximum, which also bounds the total when progress keeps resetting the timer.
+    const timeoutMs = Math.min(requestedTimeout ?? spec.timeoutMs ?? ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs);
+    const progressToken = ctx.extra._meta?.progressToken;
+    const result = await connection.callTool(tool, toolArgs, {
+      signal: ctx.extra.signal,
+      timeoutMs,
+      maxTotalTimeoutMs: ctx.settings.maxTimeoutMs,
+      ...(progressToken !== undefined
+        ? {
+            // Relayed under the caller's own token: the SDK rewrote it to its own id downstream.
+            onprogress: (p: { progress: number; total?: number; message?: string }) => {
+              ctx.extra
+                .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
+                .catch((err: unknown) => ctx.logger.debug({ err }, 'progress relay failed'));
+            },
+          }
+        : {}),
+    });
+    ctx.note.isError = result.isError === true;
+    return result;
+  } finally {
+    release();
+  }
+}

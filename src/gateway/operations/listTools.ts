@@ -1,0 +1,14 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../../errors.js';
+import type { DownstreamConnection } from '../../downstream/connection.js';
+
+/** The downstream's (cached) tool list; any failure to get it means the server is unavailable. */
+export async function listToolsOf(connection: DownstreamConnection, server: string): Promise<readonly Tool[]> {
+  try {
+    return await connection.listTools();
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new GatewayError('SERVER_UNAVAILABLE', `Server unavailable: ${server}: ${message}`, { server }, { cause: err });
+  }
+}

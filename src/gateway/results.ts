@@ -1,0 +1,22 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../errors.js';
+
+/** A gateway-made result: the object as structuredContent and the same JSON as text. */
+export function jsonResult(value: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+}
+
+/** A gateway-made error the model can read: isError, the message as text, and a stable code. */
+export function errorResult(err: GatewayError): CallToolResult {
+  const error: Record<string, unknown> = { code: err.code, message: err.message };
+  if (err.details.rule !== undefined) error['rule'] = err.details.rule;
+  if (err.details.server !== undefined) error['server'] = err.details.server;
+  if (err.details.tool !== undefined) error['tool'] = err.details.tool;
+  return { isError: true, content: [{ type: 'text', text: err.message }], structuredContent: { error } };
+}
+
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GatewayError('INTERNAL_ERROR', `Internal gateway error: ${message}`, {}, { cause: err });
+}

@@ -1,0 +1,40 @@
+import type { Readable, Writable } from 'node:stream';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Gateway } from './gateway.js';
+import { createUpstreamServer } from './upstreamServer.js';
+
+export interface StdioHandle {
+  /** Resolves when the client goes away: stdin ended or closed, or the transport closed. */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves MCP on a pair of streams. The SDK's stdio transport never notices stdin EOF, so
+ * the end of stdin is watched here: a client that closes the pipe must stop the gateway.
+ */
+export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writable): Promise<StdioHandle> {
+  const { server, detach } = createUpstreamServer(gateway);
+  const transport = new StdioServerTransport(stdin, stdout);
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  const onEnd = (): void => resolveClosed();
+  stdin.once('end', onEnd);
+  stdin.once('close', onEnd);
+  server.onclose = onEnd;
+  await server.connect(transport);
+  let closing: Promise<void> | undefined;
+  return {
+    closed,
+    close: () => {
+      closing ??= (async () => {
+        stdin.off('end', onEnd);
+        stdin.off('close', onEnd);
+        detach();
+        await server.close().catch(() => undefined);
+        resolveClosed();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import {
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  ListRootsResultSchema,
+  McpError,
+  type ClientCapabilities,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { RequestExtra } from './context.js';
+
+/** One client connected to the gateway: the stdio peer, or one HTTP session. */
+export interface UpstreamSession {
+  readonly id: string;
+  clientCapabilities(): ClientCapabilities | undefined;
+  /** A request to this client that belongs to no call in flight (e.g. roots/list at a server's start). */
+  request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;
+}
+
+interface InFlight {
+  readonly session: UpstreamSession;
+  readonly extra: RequestExtra;
+}
+
+// A human may take minutes to answer an elicitation; the downstream's own timeout bounds it.
+const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
+
+const RESULT_SCHEMAS = {
+  'sampling/createMessage': CreateMessageResultSchema,
+  'elicitation/create': ElicitResultSchema,
+  'roots/list': ListRootsResultSchema,
+} as const;
+
+/**
+ * Routes a downstream server's requests (sampling, elicitation, roots) to the client
+ * whose call is in flight on that server, because that is the human or model the server
+ * is asking. With no call in flight, the one connected client is asked (stdio mode).
+ * A client that did not declare the capability gets a clear refusal, never a hang.
+ */
+export class ServerRequestRouter {
+  readonly #sessions = new Set<UpstreamSession>();
+  readonly #inFlight = new Map<string, InFlight[]>();
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  attach(session: UpstreamSession): () => void {
+    this.#sessions.add(session);
+    return () => this.#sessions.delete(session);
+  }
+
+  track(server: string, session: UpstreamSession, extra: RequestExtra): () => void {
+    const entry: InFlight = { session, extra };
+    let list = this.#inFlight.get(server);
+    if (!list) {
+      list = [];
+      this.#inFlight.set(server, list);
+    }
+    list.push(entry);
+    return () => {
+      const current = this.#inFlight.get(server);
+      if (!current) return;
+      const i = current.indexOf(entry);
+      if (i >= 0) current.splice(i, 1);
+      if (current.length === 0) this.#inFlight.delete(server);
+    };
+  }
+
+  async route(server: string, request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<unknown> {
+    const method = request.method;
+    if (!(method in RESULT_SCHEMAS)) throw new McpError(ErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
+    const schema = RESULT_SCHEMAS[method as keyof typeof RESULT_SCHEMAS];
+    const calls = this.#inFlight.get(server);
+    const call = calls?.[calls.length - 1];
+    const session = call?.session ?? (this.#sessions.size === 1 ? [...this.#sessions][0] : undefined);
+    if (!session) throw new McpError(ErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
+    const missing = missingCapability(session.clientCapabilities(), request);
+    if (missing) {
+      throw new McpError(ErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
+    }
+    this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
+    const forwarded = request as ServerRequest;
+    if (call) {
+      // On the caller's own request stream, so an HTTP client receives it on the call it made.
+      return call.extra.sendRequest(forwarded, schema, { signal: extra.signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS });
+    }
+    return session.request(forwarded, extra.signal);
+  }
+}
+
+function missingCapability(caps: ClientCapabilities | undefined, request: { method: string; params?: unknown }): string | undefined {
+  switch (request.method) {
+    case 'sampling/createMessage':
+      return caps?.sampling ? undefined : 'sampling';
+    case 'roots/list':
+      return caps?.roots ? undefined : 'roots';
+    case 'elicitation/create': {
+      if (!caps?.elicitation) return 'elicitation';
+      const mode = (request.params as { mode?: string } | undefined)?.mode;
+      if (mode === 'url' && !(caps.elicitation as { url?: unknown }).url) return 'URL-mode elicitation';
+      return undefined;
+    }
+    default:
+      return request.method;
+  }
+}

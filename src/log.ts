@@ -1,0 +1,23 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * In stdio mode stdout carries JSON-RPC and nothing else, so every log line goes to
+ * stderr (fd 2). Writes are synchronous: log volume is small, and a line written just
+ * before an exit must not be lost.
+ */
+export function createLogger(level: LevelWithSilent = 'info', fd = 2): Logger {
+  return pino(
+    {
+      level,
+      base: { name: 'agent-mcp-gateway' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Secrets never reach a log line, even if a caller passes a whole config object.
+      redact: { paths: ['*.env', '*.headers', '*.password', '*.token', '*.authorization'], censor: '[redacted]' },
+    },
+    pino.destination({ dest: fd, sync: true }),
+  );
+}

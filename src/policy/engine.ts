@@ -1,0 +1,113 @@
+import type { AgentRules, RulesConfig } from '../config/types.js';
+import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './rule-list.js';
+import type { Decision, Policy } from './types.js';
+
+// Precedence per (agent, server, tool), first answer wins:
+//   unknown agent                      -> DENY  defaults.deny_on_missing_agent
+//   deny.servers matches server        -> DENY  agents.<id>.deny.servers[i]
+//   no allow.servers entry matches     -> DENY  agents.<id>.allow.servers
+//   deny.tools.<server> matches tool   -> DENY  agents.<id>.deny.tools.<server>[i]
+//   allow.tools.<server> matches tool  -> ALLOW agents.<id>.allow.tools.<server>[i]
+//   no allow.tools.<server> key        -> ALLOW implicit
+//   otherwise (incl. an empty list)    -> DENY  agents.<id>.allow.tools.<server>
+// Within one list, exact entries are checked before patterns.
+
+// An unknown agent is denied even when deny_on_missing_agent is false: that setting is about a
+// *missing* id (the identity layer's fallback chain), never a licence for ids nobody configured.
+const UNKNOWN_AGENT: Decision = makeDecision(false, 'defaults.deny_on_missing_agent');
+const IMPLICIT: Decision = makeDecision(true, 'implicit');
+
+interface AllowTools {
+  readonly list: RuleList;
+  readonly noMatch: Decision;
+}
+
+interface CompiledAgent {
+  readonly denyServers: RuleList;
+  readonly allowServers: RuleList;
+  readonly serverNotAllowed: Decision;
+  // Keyed by the literal server name: a tools key "*" only ever applies to a server named "*".
+  readonly denyTools: ReadonlyMap<string, RuleList>;
+  readonly allowTools: ReadonlyMap<string, AllowTools>;
+}
+
+/**
+ * Compiles normalized rules into a Policy. Every pattern is compiled here, once.
+ * @throws Error naming the rule path when a pattern can never match (validation should have caught it).
+ */
+export function compilePolicy(rules: RulesConfig): Policy {
+  const agents = new Map<string, CompiledAgent>();
+  // Many agents repeat the same patterns (`drop_*`, `*`): one matcher each keeps the hot set small.
+  const compile = matcherCache();
+  // Object.keys, not `in`: ids such as `constructor` or `toString` must not be found on the prototype.
+  for (const id of Object.keys(rules.agents)) {
+    const agentRules = rules.agents[id];
+    if (agentRules !== undefined) agents.set(id, compileAgent(id, agentRules, compile));
+  }
+  const agentIds = Object.freeze([...agents.keys()]);
+  const denyOnMissingAgent = rules.defaults.deny_on_missing_agent;
+
+  const decideServer = (agentId: string, server: string): Decision => {
+    const agent = agents.get(agentId);
+    return agent === undefined ? UNKNOWN_AGENT : serverDecision(agent, server);
+  };
+
+  const decideTool = (agentId: string, server: string, tool: string): Decision => {
+    const agent = agents.get(agentId);
+    if (agent === undefined) return UNKNOWN_AGENT;
+    const onServer = serverDecision(agent, server);
+    if (!onServer.allow) return onServer;
+    const denied = agent.denyTools.get(server)?.first(tool);
+    if (denied !== undefined) return denied;
+    const allowTools = agent.allowTools.get(server);
+    if (allowTools === undefined) return IMPLICIT;
+    return allowTools.list.first(tool) ?? allowTools.noMatch;
+  };
+
+  // Built on decideServer so that what an agent is shown is exactly what it may call.
+  const visibleServers = (agentId: string, configured: readonly string[]): string[] => {
+    if (!agents.has(agentId)) return [];
+    const seen = new Set<string>();
+    const visible: string[] = [];
+    for (const server of configured) {
+      if (seen.has(server)) continue;
+      seen.add(server);
+      if (decideServer(agentId, server).allow) visible.push(server);
+    }
+    return visible;
+  };
+
+  // A frozen object of closures rather than a class, so that `const { decideTool } = policy` works.
+  return Object.freeze({
+    agentIds,
+    denyOnMissingAgent,
+    hasAgent: (agentId: string): boolean => agents.has(agentId),
+    decideServer,
+    decideTool,
+    visibleServers,
+  });
+}
+
+function serverDecision(agent: CompiledAgent, server: string): Decision {
+  return agent.denyServers.first(server) ?? agent.allowServers.first(server) ?? agent.serverNotAllowed;
+}
+
+function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): CompiledAgent {
+  const base = `agents.${id}`;
+  const denyTools = new Map<string, RuleList>();
+  for (const [server, entries] of Object.entries(rules.deny.tools)) {
+    denyTools.set(server, new RuleList(entries, `${base}.deny.tools.${server}`, false, compile));
+  }
+  const allowTools = new Map<string, AllowTools>();
+  for (const [server, entries] of Object.entries(rules.allow.tools)) {
+    const path = `${base}.allow.tools.${server}`;
+    allowTools.set(server, { list: new RuleList(entries, path, true, compile), noMatch: makeDecision(false, path) });
+  }
+  return {
+    denyServers: new RuleList(rules.deny.servers, `${base}.deny.servers`, false, compile),
+    allowServers: new RuleList(rules.allow.servers, `${base}.allow.servers`, true, compile),
+    serverNotAllowed: makeDecision(false, `${base}.allow.servers`),
+    denyTools,
+    allowTools,
+  };
+}

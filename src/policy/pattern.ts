@@ -1,0 +1,61 @@
+import { Minimatch, type MinimatchOptions } from 'minimatch';
+
+// One pattern language for server rules, tool rules and get_server_tools(pattern):
+// minimatch globs, case-sensitive, where `*`, `?` and `[...]` are the only special forms.
+// Braces, extglobs, negation and comments are switched off so that a name such as
+// `tool{1}` or `!x` means itself, and `*` also matches names that begin with a dot.
+const OPTIONS: MinimatchOptions = {
+  dot: true,
+  nobrace: true,
+  noext: true,
+  nonegate: true,
+  nocomment: true,
+  nocase: false,
+};
+
+const MAGIC = /[*?[]/;
+
+/** Why `pattern` can never match a server or tool name, or undefined when it is usable. */
+export function patternProblem(pattern: string): string | undefined {
+  if (pattern.length === 0) return 'pattern is empty';
+  if (pattern.includes('/')) return `pattern "${pattern}" contains "/", which no name can contain`;
+  if (/\s/.test(pattern)) return `pattern "${pattern}" contains whitespace, which no name can contain`;
+  if (hasUnclosedBracket(pattern)) return `pattern "${pattern}" has an unclosed "["`;
+  return undefined;
+}
+
+export function isLiteralPattern(pattern: string): boolean {
+  return !MAGIC.test(pattern);
+}
+
+export type NameMatcher = (name: string) => boolean;
+
+/** Compiles once; the returned function does no parsing. Call patternProblem first. */
+export function compilePattern(pattern: string): NameMatcher {
+  if (isLiteralPattern(pattern)) return (name) => name === pattern;
+  const mm = new Minimatch(pattern, OPTIONS);
+  return (name) => mm.match(name);
+}
+
+function hasUnclosedBracket(pattern: string): boolean {
+  let i = 0;
+  while (i < pattern.length) {
+    const ch = pattern[i];
+    if (ch === '\\') {
+      i += 2;
+      continue;
+    }
+    if (ch === '[') {
+      // A class needs at least one member before its "]": "[]a]" is a class holding "]" and "a".
+      let j = i + 1;
+      if (pattern[j] === '!' || pattern[j] === '^') j++;
+      if (pattern[j] === ']') j++;
+      while (j < pattern.length && pattern[j] !== ']') j++;
+      if (j >= pattern.length) return true;
+      i = j + 1;
+      continue;
+    }
+    i++;
+  }
+  return false;
+}

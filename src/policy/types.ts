@@ -1,0 +1,32 @@
+// The policy's answers. Every decision names the rule that decided it, as a JSON path
+// into the rules file (`agents.backend.deny.tools.db[0]`), or `defaults.deny_on_missing_agent`,
+// or `implicit` (a server is allowed and has no `allow.tools` entry).
+
+export interface Decision {
+  readonly allow: boolean;
+  readonly rule: string;
+}
+
+export interface Policy {
+  /** Agent ids in file order. */
+  readonly agentIds: readonly string[];
+  readonly denyOnMissingAgent: boolean;
+  hasAgent(agentId: string): boolean;
+  decideServer(agentId: string, server: string): Decision;
+  decideTool(agentId: string, server: string, tool: string): Decision;
+  /** The servers of `configured` (kept in that order) this agent may use: exactly those whose decideServer allows. */
+  visibleServers(agentId: string, configured: readonly string[]): string[];
+}
+
+export type IdentitySource = 'bound' | 'argument' | 'env_default' | 'default_agent';
+
+export type IdentityErrorCode =
+  | 'MISSING_AGENT_ID'
+  | 'INVALID_AGENT_ID'
+  | 'AGENT_MISMATCH'
+  | 'FALLBACK_AGENT_NOT_IN_RULES'
+  | 'NO_FALLBACK_CONFIGURED';
+
+export type IdentityResult =
+  | { readonly ok: true; readonly agentId: string; readonly source: IdentitySource }
+  | { readonly ok: false; readonly code: IdentityErrorCode; readonly message: string; readonly rule?: string };

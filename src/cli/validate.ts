@@ -1,5 +1,6 @@
 import { crossCheckRules } from '../config/crossCheck.js';
 import { formatIssues, loadRulesFile, loadServersFile } from '../config/load.js';
+import { locateConfigFile } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { CliIo } from './io.js';
@@ -12,6 +13,17 @@ export function runValidate(io: CliIo, flags: { mcpConfig?: string; rules?: stri
     paths = locateBoth(io, flags);
   } catch (err) {
     io.err(`${(err as Error).message}\n`);
+    // locateBoth stops at the first missing file; say at once whether the rules file is missing too.
+    try {
+      locateConfigFile('rules', {
+        cwd: io.cwd,
+        home: io.home,
+        ...(flags.rules ? { flag: flags.rules } : {}),
+        ...(io.env['GATEWAY_RULES'] ? { envValue: io.env['GATEWAY_RULES'] } : {}),
+      });
+    } catch (rulesErr) {
+      if ((rulesErr as Error).message !== (err as Error).message) io.err(`${(rulesErr as Error).message}\n`);
+    }
     return 1;
   }
   let ok = true;

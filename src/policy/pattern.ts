@@ -15,11 +15,19 @@ const OPTIONS: MinimatchOptions = {
 
 const MAGIC = /[*?[]/;
 
+// minimatch matches paths: its `*` and `?` never match "/", and never match a whole name "."
+// or "..". Names are not paths, and a deny rule `*` must deny every tool, even one a server
+// chose to call "fs/delete" (the MCP spec only says SHOULD about the characters). So the
+// matcher sees each "/" as NUL, which no pattern may contain, behind a literal NUL prefix that
+// keeps "." and ".." from being path segments of their own.
+const SLASH_STANDIN = '\u0000';
+
 /** Why `pattern` can never match a server or tool name, or undefined when it is usable. */
 export function patternProblem(pattern: string): string | undefined {
   if (pattern.length === 0) return 'pattern is empty';
-  if (pattern.includes('/')) return `pattern "${pattern}" contains "/", which no name can contain`;
+  if (pattern.includes('/')) return `pattern "${pattern}" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)`;
   if (/\s/.test(pattern)) return `pattern "${pattern}" contains whitespace, which no name can contain`;
+  if (pattern.includes(SLASH_STANDIN)) return `pattern ${JSON.stringify(pattern)} contains a NUL character`;
   if (hasUnclosedBracket(pattern)) return `pattern "${pattern}" has an unclosed "["`;
   return undefined;
 }
@@ -33,8 +41,9 @@ export type NameMatcher = (name: string) => boolean;
 /** Compiles once; the returned function does no parsing. Call patternProblem first. */
 export function compilePattern(pattern: string): NameMatcher {
   if (isLiteralPattern(pattern)) return (name) => name === pattern;
-  const mm = new Minimatch(pattern, OPTIONS);
-  return (name) => mm.match(name);
+  const mm = new Minimatch(SLASH_STANDIN + pattern, OPTIONS);
+  // (An empty name matches nothing, as before: no server or tool has one.)
+  return (name) => name !== '' && mm.match(SLASH_STANDIN + name.replaceAll('/', SLASH_STANDIN));
 }
 
 function hasUnclosedBracket(pattern: string): boolean {

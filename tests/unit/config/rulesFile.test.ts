@@ -133,7 +133,7 @@ describe('parseRulesConfig: errors', () => {
     ['deny_on_missing_agent null', { ...agent({}), defaults: { deny_on_missing_agent: null } }, ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got null']],
     ['defaults not an object', { ...agent({}), defaults: true }, ['error defaults: must be an object, got true']],
     // patterns that can never match
-    ['server pattern with /', agent({ allow: { servers: ['a/b'] } }), ['error agents.a.allow.servers[0]: pattern "a/b" contains "/", which no name can contain']],
+    ['server pattern with /', agent({ allow: { servers: ['a/b'] } }), ['error agents.a.allow.servers[0]: pattern "a/b" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)']],
     ['server pattern with a space', agent({ deny: { servers: ['my db'] } }), ['error agents.a.deny.servers[0]: pattern "my db" contains whitespace, which no name can contain']],
     ['empty server pattern', agent({ allow: { servers: [''] } }), ['error agents.a.allow.servers[0]: pattern is empty']],
     ['unclosed [ in a server pattern', agent({ allow: { servers: ['db['] } }), ['error agents.a.allow.servers[0]: pattern "db[" has an unclosed "["']],

@@ -37,9 +37,12 @@ describe('RuleList', () => {
   });
 
   it.each([
-    // name containing a separator: the literal-end shortcut must not be applied
-    [['*_q'], 'a_q/', 0],
+    // names are not paths: "/" is an ordinary character ("*" matches it, a literal end must match)
+    [['*_q'], 'a_q/', -1],
     [['drop_*'], 'drop_table/', 0],
+    [['*'], 'fs/delete', 0],
+    [['drop_*'], 'drop_a/b', 0],
+    [['a*', '*'], '..', 1],
     [['a*', 'b*', '*c', 'a?c'], 'abc', 0],
     [['b*', '*c', 'a?c'], 'abc', 1],
     [['b*', 'a?d', 'a*'], 'abc', 2],

@@ -41,8 +41,8 @@ function toYargs(table: Record<string, OptionSpec>): Record<string, Options> {
 
 function fail(err: unknown): never {
   if (err instanceof ConfigError) {
+    // The message already lists every issue with its JSON path.
     process.stderr.write(`ERROR: Invalid configuration: ${err.message}\n`);
-    for (const issue of err.issues) process.stderr.write(`  ${issue.severity} ${issue.path}: ${issue.message}\n`);
   } else if (err instanceof SettingsError) {
     process.stderr.write(`ERROR: ${err.message}\n`);
   } else {
@@ -81,6 +81,10 @@ async function serve(flags: ParsedFlags): Promise<void> {
   void handle.clientGone.then(() => stop('stdin closed'));
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP reloads both configuration files (the file watcher reloads each on its own edits).
+  process.on('SIGHUP', () => {
+    if (!exiting) handle.reload('SIGHUP');
+  });
   // Whatever path leads out, no downstream process group outlives the gateway.
   process.once('exit', () => handle.killSync());
 }

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { AuditRecord } from './record.js';
 
 export interface AuditSink {
+  /** False when records go nowhere, so callers can skip building them. */
+  readonly enabled: boolean;
   write(record: AuditRecord): void;
   /** Flushes buffered lines; idempotent. */
   close(): Promise<void>;
@@ -14,6 +16,7 @@ export interface AuditSink {
 
 /** Audit disabled (`--audit-log off`). */
 export class NullAuditSink implements AuditSink {
+  readonly enabled = false;
   write(): void {}
   async close(): Promise<void> {}
   flushSync(): void {}
@@ -21,6 +24,7 @@ export class NullAuditSink implements AuditSink {
 
 /** Collects records in memory, for tests. */
 export class MemoryAuditSink implements AuditSink {
+  readonly enabled = true;
   readonly records: AuditRecord[] = [];
   write(record: AuditRecord): void {
     this.records.push(record);
@@ -40,6 +44,7 @@ type SonicBoom = ReturnType<typeof pino.destination>;
  * in the buffer (at most the last few milliseconds of calls). No fsync per line.
  */
 export class JsonlAuditSink implements AuditSink {
+  readonly enabled = true;
   readonly #stream: SonicBoom;
   readonly #logger: Logger;
   #closing: Promise<void> | undefined;

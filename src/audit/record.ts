@@ -9,6 +9,8 @@ export interface AuditRecord {
   readonly id: string;
   readonly revision?: number;
   readonly agent: string | null;
+  /** The agent_id the caller claimed, on calls refused before an identity was settled. */
+  readonly requested_agent?: string;
   readonly identity_source: IdentitySource | null;
   readonly operation: string;
   readonly server: string | null;

@@ -67,6 +67,12 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_MAX_TIMEOUT_MS',
     defaultText: '600000',
   },
+  'reload-debounce-ms': {
+    type: 'number',
+    describe: 'Quiet time after an edit of either config file before it is reloaded (75 to 3600000)',
+    env: 'GATEWAY_RELOAD_DEBOUNCE_MS',
+    defaultText: '300',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type ServeOptionName = keyof typeof SERVE_OPTIONS;

@@ -1,12 +1,14 @@
 import type { Readable, Writable } from 'node:stream';
 import { JsonlAuditSink, NullAuditSink, type AuditSink } from '../audit/auditLog.js';
-import { formatIssues } from '../config/load.js';
+import { crossCheckRules } from '../config/crossCheck.js';
+import { formatIssues, loadRulesFile, loadServersFile } from '../config/load.js';
+import { watchConfigFiles, type ConfigWatcher } from './configWatcher.js';
 import { Gateway } from '../gateway/gateway.js';
 import { serveStdio } from '../gateway/serveStdio.js';
 import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
-import { loadConfigs } from './loadConfigs.js';
+import { locateBoth } from './loadConfigs.js';
 import type { ServeSettings } from './settings.js';
 
 export interface ServeHandle {
@@ -16,8 +18,13 @@ export interface ServeHandle {
   shutdown(): Promise<void>;
   /** Last resort on a forced exit: SIGKILL every downstream process group, flush the audit buffer. */
   killSync(): void;
+  /** Reloads both configuration files now (SIGHUP). Never throws; the outcome is logged and shown by get_gateway_status. */
+  reload(trigger?: string): void;
   readonly logger: Logger;
 }
+
+/** Start-up does not wait longer than this for the file watches (a huge folder, a slow disk). */
+const WATCH_READY_BOUND_MS = 2_000;
 
 export async function runServe(
   io: CliIo,
@@ -25,12 +32,22 @@ export async function runServe(
   streams: { stdin: Readable; stdout: Writable },
 ): Promise<ServeHandle> {
   const logger = createLogger(settings.logLevel);
-  const configs = loadConfigs(io, {
+  // Start-up is strict (any error in either file stops it); reloads later are per file and per server.
+  const paths = locateBoth(io, {
     ...(settings.mcpConfigFlag ? { mcpConfig: settings.mcpConfigFlag } : {}),
     ...(settings.rulesFlag ? { rules: settings.rulesFlag } : {}),
   });
-  if (configs.warnings.length) logger.warn(`configuration warnings:\n${formatIssues(configs.warnings)}`);
-  if (settings.agent !== undefined && !(settings.agent in configs.rules.agents)) {
+  const servers = loadServersFile(paths.mcpConfig, io.env);
+  const rules = loadRulesFile(paths.rules);
+  const cross = crossCheckRules(
+    rules.config,
+    servers.config.servers.map((s) => s.name),
+  );
+  const configs = { servers: servers.config, rules: rules.config, paths };
+  const allWarnings = [...servers.warnings, ...rules.warnings, ...cross];
+  if (allWarnings.length) logger.warn(`configuration warnings:\n${formatIssues(allWarnings)}`);
+  const debounceMs = settings.reloadDebounceMs;
+  if (settings.agent !== undefined && !(Object.hasOwn(configs.rules.agents, settings.agent))) {
     logger.warn({ agent: settings.agent }, 'the bound agent is not in the rules: every call will be refused (INVALID_AGENT_ID)');
   }
   const audit: AuditSink = settings.auditLog ? new JsonlAuditSink(settings.auditLog, logger) : new NullAuditSink();
@@ -49,7 +66,19 @@ export async function runServe(
     auditArgs: settings.auditArgs,
     logger,
     parentEnv: io.env,
+    initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
   });
+  // The watcher belongs to this function (it started it) and is handed to the gateway, whose
+  // close() closes it before anything else.
+  const watcher: ConfigWatcher = watchConfigFiles({
+    files: { mcp_config: paths.mcpConfig, gateway_rules: paths.rules },
+    debounceMs,
+    logger,
+    onChange: (key) => gateway.reload([key], 'file change'),
+  });
+  gateway.attachWatcher(watcher);
+  // Edits made right after start-up must be seen, so serving waits (briefly) for the watches.
+  await Promise.race([watcher.ready, delay(WATCH_READY_BOUND_MS)]);
   const stdio = await serveStdio(gateway, streams.stdin, streams.stdout);
   gateway.start();
   logger.info(
@@ -63,8 +92,9 @@ export async function runServe(
       bound_agent: settings.agent ?? null,
       tools: gateway.listTools().map((t) => t.name),
       audit_log: settings.auditLog ?? 'off',
-      debug: settings.debug,
+      debug: settings.debug || configs.rules.defaults.debug === true,
       init_strategy: settings.initStrategy,
+      reload: `watching both files (debounce ${debounceMs} ms); SIGHUP reloads both`,
     },
     'agent-mcp-gateway ready on stdio',
   );
@@ -78,5 +108,12 @@ export async function runServe(
       return shuttingDown;
     },
     killSync: () => gateway.killSync(),
+    reload: (trigger = 'SIGHUP') => {
+      gateway.reload(undefined, trigger);
+    },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
+import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
 import { SERVE_OPTIONS, type ServeOptionName } from './options.js';
 
 export interface ServeSettings {
@@ -16,6 +17,7 @@ export interface ServeSettings {
   readonly initStrategy: 'lazy' | 'eager';
   readonly timeoutMs: number;
   readonly maxTimeoutMs: number;
+  readonly reloadDebounceMs: number;
 }
 
 export class SettingsError extends Error {
@@ -56,6 +58,15 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     if (!Number.isInteger(n) || n <= 0) throw new SettingsError(`${v.from}: expected a positive integer, got '${String(v.value)}'`);
     return n;
   };
+  const intInRange = (name: ServeOptionName, fallback: number, min: number, max: number): number => {
+    const v = pick(name);
+    if (!v) return fallback;
+    const n = Number(v.value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new SettingsError(`${v.from}: expected a whole number from ${min} to ${max}, got '${String(v.value)}'`);
+    }
+    return n;
+  };
   const debugPick = pick('debug');
   const debug = debugPick === undefined ? false : debugPick.value === true || TRUE_WORDS.has(String(debugPick.value).toLowerCase());
 
@@ -83,6 +94,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     initStrategy: choice<'lazy' | 'eager'>('init-strategy', 'lazy'),
     timeoutMs,
     maxTimeoutMs,
+    reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),
   };
 }
 

@@ -35,6 +35,10 @@ const DefaultsSchema = z.strictObject({
     .boolean()
     .optional()
     .describe('Refuse calls that give no agent_id (default true).'),
+  debug: z
+    .boolean()
+    .optional()
+    .describe('Offer get_gateway_status, as --debug does; a reload that flips it tells clients the tool list changed.'),
 });
 
 const CredentialsSchema = z
@@ -90,12 +94,16 @@ export function parseRulesConfig(raw: unknown): RulesParseResult {
 
   const defaults = raw['defaults'];
   const denyOnMissing = isPlainObject(defaults) ? defaults['deny_on_missing_agent'] : undefined;
+  const debug = isPlainObject(defaults) ? defaults['debug'] : undefined;
 
   const ordered = inDocumentOrder(issues, raw);
   if (hasErrors(ordered)) return { config: undefined, issues: ordered };
   const config: { -readonly [K in keyof RulesConfig]: RulesConfig[K] } = {
     agents: frozenRecord(agents),
-    defaults: Object.freeze({ deny_on_missing_agent: typeof denyOnMissing === 'boolean' ? denyOnMissing : true }),
+    defaults: Object.freeze({
+      deny_on_missing_agent: typeof denyOnMissing === 'boolean' ? denyOnMissing : true,
+      ...(typeof debug === 'boolean' ? { debug } : {}),
+    }),
   };
   if (credentials !== undefined) config.credentials = credentials;
   return { config: Object.freeze(config), issues: ordered };

@@ -41,7 +41,11 @@ export interface AgentRules {
 export interface RulesConfig {
   /** In file order. */
   readonly agents: Readonly<Record<string, AgentRules>>;
-  readonly defaults: { readonly deny_on_missing_agent: boolean };
+  readonly defaults: {
+    readonly deny_on_missing_agent: boolean;
+    /** Offer get_gateway_status (as --debug does). Present only when the file sets it. */
+    readonly debug?: boolean;
+  };
   /** Hex SHA-256 of a credential -> the agent id it authenticates. Absent when the file has no `credentials`. */
   readonly credentials?: Readonly<Record<string, string>>;
 }

@@ -8,11 +8,21 @@
 //                                          notifications/cancelled; the gateway answers nothing.
 //   - GatewayError('SERVER_UNAVAILABLE')  cannot start/connect, exited or disconnected (message
 //                                          has exit code or signal and the stderr tail), the
-//                                          connection was closed, or the server answered the
-//                                          request with a JSON-RPC error we have no better code for.
+//                                          connection was closed, the server is failing fast
+//                                          (message says when it retries), or the server answered
+//                                          the request with a JSON-RPC error we have no better code for.
 //   - GatewayError('TOOL_NOT_FOUND')      JSON-RPC -32601, or -32602 saying the tool is unknown.
 //   - GatewayError('INVALID_ARGUMENT')    any other JSON-RPC -32602 (the server rejected the arguments).
 // A result with isError: true is a result and comes back untouched.
+//
+// Supervision. Every failure (a start that fails, an exit, a broken connection) counts; an
+// answered request, or a connection that stayed up for `stableMs`, ends the streak. After n
+// failures in a row the next attempt waits until lastFailureAt + min(baseMs * 2^(n-1), maxMs)
+// (0.5 s, 1 s, 2 s, 4 s, ... 30 s). Below `failFastAfter` (5) failures a call waits out that
+// delay and then tries (concurrent calls share the one attempt); from 5 on the server is
+// failing fast: calls are refused at once with a message that says when the next attempt
+// may be made, and the first call after that time makes it. Nothing restarts in the
+// background: a server that nobody calls costs nothing.
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -38,6 +48,8 @@ import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { buildChildEnv } from './childEnv.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
+import { protocolError } from '../protocolError.js';
+import { httpTarget } from './httpTarget.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
 
@@ -58,8 +70,32 @@ export type ServerRequestHandler = (
   extra: { signal: AbortSignal },
 ) => Promise<unknown>;
 
+/** Restart backoff; see the header comment. */
+export interface BackoffPolicy {
+  /** Delay after the first failure. Default 500 ms. */
+  readonly baseMs: number;
+  /** Largest delay. Default 30 000 ms. */
+  readonly maxMs: number;
+  /** Failures in a row after which calls are refused at once until the retry time. Default 5. */
+  readonly failFastAfter: number;
+  /** A connection that stayed up this long before breaking starts a new streak. Default 30 000 ms. */
+  readonly stableMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 500, maxMs: 30_000, failFastAfter: 5, stableMs: 30_000 });
+
+/** Delay before the attempt that follows `failures` failures in a row (0 when there were none). */
+export function backoffDelay(failures: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
+  if (failures <= 0) return 0;
+  // 2^(n-1) overflows nothing before the cap: the exponent is bounded first.
+  const exponent = Math.min(failures - 1, 30);
+  return Math.min(policy.baseMs * 2 ** exponent, policy.maxMs);
+}
+
 export interface ConnectionOptions {
   readonly logger: Logger;
+  /** Restart backoff; fields left out take DEFAULT_BACKOFF's values. */
+  readonly backoff?: Partial<BackoffPolicy>;
   readonly clientInfo: { name: string; version: string };
   /** Bound on start + initialize. Default 30 000. */
   readonly connectTimeoutMs?: number;
@@ -141,12 +177,15 @@ export class DownstreamConnection {
   readonly #opts: ConnectionOptions;
   readonly #log: Logger;
   readonly #lifetime = new AbortController();
+  readonly #backoff: BackoffPolicy;
 
   #state: ConnectionState = 'idle';
   #lastError: string | undefined;
   #restarts = 0;
   #consecutiveFailures = 0;
   #lastFailureAt: number | undefined;
+  /** Date.now() when the current client became ready. */
+  #readyAt: number | undefined;
 
   #client: Client | undefined;
   #transport: Transport | undefined;
@@ -176,6 +215,7 @@ export class DownstreamConnection {
   constructor(spec: ServerSpec, opts: ConnectionOptions) {
     this.#spec = spec;
     this.#opts = opts;
+    this.#backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.#log = opts.logger.child({ server: spec.name });
   }
 
@@ -200,13 +240,29 @@ export class DownstreamConnection {
   get restarts(): number {
     return this.#restarts;
   }
-  /** Failures since the last successful connect; reset by success. For backoff. */
+  /**
+   * Failures in a row (failed starts, exits, broken connections). An answered request, or a
+   * connection that stayed up for backoff.stableMs, ends the streak. Drives the backoff.
+   */
   get consecutiveFailures(): number {
     return this.#consecutiveFailures;
   }
   /** Date.now() of the last failure, if any. */
   get lastFailureAt(): number | undefined {
     return this.#lastFailureAt;
+  }
+  /**
+   * While the server is failed: Date.now() before which no new attempt is made (the next call
+   * waits for it, or is refused at once when failingFast). Undefined otherwise.
+   */
+  get nextRetryAt(): number | undefined {
+    if (this.#state !== 'failed' || this.#lastFailureAt === undefined) return undefined;
+    return this.#lastFailureAt + backoffDelay(this.#consecutiveFailures, this.#backoff);
+  }
+  /** True while calls are refused at once: backoff.failFastAfter failures in a row, retry time not reached. */
+  get failingFast(): boolean {
+    const retryAt = this.nextRetryAt;
+    return retryAt !== undefined && this.#consecutiveFailures >= this.#backoff.failFastAfter && Date.now() < retryAt;
   }
   get serverVersion(): Implementation | undefined {
     return this.#serverVersion;
@@ -243,7 +299,12 @@ export class DownstreamConnection {
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
     if (this.#state === 'ready') return Promise.resolve();
     if (!this.#connecting) {
-      const attempt = this.#openClient().finally(() => {
+      const retryAt = this.nextRetryAt;
+      const wait = retryAt === undefined ? 0 : retryAt - Date.now();
+      if (wait > 0 && this.#consecutiveFailures >= this.#backoff.failFastAfter) {
+        return Promise.reject(this.#failFastError(retryAt!));
+      }
+      const attempt = (wait > 0 ? this.#backoffWait(wait).then(() => this.#openClient()) : this.#openClient()).finally(() => {
         if (this.#connecting === attempt) this.#connecting = undefined;
       });
       this.#connecting = attempt;
@@ -283,18 +344,30 @@ export class DownstreamConnection {
     this.#spec = spec;
   }
 
-  /** Resolves when no call is running, or after `maxWaitMs`, whichever comes first. */
+  /**
+   * Resolves when no call is running, or after `maxWaitMs`, whichever comes first. "No call"
+   * must hold for a turn of the event loop: execute_tool lists tools and then calls, and the
+   * moment between the two is not idle.
+   */
   drain(maxWaitMs: number): Promise<void> {
     if (this.#inFlight === 0 || maxWaitMs <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const done = (): void => {
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        this.#idleWaiters.delete(done);
+        this.#idleWaiters.delete(onIdle);
         resolve();
       };
-      const timer = setTimeout(done, maxWaitMs);
+      const onIdle = (): void => {
+        setImmediate(() => {
+          if (this.#inFlight === 0) finish();
+        });
+      };
+      const timer = setTimeout(finish, maxWaitMs);
       timer.unref();
-      this.#idleWaiters.add(done);
+      this.#idleWaiters.add(onIdle);
     });
   }
 
@@ -374,13 +447,57 @@ export class DownstreamConnection {
     }
     this.#state = 'ready';
     this.#lastError = undefined;
-    this.#consecutiveFailures = 0;
+    this.#readyAt = Date.now();
     this.#serverVersion = client.getServerVersion();
     this.#serverCapabilities = client.getServerCapabilities();
     this.#instructions = client.getInstructions();
     this.#log.info(
-      { pid: this.pid, serverName: this.#serverVersion?.name, serverVersion: this.#serverVersion?.version },
+      {
+        pid: this.pid,
+        serverName: this.#serverVersion?.name,
+        serverVersion: this.#serverVersion?.version,
+        ...(this.#restarts > 0 ? { restarts: this.#restarts } : {}),
+      },
       'downstream server connected',
+    );
+  }
+
+  /** Sleeps out the backoff before an attempt; close() cuts it short. */
+  #backoffWait(ms: number): Promise<void> {
+    this.#log.debug({ waitMs: ms, failures: this.#consecutiveFailures }, 'waiting before restarting downstream server');
+    return new Promise<void>((resolve, reject) => {
+      const signal = this.#lifetime.signal;
+      if (signal.aborted) {
+        reject(this.#closedError());
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(this.#closedError());
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, clampTimer(ms));
+      // A waiting call keeps its client (and so the process) busy; the wait itself must not.
+      timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The server answered: whatever failed before is over. */
+  #succeeded(client: Client): void {
+    if (this.#client === client && this.#state === 'ready') this.#consecutiveFailures = 0;
+  }
+
+  #failFastError(retryAt: number): GatewayError {
+    const seconds = Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
+    const last = this.#lastError === undefined ? '' : ` Last error: ${this.#lastError}`;
+    return new GatewayError(
+      'SERVER_UNAVAILABLE',
+      `Server '${this.name}' is marked failed after ${this.#consecutiveFailures} failures in a row; ` +
+        `next retry at ${new Date(retryAt).toISOString()} (in ${seconds} s).${last}`,
+      { server: this.name },
     );
   }
 
@@ -401,7 +518,7 @@ export class DownstreamConnection {
       (method: string) =>
       async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<Result> => {
         const handler = this.#opts.onServerRequest;
-        if (!handler) throw new McpError(McpErrorCode.InvalidRequest, `${method} is not supported by the gateway client`);
+        if (!handler) throw protocolError(McpErrorCode.InvalidRequest, `${method} is not supported by the gateway client`);
         const params = isRecord(request.params) ? request.params : undefined;
         // The SDK validates sampling and elicitation results before they go downstream.
         return (await handler(this.name, { method: request.method, params }, { signal: extra.signal })) as Result;
@@ -447,9 +564,9 @@ export class DownstreamConnection {
       return transport;
     }
     if (!spec.url) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no url`, { server: spec.name });
-    const url = new URL(spec.url);
+    const { url, headers } = httpTarget(spec.url, spec.headers);
     // In SDK 1.32 requestInit.headers also go on the SSE GET, so one setting covers both.
-    const requestInit: RequestInit = { headers: { ...spec.headers } };
+    const requestInit: RequestInit = { headers };
     return spec.transport === 'sse'
       ? new SSEClientTransport(url, { requestInit })
       : new StreamableHTTPClientTransport(url, { requestInit });
@@ -511,7 +628,7 @@ export class DownstreamConnection {
     );
     hardLimit.unref();
     try {
-      return await client.request(
+      const result = await client.request(
         { method: 'tools/call', params: { name, arguments: args ?? {} } },
         CallToolResultSchema,
         {
@@ -528,6 +645,8 @@ export class DownstreamConnection {
             : undefined,
         },
       );
+      this.#succeeded(client);
+      return result;
     } catch (err) {
       if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) {
         throw new GatewayError('TIMEOUT', `Tool execution exceeded the maximum of ${opts.maxTotalTimeoutMs}ms`, {
@@ -573,6 +692,7 @@ export class DownstreamConnection {
       seenCursors.add(cursor);
     }
     Object.freeze(tools);
+    this.#succeeded(client);
     if (epoch === this.#toolsEpoch && this.#client === client && this.#state === 'ready') this.#tools = tools;
     return tools;
   }
@@ -631,6 +751,8 @@ export class DownstreamConnection {
     const client = this.#client;
     const transport = this.#transport;
     this.#client = undefined;
+    // A connection that served for a while before breaking is a new incident, not a streak.
+    if (this.#readyAt !== undefined && Date.now() - this.#readyAt >= this.#backoff.stableMs) this.#consecutiveFailures = 0;
     this.#markFailed(message);
     if (client && transport) this.#dispose(client, transport, false);
   }
@@ -651,6 +773,13 @@ export class DownstreamConnection {
     this.#consecutiveFailures++;
     this.#lastFailureAt = Date.now();
     this.#dropTools();
+    if (this.#consecutiveFailures === this.#backoff.failFastAfter) {
+      const retryAt = this.nextRetryAt;
+      this.#log.warn(
+        { failures: this.#consecutiveFailures, nextRetry: retryAt === undefined ? null : new Date(retryAt).toISOString() },
+        'downstream server marked failed: calls fail fast until the next retry',
+      );
+    }
   }
 
   #dropTools(): void {

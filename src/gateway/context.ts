@@ -1,7 +1,7 @@
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import type { ServerSpec } from '../config/types.js';
+import type { RulesConfig, ServerSpec } from '../config/types.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { IdentitySource, Policy } from '../policy/types.js';
 
@@ -12,8 +12,11 @@ export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification
  * snapshot object, so a call sees the old configuration or the new one, never a mix.
  */
 export interface Snapshot {
+  /** 1 at start; raised by every reload that changed anything. Audit lines carry it. */
   readonly revision: number;
   readonly policy: Policy;
+  /** The rules `policy` was compiled from (kept for cross-checks on the next reload). */
+  readonly rules: RulesConfig;
   /** Configured (enabled) servers in file order. */
   readonly servers: ReadonlyMap<string, ServerSpec>;
   readonly serverNames: readonly string[];
@@ -26,6 +29,8 @@ export interface CallSettings {
 
 /** Facts an operation reports for the audit line. */
 export interface AuditNote {
+  /** The agent_id claimed by a call whose identity was refused. */
+  requestedAgent?: string;
   server?: string;
   tool?: string;
   rule?: string;

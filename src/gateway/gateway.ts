@@ -4,9 +4,11 @@ import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/auditLog.js';
 import { GatewayMetrics } from '../audit/latencyStats.js';
 import { hashArgs, type AuditDecision, type AuditRecord } from '../audit/record.js';
-import type { RulesConfig, ServersConfig } from '../config/types.js';
-import { DownstreamPool } from '../downstream/pool.js';
-import { GatewayError } from '../errors.js';
+import { crossCheckRules } from '../config/crossCheck.js';
+import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
+import type { BackoffPolicy } from '../downstream/connection.js';
+import { DownstreamPool, type ApplyResult } from '../downstream/pool.js';
+import { ConfigError, GatewayError } from '../errors.js';
 import { compilePolicy } from '../policy/engine.js';
 import { resolveIdentity } from '../policy/identity.js';
 import type { IdentitySource } from '../policy/types.js';
@@ -14,11 +16,23 @@ import { VERSION } from '../version.js';
 import { asArgs, type Args } from './arguments.js';
 import type { AuditNote, OperationContext, RequestExtra, Snapshot } from './context.js';
 import { metaTools } from './metaTools.js';
+import {
+  CONFIG_FILE_KEYS,
+  describeFailedServers,
+  describeIssues,
+  loadRulesForReload,
+  loadServersForReload,
+  ReloadLedger,
+  type ConfigFileKey,
+  type RulesReload,
+  type ServersReload,
+} from './reloader.js';
 import { executeTool } from './operations/executeTool.js';
 import { getServerTools } from './operations/getServerTools.js';
 import { listServers } from './operations/listServers.js';
 import { errorResult, jsonResult, toGatewayError } from './results.js';
 import { ServerRequestRouter, type UpstreamSession } from './serverRequests.js';
+import { protocolError } from '../protocolError.js';
 
 export interface GatewayOptions {
   readonly servers: ServersConfig;
@@ -36,7 +50,29 @@ export interface GatewayOptions {
   readonly auditPath: string | null;
   readonly auditArgs: 'hash' | 'full';
   readonly logger: Logger;
+  /** The environment `${VAR}` in .mcp.json expands from (at start and on reload), and stdio children inherit. */
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
+  /** Warnings of the start-up load, per file, shown by get_gateway_status until a reload replaces them. */
+  readonly initialWarnings?: Partial<Record<ConfigFileKey, readonly ConfigIssue[]>>;
+  /** Downstream restart backoff (tests shorten it). Default: 0.5 s doubling to 30 s, fail fast after 5. */
+  readonly backoff?: Partial<BackoffPolicy>;
+}
+
+/** Something the gateway closes when it closes: the config file watcher. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** What a reload did. */
+export interface ReloadReport {
+  /** The revision in force afterwards (unchanged when nothing applied). */
+  readonly revision: number;
+  /** Files whose new content is in force (mcp_config possibly in part: see status). */
+  readonly applied: readonly ConfigFileKey[];
+  /** Files that could not be used; their last good configuration stays. */
+  readonly failed: readonly ConfigFileKey[];
+  /** Server changes, when mcp_config applied. */
+  readonly servers?: Pick<ApplyResult, 'added' | 'removed' | 'changed' | 'unchanged'>;
 }
 
 type Operation = (ctx: OperationContext, args: Args) => Promise<CallToolResult>;
@@ -48,9 +84,12 @@ export class Gateway {
   readonly #router: ServerRequestRouter;
   readonly #startedAt = Date.now();
   readonly #operations: ReadonlyMap<string, Operation>;
-  readonly #tools: Tool[];
+  /** The gateway's own tools, without and with get_gateway_status. */
+  readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
+  readonly #ledger: ReloadLedger;
   #snapshot: Snapshot;
   #pool: DownstreamPool;
+  #watcher: Closable | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: GatewayOptions) {
@@ -58,20 +97,34 @@ export class Gateway {
     this.#logger = options.logger;
     this.#router = new ServerRequestRouter(options.logger);
     this.#snapshot = buildSnapshot(1, options.servers, options.rules);
+    this.#ledger = new ReloadLedger({
+      revision: 1,
+      warnings: {
+        mcp_config: options.initialWarnings?.mcp_config ?? [],
+        gateway_rules: options.initialWarnings?.gateway_rules ?? [],
+      },
+      cross: crossCheckRules(options.rules, this.#snapshot.serverNames),
+    });
     this.#pool = new DownstreamPool(options.servers.servers, {
       logger: options.logger,
       clientInfo: { name: 'agent-mcp-gateway', version: VERSION },
       parentEnv: { ...options.parentEnv },
       onServerRequest: (server, request, extra) => this.#router.route(server, request, extra),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
     });
     const operations = new Map<string, Operation>([
       ['list_servers', listServers],
       ['get_server_tools', getServerTools],
       ['execute_tool', executeTool],
     ]);
-    if (options.debug) operations.set('get_gateway_status', async () => jsonResult(this.status()));
+    operations.set('get_gateway_status', async () => jsonResult(this.status()));
     this.#operations = operations;
-    this.#tools = metaTools(options.debug);
+    this.#tools = { plain: metaTools(false), debug: metaTools(true) };
+  }
+
+  /** Debug mode (get_gateway_status offered): --debug / GATEWAY_DEBUG, or `defaults.debug` in the rules in force. */
+  #debugIn(snapshot: Snapshot): boolean {
+    return this.#options.debug || snapshot.rules.defaults.debug === true;
   }
 
   get snapshot(): Snapshot {
@@ -87,7 +140,149 @@ export class Gateway {
   }
 
   listTools(): Tool[] {
-    return this.#tools;
+    return this.#debugIn(this.#snapshot) ? this.#tools.debug : this.#tools.plain;
+  }
+
+  /**
+   * Hands over the config file watcher: close() closes it first, so no reload starts during
+   * shutdown. A gateway that is already closing closes it at once.
+   */
+  attachWatcher(watcher: Closable): void {
+    if (this.#closing) {
+      void watcher.close();
+      return;
+    }
+    this.#watcher = watcher;
+  }
+
+  /**
+   * Loads the given files again (default both, as SIGHUP does) and swaps what loaded. Each
+   * file stands alone: one that fails keeps its last good configuration while the other
+   * applies. Everything that applies goes into one new snapshot with one new revision, so a
+   * call sees the old configuration or the new one, never a mix. Synchronous: nothing can
+   * interleave between loading and swapping. Never throws.
+   */
+  reload(keys: readonly ConfigFileKey[] = CONFIG_FILE_KEYS, trigger = 'manual'): ReloadReport {
+    const current = this.#snapshot;
+    if (this.#closing) return { revision: current.revision, applied: [], failed: [] };
+    const started = performance.now();
+    const paths = this.#options.configPaths;
+    const failed: ConfigFileKey[] = [];
+
+    let servers: ServersReload | undefined;
+    if (keys.includes('mcp_config')) {
+      this.#ledger.attempted('mcp_config');
+      try {
+        servers = loadServersForReload(paths.mcpConfig, this.#options.parentEnv, current.servers);
+      } catch (err) {
+        failed.push('mcp_config');
+        this.#reloadFailed('mcp_config', paths.mcpConfig, err, current.revision, trigger);
+      }
+    }
+    let rules: RulesReload | undefined;
+    if (keys.includes('gateway_rules')) {
+      this.#ledger.attempted('gateway_rules');
+      try {
+        rules = loadRulesForReload(paths.rules);
+      } catch (err) {
+        failed.push('gateway_rules');
+        this.#reloadFailed('gateway_rules', paths.rules, err, current.revision, trigger);
+      }
+    }
+    if (!servers && !rules) return { revision: current.revision, applied: [], failed };
+
+    const revision = current.revision + 1;
+    const serverMap: ReadonlyMap<string, ServerSpec> = servers ? new Map(servers.specs.map((s) => [s.name, s] as const)) : current.servers;
+    let changes: ApplyResult | undefined;
+    if (servers) {
+      changes = this.#pool.apply(servers.specs, {
+        connect: this.#options.initStrategy === 'eager',
+        // A call cannot outlive the hard maximum, so waiting that long lets every running call finish.
+        drainMs: this.#options.maxTimeoutMs,
+      });
+      const retiring = [...changes.changed, ...changes.removed];
+      if (retiring.length > 0) {
+        void changes.retired.then(() => this.#logger.debug({ servers: retiring }, 'replaced and removed downstream connections closed'));
+      }
+    }
+    this.#snapshot = Object.freeze({
+      revision,
+      policy: rules?.policy ?? current.policy,
+      rules: rules?.rules ?? current.rules,
+      servers: serverMap,
+      serverNames: Object.freeze([...serverMap.keys()]),
+    });
+    const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    if (this.#debugIn(current) !== this.#debugIn(this.#snapshot)) this.#toolListChanged();
+
+    const cross = crossCheckRules(this.#snapshot.rules, this.#snapshot.serverNames);
+    this.#ledger.crossChecked(cross);
+    const applied: ConfigFileKey[] = [];
+    if (servers) {
+      applied.push('mcp_config');
+      const partial =
+        servers.failed.length > 0
+          ? { message: describeFailedServers(paths.mcpConfig, servers.failed, current.servers), servers: servers.failed.map((f) => f.name) }
+          : undefined;
+      this.#ledger.succeeded('mcp_config', revision, servers.warnings, partial);
+      if (partial) {
+        this.#logger.error(
+          { file: paths.mcpConfig, trigger, revision, issues: servers.failed.flatMap((f) => f.issues) },
+          `reload: ${partial.message}`,
+        );
+      }
+    }
+    if (rules) {
+      applied.push('gateway_rules');
+      this.#ledger.succeeded('gateway_rules', revision, rules.warnings);
+      const bound = this.#options.boundAgent;
+      if (bound !== undefined && !rules.policy.agentIds.includes(bound)) {
+        this.#logger.warn({ agent: bound }, 'the bound agent is not in the new rules: every call will be refused (INVALID_AGENT_ID)');
+      }
+    }
+    const warnings = [...(servers?.warnings ?? []), ...(rules?.warnings ?? []), ...cross];
+    if (warnings.length > 0) this.#logger.warn({ revision, warnings: describeIssues(warnings) }, 'configuration warnings after reload');
+    this.#logger.info(
+      {
+        trigger,
+        files: applied,
+        revision,
+        apply_ms: applyMs,
+        ...(changes
+          ? { added: changes.added, removed: changes.removed, changed: changes.changed, unchanged: changes.unchanged }
+          : {}),
+      },
+      'configuration reloaded',
+    );
+    return {
+      revision,
+      applied,
+      failed,
+      ...(changes
+        ? { servers: { added: changes.added, removed: changes.removed, changed: changes.changed, unchanged: changes.unchanged } }
+        : {}),
+    };
+  }
+
+  /** The gateway's own tool list changed (debug mode flipped): every client is told to list again. */
+  #toolListChanged(): void {
+    const debug = this.#debugIn(this.#snapshot);
+    this.#logger.info({ debug }, `get_gateway_status is now ${debug ? 'offered' : 'withdrawn'}; notifying clients`);
+    for (const session of this.#router.sessions()) {
+      session.notifyToolListChanged().catch((err: unknown) => {
+        this.#logger.debug({ err, session: session.id }, 'could not send notifications/tools/list_changed');
+      });
+    }
+  }
+
+  #reloadFailed(key: ConfigFileKey, path: string, err: unknown, revision: number, trigger: string): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.#ledger.failed(key, message);
+    const issues = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error') : [];
+    this.#logger.error(
+      { file: path, trigger, kept_revision: revision, ...(issues.length > 0 ? { issues } : {}) },
+      `reload of ${path} failed; the last good configuration stays in force: ${message}`,
+    );
   }
 
   /** Adds an upstream client session (the stdio peer, or one HTTP session); returns its removal. */
@@ -107,12 +302,14 @@ export class Gateway {
     let failure: GatewayError | undefined;
     let cancelled = false;
     try {
-      const operation = this.#operations.get(name);
+      const operation = name === 'get_gateway_status' && !this.#debugIn(snapshot) ? undefined : this.#operations.get(name);
       if (!operation) {
         failure = new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
-        throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+        throw protocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       }
       args = asArgs(rawArgs);
+      // What the caller asked for, so a call refused before the operation ran still says where it aimed.
+      noteTarget(note, name, args);
       const identity = resolveIdentity({
         requested: args['agent_id'],
         ...(this.#options.boundAgent !== undefined ? { bound: this.#options.boundAgent } : {}),
@@ -121,6 +318,7 @@ export class Gateway {
       });
       if (!identity.ok) {
         if (identity.rule !== undefined) note.rule = identity.rule;
+        if (typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
         throw new GatewayError(identity.code, identity.message, identity.rule !== undefined ? { rule: identity.rule } : {});
       }
       agentId = identity.agentId;
@@ -180,6 +378,7 @@ export class Gateway {
     code?: string;
     decision: AuditDecision;
   }): void {
+    if (!this.#options.audit.enabled) return;
     // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
     const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
     const argKeys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
@@ -188,6 +387,7 @@ export class Gateway {
       id: randomUUID(),
       revision: a.revision,
       agent: a.agentId,
+      ...(a.note.requestedAgent !== undefined ? { requested_agent: a.note.requestedAgent } : {}),
       identity_source: a.source,
       operation: a.name,
       server: a.note.server ?? null,
@@ -219,6 +419,7 @@ export class Gateway {
       },
       servers: snapshot.serverNames.map((name) => {
         const c = this.#pool.get(name);
+        const retryAt = c?.nextRetryAt;
         return {
           name,
           transport: snapshot.servers.get(name)?.transport ?? null,
@@ -226,10 +427,15 @@ export class Gateway {
           pid: c?.pid ?? null,
           tools_cached: c?.cachedToolCount ?? null,
           restarts: c?.restarts ?? 0,
+          consecutive_failures: c?.consecutiveFailures ?? 0,
+          // While failed: no new attempt before this time; fail_fast says calls are refused until then.
+          next_retry: retryAt === undefined ? null : new Date(retryAt).toISOString(),
+          fail_fast: c?.failingFast ?? false,
           last_error: c?.lastError ?? null,
           stderr_tail: c?.lastError ? c.stderrTail() : null,
         };
       }),
+      reload: this.#ledger.status(),
       audit_log: this.#options.auditPath,
       metrics: this.#metrics.snapshot(),
     };
@@ -238,6 +444,7 @@ export class Gateway {
   /** Idempotent: closes every downstream (and its process group), then flushes the audit log. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#watcher?.close();
       await this.#pool.close();
       await this.#options.audit.close();
     })();
@@ -251,9 +458,23 @@ export class Gateway {
   }
 }
 
+/** Longest caller-supplied name copied into an audit line. */
+const MAX_NOTED_LENGTH = 256;
+
+function clip(text: string): string {
+  return text.length > MAX_NOTED_LENGTH ? `${text.slice(0, MAX_NOTED_LENGTH)}…` : text;
+}
+
+function noteTarget(note: AuditNote, operation: string, args: Args): void {
+  const server = args['server'];
+  if (typeof server === 'string' && operation !== 'list_servers') note.server = clip(server);
+  const tool = args['tool'];
+  if (typeof tool === 'string' && operation === 'execute_tool') note.tool = clip(tool);
+}
+
 export function buildSnapshot(revision: number, servers: ServersConfig, rules: RulesConfig): Snapshot {
   const map = new Map(servers.servers.map((s) => [s.name, s] as const));
-  return { revision, policy: compilePolicy(rules), servers: map, serverNames: [...map.keys()] };
+  return Object.freeze({ revision, policy: compilePolicy(rules), rules, servers: map, serverNames: Object.freeze([...map.keys()]) });
 }
 
 function decisionOf(failure: GatewayError | undefined, cancelled: boolean): AuditDecision {

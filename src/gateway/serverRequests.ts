@@ -3,12 +3,12 @@ import {
   ElicitResultSchema,
   ErrorCode,
   ListRootsResultSchema,
-  McpError,
   type ClientCapabilities,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { RequestExtra } from './context.js';
+import { protocolError } from '../protocolError.js';
 
 /** One client connected to the gateway: the stdio peer, or one HTTP session. */
 export interface UpstreamSession {
@@ -16,6 +16,8 @@ export interface UpstreamSession {
   clientCapabilities(): ClientCapabilities | undefined;
   /** A request to this client that belongs to no call in flight (e.g. roots/list at a server's start). */
   request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;
+  /** Sends notifications/tools/list_changed to this client. */
+  notifyToolListChanged(): Promise<void>;
 }
 
 interface InFlight {
@@ -52,6 +54,11 @@ export class ServerRequestRouter {
     return () => this.#sessions.delete(session);
   }
 
+  /** Every connected client, for notifications that concern them all. */
+  sessions(): readonly UpstreamSession[] {
+    return [...this.#sessions];
+  }
+
   track(server: string, session: UpstreamSession, extra: RequestExtra): () => void {
     const entry: InFlight = { session, extra };
     let list = this.#inFlight.get(server);
@@ -71,15 +78,15 @@ export class ServerRequestRouter {
 
   async route(server: string, request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<unknown> {
     const method = request.method;
-    if (!(method in RESULT_SCHEMAS)) throw new McpError(ErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
+    if (!(method in RESULT_SCHEMAS)) throw protocolError(ErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
     const schema = RESULT_SCHEMAS[method as keyof typeof RESULT_SCHEMAS];
     const calls = this.#inFlight.get(server);
     const call = calls?.[calls.length - 1];
     const session = call?.session ?? (this.#sessions.size === 1 ? [...this.#sessions][0] : undefined);
-    if (!session) throw new McpError(ErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
+    if (!session) throw protocolError(ErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
     const missing = missingCapability(session.clientCapabilities(), request);
     if (missing) {
-      throw new McpError(ErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
+      throw protocolError(ErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;

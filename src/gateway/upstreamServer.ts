@@ -31,6 +31,7 @@ export function createUpstreamServer(gateway: Gateway): { server: Server; sessio
   const session: UpstreamSession = {
     id: randomUUID(),
     clientCapabilities: () => server.getClientCapabilities(),
+    notifyToolListChanged: () => server.sendToolListChanged(),
     request: (request: ServerRequest, signal: AbortSignal) => {
       const options = { signal, timeout: SESSION_REQUEST_TIMEOUT_MS };
       switch (request.method) {

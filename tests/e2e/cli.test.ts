@@ -100,6 +100,7 @@ describe('--version and --help', () => {
     '--init-strategy': 'GATEWAY_INIT_STRATEGY',
     '--timeout-ms': 'GATEWAY_TIMEOUT_MS',
     '--max-timeout-ms': 'GATEWAY_MAX_TIMEOUT_MS',
+    '--reload-debounce-ms': 'GATEWAY_RELOAD_DEBOUNCE_MS',
   };
 
   /** Option blocks of a yargs help text: flag -> its whole (re-flowed) description. */
@@ -492,6 +493,7 @@ describe('serving: start-up failures exit 1 with the reason on stderr, nothing o
     ['GATEWAY_AUDIT_ARGS', 'everything', /GATEWAY_AUDIT_ARGS.*everything/],
     ['GATEWAY_TIMEOUT_MS', 'soon', /GATEWAY_TIMEOUT_MS.*soon/],
     ['GATEWAY_MAX_TIMEOUT_MS', '-5', /GATEWAY_MAX_TIMEOUT_MS.*-5/],
+    ['GATEWAY_RELOAD_DEBOUNCE_MS', '10', /GATEWAY_RELOAD_DEBOUNCE_MS: expected a whole number from 75 to 3600000, got '10'/],
   ];
   for (const [name, value, pattern] of badEnv) {
     it(`a bad ${name} value: exit 1 naming the variable`, () => {

@@ -218,9 +218,22 @@ describe('one line per gateway tool call, every outcome', () => {
       decision: 'DENY',
       code: 'MISSING_AGENT_ID',
       rule: 'defaults.deny_on_missing_agent',
+      server: 'echo',
+      tool: 'echo',
       isError: true,
     });
-    expect(unknown).toMatchObject({ agent: null, decision: 'DENY', code: 'INVALID_AGENT_ID', isError: true });
+    expect(missing).not.toHaveProperty('requested_agent');
+    // A refused identity still records who was claimed and what was aimed at.
+    expect(unknown).toMatchObject({
+      agent: null,
+      requested_agent: 'nobody',
+      decision: 'DENY',
+      code: 'INVALID_AGENT_ID',
+      server: 'echo',
+      tool: 'echo',
+      isError: true,
+    });
+    expect(allow).not.toHaveProperty('requested_agent');
     expect(notFound).toMatchObject({ agent: 'tester', decision: 'ERROR', code: 'SERVER_NOT_FOUND', server: 'ghost', isError: true });
     expect(toolNotFound).toMatchObject({ decision: 'ERROR', code: 'TOOL_NOT_FOUND', server: 'echo', tool: 'no_such_tool', isError: true });
     expect(invalid).toMatchObject({ decision: 'ERROR', code: 'INVALID_ARGUMENT', isError: true });

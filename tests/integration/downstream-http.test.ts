@@ -139,6 +139,22 @@ describe('Streamable HTTP', () => {
     expect(server.sessions.size).toBe(0);
   });
 
+  it('turns credentials in the URL into an Authorization: Basic header (fetch refuses such URLs)', async () => {
+    const server = await startHttpServer();
+    servers.push(server);
+    const url = server.url.replace('http://', 'http://al%40ice:p%3Ass@');
+    const c = connection({ ...remoteSpec('http', url), headers: { 'X-Custom': 'yes' } });
+    expect(textOf(await c.callTool('echo', { message: 'basic' }, CALL))).toBe('basic');
+    await c.close();
+    const expected = `Basic ${Buffer.from('al@ice:p:ss').toString('base64')}`;
+    for (const request of server.seen) expect(request.headers.authorization).toBe(expected);
+
+    // An explicit Authorization header wins over the URL's credentials.
+    const explicit = connection({ ...remoteSpec('http', url), name: 'explicit' });
+    expect(textOf(await explicit.callTool('echo', { message: 'bearer' }, CALL))).toBe('bearer');
+    expect(server.seen.at(-1)?.headers.authorization).toBe('Bearer test-token');
+  });
+
   it('re-initializes once, transparently, when the server answers 404 for the session', async () => {
     const server = await startHttpServer();
     servers.push(server);
@@ -190,7 +206,8 @@ describe('Streamable HTTP', () => {
     expect(c.state).toBe('ready');
     expect(c.restarts).toBe(2);
     // Credentials in a URL never reach a message.
-    const secret = connection({ ...remoteSpec('http', url.replace('http://', 'http://user:pw@') + '?token=abc'), name: 's' });
+    // (Port 1 on loopback refuses the connection.)
+    const secret = connection({ ...remoteSpec('http', 'http://user:pw@127.0.0.1:1/mcp?token=abc'), name: 's' });
     const secretErr = (await secret.connect().catch((e: unknown) => e)) as GatewayError;
     expect(secretErr.message).not.toContain('pw');
     expect(secretErr.message).not.toContain('abc');

@@ -51,6 +51,20 @@ describe('parseRulesConfig: valid files', () => {
     expect(parseRulesConfig({ ...agent({}), ...extra }).config?.defaults.deny_on_missing_agent).toBe(expected);
   });
 
+  it.each([
+    [{}, undefined],
+    [{ defaults: { debug: true } }, true],
+    [{ defaults: { debug: false } }, false],
+  ])('defaults.debug in %j is %s (absent unless set)', (extra, expected) => {
+    expect(parseRulesConfig({ ...agent({}), ...extra }).config?.defaults.debug).toBe(expected);
+  });
+
+  it('rejects a defaults.debug that is not a boolean', () => {
+    expect(parseRulesConfig({ ...agent({}), defaults: { debug: 'yes' } }).issues.map((i) => `${i.severity} ${i.message}`)).toEqual([
+      expect.stringContaining('must be a boolean'),
+    ]);
+  });
+
   it.each(['team.backend', 'team-backend_v2', 'A', '0', 'a.b.c'])('accepts agent id %j (reference D.1 #11)', (id) => {
     expect(parseRulesConfig({ agents: { [id]: {} } }).issues).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { formatPath } from '../config/path.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
 import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './rule-list.js';
 import type { Decision, Policy } from './types.js';
@@ -93,14 +94,16 @@ function serverDecision(agent: CompiledAgent, server: string): Decision {
 }
 
 function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): CompiledAgent {
-  const base = `agents.${id}`;
+  // Rule paths are written as config messages write them (`agents["team.backend"]...`), so a
+  // rule named in a refusal or an audit line is found in the file the same way.
+  const base = formatPath(['agents', id]);
   const denyTools = new Map<string, RuleList>();
   for (const [server, entries] of Object.entries(rules.deny.tools)) {
-    denyTools.set(server, new RuleList(entries, `${base}.deny.tools.${server}`, false, compile));
+    denyTools.set(server, new RuleList(entries, formatPath(['agents', id, 'deny', 'tools', server]), false, compile));
   }
   const allowTools = new Map<string, AllowTools>();
   for (const [server, entries] of Object.entries(rules.allow.tools)) {
-    const path = `${base}.allow.tools.${server}`;
+    const path = formatPath(['agents', id, 'allow', 'tools', server]);
     allowTools.set(server, { list: new RuleList(entries, path, true, compile), noMatch: makeDecision(false, path) });
   }
   return {

@@ -193,9 +193,9 @@ const PRECEDENCE: Row[] = [
     [
       ['db', 'drop_table', true, 'implicit'],
       ['db', 'anything', true, 'implicit'],
-      ['*', 'query', true, 'agents.a.allow.tools.*[0]'],
-      ['*', 'drop_table', false, 'agents.a.deny.tools.*[0]'],
-      ['*', 'other', false, 'agents.a.allow.tools.*'],
+      ['*', 'query', true, 'agents.a.allow.tools["*"][0]'],
+      ['*', 'drop_table', false, 'agents.a.deny.tools["*"][0]'],
+      ['*', 'other', false, 'agents.a.allow.tools["*"]'],
     ],
   ),
   ...rowsFor('? and [...] in server rules', one({ allow: { servers: ['db?'] }, deny: { servers: ['db[2-3]'] } }), 'a', [
@@ -214,10 +214,10 @@ const PRECEDENCE: Row[] = [
     ['db', '!x', true, 'agents.a.allow.tools.db[1]'],
     ['db', 'y', false, 'agents.a.allow.tools.db'],
   ]),
-  ...rowsFor('ids with dots render by plain concatenation', rules({ 'team.backend': { allow: { servers: ['db.main'], tools: { 'db.main': ['q'] } } } }), 'team.backend', [
-    ['db.main', null, true, 'agents.team.backend.allow.servers[0]'],
-    ['db.main', 'q', true, 'agents.team.backend.allow.tools.db.main[0]'],
-    ['db.main', 'r', false, 'agents.team.backend.allow.tools.db.main'],
+  ...rowsFor('ids with dots are bracketed, as config messages write them', rules({ 'team.backend': { allow: { servers: ['db.main'], tools: { 'db.main': ['q'] } } } }), 'team.backend', [
+    ['db.main', null, true, 'agents["team.backend"].allow.servers[0]'],
+    ['db.main', 'q', true, 'agents["team.backend"].allow.tools["db.main"][0]'],
+    ['db.main', 'r', false, 'agents["team.backend"].allow.tools["db.main"]'],
   ]),
 ];
 

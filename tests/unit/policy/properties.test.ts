@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatPath } from '../../../src/config/path.js';
 import type { RuleSection, RulesConfig } from '../../../src/config/types.js';
 import { compilePolicy } from '../../../src/policy/engine.js';
 import { resolveIdentity } from '../../../src/policy/identity.js';
@@ -48,7 +49,7 @@ function model(rules: RulesConfig, agentId: string, server: string, tool?: strin
   if (!Object.hasOwn(rules.agents, agentId)) return { allow: false, rule: 'defaults.deny_on_missing_agent' };
   const a = rules.agents[agentId];
   if (a === undefined) throw new Error('unreachable');
-  const base = `agents.${agentId}`;
+  const base = formatPath(['agents', agentId]);
   let i = firstIndex(a.deny.servers, server);
   if (i !== -1) return { allow: false, rule: `${base}.deny.servers[${i}]` };
   i = firstIndex(a.allow.servers, server);
@@ -56,12 +57,12 @@ function model(rules: RulesConfig, agentId: string, server: string, tool?: strin
   if (tool === undefined) return { allow: true, rule: `${base}.allow.servers[${i}]` };
   const deny = toolsFor(a.deny, server) ?? [];
   i = firstIndex(deny, tool);
-  if (i !== -1) return { allow: false, rule: `${base}.deny.tools.${server}[${i}]` };
+  if (i !== -1) return { allow: false, rule: `${formatPath(['agents', agentId, 'deny', 'tools', server])}[${i}]` };
   const allow = toolsFor(a.allow, server);
   if (allow === undefined) return { allow: true, rule: 'implicit' };
   i = firstIndex(allow, tool);
-  if (i !== -1) return { allow: true, rule: `${base}.allow.tools.${server}[${i}]` };
-  return { allow: false, rule: `${base}.allow.tools.${server}` };
+  if (i !== -1) return { allow: true, rule: `${formatPath(['agents', agentId, 'allow', 'tools', server])}[${i}]` };
+  return { allow: false, rule: formatPath(['agents', agentId, 'allow', 'tools', server]) };
 }
 
 describe('policy properties', () => {

@@ -56,6 +56,23 @@ export interface GatewayOptions {
   readonly initialWarnings?: Partial<Record<ConfigFileKey, readonly ConfigIssue[]>>;
   /** Downstream restart backoff (tests shorten it). Default: 0.5 s doubling to 30 s, fail fast after 5. */
   readonly backoff?: Partial<BackoffPolicy>;
+  /** Told of every finished gateway tool call (metrics exporters). Must not throw or block. */
+  readonly onCall?: (event: CallEvent) => void;
+  /** Told of every reload attempt of each file (metrics exporters). Must not throw or block. */
+  readonly onReload?: (file: ConfigFileKey, outcome: 'success' | 'failure') => void;
+}
+
+/** One finished gateway tool call, as observers see it (no argument values). */
+export interface CallEvent {
+  readonly operation: string;
+  readonly agent: string | null;
+  readonly server: string | null;
+  readonly tool: string | null;
+  readonly decision: AuditDecision;
+  readonly code: string | null;
+  readonly latencyMs: number;
+  readonly isError: boolean;
+  readonly sessionId?: string;
 }
 
 /** Something the gateway closes when it closes: the config file watcher. */
@@ -225,6 +242,7 @@ export class Gateway {
           ? { message: describeFailedServers(paths.mcpConfig, servers.failed, current.servers), servers: servers.failed.map((f) => f.name) }
           : undefined;
       this.#ledger.succeeded('mcp_config', revision, servers.warnings, partial);
+      this.#observeReload('mcp_config', 'success');
       if (partial) {
         this.#logger.error(
           { file: paths.mcpConfig, trigger, revision, issues: servers.failed.flatMap((f) => f.issues) },
@@ -235,6 +253,7 @@ export class Gateway {
     if (rules) {
       applied.push('gateway_rules');
       this.#ledger.succeeded('gateway_rules', revision, rules.warnings);
+      this.#observeReload('gateway_rules', 'success');
       const bound = this.#options.boundAgent;
       if (bound !== undefined && !rules.policy.agentIds.includes(bound)) {
         this.#logger.warn({ agent: bound }, 'the bound agent is not in the new rules: every call will be refused (INVALID_AGENT_ID)');
@@ -278,6 +297,7 @@ export class Gateway {
   #reloadFailed(key: ConfigFileKey, path: string, err: unknown, revision: number, trigger: string): void {
     const message = err instanceof Error ? err.message : String(err);
     this.#ledger.failed(key, message);
+    this.#observeReload(key, 'failure');
     const issues = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error') : [];
     this.#logger.error(
       { file: path, trigger, kept_revision: revision, ...(issues.length > 0 ? { issues } : {}) },
@@ -312,7 +332,7 @@ export class Gateway {
       noteTarget(note, name, args);
       const identity = resolveIdentity({
         requested: args['agent_id'],
-        ...(this.#options.boundAgent !== undefined ? { bound: this.#options.boundAgent } : {}),
+        ...((session.boundAgent ?? this.#options.boundAgent) !== undefined ? { bound: (session.boundAgent ?? this.#options.boundAgent)! } : {}),
         ...(this.#options.fallbackAgent ? { fallbackAgent: this.#options.fallbackAgent } : {}),
         policy: snapshot.policy,
       });
@@ -350,6 +370,8 @@ export class Gateway {
     } finally {
       const latency = performance.now() - started;
       const isError = result?.isError === true || cancelled || (failure !== undefined && result === undefined);
+      const code = failure ? failure.code : cancelled ? 'CANCELLED' : undefined;
+      const decision = decisionOf(failure, cancelled);
       this.#metrics.record(agentId, name, latency, isError);
       this.#audit({
         name,
@@ -360,9 +382,39 @@ export class Gateway {
         latency,
         isError,
         revision: snapshot.revision,
-        ...(failure ? { code: failure.code } : cancelled ? { code: 'CANCELLED' } : {}),
-        decision: decisionOf(failure, cancelled),
+        ...(code !== undefined ? { code } : {}),
+        ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
+        decision,
       });
+      this.#observeCall({
+        operation: name,
+        agent: agentId,
+        server: note.server ?? null,
+        tool: note.tool ?? null,
+        decision,
+        code: code ?? null,
+        latencyMs: latency,
+        isError,
+        ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
+      });
+    }
+  }
+
+  #observeReload(file: ConfigFileKey, outcome: 'success' | 'failure'): void {
+    try {
+      this.#options.onReload?.(file, outcome);
+    } catch (err) {
+      this.#logger.warn({ err }, 'reload observer failed');
+    }
+  }
+
+  #observeCall(event: CallEvent): void {
+    const observer = this.#options.onCall;
+    if (!observer) return;
+    try {
+      observer(event);
+    } catch (err) {
+      this.#logger.warn({ err }, 'call observer failed');
     }
   }
 
@@ -376,6 +428,7 @@ export class Gateway {
     isError: boolean;
     revision: number;
     code?: string;
+    sessionId?: string;
     decision: AuditDecision;
   }): void {
     if (!this.#options.audit.enabled) return;
@@ -400,6 +453,7 @@ export class Gateway {
       args_sha256: hashArgs(recorded),
       ...(this.#options.auditArgs === 'full' ? { args: recorded } : {}),
       isError: a.isError,
+      ...(a.sessionId !== undefined ? { session_id: a.sessionId } : {}),
     };
     this.#options.audit.write(record);
   }

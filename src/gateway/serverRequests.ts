@@ -13,6 +13,13 @@ import { protocolError } from '../protocolError.js';
 /** One client connected to the gateway: the stdio peer, or one HTTP session. */
 export interface UpstreamSession {
   readonly id: string;
+  /**
+   * The agent this session is bound to (an HTTP request authenticated with a per-agent
+   * credential); overrides the gateway-wide --agent. Undefined: not bound by the session.
+   */
+  readonly boundAgent?: string;
+  /** A client-chosen session id (REST `session_id`) recorded in the audit line. */
+  readonly auditSessionId?: string;
   clientCapabilities(): ClientCapabilities | undefined;
   /** A request to this client that belongs to no call in flight (e.g. roots/list at a server's start). */
   request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;

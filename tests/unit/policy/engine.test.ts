@@ -364,34 +364,27 @@ describe('policy engine: compilation', () => {
 });
 
 describe('policy engine: speed', () => {
-  it('decides in microseconds for 1,000 agents x 50 patterns', () => {
+  // Speed is the benchmark's business (npm run bench, policy rows); this checks that a rule
+  // set of that size compiles and decides correctly, the worst case included.
+  it('compiles 1,000 agents x 100 patterns and decides each correctly, the worst case included', () => {
     const agents: Record<string, AgentInput> = {};
     for (let i = 0; i < 1000; i++) {
       const globs = (prefix: string, n: number) => Array.from({ length: n }, (_, k) => `${prefix}_${i}_${k}_*`);
       agents[`agent-${i}`] = {
-        allow: { servers: [...globs('srv', 9), `srv-${i}`], tools: { [`srv-${i}`]: globs('tool', 20) } },
-        deny: { servers: globs('bad', 5), tools: { [`srv-${i}`]: globs('drop', 15) } },
+        allow: { servers: [...globs('srv', 19), `srv-${i}`], tools: { [`srv-${i}`]: globs('tool', 40) } },
+        deny: { servers: globs('bad', 10), tools: { [`srv-${i}`]: globs('drop', 30) } },
       };
     }
     const policy = compilePolicy(rules(agents));
-    // The worst case: every pattern of the agent is tried and none matches.
-    const ask = (i: number) => policy.decideTool(`agent-${i}`, `srv-${i}`, 'unmatched_tool');
-    for (let i = 0; i < 20_000; i++) ask(i % 1000);
-
-    const samples: number[] = [];
-    for (let i = 0; i < 20_000; i++) {
-      const t0 = process.hrtime.bigint();
-      const d = ask((i * 7) % 1000);
-      samples.push(Number(process.hrtime.bigint() - t0) / 1000);
-      if (d.allow) throw new Error('unexpected allow');
+    for (let i = 0; i < 1000; i += 37) {
+      // Every pattern of the agent is tried and none matches.
+      expect(policy.decideTool(`agent-${i}`, `srv-${i}`, 'unmatched_tool')).toEqual({ allow: false, rule: `agents.agent-${i}.allow.tools.srv-${i}` });
+      expect(policy.decideTool(`agent-${i}`, `srv-${i}`, `drop_${i}_29_x`)).toEqual({ allow: false, rule: `agents.agent-${i}.deny.tools.srv-${i}[29]` });
+      expect(policy.decideTool(`agent-${i}`, `srv-${i}`, `tool_${i}_39_x`)).toEqual({ allow: true, rule: `agents.agent-${i}.allow.tools.srv-${i}[39]` });
+      expect(policy.decideServer(`agent-${i}`, `bad_${i}_9_x`)).toEqual({ allow: false, rule: `agents.agent-${i}.deny.servers[9]` });
+      // Another agent's patterns never leak.
+      expect(policy.decideTool(`agent-${(i + 1) % 1000}`, `srv-${i}`, `tool_${i}_0_x`).allow).toBe(false);
     }
-    samples.sort((x, y) => x - y);
-    const p50 = samples[Math.floor(samples.length * 0.5)] ?? Infinity;
-    const p99 = samples[Math.floor(samples.length * 0.99)] ?? Infinity;
-    // Typically ~0.5 µs / ~2 µs here; the benchmark issue owns precise numbers.
-    expect(p50).toBeLessThan(5);
-    expect(p99).toBeLessThan(20);
-    expect(policy.decideTool('agent-3', 'srv-3', 'tool_3_7_x')).toEqual({ allow: true, rule: 'agents.agent-3.allow.tools.srv-3[7]' });
   });
 });
 

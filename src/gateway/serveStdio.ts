@@ -16,6 +16,9 @@ export interface StdioHandle {
 export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writable): Promise<StdioHandle> {
   const { server, detach } = createUpstreamServer(gateway);
   const transport = new StdioServerTransport(stdin, stdout);
+  // While the client is slow to read, the SDK waits for 'drain' once per answer written:
+  // many concurrent calls mean many such listeners, which is load, not a leak.
+  stdout.setMaxListeners(0);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const onEnd = (): void => resolveClosed();

@@ -127,6 +127,22 @@ function renderMarkdown(ctx: Context, meta: Record<string, unknown>, machine: Re
     `**Budget: ${checked.length - missed.length} of ${checked.length} checked rows met.**` +
       (missed.length ? ` Missed: ${missed.map((r) => `${r.section} / ${r.metric}`).join('; ')}.` : ''),
   );
+  if (missed.length) {
+    lines.push('');
+    lines.push('## Missed rows: where the time goes');
+    lines.push('');
+    for (const r of missed) {
+      const why = r.explainedBy;
+      const profile = why?.profile === undefined ? undefined : ctx.profiles.find((p) => p.what === why.profile);
+      const where =
+        why?.profile === undefined
+          ? ''
+          : profile
+            ? ` Profile: \`${profile.summary.file}\` (section *Profile: ${why.profile}* below).`
+            : ` Profile: none taken in this run (run with --profile for *${why.profile}*).`;
+      lines.push(`- **${r.section} / ${r.metric}**: ${why?.text ?? 'no explanation recorded.'}${where}`);
+    }
+  }
   if (ctx.notes.length) {
     lines.push('');
     lines.push('## Notes');

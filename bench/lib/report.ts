@@ -17,6 +17,11 @@ export interface Row {
   readonly budget?: string;
   /** undefined: no budget on this row (or not measured). */
   readonly met?: boolean;
+  /**
+   * Where the time goes when the row misses: the profile (its `what`, e.g. "execute_tool")
+   * and the reference rows or tables that bound the figure, in words.
+   */
+  readonly explainedBy?: { readonly profile?: string; readonly text: string };
 }
 
 /** gateway − direct and gateway / direct, when both exist. */

@@ -1,6 +1,8 @@
 // Cold start: spawn of the gateway -> initialize answered -> first list_servers answered,
 // lazy and eager, 1 and 20 servers, beside the start of a bare `node -e 0`.
 
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { shouldProfile, type Context } from '../lib/context.js';
@@ -70,7 +72,16 @@ export async function runColdStart(ctx: Context): Promise<void> {
         unit: 'ms',
         direct: bareMs,
         gateway: readyMs,
-        ...(budgeted ? { budget: `gateway ≤ ${READY_BUDGET_MS} ms`, met: readyMs <= READY_BUDGET_MS } : {}),
+        ...(budgeted
+          ? {
+              budget: `gateway ≤ ${READY_BUDGET_MS} ms`,
+              met: readyMs <= READY_BUDGET_MS,
+              explainedBy: {
+                profile: 'cold-start',
+                text: "module loading: node's own start plus the SDK server (zod schemas, ajv) that serving MCP on the SDK needs, then yargs and the rest of main.ts's imports; see the import-cost table.",
+              },
+            }
+          : {}),
       },
     );
   }
@@ -92,17 +103,37 @@ export async function runColdStart(ctx: Context): Promise<void> {
   }
 }
 
+/** What a short node script printed on stdout. */
+function outputOf(command: string, args: readonly string[], env: Readonly<Record<string, string>>, cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, [...args], { env: { ...env }, cwd, timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  });
+}
+
 /** What each dependency costs to load: a `node` that only imports it, spawn → exit. */
 const IMPORTS: readonly (readonly [label: string, specifiers: readonly string[]])[] = [
   ['zod', ['zod']],
   ["@modelcontextprotocol/sdk/types.js (the protocol's zod schemas)", ['@modelcontextprotocol/sdk/types.js']],
+  ['ajv (JSON Schema validator; the SDK server and client load it)', ['ajv']],
   ['@modelcontextprotocol/sdk/server/index.js', ['@modelcontextprotocol/sdk/server/index.js']],
-  ['@modelcontextprotocol/sdk/client/index.js', ['@modelcontextprotocol/sdk/client/index.js']],
+  [
+    'SDK server + server/stdio.js (the least a stdio MCP server on the SDK loads)',
+    ['@modelcontextprotocol/sdk/server/index.js', '@modelcontextprotocol/sdk/server/stdio.js'],
+  ],
+  ['@modelcontextprotocol/sdk/client/index.js (loaded on the first downstream connection)', ['@modelcontextprotocol/sdk/client/index.js']],
   ['pino', ['pino']],
   ['yargs + yargs/helpers', ['yargs', 'yargs/helpers']],
   ['chokidar', ['chokidar']],
   ['minimatch', ['minimatch']],
   ['dist/src/cli/serve.js (the whole serve path, no CLI parsing)', [pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'cli', 'serve.js')).href]],
+  ...(existsSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'serveHttp.js'))
+    ? [
+        [
+          'dist/src/cli/serveHttp.js (HTTP mode)',
+          [pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'cli', 'serveHttp.js')).href],
+        ] as const,
+      ]
+    : []),
 ];
 
 async function importCosts(ctx: Context): Promise<void> {
@@ -120,17 +151,29 @@ async function importCosts(ctx: Context): Promise<void> {
     for (const [label, specifiers] of IMPORTS) times.get(label)!.push(await script(specifiers));
     times.get(MAIN)!.push(await timeProcess(process.execPath, [GATEWAY_MAIN, '--version'], env));
   }
+  // RSS once the imports are done (one process each): what the loaded code costs in memory.
+  const rss = new Map<string, number>();
+  const rssOf = async (specifiers: readonly string[]): Promise<number> => {
+    const code = `${specifiers.map((s) => `await import(${JSON.stringify(s)});`).join(' ')} await new Promise((r) => setTimeout(r, 200)); process.stdout.write(String(process.memoryUsage().rss));`;
+    const out = await outputOf(process.execPath, ['--input-type=module', '-e', code], env, REPO_ROOT);
+    return Number(out) / (1024 * 1024);
+  };
+  rss.set(EMPTY, await rssOf([]));
+  for (const [label, specifiers] of IMPORTS) rss.set(label, await rssOf(specifiers));
   const base = median(times.get(EMPTY)!);
   const rows = [...times].map(([label, t]) => {
     const m = median(t);
-    return [label, `${m.toFixed(0)} ms`, label === EMPTY ? '—' : `+${(m - base).toFixed(0)} ms`];
+    const r = rss.get(label);
+    return [label, `${m.toFixed(0)} ms`, label === EMPTY ? '—' : `+${(m - base).toFixed(0)} ms`, r === undefined || Number.isNaN(r) ? '—' : `${r.toFixed(1)} MB`];
   });
   ctx.extras.push({
     title: 'Cold start: what each import costs',
     markdown:
       `Each line is a fresh \`node\` process that only imports the module (spawn → exit, median of ${reps}). ` +
-      `Imports share dependencies (the SDK loads zod), so the lines do not add up.\n\n` +
-      simpleTable(['Process', 'Spawn → exit', 'Over an empty script'], rows),
+      `Imports share dependencies (the SDK loads zod), so the lines do not add up. ` +
+      `RSS: the same imports in one more process, read 200 ms after they finished (what the loaded code costs in memory; the idle-RSS row's floor).\n\n` +
+      simpleTable(['Process', 'Spawn → exit', 'Over an empty script', 'RSS after the imports'], rows),
   });
   ctx.data['importCosts'] = Object.fromEntries(times);
+  ctx.data['importRssMb'] = Object.fromEntries(rss);
 }

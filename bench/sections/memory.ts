@@ -39,6 +39,9 @@ export async function runMemory(ctx: Context): Promise<void> {
       gateway: idleGw?.rssMb ?? NaN,
       budget: `gateway ≤ ${IDLE_BUDGET_MB} MB`,
       met: (idleGw?.rssMb ?? Infinity) <= IDLE_BUDGET_MB,
+      explainedBy: {
+        text: 'the code loaded: a bare node process and the SDK server + client alone (the floor of an SDK-based gateway) take most of it; see the RSS column of the import-cost table (cold-start section).',
+      },
     });
     await direct.close();
     const bare = await bareNodeRss();
@@ -69,6 +72,9 @@ export async function runMemory(ctx: Context): Promise<void> {
       gateway: growth,
       budget: `≤ ${GROWTH_BUDGET_MB} MB (no growth)`,
       met: growth <= GROWTH_BUDGET_MB,
+      explainedBy: {
+        text: 'see the readings in the notes: a leak lifts the post-collection lows steadily; lows that rise while V8 sizes its heap and then stay flat are not a leak (quick runs are too short to tell).',
+      },
     });
     ctx.notes.push(
       `Memory growth: ${total.toLocaleString('en-US')} echo calls through one gateway, ${ctx.sizes.inFlight} in flight, audit log off; ` +

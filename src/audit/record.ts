@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IdentitySource } from '../policy/types.js';
 
 export type AuditDecision = 'ALLOW' | 'DENY' | 'ERROR' | 'TIMEOUT';
@@ -28,7 +28,25 @@ export interface AuditRecord {
 
 /** JSON with object keys sorted at every depth, so equal arguments always hash alike. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  // Most arguments already have their keys in order (one key, or a few written sorted):
+  // those need no sorted copy.
+  return JSON.stringify(isSorted(value) ? value : sortKeys(value));
+}
+
+/** True when JSON.stringify(value) already lists every object's keys sorted. */
+function isSorted(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(isSorted);
+  // Anything but a plain object (a Date, a Map) takes the original path, whatever that gives.
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let previous: string | undefined;
+  for (const key of Object.keys(value)) {
+    if (previous !== undefined && !(previous < key)) return false;
+    previous = key;
+    if (!isSorted((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
 }
 
 function sortKeys(value: unknown): unknown {
@@ -42,5 +60,20 @@ function sortKeys(value: unknown): unknown {
 }
 
 export function hashArgs(args: unknown): string {
-  return createHash('sha256').update(canonicalJson(args ?? {})).digest('hex');
+  return hash('sha256', canonicalJson(args ?? {}), 'hex');
+}
+
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, formatted once per millisecond: calls that end in the same
+ * millisecond share the string.
+ */
+export function isoTimestamp(ms: number = Date.now()): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }

@@ -26,9 +26,7 @@
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport, SseError } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolResultSchema,
@@ -50,6 +48,52 @@ import { buildChildEnv } from './childEnv.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
 import { protocolError } from '../protocolError.js';
 import { httpTarget } from './httpTarget.js';
+
+// The SDK client and the HTTP client transports are loaded on the first connection that
+// needs them, not at start: a lazily started gateway answers initialize and list_servers
+// without them (cold start), and a gateway with stdio servers only never loads the HTTP
+// transports (memory). Until a module is loaded, no object of its classes can exist, so the
+// instanceof checks below simply answer false.
+type ClientModule = typeof import('@modelcontextprotocol/sdk/client/index.js');
+interface HttpModules {
+  readonly sse: typeof import('@modelcontextprotocol/sdk/client/sse.js');
+  readonly streamable: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+}
+let clientModule: ClientModule | undefined;
+let httpModules: HttpModules | undefined;
+let clientLoading: Promise<ClientModule> | undefined;
+let httpLoading: Promise<HttpModules> | undefined;
+
+function loadClientModules(http: boolean): Promise<unknown> {
+  // A failed load (a broken install) is not remembered: the next connection tries again.
+  clientLoading ??= import('@modelcontextprotocol/sdk/client/index.js').then(
+    (m) => (clientModule = m),
+    (err: unknown) => {
+      clientLoading = undefined;
+      throw err;
+    },
+  );
+  if (!http) return clientLoading;
+  httpLoading ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/sse.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]).then(
+    ([sse, streamable]) => (httpModules = { sse, streamable }),
+    (err: unknown) => {
+      httpLoading = undefined;
+      throw err;
+    },
+  );
+  return Promise.all([clientLoading, httpLoading]);
+}
+
+function isStreamableHttpError(err: unknown): err is InstanceType<HttpModules['streamable']['StreamableHTTPError']> {
+  return httpModules !== undefined && err instanceof httpModules.streamable.StreamableHTTPError;
+}
+
+function isSseError(err: unknown): boolean {
+  return httpModules !== undefined && err instanceof httpModules.sse.SseError;
+}
 
 export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
 
@@ -117,6 +161,10 @@ export interface ProgressUpdate {
 }
 
 export interface CallOptions {
+  /**
+   * The caller's abort signal, one per call (the SDK adds a listener to it that it never
+   * removes, so a signal shared by many calls would collect one per call).
+   */
   signal?: AbortSignal;
   /** Idle timeout: restarted by every progress notification. */
   timeoutMs: number;
@@ -206,6 +254,11 @@ export class DownstreamConnection {
 
   #inFlight = 0;
   readonly #idleWaiters = new Set<() => void>();
+  /**
+   * How close() fails the calls that run without a per-call AbortController (see
+   * #requestCall): one reject function per such call in flight.
+   */
+  readonly #failOnClose = new Set<(reason: unknown) => void>();
 
   #tools: Tool[] | undefined;
   #toolsLoading: Promise<Tool[]> | undefined;
@@ -277,6 +330,13 @@ export class DownstreamConnection {
   get cachedToolCount(): number | undefined {
     return this.#tools?.length;
   }
+  /**
+   * The cached tool list while the connection is ready, without waiting or connecting
+   * (execute_tool's fast path); undefined when listTools() would have to do something.
+   */
+  get cachedTools(): readonly Tool[] | undefined {
+    return this.#state === 'ready' ? this.#tools : undefined;
+  }
   /** listTools/callTool calls running now. */
   get inFlight(): number {
     return this.#inFlight;
@@ -330,9 +390,23 @@ export class DownstreamConnection {
 
   /** Forwards tools/call. See the header comment for the ways it fails. */
   async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
-    return this.#guard(name, opts.signal, () =>
-      this.#withSession(opts.signal, (client) => this.#requestCall(client, name, args, opts)),
-    );
+    const client = this.#client;
+    if (this.#state !== 'ready' || client === undefined || this.#spec.transport !== 'stdio') {
+      return this.#guard(name, opts.signal, () =>
+        this.#withSession(opts.signal, (ready) => this.#requestCall(ready, name, args, opts)),
+      );
+    }
+    // The common case, flattened: a ready stdio connection has no session to renew, so
+    // this is #guard around #requestCall without #withSession's retry.
+    this.#inFlight++;
+    try {
+      if (opts.signal?.aborted) throw abortError(opts.signal.reason);
+      return await this.#requestCall(client, name, args, opts);
+    } catch (err) {
+      throw this.#mapError(err, name, opts.signal);
+    } finally {
+      if (--this.#inFlight === 0 && this.#idleWaiters.size > 0) for (const wake of [...this.#idleWaiters]) wake();
+    }
   }
 
   /**
@@ -388,7 +462,10 @@ export class DownstreamConnection {
     this.#state = 'closed';
     this.#generation++;
     this.#dropTools();
-    this.#lifetime.abort(new Error(`Connection to server '${this.name}' closed`));
+    const reason = new Error(`Connection to server '${this.name}' closed`);
+    this.#lifetime.abort(reason);
+    for (const fail of [...this.#failOnClose]) fail(reason);
+    this.#failOnClose.clear();
     const client = this.#client;
     const transport = this.#transport;
     this.#client = undefined;
@@ -404,8 +481,15 @@ export class DownstreamConnection {
 
     let transport: Transport;
     try {
+      // Resolved at once after the first connection (see loadClientModules).
+      if (clientModule === undefined || (this.#spec.transport !== 'stdio' && httpModules === undefined)) {
+        await loadClientModules(this.#spec.transport !== 'stdio');
+        // close() ran meanwhile: nothing was started, nothing to dispose.
+        if (generation !== this.#generation || this.#isClosed()) throw this.#closedError();
+      }
       transport = this.#buildTransport();
     } catch (err) {
+      if (generation !== this.#generation || this.#isClosed()) throw this.#closedError();
       const message = err instanceof GatewayError ? err.message : `Server '${this.name}' cannot be set up: ${errorMessage(err)}`;
       this.#markFailed(message);
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.name }, { cause: err });
@@ -502,7 +586,7 @@ export class DownstreamConnection {
   }
 
   #buildClient(generation: number): Client {
-    const client = new Client(
+    const client = new clientModule!.Client(
       { name: this.#opts.clientInfo.name, version: this.#opts.clientInfo.version },
       {
         // Declared so downstream servers offer their sampling/elicitation/roots tools; the
@@ -568,8 +652,8 @@ export class DownstreamConnection {
     // In SDK 1.32 requestInit.headers also go on the SSE GET, so one setting covers both.
     const requestInit: RequestInit = { headers };
     return spec.transport === 'sse'
-      ? new SSEClientTransport(url, { requestInit })
-      : new StreamableHTTPClientTransport(url, { requestInit });
+      ? new httpModules!.sse.SSEClientTransport(url, { requestInit })
+      : new httpModules!.streamable.StreamableHTTPClientTransport(url, { requestInit });
   }
 
   /** Connects if needed; the caller's abort stops the wait, not the shared attempt. */
@@ -588,13 +672,14 @@ export class DownstreamConnection {
    * session and one retry. Concurrent 404s share the one re-initialization.
    */
   async #withSession<T>(signal: AbortSignal | undefined, fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = await this.#ready(signal);
+    // Ready: no await, so a call on an open connection does not pay a turn for #ready().
+    const client = this.#state === 'ready' && this.#client ? this.#client : await this.#ready(signal);
     const generation = this.#generation;
     try {
       return await fn(client);
     } catch (err) {
       if (signal?.aborted || this.#state === 'closed') throw err;
-      const expired = err instanceof StreamableHTTPError && err.code === 404;
+      const expired = isStreamableHttpError(err) && err.code === 404;
       // A request that was still on the client when another request's 404 retired it fails
       // with "connection closed"; it gets the same one retry.
       if (!expired && !this.#expired.has(client)) throw err;
@@ -607,7 +692,51 @@ export class DownstreamConnection {
     }
   }
 
-  async #requestCall(
+  #requestCall(client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
+    // With progress, the SDK's idle timeout can be reset for ever, and a hard maximum above
+    // the idle timeout can outlast it: both need the timer below. Otherwise the idle timeout
+    // (never above the maximum) already bounds the call, and the cheaper path serves.
+    if (opts.onprogress !== undefined || !(opts.timeoutMs <= opts.maxTotalTimeoutMs)) return this.#requestCallBounded(client, name, args, opts);
+    return this.#requestCallPlain(client, name, args, opts);
+  }
+
+  /**
+   * The common call: no progress, idle timeout within the maximum. The caller's own signal
+   * goes to the SDK (it is per call), so there is no AbortController, listener or timer of
+   * ours per call; close() fails the call through #failOnClose instead of an abort.
+   */
+  async #requestCallPlain(
+    client: Client,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    opts: CallOptions,
+  ): Promise<CallToolResult> {
+    const request = client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      timeout: clampTimer(opts.timeoutMs),
+    });
+    let fail: ((reason: unknown) => void) | undefined;
+    try {
+      const result = await new Promise<CallToolResult>((resolve, reject) => {
+        fail = reject;
+        this.#failOnClose.add(reject);
+        request.then(resolve, reject);
+      });
+      this.#succeeded(client);
+      return result;
+    } catch (err) {
+      if (isTimeout(err) && !opts.signal?.aborted && !this.#lifetime.signal.aborted) {
+        // The idle timeout equal to the maximum is the maximum (as the bounded path reports it).
+        if (opts.timeoutMs >= opts.maxTotalTimeoutMs) throw this.#totalTimeoutError(name, opts);
+        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
+      }
+      throw err;
+    } finally {
+      if (fail) this.#failOnClose.delete(fail);
+    }
+  }
+
+  async #requestCallBounded(
     client: Client,
     name: string,
     args: Record<string, unknown> | undefined,
@@ -648,12 +777,7 @@ export class DownstreamConnection {
       this.#succeeded(client);
       return result;
     } catch (err) {
-      if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) {
-        throw new GatewayError('TIMEOUT', `Tool execution exceeded the maximum of ${opts.maxTotalTimeoutMs}ms`, {
-          server: this.name,
-          tool: name,
-        });
-      }
+      if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) throw this.#totalTimeoutError(name, opts);
       if (isTimeout(err) && !call.signal.aborted) {
         throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
       }
@@ -663,6 +787,13 @@ export class DownstreamConnection {
       opts.signal?.removeEventListener('abort', onCallerAbort);
       this.#lifetime.signal.removeEventListener('abort', onLifetimeAbort);
     }
+  }
+
+  #totalTimeoutError(name: string, opts: CallOptions): GatewayError {
+    return new GatewayError('TIMEOUT', `Tool execution exceeded the maximum of ${opts.maxTotalTimeoutMs}ms`, {
+      server: this.name,
+      tool: name,
+    });
   }
 
   async #fetchAllTools(client: Client): Promise<Tool[]> {
@@ -706,7 +837,7 @@ export class DownstreamConnection {
     } catch (err) {
       throw this.#mapError(err, tool, signal);
     } finally {
-      if (--this.#inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
+      if (--this.#inFlight === 0 && this.#idleWaiters.size > 0) for (const wake of [...this.#idleWaiters]) wake();
     }
   }
 
@@ -797,7 +928,12 @@ export class DownstreamConnection {
 
   async #disposeAndWait(client: Client, transport: Transport, terminateSession = false): Promise<void> {
     try {
-      if (terminateSession && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+      if (
+        terminateSession &&
+        httpModules !== undefined &&
+        transport instanceof httpModules.streamable.StreamableHTTPClientTransport &&
+        transport.sessionId !== undefined
+      ) {
         await withTimeout(transport.terminateSession(), TERMINATE_SESSION_BOUND_MS).catch(() => {});
       }
       await client.close();
@@ -887,7 +1023,7 @@ function isUnknownToolError(err: McpError): boolean {
 }
 
 function isTransportFailure(err: unknown): boolean {
-  if (err instanceof StreamableHTTPError || err instanceof SseError) return true;
+  if (isStreamableHttpError(err) || isSseError(err)) return true;
   if (!(err instanceof Error)) return false;
   return (err instanceof TypeError && /fetch/i.test(err.message)) || /^Not connected/.test(err.message);
 }

@@ -394,27 +394,22 @@ export class ProcessGroupTransport implements Transport {
       this.#log.warn({ server: this.#opts.serverName, err: (err as Error).message }, 'downstream stdout line too long, dropped');
       return;
     }
-    if (!this.#delivering) void this.#deliver();
+    if (!this.#delivering) {
+      this.#delivering = true;
+      this.#deliverNext();
+    }
   }
 
   /**
    * Hands over one message per microtask. The SDK runs notification handlers (progress
    * included) in a microtask but responses synchronously; delivering a chunk's messages in
    * one synchronous loop would let a result overtake the progress sent just before it, and
-   * that last progress would be dropped.
+   * that last progress would be dropped. The first message of a chunk goes at once; each
+   * further one in a microtask of its own (queueMicrotask, not an async loop: no promise
+   * per chunk).
    */
-  async #deliver(): Promise<void> {
-    this.#delivering = true;
-    try {
-      await this.#deliverLoop();
-    } finally {
-      this.#delivering = false;
-    }
-  }
-
-  async #deliverLoop(): Promise<void> {
-    for (let first = true; ; first = false) {
-      if (!first) await Promise.resolve();
+  readonly #deliverNext = (): void => {
+    for (;;) {
       let message: JSONRPCMessage | null;
       try {
         message = this.#readBuffer.readMessage();
@@ -430,15 +425,19 @@ export class ProcessGroupTransport implements Transport {
         }
         continue;
       }
-      if (message === null) return;
-      if (this.#closeFired) return;
+      if (message === null || this.#closeFired) {
+        this.#delivering = false;
+        return;
+      }
       try {
         this.onmessage?.(message);
       } catch (err) {
         this.onerror?.(err as Error);
       }
+      queueMicrotask(this.#deliverNext);
+      return;
     }
-  }
+  };
 
   #onStderr(chunk: Buffer): void {
     const text = this.#stderrPartial + this.#stderrDecoder.write(chunk);

@@ -3,7 +3,7 @@ import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelconte
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/auditLog.js';
 import { GatewayMetrics } from '../audit/latencyStats.js';
-import { hashArgs, type AuditDecision, type AuditRecord } from '../audit/record.js';
+import { hashArgs, isoTimestamp, type AuditDecision, type AuditRecord } from '../audit/record.js';
 import { crossCheckRules } from '../config/crossCheck.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
 import type { BackoffPolicy } from '../downstream/connection.js';
@@ -373,30 +373,35 @@ export class Gateway {
       const code = failure ? failure.code : cancelled ? 'CANCELLED' : undefined;
       const decision = decisionOf(failure, cancelled);
       this.#metrics.record(agentId, name, latency, isError);
-      this.#audit({
-        name,
-        args,
-        agentId,
-        source,
-        note,
-        latency,
-        isError,
-        revision: snapshot.revision,
-        ...(code !== undefined ? { code } : {}),
-        ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
-        decision,
-      });
-      this.#observeCall({
-        operation: name,
-        agent: agentId,
-        server: note.server ?? null,
-        tool: note.tool ?? null,
-        decision,
-        code: code ?? null,
-        latencyMs: latency,
-        isError,
-        ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
-      });
+      // Nothing is built for the audit or the observer when nobody takes it.
+      if (this.#options.audit.enabled) {
+        this.#audit({
+          name,
+          args,
+          agentId,
+          source,
+          note,
+          latency,
+          isError,
+          revision: snapshot.revision,
+          ...(code !== undefined ? { code } : {}),
+          ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
+          decision,
+        });
+      }
+      if (this.#options.onCall !== undefined) {
+        this.#observeCall({
+          operation: name,
+          agent: agentId,
+          server: note.server ?? null,
+          tool: note.tool ?? null,
+          decision,
+          code: code ?? null,
+          latencyMs: latency,
+          isError,
+          ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
+        });
+      }
     }
   }
 
@@ -436,7 +441,7 @@ export class Gateway {
     const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
     const argKeys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
     const record: AuditRecord = {
-      ts: new Date().toISOString(),
+      ts: isoTimestamp(),
       id: randomUUID(),
       revision: a.revision,
       agent: a.agentId,

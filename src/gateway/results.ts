@@ -1,9 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../errors.js';
 
-/** A gateway-made result: the object as structuredContent and the same JSON as text. */
-export function jsonResult(value: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
+/**
+ * A gateway-made result: the object as structuredContent and the same JSON as text. A
+ * caller that already has the JSON (built from cached pieces) passes it as `json`, which
+ * must equal JSON.stringify(value).
+ */
+export function jsonResult(value: Record<string, unknown>, json?: string): CallToolResult {
+  return { content: [{ type: 'text', text: json ?? JSON.stringify(value) }], structuredContent: value };
 }
 
 /** A gateway-made error the model can read: isError, the message as text, and a stable code. */

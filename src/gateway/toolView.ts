@@ -19,15 +19,44 @@ export function estimateTokens(tool: Record<string, unknown>): number {
   return Math.ceil(JSON.stringify(tool).length / 4);
 }
 
+/** A tool as get_server_tools returns it, with its compact JSON and token estimate. */
+export interface ToolView {
+  /** Frozen (shallowly): shared by every answer that lists the tool. */
+  readonly view: Readonly<Record<string, unknown>>;
+  /** JSON.stringify(view). */
+  readonly json: string;
+  /** ceil(json.length / 4), as estimateTokens(view). */
+  readonly tokens: number;
+}
+
+// Per downstream Tool object. A cached tool list is frozen and replaced as a whole when
+// the server's tools change, so an entry keyed by the Tool object can never go stale, and
+// it goes away with the list.
+const views = new WeakMap<Tool, ToolView>();
+
+export function toolView(tool: Tool): ToolView {
+  let entry = views.get(tool);
+  if (!entry) {
+    const view = Object.freeze(toolForModel(tool));
+    const json = JSON.stringify(view);
+    entry = Object.freeze({ view, json, tokens: Math.ceil(json.length / 4) });
+    views.set(tool, entry);
+  }
+  return entry;
+}
+
 export interface ToolSelection {
   readonly names?: readonly string[];
   readonly pattern?: string;
   readonly maxTokens?: number;
-  readonly allowed: (tool: string) => boolean;
+  /** Whether the agent may call the tool at `index` of the list (named `tool`). */
+  readonly allowed: (tool: string, index: number) => boolean;
 }
 
 export interface SelectedTools {
-  readonly tools: Record<string, unknown>[];
+  readonly tools: Readonly<Record<string, unknown>>[];
+  /** The compact JSON of each of `tools`, in the same order. */
+  readonly json: readonly string[];
   readonly totalAvailable: number;
   readonly tokensUsed: number | null;
   readonly truncated: boolean;
@@ -45,23 +74,25 @@ export function selectTools(all: readonly Tool[], sel: ToolSelection): SelectedT
   let totalAvailable = 0;
   let tokensUsed = 0;
   let truncated = false;
-  const tools: Record<string, unknown>[] = [];
-  for (const tool of all) {
-    const allowed = sel.allowed(tool.name);
+  const tools: Readonly<Record<string, unknown>>[] = [];
+  const json: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const tool = all[i]!;
+    const allowed = sel.allowed(tool.name, i);
     if (allowed) totalAvailable++;
     if (nameSet && !nameSet.has(tool.name)) continue;
     if (matches && !matches(tool.name)) continue;
     if (!allowed) continue;
-    const view = toolForModel(tool);
+    const entry = toolView(tool);
     if (sel.maxTokens !== undefined) {
-      const cost = estimateTokens(view);
-      if (tokensUsed + cost > sel.maxTokens) {
+      if (tokensUsed + entry.tokens > sel.maxTokens) {
         truncated = true;
         continue;
       }
-      tokensUsed += cost;
+      tokensUsed += entry.tokens;
     }
-    tools.push(view);
+    tools.push(entry.view);
+    json.push(entry.json);
   }
-  return { tools, totalAvailable, tokensUsed: sel.maxTokens === undefined ? null : tokensUsed, truncated };
+  return { tools, json, totalAvailable, tokensUsed: sel.maxTokens === undefined ? null : tokensUsed, truncated };
 }

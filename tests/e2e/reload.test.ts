@@ -320,7 +320,11 @@ describe('servers reload', () => {
     await waitFor(() => !isAlive(oldPid), { timeoutMs: 3_000, message: `old echo (${oldPid}) still alive after its call finished` });
     expect(await echoPid(gw, 'echo')).toBe(newPid);
     // The slow call was decided under the configuration it started with.
-    await waitFor(() => readJsonl(gw.auditPath).some((l) => l.tool === 'slow'));
+    // Audit lines are written asynchronously (batched, within a few ms of each call).
+    await waitFor(() => {
+      const lines = readJsonl(gw.auditPath);
+      return lines.some((l) => l.tool === 'slow') && lines.filter((l) => l.tool === 'pid').length === 3;
+    });
     expect(readJsonl(gw.auditPath).find((l) => l.tool === 'slow')).toMatchObject({ decision: 'ALLOW', revision: 1 });
     expect(readJsonl(gw.auditPath).filter((l) => l.tool === 'pid').map((l) => l.revision)).toEqual([1, 2, 2]);
   });

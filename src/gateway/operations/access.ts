@@ -1,6 +1,46 @@
 import type { ServerSpec } from '../../config/types.js';
 import { GatewayError } from '../../errors.js';
+import type { Decision, Policy } from '../../policy/types.js';
 import type { OperationContext } from '../context.js';
+
+// Decisions per compiled policy (a reload compiles a new one, so entries never go stale),
+// by agent, server and tool. Decisions are the policy's own frozen objects. Keys are
+// length-prefixed, so no name (whatever characters a caller puts in it) can collide with
+// another combination. Names come from callers, so a map is emptied when it reaches
+// MAX_DECISIONS instead of growing.
+const MAX_DECISIONS = 10_000;
+interface Decisions {
+  readonly servers: Map<string, Decision>;
+  readonly tools: Map<string, Decision>;
+}
+const decisions = new WeakMap<Policy, Decisions>();
+
+function decisionsOf(policy: Policy): Decisions {
+  let entry = decisions.get(policy);
+  if (!entry) {
+    entry = { servers: new Map(), tools: new Map() };
+    decisions.set(policy, entry);
+  }
+  return entry;
+}
+
+function remember(map: Map<string, Decision>, key: string, decision: Decision): Decision {
+  if (map.size >= MAX_DECISIONS) map.clear();
+  map.set(key, decision);
+  return decision;
+}
+
+function serverDecision(policy: Policy, agentId: string, server: string): Decision {
+  const map = decisionsOf(policy).servers;
+  const key = `${agentId.length}:${agentId}${server}`;
+  return map.get(key) ?? remember(map, key, policy.decideServer(agentId, server));
+}
+
+function toolDecision(policy: Policy, agentId: string, server: string, tool: string): Decision {
+  const map = decisionsOf(policy).tools;
+  const key = `${agentId.length}:${agentId}${server.length}:${server}${tool}`;
+  return map.get(key) ?? remember(map, key, policy.decideTool(agentId, server, tool));
+}
 
 /**
  * The server check every operation shares. A server the agent may not use answers
@@ -9,7 +49,7 @@ import type { OperationContext } from '../context.js';
  */
 export function authorizeServer(ctx: OperationContext, server: string): ServerSpec {
   ctx.note.server = server;
-  const decision = ctx.snapshot.policy.decideServer(ctx.agentId, server);
+  const decision = serverDecision(ctx.snapshot.policy, ctx.agentId, server);
   ctx.note.rule = decision.rule;
   if (!decision.allow) {
     throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' cannot access server '${server}'`, {
@@ -24,7 +64,7 @@ export function authorizeServer(ctx: OperationContext, server: string): ServerSp
 
 export function authorizeTool(ctx: OperationContext, server: string, tool: string): void {
   ctx.note.tool = tool;
-  const decision = ctx.snapshot.policy.decideTool(ctx.agentId, server, tool);
+  const decision = toolDecision(ctx.snapshot.policy, ctx.agentId, server, tool);
   ctx.note.rule = decision.rule;
   if (!decision.allow) {
     throw new GatewayError(

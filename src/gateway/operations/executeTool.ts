@@ -31,7 +31,8 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
   const connection = connectionFor(ctx, server);
   const release = ctx.trackCall(server);
   try {
-    if (!hasTool(await listToolsOf(connection, server), tool)) {
+    // The cached list when the connection is ready (no wait); otherwise list (and connect).
+    if (!hasTool(connection.cachedTools ?? (await listToolsOf(connection, server)), tool)) {
       throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
     }
     // Capped by the hard maximum, which also bounds the total when progress keeps resetting the timer.

@@ -1,0 +1,135 @@
+// get_server_tools answers from caches keyed by the cached tool list, the compiled policy
+// and the agent: the answers must be exactly what an uncached computation gives (text =
+// the JSON of structuredContent), per agent, and follow a rules reload at once.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryAuditSink } from '../../src/audit/auditLog.js';
+import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
+import type { RequestExtra } from '../../src/gateway/context.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
+import { createLogger } from '../../src/log.js';
+import { fixture } from '../helpers/paths.js';
+import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+
+const RULES = {
+  agents: {
+    alice: { allow: { servers: ['echo'] } },
+    bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
+  },
+};
+
+const open: Gateway[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((g) => g.close()));
+});
+afterAll(cleanupTmpDirs);
+
+function build() {
+  const dir = makeTmpDir();
+  const mcpConfig = join(dir, '.mcp.json');
+  const rules = join(dir, '.mcp-gateway-rules.json');
+  writeJson(mcpConfig, { mcpServers: { echo: { command: process.execPath, args: [fixture('echo')] } } });
+  writeJson(rules, RULES);
+  const env = { ...process.env };
+  const gateway = new Gateway({
+    servers: loadServersFile(mcpConfig, env).config,
+    rules: loadRulesFile(rules).config,
+    configPaths: { mcpConfig, rules },
+    debug: false,
+    defaultTimeoutMs: 10_000,
+    maxTimeoutMs: 60_000,
+    initStrategy: 'lazy',
+    audit: new MemoryAuditSink(),
+    auditPath: null,
+    auditArgs: 'hash',
+    logger: createLogger('silent'),
+    parentEnv: env,
+  });
+  open.push(gateway);
+  return { gateway, rules };
+}
+
+const session: UpstreamSession = {
+  id: 'cache-test',
+  clientCapabilities: () => ({}),
+  request: () => Promise.reject(new Error('no server requests here')),
+  notifyToolListChanged: () => Promise.resolve(),
+};
+
+const extra = () =>
+  ({
+    signal: new AbortController().signal,
+    requestId: 1,
+    sendNotification: () => Promise.resolve(),
+    sendRequest: () => Promise.reject(new Error('no requests')),
+  }) as unknown as RequestExtra;
+
+const call = (g: Gateway, args: Record<string, unknown>): Promise<CallToolResult> => g.callTool('get_server_tools', args, extra(), session);
+
+const textOf = (r: CallToolResult): string => (r.content[0] as { text: string }).text;
+const names = (r: CallToolResult): string[] => (r.structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
+
+describe('get_server_tools caches', () => {
+  it('answers with text equal to the JSON of structuredContent, for every kind of selection', async () => {
+    const { gateway } = build();
+    const variants: Record<string, unknown>[] = [
+      {},
+      { max_schema_tokens: 200 },
+      { max_schema_tokens: 0 },
+      { names: 'echo,add' },
+      { names: ['echo', 'nope'] },
+      { pattern: 'e*' },
+      { pattern: 'e*', max_schema_tokens: 150 },
+    ];
+    for (const v of variants) {
+      for (let round = 0; round < 2; round++) {
+        const r = await call(gateway, { agent_id: 'alice', server: 'echo', ...v });
+        expect(r.isError, JSON.stringify(v)).not.toBe(true);
+        expect(textOf(r), JSON.stringify(v)).toBe(JSON.stringify(r.structuredContent));
+        const sc = r.structuredContent as { returned: number; tools: unknown[]; tokens_used: number | null };
+        expect(sc.returned).toBe(sc.tools.length);
+        if (v['max_schema_tokens'] !== undefined) {
+          expect(sc.tokens_used).toBe(sc.tools.reduce<number>((n, t) => n + Math.ceil(JSON.stringify(t).length / 4), 0));
+          expect(sc.tokens_used).toBeLessThanOrEqual(v['max_schema_tokens'] as number);
+        }
+      }
+    }
+  });
+
+  it('keeps agents apart and follows a rules reload at once', async () => {
+    const { gateway, rules } = build();
+    const alice = await call(gateway, { agent_id: 'alice', server: 'echo' });
+    const bob = await call(gateway, { agent_id: 'bob', server: 'echo' });
+    expect(names(alice)).toContain('echo');
+    expect(names(bob)).not.toContain('echo');
+    expect(names(bob)).toHaveLength(names(alice).length - 1);
+    expect((bob.structuredContent as { total_available: number }).total_available).toBe(names(alice).length - 1);
+
+    writeFileSync(
+      rules,
+      JSON.stringify({ agents: { ...RULES.agents, alice: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['add'] } } } } }),
+    );
+    expect(gateway.reload(['gateway_rules']).applied).toEqual(['gateway_rules']);
+    const after = await call(gateway, { agent_id: 'alice', server: 'echo' });
+    expect(names(after)).not.toContain('add');
+    expect(names(after)).toContain('echo');
+    expect(textOf(after)).toBe(JSON.stringify(after.structuredContent));
+  });
+
+  it('a cached answer cannot be changed by whoever receives it', async () => {
+    const { gateway } = build();
+    const first = await call(gateway, { agent_id: 'alice', server: 'echo' });
+    expect(() => {
+      (first.content as unknown[]).push({ type: 'text', text: 'x' });
+    }).toThrow();
+    expect(() => {
+      (first.structuredContent as { tools: unknown[] }).tools.pop();
+    }).toThrow();
+    const second = await call(gateway, { agent_id: 'alice', server: 'echo' });
+    expect(second.content).toHaveLength(1);
+    expect(textOf(second)).toBe(textOf(first));
+  });
+});

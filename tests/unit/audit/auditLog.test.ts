@@ -1,0 +1,98 @@
+// JsonlAuditSink queues records and writes them in batches of whole lines; nothing queued
+// may be lost on close() or flushSync(), and the order of calls is the order of lines.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { JsonlAuditSink } from '../../../src/audit/auditLog.js';
+import { isoTimestamp, type AuditRecord } from '../../../src/audit/record.js';
+import { createLogger } from '../../../src/log.js';
+import { waitFor } from '../../helpers/processes.js';
+import { cleanupTmpDirs, makeTmpDir } from '../../helpers/tmp.js';
+
+afterAll(cleanupTmpDirs);
+
+function record(i: number): AuditRecord {
+  return {
+    ts: isoTimestamp(),
+    id: `id-${i}`,
+    agent: 'a',
+    identity_source: 'argument',
+    operation: 'execute_tool',
+    server: 's',
+    tool: 't',
+    decision: 'ALLOW',
+    code: null,
+    rule: null,
+    latency_ms: i,
+    arg_keys: [],
+    args_sha256: null,
+    isError: false,
+  };
+}
+
+const lines = (path: string): AuditRecord[] =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AuditRecord);
+
+describe('JsonlAuditSink', () => {
+  it('writes every record written before close(), in order, as whole lines', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    for (let i = 0; i < 500; i++) sink.write(record(i));
+    await sink.close();
+    const raw = readFileSync(path, 'utf8');
+    expect(raw.endsWith('\n')).toBe(true);
+    expect(lines(path).map((r) => r.id)).toEqual(Array.from({ length: 500 }, (_, i) => `id-${i}`));
+    sink.write(record(999)); // after close: ignored
+    expect(lines(path)).toHaveLength(500);
+  });
+
+  it('writes queued records on its own shortly after, without close()', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    sink.write(record(1));
+    sink.write(record(2));
+    await waitFor(() => {
+      try {
+        return lines(path).length === 2;
+      } catch {
+        return false;
+      }
+    });
+    sink.write(record(3));
+    await waitFor(() => lines(path).length === 3);
+    await sink.close();
+  });
+
+  it('flushSync() writes what is queued', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    sink.write(record(1));
+    await waitFor(() => {
+      try {
+        return lines(path).length === 1;
+      } catch {
+        return false;
+      }
+    });
+    sink.write(record(2));
+    sink.write(record(3));
+    sink.flushSync();
+    expect(lines(path).map((r) => r.id)).toEqual(['id-1', 'id-2', 'id-3']);
+    await sink.close();
+  });
+});
+
+describe('isoTimestamp', () => {
+  it('is toISOString of the given or current millisecond', () => {
+    for (const ms of [0, 1, 1_700_000_000_123, 1_700_000_000_123, 1_700_000_000_124]) {
+      expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
+    }
+    const before = Date.now();
+    const now = Date.parse(isoTimestamp());
+    expect(now).toBeGreaterThanOrEqual(before);
+    expect(now).toBeLessThanOrEqual(Date.now());
+  });
+});

@@ -15,8 +15,9 @@ import { ConfigError } from './src/errors.js';
 import { VERSION } from './src/version.js';
 
 // Claude Code sends SIGTERM about 100 ms after SIGINT and SIGKILL 400 ms later: a shutdown
-// that is not done by then is finished by force, children included.
-const SHUTDOWN_GRACE_MS = 900;
+// that is not done by then is finished by force, children included. In HTTP mode in-flight
+// requests get time to finish (the drain is bounded in src/http/server.ts).
+const STDIO_SHUTDOWN_GRACE_MS = 900;
 
 const io: CliIo = {
   out: (text) => void process.stdout.write(text),
@@ -55,10 +56,18 @@ async function serve(flags: ParsedFlags): Promise<void> {
   let handle: ServeHandle;
   try {
     const settings = resolveServeSettings(flags, process.env, process.cwd());
-    handle = await runServe(io, settings, { stdin: process.stdin, stdout: process.stdout });
+    if (settings.transport === 'http') {
+      // Loaded only when asked for: the HTTP stack (router, limiter, metrics) would add
+      // hundreds of milliseconds and tens of megabytes to every stdio start.
+      const { runServeHttp } = await import('./src/cli/serveHttp.js');
+      handle = await runServeHttp(io, settings);
+    } else {
+      handle = await runServe(io, settings, { stdin: process.stdin, stdout: process.stdout });
+    }
   } catch (err) {
     fail(err);
   }
+  const graceMs = handle.shutdownGraceMs ?? STDIO_SHUTDOWN_GRACE_MS;
   let exiting = false;
   const stop = (why: string): void => {
     if (exiting) return;
@@ -68,7 +77,7 @@ async function serve(flags: ParsedFlags): Promise<void> {
       handle.logger.warn('shutdown grace exceeded; killing downstream process groups');
       handle.killSync();
       process.exit(0);
-    }, SHUTDOWN_GRACE_MS).unref();
+    }, graceMs).unref();
     handle.shutdown().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -91,8 +100,8 @@ async function serve(flags: ParsedFlags): Promise<void> {
 
 await yargs(hideBin(process.argv))
   .scriptName('agent-mcp-gateway')
-  .usage('$0 [command] [options]\n\nAn MCP gateway with per-agent, deny-before-allow policy. Without a command it serves MCP over stdio.')
-  .command('$0', 'Serve MCP over stdio (the default)', (y) => y.options(toYargs(SERVE_OPTIONS)), (argv) => serve(argv as ParsedFlags))
+  .usage('$0 [command] [options]\n\nAn MCP gateway with per-agent, deny-before-allow policy. Without a command it serves MCP over stdio (or HTTP with --transport http).')
+  .command('$0', 'Serve MCP over stdio (the default) or HTTP (--transport http)', (y) => y.options(toYargs(SERVE_OPTIONS)), (argv) => serve(argv as ParsedFlags))
   .command(
     'validate',
     'Check both configuration files; print every error and warning with its JSON path',

@@ -2,6 +2,8 @@
 // table and settings.ts resolves flag > env > default from it, so --help, the README and
 // the behaviour cannot drift apart.
 
+import { DEFAULT_RATE_LIMIT_SPECS } from '../http/rateLimitSpec.js';
+
 export interface OptionSpec {
   readonly type: 'string' | 'boolean' | 'number';
   readonly describe: string;
@@ -72,6 +74,82 @@ export const SERVE_OPTIONS = {
     describe: 'Quiet time after an edit of either config file before it is reloaded (75 to 3600000)',
     env: 'GATEWAY_RELOAD_DEBOUNCE_MS',
     defaultText: '300',
+  },
+  // ---- HTTP mode (issue 5). Only read with --transport http. ----
+  transport: {
+    type: 'string',
+    describe: "How clients connect: 'stdio' (one client on stdin/stdout) or 'http' (Streamable HTTP on /mcp plus the REST API)",
+    env: 'GATEWAY_TRANSPORT',
+    choices: ['stdio', 'http'],
+    defaultText: 'stdio',
+  },
+  host: { type: 'string', describe: 'HTTP mode: address to listen on', env: 'GATEWAY_HTTP_HOST', defaultText: '127.0.0.1' },
+  port: { type: 'number', describe: 'HTTP mode: port to listen on (0 picks a free one; the start-up log names it)', env: 'GATEWAY_HTTP_PORT', defaultText: '8080' },
+  'auth-user': { type: 'string', describe: 'HTTP mode: Basic auth user name (with --auth-password)', env: 'GATEWAY_AUTH_USER' },
+  'auth-password': {
+    type: 'string',
+    describe: 'HTTP mode: Basic auth password (prefer the environment variable: flags show in ps)',
+    env: 'GATEWAY_AUTH_PASSWORD',
+  },
+  'auth-token': {
+    type: 'string',
+    describe: 'HTTP mode: shared Bearer token (prefer the environment variable: flags show in ps)',
+    env: 'GATEWAY_AUTH_TOKEN',
+  },
+  'allow-unauthenticated': {
+    type: 'boolean',
+    describe: 'HTTP mode: allow serving a non-loopback host with no credential at all (env: true, 1 or yes)',
+    env: 'GATEWAY_ALLOW_UNAUTHENTICATED',
+  },
+  'allowed-origins': {
+    type: 'string',
+    describe: 'HTTP mode: comma-separated Origins a browser may call from (others get 403; requests without Origin pass)',
+    env: 'GATEWAY_ALLOWED_ORIGINS',
+    defaultText: 'http(s)://localhost, 127.0.0.1 and [::1] on any port',
+  },
+  'max-body-bytes': {
+    type: 'number',
+    describe: 'HTTP mode: largest request body accepted (larger: 413)',
+    env: 'GATEWAY_MAX_BODY_BYTES',
+    defaultText: '10485760',
+  },
+  'tls-cert': { type: 'string', describe: 'HTTP mode: TLS certificate (PEM) file; serves HTTPS (with --tls-key)', env: 'GATEWAY_TLS_CERT' },
+  'tls-key': { type: 'string', describe: 'HTTP mode: TLS private key (PEM) file (with --tls-cert)', env: 'GATEWAY_TLS_KEY' },
+  'drain-timeout-ms': {
+    type: 'number',
+    describe: 'HTTP mode: on SIGTERM/SIGINT, how long in-flight requests may still finish before connections are closed',
+    env: 'GATEWAY_DRAIN_TIMEOUT_MS',
+    defaultText: '10000',
+  },
+  'rate-limit-default': {
+    type: 'string',
+    describe: 'HTTP mode: limit of /services, /sessions, /metrics and /mcp per caller, e.g. "6000 per minute" (lists: ";")',
+    env: 'GATEWAY_RATE_LIMIT_DEFAULT',
+    defaultText: DEFAULT_RATE_LIMIT_SPECS.default,
+  },
+  'rate-limit-tools': {
+    type: 'string',
+    describe: 'HTTP mode: limit of GET /services/:name/tools per caller',
+    env: 'GATEWAY_RATE_LIMIT_TOOLS',
+    defaultText: DEFAULT_RATE_LIMIT_SPECS.tools,
+  },
+  'rate-limit-call': {
+    type: 'string',
+    describe: 'HTTP mode: limit of POST /services/:name/call per caller',
+    env: 'GATEWAY_RATE_LIMIT_CALL',
+    defaultText: DEFAULT_RATE_LIMIT_SPECS.call,
+  },
+  'rate-limit-session-delete': {
+    type: 'string',
+    describe: 'HTTP mode: limit of DELETE /sessions/:id per caller',
+    env: 'GATEWAY_RATE_LIMIT_SESSION_DELETE',
+    defaultText: DEFAULT_RATE_LIMIT_SPECS.session_delete,
+  },
+  'rate-limit-storage': {
+    type: 'string',
+    describe: "HTTP mode: where rate-limit counters live: 'memory', or a redis:// URL shared by several gateways",
+    env: 'GATEWAY_RATE_LIMIT_STORAGE',
+    defaultText: 'memory',
   },
 } as const satisfies Record<string, OptionSpec>;
 

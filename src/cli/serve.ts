@@ -3,7 +3,8 @@ import { JsonlAuditSink, NullAuditSink, type AuditSink } from '../audit/auditLog
 import { crossCheckRules } from '../config/crossCheck.js';
 import { formatIssues, loadRulesFile, loadServersFile } from '../config/load.js';
 import { watchConfigFiles, type ConfigWatcher } from './configWatcher.js';
-import { Gateway } from '../gateway/gateway.js';
+import { Gateway, type CallEvent } from '../gateway/gateway.js';
+import type { ConfigFileKey } from '../gateway/reloader.js';
 import { serveStdio } from '../gateway/serveStdio.js';
 import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -12,7 +13,7 @@ import { locateBoth } from './loadConfigs.js';
 import type { ServeSettings } from './settings.js';
 
 export interface ServeHandle {
-  /** Resolves when the client has gone away (stdin closed). */
+  /** Resolves when the client has gone away (stdin closed); never in HTTP mode. */
   readonly clientGone: Promise<void>;
   /** Graceful: stop serving, close every downstream and its process group, flush the audit log. Idempotent. */
   shutdown(): Promise<void>;
@@ -21,16 +22,33 @@ export interface ServeHandle {
   /** Reloads both configuration files now (SIGHUP). Never throws; the outcome is logged and shown by get_gateway_status. */
   reload(trigger?: string): void;
   readonly logger: Logger;
+  /** How long main.ts lets shutdown() run before killing everything (default: the stdio bound). */
+  readonly shutdownGraceMs?: number;
 }
 
 /** Start-up does not wait longer than this for the file watches (a huge folder, a slow disk). */
 const WATCH_READY_BOUND_MS = 2_000;
 
-export async function runServe(
-  io: CliIo,
-  settings: ServeSettings,
-  streams: { stdin: Readable; stdout: Writable },
-): Promise<ServeHandle> {
+/** Observers of gateway events, added after the gateway exists (metrics need the gateway). */
+export interface GatewayObservers {
+  readonly call: ((event: CallEvent) => void)[];
+  readonly reload: ((file: ConfigFileKey, outcome: 'success' | 'failure') => void)[];
+}
+
+export interface PreparedGateway {
+  readonly gateway: Gateway;
+  readonly logger: Logger;
+  readonly observers: GatewayObservers;
+  /** What the start-up log line reports of the configuration. */
+  readonly summary: Record<string, unknown>;
+}
+
+/**
+ * Both transports start the same way: locate and load both files (strictly), build the
+ * audit sink and the Gateway, and watch the files. The caller serves, then calls
+ * gateway.start().
+ */
+export async function prepareGateway(io: CliIo, settings: ServeSettings): Promise<PreparedGateway> {
   const logger = createLogger(settings.logLevel);
   // Start-up is strict (any error in either file stops it); reloads later are per file and per server.
   const paths = locateBoth(io, {
@@ -50,6 +68,7 @@ export async function runServe(
   if (settings.agent !== undefined && !(Object.hasOwn(configs.rules.agents, settings.agent))) {
     logger.warn({ agent: settings.agent }, 'the bound agent is not in the rules: every call will be refused (INVALID_AGENT_ID)');
   }
+  const observers: GatewayObservers = { call: [], reload: [] };
   const audit: AuditSink = settings.auditLog ? new JsonlAuditSink(settings.auditLog, logger) : new NullAuditSink();
   const gateway = new Gateway({
     servers: configs.servers,
@@ -67,6 +86,17 @@ export async function runServe(
     logger,
     parentEnv: io.env,
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
+    // Only when someone listens: the gateway builds no event for nobody.
+    ...(settings.transport === 'http'
+      ? {
+          onCall: (event: CallEvent) => {
+            for (const observe of observers.call) observe(event);
+          },
+          onReload: (file: ConfigFileKey, outcome: 'success' | 'failure') => {
+            for (const observe of observers.reload) observe(file, outcome);
+          },
+        }
+      : {}),
   });
   // The watcher belongs to this function (it started it) and is handed to the gateway, whose
   // close() closes it before anything else.
@@ -79,25 +109,32 @@ export async function runServe(
   gateway.attachWatcher(watcher);
   // Edits made right after start-up must be seen, so serving waits (briefly) for the watches.
   await Promise.race([watcher.ready, delay(WATCH_READY_BOUND_MS)]);
+  const summary = {
+    version: VERSION,
+    mcp_config: configs.paths.mcpConfig,
+    rules: configs.paths.rules,
+    servers: configs.servers.servers.map((s) => s.name),
+    agents: Object.keys(configs.rules.agents),
+    default_policy: configs.rules.defaults.deny_on_missing_agent ? 'deny missing agent_id' : 'fallback agent for missing agent_id',
+    bound_agent: settings.agent ?? null,
+    tools: gateway.listTools().map((t) => t.name),
+    audit_log: settings.auditLog ?? 'off',
+    debug: settings.debug || configs.rules.defaults.debug === true,
+    init_strategy: settings.initStrategy,
+    reload: `watching both files (debounce ${debounceMs} ms); SIGHUP reloads both`,
+  };
+  return { gateway, logger, observers, summary };
+}
+
+export async function runServe(
+  io: CliIo,
+  settings: ServeSettings,
+  streams: { stdin: Readable; stdout: Writable },
+): Promise<ServeHandle> {
+  const { gateway, logger, summary } = await prepareGateway(io, settings);
   const stdio = await serveStdio(gateway, streams.stdin, streams.stdout);
   gateway.start();
-  logger.info(
-    {
-      version: VERSION,
-      mcp_config: configs.paths.mcpConfig,
-      rules: configs.paths.rules,
-      servers: configs.servers.servers.map((s) => s.name),
-      agents: Object.keys(configs.rules.agents),
-      default_policy: configs.rules.defaults.deny_on_missing_agent ? 'deny missing agent_id' : 'fallback agent for missing agent_id',
-      bound_agent: settings.agent ?? null,
-      tools: gateway.listTools().map((t) => t.name),
-      audit_log: settings.auditLog ?? 'off',
-      debug: settings.debug || configs.rules.defaults.debug === true,
-      init_strategy: settings.initStrategy,
-      reload: `watching both files (debounce ${debounceMs} ms); SIGHUP reloads both`,
-    },
-    'agent-mcp-gateway ready on stdio',
-  );
+  logger.info(summary, 'agent-mcp-gateway ready on stdio');
   let shuttingDown: Promise<void> | undefined;
   return {
     clientGone: stdio.closed,
@@ -114,6 +151,6 @@ export async function runServe(
   };
 }
 
-function delay(ms: number): Promise<void> {
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -2,6 +2,15 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
+import { normalizeOrigin } from '../http/origin.js';
+import {
+  parseRateLimits,
+  parseRateLimitStorage,
+  RateLimitSpecError,
+  type RateLimitRule,
+  type RateLimitStorage,
+  type RouteClass,
+} from '../http/rateLimitSpec.js';
 import { SERVE_OPTIONS, type ServeOptionName } from './options.js';
 
 export interface ServeSettings {
@@ -18,11 +27,57 @@ export interface ServeSettings {
   readonly timeoutMs: number;
   readonly maxTimeoutMs: number;
   readonly reloadDebounceMs: number;
+  readonly transport: 'stdio' | 'http';
+  /** Present with --transport http. */
+  readonly http?: HttpSettings;
 }
+
+export interface HttpSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Normalized origins; undefined: the default (loopback origins). */
+  readonly allowedOrigins?: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly basic?: { readonly user: string; readonly password: string };
+  readonly token?: string;
+  readonly allowUnauthenticated: boolean;
+  /** From --tls-cert/--tls-key; certs/server.pem in the working directory is looked for at start. */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
+  readonly drainTimeoutMs: number;
+  /** Per route class: the rules given (classes left out get the defaults), and the counter storage. */
+  readonly rateLimits: {
+    readonly limits: Partial<Record<RouteClass, readonly RateLimitRule[]>>;
+    readonly storage: RateLimitStorage;
+  };
+}
+
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 export class SettingsError extends Error {
   override name = 'SettingsError';
 }
+
+/** Options read only in HTTP mode. */
+const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [
+  'host',
+  'port',
+  'auth-user',
+  'auth-password',
+  'auth-token',
+  'allow-unauthenticated',
+  'allowed-origins',
+  'max-body-bytes',
+  'tls-cert',
+  'tls-key',
+  'drain-timeout-ms',
+  'rate-limit-default',
+  'rate-limit-tools',
+  'rate-limit-call',
+  'rate-limit-session-delete',
+  'rate-limit-storage',
+];
 
 export type ParsedFlags = Partial<Record<ServeOptionName, unknown>>;
 
@@ -67,8 +122,18 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     }
     return n;
   };
-  const debugPick = pick('debug');
-  const debug = debugPick === undefined ? false : debugPick.value === true || TRUE_WORDS.has(String(debugPick.value).toLowerCase());
+  const bool = (name: ServeOptionName): boolean => {
+    const v = pick(name);
+    return v === undefined ? false : v.value === true || TRUE_WORDS.has(String(v.value).toLowerCase());
+  };
+  const debug = bool('debug');
+  const transport = choice<'stdio' | 'http'>('transport', 'stdio');
+  if (transport === 'stdio') {
+    // A flag typed on the command line that would do nothing is a mistake worth naming; the
+    // environment may carry GATEWAY_* variables meant for other runs, so those are ignored.
+    const stray = HTTP_ONLY_OPTIONS.find((name) => flags[name] !== undefined && flags[name] !== '' && flags[name] !== false);
+    if (stray !== undefined) throw new SettingsError(`--${stray} only applies with --transport http`);
+  }
 
   const auditRaw = str('audit-log');
   const auditLog =
@@ -95,7 +160,79 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     timeoutMs,
     maxTimeoutMs,
     reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),
+    transport,
+    ...(transport === 'http' ? { http: resolveHttp() } : {}),
   };
+
+  function resolveHttp(): HttpSettings {
+    const host = str('host') ?? '127.0.0.1';
+    const port = intInRange('port', DEFAULT_HTTP_PORT, 0, 65_535);
+    const maxBodyBytes = positiveInt('max-body-bytes', DEFAULT_MAX_BODY_BYTES);
+    const originsPick = pick('allowed-origins');
+    let allowedOrigins: string[] | undefined;
+    if (originsPick) {
+      allowedOrigins = [];
+      for (const entry of String(originsPick.value).split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+        const origin = normalizeOrigin(entry);
+        if (origin === undefined) {
+          throw new SettingsError(`${originsPick.from}: '${entry}' is not an origin (scheme://host[:port], http or https, no path)`);
+        }
+        allowedOrigins.push(origin);
+      }
+    }
+    const user = pick('auth-user');
+    const password = pick('auth-password');
+    if ((user === undefined) !== (password === undefined)) {
+      const given = user ?? password!;
+      const missing = user === undefined ? '--auth-user (GATEWAY_AUTH_USER)' : '--auth-password (GATEWAY_AUTH_PASSWORD)';
+      throw new SettingsError(`${given.from} is set but ${missing} is not: Basic auth needs both`);
+    }
+    if (user && String(user.value).includes(':')) throw new SettingsError(`${user.from}: a Basic auth user name cannot contain ':'`);
+    for (const secret of [user, password, pick('auth-token')]) {
+      if (secret && !/^[\x21-\x7e]+$/.test(String(secret.value))) {
+        throw new SettingsError(`${secret.from}: use printable ASCII without spaces (the value is not shown)`);
+      }
+    }
+    const token = str('auth-token');
+    const certPath = str('tls-cert');
+    const keyPath = str('tls-key');
+    if ((certPath === undefined) !== (keyPath === undefined)) {
+      throw new SettingsError(
+        certPath === undefined ? '--tls-key (GATEWAY_TLS_KEY) is set but --tls-cert (GATEWAY_TLS_CERT) is not' : '--tls-cert (GATEWAY_TLS_CERT) is set but --tls-key (GATEWAY_TLS_KEY) is not',
+      );
+    }
+    const limits: Partial<Record<RouteClass, readonly RateLimitRule[]>> = {};
+    const classFlags: [RouteClass, ServeOptionName][] = [
+      ['default', 'rate-limit-default'],
+      ['tools', 'rate-limit-tools'],
+      ['call', 'rate-limit-call'],
+      ['session_delete', 'rate-limit-session-delete'],
+    ];
+    let storage: RateLimitStorage;
+    try {
+      for (const [routeClass, flag] of classFlags) {
+        const v = pick(flag);
+        if (v) limits[routeClass] = parseRateLimits(String(v.value), v.from);
+      }
+      const s = pick('rate-limit-storage');
+      storage = s ? parseRateLimitStorage(String(s.value), s.from) : { kind: 'memory', display: 'memory' };
+    } catch (err) {
+      if (err instanceof RateLimitSpecError) throw new SettingsError(err.message);
+      throw err;
+    }
+    return {
+      host,
+      port,
+      rateLimits: { limits, storage },
+      ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+      maxBodyBytes,
+      ...(user && password ? { basic: { user: String(user.value), password: String(password.value) } } : {}),
+      ...(token !== undefined ? { token } : {}),
+      allowUnauthenticated: bool('allow-unauthenticated'),
+      drainTimeoutMs: intInRange('drain-timeout-ms', DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
+      ...(certPath !== undefined && keyPath !== undefined ? { tls: { certPath: resolve(cwd, certPath), keyPath: resolve(cwd, keyPath) } } : {}),
+    };
+  }
 }
 
 export function expandHome(path: string, home: string | undefined, cwd: string): string {

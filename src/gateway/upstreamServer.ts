@@ -19,17 +19,31 @@ const INSTRUCTIONS =
 const SESSION_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 /**
- * One SDK Server per client connection (the SDK binds a Server to one transport). The
- * low-level Server is used, not McpServer: tool schemas are plain JSON and every error
- * is shaped by the gateway itself.
+ * One SDK Server per client connection (the SDK binds a Server to one transport): the
+ * stdio peer, or one Streamable HTTP session. The low-level Server is used, not McpServer:
+ * tool schemas are plain JSON and every error is shaped by the gateway itself.
  */
-export function createUpstreamServer(gateway: Gateway): { server: Server; session: UpstreamSession; detach: () => void } {
+export interface UpstreamSessionFields {
+  /** Default: a random UUID. HTTP mode passes the Mcp-Session-Id. */
+  readonly id?: string;
+  /** An HTTP session authenticated with a per-agent credential: every call acts as this agent. */
+  readonly boundAgent?: string;
+  /** Recorded as session_id in the audit lines of this session's calls. */
+  readonly auditSessionId?: string;
+}
+
+export function createUpstreamServer(
+  gateway: Gateway,
+  fields: UpstreamSessionFields = {},
+): { server: Server; session: UpstreamSession; detach: () => void } {
   const server = new Server(
     { name: 'agent-mcp-gateway', version: VERSION },
     { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
   );
   const session: UpstreamSession = {
-    id: randomUUID(),
+    id: fields.id ?? randomUUID(),
+    ...(fields.boundAgent !== undefined ? { boundAgent: fields.boundAgent } : {}),
+    ...(fields.auditSessionId !== undefined ? { auditSessionId: fields.auditSessionId } : {}),
     clientCapabilities: () => server.getClientCapabilities(),
     notifyToolListChanged: () => server.sendToolListChanged(),
     request: (request: ServerRequest, signal: AbortSignal) => {

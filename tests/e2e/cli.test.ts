@@ -101,6 +101,23 @@ describe('--version and --help', () => {
     '--timeout-ms': 'GATEWAY_TIMEOUT_MS',
     '--max-timeout-ms': 'GATEWAY_MAX_TIMEOUT_MS',
     '--reload-debounce-ms': 'GATEWAY_RELOAD_DEBOUNCE_MS',
+    '--transport': 'GATEWAY_TRANSPORT',
+    '--host': 'GATEWAY_HTTP_HOST',
+    '--port': 'GATEWAY_HTTP_PORT',
+    '--auth-user': 'GATEWAY_AUTH_USER',
+    '--auth-password': 'GATEWAY_AUTH_PASSWORD',
+    '--auth-token': 'GATEWAY_AUTH_TOKEN',
+    '--allow-unauthenticated': 'GATEWAY_ALLOW_UNAUTHENTICATED',
+    '--allowed-origins': 'GATEWAY_ALLOWED_ORIGINS',
+    '--max-body-bytes': 'GATEWAY_MAX_BODY_BYTES',
+    '--tls-cert': 'GATEWAY_TLS_CERT',
+    '--tls-key': 'GATEWAY_TLS_KEY',
+    '--drain-timeout-ms': 'GATEWAY_DRAIN_TIMEOUT_MS',
+    '--rate-limit-default': 'GATEWAY_RATE_LIMIT_DEFAULT',
+    '--rate-limit-tools': 'GATEWAY_RATE_LIMIT_TOOLS',
+    '--rate-limit-call': 'GATEWAY_RATE_LIMIT_CALL',
+    '--rate-limit-session-delete': 'GATEWAY_RATE_LIMIT_SESSION_DELETE',
+    '--rate-limit-storage': 'GATEWAY_RATE_LIMIT_STORAGE',
   };
 
   /** Option blocks of a yargs help text: flag -> its whole (re-flowed) description. */

@@ -1,0 +1,146 @@
+// /mcp: MCP Streamable HTTP through the SDK's transport, one SDK Server (our
+// createUpstreamServer) per MCP session, keyed by Mcp-Session-Id.
+//
+// A session belongs to the identity that initialized it: a request with another identity
+// (or a per-agent token now mapped to another agent after a reload) gets 404, as an
+// unknown session does, and must initialize its own. A session authenticated with a
+// per-agent credential is bound to that agent for its whole life.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Logger } from 'pino';
+import type { Gateway } from '../gateway/gateway.js';
+import { createUpstreamServer } from '../gateway/upstreamServer.js';
+import type { Principal } from './auth.js';
+import { HttpError } from './respond.js';
+
+export interface McpSessionsOptions {
+  readonly gateway: Gateway;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  /** Open sessions at most; an initialize beyond it gets 503. Default 1,000. */
+  readonly maxSessions?: number;
+  /** A session without any request for this long (and no open stream) is closed. Default 1 hour. */
+  readonly idleTimeoutMs?: number;
+}
+
+interface Entry {
+  readonly id: string;
+  readonly principalKey: string;
+  readonly transport: StreamableHTTPServerTransport;
+  readonly server: Server;
+  readonly close: () => Promise<void>;
+  lastUsed: number;
+  /** Requests of this session being handled now (an open GET stream counts). */
+  active: number;
+}
+
+const DEFAULT_MAX_SESSIONS = 1_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60 * 60_000;
+
+export class McpSessions {
+  readonly #options: McpSessionsOptions;
+  readonly #sessions = new Map<string, Entry>();
+  /** Sessions created whose initialize is being answered (counted against the limit). */
+  #pending = 0;
+  #closed = false;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: McpSessionsOptions) {
+    this.#options = options;
+    const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(idle, 60_000));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+    if (this.#closed) throw new HttpError(503, 'SHUTTING_DOWN', 'The gateway is shutting down');
+    const header = req.headers['mcp-session-id'];
+    const sid = Array.isArray(header) ? header[0] : header;
+    if (sid !== undefined) {
+      const entry = this.#sessions.get(sid);
+      if (!entry || entry.principalKey !== principal.key) {
+        throw new HttpError(404, 'SESSION_NOT_FOUND', 'Unknown or expired MCP session: initialize a new one');
+      }
+      entry.lastUsed = Date.now();
+      entry.active++;
+      res.once('close', () => {
+        entry.active--;
+        entry.lastUsed = Date.now();
+      });
+      await entry.transport.handleRequest(req, res);
+      return;
+    }
+    if (req.method !== 'POST') {
+      throw new HttpError(400, 'INVALID_ARGUMENT', "Missing 'Mcp-Session-Id' header: initialize a session with POST /mcp first");
+    }
+    if (this.#sessions.size + this.#pending >= (this.#options.maxSessions ?? DEFAULT_MAX_SESSIONS)) {
+      throw new HttpError(503, 'TOO_MANY_SESSIONS', 'Too many open MCP sessions; close one (DELETE /mcp) or retry later', { 'Retry-After': '5' });
+    }
+    await this.#initialize(req, res, principal);
+  }
+
+  async #initialize(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+    const id = randomUUID();
+    const { server, detach } = createUpstreamServer(this.#options.gateway, {
+      id,
+      auditSessionId: id,
+      ...(principal.boundAgent !== undefined ? { boundAgent: principal.boundAgent } : {}),
+    });
+    let entry: Entry | undefined;
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        detach();
+        if (this.#sessions.get(id) === entry && entry) this.#sessions.delete(id);
+        await server.close().catch(() => undefined);
+      })();
+      return closing;
+    };
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      maxRequestBodySize: this.#options.maxBodyBytes,
+      onsessioninitialized: () => {
+        entry = { id, principalKey: principal.key, transport, server, close, lastUsed: Date.now(), active: 0 };
+        this.#sessions.set(id, entry);
+        this.#options.logger.info({ mcp_session: id, identity: principal.key }, 'MCP session opened');
+      },
+    });
+    // Set before connect (Protocol.connect chains it): DELETE, a closed transport or shutdown.
+    transport.onclose = () => {
+      if (entry) this.#options.logger.info({ mcp_session: id }, 'MCP session closed');
+      void close();
+    };
+    this.#pending++;
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+    } finally {
+      this.#pending--;
+    }
+    // Not an initialize request (the SDK answered 400), or it failed: nothing to keep.
+    if (!this.#sessions.has(id)) await close();
+  }
+
+  #sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const entry of this.#sessions.values()) {
+      if (entry.active === 0 && now - entry.lastUsed > idleMs) {
+        this.#options.logger.info({ mcp_session: entry.id }, 'MCP session idle too long; closing it');
+        void entry.close();
+      }
+    }
+  }
+
+  /** Closes every session (their open streams end). Idempotent. */
+  async closeAll(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await Promise.all([...this.#sessions.values()].map((e) => e.close()));
+  }
+}

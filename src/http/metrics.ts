@@ -1,0 +1,249 @@
+// Prometheus metrics of the gateway (GET /metrics), on prom-client with a registry of its
+// own: nothing else in the process can add to it, and two gateways in one process (tests)
+// do not collide.
+//
+// Label policy. Label values come from callers, and every distinct value is a new time
+// series, so none is taken as given:
+// - null (the call ended before that part was known) is "none".
+// - operation: the gateway's tools (list_servers, get_server_tools, execute_tool,
+//   get_gateway_status, plus `operations` given at creation); any other name a caller
+//   tried is "unknown".
+// - agent: only a resolved identity (bounded by the rules file); a refused claim is "none".
+// - server: a configured server (one the downstream provider lists); another name is
+//   "unknown".
+// - tool: kept on ALLOW (the tool exists on a configured server). Otherwise it is a name
+//   the caller chose: kept while fewer than `maxToolLabels` distinct tool values exist
+//   (default 500), then "other"; "unknown" when the server is not a configured one.
+// - Every value is cut to 128 characters.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallEvent } from '../gateway/gateway.js';
+import { ROUTE_CLASSES, type RouteClass } from './rateLimitSpec.js';
+
+/** One downstream server as the pool reports it. */
+export interface DownstreamStat {
+  readonly server: string;
+  /** Restarts since the connection was created (cumulative). */
+  readonly restarts: number;
+  /** Connection state, e.g. idle, connecting, ready, failed, closed. */
+  readonly state: string;
+}
+
+export interface MetricsSource {
+  /** Read at every scrape, and at every call to know which server names are configured. Must be cheap and not throw. */
+  readonly downstreams: () => readonly DownstreamStat[];
+}
+
+export interface MetricsOptions {
+  /** Operation names besides the gateway's meta-tools that may appear in CallEvent.operation. */
+  readonly operations?: readonly string[];
+  /** Distinct tool label values from non-ALLOW calls before further ones become "other". Default 500. */
+  readonly maxToolLabels?: number;
+  /** Add Node.js process metrics (prefixed mcp_gateway_). Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+export type SessionKind = 'mcp' | 'rest';
+export type ReloadFile = 'mcp_config' | 'gateway_rules';
+export type ReloadOutcome = 'success' | 'failure';
+
+export interface GatewayMetricsExporter {
+  /** For GatewayOptions.onCall. Never throws. */
+  onCall(event: CallEvent): void;
+  /** For GatewayOptions.onReload. Never throws. */
+  onReload(file: ReloadFile, outcome: ReloadOutcome): void;
+  /** A request refused with 429, by route class. */
+  onRateLimited(route: RouteClass): void;
+  setActiveSessions(kind: SessionKind, n: number): void;
+  /** The text exposition format. */
+  render(): Promise<string>;
+  /** The Content-Type of render()'s output. */
+  readonly contentType: string;
+  /** The registry, for tests and for adding metrics. */
+  readonly registry: Registry;
+  /** Drops every metric from the registry. Idempotent. */
+  close(): void;
+}
+
+export const METRIC_PREFIX = 'mcp_gateway_';
+const META_TOOLS = ['list_servers', 'get_server_tools', 'execute_tool', 'get_gateway_status'];
+const NONE = 'none';
+const UNKNOWN = 'unknown';
+const OTHER = 'other';
+const MAX_LABEL_LENGTH = 128;
+
+/** 0.5 ms to 60 s: an in-process denial takes well under a millisecond, a slow tool a minute. */
+export const CALL_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+export function createMetrics(source: MetricsSource, options: MetricsOptions = {}): GatewayMetricsExporter {
+  const registry = new Registry();
+  const registers = [registry];
+  const operations = new Set([...META_TOOLS, ...(options.operations ?? [])]);
+  const maxToolLabels = options.maxToolLabels ?? 500;
+  const toolLabels = new Set<string>();
+
+  const calls = new Counter({
+    name: `${METRIC_PREFIX}calls_total`,
+    help: 'Gateway tool calls, by calling agent, downstream server and tool, policy decision and gateway operation.',
+    labelNames: ['agent', 'server', 'tool', 'decision', 'operation'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: `${METRIC_PREFIX}call_duration_seconds`,
+    help: 'Duration of gateway tool calls, from arrival to result, in seconds.',
+    labelNames: ['operation', 'server'] as const,
+    buckets: [...CALL_DURATION_BUCKETS],
+    registers,
+  });
+  new Counter({
+    name: `${METRIC_PREFIX}downstream_restarts_total`,
+    help: 'Restarts of each downstream server connection since it was created.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const d of readDownstreams(source)) this.inc({ server: clip(d.server) }, Math.max(0, d.restarts));
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}downstream_up`,
+    help: '1 when the downstream server connection is ready, else 0 (idle servers of the lazy start strategy are 0).',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const d of readDownstreams(source)) this.set({ server: clip(d.server) }, d.state === 'ready' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}downstream_state`,
+    help: 'Connection state of each downstream server: 1 for its current state.',
+    labelNames: ['server', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const d of readDownstreams(source)) this.set({ server: clip(d.server), state: clip(d.state) }, 1);
+    },
+  });
+  const sessions = new Gauge({
+    name: `${METRIC_PREFIX}active_sessions`,
+    help: 'Open sessions: mcp (Streamable HTTP sessions on /mcp) and rest (session ids of the REST API).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const reloads = new Counter({
+    name: `${METRIC_PREFIX}config_reloads_total`,
+    help: 'Configuration reload attempts, by file and result.',
+    labelNames: ['file', 'result'] as const,
+    registers,
+  });
+  const rateLimited = new Counter({
+    name: `${METRIC_PREFIX}rate_limited_total`,
+    help: 'Requests refused with 429, by rate-limit route class.',
+    labelNames: ['route'] as const,
+    registers,
+  });
+
+  // Series that exist from the start, so rate() and absent() work before the first event.
+  for (const kind of ['mcp', 'rest'] as const) sessions.set({ kind }, 0);
+  for (const file of ['mcp_config', 'gateway_rules'] as const) {
+    for (const result of ['success', 'failure'] as const) reloads.inc({ file, result }, 0);
+  }
+  for (const route of ROUTE_CLASSES) rateLimited.inc({ route }, 0);
+
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  // Asked at every call (a list of a few servers): a server added by a reload counts at once.
+  const isKnownServer = (server: string): boolean => readDownstreams(source).some((d) => d.server === server);
+
+  const toolLabel = (event: CallEvent, serverKnown: boolean): string => {
+    if (event.tool === null) return NONE;
+    const tool = clip(event.tool);
+    if (event.decision === 'ALLOW') {
+      toolLabels.add(tool);
+      return tool;
+    }
+    if (!serverKnown) return UNKNOWN;
+    if (toolLabels.has(tool)) return tool;
+    if (toolLabels.size >= maxToolLabels) return OTHER;
+    toolLabels.add(tool);
+    return tool;
+  };
+
+  let closed = false;
+
+  return {
+    onCall(event) {
+      try {
+        const operation = operations.has(event.operation) ? event.operation : UNKNOWN;
+        const serverKnown = event.server !== null && isKnownServer(event.server);
+        const server = event.server === null ? NONE : serverKnown ? clip(event.server) : UNKNOWN;
+        const agent = event.agent === null ? NONE : clip(event.agent);
+        calls.inc({ agent, server, tool: toolLabel(event, serverKnown), decision: event.decision, operation });
+        duration.observe({ operation, server }, Math.max(0, event.latencyMs) / 1000);
+      } catch {
+        // An observer must not fail the call it observes.
+      }
+    },
+
+    onReload(file, outcome) {
+      try {
+        reloads.inc({ file, result: outcome });
+      } catch {
+        // As above.
+      }
+    },
+
+    onRateLimited(route) {
+      rateLimited.inc({ route: (ROUTE_CLASSES as readonly string[]).includes(route) ? route : OTHER });
+    },
+
+    setActiveSessions(kind, n) {
+      sessions.set({ kind }, Number.isFinite(n) && n > 0 ? n : 0);
+    },
+
+    render() {
+      return registry.metrics();
+    },
+
+    contentType: registry.contentType,
+    registry,
+
+    close() {
+      if (closed) return;
+      closed = true;
+      registry.clear();
+    },
+  };
+}
+
+function readDownstreams(source: MetricsSource): readonly DownstreamStat[] {
+  try {
+    return source.downstreams();
+  } catch {
+    return [];
+  }
+}
+
+function clip(value: string): string {
+  return value.length > MAX_LABEL_LENGTH ? value.slice(0, MAX_LABEL_LENGTH) : value;
+}
+
+/** The connection shape createMetrics reads (DownstreamConnection has it). */
+interface ConnectionLike {
+  readonly name: string;
+  readonly restarts: number;
+  readonly state: string;
+}
+
+/**
+ * The MetricsSource of a gateway: `createMetrics(downstreamsOf(gateway))`. Reads
+ * `gateway.pool` at each use, so a pool replaced by a reload is followed.
+ */
+export function downstreamsOf(gateway: { readonly pool: { connections(): readonly ConnectionLike[] } }): MetricsSource {
+  return {
+    downstreams: () => gateway.pool.connections().map((c) => ({ server: c.name, restarts: c.restarts, state: c.state })),
+  };
+}

@@ -1,0 +1,88 @@
+// Response helpers of the HTTP mode: the error body `{error, code}`, the status each stable
+// error code maps to, and the security headers every response carries.
+import type { ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.js';
+
+/** Codes of the HTTP layer itself, besides the gateway's tool-error codes (src/errors.ts). */
+export type HttpErrorCode =
+  | ErrorCode
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN_ORIGIN'
+  | 'NOT_FOUND'
+  | 'SESSION_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'TOO_MANY_SESSIONS'
+  | 'SHUTTING_DOWN';
+
+/** An HTTP answer that is not a success; thrown by handlers, written by the pipeline. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: HttpErrorCode;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+
+  constructor(status: number, code: HttpErrorCode, message: string, headers: Record<string, string | readonly string[]> = {}) {
+    super(message);
+    this.name = 'HttpError';
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+/** The HTTP status of a gateway error code (a tool-call failure reported as an isError result). */
+export function statusOfGatewayCode(code: string): number {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'MISSING_AGENT_ID':
+    case 'NO_FALLBACK_CONFIGURED':
+      return 400;
+    case 'DENIED_BY_POLICY':
+    case 'INVALID_AGENT_ID':
+    case 'AGENT_MISMATCH':
+    case 'FALLBACK_AGENT_NOT_IN_RULES':
+      return 403;
+    case 'SERVER_NOT_FOUND':
+    case 'TOOL_NOT_FOUND':
+      return 404;
+    case 'SERVER_UNAVAILABLE':
+      return 503;
+    case 'TIMEOUT':
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+export interface SecurityHeaderOptions {
+  readonly tls: boolean;
+}
+
+/** Set on every response before anything else, so 401s, 404s and SDK-written /mcp answers carry them too. */
+export function setSecurityHeaders(res: ServerResponse, options: SecurityHeaderOptions): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cache-Control', 'no-store');
+  if (options.tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | readonly string[]> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
+  sendJson(res, err.status, { error: err.message, code: err.code }, { ...err.headers });
+}

@@ -1,0 +1,171 @@
+// The REST API shaped like SignalWire's MCP gateway (GET /health, GET /services,
+// GET /services/:name/tools, POST /services/:name/call, GET /sessions,
+// DELETE /sessions/:id), implemented by calling the Gateway's own tools with a per-request
+// session object: identity, policy, timeouts and the audit line are those of stdio mode.
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestExtra } from '../gateway/context.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { UpstreamSession } from '../gateway/serverRequests.js';
+import { VERSION } from '../version.js';
+import type { Principal } from './auth.js';
+import type { CallOutcomes } from './callOutcome.js';
+import { HttpError, statusOfGatewayCode, type HttpErrorCode } from './respond.js';
+import { RestSessionRegistry } from './restSessions.js';
+import { callBody, isPlainObject, optionalAgentId, serviceName, sessionId } from './validate.js';
+
+/** What a REST handler gets. */
+export interface RestRequest {
+  readonly principal: Principal;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Aborted when the client goes away before the answer. */
+  readonly signal: AbortSignal;
+  /** The parsed JSON body (read lazily: only POST routes ask). */
+  readonly body: () => Promise<unknown>;
+}
+
+export interface RestAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export class RestApi {
+  readonly #gateway: Gateway;
+  readonly #outcomes: CallOutcomes;
+  readonly sessions = new RestSessionRegistry();
+  #requestSeq = 0;
+
+  constructor(gateway: Gateway, outcomes: CallOutcomes) {
+    this.#gateway = gateway;
+    this.#outcomes = outcomes;
+  }
+
+  /** No auth needed. Counts per state always; names only for an authenticated caller (the servers it may see). */
+  health(principal: Principal | undefined): RestAnswer {
+    const snapshot = this.#gateway.snapshot;
+    const counts: Record<string, number> = { total: snapshot.serverNames.length, ready: 0, connecting: 0, idle: 0, failed: 0 };
+    const states: Record<string, string> = {};
+    for (const name of snapshot.serverNames) {
+      const state = this.#gateway.pool.get(name)?.state ?? 'idle';
+      const key = state === 'closed' ? 'idle' : state;
+      counts[key] = (counts[key] ?? 0) + 1;
+      states[name] = state;
+    }
+    const body: Record<string, unknown> = {
+      status: counts['failed'] ? 'degraded' : 'healthy',
+      timestamp: new Date().toISOString(),
+      version: VERSION,
+      servers: counts,
+    };
+    if (principal && principal.kind !== 'anonymous') {
+      const names =
+        principal.boundAgent !== undefined ? snapshot.policy.visibleServers(principal.boundAgent, snapshot.serverNames) : snapshot.serverNames;
+      body['server_states'] = Object.fromEntries(names.map((n) => [n, states[n] ?? 'idle']));
+    }
+    return { status: 200, body };
+  }
+
+  async services(r: RestRequest): Promise<RestAnswer> {
+    const agentId = optionalAgentId(r.query.get('agent_id') ?? undefined, 'agent_id');
+    const result = await this.#invoke(r, 'list_servers', { include_metadata: true, ...agentArg(agentId) });
+    const servers = (result.structuredContent?.['servers'] ?? []) as { name: string; description: string | null; transport?: string }[];
+    const body: Record<string, unknown> = {};
+    for (const s of servers) body[s.name] = { description: s.description ?? '', enabled: true, transport: s.transport ?? null };
+    return { status: 200, body };
+  }
+
+  async tools(r: RestRequest): Promise<RestAnswer> {
+    const service = serviceName(r.params['name']);
+    const agentId = optionalAgentId(r.query.get('agent_id') ?? undefined, 'agent_id');
+    const result = await this.#invoke(r, 'get_server_tools', { server: service, ...agentArg(agentId) });
+    return { status: 200, body: { service, tools: result.structuredContent?.['tools'] ?? [] } };
+  }
+
+  async call(r: RestRequest): Promise<RestAnswer> {
+    const service = serviceName(r.params['name']);
+    const call = callBody(await r.body());
+    const owner = r.principal.key;
+    const existing = this.sessions.get(owner, call.sessionId);
+    if (existing && existing.serviceName !== service) {
+      throw new HttpError(400, 'INVALID_ARGUMENT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`);
+    }
+    const result = await this.#invoke(
+      r,
+      'execute_tool',
+      { server: service, tool: call.tool, args: call.arguments, ...agentArg(call.agentId) },
+      call.sessionId,
+    );
+    this.sessions.touch(owner, call.sessionId, service, call.timeout, call.metadata);
+    return {
+      status: 200,
+      body: {
+        session_id: call.sessionId,
+        service,
+        tool: call.tool,
+        result: signalWireResult(result),
+        content: result.content,
+        structuredContent: result.structuredContent ?? null,
+        isError: result.isError === true,
+      },
+    };
+  }
+
+  listSessions(r: RestRequest): RestAnswer {
+    return { status: 200, body: this.sessions.list(r.principal.key) };
+  }
+
+  deleteSession(r: RestRequest): RestAnswer {
+    const id = sessionId(r.params['id'], 'session id');
+    if (!this.sessions.delete(r.principal.key, id)) throw new HttpError(404, 'SESSION_NOT_FOUND', `Session ${id} not found`);
+    return { status: 200, body: { message: `Session ${id} closed` } };
+  }
+
+  /** One gateway tool call for this request; a gateway-made failure becomes its HTTP error. */
+  async #invoke(r: RestRequest, tool: string, args: Record<string, unknown>, auditSessionId?: string): Promise<CallToolResult> {
+    const session: UpstreamSession = {
+      id: `rest-${randomUUID()}`,
+      ...(r.principal.boundAgent !== undefined ? { boundAgent: r.principal.boundAgent } : {}),
+      ...(auditSessionId !== undefined ? { auditSessionId } : {}),
+      // A REST caller cannot answer sampling, elicitation or roots: servers get a clear refusal.
+      clientCapabilities: () => undefined,
+      request: () => Promise.reject(new Error('a REST caller cannot answer server requests')),
+      notifyToolListChanged: () => Promise.resolve(),
+    };
+    const extra: RequestExtra = {
+      signal: r.signal,
+      requestId: ++this.#requestSeq,
+      sendNotification: () => Promise.resolve(),
+      sendRequest: () => Promise.reject(new Error('a REST caller cannot answer server requests')),
+    };
+    const { value: result, event } = await this.#outcomes.run(() => this.#gateway.callTool(tool, args, extra, session));
+    if (event?.code) {
+      const error = (result.structuredContent?.['error'] ?? {}) as { message?: unknown };
+      const message = typeof error.message === 'string' ? error.message : firstText(result) ?? event.code;
+      const status = statusOfGatewayCode(event.code);
+      throw new HttpError(status, event.code as HttpErrorCode, status === 400 ? restFieldNames(message) : message);
+    }
+    return result;
+  }
+}
+
+function agentArg(agentId: string | undefined): Record<string, unknown> {
+  return agentId === undefined ? {} : { agent_id: agentId };
+}
+
+function firstText(result: CallToolResult): string | undefined {
+  const first = result.content[0];
+  return first?.type === 'text' ? first.text : undefined;
+}
+
+/** As SignalWire: the first content block's text when it is text; otherwise the whole result. */
+function signalWireResult(result: CallToolResult): unknown {
+  const text = firstText(result);
+  if (text !== undefined) return text;
+  return isPlainObject(result) ? result : null;
+}
+
+/** Gateway messages name the meta-tool fields; a REST caller sent `arguments`, not `args`. */
+function restFieldNames(message: string): string {
+  return message.replace(/'args'/g, "'arguments'").replace(/'server'/g, "'service'");
+}

@@ -1,0 +1,136 @@
+// The session ids REST callers send (SignalWire's `session_id`: one per phone call). For now
+// a session is a record (service, times, timeout, metadata) shown by GET /sessions and
+// written into the audit; the next issue gives each one its own server instance.
+//
+// Sessions belong to the identity that created them: a caller lists, uses and deletes only
+// its own (SignalWire lets any client see and delete every call's session). Expiry slides
+// with use, as SignalWire's does; expired entries are swept lazily and the registry is
+// bounded, oldest use evicted first.
+
+export interface RestSession {
+  readonly id: string;
+  readonly serviceName: string;
+  readonly createdAt: number;
+  lastAccessed: number;
+  /** Idle timeout in seconds, as supplied (fixed at creation, as SignalWire does). */
+  readonly timeout: number;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export const DEFAULT_SESSION_TIMEOUT_S = 300;
+export const MAX_REST_SESSIONS = 10_000;
+
+export class RestSessionRegistry {
+  /** owner key -> session id -> session; Map order is last-access order. */
+  readonly #byOwner = new Map<string, Map<string, RestSession>>();
+  #count = 0;
+  readonly #now: () => number;
+  readonly #max: number;
+
+  constructor(options: { now?: () => number; max?: number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#max = options.max ?? MAX_REST_SESSIONS;
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  #expired(s: RestSession, now: number): boolean {
+    return now > s.lastAccessed + s.timeout * 1000;
+  }
+
+  /** The live session, or undefined (an expired one is forgotten on the way). */
+  get(owner: string, id: string): RestSession | undefined {
+    const sessions = this.#byOwner.get(owner);
+    const s = sessions?.get(id);
+    if (!s || !sessions) return undefined;
+    if (this.#expired(s, this.#now())) {
+      this.#remove(owner, id);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** Creates the session, or touches it (timeout and metadata stay as created). */
+  touch(owner: string, id: string, serviceName: string, timeout: number | undefined, metadata: Record<string, unknown>): RestSession {
+    const now = this.#now();
+    const existing = this.get(owner, id);
+    let sessions = this.#byOwner.get(owner);
+    if (existing && sessions) {
+      existing.lastAccessed = now;
+      sessions.delete(id);
+      sessions.set(id, existing);
+      return existing;
+    }
+    this.#sweep(now);
+    while (this.#count >= this.#max) this.#evictOldest();
+    const created: RestSession = {
+      id,
+      serviceName,
+      createdAt: now,
+      lastAccessed: now,
+      timeout: timeout ?? DEFAULT_SESSION_TIMEOUT_S,
+      metadata: structuredClone(metadata),
+    };
+    if (!sessions) {
+      sessions = new Map();
+      this.#byOwner.set(owner, sessions);
+    }
+    sessions.set(id, created);
+    this.#count++;
+    return created;
+  }
+
+  delete(owner: string, id: string): boolean {
+    if (!this.get(owner, id)) return false;
+    this.#remove(owner, id);
+    return true;
+  }
+
+  /** SignalWire's GET /sessions shape, for one owner. */
+  list(owner: string): Record<string, unknown> {
+    const now = this.#now();
+    this.#sweep(now);
+    const out: Record<string, unknown> = {};
+    for (const s of this.#byOwner.get(owner)?.values() ?? []) {
+      out[s.id] = {
+        service_name: s.serviceName,
+        created_at: new Date(s.createdAt).toISOString(),
+        last_accessed: new Date(s.lastAccessed).toISOString(),
+        timeout: s.timeout,
+        metadata: s.metadata,
+        time_remaining: Math.max(0, (s.lastAccessed + s.timeout * 1000 - now) / 1000),
+      };
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.#byOwner.clear();
+    this.#count = 0;
+  }
+
+  #remove(owner: string, id: string): void {
+    const sessions = this.#byOwner.get(owner);
+    if (!sessions?.delete(id)) return;
+    this.#count--;
+    if (sessions.size === 0) this.#byOwner.delete(owner);
+  }
+
+  #sweep(now: number): void {
+    for (const [owner, sessions] of this.#byOwner) {
+      for (const s of sessions.values()) if (this.#expired(s, now)) this.#remove(owner, s.id);
+    }
+  }
+
+  #evictOldest(): void {
+    let oldest: { owner: string; s: RestSession } | undefined;
+    for (const [owner, sessions] of this.#byOwner) {
+      const first = sessions.values().next().value;
+      if (first && (!oldest || first.lastAccessed < oldest.s.lastAccessed)) oldest = { owner, s: first };
+    }
+    if (oldest) this.#remove(oldest.owner, oldest.s.id);
+    else this.#count = 0;
+  }
+}

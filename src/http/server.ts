@@ -1,0 +1,309 @@
+// The HTTP mode's server: node:http or node:https, our router, and one request pipeline:
+//
+//   security headers -> (draining? 503) -> route (404/405/OPTIONS) -> Origin (403)
+//   -> authenticate -> rate limit (per identity, per IP before auth; 429)
+//   -> 401 if authentication failed -> handler (REST or /mcp)
+//
+// It owns the listening server, the MCP sessions and the in-flight count; close() drains:
+// stop accepting, let in-flight requests finish (bounded), close MCP sessions, then every
+// connection. The Gateway itself belongs to the caller (cli/serveHttp.ts).
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Gateway } from '../gateway/gateway.js';
+import type { Authenticator, AuthOutcome, Principal } from './auth.js';
+import { readJsonBody } from './body.js';
+import type { CallOutcomes } from './callOutcome.js';
+import { McpSessions } from './mcpSessions.js';
+import type { OriginPolicy } from './origin.js';
+import { HttpError, sendError, sendJson, setSecurityHeaders } from './respond.js';
+import { RestApi, type RestAnswer, type RestRequest } from './rest.js';
+import { Router } from './router.js';
+
+import type { RouteClass } from './rateLimitSpec.js';
+
+export type { RouteClass };
+
+/**
+ * What the pipeline needs of a limiter; src/http/rateLimit.ts's createRateLimiter() result
+ * fits it. check() counts one request of `identityKey`
+ * ("shared", "agent:<id>", "anonymous", or "ip:<address>" when not authenticated).
+ */
+export interface RateVerdict {
+  readonly allowed: boolean;
+  readonly retryAfterSeconds?: number;
+}
+
+export interface RateLimitHook {
+  check(routeClass: RouteClass, identityKey: string): Promise<RateVerdict>;
+  /** RateLimit-* headers (and Retry-After when refused) for a decision check() returned. */
+  headers(decision: RateVerdict): Record<string, string>;
+}
+
+/** GET /metrics (auth required) renders this; src/http/metrics.ts's createMetrics() result fits it. */
+export interface MetricsHook {
+  render(): Promise<string>;
+  readonly contentType: string;
+  /** Told the open MCP and REST session counts before each render. */
+  setActiveSessions?(kind: 'mcp' | 'rest', count: number): void;
+  /** Told of each 429. */
+  onRateLimited?(routeClass: RouteClass): void;
+}
+
+export interface HttpGatewayOptions {
+  readonly gateway: Gateway;
+  /** The same instance whose `observe` the gateway was built with (GatewayOptions.onCall). */
+  readonly outcomes: CallOutcomes;
+  readonly logger: Logger;
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string };
+  readonly authenticator: Authenticator;
+  readonly origins: OriginPolicy;
+  readonly maxBodyBytes: number;
+  readonly rateLimiter?: RateLimitHook;
+  readonly metrics?: MetricsHook;
+  /** How long close() lets in-flight requests finish. Default 10 s. */
+  readonly drainTimeoutMs?: number;
+  readonly maxMcpSessions?: number;
+}
+
+export interface HttpGatewayHandle {
+  /** e.g. http://127.0.0.1:8080 (the real port when 0 was asked). */
+  readonly url: string;
+  readonly port: number;
+  readonly mcpSessionCount: () => number;
+  readonly inFlight: () => number;
+  /** Graceful and idempotent: see the file comment. */
+  close(): Promise<void>;
+  /** Drops every connection at once (forced exit). */
+  destroyConnections(): void;
+}
+
+type Handler = (ctx: PipelineContext) => Promise<RestAnswer | undefined>;
+
+interface RouteDef {
+  readonly handler: Handler;
+  /** Whether the route needs an authenticated caller. */
+  readonly auth: boolean;
+  /** Rate-limit class; null: not limited (/health, so health checks never fail on a limit). */
+  readonly routeClass: RouteClass | null;
+  /** A long-lived stream (GET /mcp): not waited for when draining. */
+  readonly stream?: boolean;
+}
+
+interface PipelineContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly rest: RestRequest;
+  readonly auth: AuthOutcome;
+}
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
+  const { gateway, logger, authenticator, origins } = options;
+  const tls = options.tls !== undefined;
+  const rest = new RestApi(gateway, options.outcomes);
+  const mcp = new McpSessions({
+    gateway,
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+    ...(options.maxMcpSessions !== undefined ? { maxSessions: options.maxMcpSessions } : {}),
+  });
+
+  const mcpRoute: RouteDef = {
+    auth: true,
+    routeClass: 'default',
+    handler: async ({ req, res, rest: r }) => {
+      await mcp.handle(req, res, r.principal);
+      return undefined;
+    },
+  };
+  const router = new Router<RouteDef>()
+    .add('GET', '/health', { auth: false, routeClass: null, handler: async ({ auth }) => rest.health(auth.ok ? auth.principal : undefined) })
+    .add('GET', '/services', { auth: true, routeClass: 'default', handler: ({ rest: r }) => rest.services(r) })
+    .add('GET', '/services/:name/tools', { auth: true, routeClass: 'tools', handler: ({ rest: r }) => rest.tools(r) })
+    .add('POST', '/services/:name/call', { auth: true, routeClass: 'call', handler: ({ rest: r }) => rest.call(r) })
+    .add('GET', '/sessions', { auth: true, routeClass: 'default', handler: async ({ rest: r }) => rest.listSessions(r) })
+    .add('DELETE', '/sessions/:id', { auth: true, routeClass: 'session_delete', handler: async ({ rest: r }) => rest.deleteSession(r) })
+    .add('GET', '/metrics', {
+      auth: true,
+      routeClass: 'default',
+      handler: async ({ res }) => {
+        if (!options.metrics) throw new HttpError(404, 'NOT_FOUND', 'Metrics are not enabled on this gateway');
+        options.metrics.setActiveSessions?.('mcp', mcp.size);
+        options.metrics.setActiveSessions?.('rest', rest.sessions.size);
+        const text = await options.metrics.render();
+        res.statusCode = 200;
+        res.setHeader('Content-Type', options.metrics.contentType);
+        res.end(text);
+        return undefined;
+      },
+    })
+    .add('POST', '/mcp', mcpRoute)
+    .add('GET', '/mcp', { ...mcpRoute, stream: true })
+    .add('DELETE', '/mcp', mcpRoute);
+
+  let draining = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    setSecurityHeaders(res, { tls });
+    if (draining) {
+      res.setHeader('Connection', 'close');
+      throw new HttpError(503, 'SHUTTING_DOWN', 'The gateway is shutting down', { 'Retry-After': '5' });
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    } catch {
+      throw new HttpError(400, 'INVALID_ARGUMENT', 'Malformed request target');
+    }
+    const match = router.match(req.method ?? 'GET', url.pathname);
+    if ('options' in match) {
+      res.statusCode = 204;
+      res.setHeader('Allow', match.allow);
+      res.end();
+      return;
+    }
+    const route = match.handler;
+    if (route.stream && req.method === 'GET') untrack(req);
+    const origin = req.headers.origin;
+    if (!origins.allows(origin)) {
+      logger.warn({ event: 'origin_refused', ip: req.socket.remoteAddress, method: req.method, path: match.pattern }, 'request from a foreign Origin refused');
+      throw new HttpError(403, 'FORBIDDEN_ORIGIN', 'Origin not allowed');
+    }
+    const auth = authenticator.authenticate(req.headers.authorization, gateway.snapshot.rules.credentials);
+    // Counted per authenticated identity; per IP when authentication failed.
+    if (options.rateLimiter && route.routeClass) {
+      const key = auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`;
+      const decision = await options.rateLimiter.check(route.routeClass, key);
+      for (const [name, value] of Object.entries(options.rateLimiter.headers(decision))) res.setHeader(name, value);
+      if (!decision.allowed) {
+        options.metrics?.onRateLimited?.(route.routeClass);
+        throw new HttpError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
+      }
+    }
+    if (route.auth && !auth.ok) {
+      logger.warn(
+        { event: 'auth_failed', ip: req.socket.remoteAddress, method: req.method, path: match.pattern, reason: auth.reason },
+        'authentication failed',
+      );
+      throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication required', { 'WWW-Authenticate': authenticator.challenges() });
+    }
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const principal: Principal = auth.ok ? auth.principal : { kind: 'anonymous', key: 'anonymous' };
+    let bodyPromise: Promise<unknown> | undefined;
+    const ctx: PipelineContext = {
+      req,
+      res,
+      auth,
+      rest: {
+        principal,
+        params: match.params,
+        query: url.searchParams,
+        signal: controller.signal,
+        body: () => (bodyPromise ??= readJsonBody(req, options.maxBodyBytes)),
+      },
+    };
+    const answer = await route.handler(ctx);
+    if (answer) sendJson(res, answer.status, answer.body);
+  };
+
+  const tracked = new WeakSet<IncomingMessage>();
+  const untrack = (req: IncomingMessage): void => {
+    if (!tracked.delete(req)) return;
+    inFlight--;
+    if (inFlight === 0) drained?.();
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    tracked.add(req);
+    res.once('close', () => {
+      if (tracked.delete(req)) {
+        inFlight--;
+        if (draining) server.closeIdleConnections();
+        if (inFlight === 0) drained?.();
+      }
+    });
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        sendError(res, err);
+        return;
+      }
+      if (res.destroyed || res.writableEnded) {
+        // The client went away (a cancelled call ends this way): nobody to answer.
+        logger.debug({ err, method: req.method }, 'request ended after its client left');
+        return;
+      }
+      logger.error({ err, method: req.method }, 'unexpected error in an HTTP request');
+      if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL_ERROR', 'Internal gateway error'));
+      else res.end();
+    });
+  };
+
+  const server: Server = tls ? createHttpsServer({ cert: options.tls!.cert, key: options.tls!.key }, listener) : createHttpServer(listener);
+  // A client must send its headers within 30 s (the whole request within Node's default 5 min);
+  // answers may take as long as the tool call does.
+  server.headersTimeout = 30_000;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      const body = '{"error":"Malformed HTTP request","code":"INVALID_ARGUMENT"}';
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n' +
+          `X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
+          `Referrer-Policy: no-referrer\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
+  const address = server.address() as AddressInfo;
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${hostPart}:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    mcpSessionCount: () => mcp.size,
+    inFlight: () => inFlight,
+    destroyConnections: () => server.closeAllConnections(),
+    close: () => {
+      closing ??= (async () => {
+        draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (inFlight > 0) {
+          logger.info({ in_flight: inFlight }, 'waiting for in-flight requests');
+          await new Promise<void>((resolve) => {
+            drained = resolve;
+            setTimeout(resolve, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS).unref();
+          });
+          if (inFlight > 0) logger.warn({ in_flight: inFlight }, 'drain time is up; closing the remaining requests');
+        }
+        await mcp.closeAll();
+        rest.sessions.clear();
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}

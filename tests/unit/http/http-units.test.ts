@@ -1,0 +1,121 @@
+// The pure pieces of the HTTP mode: credentials, SignalWire's input rules (anchored), the
+// router, Origin policy and the REST session registry (with a fake clock).
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Authenticator, secretEquals, tokenDigest } from '../../../src/http/auth.js';
+import { normalizeOrigin, OriginPolicy } from '../../../src/http/origin.js';
+import { HttpError } from '../../../src/http/respond.js';
+import { RestSessionRegistry } from '../../../src/http/restSessions.js';
+import { Router } from '../../../src/http/router.js';
+import { callBody, serviceName, sessionId, toolName } from '../../../src/http/validate.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const status = (fn: () => unknown): number => {
+  try {
+    fn();
+    return 0;
+  } catch (e) {
+    return e instanceof HttpError ? e.status : -1;
+  }
+};
+
+describe('Authenticator', () => {
+  const creds = { [tokenDigest('agent-tok')]: 'researcher' };
+  const auth = new Authenticator({ basic: { user: 'admin', password: 'pw' }, token: 'shared-tok' }, true);
+
+  it('shared Basic and Bearer; a per-agent token binds; everything else refused', () => {
+    expect(auth.authenticate(`Basic ${b64('admin:pw')}`, creds)).toMatchObject({ ok: true, principal: { kind: 'shared', key: 'shared' } });
+    expect(auth.authenticate('Bearer shared-tok', creds)).toMatchObject({ ok: true, principal: { kind: 'shared' } });
+    expect(auth.authenticate('Bearer agent-tok', creds)).toMatchObject({ ok: true, principal: { kind: 'agent', key: 'agent:researcher', boundAgent: 'researcher' } });
+    for (const h of [undefined, '', 'Bearer x', 'bearer shared-tok', `Basic ${b64('admin:nope')}`, `Basic ${b64('admin')}`, `Basic ${b64(':pw')}`, 'Basic ***', 'Bearer t\u00e9st', 'Token abc']) {
+      expect(auth.authenticate(h, creds).ok, String(h)).toBe(false);
+    }
+    // A shared credential configured: anonymous is never allowed.
+    expect(auth.authenticate(undefined, {}).ok).toBe(false);
+  });
+
+  it('anonymous only where allowed and while no per-agent credential exists', () => {
+    const open = new Authenticator({}, true);
+    expect(open.authenticate(undefined, undefined)).toMatchObject({ ok: true, principal: { kind: 'anonymous' } });
+    expect(open.authenticate(undefined, creds).ok).toBe(false);
+    expect(new Authenticator({}, false).authenticate(undefined, undefined).ok).toBe(false);
+    // A presented but wrong credential is refused even where anonymous is allowed.
+    expect(open.authenticate('Bearer wrong', undefined).ok).toBe(false);
+  });
+
+  it('digests match `printf %s TOKEN | sha256sum`; secretEquals handles any lengths', () => {
+    expect(tokenDigest('abc')).toBe(createHash('sha256').update('abc').digest('hex'));
+    expect(secretEquals('a', 'a')).toBe(true);
+    expect(secretEquals('a', 'a'.repeat(1000))).toBe(false);
+  });
+});
+
+describe('validation (SignalWire rules, anchored)', () => {
+  it('names and session ids', () => {
+    expect(serviceName('todo_1-x')).toBe('todo_1-x');
+    expect(toolName('a'.repeat(64))).toBe('a'.repeat(64));
+    for (const bad of ['', 'a'.repeat(65), 'bad.name', 'a b', 'abc\n', 'é', 7, null]) expect(status(() => serviceName(bad)), String(bad)).toBe(400);
+    expect(sessionId('call.123_x-y')).toBe('call.123_x-y');
+    for (const bad of ['', 'a'.repeat(129), 'a/b', 'abc\n', 'a b']) expect(status(() => sessionId(bad)), JSON.stringify(bad)).toBe(400);
+  });
+
+  it('call body: defaults, timeout range, agent_id from the body or metadata', () => {
+    expect(callBody({ tool: 't', session_id: 's' })).toEqual({ tool: 't', arguments: {}, sessionId: 's', metadata: {} });
+    expect(callBody({ tool: 't', session_id: 's', timeout: 3600, metadata: { agent_id: 'a' } })).toMatchObject({ timeout: 3600, agentId: 'a' });
+    expect(callBody({ tool: 't', session_id: 's', agent_id: 'b', metadata: { agent_id: 'a' } }).agentId).toBe('b');
+    for (const timeout of [0, -1, 3600.5, '1', true, null, Number.NaN]) expect(status(() => callBody({ tool: 't', session_id: 's', timeout })), String(timeout)).toBe(400);
+    for (const body of [null, [], 'x', {}, { tool: 't' }, { session_id: 's' }, { tool: 't', session_id: 's', arguments: [] }, { tool: 't', session_id: 's', metadata: 'm' }]) {
+      expect(status(() => callBody(body)), JSON.stringify(body)).toBe(400);
+    }
+  });
+});
+
+describe('Router', () => {
+  const r = new Router<string>().add('GET', '/a/:id', 'get').add('DELETE', '/a/:id', 'del');
+  it('params, 404, 405 with Allow, OPTIONS, HEAD', () => {
+    expect(r.match('GET', '/a/x%20y')).toMatchObject({ handler: 'get', params: { id: 'x y' } });
+    expect(r.match('HEAD', '/a/1')).toMatchObject({ handler: 'get' });
+    expect(r.match('OPTIONS', '/a/1')).toEqual({ options: true, allow: 'GET, DELETE, HEAD, OPTIONS' });
+    expect(status(() => r.match('GET', '/a/'))).toBe(404);
+    expect(status(() => r.match('GET', '/a/1/'))).toBe(404);
+    expect(status(() => r.match('POST', '/a/1'))).toBe(405);
+    expect(status(() => r.match('GET', '/a/%E0%A4%A'))).toBe(400);
+  });
+});
+
+describe('Origin', () => {
+  it('normalizes entries and checks the default loopback list', () => {
+    expect(normalizeOrigin('https://App.Example.com:443')).toBe('https://app.example.com');
+    for (const bad of ['localhost:3000', 'ftp://x', 'https://x/path', 'https://u:p@x', '*', 'https://x/']) expect(normalizeOrigin(bad), bad).toBeUndefined();
+    const def = new OriginPolicy(undefined);
+    expect(def.allows(undefined)).toBe(true);
+    expect(def.allows('http://localhost:5173')).toBe(true);
+    expect(def.allows('https://[::1]:8443')).toBe(true);
+    expect(def.allows('http://localhost.evil.com')).toBe(false);
+    expect(def.allows('null')).toBe(false);
+    const list = new OriginPolicy(['https://app.example.com']);
+    expect(list.allows('https://APP.example.com')).toBe(true);
+    expect(list.allows('http://localhost')).toBe(false);
+  });
+});
+
+describe('RestSessionRegistry', () => {
+  it('sliding expiry, fixed timeout and metadata, per-owner isolation, bounded size', () => {
+    let now = 1_000_000;
+    const reg = new RestSessionRegistry({ now: () => now, max: 3 });
+    reg.touch('o1', 's1', 'svc', 10, { a: 1 });
+    now += 9_000;
+    reg.touch('o1', 's1', 'svc', 3600, { b: 2 });
+    expect(reg.list('o1')['s1']).toMatchObject({ timeout: 10, metadata: { a: 1 }, time_remaining: 10 });
+    expect(reg.list('o2')).toEqual({});
+    expect(reg.delete('o2', 's1')).toBe(false);
+    now += 10_001;
+    expect(reg.get('o1', 's1')).toBeUndefined();
+    expect(reg.size).toBe(0);
+    for (const id of ['a', 'b', 'c', 'd']) {
+      now += 1;
+      reg.touch('o1', id, 'svc', undefined, {});
+    }
+    expect(Object.keys(reg.list('o1'))).toEqual(['b', 'c', 'd']);
+  });
+});

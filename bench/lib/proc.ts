@@ -262,3 +262,57 @@ export function readCpuMs(pid: number): number {
     return NaN;
   }
 }
+
+export interface GroupProcess {
+  readonly pid: number;
+  /** The first capture group of `ready` (e.g. the URL a server listens on). */
+  readonly ready: string;
+  /** SIGTERM to the group, SIGKILL after `graceMs`, then SIGKILL to every group that was below it. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * A server that is not spoken to over stdio (an HTTP server): spawned as the leader of its own
+ * group, resolved once its stdout or stderr matches `ready`, rejected with its output if it
+ * exits first or takes longer than `timeoutMs`.
+ */
+export function spawnGroup(spec: SpawnSpec, ready: RegExp, timeoutMs = 30_000): Promise<GroupProcess> {
+  const child = spawn(spec.command, [...spec.args], { env: spec.env, cwd: spec.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pid = child.pid;
+  if (pid === undefined) return Promise.reject(new Error(`could not spawn ${spec.command}`));
+  liveGroups.add(pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async (graceMs = 3_000): Promise<void> => {
+    const below = descendantGroups(pid);
+    signalGroup(pid, 'SIGTERM');
+    if (!(await within(exited, graceMs))) signalGroup(pid, 'SIGKILL');
+    await within(exited, 2_000);
+    for (const group of [pid, ...below]) signalGroup(group, 'SIGKILL');
+    liveGroups.delete(pid);
+  };
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      void close(0);
+      reject(new Error(`${spec.command} ${spec.args.join(' ')}: ${err.message}\n${output.slice(-STDERR_KEEP)}`));
+    };
+    const onData = (chunk: Buffer): void => {
+      if (output.length < STDERR_KEEP) output += chunk.toString('utf8');
+      const m = ready.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        // Keep draining: a full pipe would block the server.
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve({ pid, ready: m[1] ?? m[0], close });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, signal) => fail(new Error(`exited (${signal ?? code}) before it was ready`)));
+  });
+}

@@ -47,7 +47,7 @@ import { GatewayError } from '../errors.js';
 import { buildChildEnv } from './childEnv.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
 import { protocolError } from '../protocolError.js';
-import { httpTarget } from './httpTarget.js';
+import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
 
 // The SDK client and the HTTP client transports are loaded on the first connection that
 // needs them, not at start: a lazily started gateway answers initialize and list_servers
@@ -652,8 +652,8 @@ export class DownstreamConnection {
     // In SDK 1.32 requestInit.headers also go on the SSE GET, so one setting covers both.
     const requestInit: RequestInit = { headers };
     return spec.transport === 'sse'
-      ? new httpModules!.sse.SSEClientTransport(url, { requestInit })
-      : new httpModules!.streamable.StreamableHTTPClientTransport(url, { requestInit });
+      ? new httpModules!.sse.SSEClientTransport(url, { requestInit, fetch: fetchWithSharedSignal })
+      : new httpModules!.streamable.StreamableHTTPClientTransport(url, { requestInit, fetch: fetchWithSharedSignal });
   }
 
   /** Connects if needed; the caller's abort stops the wait, not the shared attempt. */

@@ -139,6 +139,31 @@ describe('Streamable HTTP', () => {
     expect(server.sessions.size).toBe(0);
   });
 
+  it('many calls over one connection raise no MaxListenersExceededWarning (undici keeps a listener per request until GC)', async () => {
+    const server = await startHttpServer();
+    servers.push(server);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    try {
+      const c = connection(remoteSpec('http', server.url));
+      let left = 2_000;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (left-- > 0) expect(textOf(await c.callTool('echo', { message: 'm' }, CALL))).toBe('m');
+        }),
+      );
+      await c.close();
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.message)).toEqual([]);
+  });
+
   it('turns credentials in the URL into an Authorization: Basic header (fetch refuses such URLs)', async () => {
     const server = await startHttpServer();
     servers.push(server);

@@ -116,7 +116,7 @@ export async function runHttp(ctx: Context): Promise<void> {
       }
     }
     // HTTP calls cost ten times a stdio call: a fifth of the stdio section's calls keeps the
-    // section to a minute or so and still gives each round thousands of calls.
+    // section to a minute or so and still gives each round a thousand calls.
     const throughputCalls = Math.max(200, Math.round(sizes.throughputCalls / 5));
     for (let r = 0; r < sizes.throughputRounds; r++) {
       for (const a of arms) a.rates.push(await timeConcurrent(a.caller, throughputCalls, sizes.inFlight));

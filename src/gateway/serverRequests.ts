@@ -25,6 +25,10 @@ export interface UpstreamSession {
   request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;
   /** Sends notifications/tools/list_changed to this client. */
   notifyToolListChanged(): Promise<void>;
+  /** Sends notifications/{tools,resources,prompts}/list_changed (sessions that speak MCP; REST has none). */
+  notifyListChanged?(kind: 'tools' | 'resources' | 'prompts'): Promise<void>;
+  /** Sends notifications/resources/updated for a resource this client subscribed to. */
+  notifyResourceUpdated?(uri: string): Promise<void>;
 }
 
 interface InFlight {

@@ -94,20 +94,25 @@ export interface NamedItem {
 }
 
 /**
- * Native names for a whole list, one per entry, all distinct. Two different hashed names can
- * only meet by a 32-bit hash collision; then the entry that sorts first by (server, item)
- * keeps the name and the others are hashed again with a salt. Deterministic: the same set
- * always gets the same names, whatever its order.
+ * Native names for a whole list, one per entry, all distinct and none in `reserved` (the
+ * gateway's own tool names). Two different hashed names can only meet by a 32-bit hash
+ * collision; then the entry that sorts first by (server, item) keeps the name and the others
+ * are hashed again with a salt. Deterministic: the same set always gets the same names,
+ * whatever its order.
  */
-export function assignNames(items: readonly NamedItem[], opts: NamingOptions): string[] {
-  const names = items.map((e) => nativeName(e.server, e.item, opts));
+export function assignNames(items: readonly NamedItem[], opts: NamingOptions, reserved: ReadonlySet<string> = new Set()): string[] {
+  const names = items.map((e) => {
+    let name = nativeName(e.server, e.item, opts);
+    for (let salt = 1; reserved.has(name); salt++) name = nativeName(e.server, e.item, opts, salt);
+    return name;
+  });
   const byName = new Map<string, number[]>();
   names.forEach((name, i) => {
     const list = byName.get(name);
     if (list) list.push(i);
     else byName.set(name, [i]);
   });
-  const taken = new Set(names);
+  const taken = new Set([...names, ...reserved]);
   for (const indices of byName.values()) {
     if (indices.length < 2) continue;
     indices.sort((a, b) => compareItems(items[a]!, items[b]!));

@@ -8,9 +8,9 @@ import { redactUrl } from '../urls.js';
 
 /**
  * list_servers. Each entry counts the tools, resources, resource templates and prompts the
- * agent may use there, for servers that are running: asking would start the others, and
- * list_servers stays lazy, so theirs are null until first use (or from the start with the
- * eager strategy).
+ * agent may use there, for servers that are running (asking would start the others, and
+ * list_servers stays lazy): theirs are null until first use, or known from the start with the
+ * eager strategy.
  */
 export function listServersOperation(catalog: Catalog): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
   return async (ctx, args) => {
@@ -47,12 +47,13 @@ async function counts(
   server: string,
   connection: DownstreamConnection | undefined,
 ): Promise<Record<keyof typeof UNKNOWN, number | null>> {
-  const tools = connection?.cachedTools;
-  if (!connection || !tools) return UNKNOWN;
+  // Running: asking costs a request, not a start.
+  if (!connection || connection.state !== 'ready') return UNKNOWN;
   const policy = ctx.snapshot.policy;
   const agent = ctx.agentId;
   try {
-    const [resources, templates, prompts] = await Promise.all([
+    const [tools, resources, templates, prompts] = await Promise.all([
+      connection.listTools(),
       catalog.resources(connection),
       catalog.resourceTemplates(connection),
       catalog.prompts(connection),

@@ -177,11 +177,9 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     const separator = separatorPick === undefined ? DEFAULT_SEPARATOR : String(separatorPick.value);
     const prefixLength = intInRange('client-prefix-length', DEFAULT_CLIENT_PREFIX_LENGTH, 0, MAX_CLIENT_PREFIX_LENGTH);
     const naming = namingOptions(separator, prefixLength);
+    // The prefix length is capped so that any valid separator still leaves room: only the separator can be wrong.
     const problem = namingProblem(naming);
-    if (problem !== undefined) {
-      const from = separatorPick?.from ?? '--name-separator';
-      throw new SettingsError(problem.startsWith('the name separator') ? `${from}: ${problem}` : `--client-prefix-length: ${problem}`);
-    }
+    if (problem !== undefined) throw new SettingsError(`${separatorPick?.from ?? '--name-separator'}: ${problem}`);
     return naming;
   }
 

@@ -379,11 +379,16 @@ export class Gateway {
     };
   }
 
-  /** One tools/call: a meta-tool on offer, else (modes native and both) a native tool. */
+  /**
+   * One tools/call: a meta-tool on offer, else (an MCP client in modes native and both) a
+   * native tool. REST callers reach the meta-tools in every mode.
+   */
   callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
-    const offered = this.#mode === 'native' || (name === 'get_gateway_status' && !this.#debugIn(this.#snapshot)) ? undefined : this.#operations.get(name);
+    const native = this.#mode !== 'meta' && session.mcp === true;
+    const metaOffered = !(native && this.#mode === 'native') && !(name === 'get_gateway_status' && !this.#debugIn(this.#snapshot));
+    const offered = metaOffered ? this.#operations.get(name) : undefined;
     if (offered) return this.#run(name, offered, rawArgs, true, extra, session);
-    if (this.#mode !== 'meta') return this.#native.callTool(name, rawArgs as Args, extra, session);
+    if (native) return this.#native.callTool(name, rawArgs as Args, extra, session);
     return this.#run(name, undefined, rawArgs, true, extra, session);
   }
 

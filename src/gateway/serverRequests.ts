@@ -18,6 +18,11 @@ export interface UpstreamSession {
    * credential); overrides the gateway-wide --agent. Undefined: not bound by the session.
    */
   readonly boundAgent?: string;
+  /**
+   * A client connected over MCP (stdio or /mcp), offered what --mode says. Absent: a REST
+   * caller, which calls the meta-tools by name whatever the mode.
+   */
+  readonly mcp?: boolean;
   /** A client-chosen session id (REST `session_id`) recorded in the audit line. */
   readonly auditSessionId?: string;
   clientCapabilities(): ClientCapabilities | undefined;

@@ -63,6 +63,7 @@ export function createUpstreamServer(
   );
   const session: UpstreamSession = {
     id: fields.id ?? randomUUID(),
+    mcp: true,
     ...(fields.boundAgent !== undefined ? { boundAgent: fields.boundAgent } : {}),
     ...(fields.auditSessionId !== undefined ? { auditSessionId: fields.auditSessionId } : {}),
     clientCapabilities: () => server.getClientCapabilities(),

@@ -393,20 +393,19 @@ export class Gateway {
   }
 
   /**
-   * One gateway call, start to finish: identity, operation, audit and metrics. `label` names
-   * it in the audit and metrics; `fromArgs`: the arguments are the gateway's own, so
+   * One gateway call, start to finish: identity, operation, audit and metrics. `name` (a
+   * meta-tool, or native_call, resources/read, ...) names it in the audit and metrics; `fromArgs`: the arguments are the gateway's own, so
    * `agent_id` among them names the agent (a native call's arguments are the downstream's).
    * No operation: the tool is not offered, a protocol error.
    */
   async #run(
-    label: string,
+    name: string,
     operation: Operation | undefined,
     rawArgs: unknown,
     fromArgs: boolean,
     extra: RequestExtra,
     session: UpstreamSession,
   ): Promise<CallToolResult> {
-    const name = label;
     const started = performance.now();
     const snapshot = this.#snapshot;
     const note: AuditNote = {};

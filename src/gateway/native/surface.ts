@@ -31,7 +31,7 @@ import { ListChanges, type ListKind } from './listChanges.js';
 import type { NamingOptions } from './names.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
-import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ToolsView, type ViewContext } from './views.js';
+import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ViewContext } from './views.js';
 
 // The native side of the gateway: the downstream tools, resources, templates and prompts an
 // agent may use, offered directly, and list_changed when that set changes. Every request that
@@ -105,9 +105,14 @@ export class NativeSurface {
     };
   }
 
-  /** The tools an operation's agent sees natively (for a native call's name lookup). */
-  toolsView(ctx: OperationContext): Promise<ToolsView> {
-    return visibleTools({ ...this.#view(), snapshot: ctx.snapshot, pool: ctx.pool }, ctx.agentId);
+  /**
+   * Where a native tool name of this operation's agent leads. Clients list before they call,
+   * so the servers already running nearly always hold the name, and a call does not wait for
+   * the others; only a name not found there asks every server the agent may use.
+   */
+  async #resolveTool(ctx: OperationContext, name: string) {
+    const view = { ...this.#view(), snapshot: ctx.snapshot, pool: ctx.pool };
+    return (await visibleTools(view, ctx.agentId, true)).targets.get(name) ?? (await visibleTools(view, ctx.agentId)).targets.get(name);
   }
 
   // ---- lists ----
@@ -160,7 +165,7 @@ export class NativeSurface {
   // ---- calls ----
 
   callTool(name: string, args: Args, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
-    return this.#host.run('native_call', nativeToolOperation(name, (ctx) => this.toolsView(ctx)), args, extra, session);
+    return this.#host.run('native_call', nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name)), args, extra, session);
   }
 
   async readResource(uri: string, extra: RequestExtra, session: UpstreamSession): Promise<ReadResourceResult> {

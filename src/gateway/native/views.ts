@@ -44,6 +44,7 @@ async function perServer<T>(
   ctx: ViewContext,
   agentId: string,
   fetch: (connection: DownstreamConnection, server: string) => Promise<T>,
+  quiet = false,
 ): Promise<{ server: string; value: T }[]> {
   const servers = ctx.snapshot.policy.visibleServers(agentId, ctx.snapshot.serverNames);
   const settled = await Promise.allSettled(
@@ -56,7 +57,7 @@ async function perServer<T>(
   const out: { server: string; value: T }[] = [];
   settled.forEach((s, i) => {
     if (s.status === 'fulfilled') out.push(s.value);
-    else ctx.logger.debug({ server: servers[i], err: (s.reason as Error)?.message }, 'server left out of the native lists');
+    else if (!quiet) ctx.logger.debug({ server: servers[i], err: (s.reason as Error)?.message }, 'server left out of the native lists');
   });
   return out;
 }
@@ -65,8 +66,21 @@ async function perServer<T>(
 // frozen and replaced when it changes), so an entry is reused only while all of them hold.
 const toolViews = new WeakMap<Policy, Map<string, { readonly lists: readonly (readonly Tool[])[]; readonly view: ToolsView }>>();
 
-export async function visibleTools(ctx: ViewContext, agentId: string): Promise<ToolsView> {
-  const lists = await perServer(ctx, agentId, (connection, server) => listToolsOf(connection, server));
+/**
+ * The agent's native tools. `runningOnly`: only servers whose tool list is at hand (a
+ * native call's first try, so that a call never waits for another server to start).
+ */
+export async function visibleTools(ctx: ViewContext, agentId: string, runningOnly = false): Promise<ToolsView> {
+  const lists = await perServer(
+    ctx,
+    agentId,
+    (connection, server) => {
+      if (!runningOnly) return listToolsOf(connection, server);
+      const cached = connection.cachedTools;
+      return cached ? Promise.resolve(cached) : Promise.reject(new Error('not running'));
+    },
+    runningOnly,
+  );
   const policy = ctx.snapshot.policy;
   let byAgent = toolViews.get(policy);
   if (!byAgent) {

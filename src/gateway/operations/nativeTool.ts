@@ -2,7 +2,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../errors.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
-import type { ToolsView } from '../native/views.js';
+import type { Target } from '../native/views.js';
 import { callDownstreamTool } from './executeTool.js';
 
 /**
@@ -12,10 +12,10 @@ import { callDownstreamTool } from './executeTool.js';
  */
 export function nativeToolOperation(
   name: string,
-  view: (ctx: OperationContext) => Promise<ToolsView>,
+  resolve: (ctx: OperationContext) => Promise<Target | undefined>,
 ): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
   return async (ctx, args) => {
-    const target = (await view(ctx)).targets.get(name);
+    const target = await resolve(ctx);
     if (!target) {
       ctx.note.tool = name;
       throw new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });

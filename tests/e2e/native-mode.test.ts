@@ -12,7 +12,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { assignNames, DEFAULT_SEPARATOR, namingOptions } from '../../src/gateway/native/names.js';
 import { callTool, readJsonl, type GatewayHandle } from '../helpers/gateway.js';
-import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
+import { fixture, SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 import { errorOf, GatewayFarm, textOf } from './reload-support.js';
@@ -187,6 +187,40 @@ describe('per-agent lists and calls', () => {
       ['native_call', 'everything', 'trigger-long-running-operation', 'ALLOW', null],
     ]);
     expect(recs[2]).toMatchObject({ agent: 'reader', identity_source: 'bound', arg_keys: ['message'] });
+    await gw.close();
+  });
+});
+
+describe('native calls: timeout and cancellation', () => {
+  it("take execute_tool's timeout and cancellation path", async () => {
+    const gw = await farm.start({
+      mcpServers: { echo: { command: process.execPath, args: [fixture('echo')], timeout_ms: 300 } },
+      rules: ALL,
+      debug: false,
+      args: ['--mode', 'native', '--agent', 'a'],
+    });
+    await gw.client.listTools();
+    const stats = async () => (await callTool(gw.client, 'echo__cancelled_count', {})).structuredContent as { started: number; cancelled: number };
+
+    // The server's timeout_ms applies; the downstream is told to cancel.
+    const timedOut = await callTool(gw.client, 'echo__slow', { ms: 60_000 });
+    expect(errorOf(timedOut)).toMatchObject({ code: 'TIMEOUT', message: 'Tool execution timed out after 300ms' });
+    await waitFor(async () => (await stats()).cancelled === 1, { message: 'the timed-out call was not cancelled downstream' });
+
+    // Cancelling upstream cancels downstream.
+    const controller = new AbortController();
+    const call = callTool(gw.client, 'echo__slow', { ms: 60_000 }, { signal: controller.signal, timeout: 120_000 });
+    await waitFor(async () => (await stats()).started === 2, { message: 'the second slow call never started' });
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await waitFor(async () => (await stats()).cancelled === 2, { message: 'the cancelled call was not cancelled downstream' });
+
+    await waitFor(() => readJsonl(gw.auditPath).filter((r) => r['tool'] === 'slow').length === 2, { message: 'audit lines missing' });
+    const slow = readJsonl(gw.auditPath).filter((r) => r['tool'] === 'slow');
+    expect(slow.map((r) => [r['operation'], r['decision'], r['code']])).toEqual([
+      ['native_call', 'TIMEOUT', 'TIMEOUT'],
+      ['native_call', 'ERROR', 'CANCELLED'],
+    ]);
     await gw.close();
   });
 });

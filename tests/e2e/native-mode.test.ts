@@ -274,6 +274,12 @@ describe('resources, templates, subscriptions, prompts, completions', () => {
       argument: { name: 'department', value: 'E' },
     });
     expect(completion.completion.values).toEqual(['Engineering']);
+    // A template reference goes to its server under the server's own URI.
+    const templateCompletion = await gw.client.complete({
+      ref: { type: 'ref/resource', uri: text.uriTemplate },
+      argument: { name: 'resourceId', value: '42' },
+    });
+    expect(templateCompletion.completion.values).toEqual(['42']);
     await gw.close();
   });
 });

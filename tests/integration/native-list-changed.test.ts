@@ -1,6 +1,7 @@
 // Native mode in process: list_changed reaches a client when a downstream's list changes
-// (its own notification, or a restart that brings another list), and only then; HTTP-style
-// sessions bound to different agents see different lists from one gateway.
+// (its own notification, a restart that brings another list, a servers reload); sessions
+// bound to different agents see different lists from one gateway. (That a reload changing
+// nothing visible sends none is tested end to end in native-mode.test.ts.)
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -69,15 +70,12 @@ async function connect(gateway: Gateway, boundAgent?: string) {
 const names = async (client: Client) => (await client.listTools()).tools.map((t) => t.name);
 
 describe('native list_changed', () => {
-  it('follows a downstream tools/list_changed, and a call that changes nothing sends none', async () => {
+  it('follows a downstream tools/list_changed with one notification', async () => {
     const { gateway } = build({ paged: { command: process.execPath, args: [fixture('paged')] } }, { agents: { a: { allow: { servers: ['*'] } } } }, 'a');
     const { client, changes } = await connect(gateway);
     expect(await names(client)).toEqual(['paged__alpha', 'paged__beta', 'paged__gamma', 'paged__mutate']);
 
-    // A call, and a reload of rules that keep this agent's view: no notification.
     expect((await client.callTool({ name: 'paged__alpha', arguments: {} })).content).toEqual([{ type: 'text', text: 'alpha' }]);
-    gateway.reload(['gateway_rules']);
-    // The next change is seen, and it is the first notification.
     await client.callTool({ name: 'paged__mutate', arguments: {} });
     await waitFor(() => changes() >= 1, { message: 'no tools/list_changed after the downstream changed its list' });
     expect(changes()).toBe(1);
@@ -98,6 +96,19 @@ describe('native list_changed', () => {
     });
     await waitFor(() => changes() === 2, { message: 'no tools/list_changed after a restart with another list' });
     expect(await names(client)).toEqual(['paged__alpha', 'paged__beta', 'paged__gamma', 'paged__mutate']);
+  });
+
+  it('follows a servers reload that adds a server; the other server keeps its names', async () => {
+    const paged = { command: process.execPath, args: [fixture('paged')] };
+    const { gateway, mcpConfig } = build({ paged }, { agents: { a: { allow: { servers: ['paged', 'other'] } } } }, 'a');
+    const { client, changes } = await connect(gateway);
+    const before = await names(client);
+    writeJson(mcpConfig, { mcpServers: { paged, other: paged } });
+    gateway.reload(['mcp_config']);
+    await waitFor(() => changes() === 1, { message: 'no tools/list_changed after the servers reload' });
+    const after = await names(client);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.slice(before.length)).toEqual(['other__alpha', 'other__beta', 'other__gamma', 'other__mutate']);
   });
 
   it('gives each session the list of its own agent', async () => {

@@ -124,13 +124,15 @@ await yargs(hideBin(process.argv))
   )
   .command(
     'explain',
-    'Show the policy decision for an agent, a server and optionally a tool, and the rule that decided it',
+    'Show the policy decision for an agent, a server and optionally a tool, resource or prompt, and the rule that decided it',
     (y) =>
       y.options({
         ...toYargs(CONFIG_OPTIONS),
         agent: { type: 'string', demandOption: true, describe: 'Agent id' },
         server: { type: 'string', demandOption: true, describe: 'Server name' },
         tool: { type: 'string', describe: 'Tool name' },
+        resource: { type: 'string', describe: 'Resource URI (or URI template) of that server' },
+        prompt: { type: 'string', describe: 'Prompt name' },
       }),
     (argv) => {
       try {
@@ -140,6 +142,8 @@ await yargs(hideBin(process.argv))
           agent: argv.agent,
           server: argv.server,
           ...optionalString('tool', argv.tool),
+          ...optionalString('resource', argv.resource),
+          ...optionalString('prompt', argv.prompt),
         });
       } catch (err) {
         fail(err);

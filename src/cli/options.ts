@@ -75,6 +75,25 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_RELOAD_DEBOUNCE_MS',
     defaultText: '300',
   },
+  mode: {
+    type: 'string',
+    describe: "What tools/list offers: 'meta' (the gateway's meta-tools), 'native' (the agent's own downstream tools, resources and prompts, namespaced) or 'both'",
+    env: 'GATEWAY_MODE',
+    choices: ['meta', 'native', 'both'],
+    defaultText: 'meta',
+  },
+  'name-separator': {
+    type: 'string',
+    describe: 'Native mode: what joins server and tool in a name (<server>__<tool>); 1 to 4 of A-Z a-z 0-9 _ -',
+    env: 'GATEWAY_NAME_SEPARATOR',
+    defaultText: '__',
+  },
+  'client-prefix-length': {
+    type: 'number',
+    describe: "Native mode: length of what the client puts before a tool name (Claude Code: mcp__<entry>__); names are shortened to 64 minus this",
+    env: 'GATEWAY_CLIENT_PREFIX_LENGTH',
+    defaultText: '14 (mcp__gateway__)',
+  },
   // ---- HTTP mode (issue 5). Only read with --transport http. ----
   transport: {
     type: 'string',

@@ -68,6 +68,12 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
   if (settings.agent !== undefined && !(Object.hasOwn(configs.rules.agents, settings.agent))) {
     logger.warn({ agent: settings.agent }, 'the bound agent is not in the rules: every call will be refused (INVALID_AGENT_ID)');
   }
+  if (settings.mode !== 'meta' && settings.agent === undefined && settings.defaultAgent === undefined && settings.transport === 'stdio') {
+    logger.warn(
+      { mode: settings.mode },
+      'native tools, resources and prompts carry no agent_id: without --agent (or a fallback agent) the native lists are empty',
+    );
+  }
   const observers: GatewayObservers = { call: [], reload: [] };
   const audit: AuditSink = settings.auditLog ? new JsonlAuditSink(settings.auditLog, logger) : new NullAuditSink();
   const gateway = new Gateway({
@@ -80,6 +86,8 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     defaultTimeoutMs: settings.timeoutMs,
     maxTimeoutMs: settings.maxTimeoutMs,
     initStrategy: settings.initStrategy,
+    mode: settings.mode,
+    naming: settings.naming,
     audit,
     auditPath: settings.auditLog,
     auditArgs: settings.auditArgs,
@@ -117,6 +125,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     agents: Object.keys(configs.rules.agents),
     default_policy: configs.rules.defaults.deny_on_missing_agent ? 'deny missing agent_id' : 'fallback agent for missing agent_id',
     bound_agent: settings.agent ?? null,
+    mode: settings.mode,
     tools: gateway.listTools().map((t) => t.name),
     audit_log: settings.auditLog ?? 'off',
     debug: settings.debug || configs.rules.defaults.debug === true,

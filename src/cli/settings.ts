@@ -12,6 +12,7 @@ import {
   type RouteClass,
 } from '../http/rateLimitSpec.js';
 import { SERVE_OPTIONS, type ServeOptionName } from './options.js';
+import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, namingProblem, type NamingOptions } from '../gateway/native/names.js';
 
 export interface ServeSettings {
   readonly mcpConfigFlag?: string;
@@ -27,6 +28,9 @@ export interface ServeSettings {
   readonly timeoutMs: number;
   readonly maxTimeoutMs: number;
   readonly reloadDebounceMs: number;
+  readonly mode: 'meta' | 'native' | 'both';
+  /** Native names: separator and the length budget from --client-prefix-length. */
+  readonly naming: NamingOptions;
   readonly transport: 'stdio' | 'http';
   /** Present with --transport http. */
   readonly http?: HttpSettings;
@@ -82,6 +86,8 @@ const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [
 export type ParsedFlags = Partial<Record<ServeOptionName, unknown>>;
 
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
+/** Leaves 24 characters, room for the longest separator, a hash suffix and some name. */
+const MAX_CLIENT_PREFIX_LENGTH = 40;
 
 /** flag > environment variable > default, with a message naming the flag or variable on bad input. */
 export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServeSettings {
@@ -160,9 +166,22 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     timeoutMs,
     maxTimeoutMs,
     reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),
+    mode: choice<'meta' | 'native' | 'both'>('mode', 'meta'),
+    naming: resolveNaming(),
     transport,
     ...(transport === 'http' ? { http: resolveHttp() } : {}),
   };
+
+  function resolveNaming(): NamingOptions {
+    const separatorPick = pick('name-separator');
+    const separator = separatorPick === undefined ? DEFAULT_SEPARATOR : String(separatorPick.value);
+    const prefixLength = intInRange('client-prefix-length', DEFAULT_CLIENT_PREFIX_LENGTH, 0, MAX_CLIENT_PREFIX_LENGTH);
+    const naming = namingOptions(separator, prefixLength);
+    // The prefix length is capped so that any valid separator still leaves room: only the separator can be wrong.
+    const problem = namingProblem(naming);
+    if (problem !== undefined) throw new SettingsError(`${separatorPick?.from ?? '--name-separator'}: ${problem}`);
+    return naming;
+  }
 
   function resolveHttp(): HttpSettings {
     const host = str('host') ?? '127.0.0.1';

@@ -35,13 +35,15 @@ export function crossCheckRules(rules: RulesConfig, serverNames: readonly string
       section.servers.forEach((pattern, i) => {
         checkReference(pattern, ['agents', id, sectionName, 'servers', i]);
       });
-      for (const server of Object.keys(section.tools)) {
-        const path: PathSegment[] = ['agents', id, sectionName, 'tools', server];
-        const defined = checkReference(server, path);
-        if (sectionName !== 'allow' || !defined || !isLiteralPattern(server)) continue;
-        const blocked = whyUnreachable(server, agent.allow.servers, agent.deny.servers, id);
-        if (blocked !== undefined) {
-          issues.push(configWarning(path, `has no effect: agent "${id}" can never reach server "${server}" (${blocked})`));
+      for (const key of ['tools', 'resources', 'prompts'] as const) {
+        for (const server of Object.keys(section[key] ?? {})) {
+          const path: PathSegment[] = ['agents', id, sectionName, key, server];
+          const defined = checkReference(server, path);
+          if (sectionName !== 'allow' || !defined || !isLiteralPattern(server)) continue;
+          const blocked = whyUnreachable(server, agent.allow.servers, agent.deny.servers, id);
+          if (blocked !== undefined) {
+            issues.push(configWarning(path, `has no effect: agent "${id}" can never reach server "${server}" (${blocked})`));
+          }
         }
       }
     }

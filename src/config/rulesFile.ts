@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isLiteralPattern, patternProblem } from '../policy/pattern.js';
+import { isLiteralPattern, patternProblem, uriPatternProblem } from '../policy/pattern.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
@@ -23,6 +23,14 @@ export const RuleSectionSchema = z.strictObject({
     .record(z.string(), PatternList)
     .optional()
     .describe('Per server: tool names or glob patterns. An empty list under "allow" means no tools.'),
+  resources: z
+    .record(z.string(), PatternList)
+    .optional()
+    .describe('Per server: resource URIs or glob patterns (also matched against URI templates). An empty list under "allow" means none.'),
+  prompts: z
+    .record(z.string(), PatternList)
+    .optional()
+    .describe('Per server: prompt names or glob patterns. An empty list under "allow" means none.'),
 });
 
 export const AgentSchema = z.strictObject({
@@ -61,6 +69,9 @@ const TopLevelSchema = z.strictObject({
 });
 
 const SECTIONS = ['allow', 'deny'] as const;
+/** The keys of a section that map server names to patterns; resources hold URI patterns. */
+const PER_SERVER_KEYS = ['tools', 'resources', 'prompts'] as const;
+type PerServerKey = (typeof PER_SERVER_KEYS)[number];
 
 export interface RulesParseResult {
   /** Undefined when any issue is an error. */
@@ -148,34 +159,39 @@ function checkSection(
   base: PathSegment[],
   issues: ConfigIssue[],
 ): void {
-  const checkPatterns = (list: unknown, path: PathSegment[], names: 'servers' | 'tools') => {
+  const checkPatterns = (list: unknown, path: PathSegment[], names: 'servers' | PerServerKey) => {
     if (!Array.isArray(list)) return;
     list.forEach((pattern: unknown, i) => {
       if (typeof pattern !== 'string') return;
-      const problem = patternProblem(pattern) ?? (names === 'servers' ? literalServerProblem(pattern) : undefined);
+      const problem =
+        names === 'resources'
+          ? uriPatternProblem(pattern)
+          : (patternProblem(pattern) ?? (names === 'servers' ? literalServerProblem(pattern) : undefined));
       if (problem !== undefined) issues.push(configError([...path, i], problem));
     });
   };
 
   checkPatterns(section['servers'], [...base, 'servers'], 'servers');
 
-  const tools = section['tools'];
-  if (!isPlainObject(tools)) return;
-  for (const [server, list] of Object.entries(tools)) {
-    const path = [...base, 'tools', server];
-    const keyProblem = toolsKeyProblem(server);
-    if (keyProblem !== undefined) issues.push(configError(path, keyProblem));
-    checkPatterns(list, path, 'tools');
-    if (name === 'allow' && Array.isArray(list) && list.length === 0) {
-      // The reference reads [] as "every tool"; we read it as "no tool". Either reading
-      // surprises someone, so say which one applies.
-      issues.push(
-        configWarning(
-          path,
-          `empty list: agent "${id}" may use no tools of "${server}" (an absent entry would allow all of them); ` +
-            'remove the entry to allow every tool, or deny the server to hide it',
-        ),
-      );
+  for (const key of PER_SERVER_KEYS) {
+    const perServer = section[key];
+    if (!isPlainObject(perServer)) continue;
+    for (const [server, list] of Object.entries(perServer)) {
+      const path = [...base, key, server];
+      const keyProblem = perServerKeyProblem(key, server);
+      if (keyProblem !== undefined) issues.push(configError(path, keyProblem));
+      checkPatterns(list, path, key);
+      if (name === 'allow' && Array.isArray(list) && list.length === 0) {
+        // The reference reads [] as "every tool"; we read it as "no tool". Either reading
+        // surprises someone, so say which one applies.
+        issues.push(
+          configWarning(
+            path,
+            `empty list: agent "${id}" may use no ${key} of "${server}" (an absent entry would allow all of them); ` +
+              `remove the entry to allow every ${key.slice(0, -1)}, or deny the server to hide it`,
+          ),
+        );
+      }
     }
   }
 }
@@ -191,12 +207,12 @@ function literalServerProblem(pattern: string): string | undefined {
  * legal server name is dead. The reference's own docs used `"*"` as if it were a wildcard; in a
  * deny section that silently denies nothing, hence an error rather than a warning.
  */
-function toolsKeyProblem(key: string): string | undefined {
+function perServerKeyProblem(section: PerServerKey, key: string): string | undefined {
   if (SERVER_NAME.test(key)) return undefined;
   if (!isLiteralPattern(key)) {
     return (
-      `tools keys are exact server names, not patterns: "${key}" can never apply, because server names ` +
-      'cannot contain "*", "?" or "["; list the tools under each server\'s own name'
+      `${section} keys are exact server names, not patterns: "${key}" can never apply, because server names ` +
+      `cannot contain "*", "?" or "["; list the ${section} under each server's own name`
     );
   }
   return `"${key}" is not a valid server name (${SERVER_NAME_RULE}), so this entry can never apply`;
@@ -229,8 +245,12 @@ function checkCredentials(
 }
 
 function buildSection(section: z.infer<typeof RuleSectionSchema> | undefined): RuleSection {
+  const perServer = (record: Record<string, string[]> | undefined) =>
+    frozenRecord(Object.entries(record ?? {}).map(([server, list]) => [server, frozenArray(list)] as const));
   return Object.freeze({
     servers: frozenArray(section?.servers ?? []),
-    tools: frozenRecord(Object.entries(section?.tools ?? {}).map(([server, list]) => [server, frozenArray(list)] as const)),
+    tools: perServer(section?.tools),
+    ...(section?.resources !== undefined ? { resources: perServer(section.resources) } : {}),
+    ...(section?.prompts !== undefined ? { prompts: perServer(section.prompts) } : {}),
   });
 }

@@ -31,6 +31,10 @@ export interface ServersConfig {
 export interface RuleSection {
   readonly servers: readonly string[];
   readonly tools: Readonly<Record<string, readonly string[]>>;
+  /** Per server: resource URI (and URI template) patterns. Absent when the file has none. */
+  readonly resources?: Readonly<Record<string, readonly string[]>>;
+  /** Per server: prompt name patterns. Absent when the file has none. */
+  readonly prompts?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface AgentRules {

@@ -148,6 +148,8 @@ export interface ConnectionOptions {
   readonly onServerRequest?: ServerRequestHandler;
   /** The downstream said its tool list changed; the cache is already dropped. */
   readonly onToolsChanged?: (server: string) => void;
+  /** The connection became ready (its first start or a restart); what the server offers may differ. */
+  readonly onReady?: (server: string) => void;
   /** Every other downstream notification (logging, resource updates, ...). Progress is routed per call. */
   readonly onNotification?: (server: string, notification: { method: string; params?: unknown }) => void;
   /** The environment stdio children inherit (minus secrets), normally process.env. */
@@ -388,6 +390,27 @@ export class DownstreamConnection {
     });
   }
 
+  /**
+   * Any other request to the server (resources, prompts, completions), connecting if needed;
+   * it fails as listTools does. Bounded by `timeoutMs`, default the list timeout.
+   */
+  async request<T extends z.ZodType<Result>>(
+    request: { method: string; params?: Record<string, unknown> },
+    schema: T,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<z.infer<T>> {
+    return this.#guard(undefined, opts.signal, () =>
+      this.#withSession(opts.signal, async (client) => {
+        const result = await client.request(request, schema, {
+          ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+          timeout: clampTimer(opts.timeoutMs ?? this.#opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS),
+        });
+        this.#succeeded(client);
+        return result;
+      }),
+    );
+  }
+
   /** Forwards tools/call. See the header comment for the ways it fails. */
   async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
     const client = this.#client;
@@ -544,6 +567,7 @@ export class DownstreamConnection {
       },
       'downstream server connected',
     );
+    this.#opts.onReady?.(this.name);
   }
 
   /** Sleeps out the backoff before an attempt; close() cuts it short. */

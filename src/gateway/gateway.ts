@@ -16,6 +16,8 @@ import { VERSION } from '../version.js';
 import { asArgs, type Args } from './arguments.js';
 import type { AuditNote, OperationContext, RequestExtra, Snapshot } from './context.js';
 import { metaTools } from './metaTools.js';
+import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, type NamingOptions } from './native/names.js';
+import { NativeSurface } from './native/surface.js';
 import {
   CONFIG_FILE_KEYS,
   describeFailedServers,
@@ -28,8 +30,10 @@ import {
   type ServersReload,
 } from './reloader.js';
 import { executeTool } from './operations/executeTool.js';
+import { getPromptOperation } from './operations/getPrompt.js';
 import { getServerTools } from './operations/getServerTools.js';
-import { listServers } from './operations/listServers.js';
+import { listServersOperation } from './operations/listServers.js';
+import { readResourceOperation } from './operations/readResource.js';
 import { errorResult, jsonResult, toGatewayError } from './results.js';
 import { ServerRequestRouter, type UpstreamSession } from './serverRequests.js';
 import { protocolError } from '../protocolError.js';
@@ -60,7 +64,17 @@ export interface GatewayOptions {
   readonly onCall?: (event: CallEvent) => void;
   /** Told of every reload attempt of each file (metrics exporters). Must not throw or block. */
   readonly onReload?: (file: ConfigFileKey, outcome: 'success' | 'failure') => void;
+  /** `--mode`: meta-tools only (default), the agent's downstream tools, resources and prompts, or both. */
+  readonly mode?: GatewayMode;
+  /** Native names: separator and length budget. Default `__` and a budget that fits an entry named `gateway`. */
+  readonly naming?: NamingOptions;
+  /** Quiet time before a burst of changes is checked for list_changed. Default 200 ms. */
+  readonly listChangedDebounceMs?: number;
 }
+
+export type GatewayMode = 'meta' | 'native' | 'both';
+
+const DEFAULT_LIST_CHANGED_DEBOUNCE_MS = 200;
 
 /** One finished gateway tool call, as observers see it (no argument values). */
 export interface CallEvent {
@@ -104,6 +118,8 @@ export class Gateway {
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
   readonly #ledger: ReloadLedger;
+  readonly #native: NativeSurface;
+  readonly #mode: GatewayMode;
   #snapshot: Snapshot;
   #pool: DownstreamPool;
   #watcher: Closable | undefined;
@@ -113,6 +129,26 @@ export class Gateway {
     this.#options = options;
     this.#logger = options.logger;
     this.#router = new ServerRequestRouter(options.logger);
+    this.#mode = options.mode ?? 'meta';
+    // The host's getters read the fields as they are at each call (reload replaces them).
+    const gateway = this;
+    this.#native = new NativeSurface({
+      host: {
+        get snapshot() {
+          return gateway.#snapshot;
+        },
+        get pool() {
+          return gateway.#pool;
+        },
+        agentFor: (session) => this.agentFor(session),
+        run: (label, operation, args, extra, session) => this.#run(label, operation, args, false, extra, session),
+        metaTools: () => this.listTools(),
+      },
+      naming: options.naming ?? namingOptions(DEFAULT_SEPARATOR, DEFAULT_CLIENT_PREFIX_LENGTH),
+      logger: options.logger,
+      listChangedDebounceMs: options.listChangedDebounceMs ?? DEFAULT_LIST_CHANGED_DEBOUNCE_MS,
+      enabled: this.#mode !== 'meta',
+    });
     this.#snapshot = buildSnapshot(1, options.servers, options.rules);
     this.#ledger = new ReloadLedger({
       revision: 1,
@@ -127,12 +163,17 @@ export class Gateway {
       clientInfo: { name: 'agent-mcp-gateway', version: VERSION },
       parentEnv: { ...options.parentEnv },
       onServerRequest: (server, request, extra) => this.#router.route(server, request, extra),
+      onToolsChanged: () => this.#native.toolsChanged(),
+      onReady: (server) => this.#native.serverReady(server),
+      onNotification: (server, notification) => this.#native.notification(server, notification),
       ...(options.backoff ? { backoff: options.backoff } : {}),
     });
     const operations = new Map<string, Operation>([
-      ['list_servers', listServers],
+      ['list_servers', listServersOperation(this.#native.catalog)],
       ['get_server_tools', getServerTools],
       ['execute_tool', executeTool],
+      ['read_resource', readResourceOperation(this.#native.catalog)],
+      ['get_prompt', getPromptOperation(this.#native.catalog)],
     ]);
     operations.set('get_gateway_status', async () => jsonResult(this.status()));
     this.#operations = operations;
@@ -156,8 +197,31 @@ export class Gateway {
     if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
   }
 
+  get mode(): GatewayMode {
+    return this.#mode;
+  }
+
+  /** Downstream tools, resources and prompts offered directly (modes native and both). */
+  get native(): NativeSurface {
+    return this.#native;
+  }
+
+  /** The gateway's own tools on offer: none in native mode. */
   listTools(): Tool[] {
+    if (this.#mode === 'native') return [];
     return this.#debugIn(this.#snapshot) ? this.#tools.debug : this.#tools.plain;
+  }
+
+  /** The agent a session acts as when a request names none (native lists and calls); undefined when none can be settled. */
+  agentFor(session: UpstreamSession): string | undefined {
+    const bound = session.boundAgent ?? this.#options.boundAgent;
+    const identity = resolveIdentity({
+      requested: undefined,
+      ...(bound !== undefined ? { bound } : {}),
+      ...(this.#options.fallbackAgent ? { fallbackAgent: this.#options.fallbackAgent } : {}),
+      policy: this.#snapshot.policy,
+    });
+    return identity.ok ? identity.agentId : undefined;
   }
 
   /**
@@ -230,7 +294,8 @@ export class Gateway {
       serverNames: Object.freeze([...serverMap.keys()]),
     });
     const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
-    if (this.#debugIn(current) !== this.#debugIn(this.#snapshot)) this.#toolListChanged();
+    if (this.#mode === 'meta' && this.#debugIn(current) !== this.#debugIn(this.#snapshot)) this.#toolListChanged();
+    this.#native.reloaded();
 
     const cross = crossCheckRules(this.#snapshot.rules, this.#snapshot.serverNames);
     this.#ledger.crossChecked(cross);
@@ -307,11 +372,40 @@ export class Gateway {
 
   /** Adds an upstream client session (the stdio peer, or one HTTP session); returns its removal. */
   attachSession(session: UpstreamSession): () => void {
-    return this.#router.attach(session);
+    const detach = this.#router.attach(session);
+    return () => {
+      detach();
+      this.#native.forget(session);
+    };
   }
 
-  /** One gateway tool call, start to finish: identity, operation, audit and metrics. */
-  async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+  /**
+   * One tools/call: a meta-tool on offer, else (an MCP client in modes native and both) a
+   * native tool. REST callers reach the meta-tools in every mode.
+   */
+  callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+    const native = this.#mode !== 'meta' && session.mcp === true;
+    const metaOffered = !(native && this.#mode === 'native') && !(name === 'get_gateway_status' && !this.#debugIn(this.#snapshot));
+    const offered = metaOffered ? this.#operations.get(name) : undefined;
+    if (offered) return this.#run(name, offered, rawArgs, true, extra, session);
+    if (native) return this.#native.callTool(name, rawArgs as Args, extra, session);
+    return this.#run(name, undefined, rawArgs, true, extra, session);
+  }
+
+  /**
+   * One gateway call, start to finish: identity, operation, audit and metrics. `name` (a
+   * meta-tool, or native_call, resources/read, ...) names it in the audit and metrics; `fromArgs`: the arguments are the gateway's own, so
+   * `agent_id` among them names the agent (a native call's arguments are the downstream's).
+   * No operation: the tool is not offered, a protocol error.
+   */
+  async #run(
+    name: string,
+    operation: Operation | undefined,
+    rawArgs: unknown,
+    fromArgs: boolean,
+    extra: RequestExtra,
+    session: UpstreamSession,
+  ): Promise<CallToolResult> {
     const started = performance.now();
     const snapshot = this.#snapshot;
     const note: AuditNote = {};
@@ -322,23 +416,22 @@ export class Gateway {
     let failure: GatewayError | undefined;
     let cancelled = false;
     try {
-      const operation = name === 'get_gateway_status' && !this.#debugIn(snapshot) ? undefined : this.#operations.get(name);
       if (!operation) {
         failure = new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
         throw protocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       }
       args = asArgs(rawArgs);
       // What the caller asked for, so a call refused before the operation ran still says where it aimed.
-      noteTarget(note, name, args);
+      if (fromArgs) noteTarget(note, name, args);
       const identity = resolveIdentity({
-        requested: args['agent_id'],
+        requested: fromArgs ? args['agent_id'] : undefined,
         ...((session.boundAgent ?? this.#options.boundAgent) !== undefined ? { bound: (session.boundAgent ?? this.#options.boundAgent)! } : {}),
         ...(this.#options.fallbackAgent ? { fallbackAgent: this.#options.fallbackAgent } : {}),
         policy: snapshot.policy,
       });
       if (!identity.ok) {
         if (identity.rule !== undefined) note.rule = identity.rule;
-        if (typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
+        if (fromArgs && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
         throw new GatewayError(identity.code, identity.message, identity.rule !== undefined ? { rule: identity.rule } : {});
       }
       agentId = identity.agentId;
@@ -503,6 +596,7 @@ export class Gateway {
   /** Idempotent: closes every downstream (and its process group), then flushes the audit log. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#native.close();
       await this.#watcher?.close();
       await this.#pool.close();
       await this.#options.audit.close();

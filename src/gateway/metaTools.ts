@@ -8,7 +8,7 @@ const AGENT_ID = { type: 'string', description: 'Your agent id, if you were give
 
 export const LIST_SERVERS: Tool = {
   name: 'list_servers',
-  description: 'Step 1: list the MCP servers you may use. Next: get_server_tools, then execute_tool.',
+  description: 'Step 1: list the MCP servers you may use, with counts of their tools, resources and prompts. Next: get_server_tools, then execute_tool.',
   inputSchema: {
     type: 'object',
     properties: {
@@ -52,6 +52,37 @@ export const EXECUTE_TOOL: Tool = {
   },
 };
 
+export const READ_RESOURCE: Tool = {
+  name: 'read_resource',
+  description: 'Read a resource of a server by URI. Without uri: list the resources and URI templates you may read there.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      agent_id: AGENT_ID,
+      server: { type: 'string', description: 'Server name' },
+      uri: { type: 'string', description: "The server's resource URI" },
+    },
+    required: ['server'],
+  },
+  annotations: { readOnlyHint: true },
+};
+
+export const GET_PROMPT: Tool = {
+  name: 'get_prompt',
+  description: "Get a server's prompt filled in with arguments. Without prompt: list the prompts you may get there.",
+  inputSchema: {
+    type: 'object',
+    properties: {
+      agent_id: AGENT_ID,
+      server: { type: 'string', description: 'Server name' },
+      prompt: { type: 'string', description: 'Prompt name' },
+      arguments: { type: 'object', description: 'Prompt arguments (string values)' },
+    },
+    required: ['server'],
+  },
+  annotations: { readOnlyHint: true },
+};
+
 export const GET_GATEWAY_STATUS: Tool = {
   name: 'get_gateway_status',
   description: 'Debug: gateway health, servers, reloads and metrics.',
@@ -60,7 +91,7 @@ export const GET_GATEWAY_STATUS: Tool = {
 };
 
 export function metaTools(debug: boolean): Tool[] {
-  const tools = [LIST_SERVERS, GET_SERVER_TOOLS, EXECUTE_TOOL];
+  const tools = [LIST_SERVERS, GET_SERVER_TOOLS, EXECUTE_TOOL, READ_RESOURCE, GET_PROMPT];
   if (debug) tools.push(GET_GATEWAY_STATUS);
   return tools;
 }

@@ -18,6 +18,11 @@ export interface UpstreamSession {
    * credential); overrides the gateway-wide --agent. Undefined: not bound by the session.
    */
   readonly boundAgent?: string;
+  /**
+   * A client connected over MCP (stdio or /mcp), offered what --mode says. Absent: a REST
+   * caller, which calls the meta-tools by name whatever the mode.
+   */
+  readonly mcp?: boolean;
   /** A client-chosen session id (REST `session_id`) recorded in the audit line. */
   readonly auditSessionId?: string;
   clientCapabilities(): ClientCapabilities | undefined;
@@ -25,6 +30,10 @@ export interface UpstreamSession {
   request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;
   /** Sends notifications/tools/list_changed to this client. */
   notifyToolListChanged(): Promise<void>;
+  /** Sends notifications/{tools,resources,prompts}/list_changed (sessions that speak MCP; REST has none). */
+  notifyListChanged?(kind: 'tools' | 'resources' | 'prompts'): Promise<void>;
+  /** Sends notifications/resources/updated for a resource this client subscribed to. */
+  notifyResourceUpdated?(uri: string): Promise<void>;
 }
 
 interface InFlight {

@@ -2,10 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   CreateMessageResultSchema,
   ElicitResultSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListRootsResultSchema,
   ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type ServerCapabilities,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../version.js';
@@ -15,6 +24,8 @@ import type { UpstreamSession } from './serverRequests.js';
 const INSTRUCTIONS =
   'Gateway to several MCP servers. Call list_servers, then get_server_tools for a server, then execute_tool. ' +
   'Pass agent_id on every call if you were given one.';
+const NATIVE_INSTRUCTIONS =
+  'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
 
 const SESSION_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
@@ -36,16 +47,30 @@ export function createUpstreamServer(
   gateway: Gateway,
   fields: UpstreamSessionFields = {},
 ): { server: Server; session: UpstreamSession; detach: () => void } {
+  const native = gateway.mode !== 'meta';
+  // Meta mode offers the gateway's own tools only; resources and prompts are reached through them.
+  const capabilities: ServerCapabilities = native
+    ? {
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+        completions: {},
+      }
+    : { tools: { listChanged: true } };
   const server = new Server(
     { name: 'agent-mcp-gateway', version: VERSION },
-    { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS },
+    { capabilities, instructions: gateway.mode === 'native' ? NATIVE_INSTRUCTIONS : INSTRUCTIONS },
   );
   const session: UpstreamSession = {
     id: fields.id ?? randomUUID(),
+    mcp: true,
     ...(fields.boundAgent !== undefined ? { boundAgent: fields.boundAgent } : {}),
     ...(fields.auditSessionId !== undefined ? { auditSessionId: fields.auditSessionId } : {}),
     clientCapabilities: () => server.getClientCapabilities(),
     notifyToolListChanged: () => server.sendToolListChanged(),
+    notifyListChanged: (kind) =>
+      kind === 'tools' ? server.sendToolListChanged() : kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged(),
+    notifyResourceUpdated: (uri) => server.sendResourceUpdated({ uri }),
     request: (request: ServerRequest, signal: AbortSignal) => {
       const options = { signal, timeout: SESSION_REQUEST_TIMEOUT_MS };
       switch (request.method) {
@@ -60,7 +85,30 @@ export function createUpstreamServer(
       }
     },
   };
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: gateway.listTools() }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: native ? await gateway.native.tools(session) : gateway.listTools(),
+  }));
+  if (native) {
+    const surface = gateway.native;
+    server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await surface.resources(session) }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+      resourceTemplates: await surface.resourceTemplates(session),
+    }));
+    server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => surface.readResource(request.params.uri, extra, session));
+    server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
+      await surface.subscribe(request.params.uri, extra, session, true);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (request, extra) => {
+      await surface.subscribe(request.params.uri, extra, session, false);
+      return {};
+    });
+    server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
+    server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
+      surface.getPrompt(request.params.name, request.params.arguments, extra, session),
+    );
+    server.setRequestHandler(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra, session));
+  }
   server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
     gateway.callTool(request.params.name, request.params.arguments, extra, session),
   );

@@ -1,5 +1,6 @@
 import { formatPath } from '../config/path.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
+import { uriPatternProblem } from './pattern.js';
 import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './rule-list.js';
 import type { Decision, Policy } from './types.js';
 
@@ -11,7 +12,8 @@ import type { Decision, Policy } from './types.js';
 //   allow.tools.<server> matches tool  -> ALLOW agents.<id>.allow.tools.<server>[i]
 //   no allow.tools.<server> key        -> ALLOW implicit
 //   otherwise (incl. an empty list)    -> DENY  agents.<id>.allow.tools.<server>
-// Within one list, exact entries are checked before patterns.
+// Within one list, exact entries are checked before patterns. Resources (by URI or URI
+// template) and prompts (by name) follow the same rows under their own keys.
 
 // An unknown agent is denied even when deny_on_missing_agent is false: that setting is about a
 // *missing* id (the identity layer's fallback chain), never a licence for ids nobody configured.
@@ -23,13 +25,20 @@ interface AllowTools {
   readonly noMatch: Decision;
 }
 
+type ItemKind = 'tools' | 'resources' | 'prompts';
+
+/** The deny and allow lists of one kind of item, keyed by the literal server name. */
+interface ItemRules {
+  readonly deny: ReadonlyMap<string, RuleList>;
+  readonly allow: ReadonlyMap<string, AllowTools>;
+}
+
 interface CompiledAgent {
   readonly denyServers: RuleList;
   readonly allowServers: RuleList;
   readonly serverNotAllowed: Decision;
   // Keyed by the literal server name: a tools key "*" only ever applies to a server named "*".
-  readonly denyTools: ReadonlyMap<string, RuleList>;
-  readonly allowTools: ReadonlyMap<string, AllowTools>;
+  readonly items: Readonly<Record<ItemKind, ItemRules>>;
 }
 
 /**
@@ -53,17 +62,19 @@ export function compilePolicy(rules: RulesConfig): Policy {
     return agent === undefined ? UNKNOWN_AGENT : serverDecision(agent, server);
   };
 
-  const decideTool = (agentId: string, server: string, tool: string): Decision => {
+  const decideItem = (kind: ItemKind, agentId: string, server: string, item: string): Decision => {
     const agent = agents.get(agentId);
     if (agent === undefined) return UNKNOWN_AGENT;
     const onServer = serverDecision(agent, server);
     if (!onServer.allow) return onServer;
-    const denied = agent.denyTools.get(server)?.first(tool);
+    const rules = agent.items[kind];
+    const denied = rules.deny.get(server)?.first(item);
     if (denied !== undefined) return denied;
-    const allowTools = agent.allowTools.get(server);
-    if (allowTools === undefined) return IMPLICIT;
-    return allowTools.list.first(tool) ?? allowTools.noMatch;
+    const allowed = rules.allow.get(server);
+    if (allowed === undefined) return IMPLICIT;
+    return allowed.list.first(item) ?? allowed.noMatch;
   };
+  const decideTool = (agentId: string, server: string, tool: string): Decision => decideItem('tools', agentId, server, tool);
 
   // Built on decideServer so that what an agent is shown is exactly what it may call.
   const visibleServers = (agentId: string, configured: readonly string[]): string[] => {
@@ -85,6 +96,8 @@ export function compilePolicy(rules: RulesConfig): Policy {
     hasAgent: (agentId: string): boolean => agents.has(agentId),
     decideServer,
     decideTool,
+    decideResource: (agentId: string, server: string, uri: string): Decision => decideItem('resources', agentId, server, uri),
+    decidePrompt: (agentId: string, server: string, prompt: string): Decision => decideItem('prompts', agentId, server, prompt),
     visibleServers,
   });
 }
@@ -97,20 +110,24 @@ function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): 
   // Rule paths are written as config messages write them (`agents["team.backend"]...`), so a
   // rule named in a refusal or an audit line is found in the file the same way.
   const base = formatPath(['agents', id]);
-  const denyTools = new Map<string, RuleList>();
-  for (const [server, entries] of Object.entries(rules.deny.tools)) {
-    denyTools.set(server, new RuleList(entries, formatPath(['agents', id, 'deny', 'tools', server]), false, compile));
-  }
-  const allowTools = new Map<string, AllowTools>();
-  for (const [server, entries] of Object.entries(rules.allow.tools)) {
-    const path = formatPath(['agents', id, 'allow', 'tools', server]);
-    allowTools.set(server, { list: new RuleList(entries, path, true, compile), noMatch: makeDecision(false, path) });
-  }
+  const itemRules = (kind: ItemKind): ItemRules => {
+    // Resource rules match URIs, which contain "/"; compiled with their own check, one cache each.
+    const problem = kind === 'resources' ? uriPatternProblem : undefined;
+    const deny = new Map<string, RuleList>();
+    for (const [server, entries] of Object.entries(rules.deny[kind] ?? {})) {
+      deny.set(server, new RuleList(entries, formatPath(['agents', id, 'deny', kind, server]), false, compile, problem));
+    }
+    const allow = new Map<string, AllowTools>();
+    for (const [server, entries] of Object.entries(rules.allow[kind] ?? {})) {
+      const path = formatPath(['agents', id, 'allow', kind, server]);
+      allow.set(server, { list: new RuleList(entries, path, true, compile, problem), noMatch: makeDecision(false, path) });
+    }
+    return { deny, allow };
+  };
   return {
     denyServers: new RuleList(rules.deny.servers, `${base}.deny.servers`, false, compile),
     allowServers: new RuleList(rules.allow.servers, `${base}.allow.servers`, true, compile),
     serverNotAllowed: makeDecision(false, `${base}.allow.servers`),
-    denyTools,
-    allowTools,
+    items: { tools: itemRules('tools'), resources: itemRules('resources'), prompts: itemRules('prompts') },
   };
 }

@@ -32,16 +32,30 @@ export function patternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why a resource rule pattern can never match a URI, or undefined when it is usable. URIs
+ * contain "/", so unlike names a resource pattern may; `*` and `?` match "/" too, so one
+ * glob language covers names and URIs.
+ */
+export function uriPatternProblem(pattern: string): string | undefined {
+  if (pattern.length === 0) return 'pattern is empty';
+  if (/\s/.test(pattern)) return `pattern "${pattern}" contains whitespace, which no URI can contain`;
+  if (pattern.includes(SLASH_STANDIN)) return `pattern ${JSON.stringify(pattern)} contains a NUL character`;
+  if (hasUnclosedBracket(pattern)) return `pattern "${pattern}" has an unclosed "["`;
+  return undefined;
+}
+
 export function isLiteralPattern(pattern: string): boolean {
   return !MAGIC.test(pattern);
 }
 
 export type NameMatcher = (name: string) => boolean;
 
-/** Compiles once; the returned function does no parsing. Call patternProblem first. */
+/** Compiles once; the returned function does no parsing. Call patternProblem (or uriPatternProblem) first. */
 export function compilePattern(pattern: string): NameMatcher {
   if (isLiteralPattern(pattern)) return (name) => name === pattern;
-  const mm = new Minimatch(SLASH_STANDIN + pattern, OPTIONS);
+  // A "/" in a pattern (only URI patterns may have one) matches a "/" in the name.
+  const mm = new Minimatch(SLASH_STANDIN + pattern.replaceAll('/', SLASH_STANDIN), OPTIONS);
   // (An empty name matches nothing, as before: no server or tool has one.)
   return (name) => name !== '' && mm.match(SLASH_STANDIN + name.replaceAll('/', SLASH_STANDIN));
 }

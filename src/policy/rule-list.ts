@@ -44,13 +44,19 @@ export class RuleList {
    *   only fires when someone bypasses validation; refusing is safer than a deny rule that silently
    *   matches nothing.
    */
-  constructor(entries: readonly string[], path: string, allow: boolean, compile: PatternCompiler = compilePattern) {
+  constructor(
+    entries: readonly string[],
+    path: string,
+    allow: boolean,
+    compile: PatternCompiler = compilePattern,
+    problemOf: (pattern: string) => string | undefined = patternProblem,
+  ) {
     const literals = new Map<string, Decision>();
     const globs: GlobEntry[] = [];
     const prefixes: string[] = [];
     const suffixes: string[] = [];
     entries.forEach((entry, index) => {
-      const problem = patternProblem(entry);
+      const problem = problemOf(entry);
       if (problem !== undefined) throw new Error(`${path}[${index}]: ${problem}`);
       const decision = makeDecision(allow, `${path}[${index}]`);
       if (isLiteralPattern(entry)) {

@@ -14,6 +14,10 @@ export interface Policy {
   hasAgent(agentId: string): boolean;
   decideServer(agentId: string, server: string): Decision;
   decideTool(agentId: string, server: string, tool: string): Decision;
+  /** As decideTool, under the `resources` rules: `uri` is a resource URI or a URI template. */
+  decideResource(agentId: string, server: string, uri: string): Decision;
+  /** As decideTool, under the `prompts` rules. */
+  decidePrompt(agentId: string, server: string, prompt: string): Decision;
   /** The servers of `configured` (kept in that order) this agent may use: exactly those whose decideServer allows. */
   visibleServers(agentId: string, configured: readonly string[]): string[];
 }

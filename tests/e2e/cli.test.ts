@@ -101,6 +101,9 @@ describe('--version and --help', () => {
     '--timeout-ms': 'GATEWAY_TIMEOUT_MS',
     '--max-timeout-ms': 'GATEWAY_MAX_TIMEOUT_MS',
     '--reload-debounce-ms': 'GATEWAY_RELOAD_DEBOUNCE_MS',
+    '--mode': 'GATEWAY_MODE',
+    '--name-separator': 'GATEWAY_NAME_SEPARATOR',
+    '--client-prefix-length': 'GATEWAY_CLIENT_PREFIX_LENGTH',
     '--transport': 'GATEWAY_TRANSPORT',
     '--host': 'GATEWAY_HTTP_HOST',
     '--port': 'GATEWAY_HTTP_PORT',
@@ -444,7 +447,20 @@ describe('explain', () => {
     expect(r.stdout.trim()).toBe('server notes: DENY (rule: agents.researcher.allow.servers)');
   });
 
-  it('an agent that is not in the rules is called out', () => {
+  it('--resource and --prompt: decisions under the resources and prompts rules', () => {
+    const dir = makeTmpDir();
+    const rules = join(dir, 'rules.json');
+    writeJson(rules, {
+      agents: { a: { allow: { servers: ['everything'], resources: { everything: ['demo://resource/static/*'] } }, deny: { prompts: { everything: ['args-*'] } } } },
+    });
+    const r = run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'everything',
+      '--resource', 'demo://resource/dynamic/text/1', '--prompt', 'args-prompt']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('resource everything/demo://resource/dynamic/text/1: DENY (rule: agents.a.allow.resources.everything)');
+    expect(r.stdout).toContain('prompt everything/args-prompt: DENY (rule: agents.a.deny.prompts.everything[0])');
+  });
+
+    it('an agent that is not in the rules is called out', () => {
     const r = ex(['--agent', 'ghost', '--server', 'notes']);
     expect(r.stdout).toMatch(/not in the rules/);
     expect(r.stdout).toContain('INVALID_AGENT_ID');

@@ -124,10 +124,10 @@ describe('tools/list', () => {
   const ONE_AGENT = { agents: { a: { allow: { servers: ['*'] } } } };
   const ECHO = { echo: { command: process.execPath, args: [fixture('echo')] } };
 
-  it('offers exactly list_servers, get_server_tools, execute_tool, in under 1,000 tokens', async () => {
+  it('offers exactly list_servers, get_server_tools, execute_tool, read_resource, get_prompt, in under 1,000 tokens', async () => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool']);
+    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
 
     const byName = new Map(answer.tools.map((t) => [t.name, t]));
@@ -163,7 +163,7 @@ describe('tools/list', () => {
   it.each(debugOn)('%s adds get_gateway_status (still under 1,000 tokens)', async (_label, extra) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, ...extra });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'get_gateway_status']);
+    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
     const status = ok<{ version: string; servers: Array<{ name: string }> }>(
       await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }),
@@ -175,7 +175,7 @@ describe('tools/list', () => {
 
   it.each(['false', '0', 'no'])('GATEWAY_DEBUG=%s does not', async (value) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, env: { GATEWAY_DEBUG: value } });
-    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool']);
+    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
     await gw.close();
   });
 });
@@ -218,12 +218,15 @@ describe('list_servers (reference fixture, rules R0)', () => {
     });
   });
 
+  // Counts of what the agent may use are known once a server runs; list_servers starts none.
+  const NOT_STARTED = { tools: null, resources: null, resource_templates: null, prompts: null };
+
   it('shows only the servers each agent may use, in config order (not rules order)', async () => {
     // researcher's rules say ["search", "db"]; the answer follows .mcp.json.
     expect(await list({ agent_id: 'researcher' })).toEqual({
       servers: [
-        { name: 'db', description: 'Fake DB' },
-        { name: 'search', description: null },
+        { name: 'db', description: 'Fake DB', ...NOT_STARTED },
+        { name: 'search', description: null, ...NOT_STARTED },
       ],
     });
     expect((await list({ agent_id: 'backend' })).servers.map((s) => s.name)).toEqual(['db']);
@@ -242,9 +245,9 @@ describe('list_servers (reference fixture, rules R0)', () => {
   it('include_metadata adds transport, command (never args or env), redacted url and status', async () => {
     const { servers } = await list({ agent_id: 'ops', include_metadata: true });
     expect(servers).toEqual([
-      { name: 'db', description: 'Fake DB', transport: 'stdio', command: 'node', status: 'idle' },
-      { name: 'search', description: null, transport: 'stdio', command: 'node', status: 'idle' },
-      { name: 'api', description: 'HTTP API', transport: 'http', url: 'http://127.0.0.1:1/mcp', status: 'idle' },
+      { name: 'db', description: 'Fake DB', ...NOT_STARTED, transport: 'stdio', command: 'node', status: 'idle' },
+      { name: 'search', description: null, ...NOT_STARTED, transport: 'stdio', command: 'node', status: 'idle' },
+      { name: 'api', description: 'HTTP API', ...NOT_STARTED, transport: 'http', url: 'http://127.0.0.1:1/mcp', status: 'idle' },
     ]);
     const raw = JSON.stringify(servers);
     for (const secret of ['hunter2', 'user', 'pw@', 'token', 'args', 'env']) expect(raw).not.toContain(secret);
@@ -257,8 +260,11 @@ describe('list_servers (reference fixture, rules R0)', () => {
       ['search', 'idle'],
       ['api', 'idle'],
     ]);
-    // Without include_metadata the extra keys are absent.
-    expect(Object.keys((await list({ agent_id: 'ops', include_metadata: false })).servers[0]!)).toEqual(['name', 'description']);
+    // Without include_metadata the extra keys are absent; db runs now, so its counts are known.
+    const plain = (await list({ agent_id: 'ops', include_metadata: false })).servers;
+    expect(Object.keys(plain[0]!)).toEqual(['name', 'description', 'tools', 'resources', 'resource_templates', 'prompts']);
+    expect(plain[0]).toMatchObject({ tools: expect.any(Number), prompts: 0 });
+    expect(plain[1]).toMatchObject(NOT_STARTED);
   });
 });
 

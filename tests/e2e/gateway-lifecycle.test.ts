@@ -363,20 +363,20 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
       audit_log: gw.auditPath,
       debug: true,
     });
-    expect(summary.tools).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'get_gateway_status']);
+    expect(summary.tools).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
     expect(summary.default_policy).toEqual(expect.any(String));
     gw.peer.endStdin();
     await gw.peer.exit;
     expect(gw.peer.nonJsonLines).toEqual([]);
   });
 
-  it('without --debug the summary says debug false and lists three tools; --log-level warn hides it', async () => {
+  it('without --debug the summary says debug false and lists the five meta-tools; --log-level warn hides it', async () => {
     const plain = spawnGateway({ echo: { command: process.execPath, args: [fixture('echo')] } });
     const quiet = spawnGateway({ echo: { command: process.execPath, args: [fixture('echo')] } }, { env: { GATEWAY_LOG_LEVEL: 'warn' } });
     await Promise.all([plain.peer.initialize(20_000), quiet.peer.initialize(20_000)]);
     await waitFor(() => logLines(plain).some((l) => /ready/.test(String(l.msg))), { timeoutMs: 5000 });
     const summary = logLines(plain).find((l) => /ready/.test(String(l.msg)))!;
-    expect(summary).toMatchObject({ debug: false, tools: ['list_servers', 'get_server_tools', 'execute_tool'] });
+    expect(summary).toMatchObject({ debug: false, tools: ['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'] });
     plain.peer.endStdin();
     quiet.peer.endStdin();
     await Promise.all([plain.peer.exit, quiet.peer.exit]);

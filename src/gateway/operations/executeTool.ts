@@ -24,6 +24,20 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
   const tool = requiredString(args, 'tool', 'a tool name from get_server_tools');
   const toolArgs = optionalObject(args, 'args');
   const requestedTimeout = optionalInteger(args, 'timeout_ms', 1);
+  return callDownstreamTool(ctx, server, tool, toolArgs, requestedTimeout);
+}
+
+/**
+ * The one path of a tool call to a downstream server, for execute_tool and native tools
+ * alike: policy, existence, timeout, progress relay and cancellation.
+ */
+export async function callDownstreamTool(
+  ctx: OperationContext,
+  server: string,
+  tool: string,
+  toolArgs: Record<string, unknown>,
+  requestedTimeout: number | undefined,
+): Promise<CallToolResult> {
   const spec = authorizeServer(ctx, server);
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);

@@ -24,3 +24,33 @@ describe('resolveServeSettings: HTTP-only options', () => {
     expect(settings.http?.token).toBe('t0k');
   });
 });
+
+describe('resolveServeSettings: native mode', () => {
+  it('defaults to meta mode, "__" and a budget that fits an entry named gateway', () => {
+    const settings = resolveServeSettings({}, {}, '/tmp');
+    expect(settings.mode).toBe('meta');
+    expect(settings.naming).toEqual({ separator: '__', maxLength: 50 });
+  });
+
+  it('reads --mode, --name-separator and --client-prefix-length, flag over env', () => {
+    const settings = resolveServeSettings(
+      { mode: 'native', 'client-prefix-length': 20 },
+      { GATEWAY_MODE: 'both', GATEWAY_NAME_SEPARATOR: '-', GATEWAY_CLIENT_PREFIX_LENGTH: '30' },
+      '/tmp',
+    );
+    expect(settings.mode).toBe('native');
+    expect(settings.naming).toEqual({ separator: '-', maxLength: 44 });
+  });
+
+  it.each([
+    [{ mode: 'direct' }, {}, "--mode: 'direct' is not one of meta, native, both"],
+    [{}, { GATEWAY_MODE: 'all' }, "GATEWAY_MODE: 'all' is not one of meta, native, both"],
+    [{ 'name-separator': '.' }, {}, '--name-separator: the name separator must be 1 to 4 characters of A-Z, a-z, 0-9, "_" and "-", got "."'],
+    [{}, { GATEWAY_NAME_SEPARATOR: '_____' }, 'GATEWAY_NAME_SEPARATOR: the name separator must be'],
+    [{ 'client-prefix-length': 41 }, {}, '--client-prefix-length: expected a whole number from 0 to 40'],
+    [{ 'client-prefix-length': -1 }, {}, '--client-prefix-length: expected a whole number from 0 to 40'],
+  ])('refuses %o %o', (flags, env, message) => {
+    expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(SettingsError);
+    expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(message);
+  });
+});

@@ -77,6 +77,18 @@ describe('crossCheckRules', () => {
     ]);
   });
 
+  it('checks resources and prompts keys as it checks tools keys', () => {
+    expect(
+      check({
+        x: { allow: { servers: ['search'], resources: { db: ['file:///*'], ghost: ['a'] }, prompts: { api: ['p'] } } },
+      }),
+    ).toEqual([
+      'warning agents.x.allow.resources.db: has no effect: agent "x" can never reach server "db" (no allow.servers entry matches it)',
+      'warning agents.x.allow.resources.ghost: references undefined server "ghost"',
+      'warning agents.x.allow.prompts.api: has no effect: agent "x" can never reach server "api" (no allow.servers entry matches it)',
+    ]);
+  });
+
   it('writes dotted agent ids in brackets', () => {
     expect(check({ 'team.backend': { allow: { servers: ['nope'] } } })).toEqual([
       'warning agents["team.backend"].allow.servers[0]: references undefined server "nope"',

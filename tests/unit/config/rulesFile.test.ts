@@ -167,8 +167,15 @@ describe('parseRulesConfig: errors', () => {
     ['dney', agent({ dney: {} }), ['error agents.a.dney: unknown key "dney" (did you mean "deny"?)']],
     ['server (singular)', agent({ allow: { server: ['db'] } }), ['error agents.a.allow.server: unknown key "server" (did you mean "servers"?)']],
     ['tool (singular)', agent({ deny: { tool: {} } }), ['error agents.a.deny.tool: unknown key "tool" (did you mean "tools"?)']],
-    ['resources (a later issue)', agent({ allow: { resources: {} } }), ['error agents.a.allow.resources: unknown key "resources"']],
-    ['prompts (a later issue)', agent({ deny: { prompts: {} } }), ['error agents.a.deny.prompts: unknown key "prompts"']],
+    // resources and prompts: the same per-server shape as tools; resource patterns are URI globs
+    ['resource (singular)', agent({ allow: { resource: {} } }), ['error agents.a.allow.resource: unknown key "resource" (did you mean "resources"?)']],
+    ['resources key "*"', agent({ deny: { resources: { '*': ['x'] } } }), ['error agents.a.deny.resources["*"]: resources keys are exact server names, not patterns: "*" can never apply, because server names cannot contain "*", "?" or "["; list the resources under each server\'s own name']],
+    ['resource pattern with whitespace', agent({ allow: { resources: { fs: ['file:///my doc'] } } }), ['error agents.a.allow.resources.fs[0]: pattern "file:///my doc" contains whitespace, which no URI can contain']],
+    ['resource pattern with an unclosed [', agent({ deny: { resources: { fs: ['file:///[a'] } } }), ['error agents.a.deny.resources.fs[0]: pattern "file:///[a" has an unclosed "["']],
+    ['resources not a record', agent({ allow: { resources: ['x'] } }), ['error agents.a.allow.resources: must be an object, got an array']],
+    ['prompt pattern with "/"', agent({ deny: { prompts: { db: ['a/b'] } } }), ['error agents.a.deny.prompts.db[0]: pattern "a/b" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)']],
+    ['prompts key not a server name', agent({ allow: { prompts: { 'my db': ['x'] } } }), ['error agents.a.allow.prompts["my db"]: "my db" is not a valid server name (1 to 64 letters, digits, "_", "-" or "."), so this entry can never apply']],
+    ['empty prompts list under allow', agent({ allow: { prompts: { db: [] } } }), ['warning agents.a.allow.prompts.db: empty list: agent "a" may use no prompts of "db" (an absent entry would allow all of them); remove the entry to allow every prompt, or deny the server to hide it']],
     ['deny_on_missing_agnet', { ...agent({}), defaults: { deny_on_missing_agnet: true } }, ['error defaults.deny_on_missing_agnet: unknown key "deny_on_missing_agnet" (did you mean "deny_on_missing_agent"?)']],
     ['agent (singular) at the top', { agent: {} }, ['error agent: unknown key "agent" (did you mean "agents"?)', 'warning agents: no agents are defined, so the gateway will refuse every call']],
     ['default (singular) at the top', { ...agent({}), default: {} }, ['error default: unknown key "default" (did you mean "defaults"?)']],
@@ -183,6 +190,17 @@ describe('parseRulesConfig: errors', () => {
     const result = parseRulesConfig(raw);
     expect(lines(result.issues)).toEqual(expected);
     if (expected.some((line) => line.startsWith('error'))) expect(result.config).toBeUndefined();
+  });
+
+  it('keeps resources and prompts rules, URI patterns with "/" included', () => {
+    const result = parseRulesConfig(
+      agent({ allow: { servers: ['fs'], resources: { fs: ['file:///docs/*'] }, prompts: { fs: ['summarize'] } }, deny: { resources: { fs: ['*secret*'] } } }),
+    );
+    expect(result.issues).toEqual([]);
+    expect(result.config?.agents['a']).toEqual({
+      allow: { servers: ['fs'], tools: {}, resources: { fs: ['file:///docs/*'] }, prompts: { fs: ['summarize'] } },
+      deny: { servers: [], tools: {}, resources: { fs: ['*secret*'] } },
+    });
   });
 
   it('reports every error of a broken file at once, in file order, each at its own path', () => {

@@ -1,0 +1,105 @@
+import {
+  ListPromptsResultSchema,
+  ListResourcesResultSchema,
+  ListResourceTemplatesResultSchema,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { DownstreamConnection } from '../../downstream/connection.js';
+
+// What a downstream server offers besides tools (its tools are cached by the connection
+// itself). Lists are cached per connection object until the server says the list changed or
+// the connection restarts; a replaced connection is a new key, so nothing goes stale.
+
+export type CatalogKind = 'resources' | 'resourceTemplates' | 'prompts';
+
+interface Lists {
+  resources?: Promise<readonly Resource[]>;
+  resourceTemplates?: Promise<readonly ResourceTemplate[]>;
+  prompts?: Promise<readonly Prompt[]>;
+}
+
+/** A server that keeps handing out cursors is broken; stop instead of looping forever. */
+const MAX_PAGES = 1_000;
+
+export class Catalog {
+  #lists = new WeakMap<DownstreamConnection, Lists>();
+
+  /** Forgets the cached lists of a connection: all of them, or those of one kind. */
+  invalidate(connection: DownstreamConnection, kind?: CatalogKind): void {
+    if (kind === undefined) {
+      this.#lists.delete(connection);
+      return;
+    }
+    const lists = this.#lists.get(connection);
+    if (lists) delete lists[kind];
+  }
+
+  resources(connection: DownstreamConnection): Promise<readonly Resource[]> {
+    return this.#cached(connection, 'resources', async () =>
+      (await supports(connection, 'resources'))
+        ? pages(connection, 'resources/list', ListResourcesResultSchema, (r) => r.resources)
+        : [],
+    );
+  }
+
+  resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplate[]> {
+    return this.#cached(connection, 'resourceTemplates', async () =>
+      (await supports(connection, 'resources'))
+        ? pages(connection, 'resources/templates/list', ListResourceTemplatesResultSchema, (r) => r.resourceTemplates)
+        : [],
+    );
+  }
+
+  prompts(connection: DownstreamConnection): Promise<readonly Prompt[]> {
+    return this.#cached(connection, 'prompts', async () =>
+      (await supports(connection, 'prompts')) ? pages(connection, 'prompts/list', ListPromptsResultSchema, (r) => r.prompts) : [],
+    );
+  }
+
+  #cached<K extends CatalogKind>(connection: DownstreamConnection, kind: K, load: () => Promise<NonNullable<Awaited<Lists[K]>>>): NonNullable<Lists[K]> {
+    let lists = this.#lists.get(connection);
+    if (!lists) {
+      lists = {};
+      this.#lists.set(connection, lists);
+    }
+    const entry = lists;
+    const existing = entry[kind];
+    if (existing) return existing as NonNullable<Lists[K]>;
+    const loading = load().then((list) => Object.freeze([...list]));
+    // A failure is not remembered: the next listing asks again.
+    loading.catch(() => {
+      if (entry[kind] === loading) delete entry[kind];
+    });
+    entry[kind] = loading as Lists[K];
+    return loading as NonNullable<Lists[K]>;
+  }
+}
+
+async function supports(connection: DownstreamConnection, capability: 'resources' | 'prompts'): Promise<boolean> {
+  await connection.connect();
+  return connection.serverCapabilities?.[capability] !== undefined;
+}
+
+async function pages<S extends { parse(value: unknown): { nextCursor?: string | undefined } }, T>(
+  connection: DownstreamConnection,
+  method: string,
+  schema: S & Parameters<DownstreamConnection['request']>[1],
+  items: (page: ReturnType<S['parse']>) => readonly T[],
+): Promise<T[]> {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = (await connection.request({ method, ...(cursor !== undefined ? { params: { cursor } } : {}) }, schema)) as ReturnType<
+      S['parse']
+    >;
+    out.push(...items(result));
+    cursor = result.nextCursor;
+    if (cursor === undefined) return out;
+    if (seen.has(cursor)) throw new Error(`${method} repeated cursor ${JSON.stringify(cursor)}`);
+    seen.add(cursor);
+  }
+  throw new Error(`${method} returned more than ${MAX_PAGES} pages`);
+}

@@ -1,0 +1,356 @@
+import {
+  CompleteResultSchema,
+  ErrorCode,
+  type CallToolResult,
+  type CompleteRequest,
+  type CompleteResult,
+  type GetPromptResult,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { DownstreamPool } from '../../downstream/pool.js';
+import { GatewayError } from '../../errors.js';
+import { protocolError } from '../../protocolError.js';
+import type { Args } from '../arguments.js';
+import type { OperationContext, RequestExtra, Snapshot } from '../context.js';
+import { authorizeServer } from '../operations/access.js';
+import { connectionFor } from '../operations/connection.js';
+import { downstreamRequest } from '../operations/downstreamRequest.js';
+import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
+import { nativeToolOperation } from '../operations/nativeTool.js';
+import { readResourceOn } from '../operations/readResource.js';
+import { metaTools } from '../metaTools.js';
+import { jsonResult } from '../results.js';
+import type { UpstreamSession } from '../serverRequests.js';
+import { Catalog } from './catalog.js';
+import { ListChanges, type ListKind } from './listChanges.js';
+import type { NamingOptions } from './names.js';
+import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
+import { Subscriptions } from './subscriptions.js';
+import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ViewContext } from './views.js';
+
+// The native side of the gateway: the downstream tools, resources, templates and prompts an
+// agent may use, offered directly, and list_changed when that set changes. Every request that
+// reaches a downstream goes through the gateway's one call path (identity, policy, audit,
+// metrics) as an operation; this class only maps names and URIs and shapes protocol answers.
+
+type Operation = (ctx: OperationContext, args: Args) => Promise<CallToolResult>;
+
+/** Every meta-tool name, whether offered now or not, so a native name never depends on debug mode. */
+const RESERVED: ReadonlySet<string> = new Set(metaTools(true).map((t) => t.name));
+
+/** What the surface needs of the Gateway. */
+export interface SurfaceHost {
+  readonly snapshot: Snapshot;
+  readonly pool: DownstreamPool;
+  /** The agent a session's requests act as when they carry no agent_id; undefined: none can be settled. */
+  agentFor(session: UpstreamSession): string | undefined;
+  /** Runs an operation through identity, audit and metrics, as a tool call. */
+  run(label: string, operation: Operation, args: Args, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult>;
+  /** The gateway's own tools this session is offered (none in native mode). */
+  metaTools(): readonly Tool[];
+}
+
+export interface SurfaceOptions {
+  readonly host: SurfaceHost;
+  readonly naming: NamingOptions;
+  readonly logger: Logger;
+  readonly listChangedDebounceMs: number;
+  /** Native lists are offered (modes native and both). */
+  readonly enabled: boolean;
+}
+
+export class NativeSurface {
+  readonly #host: SurfaceHost;
+  readonly #naming: NamingOptions;
+  readonly #logger: Logger;
+  readonly #enabled: boolean;
+  readonly #catalog = new Catalog();
+  readonly #changes: ListChanges;
+  readonly #subscriptions: Subscriptions;
+
+  constructor(options: SurfaceOptions) {
+    this.#host = options.host;
+    this.#naming = options.naming;
+    this.#logger = options.logger;
+    this.#enabled = options.enabled;
+    this.#changes = new ListChanges({
+      debounceMs: options.listChangedDebounceMs,
+      logger: options.logger,
+      current: (session, kind) => this.#answer(session, kind),
+    });
+    this.#subscriptions = new Subscriptions(() => this.#host.pool, options.logger);
+  }
+
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  get catalog(): Catalog {
+    return this.#catalog;
+  }
+
+  #view(): ViewContext {
+    return {
+      snapshot: this.#host.snapshot,
+      pool: this.#host.pool,
+      catalog: this.#catalog,
+      naming: this.#naming,
+      logger: this.#logger,
+      reserved: RESERVED,
+    };
+  }
+
+  /**
+   * Where a native tool name of this operation's agent leads. Clients list before they call,
+   * so the servers already running nearly always hold the name, and a call does not wait for
+   * the others; only a name not found there asks every server the agent may use.
+   */
+  async #resolveTool(ctx: OperationContext, name: string) {
+    const view = { ...this.#view(), snapshot: ctx.snapshot, pool: ctx.pool };
+    return (await visibleTools(view, ctx.agentId, true)).targets.get(name) ?? (await visibleTools(view, ctx.agentId)).targets.get(name);
+  }
+
+  // ---- lists ----
+
+  async tools(session: UpstreamSession): Promise<Tool[]> {
+    const answer = await this.#answer(session, 'tools');
+    if (this.#enabled) this.#changes.shown(session, 'tools', answer);
+    return answer;
+  }
+
+  async resources(session: UpstreamSession): Promise<Resource[]> {
+    return (await this.#resourceLists(session))[0];
+  }
+
+  async resourceTemplates(session: UpstreamSession): Promise<ResourceTemplate[]> {
+    return (await this.#resourceLists(session))[1];
+  }
+
+  async #resourceLists(session: UpstreamSession): Promise<[Resource[], ResourceTemplate[]]> {
+    const answer = (await this.#answer(session, 'resources')) as [Resource[], ResourceTemplate[]];
+    this.#changes.shown(session, 'resources', answer);
+    return answer;
+  }
+
+  async prompts(session: UpstreamSession): Promise<Prompt[]> {
+    const answer = await this.#answer(session, 'prompts');
+    this.#changes.shown(session, 'prompts', answer);
+    return answer;
+  }
+
+  async #answer(session: UpstreamSession, kind: 'tools'): Promise<Tool[]>;
+  async #answer(session: UpstreamSession, kind: 'prompts'): Promise<Prompt[]>;
+  async #answer(session: UpstreamSession, kind: ListKind): Promise<unknown>;
+  async #answer(session: UpstreamSession, kind: ListKind): Promise<unknown> {
+    const agent = this.#host.agentFor(session);
+    const view = this.#view();
+    switch (kind) {
+      case 'tools': {
+        const native = this.#enabled && agent !== undefined ? (await visibleTools(view, agent)).tools : [];
+        return [...this.#host.metaTools(), ...native];
+      }
+      case 'prompts':
+        return agent === undefined ? [] : (await visiblePrompts(view, agent)).prompts;
+      case 'resources':
+        // One fingerprint for both lists: resources/list_changed covers templates too.
+        return agent === undefined ? [[], []] : Promise.all([visibleResources(view, agent), visibleResourceTemplates(view, agent)]);
+    }
+  }
+
+  // ---- calls ----
+
+  callTool(name: string, args: Args, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+    return this.#host.run('native_call', nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name)), args, extra, session);
+  }
+
+  async readResource(uri: string, extra: RequestExtra, session: UpstreamSession): Promise<ReadResourceResult> {
+    const target = fromGatewayUri(uri);
+    const result = await this.#host.run(
+      'resources/read',
+      async (ctx) => {
+        if (!target) throw resourceNotFound(uri);
+        return readResourceOn(ctx, target.server, target.uri);
+      },
+      {},
+      extra,
+      session,
+    );
+    if (result.isError) throw asProtocolError(result, { resource: uri });
+    return {
+      contents: result.content.map((c) => {
+        const resource = (c as { resource: { uri: string } }).resource;
+        return { ...resource, uri: toGatewayUri(target!.server, resource.uri) };
+      }),
+    } as ReadResourceResult;
+  }
+
+  async getPrompt(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<GetPromptResult> {
+    const result = await this.#host.run(
+      'prompts/get',
+      async (ctx) => {
+        const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(name);
+        if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${name}`);
+        return getPromptOn(ctx, target.server, target.name, promptArguments({ arguments: rawArgs }, 'arguments'));
+      },
+      {},
+      extra,
+      session,
+    );
+    if (result.isError) throw asProtocolError(result, { prompt: name });
+    return result.structuredContent as GetPromptResult;
+  }
+
+  async complete(params: CompleteRequest['params'], extra: RequestExtra, session: UpstreamSession): Promise<CompleteResult> {
+    const result = await this.#host.run(
+      'completion/complete',
+      async (ctx) => {
+        const ref = params.ref;
+        let server: string;
+        let downstreamRef: Record<string, unknown>;
+        if (ref.type === 'ref/prompt') {
+          const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(ref.name);
+          if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${ref.name}`);
+          server = target.server;
+          downstreamRef = { ...ref, name: target.name };
+          authorizeServer(ctx, server);
+        } else {
+          const target = fromGatewayUri(ref.uri);
+          if (!target) throw resourceNotFound(ref.uri);
+          server = target.server;
+          downstreamRef = { ...ref, uri: target.uri };
+          authorizeServer(ctx, server);
+          const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, target.uri);
+          ctx.note.rule = decision.rule;
+          if (!decision.allow) throw resourceNotFound(ref.uri);
+        }
+        const connection = connectionFor(ctx, server);
+        await connection.connect();
+        if (connection.serverCapabilities?.completions === undefined) return jsonResult({ completion: { values: [], hasMore: false } });
+        const spec = ctx.snapshot.servers.get(server)!;
+        const answer = await downstreamRequest(
+          ctx,
+          connection,
+          spec,
+          { method: 'completion/complete', params: { ...params, ref: downstreamRef } },
+          CompleteResultSchema,
+          () => new GatewayError('INVALID_ARGUMENT', 'The server cannot complete this reference'),
+        );
+        return jsonResult(answer as Record<string, unknown>);
+      },
+      {},
+      extra,
+      session,
+    );
+    if (result.isError) throw asProtocolError(result, {});
+    return result.structuredContent as CompleteResult;
+  }
+
+  async subscribe(uri: string, extra: RequestExtra, session: UpstreamSession, subscribe: boolean): Promise<void> {
+    const result = await this.#host.run(
+      subscribe ? 'resources/subscribe' : 'resources/unsubscribe',
+      async (ctx) => {
+        const target = fromGatewayUri(uri);
+        if (!target) throw resourceNotFound(uri);
+        if (!subscribe) {
+          await this.#subscriptions.unsubscribe(session, target.server, target.uri);
+          return jsonResult({});
+        }
+        authorizeServer(ctx, target.server);
+        ctx.note.tool = target.uri;
+        const decision = ctx.snapshot.policy.decideResource(ctx.agentId, target.server, target.uri);
+        ctx.note.rule = decision.rule;
+        if (!decision.allow) throw resourceNotFound(uri);
+        await this.#subscriptions.subscribe(session, target.server, target.uri, ctx.extra.signal);
+        return jsonResult({});
+      },
+      {},
+      extra,
+      session,
+    );
+    if (result.isError) throw asProtocolError(result, { resource: uri });
+  }
+
+  // ---- what happens downstream ----
+
+  /** A downstream's tool list changed (the connection already dropped its cache). */
+  toolsChanged(): void {
+    if (this.#enabled) this.#changes.schedule();
+  }
+
+  /** A downstream (re)started: what it offers may differ, and it forgot our subscriptions. */
+  serverReady(server: string): void {
+    const connection = this.#host.pool.get(server);
+    if (connection) this.#catalog.invalidate(connection);
+    this.#subscriptions.resubscribe(server);
+    if (this.#enabled) this.#changes.schedule();
+  }
+
+  notification(server: string, notification: { method: string; params?: unknown }): void {
+    const connection = this.#host.pool.get(server);
+    switch (notification.method) {
+      case 'notifications/resources/list_changed':
+        if (connection) {
+          this.#catalog.invalidate(connection, 'resources');
+          this.#catalog.invalidate(connection, 'resourceTemplates');
+        }
+        if (this.#enabled) this.#changes.schedule();
+        return;
+      case 'notifications/prompts/list_changed':
+        if (connection) this.#catalog.invalidate(connection, 'prompts');
+        if (this.#enabled) this.#changes.schedule();
+        return;
+      case 'notifications/resources/updated': {
+        const uri = (notification.params as { uri?: unknown } | undefined)?.uri;
+        if (typeof uri === 'string') this.#subscriptions.updated(server, uri);
+        return;
+      }
+      default:
+        this.#logger.debug({ server, method: notification.method }, 'downstream notification not forwarded');
+    }
+  }
+
+  /** The configuration changed: the visible sets may have. */
+  reloaded(): void {
+    if (this.#enabled) this.#changes.schedule();
+  }
+
+  forget(session: UpstreamSession): void {
+    this.#changes.forget(session);
+    this.#subscriptions.forget(session);
+  }
+
+  close(): void {
+    this.#changes.close();
+  }
+}
+
+function resourceNotFound(uri: string): GatewayError {
+  return new GatewayError('RESOURCE_NOT_FOUND', `Resource not found: ${uri}`);
+}
+
+/** MCP's "resource not found". */
+const RESOURCE_NOT_FOUND_CODE = -32002;
+
+/**
+ * A gateway error on a protocol request. A resource or prompt the agent may not use answers
+ * exactly as one that does not exist, so neither can be probed.
+ */
+function asProtocolError(result: CallToolResult, what: { resource?: string; prompt?: string }): Error {
+  const error = (result.structuredContent as { error?: { code?: string; message?: string } } | undefined)?.error;
+  const code = error?.code;
+  const message = error?.message ?? 'request failed';
+  const hidden = code === 'DENIED_BY_POLICY' || code === 'SERVER_NOT_FOUND' || code === 'RESOURCE_NOT_FOUND' || code === 'PROMPT_NOT_FOUND';
+  if (hidden && what.resource !== undefined) return protocolError(RESOURCE_NOT_FOUND_CODE, `Resource not found: ${what.resource}`, { uri: what.resource });
+  if (hidden && what.prompt !== undefined) return protocolError(ErrorCode.InvalidParams, `Unknown prompt: ${what.prompt}`);
+  if (hidden) return protocolError(ErrorCode.InvalidParams, message);
+  if (code === 'INVALID_ARGUMENT') return protocolError(ErrorCode.InvalidParams, message);
+  if (code === 'MISSING_AGENT_ID' || code === 'INVALID_AGENT_ID' || code === 'AGENT_MISMATCH' || code === 'FALLBACK_AGENT_NOT_IN_RULES' || code === 'NO_FALLBACK_CONFIGURED') {
+    return protocolError(ErrorCode.InvalidRequest, message, { code });
+  }
+  return protocolError(ErrorCode.InternalError, message, code !== undefined ? { code } : undefined);
+}

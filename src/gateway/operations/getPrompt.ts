@@ -1,0 +1,59 @@
+import { GetPromptResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../../errors.js';
+import { invalid, optionalObject, optionalString, requiredString, type Args } from '../arguments.js';
+import type { OperationContext } from '../context.js';
+import type { Catalog } from '../native/catalog.js';
+import { jsonResult } from '../results.js';
+import { authorizeServer } from './access.js';
+import { connectionFor } from './connection.js';
+import { downstreamRequest } from './downstreamRequest.js';
+
+/** The get_prompt meta-tool: `server`, `prompt` (the server's own name) and string `arguments`; without `prompt`, the agent's prompts there. */
+export function getPromptOperation(catalog: Catalog): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+  return async (ctx, args) => {
+    const server = requiredString(args, 'server', 'a server name from list_servers');
+    const prompt = optionalString(args, 'prompt');
+    if (prompt !== undefined && prompt !== '') return getPromptOn(ctx, server, prompt, promptArguments(args, 'arguments'));
+    authorizeServer(ctx, server);
+    const connection = connectionFor(ctx, server);
+    const release = ctx.trackCall(server);
+    try {
+      const prompts = await catalog.prompts(connection);
+      return jsonResult({ server, prompts: prompts.filter((p) => ctx.snapshot.policy.decidePrompt(ctx.agentId, server, p.name).allow) });
+    } finally {
+      release();
+    }
+  };
+}
+
+export function promptArguments(args: Args, field: string): Record<string, string> {
+  const raw = optionalObject(args, field);
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value !== 'string') throw invalid(`${field}.${key}`, `must be a string, got ${value === null ? 'null' : typeof value}`);
+  }
+  return raw as Record<string, string>;
+}
+
+/** The prompt under the policy; the result (description, messages) is the structured content. */
+export async function getPromptOn(ctx: OperationContext, server: string, prompt: string, promptArgs: Record<string, string>): Promise<CallToolResult> {
+  const spec = authorizeServer(ctx, server);
+  ctx.note.tool = prompt;
+  const decision = ctx.snapshot.policy.decidePrompt(ctx.agentId, server, prompt);
+  ctx.note.rule = decision.rule;
+  if (!decision.allow) {
+    throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' not authorized to get prompt '${prompt}' on server '${server}'`, {
+      rule: decision.rule,
+      server,
+    });
+  }
+  const connection = connectionFor(ctx, server);
+  const result = await downstreamRequest(
+    ctx,
+    connection,
+    spec,
+    { method: 'prompts/get', params: { name: prompt, arguments: promptArgs } },
+    GetPromptResultSchema,
+    () => new GatewayError('PROMPT_NOT_FOUND', `Prompt '${prompt}' not found on server '${server}'`, { server }),
+  );
+  return jsonResult(result as Record<string, unknown>);
+}

@@ -1,0 +1,25 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../../errors.js';
+import type { Args } from '../arguments.js';
+import type { OperationContext } from '../context.js';
+import type { Target } from '../native/views.js';
+import { callDownstreamTool } from './executeTool.js';
+
+/**
+ * A native tool call: the name is looked up in the agent's own list, then the call takes
+ * execute_tool's path. A name outside that list is TOOL_NOT_FOUND whether the tool is denied
+ * or does not exist, with the same message, so names cannot be probed.
+ */
+export function nativeToolOperation(
+  name: string,
+  resolve: (ctx: OperationContext) => Promise<Target | undefined>,
+): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+  return async (ctx, args) => {
+    const target = await resolve(ctx);
+    if (!target) {
+      ctx.note.tool = name;
+      throw new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
+    }
+    return callDownstreamTool(ctx, target.server, target.name, args, undefined);
+  };
+}

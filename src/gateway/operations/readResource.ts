@@ -1,0 +1,52 @@
+import { ReadResourceResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../../errors.js';
+import { optionalString, requiredString, type Args } from '../arguments.js';
+import type { OperationContext } from '../context.js';
+import type { Catalog } from '../native/catalog.js';
+import { jsonResult } from '../results.js';
+import { authorizeServer } from './access.js';
+import { connectionFor } from './connection.js';
+import { downstreamRequest } from './downstreamRequest.js';
+
+/** The read_resource meta-tool: `server` and the server's own `uri`; without `uri`, what the agent may read there. */
+export function readResourceOperation(catalog: Catalog): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+  return async (ctx, args) => {
+    const server = requiredString(args, 'server', 'a server name from list_servers');
+    const uri = optionalString(args, 'uri');
+    if (uri !== undefined && uri !== '') return readResourceOn(ctx, server, uri);
+    authorizeServer(ctx, server);
+    const connection = connectionFor(ctx, server);
+    const release = ctx.trackCall(server);
+    try {
+      const [resources, templates] = await Promise.all([catalog.resources(connection), catalog.resourceTemplates(connection)]);
+      const policy = ctx.snapshot.policy;
+      return jsonResult({
+        server,
+        resources: resources.filter((r) => policy.decideResource(ctx.agentId, server, r.uri).allow),
+        resource_templates: templates.filter((t) => policy.decideResource(ctx.agentId, server, t.uriTemplate).allow),
+      });
+    } finally {
+      release();
+    }
+  };
+}
+
+/** Reads under the policy; the contents come back as embedded resources, with the server's own URIs. */
+export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<CallToolResult> {
+  const spec = authorizeServer(ctx, server);
+  // The audit's `tool` column names what was used: here the resource.
+  ctx.note.tool = uri;
+  const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, uri);
+  ctx.note.rule = decision.rule;
+  if (!decision.allow) {
+    throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' not authorized to read resource '${uri}' on server '${server}'`, {
+      rule: decision.rule,
+      server,
+    });
+  }
+  const connection = connectionFor(ctx, server);
+  const result = await downstreamRequest(ctx, connection, spec, { method: 'resources/read', params: { uri } }, ReadResourceResultSchema, () =>
+    new GatewayError('RESOURCE_NOT_FOUND', `Resource '${uri}' not found on server '${server}'`, { server }),
+  );
+  return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
+}

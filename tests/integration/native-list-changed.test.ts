@@ -1,0 +1,133 @@
+// Native mode in process: list_changed reaches a client when a downstream's list changes
+// (its own notification, a restart that brings another list, a servers reload); sessions
+// bound to different agents see different lists from one gateway. (That a reload changing
+// nothing visible sends none is tested end to end in native-mode.test.ts.)
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryAuditSink } from '../../src/audit/auditLog.js';
+import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
+import { createLogger } from '../../src/log.js';
+import { waitFor } from '../helpers/processes.js';
+import { fixture } from '../helpers/paths.js';
+import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+
+const open: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((close) => close()));
+});
+afterAll(cleanupTmpDirs);
+
+function build(mcpServers: object, rules: object, boundAgent?: string) {
+  const dir = makeTmpDir();
+  const mcpConfig = join(dir, '.mcp.json');
+  const rulesPath = join(dir, '.mcp-gateway-rules.json');
+  writeJson(mcpConfig, { mcpServers });
+  writeJson(rulesPath, rules);
+  const env = { ...process.env };
+  const gateway = new Gateway({
+    servers: loadServersFile(mcpConfig, env).config,
+    rules: loadRulesFile(rulesPath).config,
+    configPaths: { mcpConfig, rules: rulesPath },
+    ...(boundAgent !== undefined ? { boundAgent } : {}),
+    debug: false,
+    defaultTimeoutMs: 10_000,
+    maxTimeoutMs: 60_000,
+    initStrategy: 'lazy',
+    audit: new MemoryAuditSink(),
+    auditPath: null,
+    auditArgs: 'hash',
+    logger: createLogger('silent'),
+    parentEnv: env,
+    mode: 'native',
+    listChangedDebounceMs: 20,
+    backoff: { baseMs: 10, maxMs: 10 },
+  });
+  open.push(() => gateway.close());
+  return { gateway, mcpConfig };
+}
+
+async function connect(gateway: Gateway, boundAgent?: string) {
+  const { server, detach } = createUpstreamServer(gateway, boundAgent !== undefined ? { boundAgent } : {});
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'in-process', version: '1.0.0' });
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  let changes = 0;
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    changes++;
+  });
+  open.unshift(async () => {
+    await client.close();
+    detach();
+  });
+  return { client, changes: () => changes };
+}
+
+const names = async (client: Client) => (await client.listTools()).tools.map((t) => t.name);
+
+describe('native list_changed', () => {
+  it('follows a downstream tools/list_changed with one notification', async () => {
+    const { gateway } = build({ paged: { command: process.execPath, args: [fixture('paged')] } }, { agents: { a: { allow: { servers: ['*'] } } } }, 'a');
+    const { client, changes } = await connect(gateway);
+    expect(await names(client)).toEqual(['paged__alpha', 'paged__beta', 'paged__gamma', 'paged__mutate']);
+
+    expect((await client.callTool({ name: 'paged__alpha', arguments: {} })).content).toEqual([{ type: 'text', text: 'alpha' }]);
+    await client.callTool({ name: 'paged__mutate', arguments: {} });
+    await waitFor(() => changes() >= 1, { message: 'no tools/list_changed after the downstream changed its list' });
+    expect(changes()).toBe(1);
+    expect(await names(client)).toEqual(['paged__alpha', 'paged__beta', 'paged__gamma', 'paged__mutate', 'paged__delta']);
+  });
+
+  it('follows a restart that brings a different list', async () => {
+    const { gateway } = build({ paged: { command: process.execPath, args: [fixture('paged')] } }, { agents: { a: { allow: { servers: ['*'] } } } }, 'a');
+    const { client, changes } = await connect(gateway);
+    await names(client);
+    await client.callTool({ name: 'paged__mutate', arguments: {} });
+    await waitFor(() => changes() === 1, { message: 'no tools/list_changed after mutate' });
+    expect(await names(client)).toContain('paged__delta');
+    // A fresh paged process has not been mutated: after the restart, delta is gone.
+    process.kill(gateway.pool.get('paged')!.pid!, 'SIGKILL');
+    await waitFor(async () => (await client.callTool({ name: 'paged__alpha', arguments: {} })).isError !== true, {
+      message: 'paged never restarted',
+    });
+    await waitFor(() => changes() === 2, { message: 'no tools/list_changed after a restart with another list' });
+    expect(await names(client)).toEqual(['paged__alpha', 'paged__beta', 'paged__gamma', 'paged__mutate']);
+  });
+
+  it('follows a servers reload that adds a server; the other server keeps its names', async () => {
+    const paged = { command: process.execPath, args: [fixture('paged')] };
+    const { gateway, mcpConfig } = build({ paged }, { agents: { a: { allow: { servers: ['paged', 'other'] } } } }, 'a');
+    const { client, changes } = await connect(gateway);
+    const before = await names(client);
+    writeJson(mcpConfig, { mcpServers: { paged, other: paged } });
+    gateway.reload(['mcp_config']);
+    await waitFor(() => changes() === 1, { message: 'no tools/list_changed after the servers reload' });
+    const after = await names(client);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.slice(before.length)).toEqual(['other__alpha', 'other__beta', 'other__gamma', 'other__mutate']);
+  });
+
+  it('gives each session the list of its own agent', async () => {
+    const { gateway } = build(
+      { paged: { command: process.execPath, args: [fixture('paged')] } },
+      { agents: { a: { allow: { servers: ['*'] } }, b: { allow: { servers: ['*'], tools: { paged: ['beta'] } } }, c: { deny: { servers: ['*'] } } } },
+    );
+    const a = await connect(gateway, 'a');
+    const b = await connect(gateway, 'b');
+    const c = await connect(gateway, 'c');
+    const none = await connect(gateway);
+    expect(await names(a.client)).toEqual(['paged__alpha', 'paged__beta', 'paged__gamma', 'paged__mutate']);
+    expect(await names(b.client)).toEqual(['paged__beta']);
+    expect(await names(c.client)).toEqual([]);
+    // No agent can be settled (deny_on_missing_agent): nothing is listed, and a call says why.
+    expect(await names(none.client)).toEqual([]);
+    const refused = await none.client.callTool({ name: 'paged__alpha', arguments: {} });
+    expect(refused.structuredContent).toMatchObject({ error: { code: 'MISSING_AGENT_ID' } });
+    const denied = await b.client.callTool({ name: 'paged__alpha', arguments: {} });
+    expect(denied.structuredContent).toMatchObject({ error: { code: 'TOOL_NOT_FOUND', message: 'Unknown tool: paged__alpha' } });
+  });
+});

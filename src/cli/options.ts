@@ -2,6 +2,7 @@
 // table and settings.ts resolves flag > env > default from it, so --help, the README and
 // the behaviour cannot drift apart.
 
+import { DEFAULT_SESSION_SETTINGS } from '../config/sessionSettings.js';
 import { DEFAULT_RATE_LIMIT_SPECS } from '../http/rateLimitSpec.js';
 
 export interface OptionSpec {
@@ -74,6 +75,37 @@ export const SERVE_OPTIONS = {
     describe: 'Quiet time after an edit of either config file before it is reloaded (75 to 3600000)',
     env: 'GATEWAY_RELOAD_DEBOUNCE_MS',
     defaultText: '300',
+  },
+  // ---- Isolated instances ("isolation": "agent" | "session") and their sandboxes. ----
+  'session-default-timeout': {
+    type: 'number',
+    describe: 'Seconds an idle agent or session instance lives when the call sets no timeout',
+    env: 'GATEWAY_SESSION_DEFAULT_TIMEOUT',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.defaultTimeoutS),
+  },
+  'session-cleanup-interval': {
+    type: 'number',
+    describe: 'Seconds between sweeps that close expired and dead instances',
+    env: 'GATEWAY_SESSION_CLEANUP_INTERVAL',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.cleanupIntervalS),
+  },
+  'max-sessions-per-service': {
+    type: 'number',
+    describe: 'Isolated instances of one server at most; a call that needs one more gets 503',
+    env: 'GATEWAY_MAX_SESSIONS_PER_SERVICE',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.maxSessionsPerService),
+  },
+  'max-total-sessions': {
+    type: 'number',
+    describe: 'Isolated instances of all servers at most',
+    env: 'GATEWAY_MAX_TOTAL_SESSIONS',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.maxTotalSessions),
+  },
+  'sandbox-dir': {
+    type: 'string',
+    describe: 'Folder under which each sandboxed instance gets its own folder (HOME, TMPDIR, default cwd)',
+    env: 'GATEWAY_SANDBOX_DIR',
+    defaultText: DEFAULT_SESSION_SETTINGS.sandboxDir,
   },
   // ---- HTTP mode (issue 5). Only read with --transport http. ----
   transport: {

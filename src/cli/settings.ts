@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
 import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
 import { normalizeOrigin } from '../http/origin.js';
 import {
@@ -28,6 +29,8 @@ export interface ServeSettings {
   readonly maxTimeoutMs: number;
   readonly reloadDebounceMs: number;
   readonly transport: 'stdio' | 'http';
+  /** Isolated instances: idle timeout, sweep interval, limits, sandbox folder (absolute). */
+  readonly session: SessionSettings;
   /** Present with --transport http. */
   readonly http?: HttpSettings;
 }
@@ -83,6 +86,9 @@ export type ParsedFlags = Partial<Record<ServeOptionName, unknown>>;
 
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
 
+/** Longest session timeout or sweep interval: a day is far beyond any call, and well inside a Node.js timer. */
+const MAX_SECONDS = 86_400;
+
 /** flag > environment variable > default, with a message naming the flag or variable on bad input. */
 export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServeSettings {
   const pick = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
@@ -119,6 +125,15 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     const n = Number(v.value);
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new SettingsError(`${v.from}: expected a whole number from ${min} to ${max}, got '${String(v.value)}'`);
+    }
+    return n;
+  };
+  const positiveSeconds = (name: ServeOptionName, fallback: number): number => {
+    const v = pick(name);
+    if (!v) return fallback;
+    const n = Number(v.value);
+    if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
+      throw new SettingsError(`${v.from}: expected a number of seconds above 0 and at most ${MAX_SECONDS}, got '${String(v.value)}'`);
     }
     return n;
   };
@@ -161,6 +176,13 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     maxTimeoutMs,
     reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),
     transport,
+    session: {
+      defaultTimeoutS: positiveSeconds('session-default-timeout', DEFAULT_SESSION_SETTINGS.defaultTimeoutS),
+      cleanupIntervalS: positiveSeconds('session-cleanup-interval', DEFAULT_SESSION_SETTINGS.cleanupIntervalS),
+      maxSessionsPerService: positiveInt('max-sessions-per-service', DEFAULT_SESSION_SETTINGS.maxSessionsPerService),
+      maxTotalSessions: positiveInt('max-total-sessions', DEFAULT_SESSION_SETTINGS.maxTotalSessions),
+      sandboxDir: expandHome(str('sandbox-dir') ?? DEFAULT_SESSION_SETTINGS.sandboxDir, env['HOME'], cwd),
+    },
     ...(transport === 'http' ? { http: resolveHttp() } : {}),
   };
 

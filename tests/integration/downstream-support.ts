@@ -2,6 +2,7 @@
 // silent logger, and bookkeeping so every test file can prove it left no process behind.
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
+import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
 import { DownstreamConnection, type ConnectionOptions } from '../../src/downstream/connection.js';
 import { fixture } from '../helpers/paths.js';
@@ -21,6 +22,8 @@ export function stdioSpec(name: string, args: readonly string[], extra: Partial<
     args,
     headers: {},
     enabled: true,
+    isolation: 'shared',
+    sandbox: defaultSandbox(false),
     ...extra,
     env: { [MARKER_NAME]: MARKER, ...extra.env },
   };

@@ -20,6 +20,11 @@ export const CONFIG_OPTIONS = {
 
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTIONS,
+  config: {
+    type: 'string',
+    describe: "A SignalWire MCP gateway config.json: its services replace .mcp.json, its settings apply below flags and env vars; implies --transport http",
+    env: 'GATEWAY_CONFIG',
+  },
   agent: {
     type: 'string',
     describe: 'Bind this gateway to one agent: every call acts as it; another agent_id is refused',
@@ -37,6 +42,11 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_LOG_LEVEL',
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     defaultText: 'info',
+  },
+  'log-file': {
+    type: 'string',
+    describe: 'Also append the log lines to this file',
+    env: 'GATEWAY_LOG_FILE',
   },
   'audit-log': {
     type: 'string',

@@ -60,6 +60,20 @@ export interface GatewayOptions {
   readonly onCall?: (event: CallEvent) => void;
   /** Told of every reload attempt of each file (metrics exporters). Must not throw or block. */
   readonly onReload?: (file: ConfigFileKey, outcome: 'success' | 'failure') => void;
+  /**
+   * How each file reloads when it is not the default (`.mcp.json` server by server, the rules
+   * file in full): a SignalWire config.json, or rules made in code. Each throws ConfigError as
+   * the defaults do.
+   */
+  readonly reloaders?: {
+    readonly mcp_config?: (previous: ReadonlyMap<string, ServerSpec>) => ServersReload;
+    readonly gateway_rules?: () => RulesReload;
+  };
+  /**
+   * Every call acts as this agent, whatever `agent_id` it names (SignalWire's config.json
+   * without a rules file, where one made-up agent may use every server: a name can widen nothing).
+   */
+  readonly soleAgent?: string;
 }
 
 /** One finished gateway tool call, as observers see it (no argument values). */
@@ -190,7 +204,8 @@ export class Gateway {
     if (keys.includes('mcp_config')) {
       this.#ledger.attempted('mcp_config');
       try {
-        servers = loadServersForReload(paths.mcpConfig, this.#options.parentEnv, current.servers);
+        const reloadServers = this.#options.reloaders?.mcp_config;
+        servers = reloadServers ? reloadServers(current.servers) : loadServersForReload(paths.mcpConfig, this.#options.parentEnv, current.servers);
       } catch (err) {
         failed.push('mcp_config');
         this.#reloadFailed('mcp_config', paths.mcpConfig, err, current.revision, trigger);
@@ -200,7 +215,7 @@ export class Gateway {
     if (keys.includes('gateway_rules')) {
       this.#ledger.attempted('gateway_rules');
       try {
-        rules = loadRulesForReload(paths.rules);
+        rules = (this.#options.reloaders?.gateway_rules ?? (() => loadRulesForReload(paths.rules)))();
       } catch (err) {
         failed.push('gateway_rules');
         this.#reloadFailed('gateway_rules', paths.rules, err, current.revision, trigger);
@@ -332,6 +347,7 @@ export class Gateway {
       noteTarget(note, name, args);
       const identity = resolveIdentity({
         requested: args['agent_id'],
+        ...(this.#options.soleAgent !== undefined ? { sole: this.#options.soleAgent } : {}),
         ...((session.boundAgent ?? this.#options.boundAgent) !== undefined ? { bound: (session.boundAgent ?? this.#options.boundAgent)! } : {}),
         ...(this.#options.fallbackAgent ? { fallbackAgent: this.#options.fallbackAgent } : {}),
         policy: snapshot.policy,
@@ -343,6 +359,7 @@ export class Gateway {
       }
       agentId = identity.agentId;
       source = identity.source;
+      if (source === 'sole' && typeof args['agent_id'] === 'string' && args['agent_id'] !== agentId) note.requestedAgent = clip(args['agent_id']);
       const ctx: OperationContext = {
         snapshot,
         pool: this.#pool,

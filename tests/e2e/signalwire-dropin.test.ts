@@ -246,6 +246,19 @@ describe('SignalWire config.json: start-up', () => {
     expect(await gw.stop()).toBe(0);
   });
 
+  it('SignalWire\'s tight limits apply per route, with 429, but never to /health (the container health check)', async () => {
+    const doc = signalWireConfig() as { rate_limiting: Record<string, unknown> };
+    doc.rate_limiting = { default_limits: ['2 per hour'], call_limit: '1 per minute' };
+    const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off'], configDir(doc), ENV);
+    for (let i = 0; i < 6; i++) expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    expect((await fetch(`${gw.url}/services`, { headers: { authorization: B } })).status).toBe(200);
+    expect((await fetch(`${gw.url}/services`, { headers: { authorization: B } })).status).toBe(200);
+    expect((await fetch(`${gw.url}/services`, { headers: { authorization: B } })).status).toBe(429);
+    expect((await call(gw.url, 'greeter', { tool: 'greet', session_id: 'l1' })).status).toBe(200);
+    expect((await call(gw.url, 'greeter', { tool: 'greet', session_id: 'l1' })).status).toBe(429);
+    expect(await gw.stop()).toBe(0);
+  });
+
   it('flags and environment variables beat config.json', async () => {
     const dir = configDir();
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--auth-password', 'from-flag'], dir, { ...ENV, GATEWAY_AUTH_TOKEN: 'env-token' });

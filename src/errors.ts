@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'TOOL_NOT_FOUND',
   'TIMEOUT',
   'INVALID_ARGUMENT',
+  'TOO_MANY_SESSIONS',
   'INTERNAL_ERROR',
 ] as const;
 

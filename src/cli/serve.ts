@@ -86,6 +86,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     logger,
     parentEnv: io.env,
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
+    session: settings.session,
     ...(reloaders ? { reloaders } : {}),
     ...(soleAgent !== undefined ? { soleAgent } : {}),
     // Only when someone listens: the gateway builds no event for nobody.

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/auditLog.js';
@@ -6,7 +8,9 @@ import { GatewayMetrics } from '../audit/latencyStats.js';
 import { hashArgs, isoTimestamp, type AuditDecision, type AuditRecord } from '../audit/record.js';
 import { crossCheckRules } from '../config/crossCheck.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
-import type { BackoffPolicy } from '../downstream/connection.js';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
+import type { BackoffPolicy, ConnectionOptions } from '../downstream/connection.js';
+import { InstanceRegistry } from '../downstream/instances.js';
 import { DownstreamPool, type ApplyResult } from '../downstream/pool.js';
 import { ConfigError, GatewayError } from '../errors.js';
 import { compilePolicy } from '../policy/engine.js';
@@ -74,6 +78,8 @@ export interface GatewayOptions {
    * without a rules file, where one made-up agent may use every server: a name can widen nothing).
    */
   readonly soleAgent?: string;
+  /** Isolated instances and sandbox folders. Default: DEFAULT_SESSION_SETTINGS (sandbox folder in ~/.cache). */
+  readonly session?: SessionSettings;
 }
 
 /** One finished gateway tool call, as observers see it (no argument values). */
@@ -120,6 +126,8 @@ export class Gateway {
   readonly #ledger: ReloadLedger;
   #snapshot: Snapshot;
   #pool: DownstreamPool;
+  readonly #instances: InstanceRegistry;
+  readonly #session: SessionSettings;
   #watcher: Closable | undefined;
   #closing: Promise<void> | undefined;
 
@@ -136,12 +144,23 @@ export class Gateway {
       },
       cross: crossCheckRules(options.rules, this.#snapshot.serverNames),
     });
-    this.#pool = new DownstreamPool(options.servers.servers, {
+    const session = options.session ?? DEFAULT_SESSION_SETTINGS;
+    // Only the built-in default starts with "~/"; the CLI hands over absolute folders.
+    this.#session = session.sandboxDir.startsWith('~/') ? { ...session, sandboxDir: join(homedir(), session.sandboxDir.slice(2)) } : session;
+    const connectionOptions: ConnectionOptions = {
       logger: options.logger,
       clientInfo: { name: 'agent-mcp-gateway', version: VERSION },
       parentEnv: { ...options.parentEnv },
+      sandboxRoot: this.#session.sandboxDir,
       onServerRequest: (server, request, extra) => this.#router.route(server, request, extra),
       ...(options.backoff ? { backoff: options.backoff } : {}),
+    };
+    this.#pool = new DownstreamPool(options.servers.servers, connectionOptions);
+    this.#instances = new InstanceRegistry(connectionOptions, {
+      defaultTimeoutS: this.#session.defaultTimeoutS,
+      cleanupIntervalS: this.#session.cleanupIntervalS,
+      maxPerServer: this.#session.maxSessionsPerService,
+      maxTotal: this.#session.maxTotalSessions,
     });
     const operations = new Map<string, Operation>([
       ['list_servers', listServers],
@@ -164,6 +183,15 @@ export class Gateway {
 
   get pool(): DownstreamPool {
     return this.#pool;
+  }
+
+  /** Instances of servers with isolation "agent" or "session". */
+  get instances(): InstanceRegistry {
+    return this.#instances;
+  }
+
+  get sessionSettings(): SessionSettings {
+    return this.#session;
   }
 
   start(): void {
@@ -233,6 +261,12 @@ export class Gateway {
         drainMs: this.#options.maxTimeoutMs,
       });
       const retiring = [...changes.changed, ...changes.removed];
+      for (const name of changes.unchanged) {
+        const spec = serverMap.get(name);
+        if (spec) this.#instances.updateSpec(spec);
+      }
+      // Their instances were started from the old spec: they close once their calls finish.
+      void this.#instances.retireServers(retiring, this.#options.maxTimeoutMs);
       if (retiring.length > 0) {
         void changes.retired.then(() => this.#logger.debug({ servers: retiring }, 'replaced and removed downstream connections closed'));
       }
@@ -363,6 +397,8 @@ export class Gateway {
       const ctx: OperationContext = {
         snapshot,
         pool: this.#pool,
+        instances: this.#instances,
+        instanceScope: session.instanceScope,
         agentId,
         identitySource: source,
         extra,
@@ -521,7 +557,7 @@ export class Gateway {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#watcher?.close();
-      await this.#pool.close();
+      await Promise.all([this.#pool.close(), this.#instances.close()]);
       await this.#options.audit.close();
     })();
     return this.#closing;
@@ -530,6 +566,7 @@ export class Gateway {
   /** Last resort for a synchronous exit: kill every downstream process group and flush the audit buffer. */
   killSync(): void {
     this.#pool.killAllSync();
+    this.#instances.killAllSync();
     this.#options.audit.flushSync();
   }
 }

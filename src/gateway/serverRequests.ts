@@ -20,11 +20,26 @@ export interface UpstreamSession {
   readonly boundAgent?: string;
   /** A client-chosen session id (REST `session_id`) recorded in the audit line. */
   readonly auditSessionId?: string;
+  /**
+   * The session servers with `isolation: "session"` get one instance per; undefined (stdio)
+   * falls back to the agent.
+   */
+  readonly instanceScope?: InstanceScope;
   clientCapabilities(): ClientCapabilities | undefined;
   /** A request to this client that belongs to no call in flight (e.g. roots/list at a server's start). */
   request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;
   /** Sends notifications/tools/list_changed to this client. */
   notifyToolListChanged(): Promise<void>;
+}
+
+export interface InstanceScope {
+  /** Unique among all sessions of the gateway (REST ids are prefixed with their owner). */
+  readonly key: string;
+  /** How messages name it, e.g. `session "call-1"`. */
+  readonly label: string;
+  /** Idle timeout the current call sets, in seconds. */
+  readonly timeoutS?: number;
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 interface InFlight {

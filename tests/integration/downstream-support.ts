@@ -1,6 +1,8 @@
 // Shared set-up for the downstream*.test.ts files: specs for real servers and fixtures, a
 // silent logger, and bookkeeping so every test file can prove it left no process behind.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
@@ -37,6 +39,7 @@ export function options(extra: Partial<ConnectionOptions> = {}): ConnectionOptio
   return {
     logger: silent,
     clientInfo: { name: 'downstream-test', version: '0.0.0' },
+    sandboxRoot: join(tmpdir(), 'amg-downstream-sandbox'),
     parentEnv: process.env,
     ...extra,
   };

@@ -3,7 +3,7 @@ import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
-import { connectionFor } from './connection.js';
+import { isolatedLease, sharedLease } from './connection.js';
 import { listToolsOf } from './listTools.js';
 
 // Name lookups per cached tool list: the list object is replaced whenever the downstream's
@@ -28,7 +28,8 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);
 
-  const connection = connectionFor(ctx, server);
+  const lease = spec.isolation === 'shared' ? sharedLease(ctx, server) : await isolatedLease(ctx, spec);
+  const connection = lease.connection;
   const release = ctx.trackCall(server);
   try {
     // The cached list when the connection is ready (no wait); otherwise list (and connect).
@@ -57,5 +58,6 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
     return result;
   } finally {
     release();
+    lease.release();
   }
 }

@@ -2,6 +2,9 @@
 // gateway with real downstream processes: the todo fixture keeps its list in its process,
 // so a shared process would show one session's todos to another.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_MARKER_VAR, startHttpGateway, type HttpGw } from '../helpers/httpGateway.js';
 import { fixture } from '../helpers/paths.js';
@@ -169,6 +172,49 @@ describe('isolation "session" over REST', () => {
     expect((await call('todo', 'list_todos', 'call-fast')).status).toBe(200);
     expect(slowDone).toBe(false);
     expect((await slow).body['result']).toBe('pong');
+  });
+});
+
+describe('isolation "session" on /mcp: the MCP session is the session', () => {
+  let gw: HttpGw;
+  const { pidsOf } = client(() => gw);
+  beforeAll(async () => {
+    gw = await start({ mcpServers: { todo: server('todo', 'todo', { isolation: 'session' }) }, rules: RULES });
+  });
+  afterAll(async () => {
+    if (gw) {
+      await gw.stop();
+      gw.kill();
+    }
+  });
+  const connect = async (): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`));
+    const mcp = new Client({ name: 'isolation-test', version: '1.0.0' });
+    await mcp.connect(transport);
+    return { client: mcp, transport };
+  };
+  const todo = async (c: Client, tool: string, args: Record<string, unknown> = {}): Promise<string> => {
+    const r: CallToolResult = await c.request(
+      { method: 'tools/call', params: { name: 'execute_tool', arguments: { server: 'todo', tool, args } } },
+      CallToolResultSchema,
+    );
+    const first = r.content[0];
+    return first?.type === 'text' ? first.text : '';
+  };
+
+  it('each MCP session has its own instance; ending the session ends its process', async () => {
+    const one = await connect();
+    const two = await connect();
+    expect(await todo(one.client, 'add_todo', { text: 'one' })).toBe('Added todo #1: one (priority: medium)');
+    expect(await todo(two.client, 'list_todos')).toBe('No all todos found');
+    expect(await todo(one.client, 'list_todos')).toBe('Todo List (all):\n○ #1 [medium] one');
+    const pid = Number(await todo(one.client, 'pid'));
+    expect(pidsOf('todo')).toHaveLength(2);
+    await one.transport.terminateSession();
+    await one.client.close();
+    await waitFor(() => !isAlive(pid), { message: 'the instance of the closed MCP session is still running' });
+    expect(pidsOf('todo')).toHaveLength(1);
+    await two.client.close();
   });
 });
 

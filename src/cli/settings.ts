@@ -119,6 +119,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     if (envValue !== undefined && envValue !== '') return { value: envValue, from: envName! };
     return undefined;
   };
+  if (flags['config'] === '') throw new SettingsError('--config needs the path of a SignalWire config.json');
   const signalWire = loadSignalWire(fromFlagOrEnv('config'), fromFlagOrEnv('mcp-config'), env, cwd);
   const pick = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
     const given = fromFlagOrEnv(name);

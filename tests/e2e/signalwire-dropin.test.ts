@@ -259,6 +259,16 @@ describe('SignalWire config.json: start-up', () => {
     expect(await gw.stop()).toBe(0);
   });
 
+  it('without a rules file every call acts as the sole agent; the audit line keeps the agent name the skill sent', async () => {
+    const dir = configDir();
+    const audit = join(dir, 'audit.jsonl');
+    const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', audit], dir, ENV);
+    expect((await call(gw.url, 'greeter', { tool: 'greet', session_id: 'a1' })).status).toBe(200);
+    expect(await gw.stop()).toBe(0);
+    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l['tool'] === 'greet')).toMatchObject({ agent: 'signalwire', identity_source: 'sole', requested_agent: 'greeter-agent', session_id: 'a1', decision: 'ALLOW' });
+  });
+
   it('flags and environment variables beat config.json', async () => {
     const dir = configDir();
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--auth-password', 'from-flag'], dir, { ...ENV, GATEWAY_AUTH_TOKEN: 'env-token' });

@@ -87,6 +87,10 @@ describe('resolveServeSettings with --config', () => {
     expect(() => resolveServeSettings({}, { GATEWAY_CONFIG: path, GATEWAY_MCP_CONFIG: 'x' }, dir)).toThrow('GATEWAY_CONFIG and GATEWAY_MCP_CONFIG both name the servers');
   });
 
+  it('--config without a path is refused (it would otherwise fall back to stdio)', () => {
+    expect(() => resolveServeSettings({ config: '' }, {}, '/tmp')).toThrow('--config needs the path of a SignalWire config.json');
+  });
+
   it('an empty auth_token (SignalWire\'s "${MCP_AUTH_TOKEN|}") means no token', () => {
     const { dir, path } = configFile({ ...FILE, server: { auth_token: '${MCP_AUTH_TOKEN|}' } });
     expect(resolveServeSettings({ config: path }, {}, dir).http?.token).toBeUndefined();

@@ -84,7 +84,8 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     auditPath: settings.auditLog,
     auditArgs: settings.auditArgs,
     logger,
-    parentEnv: io.env,
+    // The variables config.json takes the gateway's credentials from are its secrets too: no server gets them.
+    parentEnv: settings.signalWire ? withoutVariables(io.env, settings.signalWire.secretVariables) : io.env,
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
     session: settings.session,
     ...(reloaders ? { reloaders } : {}),
@@ -131,6 +132,10 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
         : `watching ${paths.mcpConfig} (debounce ${debounceMs} ms; its services reload, other sections need a restart); SIGHUP reloads it`,
   };
   return { gateway, logger, observers, summary };
+}
+
+function withoutVariables(env: CliIo['env'], names: readonly string[]): CliIo['env'] {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
 }
 
 interface Sources {

@@ -48,6 +48,8 @@ export interface SignalWireSource {
   readonly path: string;
   readonly servers: ServersConfig;
   readonly warnings: readonly ConfigIssue[];
+  /** Environment variables holding the gateway's credentials (MCP_AUTH_PASSWORD, ...): never passed to a server. */
+  readonly secretVariables: readonly string[];
 }
 
 export interface HttpSettings {
@@ -216,7 +218,9 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
       sandboxDir: expandHome(str('sandbox-dir') ?? DEFAULT_SESSION_SETTINGS.sandboxDir, env['HOME'], cwd),
     },
     ...(transport === 'http' ? { http: resolveHttp() } : {}),
-    ...(signalWire ? { signalWire: { path: signalWire.path, servers: signalWire.config.servers, warnings: signalWire.warnings } } : {}),
+    ...(signalWire
+      ? { signalWire: { path: signalWire.path, servers: signalWire.config.servers, warnings: signalWire.warnings, secretVariables: signalWire.secretVariables } }
+      : {}),
   };
 
   function resolveHttp(): HttpSettings {
@@ -303,7 +307,7 @@ function loadSignalWire(
   }
   const path = resolveUserPath(String(config.value), { cwd, home: env['HOME'] ?? homedir() });
   const loaded = loadSignalWireFile(path, env, cwd);
-  return { path, config: loaded.config, servers: loaded.config.servers, warnings: loaded.warnings };
+  return { path, config: loaded.config, servers: loaded.config.servers, warnings: loaded.warnings, secretVariables: loaded.config.secretVariables };
 }
 
 export function expandHome(path: string, home: string | undefined, cwd: string): string {

@@ -17,7 +17,7 @@
 // cli/settings.ts, so a value means the same whichever way it arrives.
 
 import { isAbsolute, resolve } from 'node:path';
-import { expandEnv, type Env } from './expandEnv.js';
+import { expandEnv, referencedVariables, type Env } from './expandEnv.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, isPlainObject, jsonType } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';
@@ -60,6 +60,12 @@ export interface SignalWireConfig {
   readonly servers: ServersConfig;
   /** Only the settings the file gives. */
   readonly settings: Readonly<Partial<Record<SignalWireSettingName, SourcedValue>>>;
+  /**
+   * The environment variables the gateway's own credentials come from (`server.auth_*`,
+   * `rate_limiting.storage_uri`, e.g. MCP_AUTH_PASSWORD): like GATEWAY_AUTH_*, they must
+   * never reach a server's environment.
+   */
+  readonly secretVariables: readonly string[];
 }
 
 export interface SignalWireParseResult {
@@ -138,6 +144,7 @@ export function parseSignalWireConfig(text: string, env: Env, cwd: string): Sign
     issues.push(configError([], `a SignalWire config.json must be a JSON object, got ${jsonType(raw)}`));
     return { config: undefined, issues };
   }
+  const secretVariables = credentialVariables(raw);
   const doc = substitute(raw, [], env, issues) as Record<string, unknown>;
   warnUnknown(doc, [], SECTIONS, '', issues);
 
@@ -177,9 +184,23 @@ export function parseSignalWireConfig(text: string, env: Env, cwd: string): Sign
     config: Object.freeze({
       servers: Object.freeze({ servers: Object.freeze(servers) }),
       settings: Object.freeze(settings),
+      secretVariables: Object.freeze(secretVariables),
     }),
     issues,
   };
+}
+
+/** Variables referenced, before substitution, where the gateway's credentials are written. */
+function credentialVariables(raw: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  const server = raw['server'];
+  const rate = raw['rate_limiting'];
+  const values = [
+    ...(isPlainObject(server) ? [server['auth_user'], server['auth_password'], server['auth_token']] : []),
+    ...(isPlainObject(rate) ? [rate['storage_uri']] : []),
+  ];
+  for (const value of values) if (typeof value === 'string') for (const name of referencedVariables(value)) names.add(name);
+  return [...names];
 }
 
 function readSetting(value: unknown, kind: Kind, path: PathSegment[], issues: ConfigIssue[]): string | number | readonly string[] | undefined {

@@ -269,6 +269,25 @@ describe('SignalWire config.json: start-up', () => {
     expect(lines.find((l) => l['tool'] === 'greet')).toMatchObject({ agent: 'signalwire', identity_source: 'sole', requested_agent: 'greeter-agent', session_id: 'a1', decision: 'ALLOW' });
   });
 
+  it('the variables config.json takes credentials from never reach a server, sandboxed or not', async () => {
+    const doc = signalWireConfig() as { services: Record<string, unknown> };
+    doc.services = {
+      open: { command: ['node', fixture('printenv')], sandbox: { enabled: false } },
+      halfopen: { command: ['node', fixture('printenv')], sandbox: { restricted_env: false } },
+    };
+    const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off'], configDir(doc), { ...ENV, UNRELATED_SETTING: 'visible' });
+    for (const service of ['open', 'halfopen']) {
+      const res = await call(gw.url, service, { tool: 'env', session_id: `e-${service}` });
+      expect(res.status).toBe(200);
+      const env = JSON.parse(String(res.body['result'])) as Record<string, string>;
+      expect(env['UNRELATED_SETTING'], service).toBe('visible');
+      expect(env['MCP_AUTH_PASSWORD'], service).toBeUndefined();
+      expect(env['MCP_AUTH_TOKEN'], service).toBeUndefined();
+      expect(JSON.stringify(env)).not.toContain(PASSWORD);
+    }
+    expect(await gw.stop()).toBe(0);
+  });
+
   it('flags and environment variables beat config.json', async () => {
     const dir = configDir();
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--auth-password', 'from-flag'], dir, { ...ENV, GATEWAY_AUTH_TOKEN: 'env-token' });

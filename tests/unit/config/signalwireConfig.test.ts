@@ -77,6 +77,12 @@ describe('parseSignalWireConfig: SignalWire\'s sample file', () => {
     expect(DEFAULT_SANDBOX_LIMITS).toEqual({ cpuSeconds: 300, memoryMb: 512, processes: 10, fileSizeMb: 10 });
   });
 
+  it('names the variables the gateway\'s credentials come from, so no server inherits them', () => {
+    expect(parse(SAMPLE).config?.secretVariables).toEqual(['MCP_AUTH_USER', 'MCP_AUTH_PASSWORD', 'MCP_AUTH_TOKEN']);
+    const doc = { server: { auth_token: 'Bearer-${A}-${B:-x}', auth_password: 'literal' }, rate_limiting: { storage_uri: 'redis://:${REDIS_PW}@h:6379' } };
+    expect(parse(doc).config?.secretVariables).toEqual(['A', 'B', 'REDIS_PW']);
+  });
+
   it('takes the environment over the defaults', () => {
     const env = { MCP_PORT: '9001', MCP_AUTH_PASSWORD: '12345', MCP_AUTH_TOKEN: 'tok', MCP_LOG_LEVEL: 'warning' };
     const settings = parse(SAMPLE, env).config?.settings;
@@ -248,7 +254,7 @@ describe('parseSignalWireConfig: what SignalWire ignores is a warning here', () 
   });
 
   it('an empty file (no services) is valid: nothing to serve yet', () => {
-    expect(parse({})).toEqual({ config: { servers: { servers: [] }, settings: {} }, issues: [] });
+    expect(parse({})).toEqual({ config: { servers: { servers: [] }, settings: {}, secretVariables: [] }, issues: [] });
   });
 });
 

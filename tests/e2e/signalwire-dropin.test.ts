@@ -288,6 +288,21 @@ describe('SignalWire config.json: start-up', () => {
     expect(await gw.stop()).toBe(0);
   });
 
+  it('editing config.json reloads its services; a broken edit keeps the last good ones', async () => {
+    const dir = configDir();
+    const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--reload-debounce-ms', '100'], dir, ENV);
+    const names = async (): Promise<string[]> => Object.keys(await json(await fetch(`${gw.url}/services`, { headers: { authorization: B } }))).sort();
+    const doc = signalWireConfig() as { services: Record<string, unknown> };
+    doc.services = { ...doc.services, hello: { command: ['node', fixture('greeter')] } };
+    writeJson(join(dir, 'config.json'), doc);
+    await waitFor(async () => (await names()).includes('hello'), { message: 'the added service to be listed' });
+    expect((await call(gw.url, 'hello', { tool: 'greet', session_id: 'h1' })).body['result']).toBe('Hello, World!');
+    writeJson(join(dir, 'config.json'), { services: { hello: { command: 'not a list' } } });
+    await waitFor(() => gw.stderr().includes('reload of'), { message: 'the failed reload to be logged' });
+    expect(await names()).toEqual(['greeter', 'hello', 'todo']);
+    expect(await gw.stop()).toBe(0);
+  });
+
   it('flags and environment variables beat config.json', async () => {
     const dir = configDir();
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--auth-password', 'from-flag'], dir, { ...ENV, GATEWAY_AUTH_TOKEN: 'env-token' });

@@ -3,7 +3,7 @@
 // -c`), and the curl sequence of their test_gateway.sh, rewritten with fetch, passes: health,
 // services, tools, calls with a session_id (Basic and Bearer), sessions, delete. The calls
 // are shaped as SignalWire's mcp_gateway skill sends them (metadata.agent_id = its agent name).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -329,6 +329,19 @@ describe('SignalWire config.json: start-up', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('server.port: must be a number');
     expect(stderr).toContain('services.todo.command: must be a non-empty list of strings');
+  });
+
+  it('validate --config (and mcp-gateway validate -c) checks the file as serving would, without serving', async () => {
+    const good = configDir();
+    const ok = spawnSync(process.execPath, [MCP_GATEWAY_BIN, 'validate'], { cwd: good, env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-') }, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`signalwire config: ${join(good, 'config.json')}: valid, 2 warning(s)`);
+    expect(ok.stdout).toContain('server.auth_password: environment variable "MCP_AUTH_PASSWORD" is not set');
+    expect(ok.stdout).toContain('rules: none found: every service is allowed');
+    const bad = configDir({ ...signalWireConfig(), server: { port: 70_000 } });
+    const r = spawnSync(process.execPath, [GATEWAY_MAIN, 'validate', '--config', 'config.json'], { cwd: bad, env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-') }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('server.port: expected a whole number from 0 to 65535');
   });
 
   it('a setting out of range is named by file and path; a missing file by its path', async () => {

@@ -4,7 +4,7 @@ import type { LevelWithSilent } from 'pino';
 import { loadSignalWireFile } from '../config/load.js';
 import { resolveUserPath } from '../config/locate.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
-import type { SignalWireSettingName } from '../config/signalwireConfig.js';
+import type { SignalWireConfig, SignalWireSettingName } from '../config/signalwireConfig.js';
 import type { ConfigIssue, ServersConfig } from '../config/types.js';
 import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
 import { normalizeOrigin } from '../http/origin.js';
@@ -219,7 +219,14 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     },
     ...(transport === 'http' ? { http: resolveHttp() } : {}),
     ...(signalWire
-      ? { signalWire: { path: signalWire.path, servers: signalWire.config.servers, warnings: signalWire.warnings, secretVariables: signalWire.secretVariables } }
+      ? {
+          signalWire: {
+            path: signalWire.path,
+            servers: signalWire.config.servers,
+            warnings: signalWire.warnings,
+            secretVariables: signalWire.config.secretVariables,
+          },
+        }
       : {}),
   };
 
@@ -300,14 +307,14 @@ function loadSignalWire(
   mcpConfig: { value: unknown; from: string } | undefined,
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
-): (SignalWireSource & { config: ReturnType<typeof loadSignalWireFile>['config'] }) | undefined {
+): { path: string; config: SignalWireConfig; warnings: readonly ConfigIssue[] } | undefined {
   if (config === undefined) return undefined;
   if (mcpConfig !== undefined) {
     throw new SettingsError(`${config.from} and ${mcpConfig.from} both name the servers: use one (config.json's "services", or a .mcp.json)`);
   }
   const path = resolveUserPath(String(config.value), { cwd, home: env['HOME'] ?? homedir() });
-  const loaded = loadSignalWireFile(path, env, cwd);
-  return { path, config: loaded.config, servers: loaded.config.servers, warnings: loaded.warnings, secretVariables: loaded.config.secretVariables };
+  const { config: loaded, warnings } = loadSignalWireFile(path, env, cwd);
+  return { path, config: loaded, warnings };
 }
 
 export function expandHome(path: string, home: string | undefined, cwd: string): string {

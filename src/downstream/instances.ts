@@ -43,7 +43,14 @@ export interface AcquireRequest {
 /** One acquired instance: its connection, and release() when the call is over. */
 export interface InstanceLease {
   readonly connection: DownstreamConnection;
+  /** Key under which the instance's requests to a client (elicitation, sampling) are routed: unique per instance. */
+  readonly routeKey: string;
   release(): void;
+  /**
+   * What the caller should get for a failed call: when the instance died under it, the
+   * instance is dropped (the next call starts fresh) and the error says its state was lost.
+   */
+  explain(err: unknown): unknown;
 }
 
 export interface InstanceInfo {
@@ -65,6 +72,7 @@ interface Instance {
   readonly label: string;
   readonly agentId: string;
   readonly connection: DownstreamConnection;
+  readonly routeKey: string;
   readonly createdAt: number;
   lastAccessed: number;
   timeoutS: number;
@@ -144,7 +152,7 @@ export class InstanceRegistry {
       release();
       throw err;
     }
-    return { connection: current.connection, release };
+    return { connection: current.connection, routeKey: current.routeKey, release, explain: (err) => this.#explain(current, err) };
   }
 
   /** Every instance of `scope` (all servers): closed, process groups killed. Resolves with how many there were. */
@@ -238,7 +246,10 @@ export class InstanceRegistry {
         { server },
       );
     }
-    const connection = new DownstreamConnection(req.spec, this.#opts);
+    const routeKey = `${server}#${req.scope}`;
+    const route = this.#opts.onServerRequest;
+    // The instance's requests go to the caller of this instance, not to whoever calls the server elsewhere.
+    const connection = new DownstreamConnection(req.spec, route ? { ...this.#opts, onServerRequest: (_server, request, extra) => route(routeKey, request, extra) } : this.#opts);
     const now = this.#now();
     const instance: Instance = {
       key,
@@ -247,6 +258,7 @@ export class InstanceRegistry {
       label: req.label,
       agentId: req.agentId,
       connection,
+      routeKey,
       createdAt: now,
       lastAccessed: now,
       timeoutS: this.#limits.defaultTimeoutS,
@@ -281,8 +293,18 @@ export class InstanceRegistry {
     return i.wasReady && i.connection.state === 'failed';
   }
 
-  #lostMessage(i: Instance): string {
-    const why = i.connection.lastError ?? `Server '${i.server}' stopped`;
+  #explain(i: Instance, err: unknown): unknown {
+    if (!(err instanceof GatewayError) || err.code !== 'SERVER_UNAVAILABLE' || !i.wasReady) return err;
+    // The process may have exited a moment before the connection noticed (pid is gone first).
+    if (i.connection.state !== 'failed' && i.connection.pid !== undefined) return err;
+    if (this.#instances.get(i.key) !== i) return err;
+    const message = this.#lostMessage(i, err.message);
+    void this.#remove(i, 'died');
+    return new GatewayError('SERVER_UNAVAILABLE', message, err.details, { cause: err });
+  }
+
+  #lostMessage(i: Instance, fallback?: string): string {
+    const why = i.connection.lastError ?? fallback ?? `Server '${i.server}' stopped`;
     return `${why}. The instance of server '${i.server}' for ${i.label} is gone and its state was lost; the next call starts a fresh one`;
   }
 

@@ -547,6 +547,16 @@ export class Gateway {
           stderr_tail: c?.lastError ? c.stderrTail() : null,
         };
       }),
+      // Instances of servers with isolation "agent" or "session" (scope: the agent or session key).
+      instances: this.#instances.list().map((i) => ({
+        server: i.server,
+        scope: i.scope,
+        agent: i.agentId,
+        state: i.state,
+        pid: i.pid ?? null,
+        idle_s: Math.round((Date.now() - i.lastAccessed) / 1000),
+        timeout_s: i.timeoutS,
+      })),
       reload: this.#ledger.status(),
       audit_log: this.#options.auditPath,
       metrics: this.#metrics.snapshot(),

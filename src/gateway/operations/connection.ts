@@ -13,13 +13,17 @@ export function connectionFor(ctx: OperationContext, server: string): Downstream
 
 export interface Lease {
   readonly connection: DownstreamConnection;
+  /** What the server's requests to a client are routed by (see ServerRequestRouter.track). */
+  readonly routeKey: string;
   /** Called when the call is over. */
   release(): void;
+  /** The error the caller gets for `err` (an isolated instance that died says its state was lost). */
+  explain(err: unknown): unknown;
 }
 
 /** A server with isolation "shared": its one connection (synchronous, so the common call pays no extra turn). */
 export function sharedLease(ctx: OperationContext, server: string): Lease {
-  return { connection: connectionFor(ctx, server), release: noop };
+  return { connection: connectionFor(ctx, server), routeKey: server, release: noop, explain: same };
 }
 
 /** A server with isolation "agent" or "session": the instance of the caller's agent or session, created on first use. */
@@ -45,3 +49,7 @@ export function agentScopeKey(agentId: string): string {
 }
 
 function noop(): void {}
+
+function same(err: unknown): unknown {
+  return err;
+}

@@ -30,7 +30,7 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
 
   const lease = spec.isolation === 'shared' ? sharedLease(ctx, server) : await isolatedLease(ctx, spec);
   const connection = lease.connection;
-  const release = ctx.trackCall(server);
+  const release = ctx.trackCall(lease.routeKey);
   try {
     // The cached list when the connection is ready (no wait); otherwise list (and connect).
     if (!hasTool(connection.cachedTools ?? (await listToolsOf(connection, server)), tool)) {
@@ -56,6 +56,8 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
     });
     ctx.note.isError = result.isError === true;
     return result;
+  } catch (err) {
+    throw lease.explain(err);
   } finally {
     release();
     lease.release();

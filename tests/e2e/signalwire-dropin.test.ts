@@ -51,7 +51,8 @@ interface Started {
   kill(): void;
 }
 
-const started: Started[] = [];
+/** Everything spawned, registered before it is ready, so a start that times out leaves nothing behind. */
+const spawned: { pid: number; marker: string }[] = [];
 
 /** Runs `node <entry> ...args` in `cwd`; resolves once it logs its URL, rejects with stderr if it exits first. */
 async function start(entry: string, args: string[], cwd: string, env: Record<string, string>): Promise<Started> {
@@ -64,6 +65,7 @@ async function start(entry: string, args: string[], cwd: string, env: Record<str
     env: { ...baseEnv(), HOME: home, [HTTP_MARKER_VAR]: marker, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  spawned.push({ pid: child.pid!, marker });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -74,7 +76,7 @@ async function start(entry: string, args: string[], cwd: string, env: Record<str
     });
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before it was ready\n--- stderr ---\n${stderr}`)));
   });
-  const handle: Started = {
+  return {
     url,
     dir: cwd,
     marker,
@@ -86,13 +88,17 @@ async function start(entry: string, args: string[], cwd: string, env: Record<str
     },
     kill: () => killPids([child.pid!, ...processesWithEnv(HTTP_MARKER_VAR, marker).map((p) => p.pid)]),
   };
-  started.push(handle);
-  return handle;
 }
 
 /** Runs the gateway expecting it to refuse to start: its exit code and stderr. */
 async function refused(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [entry, ...args], { cwd, env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-'), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const marker = `sw-${process.pid}-${Date.now()}-${++seq}`;
+  const child = spawn(process.execPath, [entry, ...args], {
+    cwd,
+    env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-'), [HTTP_MARKER_VAR]: marker, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  spawned.push({ pid: child.pid!, marker });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
@@ -122,7 +128,7 @@ async function call(base: string, service: string, body: Record<string, unknown>
 }
 
 afterAll(async () => {
-  for (const s of started) s.kill();
+  for (const s of spawned) killPids([s.pid, ...processesWithEnv(HTTP_MARKER_VAR, s.marker).map((p) => p.pid)]);
   cleanupTmpDirs();
 });
 

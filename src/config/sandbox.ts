@@ -20,7 +20,7 @@ const limit = (unit: string) =>
 export const SandboxLimitsSchema = z.strictObject({
   cpu_seconds: limit('seconds').optional().describe('CPU time of the child, in seconds (RLIMIT_CPU). Default 300.'),
   memory_mb: limit('MiB').optional().describe('Heap (data segment) of the child, in MiB (RLIMIT_DATA). Default 512.'),
-  processes: limit('processes').optional().describe('Processes and threads of the child\'s user (RLIMIT_NPROC). Default 10.'),
+  processes: limit('processes').optional().describe('Processes the child may add, 16 threads each (RLIMIT_NPROC). Default 10.'),
   file_size_mb: limit('MiB').optional().describe('Largest file the child may write, in MiB (RLIMIT_FSIZE). Default 10.'),
 });
 

@@ -15,8 +15,9 @@
 //
 // RLIMIT_NPROC counts every process and thread of the user, not of the child: a bare limit
 // of 10 leaves a child of a non-root gateway (which has more threads than that itself)
-// unable to start a thread. So the child gets `processes` more than its user runs at spawn.
-// root is not bound by RLIMIT_NPROC at all; the limit is still set and shown.
+// unable to start, and a Node.js process alone runs about 11 threads (it hangs when it
+// cannot start them). So the child may add `processes` x TASKS_PER_PROCESS tasks to what
+// its user runs at spawn. root is not bound by RLIMIT_NPROC at all; the limit is still set.
 
 import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -43,6 +44,9 @@ export interface LaunchContext {
 const PASSED_WHEN_SET = ['NODE_PATH', 'PYTHONPATH', 'JAVA_HOME'] as const;
 
 const MIB = 1024 * 1024;
+
+/** Threads counted per allowed process: Node.js runs about 11, the JVM and Python fewer at start. */
+export const TASKS_PER_PROCESS = 16;
 
 export function prepareLaunch(spec: ServerSpec, ctx: LaunchContext): Launch {
   if (spec.command === undefined) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no command`, { server: spec.name });
@@ -92,10 +96,10 @@ function limitArgs(sandbox: SandboxSpec): string[] {
   return [`--cpu=${l.cpuSeconds}`, `--data=${l.memoryMb * MIB}`, `--nproc=${processLimit(l.processes)}`, `--fsize=${l.fileSizeMb * MIB}`];
 }
 
-function processLimit(extra: number): number {
+function processLimit(processes: number): number {
   const uid = process.getuid?.();
-  if (uid === undefined || uid === 0) return extra;
-  return tasksOfUser(uid) + extra;
+  const running = uid === undefined || uid === 0 ? 0 : tasksOfUser(uid);
+  return running + processes * TASKS_PER_PROCESS;
 }
 
 /** Processes and threads whose real uid is `uid`, as RLIMIT_NPROC counts them; 0 when /proc cannot tell. */

@@ -339,6 +339,15 @@ describe('sandbox', () => {
     expect(outside).toMatch(new RegExp(`Max data size\\s+${768 * 1024 * 1024}\\s+${768 * 1024 * 1024}`));
   });
 
+  it('the memory limit is in force: an allocation within it works, one beyond it fails', async () => {
+    const small = await call('strict', 'allocate', 'mem-1', { arguments: { mb: 64 } });
+    expect(small.body['result']).toBe('allocated 64 MiB');
+    const big = await call('strict', 'allocate', 'mem-1', { arguments: { mb: 1024 } });
+    // RLIMIT_DATA refuses the mapping; Node.js reports it and the server lives on.
+    expect(big.body).toMatchObject({ result: 'RangeError: Array buffer allocation failed', isError: true });
+    expect((await call('strict', 'allocate', 'mem-1', { arguments: { mb: 8 } })).body['result']).toBe('allocated 8 MiB');
+  });
+
   it('restricted_env: exactly PATH, HOME, TMPDIR, LANG, USER, NODE_PATH and the server\'s env; HOME is its own folder', async () => {
     const p = await probe('strict', 'env-1');
     expect(Object.keys(p.env).sort()).toEqual(

@@ -21,9 +21,18 @@ export interface Lease {
   explain(err: unknown): unknown;
 }
 
-/** A server with isolation "shared": its one connection (synchronous, so the common call pays no extra turn). */
+/** Leases of shared connections hold nothing per call, so each connection has one. */
+const sharedLeases = new WeakMap<DownstreamConnection, Lease>();
+
+/** A server with isolation "shared": its one connection (synchronous, so the common call pays no extra turn or allocation). */
 export function sharedLease(ctx: OperationContext, server: string): Lease {
-  return { connection: connectionFor(ctx, server), routeKey: server, release: noop, explain: same };
+  const connection = connectionFor(ctx, server);
+  let lease = sharedLeases.get(connection);
+  if (!lease) {
+    lease = Object.freeze({ connection, routeKey: server, release: noop, explain: same });
+    sharedLeases.set(connection, lease);
+  }
+  return lease;
 }
 
 /** A server with isolation "agent" or "session": the instance of the caller's agent or session, created on first use. */

@@ -104,10 +104,14 @@ await yargs(hideBin(process.argv))
   .command('$0', 'Serve MCP over stdio (the default) or HTTP (--transport http)', (y) => y.options(toYargs(SERVE_OPTIONS)), (argv) => serve(argv as ParsedFlags))
   .command(
     'validate',
-    'Check both configuration files; print every error and warning with its JSON path',
-    (y) => y.options(toYargs(CONFIG_OPTIONS)),
+    'Check both configuration files (or a SignalWire config.json with --config); print every error and warning with its JSON path',
+    (y) => y.options(toYargs({ ...CONFIG_OPTIONS, config: SERVE_OPTIONS.config })),
     (argv) => {
-      process.exitCode = runValidate(io, { ...optionalString('mcpConfig', argv['mcp-config']), ...optionalString('rules', argv['rules']) });
+      process.exitCode = runValidate(io, {
+        ...optionalString('mcpConfig', argv['mcp-config']),
+        ...optionalString('rules', argv['rules']),
+        ...optionalString('config', argv['config']),
+      });
     },
   )
   .command(

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'PROMPT_NOT_FOUND',
   'TIMEOUT',
   'INVALID_ARGUMENT',
+  'TOO_MANY_SESSIONS',
   'INTERNAL_ERROR',
 ] as const;
 

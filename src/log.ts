@@ -9,7 +9,16 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn',
  * stderr (fd 2). Writes are synchronous: log volume is small, and a line written just
  * before an exit must not be lost.
  */
-export function createLogger(level: LevelWithSilent = 'info', fd = 2): Logger {
+export function createLogger(level: LevelWithSilent = 'info', file?: string, fd = 2): Logger {
+  const stderr = pino.destination({ dest: fd, sync: true });
+  // SignalWire's logging.file adds a file beside the console; so does --log-file here.
+  const destination =
+    file === undefined
+      ? stderr
+      : pino.multistream([
+          { level: 'trace', stream: stderr },
+          { level: 'trace', stream: pino.destination({ dest: file, sync: true, append: true, mkdir: true }) },
+        ]);
   return pino(
     {
       level,
@@ -18,6 +27,6 @@ export function createLogger(level: LevelWithSilent = 'info', fd = 2): Logger {
       // Secrets never reach a log line, even if a caller passes a whole config object.
       redact: { paths: ['*.env', '*.headers', '*.password', '*.token', '*.authorization'], censor: '[redacted]' },
     },
-    pino.destination({ dest: fd, sync: true }),
+    destination,
   );
 }

@@ -9,7 +9,7 @@ export interface AuditRecord {
   readonly id: string;
   readonly revision?: number;
   readonly agent: string | null;
-  /** The agent_id the caller claimed, on calls refused before an identity was settled. */
+  /** The agent_id the caller claimed, on calls refused before an identity was settled, and on `sole` calls that named another. */
   readonly requested_agent?: string;
   readonly identity_source: IdentitySource | null;
   readonly operation: string;

@@ -2,6 +2,7 @@ import { crossCheckRules } from '../config/crossCheck.js';
 import { loadRulesFile, loadServersFile } from '../config/load.js';
 import { locateConfigFile } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
+import { ConfigError } from '../errors.js';
 import type { CliIo } from './io.js';
 
 export interface LoadedConfigs {
@@ -24,6 +25,22 @@ export function locateBoth(io: CliIo, flags: { mcpConfig?: string; rules?: strin
     ...(io.env['GATEWAY_RULES'] ? { envValue: io.env['GATEWAY_RULES'] } : {}),
   });
   return { mcpConfig: mcp.path, rules: rules.path };
+}
+
+/**
+ * The rules file for a SignalWire config.json: the one --rules or GATEWAY_RULES names (which
+ * must exist), else the first of the usual places, else none.
+ */
+export function locateRulesIfAny(io: CliIo, flag: string | undefined): string | undefined {
+  const common = { cwd: io.cwd, home: io.home };
+  const envValue = io.env['GATEWAY_RULES'];
+  if (flag || envValue) return locateConfigFile('rules', { ...common, ...(flag ? { flag } : {}), ...(envValue ? { envValue } : {}) }).path;
+  try {
+    return locateConfigFile('rules', common).path;
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
 }
 
 /** Locates, loads and cross-checks both files; throws ConfigError on the first file that is unusable. */

@@ -2,6 +2,7 @@
 // table and settings.ts resolves flag > env > default from it, so --help, the README and
 // the behaviour cannot drift apart.
 
+import { DEFAULT_SESSION_SETTINGS } from '../config/sessionSettings.js';
 import { DEFAULT_RATE_LIMIT_SPECS } from '../http/rateLimitSpec.js';
 
 export interface OptionSpec {
@@ -19,6 +20,11 @@ export const CONFIG_OPTIONS = {
 
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTIONS,
+  config: {
+    type: 'string',
+    describe: "A SignalWire MCP gateway config.json: its services replace .mcp.json, its settings apply below flags and env vars; implies --transport http",
+    env: 'GATEWAY_CONFIG',
+  },
   agent: {
     type: 'string',
     describe: 'Bind this gateway to one agent: every call acts as it; another agent_id is refused',
@@ -36,6 +42,11 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_LOG_LEVEL',
     choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     defaultText: 'info',
+  },
+  'log-file': {
+    type: 'string',
+    describe: 'Also append the log lines to this file',
+    env: 'GATEWAY_LOG_FILE',
   },
   'audit-log': {
     type: 'string',
@@ -93,6 +104,37 @@ export const SERVE_OPTIONS = {
     describe: "Native mode: length of what the client puts before a tool name (Claude Code: mcp__<entry>__); names are shortened to 64 minus this",
     env: 'GATEWAY_CLIENT_PREFIX_LENGTH',
     defaultText: '14 (mcp__gateway__)',
+  },
+  // ---- Isolated instances ("isolation": "agent" | "session") and their sandboxes. ----
+  'session-default-timeout': {
+    type: 'number',
+    describe: 'Seconds an idle agent or session instance lives when the call sets no timeout',
+    env: 'GATEWAY_SESSION_DEFAULT_TIMEOUT',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.defaultTimeoutS),
+  },
+  'session-cleanup-interval': {
+    type: 'number',
+    describe: 'Seconds between sweeps that close expired and dead instances',
+    env: 'GATEWAY_SESSION_CLEANUP_INTERVAL',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.cleanupIntervalS),
+  },
+  'max-sessions-per-service': {
+    type: 'number',
+    describe: 'Isolated instances of one server at most; a call that needs one more gets 503',
+    env: 'GATEWAY_MAX_SESSIONS_PER_SERVICE',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.maxSessionsPerService),
+  },
+  'max-total-sessions': {
+    type: 'number',
+    describe: 'Isolated instances of all servers at most',
+    env: 'GATEWAY_MAX_TOTAL_SESSIONS',
+    defaultText: String(DEFAULT_SESSION_SETTINGS.maxTotalSessions),
+  },
+  'sandbox-dir': {
+    type: 'string',
+    describe: 'Folder under which each sandboxed instance gets its own folder (HOME, TMPDIR, default cwd)',
+    env: 'GATEWAY_SANDBOX_DIR',
+    defaultText: DEFAULT_SESSION_SETTINGS.sandboxDir,
   },
   // ---- HTTP mode (issue 5). Only read with --transport http. ----
   transport: {

@@ -1,16 +1,19 @@
 import type { Readable, Writable } from 'node:stream';
 import { JsonlAuditSink, NullAuditSink, type AuditSink } from '../audit/auditLog.js';
 import { crossCheckRules } from '../config/crossCheck.js';
-import { formatIssues, loadRulesFile, loadServersFile } from '../config/load.js';
+import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile, type Loaded } from '../config/load.js';
+import { signalWireRules, SIGNALWIRE_AGENT } from '../config/signalwireConfig.js';
+import type { RulesConfig, ServersConfig } from '../config/types.js';
+import { compilePolicy } from '../policy/engine.js';
 import { watchConfigFiles, type ConfigWatcher } from './configWatcher.js';
-import { Gateway, type CallEvent } from '../gateway/gateway.js';
-import type { ConfigFileKey } from '../gateway/reloader.js';
+import { Gateway, type CallEvent, type GatewayOptions } from '../gateway/gateway.js';
+import type { ConfigFileKey, ServersReload } from '../gateway/reloader.js';
 import { serveStdio } from '../gateway/serveStdio.js';
 import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
-import { locateBoth } from './loadConfigs.js';
-import type { ServeSettings } from './settings.js';
+import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
+import type { ServeSettings, SignalWireSource } from './settings.js';
 
 export interface ServeHandle {
   /** Resolves when the client has gone away (stdin closed); never in HTTP mode. */
@@ -49,14 +52,11 @@ export interface PreparedGateway {
  * gateway.start().
  */
 export async function prepareGateway(io: CliIo, settings: ServeSettings): Promise<PreparedGateway> {
-  const logger = createLogger(settings.logLevel);
+  const logger = createLogger(settings.logLevel, settings.logFile);
   // Start-up is strict (any error in either file stops it); reloads later are per file and per server.
-  const paths = locateBoth(io, {
-    ...(settings.mcpConfigFlag ? { mcpConfig: settings.mcpConfigFlag } : {}),
-    ...(settings.rulesFlag ? { rules: settings.rulesFlag } : {}),
-  });
-  const servers = loadServersFile(paths.mcpConfig, io.env);
-  const rules = loadRulesFile(paths.rules);
+  const { paths, servers, rules, reloaders, soleAgent } = settings.signalWire
+    ? signalWireSources(io, settings.signalWire, settings.rulesFlag)
+    : fileSources(io, settings);
   const cross = crossCheckRules(
     rules.config,
     servers.config.servers.map((s) => s.name),
@@ -92,8 +92,12 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     auditPath: settings.auditLog,
     auditArgs: settings.auditArgs,
     logger,
-    parentEnv: io.env,
+    // The variables config.json takes the gateway's credentials from are its secrets too: no server gets them.
+    parentEnv: settings.signalWire ? withoutVariables(io.env, settings.signalWire.secretVariables) : io.env,
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
+    session: settings.session,
+    ...(reloaders ? { reloaders } : {}),
+    ...(soleAgent !== undefined ? { soleAgent } : {}),
     // Only when someone listens: the gateway builds no event for nobody.
     ...(settings.transport === 'http'
       ? {
@@ -108,8 +112,8 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
   });
   // The watcher belongs to this function (it started it) and is handed to the gateway, whose
   // close() closes it before anything else.
-  const watcher: ConfigWatcher = watchConfigFiles({
-    files: { mcp_config: paths.mcpConfig, gateway_rules: paths.rules },
+  const watcher: ConfigWatcher = watchConfigFiles<ConfigFileKey>({
+    files: soleAgent === undefined ? { mcp_config: paths.mcpConfig, gateway_rules: paths.rules } : ({ mcp_config: paths.mcpConfig } as Record<ConfigFileKey, string>),
     debounceMs,
     logger,
     onChange: (key) => gateway.reload([key], 'file change'),
@@ -121,6 +125,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     version: VERSION,
     mcp_config: configs.paths.mcpConfig,
     rules: configs.paths.rules,
+    ...(settings.signalWire ? { signalwire_config: settings.signalWire.path } : {}),
     servers: configs.servers.servers.map((s) => s.name),
     agents: Object.keys(configs.rules.agents),
     default_policy: configs.rules.defaults.deny_on_missing_agent ? 'deny missing agent_id' : 'fallback agent for missing agent_id',
@@ -130,9 +135,60 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     audit_log: settings.auditLog ?? 'off',
     debug: settings.debug || configs.rules.defaults.debug === true,
     init_strategy: settings.initStrategy,
-    reload: `watching both files (debounce ${debounceMs} ms); SIGHUP reloads both`,
+    reload:
+      soleAgent === undefined
+        ? `watching both files (debounce ${debounceMs} ms); SIGHUP reloads both`
+        : `watching ${paths.mcpConfig} (debounce ${debounceMs} ms; its services reload, other sections need a restart); SIGHUP reloads it`,
   };
   return { gateway, logger, observers, summary };
+}
+
+function withoutVariables(env: CliIo['env'], names: readonly string[]): CliIo['env'] {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+}
+
+interface Sources {
+  readonly paths: { readonly mcpConfig: string; readonly rules: string };
+  readonly servers: Loaded<ServersConfig>;
+  readonly rules: Loaded<RulesConfig>;
+  readonly reloaders?: GatewayOptions['reloaders'];
+  readonly soleAgent?: string;
+}
+
+function fileSources(io: CliIo, settings: ServeSettings): Sources {
+  const paths = locateBoth(io, {
+    ...(settings.mcpConfigFlag ? { mcpConfig: settings.mcpConfigFlag } : {}),
+    ...(settings.rulesFlag ? { rules: settings.rulesFlag } : {}),
+  });
+  return { paths, servers: loadServersFile(paths.mcpConfig, io.env), rules: loadRulesFile(paths.rules) };
+}
+
+/** What the rules path shows (get_gateway_status, start-up log) when the rules are made for a SignalWire config.json. */
+export const NO_RULES_FILE = `none: no rules file, every service allowed to every caller (as agent "${SIGNALWIRE_AGENT}")`;
+
+/**
+ * --config: the servers are config.json's services (reloaded from it on edits); the rules
+ * are a rules file when one is named or found, else every service for everybody, as in SignalWire.
+ */
+function signalWireSources(io: CliIo, signalWire: SignalWireSource, rulesFlag: string | undefined): Sources {
+  const reloadServers = (): ServersReload => {
+    const loaded = loadSignalWireFile(signalWire.path, io.env, io.cwd);
+    return { specs: loaded.config.servers.servers, warnings: loaded.warnings, failed: [] };
+  };
+  const servers = { config: signalWire.servers, warnings: [...signalWire.warnings] };
+  const rulesPath = locateRulesIfAny(io, rulesFlag);
+  if (rulesPath !== undefined) {
+    return { paths: { mcpConfig: signalWire.path, rules: rulesPath }, servers, rules: loadRulesFile(rulesPath), reloaders: { mcp_config: reloadServers } };
+  }
+  const made = signalWireRules();
+  const policy = compilePolicy(made);
+  return {
+    paths: { mcpConfig: signalWire.path, rules: NO_RULES_FILE },
+    servers,
+    rules: { config: made, warnings: [] },
+    reloaders: { mcp_config: reloadServers, gateway_rules: () => ({ rules: made, policy, warnings: [] }) },
+    soleAgent: SIGNALWIRE_AGENT,
+  };
 }
 
 export async function runServe(

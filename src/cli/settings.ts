@@ -1,6 +1,11 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LevelWithSilent } from 'pino';
+import { loadSignalWireFile } from '../config/load.js';
+import { resolveUserPath } from '../config/locate.js';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
+import type { SignalWireConfig, SignalWireSettingName } from '../config/signalwireConfig.js';
+import type { ConfigIssue, ServersConfig } from '../config/types.js';
 import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
 import { normalizeOrigin } from '../http/origin.js';
 import {
@@ -21,6 +26,8 @@ export interface ServeSettings {
   readonly defaultAgent?: string;
   readonly debug: boolean;
   readonly logLevel: LevelWithSilent;
+  /** Absolute; log lines also go here (--log-file, or SignalWire's logging.file). */
+  readonly logFile?: string;
   /** null when the audit log is off */
   readonly auditLog: string | null;
   readonly auditArgs: 'hash' | 'full';
@@ -32,8 +39,21 @@ export interface ServeSettings {
   /** Native names: separator and the length budget from --client-prefix-length. */
   readonly naming: NamingOptions;
   readonly transport: 'stdio' | 'http';
+  /** Isolated instances: idle timeout, sweep interval, limits, sandbox folder (absolute). */
+  readonly session: SessionSettings;
   /** Present with --transport http. */
   readonly http?: HttpSettings;
+  /** --config: a SignalWire config.json, whose services are the servers (instead of .mcp.json). */
+  readonly signalWire?: SignalWireSource;
+}
+
+export interface SignalWireSource {
+  /** Absolute. */
+  readonly path: string;
+  readonly servers: ServersConfig;
+  readonly warnings: readonly ConfigIssue[];
+  /** Environment variables holding the gateway's credentials (MCP_AUTH_PASSWORD, ...): never passed to a server. */
+  readonly secretVariables: readonly string[];
 }
 
 export interface HttpSettings {
@@ -89,9 +109,16 @@ const TRUE_WORDS = new Set(['true', '1', 'yes']);
 /** Leaves 24 characters, room for the longest separator, a hash suffix and some name. */
 const MAX_CLIENT_PREFIX_LENGTH = 40;
 
-/** flag > environment variable > default, with a message naming the flag or variable on bad input. */
+/** Longest session timeout or sweep interval: a day is far beyond any call, and well inside a Node.js timer. */
+const MAX_SECONDS = 86_400;
+
+/**
+ * flag > environment variable > SignalWire config.json (--config) > default, with a message
+ * naming the flag, variable or JSON path on bad input.
+ * @throws SettingsError, or ConfigError when the config.json cannot be used.
+ */
 export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServeSettings {
-  const pick = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
+  const fromFlagOrEnv = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
     const flag = flags[name];
     if (flag !== undefined && flag !== '') return { value: flag, from: `--${name}` };
     const spec = SERVE_OPTIONS[name];
@@ -99,6 +126,14 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     const envValue = envName ? env[envName] : undefined;
     if (envValue !== undefined && envValue !== '') return { value: envValue, from: envName! };
     return undefined;
+  };
+  if (flags['config'] === '') throw new SettingsError('--config needs the path of a SignalWire config.json');
+  const signalWire = loadSignalWire(fromFlagOrEnv('config'), fromFlagOrEnv('mcp-config'), env, cwd);
+  const pick = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
+    const given = fromFlagOrEnv(name);
+    if (given !== undefined || signalWire === undefined) return given;
+    const inFile = signalWire.config.settings[name as SignalWireSettingName];
+    return inFile === undefined ? undefined : { value: inFile.value, from: `${signalWire.path}: ${inFile.path}` };
   };
   const str = (name: ServeOptionName): string | undefined => {
     const v = pick(name);
@@ -128,12 +163,24 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     }
     return n;
   };
+  const positiveSeconds = (name: ServeOptionName, fallback: number): number => {
+    const v = pick(name);
+    if (!v) return fallback;
+    const n = Number(v.value);
+    if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
+      throw new SettingsError(`${v.from}: expected a number of seconds above 0 and at most ${MAX_SECONDS}, got '${String(v.value)}'`);
+    }
+    return n;
+  };
   const bool = (name: ServeOptionName): boolean => {
     const v = pick(name);
     return v === undefined ? false : v.value === true || TRUE_WORDS.has(String(v.value).toLowerCase());
   };
   const debug = bool('debug');
-  const transport = choice<'stdio' | 'http'>('transport', 'stdio');
+  const transport = choice<'stdio' | 'http'>('transport', signalWire ? 'http' : 'stdio');
+  if (signalWire && transport === 'stdio') {
+    throw new SettingsError(`${pick('transport')!.from}: stdio does not go with --config (GATEWAY_CONFIG), which serves SignalWire's REST API over HTTP`);
+  }
   if (transport === 'stdio') {
     // A flag typed on the command line that would do nothing is a mistake worth naming; the
     // environment may carry GATEWAY_* variables meant for other runs, so those are ignored.
@@ -150,6 +197,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
   if (timeoutMs > maxTimeoutMs) throw new SettingsError(`--timeout-ms (${timeoutMs}) exceeds --max-timeout-ms (${maxTimeoutMs})`);
 
   const mcpConfigFlag = flags['mcp-config'];
+  const logFile = str('log-file');
   const rulesFlag = flags['rules'];
   const agent = str('agent');
   const defaultAgent = str('default-agent');
@@ -160,6 +208,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     ...(defaultAgent !== undefined ? { defaultAgent } : {}),
     debug,
     logLevel: choice<LevelWithSilent>('log-level', 'info'),
+    ...(logFile !== undefined ? { logFile: resolve(cwd, logFile) } : {}),
     auditLog,
     auditArgs: choice<'hash' | 'full'>('audit-args', 'hash'),
     initStrategy: choice<'lazy' | 'eager'>('init-strategy', 'lazy'),
@@ -169,7 +218,24 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     mode: choice<'meta' | 'native' | 'both'>('mode', 'meta'),
     naming: resolveNaming(),
     transport,
+    session: {
+      defaultTimeoutS: positiveSeconds('session-default-timeout', DEFAULT_SESSION_SETTINGS.defaultTimeoutS),
+      cleanupIntervalS: positiveSeconds('session-cleanup-interval', DEFAULT_SESSION_SETTINGS.cleanupIntervalS),
+      maxSessionsPerService: positiveInt('max-sessions-per-service', DEFAULT_SESSION_SETTINGS.maxSessionsPerService),
+      maxTotalSessions: positiveInt('max-total-sessions', DEFAULT_SESSION_SETTINGS.maxTotalSessions),
+      sandboxDir: expandHome(str('sandbox-dir') ?? DEFAULT_SESSION_SETTINGS.sandboxDir, env['HOME'], cwd),
+    },
     ...(transport === 'http' ? { http: resolveHttp() } : {}),
+    ...(signalWire
+      ? {
+          signalWire: {
+            path: signalWire.path,
+            servers: signalWire.config.servers,
+            warnings: signalWire.warnings,
+            secretVariables: signalWire.config.secretVariables,
+          },
+        }
+      : {}),
   };
 
   function resolveNaming(): NamingOptions {
@@ -231,7 +297,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     try {
       for (const [routeClass, flag] of classFlags) {
         const v = pick(flag);
-        if (v) limits[routeClass] = parseRateLimits(String(v.value), v.from);
+        if (v) limits[routeClass] = parseRateLimits(Array.isArray(v.value) ? (v.value as string[]) : String(v.value), v.from);
       }
       const s = pick('rate-limit-storage');
       storage = s ? parseRateLimitStorage(String(s.value), s.from) : { kind: 'memory', display: 'memory' };
@@ -252,6 +318,22 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
       ...(certPath !== undefined && keyPath !== undefined ? { tls: { certPath: resolve(cwd, certPath), keyPath: resolve(cwd, keyPath) } } : {}),
     };
   }
+}
+
+/** The config.json named by --config / GATEWAY_CONFIG, loaded; undefined when none is named. */
+function loadSignalWire(
+  config: { value: unknown; from: string } | undefined,
+  mcpConfig: { value: unknown; from: string } | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): { path: string; config: SignalWireConfig; warnings: readonly ConfigIssue[] } | undefined {
+  if (config === undefined) return undefined;
+  if (mcpConfig !== undefined) {
+    throw new SettingsError(`${config.from} and ${mcpConfig.from} both name the servers: use one (config.json's "services", or a .mcp.json)`);
+  }
+  const path = resolveUserPath(String(config.value), { cwd, home: env['HOME'] ?? homedir() });
+  const { config: loaded, warnings } = loadSignalWireFile(path, env, cwd);
+  return { path, config: loaded, warnings };
 }
 
 export function expandHome(path: string, home: string | undefined, cwd: string): string {

@@ -1,13 +1,16 @@
 import { crossCheckRules } from '../config/crossCheck.js';
-import { formatIssues, loadRulesFile, loadServersFile } from '../config/load.js';
-import { locateConfigFile } from '../config/locate.js';
+import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile } from '../config/load.js';
+import { locateConfigFile, resolveUserPath } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { CliIo } from './io.js';
-import { locateBoth } from './loadConfigs.js';
+import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
+import { resolveServeSettings } from './settings.js';
 
 /** Loads both files, reports every error and warning of each with its path; 0 when both are valid. */
-export function runValidate(io: CliIo, flags: { mcpConfig?: string; rules?: string }): number {
+export function runValidate(io: CliIo, flags: { mcpConfig?: string; rules?: string; config?: string }): number {
+  const signalWire = flags.config ?? (io.env['GATEWAY_CONFIG'] || undefined);
+  if (signalWire !== undefined) return validateSignalWire(io, signalWire, flags.rules);
   let paths;
   try {
     paths = locateBoth(io, flags);
@@ -60,6 +63,55 @@ export function runValidate(io: CliIo, flags: { mcpConfig?: string; rules?: stri
       servers.servers.map((s) => s.name),
     );
     if (cross.length) io.out(`rules against servers: ${cross.length} warning(s)\n${indent(formatIssues(cross))}`);
+  }
+  return ok ? 0 : 1;
+}
+
+/**
+ * `validate --config`: SignalWire's config.json (its settings checked as serving would check
+ * them), and the rules file if there is one.
+ */
+function validateSignalWire(io: CliIo, given: string, rulesFlag: string | undefined): number {
+  const path = resolveUserPath(given, { cwd: io.cwd, home: io.home });
+  let ok = true;
+  let servers: ServersConfig | undefined;
+  try {
+    const loaded = loadSignalWireFile(path, io.env, io.cwd);
+    servers = loaded.config.servers;
+    io.out(`signalwire config: ${path}: valid${loaded.warnings.length ? `, ${loaded.warnings.length} warning(s)` : ''}\n`);
+    if (loaded.warnings.length) io.out(indent(formatIssues(loaded.warnings)));
+    // Values the file's types allow can still be out of range for the flag they stand for (a port of 70000).
+    resolveServeSettings({ config: path }, io.env, io.cwd);
+  } catch (err) {
+    ok = false;
+    if (err instanceof ConfigError) {
+      io.out(`signalwire config: ${path}: invalid\n`);
+      io.out(indent(err.issues.length ? formatIssues(err.issues) : err.message));
+    } else {
+      io.out(`signalwire config: ${path}: ${(err as Error).message}\n`);
+    }
+  }
+  let rulesPath: string | undefined;
+  try {
+    rulesPath = locateRulesIfAny(io, rulesFlag);
+  } catch (err) {
+    io.out(`rules: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (rulesPath === undefined) {
+    io.out('rules: none found: every service is allowed to every authenticated caller (see "SignalWire drop-in" in the README)\n');
+    return ok ? 0 : 1;
+  }
+  try {
+    const { config, warnings } = loadRulesFile(rulesPath);
+    io.out(`rules: ${rulesPath}: valid${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`);
+    if (warnings.length) io.out(indent(formatIssues(warnings)));
+    const cross = servers ? crossCheckRules(config, servers.servers.map((s) => s.name)) : [];
+    if (cross.length) io.out(`rules against servers: ${cross.length} warning(s)\n${indent(formatIssues(cross))}`);
+  } catch (err) {
+    ok = false;
+    io.out(`rules: ${rulesPath}: invalid\n`);
+    io.out(indent(err instanceof ConfigError && err.issues.length ? formatIssues(err.issues) : (err as Error).message));
   }
   return ok ? 0 : 1;
 }

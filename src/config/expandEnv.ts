@@ -32,6 +32,16 @@ export function expandEnv(value: string, env: Env): Expansion {
   return { value: expanded, missing };
 }
 
+/** The names of the variables `value` refers to, each once, in order. */
+export function referencedVariables(value: string): string[] {
+  const names: string[] = [];
+  for (const match of value.matchAll(REFERENCE)) {
+    const { name } = splitReference(match[1]!);
+    if (!names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
 /** Splits `NAME:-default` or `NAME|default` at whichever separator comes first. */
 function splitReference(body: string): { name: string; fallback?: string } {
   const colonDash = body.indexOf(':-');

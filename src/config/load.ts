@@ -5,6 +5,7 @@ import { hasErrors } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';
 import { parseRulesConfig } from './rulesFile.js';
 import { parseServersConfig } from './serversFile.js';
+import { parseSignalWireConfig, type SignalWireConfig } from './signalwireConfig.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from './types.js';
 
 // Reading and parsing are synchronous: the files are small, and a loader that finishes before
@@ -29,6 +30,16 @@ export function loadRulesFile(path: string): Loaded<RulesConfig> {
   return finish(path, 'gateway rules', config, issues);
 }
 
+function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(path, `Configuration file not found: ${path} (${what})`);
+    throw new ConfigError(path, `Cannot read ${what} file ${path}: ${(err as Error).message}`);
+  }
+}
+
 /**
  * One line per issue, severity padded so paths line up:
  * `error   agents.backend.alow: unknown key "alow" (did you mean "allow"?)`.
@@ -39,15 +50,18 @@ export function formatIssues(issues: readonly ConfigIssue[]): string {
     .join('\n');
 }
 
+/**
+ * SignalWire's config.json (`--config`): its services and the settings it gives, `${VAR|default}` substituted.
+ * @throws ConfigError when the file is missing, unreadable, not JSON, or has any error.
+ */
+export function loadSignalWireFile(path: string, env: Env, cwd: string): Loaded<SignalWireConfig> {
+  const what = 'SignalWire gateway configuration';
+  const { config, issues } = parseSignalWireConfig(readTextFile(path, what), env, cwd);
+  return finish(path, what, config, issues);
+}
+
 export function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(path, `Configuration file not found: ${path} (${what})`);
-    throw new ConfigError(path, `Cannot read ${what} file ${path}: ${(err as Error).message}`);
-  }
+  let text = readTextFile(path, what);
   // Editors on Windows like to write a byte-order mark, which JSON.parse rejects.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   try {

@@ -3,6 +3,7 @@ import { expandEnv, type Env } from './expandEnv.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
+import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
 import type { ConfigIssue, ServerSpec, ServersConfig, TransportKind } from './types.js';
 
 // `.mcp.json`: the file Claude Code and Claude Desktop already use, plus gateway-only keys in
@@ -43,6 +44,11 @@ export const ServerEntrySchema = z.strictObject({
     .optional()
     .describe('Gateway: default timeout for tool calls on this server, in milliseconds.'),
   enabled: z.boolean().optional().describe('Gateway: false keeps the entry in the file but out of the gateway.'),
+  isolation: z
+    .enum(['shared', 'agent', 'session'])
+    .optional()
+    .describe('Gateway: one instance for everybody ("shared", default), one per agent id ("agent") or one per session id ("session").'),
+  sandbox: SandboxEntrySchema.optional().describe('Gateway, stdio: confine the child (SignalWire\'s keys). Off unless "enabled": true.'),
   oauth: z.unknown().optional().describe('Claude Code only; accepted and ignored.'),
   timeout: z.unknown().optional().describe('Claude Code only (startup timeout); accepted and ignored.'),
 });
@@ -58,7 +64,7 @@ const TopLevelSchema = z.strictObject({
   mcpServers: z.record(z.string(), z.unknown()),
 });
 
-const STDIO_ONLY = ['args', 'env', 'cwd'] as const;
+const STDIO_ONLY = ['args', 'env', 'cwd', 'sandbox'] as const;
 const HTTP_ONLY = ['headers'] as const;
 const IGNORED_CLAUDE_KEYS: Readonly<Record<string, string>> = {
   oauth:
@@ -165,6 +171,10 @@ function expandEntry(
       typeof arg === 'string' ? expand(arg, ['mcpServers', name, 'args', i]) : arg,
     );
   }
+  const sandbox = entry['sandbox'];
+  if (isPlainObject(sandbox) && typeof sandbox['working_dir'] === 'string') {
+    copy['sandbox'] = { ...sandbox, working_dir: expand(sandbox['working_dir'], ['mcpServers', name, 'sandbox', 'working_dir']) };
+  }
   for (const key of ['env', 'headers'] as const) {
     const map = entry[key];
     if (!isPlainObject(map)) continue;
@@ -254,6 +264,7 @@ function checkValues(
   };
   noNul(entry['command'], [...base, 'command']);
   noNul(entry['cwd'], [...base, 'cwd']);
+  checkSandbox(entry, base, issues);
   const args = entry['args'];
   if (Array.isArray(args)) args.forEach((arg: unknown, i) => noNul(arg, [...base, 'args', i]));
 
@@ -286,6 +297,23 @@ function checkValues(
   }
 }
 
+function checkSandbox(entry: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): void {
+  const sandbox = entry['sandbox'];
+  if (!isPlainObject(sandbox)) return;
+  const path = [...base, 'sandbox'];
+  const workingDir = sandbox['working_dir'];
+  if (typeof workingDir === 'string' && workingDir.includes('\0')) {
+    issues.push(configError([...path, 'working_dir'], 'must not contain a NUL character'));
+  }
+  if (workingDir !== undefined && Object.hasOwn(entry, 'cwd')) {
+    issues.push(configError([...path, 'working_dir'], '"sandbox.working_dir" and "cwd" both set the working directory: keep one'));
+  }
+  // In .mcp.json a sandbox is off unless asked for; settings under a disabled one would silently do nothing.
+  if (sandbox['enabled'] !== true && Object.keys(sandbox).some((key) => key !== 'enabled')) {
+    issues.push(configWarning([...path, 'enabled'], 'the sandbox is off (set "enabled": true), so its other settings have no effect'));
+  }
+}
+
 /** How a bad URL is shown: as written when it was literal, by its template when it came from the environment. */
 function describeUrl(expanded: string, written: unknown): string {
   if (typeof written !== 'string' || written === expanded) return JSON.stringify(expanded);
@@ -305,6 +333,9 @@ function buildSpec(name: string, transport: TransportKind, data: z.infer<typeof 
     env: frozenRecord(Object.entries(data.env ?? {})),
     headers: frozenRecord(Object.entries(data.headers ?? {})),
     enabled: data.enabled ?? true,
+    isolation: data.isolation ?? 'shared',
+    // Servers launched from .mcp.json run as Claude Code runs them unless a sandbox is asked for.
+    sandbox: buildSandbox(data.sandbox, false),
   };
   if (data.command !== undefined) spec.command = data.command;
   if (data.cwd !== undefined) spec.cwd = data.cwd;

@@ -4,6 +4,31 @@
 
 export type TransportKind = 'stdio' | 'http' | 'sse';
 
+/**
+ * Who shares one running instance of a server: everybody (`shared`), each agent id
+ * (`agent`), or each session id (`session`: REST `session_id`, the MCP session on /mcp, the
+ * agent in stdio mode).
+ */
+export type Isolation = 'shared' | 'agent' | 'session';
+
+/** Resource limits applied to a sandboxed child at spawn (setrlimit, soft = hard). */
+export interface SandboxLimits {
+  readonly cpuSeconds: number;
+  readonly memoryMb: number;
+  readonly processes: number;
+  readonly fileSizeMb: number;
+}
+
+/** How a stdio child is confined (SignalWire's `sandbox` block). */
+export interface SandboxSpec {
+  readonly enabled: boolean;
+  readonly resourceLimits: boolean;
+  readonly restrictedEnv: boolean;
+  /** cwd of the child; default: the instance's own sandbox folder when enabled, else the server's cwd */
+  readonly workingDir?: string;
+  readonly limits: SandboxLimits;
+}
+
 /** One downstream server from `.mcp.json`, env-expanded, validated, defaults applied. */
 export interface ServerSpec {
   readonly name: string;
@@ -21,6 +46,10 @@ export interface ServerSpec {
   readonly timeoutMs?: number;
   /** `enabled: false` keeps the entry in the file but out of the gateway */
   readonly enabled: boolean;
+  /** Default 'shared'. */
+  readonly isolation: Isolation;
+  /** `.mcp.json` default: disabled. */
+  readonly sandbox: SandboxSpec;
 }
 
 export interface ServersConfig {

@@ -44,10 +44,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
-import { buildChildEnv } from './childEnv.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
 import { protocolError } from '../protocolError.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
+import { prepareLaunch } from './sandbox.js';
 
 // The SDK client and the HTTP client transports are loaded on the first connection that
 // needs them, not at start: a lazily started gateway answers initialize and list_servers
@@ -154,6 +154,13 @@ export interface ConnectionOptions {
   readonly onNotification?: (server: string, notification: { method: string; params?: unknown }) => void;
   /** The environment stdio children inherit (minus secrets), normally process.env. */
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
+  /** Absolute folder under which each sandboxed process gets its own folder. */
+  readonly sandboxRoot: string;
+  /**
+   * An isolated instance holds state that a restart would silently lose: once it has been up
+   * and broke, it is never started again (calls fail with SERVER_UNAVAILABLE).
+   */
+  readonly singleLife?: boolean;
 }
 
 export interface ProgressUpdate {
@@ -360,6 +367,7 @@ export class DownstreamConnection {
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
     if (this.#state === 'ready') return Promise.resolve();
+    if (this.#opts.singleLife && this.#readyAt !== undefined) return Promise.reject(this.#unavailableError());
     if (!this.#connecting) {
       const retryAt = this.nextRetryAt;
       const wait = retryAt === undefined ? 0 : retryAt - Date.now();
@@ -659,13 +667,14 @@ export class DownstreamConnection {
   #buildTransport(): Transport {
     const spec = this.#spec;
     if (spec.transport === 'stdio') {
-      if (!spec.command) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no command`, { server: spec.name });
+      const launch = prepareLaunch(spec, { parentEnv: this.#opts.parentEnv, sandboxRoot: this.#opts.sandboxRoot });
       const transport = new ProcessGroupTransport({
         serverName: spec.name,
-        command: spec.command,
-        args: spec.args,
-        env: buildChildEnv(this.#opts.parentEnv, spec.env),
-        cwd: spec.cwd,
+        command: launch.command,
+        args: launch.args,
+        env: launch.env,
+        cwd: launch.cwd,
+        folder: launch.folder,
         logger: this.#opts.logger,
       });
       this.#processes.add(transport);

@@ -43,6 +43,8 @@ export function connectionKey(spec: ServerSpec): string {
     spec.cwd ?? null,
     spec.url ?? null,
     sorted(spec.headers),
+    spec.isolation,
+    spec.sandbox,
   ]);
 }
 

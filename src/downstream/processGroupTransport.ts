@@ -9,7 +9,7 @@
 // Framing stays the SDK's (ReadBuffer / serializeMessage); only process handling is ours.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
@@ -34,6 +34,8 @@ export interface ProcessGroupTransportOptions {
   readonly logger: Logger;
   /** Largest single stdout line accepted, in bytes. */
   readonly maxMessageBytes?: number;
+  /** The process's own sandbox folder: removed once the process group is gone. */
+  readonly folder?: string | undefined;
 }
 
 /** Time a child gets to leave on its own after stdin EOF before the group gets SIGTERM. */
@@ -292,14 +294,24 @@ export class ProcessGroupTransport implements Transport {
 
   /** Idempotent. Resolves once the child and every member of its process group are gone. */
   close(): Promise<void> {
-    this.#closing ??= this.#shutdown();
+    this.#closing ??= this.#shutdown().finally(() => this.#removeFolder());
     return this.#closing;
   }
 
   /** Last resort on the way out: SIGKILL the group now, without waiting. */
   killSync(): void {
-    if (this.#pid === undefined || this.#groupGone) return;
-    killGroupSync(this.#pid);
+    if (this.#pid !== undefined && !this.#groupGone) killGroupSync(this.#pid);
+    this.#removeFolder();
+  }
+
+  #removeFolder(): void {
+    const folder = this.#opts.folder;
+    if (folder === undefined) return;
+    try {
+      rmSync(folder, { recursive: true, force: true, maxRetries: 2 });
+    } catch (err) {
+      this.#log.warn({ server: this.#opts.serverName, folder, err: (err as Error).message }, 'could not remove the sandbox folder');
+    }
   }
 
   async #shutdown(): Promise<void> {

@@ -2,8 +2,10 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { RulesConfig, ServerSpec } from '../config/types.js';
+import type { InstanceRegistry } from '../downstream/instances.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { IdentitySource, Policy } from '../policy/types.js';
+import type { InstanceScope } from './serverRequests.js';
 
 export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -40,6 +42,10 @@ export interface AuditNote {
 export interface OperationContext {
   readonly snapshot: Snapshot;
   readonly pool: DownstreamPool;
+  /** Instances of servers with isolation "agent" or "session". */
+  readonly instances: InstanceRegistry;
+  /** The caller's session, for isolation "session"; undefined: the agent stands in. */
+  readonly instanceScope: InstanceScope | undefined;
   readonly agentId: string;
   readonly identitySource: IdentitySource;
   readonly extra: RequestExtra;

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/auditLog.js';
@@ -6,7 +8,9 @@ import { GatewayMetrics } from '../audit/latencyStats.js';
 import { hashArgs, isoTimestamp, type AuditDecision, type AuditRecord } from '../audit/record.js';
 import { crossCheckRules } from '../config/crossCheck.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
-import type { BackoffPolicy } from '../downstream/connection.js';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
+import type { BackoffPolicy, ConnectionOptions } from '../downstream/connection.js';
+import { InstanceRegistry } from '../downstream/instances.js';
 import { DownstreamPool, type ApplyResult } from '../downstream/pool.js';
 import { ConfigError, GatewayError } from '../errors.js';
 import { compilePolicy } from '../policy/engine.js';
@@ -70,6 +74,22 @@ export interface GatewayOptions {
   readonly naming?: NamingOptions;
   /** Quiet time before a burst of changes is checked for list_changed. Default 200 ms. */
   readonly listChangedDebounceMs?: number;
+  /**
+   * How each file reloads when it is not the default (`.mcp.json` server by server, the rules
+   * file in full): a SignalWire config.json, or rules made in code. Each throws ConfigError as
+   * the defaults do.
+   */
+  readonly reloaders?: {
+    readonly mcp_config?: (previous: ReadonlyMap<string, ServerSpec>) => ServersReload;
+    readonly gateway_rules?: () => RulesReload;
+  };
+  /**
+   * Every call acts as this agent, whatever `agent_id` it names (SignalWire's config.json
+   * without a rules file, where one made-up agent may use every server: a name can widen nothing).
+   */
+  readonly soleAgent?: string;
+  /** Isolated instances and sandbox folders. Default: DEFAULT_SESSION_SETTINGS (sandbox folder in ~/.cache). */
+  readonly session?: SessionSettings;
 }
 
 export type GatewayMode = 'meta' | 'native' | 'both';
@@ -122,6 +142,8 @@ export class Gateway {
   readonly #mode: GatewayMode;
   #snapshot: Snapshot;
   #pool: DownstreamPool;
+  readonly #instances: InstanceRegistry;
+  readonly #session: SessionSettings;
   #watcher: Closable | undefined;
   #closing: Promise<void> | undefined;
 
@@ -158,15 +180,26 @@ export class Gateway {
       },
       cross: crossCheckRules(options.rules, this.#snapshot.serverNames),
     });
-    this.#pool = new DownstreamPool(options.servers.servers, {
+    const session = options.session ?? DEFAULT_SESSION_SETTINGS;
+    // Only the built-in default starts with "~/"; the CLI hands over absolute folders.
+    this.#session = session.sandboxDir.startsWith('~/') ? { ...session, sandboxDir: join(homedir(), session.sandboxDir.slice(2)) } : session;
+    const connectionOptions: ConnectionOptions = {
       logger: options.logger,
       clientInfo: { name: 'agent-mcp-gateway', version: VERSION },
       parentEnv: { ...options.parentEnv },
+      sandboxRoot: this.#session.sandboxDir,
       onServerRequest: (server, request, extra) => this.#router.route(server, request, extra),
       onToolsChanged: () => this.#native.toolsChanged(),
       onReady: (server) => this.#native.serverReady(server),
       onNotification: (server, notification) => this.#native.notification(server, notification),
       ...(options.backoff ? { backoff: options.backoff } : {}),
+    };
+    this.#pool = new DownstreamPool(options.servers.servers, connectionOptions);
+    this.#instances = new InstanceRegistry(connectionOptions, {
+      defaultTimeoutS: this.#session.defaultTimeoutS,
+      cleanupIntervalS: this.#session.cleanupIntervalS,
+      maxPerServer: this.#session.maxSessionsPerService,
+      maxTotal: this.#session.maxTotalSessions,
     });
     const operations = new Map<string, Operation>([
       ['list_servers', listServersOperation(this.#native.catalog)],
@@ -191,6 +224,15 @@ export class Gateway {
 
   get pool(): DownstreamPool {
     return this.#pool;
+  }
+
+  /** Instances of servers with isolation "agent" or "session". */
+  get instances(): InstanceRegistry {
+    return this.#instances;
+  }
+
+  get sessionSettings(): SessionSettings {
+    return this.#session;
   }
 
   start(): void {
@@ -254,7 +296,8 @@ export class Gateway {
     if (keys.includes('mcp_config')) {
       this.#ledger.attempted('mcp_config');
       try {
-        servers = loadServersForReload(paths.mcpConfig, this.#options.parentEnv, current.servers);
+        const reloadServers = this.#options.reloaders?.mcp_config;
+        servers = reloadServers ? reloadServers(current.servers) : loadServersForReload(paths.mcpConfig, this.#options.parentEnv, current.servers);
       } catch (err) {
         failed.push('mcp_config');
         this.#reloadFailed('mcp_config', paths.mcpConfig, err, current.revision, trigger);
@@ -264,7 +307,7 @@ export class Gateway {
     if (keys.includes('gateway_rules')) {
       this.#ledger.attempted('gateway_rules');
       try {
-        rules = loadRulesForReload(paths.rules);
+        rules = (this.#options.reloaders?.gateway_rules ?? (() => loadRulesForReload(paths.rules)))();
       } catch (err) {
         failed.push('gateway_rules');
         this.#reloadFailed('gateway_rules', paths.rules, err, current.revision, trigger);
@@ -282,6 +325,12 @@ export class Gateway {
         drainMs: this.#options.maxTimeoutMs,
       });
       const retiring = [...changes.changed, ...changes.removed];
+      for (const name of changes.unchanged) {
+        const spec = serverMap.get(name);
+        if (spec) this.#instances.updateSpec(spec);
+      }
+      // Their instances were started from the old spec: they close once their calls finish.
+      void this.#instances.retireServers(retiring, this.#options.maxTimeoutMs);
       if (retiring.length > 0) {
         void changes.retired.then(() => this.#logger.debug({ servers: retiring }, 'replaced and removed downstream connections closed'));
       }
@@ -425,6 +474,7 @@ export class Gateway {
       if (fromArgs) noteTarget(note, name, args);
       const identity = resolveIdentity({
         requested: fromArgs ? args['agent_id'] : undefined,
+        ...(this.#options.soleAgent !== undefined ? { sole: this.#options.soleAgent } : {}),
         ...((session.boundAgent ?? this.#options.boundAgent) !== undefined ? { bound: (session.boundAgent ?? this.#options.boundAgent)! } : {}),
         ...(this.#options.fallbackAgent ? { fallbackAgent: this.#options.fallbackAgent } : {}),
         policy: snapshot.policy,
@@ -436,9 +486,12 @@ export class Gateway {
       }
       agentId = identity.agentId;
       source = identity.source;
+      if (fromArgs && source === 'sole' && typeof args['agent_id'] === 'string' && args['agent_id'] !== agentId) note.requestedAgent = clip(args['agent_id']);
       const ctx: OperationContext = {
         snapshot,
         pool: this.#pool,
+        instances: this.#instances,
+        instanceScope: session.instanceScope,
         agentId,
         identitySource: source,
         extra,
@@ -587,6 +640,16 @@ export class Gateway {
           stderr_tail: c?.lastError ? c.stderrTail() : null,
         };
       }),
+      // Instances of servers with isolation "agent" or "session" (scope: the agent or session key).
+      instances: this.#instances.list().map((i) => ({
+        server: i.server,
+        scope: i.scope,
+        agent: i.agentId,
+        state: i.state,
+        pid: i.pid ?? null,
+        idle_s: Math.round((Date.now() - i.lastAccessed) / 1000),
+        timeout_s: i.timeoutS,
+      })),
       reload: this.#ledger.status(),
       audit_log: this.#options.auditPath,
       metrics: this.#metrics.snapshot(),
@@ -598,7 +661,7 @@ export class Gateway {
     this.#closing ??= (async () => {
       this.#native.close();
       await this.#watcher?.close();
-      await this.#pool.close();
+      await Promise.all([this.#pool.close(), this.#instances.close()]);
       await this.#options.audit.close();
     })();
     return this.#closing;
@@ -607,6 +670,7 @@ export class Gateway {
   /** Last resort for a synchronous exit: kill every downstream process group and flush the audit buffer. */
   killSync(): void {
     this.#pool.killAllSync();
+    this.#instances.killAllSync();
     this.#options.audit.flushSync();
   }
 }

@@ -25,6 +25,11 @@ export interface UpstreamSession {
   readonly mcp?: boolean;
   /** A client-chosen session id (REST `session_id`) recorded in the audit line. */
   readonly auditSessionId?: string;
+  /**
+   * The session servers with `isolation: "session"` get one instance per; undefined (stdio)
+   * falls back to the agent.
+   */
+  readonly instanceScope?: InstanceScope;
   clientCapabilities(): ClientCapabilities | undefined;
   /** A request to this client that belongs to no call in flight (e.g. roots/list at a server's start). */
   request(request: ServerRequest, signal: AbortSignal): Promise<unknown>;
@@ -34,6 +39,16 @@ export interface UpstreamSession {
   notifyListChanged?(kind: 'tools' | 'resources' | 'prompts'): Promise<void>;
   /** Sends notifications/resources/updated for a resource this client subscribed to. */
   notifyResourceUpdated?(uri: string): Promise<void>;
+}
+
+export interface InstanceScope {
+  /** Unique among all sessions of the gateway (REST ids are prefixed with their owner). */
+  readonly key: string;
+  /** How messages name it, e.g. `session "call-1"`. */
+  readonly label: string;
+  /** Idle timeout the current call sets, in seconds. */
+  readonly timeoutS?: number;
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 interface InFlight {

@@ -19,7 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../version.js';
 import type { Gateway } from './gateway.js';
-import type { UpstreamSession } from './serverRequests.js';
+import type { InstanceScope, UpstreamSession } from './serverRequests.js';
 
 const INSTRUCTIONS =
   'Gateway to several MCP servers. Call list_servers, then get_server_tools for a server, then execute_tool. ' +
@@ -41,6 +41,8 @@ export interface UpstreamSessionFields {
   readonly boundAgent?: string;
   /** Recorded as session_id in the audit lines of this session's calls. */
   readonly auditSessionId?: string;
+  /** The session servers with isolation "session" run one instance per (HTTP mode: the MCP session). */
+  readonly instanceScope?: InstanceScope;
 }
 
 export function createUpstreamServer(
@@ -66,6 +68,7 @@ export function createUpstreamServer(
     mcp: true,
     ...(fields.boundAgent !== undefined ? { boundAgent: fields.boundAgent } : {}),
     ...(fields.auditSessionId !== undefined ? { auditSessionId: fields.auditSessionId } : {}),
+    ...(fields.instanceScope !== undefined ? { instanceScope: fields.instanceScope } : {}),
     clientCapabilities: () => server.getClientCapabilities(),
     notifyToolListChanged: () => server.sendToolListChanged(),
     notifyListChanged: (kind) =>

@@ -87,9 +87,12 @@ export class McpSessions {
 
   async #initialize(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
     const id = randomUUID();
+    // Servers with isolation "session" run one instance per MCP session, closed with it.
+    const instanceScope = { key: JSON.stringify(['mcp', id]), label: `MCP session ${id}` };
     const { server, detach } = createUpstreamServer(this.#options.gateway, {
       id,
       auditSessionId: id,
+      instanceScope,
       ...(principal.boundAgent !== undefined ? { boundAgent: principal.boundAgent } : {}),
     });
     let entry: Entry | undefined;
@@ -99,6 +102,7 @@ export class McpSessions {
         detach();
         if (this.#sessions.get(id) === entry && entry) this.#sessions.delete(id);
         await server.close().catch(() => undefined);
+        await this.#options.gateway.instances.closeScope(instanceScope.key);
       })();
       return closing;
     };

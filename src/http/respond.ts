@@ -14,7 +14,7 @@ export type HttpErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
-  | 'TOO_MANY_SESSIONS'
+  | 'SESSION_CONFLICT'
   | 'SHUTTING_DOWN';
 
 /** An HTTP answer that is not a success; thrown by handlers, written by the pipeline. */
@@ -48,6 +48,7 @@ export function statusOfGatewayCode(code: string): number {
     case 'TOOL_NOT_FOUND':
       return 404;
     case 'SERVER_UNAVAILABLE':
+    case 'TOO_MANY_SESSIONS':
       return 503;
     case 'TIMEOUT':
       return 504;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestExtra } from '../gateway/context.js';
 import type { Gateway } from '../gateway/gateway.js';
-import type { UpstreamSession } from '../gateway/serverRequests.js';
+import type { InstanceScope, UpstreamSession } from '../gateway/serverRequests.js';
 import { VERSION } from '../version.js';
 import type { Principal } from './auth.js';
 import type { CallOutcomes } from './callOutcome.js';
@@ -33,12 +33,13 @@ export interface RestAnswer {
 export class RestApi {
   readonly #gateway: Gateway;
   readonly #outcomes: CallOutcomes;
-  readonly sessions = new RestSessionRegistry();
+  readonly sessions: RestSessionRegistry;
   #requestSeq = 0;
 
   constructor(gateway: Gateway, outcomes: CallOutcomes) {
     this.#gateway = gateway;
     this.#outcomes = outcomes;
+    this.sessions = new RestSessionRegistry({ defaultTimeoutS: gateway.sessionSettings.defaultTimeoutS });
   }
 
   /** No auth needed. Counts per state always; names only for an authenticated caller (the servers it may see). */
@@ -68,7 +69,7 @@ export class RestApi {
 
   async services(r: RestRequest): Promise<RestAnswer> {
     const agentId = optionalAgentId(r.query.get('agent_id') ?? undefined, 'agent_id');
-    const result = await this.#invoke(r, 'list_servers', { include_metadata: true, ...agentArg(agentId) });
+    const { result } = await this.#invoke(r, 'list_servers', { include_metadata: true, ...agentArg(agentId) });
     const servers = (result.structuredContent?.['servers'] ?? []) as { name: string; description: string | null; transport?: string }[];
     const body: Record<string, unknown> = {};
     for (const s of servers) body[s.name] = { description: s.description ?? '', enabled: true, transport: s.transport ?? null };
@@ -78,7 +79,7 @@ export class RestApi {
   async tools(r: RestRequest): Promise<RestAnswer> {
     const service = serviceName(r.params['name']);
     const agentId = optionalAgentId(r.query.get('agent_id') ?? undefined, 'agent_id');
-    const result = await this.#invoke(r, 'get_server_tools', { server: service, ...agentArg(agentId) });
+    const { result } = await this.#invoke(r, 'get_server_tools', { server: service, ...agentArg(agentId) });
     return { status: 200, body: { service, tools: result.structuredContent?.['tools'] ?? [] } };
   }
 
@@ -88,15 +89,31 @@ export class RestApi {
     const owner = r.principal.key;
     const existing = this.sessions.get(owner, call.sessionId);
     if (existing && existing.serviceName !== service) {
-      throw new HttpError(400, 'INVALID_ARGUMENT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`);
+      throw new HttpError(409, 'SESSION_CONFLICT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`);
     }
-    const result = await this.#invoke(
-      r,
-      'execute_tool',
-      { server: service, tool: call.tool, args: call.arguments, ...agentArg(call.agentId) },
-      call.sessionId,
-    );
-    this.sessions.touch(owner, call.sessionId, service, call.timeout, call.metadata);
+    const scope: InstanceScope = {
+      key: restScopeKey(owner, call.sessionId),
+      label: `session ${JSON.stringify(call.sessionId)}`,
+      ...(call.timeout !== undefined ? { timeoutS: call.timeout } : {}),
+      metadata: call.metadata,
+    };
+    let outcome: Invoked | undefined;
+    try {
+      outcome = await this.#invoke(
+        r,
+        'execute_tool',
+        { server: service, tool: call.tool, args: call.arguments, ...agentArg(call.agentId) },
+        call.sessionId,
+        scope,
+      );
+    } finally {
+      // A failed call still records a session whose instance runs, so it can be listed and deleted.
+      const instance = this.#gateway.instances.find(service, scope.key);
+      if (outcome !== undefined || instance !== undefined) {
+        this.sessions.touch(owner, call.sessionId, service, call.timeout, call.metadata, outcome?.agent ?? instance?.agentId ?? null);
+      }
+    }
+    const result = outcome.result;
     return {
       status: 200,
       body: {
@@ -112,21 +129,32 @@ export class RestApi {
   }
 
   listSessions(r: RestRequest): RestAnswer {
-    return { status: 200, body: this.sessions.list(r.principal.key) };
+    const owner = r.principal.key;
+    const instances = this.#gateway.instances;
+    return { status: 200, body: this.sessions.list(owner, (s) => instances.find(s.serviceName, restScopeKey(owner, s.id))?.pid) };
   }
 
-  deleteSession(r: RestRequest): RestAnswer {
+  /** Forgets the session and closes its instances (their process groups are gone when this answers). */
+  async deleteSession(r: RestRequest): Promise<RestAnswer> {
     const id = sessionId(r.params['id'], 'session id');
     if (!this.sessions.delete(r.principal.key, id)) throw new HttpError(404, 'SESSION_NOT_FOUND', `Session ${id} not found`);
+    await this.#gateway.instances.closeScope(restScopeKey(r.principal.key, id));
     return { status: 200, body: { message: `Session ${id} closed` } };
   }
 
   /** One gateway tool call for this request; a gateway-made failure becomes its HTTP error. */
-  async #invoke(r: RestRequest, tool: string, args: Record<string, unknown>, auditSessionId?: string): Promise<CallToolResult> {
+  async #invoke(
+    r: RestRequest,
+    tool: string,
+    args: Record<string, unknown>,
+    auditSessionId?: string,
+    instanceScope?: InstanceScope,
+  ): Promise<Invoked> {
     const session: UpstreamSession = {
       id: `rest-${randomUUID()}`,
       ...(r.principal.boundAgent !== undefined ? { boundAgent: r.principal.boundAgent } : {}),
       ...(auditSessionId !== undefined ? { auditSessionId } : {}),
+      ...(instanceScope !== undefined ? { instanceScope } : {}),
       // A REST caller cannot answer sampling, elicitation or roots: servers get a clear refusal.
       clientCapabilities: () => undefined,
       request: () => Promise.reject(new Error('a REST caller cannot answer server requests')),
@@ -145,8 +173,18 @@ export class RestApi {
       const status = statusOfGatewayCode(event.code);
       throw new HttpError(status, event.code as HttpErrorCode, status === 400 ? restFieldNames(message) : message);
     }
-    return result;
+    return { result, agent: event?.agent ?? null };
   }
+}
+
+interface Invoked {
+  readonly result: CallToolResult;
+  readonly agent: string | null;
+}
+
+/** REST session ids are chosen by callers: the owner is part of the key, so two identities never share an instance. */
+function restScopeKey(owner: string, id: string): string {
+  return JSON.stringify(['rest', owner, id]);
 }
 
 function agentArg(agentId: string | undefined): Record<string, unknown> {

@@ -1,23 +1,26 @@
-// The session ids REST callers send (SignalWire's `session_id`: one per phone call). For now
-// a session is a record (service, times, timeout, metadata) shown by GET /sessions and
-// written into the audit; the next issue gives each one its own server instance.
+// The session ids REST callers send (SignalWire's `session_id`: one per phone call). A
+// session is a record (service, agent, times, timeout, metadata) shown by GET /sessions and
+// written into the audit; a server with `isolation: "session"` also runs one instance per
+// session (downstream/instances.ts), which follows the same timeout.
 //
 // Sessions belong to the identity that created them: a caller lists, uses and deletes only
 // its own (SignalWire lets any client see and delete every call's session). Expiry slides
-// with use, as SignalWire's does; expired entries are swept lazily and the registry is
-// bounded, oldest use evicted first.
+// with use, as SignalWire's does; a call's `timeout` replaces the session's and its
+// `metadata` is merged in (SignalWire fixes both at creation). Expired entries are swept
+// lazily and the registry is bounded, oldest use evicted first.
 
 export interface RestSession {
   readonly id: string;
   readonly serviceName: string;
+  /** The agent of the call that created it. */
+  readonly agent: string | null;
   readonly createdAt: number;
   lastAccessed: number;
-  /** Idle timeout in seconds, as supplied (fixed at creation, as SignalWire does). */
-  readonly timeout: number;
-  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Idle timeout in seconds: the last call's `timeout`, else the default. */
+  timeout: number;
+  readonly metadata: Record<string, unknown>;
 }
 
-export const DEFAULT_SESSION_TIMEOUT_S = 300;
 export const MAX_REST_SESSIONS = 10_000;
 
 export class RestSessionRegistry {
@@ -26,10 +29,12 @@ export class RestSessionRegistry {
   #count = 0;
   readonly #now: () => number;
   readonly #max: number;
+  readonly #defaultTimeoutS: number;
 
-  constructor(options: { now?: () => number; max?: number } = {}) {
+  constructor(options: { now?: () => number; max?: number; defaultTimeoutS: number }) {
     this.#now = options.now ?? Date.now;
     this.#max = options.max ?? MAX_REST_SESSIONS;
+    this.#defaultTimeoutS = options.defaultTimeoutS;
   }
 
   get size(): number {
@@ -52,13 +57,22 @@ export class RestSessionRegistry {
     return s;
   }
 
-  /** Creates the session, or touches it (timeout and metadata stay as created). */
-  touch(owner: string, id: string, serviceName: string, timeout: number | undefined, metadata: Record<string, unknown>): RestSession {
+  /** Creates the session, or touches it (a given timeout replaces the session's; metadata is merged in). */
+  touch(
+    owner: string,
+    id: string,
+    serviceName: string,
+    timeout: number | undefined,
+    metadata: Record<string, unknown>,
+    agent: string | null = null,
+  ): RestSession {
     const now = this.#now();
     const existing = this.get(owner, id);
     let sessions = this.#byOwner.get(owner);
     if (existing && sessions) {
       existing.lastAccessed = now;
+      if (timeout !== undefined) existing.timeout = timeout;
+      Object.assign(existing.metadata, structuredClone(metadata));
       sessions.delete(id);
       sessions.set(id, existing);
       return existing;
@@ -68,9 +82,10 @@ export class RestSessionRegistry {
     const created: RestSession = {
       id,
       serviceName,
+      agent,
       createdAt: now,
       lastAccessed: now,
-      timeout: timeout ?? DEFAULT_SESSION_TIMEOUT_S,
+      timeout: timeout ?? this.#defaultTimeoutS,
       metadata: structuredClone(metadata),
     };
     if (!sessions) {
@@ -88,14 +103,17 @@ export class RestSessionRegistry {
     return true;
   }
 
-  /** SignalWire's GET /sessions shape, for one owner. */
-  list(owner: string): Record<string, unknown> {
+  /** SignalWire's GET /sessions shape, for one owner, plus `service`, `agent` and the instance's `pid` (null: none running). */
+  list(owner: string, pidOf: (s: RestSession) => number | undefined): Record<string, unknown> {
     const now = this.#now();
     this.#sweep(now);
     const out: Record<string, unknown> = {};
     for (const s of this.#byOwner.get(owner)?.values() ?? []) {
       out[s.id] = {
         service_name: s.serviceName,
+        service: s.serviceName,
+        agent: s.agent,
+        pid: pidOf(s) ?? null,
         created_at: new Date(s.createdAt).toISOString(),
         last_accessed: new Date(s.lastAccessed).toISOString(),
         timeout: s.timeout,

@@ -14,6 +14,12 @@ export interface IdentityInput {
   readonly bound?: string;
   /** `GATEWAY_DEFAULT_AGENT`; "" counts as unset, as in the reference. */
   readonly fallbackAgent?: string;
+  /**
+   * The only agent there is (rules made for a SignalWire config.json, which has none): every
+   * call acts as it and the `agent_id` it names is not checked, since SignalWire's skill sends
+   * its own agent name and no name could reach more than this agent already may.
+   */
+  readonly sole?: string;
   readonly policy: Policy;
 }
 
@@ -23,7 +29,7 @@ const FALLBACK_HELP =
   'See gateway documentation for configuration options.';
 
 export function resolveIdentity(input: IdentityInput): IdentityResult {
-  const { requested, bound, fallbackAgent, policy } = input;
+  const { requested, bound, fallbackAgent, sole, policy } = input;
 
   // Any falsy value counted as missing in the reference; we only accept the three that plausibly
   // mean "not given", so `0` or `false` surface as a type error instead of picking a fallback.
@@ -31,6 +37,7 @@ export function resolveIdentity(input: IdentityInput): IdentityResult {
     return fail('INVALID_AGENT_ID', `Invalid agent_id: expected a string, got ${describeType(requested)}`);
   }
   const id = typeof requested === 'string' && requested !== '' ? requested : undefined;
+  if (sole !== undefined && bound === undefined && policy.hasAgent(sole)) return { ok: true, agentId: sole, source: 'sole' };
 
   if (bound !== undefined) {
     // Checked before the rules so the refusal does not depend on what the rules currently hold.

@@ -22,7 +22,7 @@ export interface Policy {
   visibleServers(agentId: string, configured: readonly string[]): string[];
 }
 
-export type IdentitySource = 'bound' | 'argument' | 'env_default' | 'default_agent';
+export type IdentitySource = 'bound' | 'argument' | 'env_default' | 'default_agent' | 'sole';
 
 export type IdentityErrorCode =
   | 'MISSING_AGENT_ID'

@@ -142,6 +142,8 @@ describe('every serving fixture exits on stdin EOF (no signal needed)', () => {
     'fake-search',
     'printenv',
     'spawner',
+    'todo',
+    'greeter',
   ];
   for (const name of serving) {
     it(`${name}: initialize, then EOF -> exit code 0`, async () => {
@@ -353,6 +355,34 @@ describe('echo.mjs', () => {
     expect(readJsonl(log)).toEqual([
       { fixture: 'echo', pid: c.pid, method: 'tools/call', tool: 'echo', args: { message: 'logged' } },
     ]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+describe('todo.mjs and greeter.mjs (the SignalWire examples)', () => {
+  it('todo keeps its list in its process: add, list, complete, a missing id is isError; a second process starts empty', async () => {
+    const c = await connect('todo');
+    expect((await c.client.listTools()).tools.map((t) => t.name)).toEqual(['add_todo', 'list_todos', 'complete_todo', 'pid']);
+    expect(textOf(await callTool(c.client, 'list_todos'))).toBe('No all todos found');
+    expect(textOf(await callTool(c.client, 'add_todo', { text: 'milk', priority: 'high' }))).toBe('Added todo #1: milk (priority: high)');
+    expect(textOf(await callTool(c.client, 'add_todo', { text: 'eggs' }))).toBe('Added todo #2: eggs (priority: medium)');
+    expect(textOf(await callTool(c.client, 'complete_todo', { id: 1 }))).toBe('Completed todo #1: milk');
+    expect(textOf(await callTool(c.client, 'list_todos'))).toBe('Todo List (all):\n✓ #1 [high] milk\n○ #2 [medium] eggs');
+    expect(textOf(await callTool(c.client, 'list_todos', { status: 'pending' }))).toBe('Todo List (pending):\n○ #2 [medium] eggs');
+    const missing = await callTool(c.client, 'complete_todo', { id: 99 });
+    expect(missing.isError).toBe(true);
+    expect(textOf(missing)).toBe('Todo #99 not found');
+    expect(textOf(await callTool(c.client, 'pid'))).toBe(String(c.pid));
+    const other = await connect('todo');
+    expect(textOf(await callTool(other.client, 'list_todos'))).toBe('No all todos found');
+    await Promise.all([c.close(), other.close()]);
+  });
+
+  it('greeter greets by name, World by default', async () => {
+    const c = await connect('greeter');
+    expect(textOf(await callTool(c.client, 'greet', { name: 'Ada' }))).toBe('Hello, Ada!');
+    expect(textOf(await callTool(c.client, 'greet'))).toBe('Hello, World!');
+    await c.close();
   });
 });
 

@@ -124,16 +124,16 @@ describe('SignalWire curl sequence', () => {
     const sessions = await req('GET', '/sessions');
     expect(sessions.status).toBe(200);
     const s1 = (sessions.body as Record<string, Record<string, unknown>>)['s-1']!;
-    // Timeout and metadata are fixed at creation, as SignalWire does.
-    expect(s1).toMatchObject({ service_name: 'echo', timeout: 120, metadata: { a: 1 } });
+    // The last call's timeout applies and metadata is merged (SignalWire fixes both at creation).
+    expect(s1).toMatchObject({ service_name: 'echo', service: 'echo', agent: 'alice', timeout: 3600, metadata: { a: 1, b: 2 } });
     expect(s1['time_remaining']).toBeGreaterThan(0);
-    expect(s1['time_remaining']).toBeLessThanOrEqual(120);
+    expect(s1['time_remaining']).toBeLessThanOrEqual(3600);
     expect(Date.parse(String(s1['created_at']))).not.toBeNaN();
     expect(Date.parse(String(s1['last_accessed']))).not.toBeNaN();
 
     const mismatch = await call('slowsrv', { tool: 'echo', arguments: { message: 'x' }, session_id: 's-1' });
-    expect(mismatch.status).toBe(400);
-    expect(mismatch.body).toEqual({ error: "Session s-1 is for service 'echo', not 'slowsrv'", code: 'INVALID_ARGUMENT' });
+    expect(mismatch.status).toBe(409);
+    expect(mismatch.body).toEqual({ error: "Session s-1 is for service 'echo', not 'slowsrv'", code: 'SESSION_CONFLICT' });
 
     const del = await req('DELETE', '/sessions/s-1');
     expect(del).toMatchObject({ status: 200, body: { message: 'Session s-1 closed' } });

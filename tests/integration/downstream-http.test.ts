@@ -12,6 +12,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { SERVER_EVERYTHING } from '../helpers/paths.js';
@@ -25,7 +26,7 @@ afterEach(closeTracked);
 afterAll(expectNoLeftovers);
 
 function remoteSpec(transport: 'http' | 'sse', url: string): ServerSpec {
-  return { name: `remote-${transport}`, transport, url, args: [], env: {}, headers: HEADERS, enabled: true };
+  return { name: `remote-${transport}`, transport, url, args: [], env: {}, headers: HEADERS, enabled: true, isolation: 'shared', sandbox: defaultSandbox(false) };
 }
 
 function mcpServer(): McpServer {

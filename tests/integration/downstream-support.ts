@@ -1,7 +1,10 @@
 // Shared set-up for the downstream*.test.ts files: specs for real servers and fixtures, a
 // silent logger, and bookkeeping so every test file can prove it left no process behind.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
+import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
 import { DownstreamConnection, type ConnectionOptions } from '../../src/downstream/connection.js';
 import { fixture } from '../helpers/paths.js';
@@ -21,6 +24,8 @@ export function stdioSpec(name: string, args: readonly string[], extra: Partial<
     args,
     headers: {},
     enabled: true,
+    isolation: 'shared',
+    sandbox: defaultSandbox(false),
     ...extra,
     env: { [MARKER_NAME]: MARKER, ...extra.env },
   };
@@ -34,6 +39,7 @@ export function options(extra: Partial<ConnectionOptions> = {}): ConnectionOptio
   return {
     logger: silent,
     clientInfo: { name: 'downstream-test', version: '0.0.0' },
+    sandboxRoot: join(tmpdir(), 'amg-downstream-sandbox'),
     parentEnv: process.env,
     ...extra,
   };

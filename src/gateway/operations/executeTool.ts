@@ -3,7 +3,7 @@ import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
-import { connectionFor } from './connection.js';
+import { isolatedLease, sharedLease } from './connection.js';
 import { listToolsOf } from './listTools.js';
 
 // Name lookups per cached tool list: the list object is replaced whenever the downstream's
@@ -42,8 +42,9 @@ export async function callDownstreamTool(
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);
 
-  const connection = connectionFor(ctx, server);
-  const release = ctx.trackCall(server);
+  const lease = spec.isolation === 'shared' ? sharedLease(ctx, server) : await isolatedLease(ctx, spec);
+  const connection = lease.connection;
+  const release = ctx.trackCall(lease.routeKey);
   try {
     // The cached list when the connection is ready (no wait); otherwise list (and connect).
     if (!hasTool(connection.cachedTools ?? (await listToolsOf(connection, server)), tool)) {
@@ -69,7 +70,10 @@ export async function callDownstreamTool(
     });
     ctx.note.isError = result.isError === true;
     return result;
+  } catch (err) {
+    throw lease.explain(err);
   } finally {
     release();
+    lease.release();
   }
 }

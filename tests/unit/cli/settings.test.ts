@@ -54,3 +54,33 @@ describe('resolveServeSettings: native mode', () => {
     expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(message);
   });
 });
+
+describe('resolveServeSettings: session settings', () => {
+  it('defaults to SignalWire\'s values and a sandbox folder in the cache', () => {
+    expect(resolveServeSettings({}, { HOME: '/home/u' }, '/tmp').session).toEqual({
+      defaultTimeoutS: 300,
+      cleanupIntervalS: 60,
+      maxSessionsPerService: 100,
+      maxTotalSessions: 500,
+      sandboxDir: '/home/u/.cache/agent-mcp-gateway/sandbox',
+    });
+  });
+
+  it('reads flags over environment variables, in both modes; a relative sandbox folder is taken from the working directory', () => {
+    const session = resolveServeSettings(
+      { 'session-default-timeout': 1.5, 'max-total-sessions': 7, 'sandbox-dir': 'sb' },
+      { GATEWAY_SESSION_DEFAULT_TIMEOUT: '9', GATEWAY_SESSION_CLEANUP_INTERVAL: '0.2', GATEWAY_MAX_SESSIONS_PER_SERVICE: '3' },
+      '/work',
+    ).session;
+    expect(session).toEqual({ defaultTimeoutS: 1.5, cleanupIntervalS: 0.2, maxSessionsPerService: 3, maxTotalSessions: 7, sandboxDir: '/work/sb' });
+  });
+
+  it.each([
+    [{ 'session-default-timeout': 0 }, '--session-default-timeout: expected a number of seconds above 0 and at most 86400'],
+    [{ 'session-cleanup-interval': 'soon' }, '--session-cleanup-interval: expected a number of seconds above 0 and at most 86400'],
+    [{ 'max-sessions-per-service': 1.5 }, '--max-sessions-per-service: expected a positive integer'],
+    [{ 'max-total-sessions': -1 }, '--max-total-sessions: expected a positive integer'],
+  ])('refuses %o', (flags, message) => {
+    expect(() => resolveServeSettings(flags, {}, '/tmp')).toThrow(message);
+  });
+});

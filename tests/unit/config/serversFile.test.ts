@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defaultSandbox } from '../../../src/config/sandbox.js';
 import { parseServersConfig } from '../../../src/config/serversFile.js';
 import type { ConfigIssue } from '../../../src/config/types.js';
 
@@ -17,6 +18,8 @@ function errorsOf(raw: unknown, env?: Record<string, string | undefined>): strin
   const result = parse(raw, env);
   return lines(result.issues.filter((i) => i.severity === 'error'));
 }
+
+const OFF = defaultSandbox(false);
 
 /** One server named "s". */
 function one(entry: unknown) {
@@ -43,8 +46,20 @@ describe('parseServersConfig: valid files', () => {
         headers: {},
         description: 'Fake DB',
         enabled: true,
+        isolation: 'shared',
+        sandbox: OFF,
       },
-      { name: 'search', transport: 'stdio', command: 'node', args: ['fixtures/fake-search.js'], env: {}, headers: {}, enabled: true },
+      {
+        name: 'search',
+        transport: 'stdio',
+        command: 'node',
+        args: ['fixtures/fake-search.js'],
+        env: {},
+        headers: {},
+        enabled: true,
+        isolation: 'shared',
+        sandbox: OFF,
+      },
       {
         name: 'api',
         transport: 'http',
@@ -54,6 +69,8 @@ describe('parseServersConfig: valid files', () => {
         headers: {},
         description: 'HTTP API',
         enabled: true,
+        isolation: 'shared',
+        sandbox: OFF,
       },
     ]);
   });
@@ -270,7 +287,15 @@ describe('parseServersConfig: errors', () => {
     ['comand', one({ comand: 'x', command: 'x' }), ['error mcpServers.s.comand: unknown key "comand" (did you mean "command"?)']],
     ['Headers', one({ url: 'http://x', Headers: {} }), ['error mcpServers.s.Headers: unknown key "Headers" (did you mean "headers"?)']],
     ['timeoutMs', one({ command: 'x', timeoutMs: 1 }), ['error mcpServers.s.timeoutMs: unknown key "timeoutMs" (did you mean "timeout_ms"?)']],
-    ['unrelated key', one({ command: 'x', sandbox: {} }), ['error mcpServers.s.sandbox: unknown key "sandbox"']],
+    ['unrelated key', one({ command: 'x', sandboxing: {} }), ['error mcpServers.s.sandboxing: unknown key "sandboxing" (did you mean "sandbox"?)']],
+    // isolation and sandbox
+    ['isolation unknown', one({ command: 'x', isolation: 'call' }), ['error mcpServers.s.isolation: must be one of "shared", "agent", "session", got "call"']],
+    ['sandbox on an http server', one({ url: 'http://x', sandbox: { enabled: true } }), ['error mcpServers.s.sandbox: "sandbox" only applies to "stdio" servers; server "s" is "http"']],
+    ['sandbox key unknown', one({ command: 'x', sandbox: { enabled: true, drop_privileges: true } }), ['error mcpServers.s.sandbox.drop_privileges: unknown key "drop_privileges"']],
+    ['sandbox limit zero', one({ command: 'x', sandbox: { enabled: true, limits: { memory_mb: 0 } } }), ['error mcpServers.s.sandbox.limits.memory_mb: must be at least 1 (MiB)']],
+    ['sandbox limit a string', one({ command: 'x', sandbox: { enabled: true, limits: { cpu_seconds: '300' } } }), ['error mcpServers.s.sandbox.limits.cpu_seconds: must be a number, got a string']],
+    ['sandbox enabled a string', one({ command: 'x', sandbox: { enabled: 'yes' } }), ['error mcpServers.s.sandbox.enabled: must be a boolean (true or false), got a string']],
+    ['working_dir and cwd', one({ command: 'x', cwd: '/a', sandbox: { enabled: true, working_dir: '/b' } }), ['error mcpServers.s.sandbox.working_dir: "sandbox.working_dir" and "cwd" both set the working directory: keep one']],
     // names
     ['name with a space', { mcpServers: { 'my server': { command: 'x' } } }, ['error mcpServers["my server"]: server name "my server" is invalid: use 1 to 64 letters, digits, "_", "-" or "."']],
     ['empty name', { mcpServers: { '': { command: 'x' } } }, ['error mcpServers[""]: server name "" is invalid: use 1 to 64 letters, digits, "_", "-" or "."']],
@@ -342,5 +367,51 @@ describe('parseServersConfig: warnings', () => {
     const result = parse(one({ command: 'x', timeout: 1, comand: 'y' }));
     expect(result.config).toBeUndefined();
     expect(result.issues.map((i) => i.severity).sort()).toEqual(['error', 'warning']);
+  });
+});
+
+describe('parseServersConfig: isolation and sandbox', () => {
+  it('defaults: shared, sandbox off with SignalWire\'s limits', () => {
+    const spec = parse(one({ command: 'x' })).config?.servers[0];
+    expect(spec?.isolation).toBe('shared');
+    expect(spec?.sandbox).toEqual({
+      enabled: false,
+      resourceLimits: true,
+      restrictedEnv: true,
+      limits: { cpuSeconds: 300, memoryMb: 512, processes: 10, fileSizeMb: 10 },
+    });
+  });
+
+  it('reads SignalWire\'s keys, with defaults for those left out and ${VAR} in working_dir', () => {
+    const result = parseServersConfig(
+      one({
+        command: 'x',
+        isolation: 'session',
+        sandbox: { enabled: true, restricted_env: false, working_dir: '${BASE}/w', limits: { memory_mb: 1024, processes: 20 } },
+      }),
+      { BASE: '/srv' },
+    );
+    expect(result.issues).toEqual([]);
+    const spec = result.config?.servers[0];
+    expect(spec?.isolation).toBe('session');
+    expect(spec?.sandbox).toEqual({
+      enabled: true,
+      resourceLimits: true,
+      restrictedEnv: false,
+      workingDir: '/srv/w',
+      limits: { cpuSeconds: 300, memoryMb: 1024, processes: 20, fileSizeMb: 10 },
+    });
+  });
+
+  it('warns when sandbox settings are given but the sandbox is not enabled', () => {
+    const result = parse(one({ command: 'x', sandbox: { resource_limits: false } }));
+    expect(lines(result.issues)).toEqual([
+      'warning mcpServers.s.sandbox.enabled: the sandbox is off (set "enabled": true), so its other settings have no effect',
+    ]);
+    expect(result.config?.servers[0]?.sandbox.enabled).toBe(false);
+  });
+
+  it('accepts isolation on an HTTP server', () => {
+    expect(parse(one({ url: 'http://x', isolation: 'agent' })).config?.servers[0]?.isolation).toBe('agent');
   });
 });

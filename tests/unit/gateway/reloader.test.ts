@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultSandbox } from '../../../src/config/sandbox.js';
 import type { ServerSpec } from '../../../src/config/types.js';
 import { ConfigError } from '../../../src/errors.js';
 import { describeFailedServers, loadRulesForReload, loadServersForReload, ReloadLedger } from '../../../src/gateway/reloader.js';
@@ -20,7 +21,7 @@ function file(content: unknown): string {
 }
 
 function spec(name: string, command = 'old'): ServerSpec {
-  return { name, transport: 'stdio', command, args: [], env: {}, headers: {}, enabled: true };
+  return { name, transport: 'stdio', command, args: [], env: {}, headers: {}, enabled: true, isolation: 'shared', sandbox: defaultSandbox(false) };
 }
 
 function thrown(fn: () => unknown): ConfigError {

@@ -100,22 +100,26 @@ describe('Origin', () => {
 });
 
 describe('RestSessionRegistry', () => {
-  it('sliding expiry, fixed timeout and metadata, per-owner isolation, bounded size', () => {
+  it('sliding expiry, the last timeout given, merged metadata, per-owner isolation, bounded size', () => {
     let now = 1_000_000;
-    const reg = new RestSessionRegistry({ now: () => now, max: 3 });
-    reg.touch('o1', 's1', 'svc', 10, { a: 1 });
+    const reg = new RestSessionRegistry({ now: () => now, max: 3, defaultTimeoutS: 300 });
+    reg.touch('o1', 's1', 'svc', 10, { a: 1 }, 'alice');
     now += 9_000;
-    reg.touch('o1', 's1', 'svc', 3600, { b: 2 });
-    expect(reg.list('o1')['s1']).toMatchObject({ timeout: 10, metadata: { a: 1 }, time_remaining: 10 });
-    expect(reg.list('o2')).toEqual({});
+    reg.touch('o1', 's1', 'svc', undefined, { b: 2 });
+    const pids = () => 42;
+    expect(reg.list('o1', pids)['s1']).toMatchObject({ service: 'svc', agent: 'alice', pid: 42, timeout: 10, metadata: { a: 1, b: 2 }, time_remaining: 10 });
+    reg.touch('o1', 's1', 'svc', 20, {});
+    expect(reg.list('o1', () => undefined)['s1']).toMatchObject({ timeout: 20, pid: null });
+    expect(reg.list('o2', pids)).toEqual({});
     expect(reg.delete('o2', 's1')).toBe(false);
-    now += 10_001;
+    now += 20_001;
     expect(reg.get('o1', 's1')).toBeUndefined();
     expect(reg.size).toBe(0);
     for (const id of ['a', 'b', 'c', 'd']) {
       now += 1;
       reg.touch('o1', id, 'svc', undefined, {});
     }
-    expect(Object.keys(reg.list('o1'))).toEqual(['b', 'c', 'd']);
+    expect(Object.keys(reg.list('o1', pids))).toEqual(['b', 'c', 'd']);
+    expect(reg.list('o1', pids)['d']).toMatchObject({ timeout: 300, agent: null });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../../src/policy/engine.js';
 import { resolveIdentity, type IdentityInput } from '../../../src/policy/identity.js';
 import type { IdentityResult } from '../../../src/policy/types.js';
+import { signalWireRules, SIGNALWIRE_AGENT } from '../../../src/config/signalwireConfig.js';
 import { R0_AGENTS, rules } from './fixtures.js';
 
 const STRICT = compilePolicy(rules(R0_AGENTS, true));
@@ -205,5 +206,25 @@ describe('identity resolution (reference §D.3, the issue\'s binding)', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.message.length).toBeLessThan(400);
+  });
+});
+
+describe('resolveIdentity: the sole agent (a SignalWire config.json without rules)', () => {
+  const SOLE = compilePolicy(signalWireRules());
+  it.each([
+    ['no agent_id', undefined],
+    ['its own name', SIGNALWIRE_AGENT],
+    ['the name SignalWire\'s skill sends (its agent name)', 'greeter-agent'],
+  ])('%s acts as the sole agent', (_label, requested) => {
+    expect(resolveIdentity({ policy: SOLE, sole: SIGNALWIRE_AGENT, ...(requested !== undefined ? { requested } : {}) })).toEqual(ok(SIGNALWIRE_AGENT, 'sole'));
+  });
+
+  it('a non-string agent_id is still refused', () => {
+    expect(resolveIdentity({ policy: SOLE, sole: SIGNALWIRE_AGENT, requested: 7 })).toMatchObject({ ok: false, code: 'INVALID_AGENT_ID' });
+  });
+
+  it('--agent still binds, and a sole agent missing from the rules does not widen anything', () => {
+    expect(resolveIdentity({ policy: SOLE, sole: SIGNALWIRE_AGENT, bound: 'other', requested: 'x' })).toMatchObject({ ok: false, code: 'AGENT_MISMATCH' });
+    expect(resolveIdentity({ policy: STRICT, sole: 'nobody', requested: 'ghost' })).toMatchObject({ ok: false, code: 'INVALID_AGENT_ID' });
   });
 });

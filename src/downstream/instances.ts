@@ -1,0 +1,353 @@
+// Running instances of servers with `isolation: "agent"` or `"session"`: one
+// DownstreamConnection (one process) per (server, scope), where the scope is an agent id or
+// a session id. The pool keeps the one shared connection of every server; this registry
+// keeps the rest.
+//
+// Lifecycle. The first call of a scope creates its instance; concurrent first calls share
+// the one start. Every call slides the idle timeout (the call's own, else the default); a
+// sweep every cleanup interval closes instances idle past it (never one with a call
+// running) and instances whose process died. An instance holds state that a restart would
+// lose, so a dead one is never restarted or silently replaced: the next call of its scope
+// gets SERVER_UNAVAILABLE saying the state was lost, and the call after that starts fresh.
+// Limits (per server and in total) are checked before anything is spawned, and a start that
+// fails leaves no process and no slot behind. There is no lock: starting an instance never
+// holds up calls to any other.
+
+import type { ServerSpec } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { DownstreamConnection, type ConnectionOptions } from './connection.js';
+
+export interface InstanceLimits {
+  /** Idle timeout of an instance when its calls set none, in seconds. */
+  readonly defaultTimeoutS: number;
+  /** Seconds between sweeps. */
+  readonly cleanupIntervalS: number;
+  readonly maxPerServer: number;
+  readonly maxTotal: number;
+}
+
+export interface AcquireRequest {
+  readonly spec: ServerSpec;
+  /** Opaque scope key: instances of one server with the same scope are the same instance. */
+  readonly scope: string;
+  /** How messages name the scope, e.g. `session "abc"` or `agent "backend"`. */
+  readonly label: string;
+  /** The agent the instance was created for (shown by listings). */
+  readonly agentId: string;
+  /** Idle timeout this call sets, in seconds; undefined keeps the instance's. */
+  readonly timeoutS?: number;
+  /** Caller's metadata; merged into the instance's. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** One acquired instance: its connection, and release() when the call is over. */
+export interface InstanceLease {
+  readonly connection: DownstreamConnection;
+  /** Key under which the instance's requests to a client (elicitation, sampling) are routed: unique per instance. */
+  readonly routeKey: string;
+  release(): void;
+  /**
+   * What the caller should get for a failed call: when the instance died under it, the
+   * instance is dropped (the next call starts fresh) and the error says its state was lost.
+   */
+  explain(err: unknown): unknown;
+}
+
+export interface InstanceInfo {
+  readonly server: string;
+  readonly scope: string;
+  readonly agentId: string;
+  readonly createdAt: number;
+  readonly lastAccessed: number;
+  readonly timeoutS: number;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly pid: number | undefined;
+  readonly state: string;
+}
+
+interface Instance {
+  readonly key: string;
+  readonly server: string;
+  readonly scope: string;
+  readonly label: string;
+  readonly agentId: string;
+  readonly connection: DownstreamConnection;
+  readonly routeKey: string;
+  readonly createdAt: number;
+  lastAccessed: number;
+  timeoutS: number;
+  metadata: Record<string, unknown>;
+  /** Calls holding a lease now. */
+  active: number;
+  /** The first start, shared by concurrent first calls. */
+  readonly started: Promise<void>;
+  wasReady: boolean;
+}
+
+/** A dead instance found by the sweep, waiting for its scope's next call to hear of it. */
+interface Tombstone {
+  readonly message: string;
+  readonly server: string;
+  readonly until: number;
+}
+
+export class InstanceRegistry {
+  readonly #opts: ConnectionOptions;
+  readonly #limits: InstanceLimits;
+  readonly #now: () => number;
+  readonly #instances = new Map<string, Instance>();
+  readonly #perServer = new Map<string, number>();
+  readonly #lost = new Map<string, Tombstone>();
+  /** Instances being closed; close() and killAllSync() include them. */
+  readonly #closingSet = new Set<DownstreamConnection>();
+  readonly #sweeper: NodeJS.Timeout;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: ConnectionOptions, limits: InstanceLimits, now: () => number = Date.now) {
+    this.#opts = { ...opts, singleLife: true };
+    this.#limits = limits;
+    this.#now = now;
+    this.#sweeper = setInterval(() => this.sweep(), Math.max(1, Math.round(limits.cleanupIntervalS * 1000)));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#instances.size;
+  }
+
+  /**
+   * The instance of (spec.name, scope), created and started if there is none. Throws
+   * GatewayError: SERVER_UNAVAILABLE (start failed; the scope's instance died: its state was
+   * lost; shutting down) or TOO_MANY_SESSIONS (a limit).
+   */
+  async acquire(req: AcquireRequest): Promise<InstanceLease> {
+    const server = req.spec.name;
+    if (this.#closing) throw new GatewayError('SERVER_UNAVAILABLE', 'The gateway is shutting down', { server });
+    const key = instanceKey(server, req.scope);
+    const tombstone = this.#lost.get(key);
+    if (tombstone) {
+      this.#lost.delete(key);
+      throw new GatewayError('SERVER_UNAVAILABLE', tombstone.message, { server });
+    }
+    let instance = this.#instances.get(key);
+    if (instance && this.#isDead(instance)) {
+      const message = this.#lostMessage(instance);
+      this.#remove(instance, 'died');
+      throw new GatewayError('SERVER_UNAVAILABLE', message, { server });
+    }
+    if (!instance) instance = this.#create(req, key);
+    this.#touch(instance, req);
+    instance.active++;
+    const current = instance;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      current.active--;
+      current.lastAccessed = this.#now();
+    };
+    try {
+      await current.started;
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return { connection: current.connection, routeKey: current.routeKey, release, explain: (err) => this.#explain(current, err) };
+  }
+
+  /** Every instance of `scope` (all servers): closed, process groups killed. Resolves with how many there were. */
+  async closeScope(scope: string): Promise<number> {
+    const found = [...this.#instances.values()].filter((i) => i.scope === scope);
+    for (const key of [...this.#lost.keys()]) if (key.endsWith(`\0${scope}`)) this.#lost.delete(key);
+    await Promise.all(found.map((i) => this.#remove(i, 'closed')));
+    return found.length;
+  }
+
+  /** The servers' specs changed or they were removed: their instances close once their calls finish (up to drainMs). */
+  async retireServers(names: readonly string[], drainMs: number): Promise<void> {
+    if (names.length === 0) return;
+    const wanted = new Set(names);
+    const found = [...this.#instances.values()].filter((i) => wanted.has(i.server));
+    for (const [key, t] of this.#lost) if (wanted.has(t.server)) this.#lost.delete(key);
+    await Promise.all(
+      found.map(async (i) => {
+        this.#detach(i);
+        await i.connection.drain(drainMs);
+        await this.#closeConnection(i.connection);
+      }),
+    );
+  }
+
+  /** A reload changed only what is read per call (description, timeout). */
+  updateSpec(spec: ServerSpec): void {
+    for (const i of this.#instances.values()) if (i.server === spec.name) i.connection.updateSpec(spec);
+  }
+
+  find(server: string, scope: string): InstanceInfo | undefined {
+    const i = this.#instances.get(instanceKey(server, scope));
+    return i ? info(i) : undefined;
+  }
+
+  list(): InstanceInfo[] {
+    return [...this.#instances.values()].map(info);
+  }
+
+  /** Closes expired and dead instances; runs every cleanup interval. */
+  sweep(): void {
+    const now = this.#now();
+    for (const [key, t] of this.#lost) if (now > t.until) this.#lost.delete(key);
+    for (const i of [...this.#instances.values()]) {
+      if (this.#isDead(i)) {
+        this.#lost.set(i.key, { message: this.#lostMessage(i), server: i.server, until: now + i.timeoutS * 1000 });
+        void this.#remove(i, 'died');
+      } else if (i.active === 0 && i.wasReady && now > i.lastAccessed + i.timeoutS * 1000) {
+        void this.#remove(i, 'idle');
+      }
+    }
+  }
+
+  /** Idempotent. Closes every instance; resolves when all process groups are gone. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#sweeper);
+      this.#lost.clear();
+      const all = [...this.#instances.values()];
+      for (const i of all) this.#detach(i);
+      await Promise.allSettled([...all.map((i) => this.#closeConnection(i.connection)), ...[...this.#closingSet].map((c) => c.close())]);
+    })();
+    return this.#closing;
+  }
+
+  /** Last resort on exit: SIGKILL every instance's process group now. */
+  killAllSync(): void {
+    for (const connection of [...[...this.#instances.values()].map((i) => i.connection), ...this.#closingSet]) {
+      try {
+        connection.killSync();
+      } catch (err) {
+        this.#opts.logger.warn({ server: connection.name, err: (err as Error).message }, 'could not kill instance process group');
+      }
+    }
+  }
+
+  #create(req: AcquireRequest, key: string): Instance {
+    const server = req.spec.name;
+    const perServer = this.#perServer.get(server) ?? 0;
+    if (perServer >= this.#limits.maxPerServer) {
+      throw new GatewayError(
+        'TOO_MANY_SESSIONS',
+        `Server '${server}' already runs ${perServer} instances, its limit (max_sessions_per_service); end a session or retry later`,
+        { server },
+      );
+    }
+    if (this.#instances.size >= this.#limits.maxTotal) {
+      throw new GatewayError(
+        'TOO_MANY_SESSIONS',
+        `The gateway already runs ${this.#instances.size} isolated instances, its limit (max_total_sessions); end a session or retry later`,
+        { server },
+      );
+    }
+    const routeKey = `${server}#${req.scope}`;
+    const route = this.#opts.onServerRequest;
+    // The instance's requests go to the caller of this instance, not to whoever calls the server elsewhere.
+    const connection = new DownstreamConnection(req.spec, route ? { ...this.#opts, onServerRequest: (_server, request, extra) => route(routeKey, request, extra) } : this.#opts);
+    const now = this.#now();
+    const instance: Instance = {
+      key,
+      server,
+      scope: req.scope,
+      label: req.label,
+      agentId: req.agentId,
+      connection,
+      routeKey,
+      createdAt: now,
+      lastAccessed: now,
+      timeoutS: this.#limits.defaultTimeoutS,
+      metadata: {},
+      active: 0,
+      wasReady: false,
+      // Registered before the first await, so a concurrent first call finds this one.
+      started: connection.connect().then(
+        () => {
+          instance.wasReady = true;
+        },
+        async (err: unknown) => {
+          // Nothing of a failed start is kept: no process, no slot; the next call tries anew.
+          await this.#remove(instance, 'failed to start');
+          throw err;
+        },
+      ),
+    };
+    this.#instances.set(key, instance);
+    this.#perServer.set(server, perServer + 1);
+    this.#opts.logger.info({ server, scope: req.label, agent: req.agentId }, 'isolated instance starting');
+    return instance;
+  }
+
+  #touch(i: Instance, req: AcquireRequest): void {
+    i.lastAccessed = this.#now();
+    if (req.timeoutS !== undefined) i.timeoutS = req.timeoutS;
+    if (req.metadata !== undefined) Object.assign(i.metadata, structuredClone(req.metadata));
+  }
+
+  #isDead(i: Instance): boolean {
+    return i.wasReady && i.connection.state === 'failed';
+  }
+
+  #explain(i: Instance, err: unknown): unknown {
+    if (!(err instanceof GatewayError) || err.code !== 'SERVER_UNAVAILABLE' || !i.wasReady) return err;
+    // The process may have exited a moment before the connection noticed (pid is gone first).
+    if (i.connection.state !== 'failed' && i.connection.pid !== undefined) return err;
+    if (this.#instances.get(i.key) !== i) return err;
+    const message = this.#lostMessage(i, err.message);
+    void this.#remove(i, 'died');
+    return new GatewayError('SERVER_UNAVAILABLE', message, err.details, { cause: err });
+  }
+
+  #lostMessage(i: Instance, fallback?: string): string {
+    const why = i.connection.lastError ?? fallback ?? `Server '${i.server}' stopped`;
+    return `${why}. The instance of server '${i.server}' for ${i.label} is gone and its state was lost; the next call starts a fresh one`;
+  }
+
+  #detach(i: Instance): void {
+    if (this.#instances.get(i.key) !== i) return;
+    this.#instances.delete(i.key);
+    const n = (this.#perServer.get(i.server) ?? 1) - 1;
+    if (n <= 0) this.#perServer.delete(i.server);
+    else this.#perServer.set(i.server, n);
+  }
+
+  async #remove(i: Instance, why: string): Promise<void> {
+    if (this.#instances.get(i.key) === i) {
+      this.#opts.logger.info({ server: i.server, scope: i.label, pid: i.connection.pid ?? null, why }, 'isolated instance closed');
+    }
+    this.#detach(i);
+    await this.#closeConnection(i.connection);
+  }
+
+  async #closeConnection(connection: DownstreamConnection): Promise<void> {
+    this.#closingSet.add(connection);
+    try {
+      await connection.close();
+    } finally {
+      this.#closingSet.delete(connection);
+    }
+  }
+}
+
+function instanceKey(server: string, scope: string): string {
+  return `${server}\0${scope}`;
+}
+
+function info(i: Instance): InstanceInfo {
+  return {
+    server: i.server,
+    scope: i.scope,
+    agentId: i.agentId,
+    createdAt: i.createdAt,
+    lastAccessed: i.lastAccessed,
+    timeoutS: i.timeoutS,
+    metadata: i.metadata,
+    pid: i.connection.pid,
+    state: i.connection.state,
+  };
+}

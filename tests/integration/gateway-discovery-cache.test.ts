@@ -2,70 +2,18 @@
 // and the agent: the answers must be exactly what an uncached computation gives (text =
 // the JSON of structuredContent), per agent, and follow a rules reload at once.
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../src/audit/auditLog.js';
-import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
-import type { RequestExtra } from '../../src/gateway/context.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
-import { createLogger } from '../../src/log.js';
-import { fixture } from '../helpers/paths.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra as extra, testSession } from '../helpers/inProcessGateway.js';
+import { cleanupTmpDirs } from '../helpers/tmp.js';
 
-const RULES = {
-  agents: {
-    alice: { allow: { servers: ['echo'] } },
-    bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
-  },
-};
-
-const open: Gateway[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((g) => g.close()));
-});
+afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
 
-function build() {
-  const dir = makeTmpDir();
-  const mcpConfig = join(dir, '.mcp.json');
-  const rules = join(dir, '.mcp-gateway-rules.json');
-  writeJson(mcpConfig, { mcpServers: { echo: { command: process.execPath, args: [fixture('echo')] } } });
-  writeJson(rules, RULES);
-  const env = { ...process.env };
-  const gateway = new Gateway({
-    servers: loadServersFile(mcpConfig, env).config,
-    rules: loadRulesFile(rules).config,
-    configPaths: { mcpConfig, rules },
-    debug: false,
-    defaultTimeoutMs: 10_000,
-    maxTimeoutMs: 60_000,
-    initStrategy: 'lazy',
-    audit: new MemoryAuditSink(),
-    auditPath: null,
-    auditArgs: 'hash',
-    logger: createLogger('silent'),
-    parentEnv: env,
-  });
-  open.push(gateway);
-  return { gateway, rules };
-}
+const build = () => buildGateway(ECHO_SERVERS, ALICE_BOB_RULES);
 
-const session: UpstreamSession = {
-  id: 'cache-test',
-  clientCapabilities: () => ({}),
-  request: () => Promise.reject(new Error('no server requests here')),
-  notifyToolListChanged: () => Promise.resolve(),
-};
-
-const extra = () =>
-  ({
-    signal: new AbortController().signal,
-    requestId: 1,
-    sendNotification: () => Promise.resolve(),
-    sendRequest: () => Promise.reject(new Error('no requests')),
-  }) as unknown as RequestExtra;
+const session = testSession({ id: 'cache-test' });
 
 const call = (g: Gateway, args: Record<string, unknown>): Promise<CallToolResult> => g.callTool('get_server_tools', args, extra(), session);
 
@@ -110,7 +58,7 @@ describe('get_server_tools caches', () => {
 
     writeFileSync(
       rules,
-      JSON.stringify({ agents: { ...RULES.agents, alice: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['add'] } } } } }),
+      JSON.stringify({ agents: { ...ALICE_BOB_RULES.agents, alice: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['add'] } } } } }),
     );
     expect(gateway.reload(['gateway_rules']).applied).toEqual(['gateway_rules']);
     const after = await call(gateway, { agent_id: 'alice', server: 'echo' });

@@ -2,77 +2,23 @@
 // protocol path, and direct callTool with a hand-made session for what HTTP mode builds on
 // (a session bound to an agent, a client-chosen session id in the audit, call and reload
 // observers). The downstream is our echo fixture, a real child process.
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../src/audit/auditLog.js';
-import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
-import type { RequestExtra } from '../../src/gateway/context.js';
-import { Gateway, type CallEvent } from '../../src/gateway/gateway.js';
-import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
+import type { CallEvent } from '../../src/gateway/gateway.js';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
-import { createLogger } from '../../src/log.js';
-import { fixture } from '../helpers/paths.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession as session } from '../helpers/inProcessGateway.js';
+import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 
-const RULES = {
-  agents: {
-    alice: { allow: { servers: ['echo'] } },
-    bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
-  },
-};
-
-const open: Gateway[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((g) => g.close()));
-});
+afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
 
-function build(extra: { onCall?: (e: CallEvent) => void; onReload?: (file: string, outcome: string) => void } = {}) {
-  const dir = makeTmpDir();
-  const mcpConfig = join(dir, '.mcp.json');
-  const rules = join(dir, '.mcp-gateway-rules.json');
-  writeJson(mcpConfig, { mcpServers: { echo: { command: process.execPath, args: [fixture('echo')] } } });
-  writeJson(rules, RULES);
-  const env = { ...process.env };
-  const audit = new MemoryAuditSink();
-  const gateway = new Gateway({
-    servers: loadServersFile(mcpConfig, env).config,
-    rules: loadRulesFile(rules).config,
-    configPaths: { mcpConfig, rules },
-    debug: false,
-    defaultTimeoutMs: 10_000,
-    maxTimeoutMs: 60_000,
-    initStrategy: 'lazy',
-    audit,
-    auditPath: null,
-    auditArgs: 'hash',
-    logger: createLogger('silent'),
-    parentEnv: env,
-    ...extra,
-  });
-  open.push(gateway);
-  return { gateway, audit, rules };
+function build(observers: { onCall?: (e: CallEvent) => void; onReload?: (file: string, outcome: string) => void } = {}) {
+  return buildGateway(ECHO_SERVERS, ALICE_BOB_RULES, observers);
 }
 
-function session(fields: Partial<UpstreamSession> = {}): UpstreamSession {
-  return {
-    id: 'test-session',
-    clientCapabilities: () => ({}),
-    request: () => Promise.reject(new Error('no server requests here')),
-    notifyToolListChanged: () => Promise.resolve(),
-    ...fields,
-  };
-}
-
-const extra = {
-  signal: new AbortController().signal,
-  requestId: 1,
-  sendNotification: () => Promise.resolve(),
-  sendRequest: () => Promise.reject(new Error('no requests')),
-} as unknown as RequestExtra;
+const extra = testExtra();
 
 const errorCode = (r: CallToolResult) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
 

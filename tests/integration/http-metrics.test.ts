@@ -1,14 +1,9 @@
 // The Prometheus exporter: events in, text exposition out, parsed back and checked. The
 // last test wires it to a real Gateway (echo fixture as a real child process), as the HTTP
 // server does.
-import { join } from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../src/audit/auditLog.js';
-import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
-import type { RequestExtra } from '../../src/gateway/context.js';
-import { Gateway, type CallEvent } from '../../src/gateway/gateway.js';
-import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
+import type { CallEvent } from '../../src/gateway/gateway.js';
 import {
   CALL_DURATION_BUCKETS,
   createMetrics,
@@ -16,9 +11,8 @@ import {
   type DownstreamStat,
   type GatewayMetricsExporter,
 } from '../../src/http/metrics.js';
-import { createLogger } from '../../src/log.js';
-import { fixture } from '../helpers/paths.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession } from '../helpers/inProcessGateway.js';
+import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 
 interface Sample {
   readonly name: string;
@@ -238,57 +232,20 @@ describe('metrics exporter', () => {
 });
 
 describe('metrics exporter on a real Gateway', () => {
-  const open: Gateway[] = [];
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((g) => g.close()));
-  });
+  afterEach(closeGateways);
   afterAll(cleanupTmpDirs);
 
   it('counts the calls and reloads the Gateway reports, and the downstream state of its pool', async () => {
-    const dir = makeTmpDir();
-    const mcpConfig = join(dir, '.mcp.json');
-    const rules = join(dir, '.mcp-gateway-rules.json');
-    writeJson(mcpConfig, { mcpServers: { echo: { command: process.execPath, args: [fixture('echo')] } } });
-    writeJson(rules, {
-      agents: {
-        alice: { allow: { servers: ['echo'] } },
-        bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
-      },
-    });
-    const env = { ...process.env };
     let exporter: GatewayMetricsExporter | undefined;
-    const gateway = new Gateway({
-      servers: loadServersFile(mcpConfig, env).config,
-      rules: loadRulesFile(rules).config,
-      configPaths: { mcpConfig, rules },
-      debug: false,
-      defaultTimeoutMs: 10_000,
-      maxTimeoutMs: 60_000,
-      initStrategy: 'lazy',
-      audit: new MemoryAuditSink(),
-      auditPath: null,
-      auditArgs: 'hash',
-      logger: createLogger('silent'),
-      parentEnv: env,
+    const { gateway, rules } = buildGateway(ECHO_SERVERS, ALICE_BOB_RULES, {
       onCall: (e) => exporter?.onCall(e),
       onReload: (file, outcome) => exporter?.onReload(file, outcome),
     });
-    open.push(gateway);
     exporter = createMetrics(downstreamsOf(gateway));
     exporters.push(exporter);
 
-    const session: UpstreamSession = {
-      id: 'metrics-test',
-      clientCapabilities: () => ({}),
-      request: () => Promise.reject(new Error('no server requests here')),
-      notifyToolListChanged: () => Promise.resolve(),
-    };
-    const extra = {
-      signal: new AbortController().signal,
-      requestId: 1,
-      sendNotification: () => Promise.resolve(),
-      sendRequest: () => Promise.reject(new Error('no requests')),
-    } as unknown as RequestExtra;
+    const session = testSession({ id: 'metrics-test' });
+    const extra = testExtra();
 
     let s = parseExposition(await exporter.render());
     expect(value(s, 'mcp_gateway_downstream_up', { server: 'echo' })).toBe(0);

@@ -2,53 +2,32 @@
 // (its own notification, a restart that brings another list, a servers reload); sessions
 // bound to different agents see different lists from one gateway. (That a reload changing
 // nothing visible sends none is tested end to end in native-mode.test.ts.)
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../src/audit/auditLog.js';
-import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
-import { Gateway } from '../../src/gateway/gateway.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
-import { createLogger } from '../../src/log.js';
+import { buildGateway, closeGateways } from '../helpers/inProcessGateway.js';
 import { waitFor } from '../helpers/processes.js';
 import { fixture } from '../helpers/paths.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 
-const open: Array<() => Promise<void>> = [];
+/** Clients to close before the gateways. */
+const clients: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((close) => close()));
+  await Promise.all(clients.splice(0).map((close) => close()));
+  await closeGateways();
 });
 afterAll(cleanupTmpDirs);
 
 function build(mcpServers: object, rules: object, boundAgent?: string) {
-  const dir = makeTmpDir();
-  const mcpConfig = join(dir, '.mcp.json');
-  const rulesPath = join(dir, '.mcp-gateway-rules.json');
-  writeJson(mcpConfig, { mcpServers });
-  writeJson(rulesPath, rules);
-  const env = { ...process.env };
-  const gateway = new Gateway({
-    servers: loadServersFile(mcpConfig, env).config,
-    rules: loadRulesFile(rulesPath).config,
-    configPaths: { mcpConfig, rules: rulesPath },
+  return buildGateway(mcpServers, rules, {
     ...(boundAgent !== undefined ? { boundAgent } : {}),
-    debug: false,
-    defaultTimeoutMs: 10_000,
-    maxTimeoutMs: 60_000,
-    initStrategy: 'lazy',
-    audit: new MemoryAuditSink(),
-    auditPath: null,
-    auditArgs: 'hash',
-    logger: createLogger('silent'),
-    parentEnv: env,
     mode: 'native',
     listChangedDebounceMs: 20,
     backoff: { baseMs: 10, maxMs: 10 },
   });
-  open.push(() => gateway.close());
-  return { gateway, mcpConfig };
 }
 
 async function connect(gateway: Gateway, boundAgent?: string) {
@@ -60,7 +39,7 @@ async function connect(gateway: Gateway, boundAgent?: string) {
   client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
     changes++;
   });
-  open.unshift(async () => {
+  clients.push(async () => {
     await client.close();
     detach();
   });

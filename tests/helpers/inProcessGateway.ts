@@ -1,0 +1,86 @@
+// A Gateway built as a library in this test process, from real configuration files in a
+// temporary folder, with an in-memory audit sink and silent logs. For integration tests that
+// call Gateway.callTool directly (with testSession/testExtra) or connect an SDK client over
+// InMemoryTransport. closeGateways() in afterEach closes every one built.
+import { join } from 'node:path';
+import { MemoryAuditSink } from '../../src/audit/auditLog.js';
+import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
+import type { RequestExtra } from '../../src/gateway/context.js';
+import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
+import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
+import { createLogger } from '../../src/log.js';
+import { fixture } from './paths.js';
+import { makeTmpDir, writeJson } from './tmp.js';
+
+/** One downstream: our echo fixture, a real child process. */
+export const ECHO_SERVERS = { echo: { command: process.execPath, args: [fixture('echo')] } };
+
+/** alice may call every echo tool; bob every one but `echo`. */
+export const ALICE_BOB_RULES = {
+  agents: {
+    alice: { allow: { servers: ['echo'] } },
+    bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
+  },
+};
+
+export interface InProcessGateway {
+  readonly gateway: Gateway;
+  readonly audit: MemoryAuditSink;
+  /** Paths of the two files, for tests that edit them and reload. */
+  readonly mcpConfig: string;
+  readonly rules: string;
+}
+
+const open: Gateway[] = [];
+
+export function buildGateway(mcpServers: object, rules: object, options: Partial<GatewayOptions> = {}): InProcessGateway {
+  const dir = makeTmpDir();
+  const mcpConfig = join(dir, '.mcp.json');
+  const rulesPath = join(dir, '.mcp-gateway-rules.json');
+  writeJson(mcpConfig, { mcpServers });
+  writeJson(rulesPath, rules);
+  const env = { ...process.env };
+  const audit = new MemoryAuditSink();
+  const gateway = new Gateway({
+    servers: loadServersFile(mcpConfig, env).config,
+    rules: loadRulesFile(rulesPath).config,
+    configPaths: { mcpConfig, rules: rulesPath },
+    debug: false,
+    defaultTimeoutMs: 10_000,
+    maxTimeoutMs: 60_000,
+    initStrategy: 'lazy',
+    audit,
+    auditPath: null,
+    auditArgs: 'hash',
+    logger: createLogger('silent'),
+    parentEnv: env,
+    ...options,
+  });
+  open.push(gateway);
+  return { gateway, audit, mcpConfig, rules: rulesPath };
+}
+
+export async function closeGateways(): Promise<void> {
+  await Promise.all(open.splice(0).map((g) => g.close()));
+}
+
+/** A client session made by hand: no server-to-client requests, list changes dropped. */
+export function testSession(fields: Partial<UpstreamSession> = {}): UpstreamSession {
+  return {
+    id: 'test-session',
+    clientCapabilities: () => ({}),
+    request: () => Promise.reject(new Error('no server requests here')),
+    notifyToolListChanged: () => Promise.resolve(),
+    ...fields,
+  };
+}
+
+/** What the SDK hands a request handler, reduced to what the gateway reads. */
+export function testExtra(): RequestExtra {
+  return {
+    signal: new AbortController().signal,
+    requestId: 1,
+    sendNotification: () => Promise.resolve(),
+    sendRequest: () => Promise.reject(new Error('no requests')),
+  } as unknown as RequestExtra;
+}

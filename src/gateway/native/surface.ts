@@ -17,7 +17,7 @@ import { GatewayError } from '../../errors.js';
 import { protocolError } from '../../protocolError.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext, RequestExtra, Snapshot } from '../context.js';
-import { authorizeServer } from '../operations/access.js';
+import { authorizeResource, authorizeServer } from '../operations/access.js';
 import { connectionFor } from '../operations/connection.js';
 import { downstreamRequest } from '../operations/downstreamRequest.js';
 import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
@@ -261,10 +261,7 @@ export class NativeSurface {
           return jsonResult({});
         }
         authorizeServer(ctx, target.server);
-        ctx.note.tool = target.uri;
-        const decision = ctx.snapshot.policy.decideResource(ctx.agentId, target.server, target.uri);
-        ctx.note.rule = decision.rule;
-        if (!decision.allow) throw resourceNotFound(uri);
+        authorizeResource(ctx, target.server, target.uri, () => resourceNotFound(uri));
         await this.#subscriptions.subscribe(session, target.server, target.uri, ctx.extra.signal);
         return jsonResult({});
       },

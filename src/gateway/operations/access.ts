@@ -74,3 +74,32 @@ export function authorizeTool(ctx: OperationContext, server: string, tool: strin
     );
   }
 }
+
+/**
+ * The resource and prompt checks, as authorizeTool: the audit names what was used (in its
+ * `tool` column) and the deciding rule. A refusal is DENIED_BY_POLICY for the meta-tools;
+ * native mode passes `refuse` to answer exactly as for a missing resource, so names cannot
+ * be probed.
+ */
+export function authorizeResource(ctx: OperationContext, server: string, uri: string, refuse?: () => GatewayError): void {
+  const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, uri);
+  enforce(ctx, uri, decision, refuse ?? (() => denied(ctx, decision, `read resource '${uri}'`, server)));
+}
+
+export function authorizePrompt(ctx: OperationContext, server: string, prompt: string): void {
+  const decision = ctx.snapshot.policy.decidePrompt(ctx.agentId, server, prompt);
+  enforce(ctx, prompt, decision, () => denied(ctx, decision, `get prompt '${prompt}'`, server));
+}
+
+function enforce(ctx: OperationContext, used: string, decision: Decision, refuse: () => GatewayError): void {
+  ctx.note.tool = used;
+  ctx.note.rule = decision.rule;
+  if (!decision.allow) throw refuse();
+}
+
+function denied(ctx: OperationContext, decision: Decision, what: string, server: string): GatewayError {
+  return new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' not authorized to ${what} on server '${server}'`, {
+    rule: decision.rule,
+    server,
+  });
+}

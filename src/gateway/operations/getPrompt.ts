@@ -4,7 +4,7 @@ import { invalid, optionalObject, optionalString, requiredString, type Args } fr
 import type { OperationContext } from '../context.js';
 import type { Catalog } from '../native/catalog.js';
 import { jsonResult } from '../results.js';
-import { authorizeServer } from './access.js';
+import { authorizePrompt, authorizeServer } from './access.js';
 import { connectionFor } from './connection.js';
 import { downstreamRequest } from './downstreamRequest.js';
 
@@ -37,15 +37,7 @@ export function promptArguments(args: Args, field: string): Record<string, strin
 /** The prompt under the policy; the result (description, messages) is the structured content. */
 export async function getPromptOn(ctx: OperationContext, server: string, prompt: string, promptArgs: Record<string, string>): Promise<CallToolResult> {
   const spec = authorizeServer(ctx, server);
-  ctx.note.tool = prompt;
-  const decision = ctx.snapshot.policy.decidePrompt(ctx.agentId, server, prompt);
-  ctx.note.rule = decision.rule;
-  if (!decision.allow) {
-    throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' not authorized to get prompt '${prompt}' on server '${server}'`, {
-      rule: decision.rule,
-      server,
-    });
-  }
+  authorizePrompt(ctx, server, prompt);
   const connection = connectionFor(ctx, server);
   const result = await downstreamRequest(
     ctx,

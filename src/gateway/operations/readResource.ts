@@ -4,7 +4,7 @@ import { optionalString, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import type { Catalog } from '../native/catalog.js';
 import { jsonResult } from '../results.js';
-import { authorizeServer } from './access.js';
+import { authorizeResource, authorizeServer } from './access.js';
 import { connectionFor } from './connection.js';
 import { downstreamRequest } from './downstreamRequest.js';
 
@@ -34,16 +34,7 @@ export function readResourceOperation(catalog: Catalog): (ctx: OperationContext,
 /** Reads under the policy; the contents come back as embedded resources, with the server's own URIs. */
 export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<CallToolResult> {
   const spec = authorizeServer(ctx, server);
-  // The audit's `tool` column names what was used: here the resource.
-  ctx.note.tool = uri;
-  const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, uri);
-  ctx.note.rule = decision.rule;
-  if (!decision.allow) {
-    throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' not authorized to read resource '${uri}' on server '${server}'`, {
-      rule: decision.rule,
-      server,
-    });
-  }
+  authorizeResource(ctx, server, uri);
   const connection = connectionFor(ctx, server);
   const result = await downstreamRequest(ctx, connection, spec, { method: 'resources/read', params: { uri } }, ReadResourceResultSchema, () =>
     new GatewayError('RESOURCE_NOT_FOUND', `Resource '${uri}' not found on server '${server}'`, { server }),

@@ -3,13 +3,13 @@
 // -c`), and the curl sequence of their test_gateway.sh, rewritten with fetch, passes: health,
 // services, tools, calls with a session_id (Basic and Bearer), sessions, delete. The calls
 // are shaped as SignalWire's mcp_gateway skill sends them (metadata.agent_id = its agent name).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, basic, HTTP_MARKER_VAR } from '../helpers/httpGateway.js';
+import { baseEnv, basic, HTTP_MARKER_VAR, killLaunchedGateways, launchExpectingFailure, launchGateway, type LaunchedGateway } from '../helpers/httpGateway.js';
 import { fixture, GATEWAY_MAIN, REPO_ROOT } from '../helpers/paths.js';
-import { isAlive, killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { isAlive, processesWithEnv, waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 
 const MCP_GATEWAY_BIN = join(REPO_ROOT, 'dist', 'bin', 'mcp-gateway.js');
@@ -18,7 +18,6 @@ const PASSWORD = 's3cret-from-env';
 const TOKEN = 'tok-123';
 const B = basic('admin', PASSWORD);
 const T = `Bearer ${TOKEN}`;
-let seq = 0;
 
 /** A config.json as SignalWire users write it: every setting through `${VAR|default}`. */
 function signalWireConfig(): object {
@@ -41,68 +40,17 @@ function signalWireConfig(): object {
   };
 }
 
-interface Started {
-  readonly url: string;
-  readonly dir: string;
-  readonly marker: string;
-  readonly child: ChildProcess;
-  stderr(): string;
-  stop(): Promise<number | null>;
-  kill(): void;
-}
+type Started = LaunchedGateway & { readonly dir: string };
 
-/** Everything spawned, registered before it is ready, so a start that times out leaves nothing behind. */
-const spawned: { pid: number; marker: string }[] = [];
-
-/** Runs `node <entry> ...args` in `cwd`; resolves once it logs its URL, rejects with stderr if it exits first. */
+/** Runs `node <entry> ...args` in `cwd` until it logs its URL. HOME is a fresh folder, so no rules file of the machine's user is found. */
 async function start(entry: string, args: string[], cwd: string, env: Record<string, string>): Promise<Started> {
-  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
-  const marker = `sw-${process.pid}-${Date.now()}-${++seq}`;
-  // HOME is a fresh folder, so no rules file of the machine's user is found.
-  const home = makeTmpDir('amg-sw-home-');
-  const child = spawn(process.execPath, [entry, ...args], {
-    cwd,
-    env: { ...baseEnv(), HOME: home, [HTTP_MARKER_VAR]: marker, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  spawned.push({ pid: child.pid!, marker });
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const m = /"msg":"agent-mcp-gateway ready on (https?:\/\/[^"]+)"/.exec(stderr);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`gateway exited (${code}) before it was ready\n--- stderr ---\n${stderr}`)));
-  });
-  return {
-    url,
-    dir: cwd,
-    marker,
-    child,
-    stderr: () => stderr,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-    kill: () => killPids([child.pid!, ...processesWithEnv(HTTP_MARKER_VAR, marker).map((p) => p.pid)]),
-  };
+  const gw = await launchGateway(entry, args, { cwd, env: { HOME: makeTmpDir('amg-sw-home-'), ...env } });
+  return { ...gw, dir: cwd };
 }
 
 /** Runs the gateway expecting it to refuse to start: its exit code and stderr. */
-async function refused(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
-  const marker = `sw-${process.pid}-${Date.now()}-${++seq}`;
-  const child = spawn(process.execPath, [entry, ...args], {
-    cwd,
-    env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-'), [HTTP_MARKER_VAR]: marker, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  spawned.push({ pid: child.pid!, marker });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  return { code, stderr };
+function refused(entry: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  return launchExpectingFailure(() => launchGateway(entry, args, { cwd, env: { HOME: makeTmpDir('amg-sw-home-'), ...env } }));
 }
 
 const ENV = { MCP_AUTH_PASSWORD: PASSWORD, MCP_AUTH_TOKEN: TOKEN };
@@ -128,7 +76,7 @@ async function call(base: string, service: string, body: Record<string, unknown>
 }
 
 afterAll(async () => {
-  for (const s of spawned) killPids([s.pid, ...processesWithEnv(HTTP_MARKER_VAR, s.marker).map((p) => p.pid)]);
+  killLaunchedGateways();
   cleanupTmpDirs();
 });
 

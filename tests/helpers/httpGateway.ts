@@ -30,12 +30,10 @@ export interface StartHttpOptions {
   noTransportFlag?: boolean;
 }
 
-export interface HttpGw {
+/** A gateway process started by launchGateway, once it has logged its URL. */
+export interface LaunchedGateway {
   readonly url: string;
   readonly pid: number;
-  readonly dir: string;
-  readonly rulesPath: string;
-  readonly auditPath: string;
   readonly marker: string;
   readonly child: ChildProcess;
   stderr(): string;
@@ -47,38 +45,39 @@ export interface HttpGw {
   kill(): void;
 }
 
+export interface HttpGw extends LaunchedGateway {
+  readonly dir: string;
+  readonly rulesPath: string;
+  readonly auditPath: string;
+}
+
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GATEWAY_')) env[k] = v;
   return env;
 }
 
-/** Spawns the gateway; resolves once it logs "ready on <url>", rejects with its stderr if it exits first. */
-export async function startHttpGateway(opts: StartHttpOptions): Promise<HttpGw> {
-  if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run \`npm run build\` first`);
-  const dir = makeTmpDir('amg-http-');
-  const mcpConfigPath = join(dir, '.mcp.json');
-  const rulesPath = join(dir, '.mcp-gateway-rules.json');
-  const auditPath = join(dir, 'audit.jsonl');
-  writeJson(mcpConfigPath, { mcpServers: opts.mcpServers });
-  writeJson(rulesPath, opts.rules);
+/** Every process launched, registered before it is ready, so a start that never gets there leaves nothing behind. */
+const launched: { pid: number; marker: string }[] = [];
+
+/** SIGKILL every gateway launched from this test file, and whatever each started. */
+export function killLaunchedGateways(): void {
+  for (const l of launched.splice(0)) killPids([l.pid, ...processesWithEnv(HTTP_MARKER_VAR, l.marker).map((p) => p.pid)]);
+}
+
+/**
+ * Spawns `node <entry> ...args` with the base environment, a fresh marker and `env` on top;
+ * resolves once it logs "ready on <url>", rejects with its stderr if it exits first.
+ */
+export async function launchGateway(entry: string, args: readonly string[], opts: { cwd: string; env?: Record<string, string> }): Promise<LaunchedGateway> {
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
   const marker = `http-${process.pid}-${Date.now()}-${++seq}`;
-  const child = spawn(
-    process.execPath,
-    [
-      GATEWAY_MAIN,
-      ...(opts.noTransportFlag ? [] : ['--transport', 'http']),
-      ...(opts.noDefaults ? [] : ['--host', '127.0.0.1', '--port', '0']),
-      '--mcp-config',
-      mcpConfigPath,
-      '--rules',
-      rulesPath,
-      '--audit-log',
-      auditPath,
-      ...(opts.args ?? []),
-    ],
-    { cwd: opts.cwd ?? dir, env: { ...baseEnv(), [HTTP_MARKER_VAR]: marker, ...opts.env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [entry, ...args], {
+    cwd: opts.cwd,
+    env: { ...baseEnv(), [HTTP_MARKER_VAR]: marker, ...opts.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  launched.push({ pid: child.pid!, marker });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -89,15 +88,9 @@ export async function startHttpGateway(opts: StartHttpOptions): Promise<HttpGw> 
     });
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before it was ready\n--- stderr ---\n${stderr}`)));
   });
-  const kill = (): void => {
-    killPids([child.pid!, ...processesWithEnv(HTTP_MARKER_VAR, marker).map((p) => p.pid)]);
-  };
   return {
     url,
     pid: child.pid!,
-    dir,
-    rulesPath,
-    auditPath,
     marker,
     child,
     stderr: () => stderr,
@@ -106,14 +99,32 @@ export async function startHttpGateway(opts: StartHttpOptions): Promise<HttpGw> 
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
-    kill,
+    kill: () => killPids([child.pid!, ...processesWithEnv(HTTP_MARKER_VAR, marker).map((p) => p.pid)]),
   };
 }
 
-/** Runs the gateway expecting it to refuse to start; resolves with its exit code and stderr. */
-export async function runGatewayExpectingFailure(opts: StartHttpOptions): Promise<{ code: number | null; stderr: string }> {
+/** Writes both files to a temp folder and launches the built gateway on them. */
+export async function startHttpGateway(opts: StartHttpOptions): Promise<HttpGw> {
+  const dir = makeTmpDir('amg-http-');
+  const mcpConfigPath = join(dir, '.mcp.json');
+  const rulesPath = join(dir, '.mcp-gateway-rules.json');
+  const auditPath = join(dir, 'audit.jsonl');
+  writeJson(mcpConfigPath, { mcpServers: opts.mcpServers });
+  writeJson(rulesPath, opts.rules);
+  const args = [
+    ...(opts.noTransportFlag ? [] : ['--transport', 'http']),
+    ...(opts.noDefaults ? [] : ['--host', '127.0.0.1', '--port', '0']),
+    ...['--mcp-config', mcpConfigPath, '--rules', rulesPath, '--audit-log', auditPath],
+    ...(opts.args ?? []),
+  ];
+  const gw = await launchGateway(GATEWAY_MAIN, args, { cwd: opts.cwd ?? dir, ...(opts.env ? { env: opts.env } : {}) });
+  return { ...gw, dir, rulesPath, auditPath };
+}
+
+/** Runs a start expected to be refused: resolves with the exit code and stderr of the gateway. */
+export async function launchExpectingFailure(start: () => Promise<LaunchedGateway>): Promise<{ code: number | null; stderr: string }> {
   try {
-    const gw = await startHttpGateway(opts);
+    const gw = await start();
     gw.kill();
     throw new Error(`the gateway started on ${gw.url}; it was expected to refuse`);
   } catch (err) {
@@ -122,6 +133,11 @@ export async function runGatewayExpectingFailure(opts: StartHttpOptions): Promis
     if (!m) throw err;
     return { code: m[1] === 'null' ? null : Number(m[1]), stderr: m[2]! };
   }
+}
+
+/** Runs the gateway expecting it to refuse to start; resolves with its exit code and stderr. */
+export function runGatewayExpectingFailure(opts: StartHttpOptions): Promise<{ code: number | null; stderr: string }> {
+  return launchExpectingFailure(() => startHttpGateway(opts));
 }
 
 export function basic(user: string, password: string): string {

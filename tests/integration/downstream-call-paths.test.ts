@@ -4,28 +4,12 @@
 // maximum: our own hard-limit timer). Both must report timeouts, aborts and close() alike.
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/downstream/connection.js';
-import { GatewayError } from '../../src/errors.js';
 import { waitFor } from '../helpers/processes.js';
-import { closeTracked, connection, fixtureSpec, textOf } from './downstream-support.js';
+import { closeTracked, connection, expectGatewayError, rejection, fixtureSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 
 afterEach(closeTracked);
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-function expectGatewayError(err: unknown, code: string): GatewayError {
-  expect(err).toBeInstanceOf(GatewayError);
-  expect((err as GatewayError).code).toBe(code);
-  return err as GatewayError;
-}
 
 describe('downstream call paths', () => {
   it('an idle timeout equal to the maximum is reported as the maximum, and cancels downstream', async () => {

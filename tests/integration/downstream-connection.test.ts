@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isAbortError } from '../../src/downstream/connection.js';
-import { GatewayError } from '../../src/errors.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { closeTracked, connection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
+import { closeTracked, connection, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'amg-downstream-'));
@@ -19,21 +18,6 @@ afterAll(async () => {
   await expectNoLeftovers();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-function expectGatewayError(err: unknown, code: string): GatewayError {
-  expect(err).toBeInstanceOf(GatewayError);
-  expect((err as GatewayError).code).toBe(code);
-  return err as GatewayError;
-}
 
 describe('server-everything', () => {
   it('lists tools with every field as the server sent it, and forwards calls untouched', async () => {

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
 import { DownstreamConnection, type ConnectionOptions } from '../../src/downstream/connection.js';
+import { GatewayError } from '../../src/errors.js';
 import { fixture } from '../helpers/paths.js';
 import { processesWithEnv, waitFor } from '../helpers/processes.js';
 
@@ -77,4 +79,20 @@ export function textOf(result: { content?: unknown }): string {
     .filter((b) => b.type === 'text')
     .map((b) => b.text)
     .join('');
+}
+
+/** The error `promise` rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+export function expectGatewayError(err: unknown, code: string): GatewayError {
+  expect(err).toBeInstanceOf(GatewayError);
+  expect((err as GatewayError).code).toBe(code);
+  return err as GatewayError;
 }

@@ -9,12 +9,13 @@
 // Framing stays the SDK's (ReadBuffer / serializeMessage); only process handling is ours.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { scanProcesses } from './procfs.js';
 
 /** How the direct child ended. `error` is set when it could not be started at all. */
 export interface ExitInfo {
@@ -93,26 +94,11 @@ export function isGroupAlive(pgid: number): boolean {
 
 /** undefined when /proc cannot answer (not Linux, or hidden). */
 function groupHasLiveMemberInProc(pgid: number): boolean | undefined {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    const c = entry.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
+  return scanProcesses('stat', (stat) => {
     // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-  }
-  return false;
+    return Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X';
+  });
 }
 
 function isErrno(err: unknown, code: string): boolean {

@@ -19,11 +19,12 @@
 // cannot start them). So the child may add `processes` x TASKS_PER_PROCESS tasks to what
 // its user runs at spawn. root is not bound by RLIMIT_NPROC at all; the limit is still set.
 
-import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { SandboxSpec, ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { buildChildEnv, isBlockedChildVariable } from './childEnv.js';
+import { scanProcesses } from './procfs.js';
 
 export interface Launch {
   readonly command: string;
@@ -104,26 +105,10 @@ function processLimit(processes: number): number {
 
 /** Processes and threads whose real uid is `uid`, as RLIMIT_NPROC counts them; 0 when /proc cannot tell. */
 function tasksOfUser(uid: number): number {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return 0;
-  }
   let count = 0;
-  for (const entry of entries) {
-    const c = entry.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    let status: string;
-    try {
-      status = readFileSync(`/proc/${entry}/status`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    if (Number(real) !== uid) continue;
-    count += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
-  }
+  scanProcesses('status', (status) => {
+    if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) === uid) count += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+  });
   return count;
 }
 

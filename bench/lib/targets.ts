@@ -86,7 +86,7 @@ async function connect(label: string, transport: GroupStdioTransport, extra: Par
     await client.connect(transport, { timeout: 30_000 });
   } catch (err) {
     await transport.close(500);
-    throw new Error(`${label} did not start: ${err instanceof Error ? err.message : String(err)}\n${transport.stderr()}`);
+    throw new Error(`${label} did not start: ${err instanceof Error ? err.message : String(err)}\n${transport.stderr()}`, { cause: err });
   }
   const initializedAt = performance.now();
   const target: Target = {

@@ -153,6 +153,8 @@ export class Gateway {
     this.#router = new ServerRequestRouter(options.logger);
     this.#mode = options.mode ?? 'meta';
     // The host's getters read the fields as they are at each call (reload replaces them).
+    // The getters live in an object literal, where `this` is that object, so the Gateway is named.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const gateway = this;
     this.#native = new NativeSurface({
       host: {

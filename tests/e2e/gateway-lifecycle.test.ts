@@ -182,7 +182,6 @@ async function stopAndMeasure(gw: Gw, how: 'stdin' | 'SIGTERM' | 'SIGINT'): Prom
 afterAll(async () => {
   for (const gw of gateways) gw.peer.endStdin();
   await Promise.allSettled(gateways.map((g) => g.peer.exit));
-  // eslint-disable-next-line no-console
   if (measured.length) console.log(`gateway lifecycle measurements:\n  ${measured.join('\n  ')}`);
   try {
     await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
@@ -192,7 +191,7 @@ afterAll(async () => {
   } catch (e) {
     const left = processesWithEnv('GW_E2E_MARKER', MARKER);
     killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
+    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
   } finally {
     cleanupTmpDirs();
   }

@@ -77,7 +77,7 @@ afterAll(async () => {
   } catch (e) {
     const left = processesWithEnv('GW_E2E_MARKER', MARKER);
     killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
+    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
   } finally {
     cleanupTmpDirs();
   }

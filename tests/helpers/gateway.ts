@@ -105,7 +105,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   } catch (e) {
     await client.close().catch(() => {});
     const msg = e instanceof Error ? e.message : String(e);
-    throw new Error(`gateway did not start: ${msg}\n--- gateway stderr ---\n${stderrText}`);
+    throw new Error(`gateway did not start: ${msg}\n--- gateway stderr ---\n${stderrText}`, { cause: e });
   }
   const pid = transport.pid;
   if (pid === null) throw new Error(`gateway exited during start-up\n--- gateway stderr ---\n${stderrText}`);

@@ -236,6 +236,8 @@ describe('metrics exporter on a real Gateway', () => {
   afterAll(cleanupTmpDirs);
 
   it('counts the calls and reloads the Gateway reports, and the downstream state of its pool', async () => {
+    // Assigned once, after the callbacks that read it are built.
+    // eslint-disable-next-line prefer-const
     let exporter: GatewayMetricsExporter | undefined;
     const { gateway, rules } = buildGateway(ECHO_SERVERS, ALICE_BOB_RULES, {
       onCall: (e) => exporter?.onCall(e),

@@ -51,16 +51,19 @@ function build() {
 
 const text = (r: CallToolResult) => JSON.stringify(r.content);
 const code = (r: CallToolResult) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
-const readsLogged = (): string[] => {
+/** `<method> <uri>` of each request the downstream received, the URI as it received it. */
+const downstreamLog = (): string[] => {
   try {
     return readFileSync(callLog, 'utf8')
       .split('\n')
       .filter(Boolean)
-      .map((line) => (JSON.parse(line) as { uri: string }).uri);
+      .map((line) => JSON.parse(line) as { method: string; uri: string })
+      .map((r) => `${r.method} ${r.uri}`);
   } catch {
     return [];
   }
 };
+const readsLogged = (): string[] => downstreamLog().map((line) => line.replace(/^resources\/read /, ''));
 
 /** `<agent> <uri> <outcome>` for each agent and spelling, in the order the tests try them. */
 const expected = (outcome: (uri: string) => string): string[] =>
@@ -134,5 +137,33 @@ describe('resource URI spellings', () => {
       await close();
     }
     expect(readsLogged()).toEqual([canonical, canonical]);
+  });
+
+  it('subscribe, unsubscribe and completion: decided and forwarded in the canonical form; no other spelling passes', async () => {
+    const { gateway } = build();
+    const readme = `file://${base}/public/readme.txt`;
+    const publicTemplate = `file://${base}/public/{name}`;
+    const { client, close } = await nativeClient(gateway, 'denylist');
+    try {
+      await client.subscribeResource({ uri: `mcpgw://files/FILE://localhost${base}/public/./readme.txt` });
+      // Another spelling of the same URI ends the same subscription.
+      await client.unsubscribeResource({ uri: `mcpgw://files/file://${base}//public/%72eadme.txt` });
+      await client.complete({
+        ref: { type: 'ref/resource', uri: `mcpgw://files/file://${base}/x/../public/{name}` },
+        argument: { name: 'name', value: 'r' },
+      });
+      const refused = async (request: Promise<unknown>) => ((await request.catch((e: unknown) => e)) as McpError).code;
+      for (const uri of spellings.sameFile) expect(await refused(client.subscribeResource({ uri: `mcpgw://files/${uri}` })), uri).toBe(-32002);
+      for (const uri of spellings.refused) expect(await refused(client.subscribeResource({ uri: `mcpgw://files/${uri}` })), uri).toBe(-32602);
+      // A completion error is invalid params either way; the message tells a denied template from a refused URI.
+      const completing = async (uri: string) =>
+        ((await client.complete({ ref: { type: 'ref/resource', uri }, argument: { name: 'name', value: 'k' } }).catch((e: unknown) => e)) as McpError)
+          .message;
+      expect(await completing(`mcpgw://files/file://${base}/public/%2e%2e/secret/{name}`)).toMatch(/-32602: Resource not found/);
+      expect(await completing(`mcpgw://files/file://${base}/public\\..\\secret/{name}`)).toMatch(/-32602: Invalid argument 'uri'.*backslash/);
+    } finally {
+      await close();
+    }
+    expect(downstreamLog()).toEqual([`resources/subscribe ${readme}`, `resources/unsubscribe ${readme}`, `completion/complete ${publicTemplate}`]);
   });
 });

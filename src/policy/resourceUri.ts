@@ -5,7 +5,9 @@
 // with the caller's spelling could be stepped round with `..`, `%2e%2e`, `%73ecret` or `//`.
 //
 // The canonical form (RFC 3986 section 6 normalisation, plus what file servers do):
-//   - scheme and host in lowercase; `file://localhost/p` and `file:/p` are `file:///p`;
+//   - the scheme in lowercase, and the host where URL parsers fold its case (file, http,
+//     https, ws, wss, ftp); other schemes keep it, as a WHATWG parser does, since servers
+//     use it as a name (`screenshot://MyShot`); `file://localhost/p` and `file:/p` are `file:///p`;
 //   - percent-escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) decoded, all other
 //     escapes in uppercase hex; a raw space, `"`, `<`, `>`, `^`, backtick, `|` or non-ASCII
 //     character percent-encoded as UTF-8 (the way servers list file URIs);
@@ -48,6 +50,8 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 // Not URI characters, and never glob or template syntax: encoded, as servers list them.
 const ENCODE_RAW = new Set([' ', '"', '<', '>', '^', '`', '|']);
 const HEX = '0123456789ABCDEF';
+// The WHATWG "special" schemes, whose hosts URL parsers lowercase.
+const CASE_FOLDED_HOSTS = new Set(['file', 'http', 'https', 'ws', 'wss', 'ftp']);
 const UTF8 = new TextEncoder();
 
 function refuse(reason: string): CanonicalUri {
@@ -86,7 +90,8 @@ function canonicalize(text: string, pattern: boolean): CanonicalUri {
   let path = rest;
   if (rest.startsWith('//')) {
     const slash = rest.indexOf('/', 2);
-    authority = canonicalAuthority(slash < 0 ? rest.slice(2) : rest.slice(2, slash));
+    authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    if (CASE_FOLDED_HOSTS.has(lowerScheme)) authority = lowerHost(authority);
     path = slash < 0 ? '' : rest.slice(slash);
   }
   const hierarchy = (authority ?? '') + path;
@@ -154,8 +159,8 @@ function normalizeEscapes(text: string, pattern: boolean): CanonicalUri {
   return { ok: true, uri: out };
 }
 
-/** Lowercases the host (a registered name's case carries no meaning); userinfo and port stay. */
-function canonicalAuthority(authority: string): string {
+/** Lowercases the host; userinfo and port stay. */
+function lowerHost(authority: string): string {
   const at = authority.lastIndexOf('@');
   const userinfo = at >= 0 ? authority.slice(0, at + 1) : '';
   const hostPort = authority.slice(at + 1);

@@ -31,9 +31,10 @@ describe('canonicalResourceUri', () => {
     ['urn:isbn:0451450523', 'urn:isbn:0451450523'],
     ['urn:x:a/../b', 'urn:x:a/../b'],
     ['mailto:Someone@Example.com', 'mailto:Someone@Example.com'],
-    // Scheme and host case; userinfo, path and port case stay.
+    // Scheme case always; host case where URL parsers fold it. Userinfo and path case stay.
     ['HTTPS://User@Example.COM:8443/A/B', 'https://User@example.com:8443/A/B'],
-    ['Test://Static/Resource/1', 'test://static/Resource/1'],
+    ['Test://Static/Resource/1', 'test://Static/Resource/1'],
+    ['screenshot://MyShot', 'screenshot://MyShot'],
     // Escapes: unreserved decoded, the rest in uppercase hex; raw non-URI characters encoded.
     ['file:///a%7e%41%2d%5f', 'file:///a~A-_'],
     ['file:///a%3f%23%25%20', 'file:///a%3F%23%25%20'],

@@ -6,11 +6,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
 import { buildGateway, closeGateways, testExtra, testSession } from '../helpers/inProcessGateway.js';
 import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 import { secretFileSpellings, type Spellings } from '../helpers/uriSpellings.js';
 
@@ -145,7 +146,12 @@ describe('resource URI spellings', () => {
     const publicTemplate = `file://${base}/public/{name}`;
     const { client, close } = await nativeClient(gateway, 'denylist');
     try {
+      const updated: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
       await client.subscribeResource({ uri: `mcpgw://files/FILE://localhost${base}/public/./readme.txt` });
+      // The server names the resource in yet another spelling; the client hears of the canonical one.
+      await waitFor(() => updated.length > 0, { message: 'no notifications/resources/updated relayed' });
+      expect(new Set(updated)).toEqual(new Set([`mcpgw://files/${readme}`]));
       // Another spelling of the same URI ends the same subscription.
       await client.unsubscribeResource({ uri: `mcpgw://files/file://${base}//public/%72eadme.txt` });
       await client.complete({

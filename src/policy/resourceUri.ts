@@ -100,13 +100,14 @@ function canonicalize(text: string, pattern: boolean): CanonicalUri {
 
   if (lowerScheme === 'file') {
     if (authority === 'localhost') authority = '';
-    // `file://srv/secret` is a share on host "srv" to some readers and "/secret" (the host
-    // dropped) to others, such as a server using `new URL(uri).pathname`.
-    if (authority !== undefined && authority !== '') return refuse('is a file: URI naming a host; only file:///path and file://localhost/path are accepted');
-    if (!path.startsWith('/')) {
-      if (authority === undefined || path !== '') return refuse('is a file: URI without an absolute path');
+    // (A pattern such as `file://*` or `file:*` is a glob over these parts, not a host or a path.)
+    if (!pattern) {
+      // `file://srv/secret` is a share on host "srv" to some readers and "/secret" (the host
+      // dropped) to others, such as a server using `new URL(uri).pathname`.
+      if (authority !== undefined && authority !== '') return refuse('is a file: URI naming a host; only file:///path and file://localhost/path are accepted');
+      if (!path.startsWith('/') && (authority === undefined || path !== '')) return refuse('is a file: URI without an absolute path');
     }
-    authority ??= '';
+    if (path.startsWith('/')) authority ??= '';
   }
   if (path.startsWith('/')) path = removeDotSegments(path.replace(/\/{2,}/g, '/'));
 

@@ -97,6 +97,10 @@ describe('canonicalResourcePattern', () => {
     ['FILE://localhost/srv//./secret/*', 'file:///srv/secret/*'],
     ['file:///srv/public/../%73ecret/*', 'file:///srv/secret/*'],
     ['file:///public/{name}', 'file:///public/{name}'],
+    // Globs over the parts a file: URI may not vary: kept, not refused.
+    ['file://*', 'file://*'],
+    ['file:*', 'file:*'],
+    ['FILE:/srv/*', 'file:///srv/*'],
   ])('%s -> %s', (pattern, expected) => {
     expect(canonicalResourcePattern(pattern)).toEqual({ ok: true, uri: expected });
   });
@@ -125,6 +129,12 @@ describe('resource rules decide on the canonical form', () => {
     expect(policy.decideResource('allowlist', 'fs', uri).allow).toBe(false);
     expect(policy.decideResource('denylist', 'fs', uri).allow).toBe(false);
     expect(policy.decideResource('spelt', 'fs', uri).allow).toBe(false);
+  });
+
+  it('a glob over every file: URI still matches every one', () => {
+    const p = compilePolicy(parseRulesConfig({ agents: { a: { allow: { servers: ['fs'] }, deny: { resources: { fs: ['file://*'] } } } } }).config!);
+    for (const uri of [...SAME_FILE, 'file:///x', 'FILE://localhost/y']) expect(p.decideResource('a', 'fs', uri).allow, uri).toBe(false);
+    expect(p.decideResource('a', 'fs', 'memo://insights').allow).toBe(true);
   });
 
   it.each([

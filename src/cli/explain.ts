@@ -1,4 +1,6 @@
 import { compilePolicy } from '../policy/engine.js';
+import { canonicalResourceUri } from '../policy/resourceUri.js';
+import type { Policy } from '../policy/types.js';
 import type { CliIo } from './io.js';
 import { loadConfigs } from './loadConfigs.js';
 
@@ -22,14 +24,21 @@ export function runExplain(
     const tool = policy.decideTool(flags.agent, flags.server, flags.tool);
     lines.push(`tool ${flags.server}/${flags.tool}: ${tool.allow ? 'ALLOW' : 'DENY'} (rule: ${tool.rule})`);
   }
-  if (flags.resource !== undefined) {
-    const resource = policy.decideResource(flags.agent, flags.server, flags.resource);
-    lines.push(`resource ${flags.server}/${flags.resource}: ${resource.allow ? 'ALLOW' : 'DENY'} (rule: ${resource.rule})`);
-  }
+  if (flags.resource !== undefined) lines.push(...explainResource(policy, flags.agent, flags.server, flags.resource));
   if (flags.prompt !== undefined) {
     const prompt = policy.decidePrompt(flags.agent, flags.server, flags.prompt);
     lines.push(`prompt ${flags.server}/${flags.prompt}: ${prompt.allow ? 'ALLOW' : 'DENY'} (rule: ${prompt.rule})`);
   }
   io.out(lines.join('\n') + '\n');
   return 0;
+}
+
+/** As the gateway decides a resource: in its canonical form, or refused when it has none. */
+function explainResource(policy: Policy, agent: string, server: string, uri: string): string[] {
+  const canonical = canonicalResourceUri(uri);
+  if (!canonical.ok) return [`resource ${server}/${uri}: REFUSED (INVALID_ARGUMENT: the URI ${canonical.reason})`];
+  const lines = canonical.uri === uri ? [] : [`resource ${server}/${uri}: decided and forwarded as ${canonical.uri}`];
+  const resource = policy.decideResource(agent, server, canonical.uri);
+  lines.push(`resource ${server}/${canonical.uri}: ${resource.allow ? 'ALLOW' : 'DENY'} (rule: ${resource.rule})`);
+  return lines;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isLiteralPattern, patternProblem, uriPatternProblem } from '../policy/pattern.js';
+import { canonicalResourcePattern } from '../policy/resourceUri.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
@@ -168,6 +169,7 @@ function checkSection(
           ? uriPatternProblem(pattern)
           : (patternProblem(pattern) ?? (names === 'servers' ? literalServerProblem(pattern) : undefined));
       if (problem !== undefined) issues.push(configError([...path, i], problem));
+      else if (names === 'resources') canonicalPatternNote(pattern, [...path, i], issues);
     });
   };
 
@@ -193,6 +195,17 @@ function checkSection(
         );
       }
     }
+  }
+}
+
+/**
+ * URIs are decided in their canonical form, and so are resource patterns: say so when that is
+ * not the form written, so `FILE://localhost/srv/../x` is not read as a rule about itself.
+ */
+function canonicalPatternNote(pattern: string, path: PathSegment[], issues: ConfigIssue[]): void {
+  const canonical = canonicalResourcePattern(pattern);
+  if (canonical.ok && canonical.uri !== pattern) {
+    issues.push(configWarning(path, `resource pattern "${pattern}" is matched in its canonical form "${canonical.uri}"`));
   }
 }
 

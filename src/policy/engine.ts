@@ -1,6 +1,7 @@
 import { formatPath } from '../config/path.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
 import { uriPatternProblem } from './pattern.js';
+import { canonicalResourcePattern, canonicalResourceUri } from './resourceUri.js';
 import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './rule-list.js';
 import type { Decision, Policy } from './types.js';
 
@@ -19,6 +20,9 @@ import type { Decision, Policy } from './types.js';
 // *missing* id (the identity layer's fallback chain), never a licence for ids nobody configured.
 const UNKNOWN_AGENT: Decision = makeDecision(false, 'defaults.deny_on_missing_agent');
 const IMPLICIT: Decision = makeDecision(true, 'implicit');
+// A resource URI with no canonical form (resourceUri.ts) matches no rule in a way anyone could
+// rely on; callers refuse it with INVALID_ARGUMENT first, and anything else is denied.
+const NO_CANONICAL_URI: Decision = makeDecision(false, 'invalid_uri');
 
 interface AllowTools {
   readonly list: RuleList;
@@ -96,7 +100,11 @@ export function compilePolicy(rules: RulesConfig): Policy {
     hasAgent: (agentId: string): boolean => agents.has(agentId),
     decideServer,
     decideTool,
-    decideResource: (agentId: string, server: string, uri: string): Decision => decideItem('resources', agentId, server, uri),
+    // Rules and URI compare in one canonical form, whatever spelling the caller (or a server's listing) used.
+    decideResource: (agentId: string, server: string, uri: string): Decision => {
+      const canonical = canonicalResourceUri(uri);
+      return canonical.ok ? decideItem('resources', agentId, server, canonical.uri) : NO_CANONICAL_URI;
+    },
     decidePrompt: (agentId: string, server: string, prompt: string): Decision => decideItem('prompts', agentId, server, prompt),
     visibleServers,
   });
@@ -113,14 +121,17 @@ function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): 
   const itemRules = (kind: ItemKind): ItemRules => {
     // Resource rules match URIs, which contain "/"; compiled with their own check, one cache each.
     const problem = kind === 'resources' ? uriPatternProblem : undefined;
+    // Index i stays entry i, so a decision still names the rule as written in the file.
+    const canonical = (entries: readonly string[]): readonly string[] =>
+      kind === 'resources' ? entries.map((entry) => canonicalPattern(entry)) : entries;
     const deny = new Map<string, RuleList>();
     for (const [server, entries] of Object.entries(rules.deny[kind] ?? {})) {
-      deny.set(server, new RuleList(entries, formatPath(['agents', id, 'deny', kind, server]), false, compile, problem));
+      deny.set(server, new RuleList(canonical(entries), formatPath(['agents', id, 'deny', kind, server]), false, compile, problem));
     }
     const allow = new Map<string, AllowTools>();
     for (const [server, entries] of Object.entries(rules.allow[kind] ?? {})) {
       const path = formatPath(['agents', id, 'allow', kind, server]);
-      allow.set(server, { list: new RuleList(entries, path, true, compile, problem), noMatch: makeDecision(false, path) });
+      allow.set(server, { list: new RuleList(canonical(entries), path, true, compile, problem), noMatch: makeDecision(false, path) });
     }
     return { deny, allow };
   };
@@ -130,4 +141,10 @@ function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): 
     serverNotAllowed: makeDecision(false, `${base}.allow.servers`),
     items: { tools: itemRules('tools'), resources: itemRules('resources'), prompts: itemRules('prompts') },
   };
+}
+
+/** A pattern without a canonical form is left for RuleList to refuse, naming its rule path. */
+function canonicalPattern(pattern: string): string {
+  const canonical = canonicalResourcePattern(pattern);
+  return canonical.ok ? canonical.uri : pattern;
 }

@@ -1,4 +1,5 @@
 import { Minimatch, type MinimatchOptions } from 'minimatch';
+import { canonicalResourcePattern } from './resourceUri.js';
 
 // One pattern language for server rules, tool rules and get_server_tools(pattern):
 // minimatch globs, case-sensitive, where `*`, `?` and `[...]` are the only special forms.
@@ -35,13 +36,16 @@ export function patternProblem(pattern: string): string | undefined {
 /**
  * Why a resource rule pattern can never match a URI, or undefined when it is usable. URIs
  * contain "/", so unlike names a resource pattern may; `*` and `?` match "/" too, so one
- * glob language covers names and URIs.
+ * glob language covers names and URIs. A pattern is matched in its canonical form
+ * (canonicalResourcePattern), so one that has none is refused.
  */
 export function uriPatternProblem(pattern: string): string | undefined {
   if (pattern.length === 0) return 'pattern is empty';
   if (/\s/.test(pattern)) return `pattern "${pattern}" contains whitespace, which no URI can contain`;
   if (pattern.includes(SLASH_STANDIN)) return `pattern ${JSON.stringify(pattern)} contains a NUL character`;
   if (hasUnclosedBracket(pattern)) return `pattern "${pattern}" has an unclosed "["`;
+  const canonical = canonicalResourcePattern(pattern);
+  if (!canonical.ok) return `pattern ${JSON.stringify(pattern)} ${canonical.reason}`;
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 // The policy's answers. Every decision names the rule that decided it, as a JSON path
 // into the rules file (`agents.backend.deny.tools.db[0]`), or `defaults.deny_on_missing_agent`,
-// or `implicit` (a server is allowed and has no `allow.tools` entry).
+// or `implicit` (a server is allowed and has no `allow.tools` entry), or `invalid_uri` (a resource
+// URI with no canonical form, see resourceUri.ts).
 
 export interface Decision {
   readonly allow: boolean;
@@ -14,7 +15,10 @@ export interface Policy {
   hasAgent(agentId: string): boolean;
   decideServer(agentId: string, server: string): Decision;
   decideTool(agentId: string, server: string, tool: string): Decision;
-  /** As decideTool, under the `resources` rules: `uri` is a resource URI or a URI template. */
+  /**
+   * As decideTool, under the `resources` rules: `uri` is a resource URI or a URI template, decided
+   * in its canonical form (canonicalResourceUri); one without a canonical form is denied.
+   */
   decideResource(agentId: string, server: string, uri: string): Decision;
   /** As decideTool, under the `prompts` rules. */
   decidePrompt(agentId: string, server: string, prompt: string): Decision;

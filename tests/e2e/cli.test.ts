@@ -208,6 +208,16 @@ describe('validate', () => {
     expect(out).toContain(`servers: ${join(cwd, 'servers.json')}: valid`);
   });
 
+  it('resource patterns: one with no canonical form is an error, one written otherwise a warning naming its canonical form', () => {
+    const { cwd, home } = sandbox();
+    writeJson(join(cwd, 'servers.json'), VALID_SERVERS);
+    writeJson(join(cwd, 'rules.json'), { agents: { a: { deny: { resources: { x: ['FILE://localhost/srv/./secret/*', 'file:///srv/a%2Fb'] } } } } });
+    const r = run(['validate', '--mcp-config', 'servers.json', '--rules', 'rules.json'], { cwd, home });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/warning\s+agents\.a\.deny\.resources\.x\[0\]: .*canonical form "file:\/\/\/srv\/secret\/\*"/);
+    expect(r.stdout).toMatch(/error\s+agents\.a\.deny\.resources\.x\[1\]: .*%2F/);
+  });
+
   it('errors in both files are all reported in one run', () => {
     const { cwd, home } = sandbox();
     writeJson(join(cwd, 'servers.json'), { mcpServers: { db: { comand: 'node' }, web: { url: 'not a url', type: 'http' } } });
@@ -465,6 +475,20 @@ describe('explain', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('resource everything/demo://resource/dynamic/text/1: DENY (rule: agents.a.allow.resources.everything)');
     expect(r.stdout).toContain('prompt everything/args-prompt: DENY (rule: agents.a.deny.prompts.everything[0])');
+  });
+
+  it('--resource: decided in its canonical form, as the gateway decides it; no single reading is refused', () => {
+    const dir = makeTmpDir();
+    const rules = join(dir, 'rules.json');
+    writeJson(rules, { agents: { a: { allow: { servers: ['fs'] }, deny: { resources: { fs: ['file:///srv/secret/*'] } } } } });
+    const explain = (uri: string) =>
+      run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'fs', '--resource', uri]);
+    const spelt = explain('FILE://localhost/srv/public/%2e%2e/%73ecret/key.txt');
+    expect(spelt.code).toBe(0);
+    expect(spelt.stdout).toContain('resource fs/FILE://localhost/srv/public/%2e%2e/%73ecret/key.txt: decided and forwarded as file:///srv/secret/key.txt');
+    expect(spelt.stdout).toContain('resource fs/file:///srv/secret/key.txt: DENY (rule: agents.a.deny.resources.fs[0])');
+    const backslash = explain('file:///srv/public/..\\secret\\key.txt');
+    expect(backslash.stdout).toMatch(/resource fs\/.*: REFUSED \(INVALID_ARGUMENT: the URI contains a backslash/);
   });
 
     it('an agent that is not in the rules is called out', () => {

@@ -1,12 +1,14 @@
 import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
+import { canonicalResourceUri } from '../../policy/resourceUri.js';
 import type { UpstreamSession } from '../serverRequests.js';
 import { toGatewayUri } from './resourceUris.js';
 
 // Resource subscriptions of every client, per downstream (server, URI). The downstream is
 // subscribed once, by the first client, and unsubscribed when the last one leaves; its
 // notifications/resources/updated go to exactly the clients subscribed, under the gateway URI.
+// URIs here are canonical (policy/resourceUri.ts): the form the policy decided on.
 // A restarted server has forgotten its subscriptions, so they are made again.
 
 function keyOf(server: string, uri: string): string {
@@ -70,11 +72,13 @@ export class Subscriptions {
     }
   }
 
-  /** The downstream says `uri` changed. */
+  /** The downstream says `uri` changed; it may spell it otherwise than the canonical form subscribed. */
   updated(server: string, uri: string): void {
-    const entry = this.#entries.get(keyOf(server, uri));
+    const canonical = canonicalResourceUri(uri);
+    if (!canonical.ok) return;
+    const entry = this.#entries.get(keyOf(server, canonical.uri));
     if (!entry) return;
-    const gatewayUri = toGatewayUri(server, uri);
+    const gatewayUri = toGatewayUri(server, entry.uri);
     for (const session of entry.sessions) {
       session.notifyResourceUpdated?.(gatewayUri).catch((err: unknown) => {
         this.#logger.debug({ err, session: session.id }, 'could not send notifications/resources/updated');

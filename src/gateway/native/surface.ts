@@ -17,7 +17,7 @@ import { GatewayError } from '../../errors.js';
 import { protocolError } from '../../protocolError.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext, RequestExtra, Snapshot } from '../context.js';
-import { authorizeResource, authorizeServer } from '../operations/access.js';
+import { authorizeResource, authorizeServer, canonicalUri } from '../operations/access.js';
 import { connectionFor } from '../operations/connection.js';
 import { downstreamRequest } from '../operations/downstreamRequest.js';
 import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
@@ -222,11 +222,9 @@ export class NativeSurface {
           const target = fromGatewayUri(ref.uri);
           if (!target) throw resourceNotFound(ref.uri);
           server = target.server;
-          downstreamRef = { ...ref, uri: target.uri };
           authorizeServer(ctx, server);
-          const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, target.uri);
-          ctx.note.rule = decision.rule;
-          if (!decision.allow) throw resourceNotFound(ref.uri);
+          // The template is asked about in the form the policy decided on.
+          downstreamRef = { ...ref, uri: authorizeResource(ctx, server, target.uri, () => resourceNotFound(ref.uri)) };
         }
         const connection = connectionFor(ctx, server);
         await connection.connect();
@@ -256,13 +254,14 @@ export class NativeSurface {
       async (ctx) => {
         const target = fromGatewayUri(uri);
         if (!target) throw resourceNotFound(uri);
+        // Subscriptions are kept by canonical URI, so any spelling of it unsubscribes.
         if (!subscribe) {
-          await this.#subscriptions.unsubscribe(session, target.server, target.uri);
+          await this.#subscriptions.unsubscribe(session, target.server, canonicalUri(target.uri));
           return jsonResult({});
         }
         authorizeServer(ctx, target.server);
-        authorizeResource(ctx, target.server, target.uri, () => resourceNotFound(uri));
-        await this.#subscriptions.subscribe(session, target.server, target.uri, ctx.extra.signal);
+        const canonical = authorizeResource(ctx, target.server, target.uri, () => resourceNotFound(uri));
+        await this.#subscriptions.subscribe(session, target.server, canonical, ctx.extra.signal);
         return jsonResult({});
       },
       {},

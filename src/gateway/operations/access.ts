@@ -1,5 +1,6 @@
 import type { ServerSpec } from '../../config/types.js';
 import { GatewayError } from '../../errors.js';
+import { canonicalResourceUri } from '../../policy/resourceUri.js';
 import type { Decision, Policy } from '../../policy/types.js';
 import type { OperationContext } from '../context.js';
 
@@ -76,14 +77,29 @@ export function authorizeTool(ctx: OperationContext, server: string, tool: strin
 }
 
 /**
+ * The canonical form of a caller's resource URI (policy/resourceUri.ts): the one form the
+ * policy decides on and the downstream receives, so no other spelling can reach a resource
+ * a rule names. The message never repeats the value.
+ * @throws GatewayError INVALID_ARGUMENT when the URI has no single reading.
+ */
+export function canonicalUri(uri: string): string {
+  const canonical = canonicalResourceUri(uri);
+  if (!canonical.ok) throw new GatewayError('INVALID_ARGUMENT', `Invalid argument 'uri': the URI ${canonical.reason}`);
+  return canonical.uri;
+}
+
+/**
  * The resource and prompt checks, as authorizeTool: the audit names what was used (in its
  * `tool` column) and the deciding rule. A refusal is DENIED_BY_POLICY for the meta-tools;
  * native mode passes `refuse` to answer exactly as for a missing resource, so names cannot
  * be probed.
+ * @returns the canonical URI that was decided on: forward exactly this one.
  */
-export function authorizeResource(ctx: OperationContext, server: string, uri: string, refuse?: () => GatewayError): void {
-  const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, uri);
-  enforce(ctx, uri, decision, refuse ?? (() => denied(ctx, decision, `read resource '${uri}'`, server)));
+export function authorizeResource(ctx: OperationContext, server: string, uri: string, refuse?: () => GatewayError): string {
+  const canonical = canonicalUri(uri);
+  const decision = ctx.snapshot.policy.decideResource(ctx.agentId, server, canonical);
+  enforce(ctx, canonical, decision, refuse ?? (() => denied(ctx, decision, `read resource '${canonical}'`, server)));
+  return canonical;
 }
 
 export function authorizePrompt(ctx: OperationContext, server: string, prompt: string): void {

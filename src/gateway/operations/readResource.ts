@@ -31,13 +31,17 @@ export function readResourceOperation(catalog: Catalog): (ctx: OperationContext,
   };
 }
 
-/** Reads under the policy; the contents come back as embedded resources, with the server's own URIs. */
+/**
+ * Reads under the policy, asking the server for the canonical URI that was decided on; the
+ * contents come back as embedded resources, with the server's own URIs.
+ */
 export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<CallToolResult> {
   const spec = authorizeServer(ctx, server);
-  authorizeResource(ctx, server, uri);
+  const canonical = authorizeResource(ctx, server, uri);
   const connection = connectionFor(ctx, server);
-  const result = await downstreamRequest(ctx, connection, spec, { method: 'resources/read', params: { uri } }, ReadResourceResultSchema, () =>
-    new GatewayError('RESOURCE_NOT_FOUND', `Resource '${uri}' not found on server '${server}'`, { server }),
+  const request = { method: 'resources/read', params: { uri: canonical } };
+  const result = await downstreamRequest(ctx, connection, spec, request, ReadResourceResultSchema, () =>
+    new GatewayError('RESOURCE_NOT_FOUND', `Resource '${canonical}' not found on server '${server}'`, { server }),
   );
   return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
 }

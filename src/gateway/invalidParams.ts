@@ -39,7 +39,7 @@ export function refuseInvalidParams(transport: Transport, schemas: ReadonlyMap<s
 }
 
 /** "Invalid params: arguments must be an object, got string", or undefined when the request passes. */
-export function invalidParamsMessage(schema: ParamsSchema | undefined, request: { params?: unknown }): string | undefined {
+export function invalidParamsMessage(schema: ParamsSchema | undefined, request: { method: string; params?: unknown }): string | undefined {
   if (schema === undefined) return undefined;
   const parsed = schema.safeParse(request);
   if (parsed.success) return undefined;

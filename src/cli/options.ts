@@ -136,6 +136,19 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_SANDBOX_DIR',
     defaultText: DEFAULT_SESSION_SETTINGS.sandboxDir,
   },
+  // ---- Message size limits on the stdio pipes (issue 13, items 11 and 12). ----
+  'max-message-bytes': {
+    type: 'number',
+    describe: 'Stdio mode: longest request line accepted from the client; a longer one is answered with -32600 and skipped',
+    env: 'GATEWAY_MAX_MESSAGE_BYTES',
+    defaultText: '10485760 (10 MiB)',
+  },
+  'max-result-bytes': {
+    type: 'number',
+    describe: "Longest message line accepted from a stdio server; a longer one fails that server's pending calls with RESULT_TOO_LARGE and restarts it",
+    env: 'GATEWAY_MAX_RESULT_BYTES',
+    defaultText: '67108864 (64 MiB)',
+  },
   // ---- HTTP mode (issue 5). Only read with --transport http. ----
   transport: {
     type: 'string',

@@ -85,6 +85,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     debug: settings.debug,
     defaultTimeoutMs: settings.timeoutMs,
     maxTimeoutMs: settings.maxTimeoutMs,
+    maxResultBytes: settings.maxResultBytes,
     initStrategy: settings.initStrategy,
     mode: settings.mode,
     naming: settings.naming,
@@ -197,7 +198,7 @@ export async function runServe(
   streams: { stdin: Readable; stdout: Writable },
 ): Promise<ServeHandle> {
   const { gateway, logger, summary } = await prepareGateway(io, settings);
-  const stdio = await serveStdio(gateway, streams.stdin, streams.stdout);
+  const stdio = await serveStdio(gateway, streams.stdin, streams.stdout, { logger, maxMessageBytes: settings.maxMessageBytes });
   gateway.start();
   logger.info(summary, 'agent-mcp-gateway ready on stdio');
   let shuttingDown: Promise<void> | undefined;

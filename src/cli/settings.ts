@@ -17,6 +17,8 @@ import {
   type RouteClass,
 } from '../http/rateLimitSpec.js';
 import { SERVE_OPTIONS, type ServeOptionName } from './options.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../gateway/stdioServerTransport.js';
+import { DEFAULT_MAX_RESULT_BYTES } from '../downstream/processGroupTransport.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, namingProblem, type NamingOptions } from '../gateway/native/names.js';
 
 export interface ServeSettings {
@@ -41,6 +43,10 @@ export interface ServeSettings {
   readonly transport: 'stdio' | 'http';
   /** Isolated instances: idle timeout, sweep interval, limits, sandbox folder (absolute). */
   readonly session: SessionSettings;
+  /** --max-message-bytes: longest request line read from the stdio client. */
+  readonly maxMessageBytes: number;
+  /** --max-result-bytes: longest message line read from a stdio server. */
+  readonly maxResultBytes: number;
   /** Present with --transport http. */
   readonly http?: HttpSettings;
   /** --config: a SignalWire config.json, whose services are the servers (instead of .mcp.json). */
@@ -78,6 +84,10 @@ export interface HttpSettings {
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** A line is decoded into one string, and V8 strings stop short of 2^29 characters. */
+const MAX_LINE_BYTES = 512 * 1024 * 1024;
+/** Below this not even an initialize request fits. */
+const MIN_LINE_BYTES = 1024;
 
 export class SettingsError extends Error {
   override name = 'SettingsError';
@@ -215,6 +225,8 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     timeoutMs,
     maxTimeoutMs,
     reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),
+    maxMessageBytes: intInRange('max-message-bytes', DEFAULT_MAX_MESSAGE_BYTES, MIN_LINE_BYTES, MAX_LINE_BYTES),
+    maxResultBytes: intInRange('max-result-bytes', DEFAULT_MAX_RESULT_BYTES, MIN_LINE_BYTES, MAX_LINE_BYTES),
     mode: choice<'meta' | 'native' | 'both'>('mode', 'meta'),
     naming: resolveNaming(),
     transport,

@@ -11,6 +11,8 @@
 //                                          connection was closed, the server is failing fast
 //                                          (message says when it retries), or the server answered
 //                                          the request with a JSON-RPC error we have no better code for.
+//   - GatewayError('RESULT_TOO_LARGE')    a stdio server wrote a message line over maxResultBytes:
+//                                          every call pending on it fails at once, and it restarts.
 //   - GatewayError('TOOL_NOT_FOUND')      JSON-RPC -32601, or -32602 saying the tool is unknown.
 //   - GatewayError('INVALID_ARGUMENT')    any other JSON-RPC -32602 (the server rejected the arguments).
 // A result with isError: true is a result and comes back untouched.
@@ -161,6 +163,8 @@ export interface ConnectionOptions {
    * and broke, it is never started again (calls fail with SERVER_UNAVAILABLE).
    */
   readonly singleLife?: boolean;
+  /** Longest message line a stdio server may write; a longer one is RESULT_TOO_LARGE. Default 64 MiB. */
+  readonly maxResultBytes?: number;
 }
 
 export interface ProgressUpdate {
@@ -238,6 +242,8 @@ export class DownstreamConnection {
 
   #state: ConnectionState = 'idle';
   #lastError: string | undefined;
+  /** Set when the connection broke on a message over maxResultBytes, until the next one is ready. */
+  #resultTooLarge: string | undefined;
   #restarts = 0;
   #consecutiveFailures = 0;
   #lastFailureAt: number | undefined;
@@ -562,6 +568,7 @@ export class DownstreamConnection {
     }
     this.#state = 'ready';
     this.#lastError = undefined;
+    this.#resultTooLarge = undefined;
     this.#readyAt = Date.now();
     this.#serverVersion = client.getServerVersion();
     this.#serverCapabilities = client.getServerCapabilities();
@@ -659,7 +666,9 @@ export class DownstreamConnection {
     client.onclose = () => {
       // Protocol calls this before it rejects the pending requests, so they see lastError.
       if (generation !== this.#generation || this.#state !== 'ready') return;
-      this.#onBroken(this.#describeExit() ?? 'closed the connection');
+      const tooLarge = this.#transport instanceof ProcessGroupTransport ? this.#transport.outputTooLarge : undefined;
+      if (tooLarge !== undefined) this.#resultTooLarge = `Server '${this.name}' ${tooLarge}`;
+      this.#onBroken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
     };
     return client;
   }
@@ -676,6 +685,7 @@ export class DownstreamConnection {
         cwd: launch.cwd,
         folder: launch.folder,
         logger: this.#opts.logger,
+        ...(this.#opts.maxResultBytes !== undefined ? { maxMessageBytes: this.#opts.maxResultBytes } : {}),
       });
       this.#processes.add(transport);
       return transport;
@@ -880,7 +890,10 @@ export class DownstreamConnection {
     if (this.#state === 'closed') return this.#closedError();
     const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
     if (err instanceof McpError) {
-      if (err.code === McpErrorCode.ConnectionClosed) return this.#unavailableError(err, tool);
+      if (err.code === McpErrorCode.ConnectionClosed) {
+        if (this.#resultTooLarge !== undefined) return new GatewayError('RESULT_TOO_LARGE', this.#resultTooLarge, details, { cause: err });
+        return this.#unavailableError(err, tool);
+      }
       if (err.code === McpErrorCode.RequestTimeout) {
         return new GatewayError('TIMEOUT', `Server '${this.name}' did not answer in time`, details, { cause: err });
       }

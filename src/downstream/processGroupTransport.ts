@@ -6,15 +6,18 @@
 // SIGKILL, while Claude Code gives the whole gateway about 0.5 s to go away. Here every
 // server leads its own process group and we signal the group.
 //
-// Framing stays the SDK's (ReadBuffer / serializeMessage); only process handling is ours.
+// Writing stays the SDK's (serializeMessage). Reading uses our linear line framing
+// (jsonLines.ts): the SDK's ReadBuffer costs quadratic CPU on a large result, and past its
+// limit it dropped the line silently, so the call waited for its full timeout.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JsonLineReader } from '../jsonLines.js';
 import { scanProcesses } from './procfs.js';
 
 /** How the direct child ended. `error` is set when it could not be started at all. */
@@ -33,7 +36,10 @@ export interface ProcessGroupTransportOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string | undefined;
   readonly logger: Logger;
-  /** Largest single stdout line accepted, in bytes. */
+  /**
+   * Largest single stdout line accepted, in bytes. A longer one ends the connection at once
+   * (see outputTooLarge): its end may never come, and what the server does next is unknown.
+   */
   readonly maxMessageBytes?: number;
   /** The process's own sandbox folder: removed once the process group is gone. */
   readonly folder?: string | undefined;
@@ -60,7 +66,7 @@ const LOG_LINES_PER_SECOND = 100;
  * Large tool results (images, embedded resources) arrive as one line. The SDK's 10 MiB default
  * is too small for some; the bound still keeps a runaway line from taking all memory.
  */
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024;
 
 /** SIGKILL a whole process group now, ignoring a group that is already gone. */
 export function killGroupSync(pid: number): void {
@@ -165,7 +171,7 @@ export class ProcessGroupTransport implements Transport {
 
   readonly #opts: ProcessGroupTransportOptions;
   readonly #log: Logger;
-  readonly #readBuffer: ReadBuffer;
+  readonly #reader: JsonLineReader;
   readonly #stderrLines = new LineRing();
   #stderrPartial = '';
   readonly #stderrDecoder = new StringDecoder('utf8');
@@ -181,11 +187,12 @@ export class ProcessGroupTransport implements Transport {
   #closeFired = false;
   #closing: Promise<void> | undefined;
   #delivering = false;
+  #outputTooLarge: string | undefined;
 
   constructor(opts: ProcessGroupTransportOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
-    this.#readBuffer = new ReadBuffer({ maxBufferSize: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES });
+    this.#reader = new JsonLineReader(opts.maxMessageBytes ?? DEFAULT_MAX_RESULT_BYTES);
   }
 
   /** The direct child's pid (also its process group id) once spawned. */
@@ -196,6 +203,11 @@ export class ProcessGroupTransport implements Transport {
   /** Set once the direct child has exited or failed to start. */
   get exitInfo(): ExitInfo | undefined {
     return this.#exitInfo;
+  }
+
+  /** Set when the server wrote a line longer than maxMessageBytes, which closed the connection: what it did, for "Server 'x' <this>". */
+  get outputTooLarge(): string | undefined {
+    return this.#outputTooLarge;
   }
 
   /** The last `lines` lines of stderr (an unterminated last line included), newline-joined. */
@@ -380,18 +392,13 @@ export class ProcessGroupTransport implements Transport {
     if (this.#closeFired) return;
     this.#closeFired = true;
     this.#flushStderr();
-    this.#readBuffer.clear();
+    this.#reader.clear();
     this.onclose?.();
   }
 
   #onStdout(chunk: Buffer): void {
-    try {
-      this.#readBuffer.append(chunk);
-    } catch (err) {
-      // The buffer was cleared; the rest of that line will be skipped as a bad line below.
-      this.#log.warn({ server: this.#opts.serverName, err: (err as Error).message }, 'downstream stdout line too long, dropped');
-      return;
-    }
+    if (this.#closeFired) return;
+    this.#reader.append(chunk);
     if (!this.#delivering) {
       this.#delivering = true;
       this.#deliverNext();
@@ -408,25 +415,28 @@ export class ProcessGroupTransport implements Transport {
    */
   readonly #deliverNext = (): void => {
     for (;;) {
-      let message: JSONRPCMessage | null;
-      try {
-        message = this.#readBuffer.readMessage();
-      } catch (err) {
-        // ReadBuffer consumes the offending line before it throws, so carrying on is safe:
-        // a server that prints a banner or a stray console.log keeps working.
+      const line = this.#closeFired ? undefined : this.#reader.next();
+      if (line === undefined) {
+        this.#delivering = false;
+        return;
+      }
+      if (line.kind === 'overflow') {
+        this.#tooLarge();
+        continue;
+      }
+      const parsed = line.kind === 'json' ? JSONRPCMessageSchema.safeParse(line.value) : undefined;
+      if (parsed?.success !== true) {
+        // A server that prints a banner or a stray console.log keeps working.
         const limit = this.#stdoutLogLimit.take();
         if (limit.ok) {
           this.#log.debug(
-            { server: this.#opts.serverName, err: (err as Error).message, suppressed: limit.suppressed || undefined },
-            'downstream stdout line is not JSON-RPC, skipped',
+            { server: this.#opts.serverName, suppressed: limit.suppressed || undefined },
+            line.kind === 'json' ? 'downstream stdout line is not JSON-RPC, skipped' : 'downstream stdout line is not JSON, skipped',
           );
         }
         continue;
       }
-      if (message === null || this.#closeFired) {
-        this.#delivering = false;
-        return;
-      }
+      const message = parsed.data;
       try {
         this.onmessage?.(message);
       } catch (err) {
@@ -436,6 +446,18 @@ export class ProcessGroupTransport implements Transport {
       return;
     }
   };
+
+  /**
+   * The line may never end, and the call it answers can only be named once it does: every
+   * pending request fails now (the connection closes) and the process group is stopped.
+   */
+  #tooLarge(): void {
+    const limit = this.#reader.maxLineBytes;
+    this.#outputTooLarge = `sent a message longer than ${limit} bytes (--max-result-bytes); its pending calls failed and it is restarted on the next call`;
+    this.#log.warn({ server: this.#opts.serverName, limit }, 'downstream message longer than --max-result-bytes: closing the connection');
+    void this.close();
+    this.#fireClose();
+  }
 
   #onStderr(chunk: Buffer): void {
     const text = this.#stderrPartial + this.#stderrDecoder.write(chunk);

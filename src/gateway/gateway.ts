@@ -53,6 +53,8 @@ export interface GatewayOptions {
   readonly debug: boolean;
   readonly defaultTimeoutMs: number;
   readonly maxTimeoutMs: number;
+  /** Longest message line a stdio server may write (--max-result-bytes). Default 64 MiB. */
+  readonly maxResultBytes?: number;
   readonly initStrategy: 'lazy' | 'eager';
   readonly audit: AuditSink;
   readonly auditPath: string | null;
@@ -195,6 +197,7 @@ export class Gateway {
       onReady: (server) => this.#native.serverReady(server),
       onNotification: (server, notification) => this.#native.notification(server, notification),
       ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
     };
     this.#pool = new DownstreamPool(options.servers.servers, connectionOptions);
     this.#instances = new InstanceRegistry(connectionOptions, {

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Logger } from 'pino';
 import type { Gateway } from './gateway.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, LineStdioServerTransport } from './stdioServerTransport.js';
 import { createUpstreamServer } from './upstreamServer.js';
 
 export interface StdioHandle {
@@ -10,12 +11,21 @@ export interface StdioHandle {
 }
 
 /**
- * Serves MCP on a pair of streams. The SDK's stdio transport never notices stdin EOF, so
- * the end of stdin is watched here: a client that closes the pipe must stop the gateway.
+ * Serves MCP on a pair of streams. The transport does not watch for stdin EOF, so the end
+ * of stdin is watched here: a client that closes the pipe must stop the gateway.
  */
-export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writable): Promise<StdioHandle> {
-  const { server, detach } = createUpstreamServer(gateway);
-  const transport = new StdioServerTransport(stdin, stdout);
+export interface ServeStdioOptions {
+  readonly logger: Logger;
+  /** Longest request line accepted (--max-message-bytes). Default DEFAULT_MAX_MESSAGE_BYTES. */
+  readonly maxMessageBytes?: number;
+}
+
+export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writable, opts: ServeStdioOptions): Promise<StdioHandle> {
+  const { server, detach, connect } = createUpstreamServer(gateway);
+  const transport = new LineStdioServerTransport(stdin, stdout, {
+    logger: opts.logger,
+    maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+  });
   // While the client is slow to read, the SDK waits for 'drain' once per answer written:
   // many concurrent calls mean many such listeners, which is load, not a leak.
   stdout.setMaxListeners(0);
@@ -25,7 +35,7 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   stdin.once('end', onEnd);
   stdin.once('close', onEnd);
   server.onclose = onEnd;
-  await server.connect(transport);
+  await connect(transport);
   let closing: Promise<void> | undefined;
   return {
     closed,

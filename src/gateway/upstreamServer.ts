@@ -6,6 +6,7 @@ import {
   CreateMessageResultSchema,
   ElicitResultSchema,
   GetPromptRequestSchema,
+  InitializeRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -17,7 +18,9 @@ import {
   type ServerCapabilities,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { VERSION } from '../version.js';
+import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
 import type { InstanceScope, UpstreamSession } from './serverRequests.js';
 
@@ -48,7 +51,7 @@ export interface UpstreamSessionFields {
 export function createUpstreamServer(
   gateway: Gateway,
   fields: UpstreamSessionFields = {},
-): { server: Server; session: UpstreamSession; detach: () => void } {
+): { server: Server; session: UpstreamSession; detach: () => void; connect: (transport: Transport) => Promise<void> } {
   const native = gateway.mode !== 'meta';
   // Meta mode offers the gateway's own tools only; resources and prompts are reached through them.
   const capabilities: ServerCapabilities = native
@@ -88,33 +91,44 @@ export function createUpstreamServer(
       }
     },
   };
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+  // The schema of every request served, so bad params are refused before the SDK sees them (invalidParams.ts).
+  const schemas = new Map<string, ParamsSchema>([['initialize', InitializeRequestSchema]]);
+  const handle: typeof server.setRequestHandler = (schema, handler) => {
+    // Every schema passed here is one of the SDK's zod objects with a method literal.
+    schemas.set((schema as unknown as { shape: { method: { value: string } } }).shape.method.value, schema as unknown as ParamsSchema);
+    server.setRequestHandler(schema, handler);
+  };
+  handle(ListToolsRequestSchema, async () => ({
     tools: native ? await gateway.native.tools(session) : gateway.listTools(),
   }));
   if (native) {
     const surface = gateway.native;
-    server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: await surface.resources(session) }));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    handle(ListResourcesRequestSchema, async () => ({ resources: await surface.resources(session) }));
+    handle(ListResourceTemplatesRequestSchema, async () => ({
       resourceTemplates: await surface.resourceTemplates(session),
     }));
-    server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => surface.readResource(request.params.uri, extra, session));
-    server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
+    handle(ReadResourceRequestSchema, (request, extra) => surface.readResource(request.params.uri, extra, session));
+    handle(SubscribeRequestSchema, async (request, extra) => {
       await surface.subscribe(request.params.uri, extra, session, true);
       return {};
     });
-    server.setRequestHandler(UnsubscribeRequestSchema, async (request, extra) => {
+    handle(UnsubscribeRequestSchema, async (request, extra) => {
       await surface.subscribe(request.params.uri, extra, session, false);
       return {};
     });
-    server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
-    server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
+    handle(ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
+    handle(GetPromptRequestSchema, (request, extra) =>
       surface.getPrompt(request.params.name, request.params.arguments, extra, session),
     );
-    server.setRequestHandler(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra, session));
+    handle(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra, session));
   }
-  server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
+  handle(CallToolRequestSchema, (request, extra) =>
     gateway.callTool(request.params.name, request.params.arguments, extra, session),
   );
   const detach = gateway.attachSession(session);
-  return { server, session, detach };
+  const connect = async (transport: Transport): Promise<void> => {
+    await server.connect(transport);
+    refuseInvalidParams(transport, schemas);
+  };
+  return { server, session, detach, connect };
 }

@@ -89,7 +89,7 @@ export class McpSessions {
     const id = randomUUID();
     // Servers with isolation "session" run one instance per MCP session, closed with it.
     const instanceScope = { key: JSON.stringify(['mcp', id]), label: `MCP session ${id}` };
-    const { server, detach } = createUpstreamServer(this.#options.gateway, {
+    const { server, detach, connect } = createUpstreamServer(this.#options.gateway, {
       id,
       auditSessionId: id,
       instanceScope,
@@ -122,7 +122,7 @@ export class McpSessions {
     };
     this.#pending++;
     try {
-      await server.connect(transport);
+      await connect(transport);
       await transport.handleRequest(req, res);
     } finally {
       this.#pending--;

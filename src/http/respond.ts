@@ -52,6 +52,8 @@ export function statusOfGatewayCode(code: string): number {
       return 503;
     case 'TIMEOUT':
       return 504;
+    case 'RESULT_TOO_LARGE':
+      return 502;
     default:
       return 500;
   }

@@ -111,6 +111,8 @@ describe('--version and --help', () => {
     '--max-sessions-per-service': 'GATEWAY_MAX_SESSIONS_PER_SERVICE',
     '--max-total-sessions': 'GATEWAY_MAX_TOTAL_SESSIONS',
     '--sandbox-dir': 'GATEWAY_SANDBOX_DIR',
+    '--max-message-bytes': 'GATEWAY_MAX_MESSAGE_BYTES',
+    '--max-result-bytes': 'GATEWAY_MAX_RESULT_BYTES',
     '--transport': 'GATEWAY_TRANSPORT',
     '--host': 'GATEWAY_HTTP_HOST',
     '--port': 'GATEWAY_HTTP_PORT',

@@ -84,3 +84,19 @@ describe('resolveServeSettings: session settings', () => {
     expect(() => resolveServeSettings(flags, {}, '/tmp')).toThrow(message);
   });
 });
+
+describe('resolveServeSettings: message size limits on the stdio pipes', () => {
+  it('defaults to 10 MiB for a request line and 64 MiB for a downstream line; flag over env', () => {
+    expect(resolveServeSettings({}, {}, '/tmp')).toMatchObject({ maxMessageBytes: 10 * 1024 * 1024, maxResultBytes: 64 * 1024 * 1024 });
+    const env = { GATEWAY_MAX_MESSAGE_BYTES: '2048', GATEWAY_MAX_RESULT_BYTES: '4096' };
+    expect(resolveServeSettings({}, env, '/tmp')).toMatchObject({ maxMessageBytes: 2048, maxResultBytes: 4096 });
+    expect(resolveServeSettings({ 'max-result-bytes': 8192 }, env, '/tmp')).toMatchObject({ maxMessageBytes: 2048, maxResultBytes: 8192 });
+  });
+
+  it.each([
+    [{ 'max-message-bytes': 100 }, {}, '--max-message-bytes: expected a whole number from 1024 to 536870912'],
+    [{}, { GATEWAY_MAX_RESULT_BYTES: '1e10' }, 'GATEWAY_MAX_RESULT_BYTES: expected a whole number from 1024 to 536870912'],
+  ])('refuses %o %o', (flags, env, message) => {
+    expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(message);
+  });
+});

@@ -17,7 +17,6 @@ import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 
 const MARKER = `gateway-errors-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
-  GATEWAY_AGENT: '',
   GATEWAY_DEFAULT_AGENT: '',
   GATEWAY_DEBUG: '',
   GATEWAY_INIT_STRATEGY: '',
@@ -438,14 +437,14 @@ describe('identity without agent_id: fallback chain (deny_on_missing_agent false
 describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
   let byFlag: GatewayHandle;
   let byEnv: GatewayHandle;
-  let toGhost: GatewayHandle;
+  let dropped: GatewayHandle;
 
   beforeAll(async () => {
     const log = join(makeTmpDir('gw-errors-bound-log'), 'calls.jsonl');
-    [byFlag, byEnv, toGhost] = await Promise.all([
+    [byFlag, byEnv, dropped] = await Promise.all([
       start({ mcpServers: r0Servers(log), rules: R0, args: ['--agent', 'researcher'] }),
       start({ mcpServers: r0Servers(log), rules: R0, env: { GATEWAY_AGENT: 'researcher' } }),
-      start({ mcpServers: r0Servers(log), rules: R0, args: ['--agent', 'ghost'] }),
+      start({ mcpServers: r0Servers(log), rules: R0, args: ['--agent', 'researcher'] }),
     ]);
   });
 
@@ -475,12 +474,24 @@ describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
     }
   });
 
-  it('a binding to an agent missing from the rules refuses every call (INVALID_AGENT_ID)', async () => {
+  // Starting bound to an agent the rules do not define is refused (tests/e2e/cli.test.ts); a
+  // reload that drops the bound agent keeps the gateway up and fails closed instead of exiting.
+  it('a reload that removes the bound agent refuses every call (INVALID_AGENT_ID) and keeps serving', async () => {
+    const { researcher: _dropped, ...others } = R0_AGENTS;
+    writeFileSync(dropped.rulesPath, JSON.stringify({ ...R0, agents: others }));
+    process.kill(dropped.pid, 'SIGHUP');
+    const codeOf = (r: CallToolResult) => (r.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
+    await waitFor(async () => codeOf(await callTool(dropped.client, 'list_servers', {})) === 'INVALID_AGENT_ID', {
+      message: 'the reload never took the bound agent away',
+    });
     for (const [op, args] of ALL_OPS) {
-      const e = failed(await callTool(toGhost.client, op, args));
+      const e = failed(await callTool(dropped.client, op, args));
       expect(e.code, op).toBe('INVALID_AGENT_ID');
-      expect(e.message).toContain("'ghost'");
+      expect(e.message).toContain("'researcher'");
     }
+    // The agent that is still defined cannot be reached through this gateway either.
+    expect(failed(await callTool(dropped.client, 'list_servers', { agent_id: 'admin' })).code).toBe('AGENT_MISMATCH');
+    expect(dropped.stderr()).toMatch(/the bound agent is not in the new rules/);
   });
 });
 

@@ -179,6 +179,11 @@ export interface CallOptions {
   timeoutMs: number;
   /** Hard limit for the whole call, progress or not. */
   maxTotalTimeoutMs: number;
+  /**
+   * The timeout the caller set, when `timeoutMs` is what starting the server left of it:
+   * timeout messages name this one. Default `timeoutMs`.
+   */
+  budgetMs?: number;
   onprogress?: (progress: ProgressUpdate) => void;
 }
 
@@ -761,7 +766,7 @@ export class DownstreamConnection {
       if (isTimeout(err) && !opts.signal?.aborted && !this.#lifetime.signal.aborted) {
         // The idle timeout equal to the maximum is the maximum (as the bounded path reports it).
         if (opts.timeoutMs >= opts.maxTotalTimeoutMs) throw this.#totalTimeoutError(name, opts);
-        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
+        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.budgetMs ?? opts.timeoutMs}ms`, { server: this.name, tool: name });
       }
       throw err;
     } finally {
@@ -812,7 +817,7 @@ export class DownstreamConnection {
     } catch (err) {
       if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) throw this.#totalTimeoutError(name, opts);
       if (isTimeout(err) && !call.signal.aborted) {
-        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
+        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.budgetMs ?? opts.timeoutMs}ms`, { server: this.name, tool: name });
       }
       throw err;
     } finally {

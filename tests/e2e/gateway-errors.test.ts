@@ -275,6 +275,9 @@ describe('policy, lookup, availability, timeout and argument errors (R0, strict 
   });
 
   it('TIMEOUT: "Tool execution timed out after 100ms", long before the slow call would end', async () => {
+    // The timeout covers starting the server too (call-deadline.test.ts): start both first
+    // (listing tools starts a server without a tools/call reaching it).
+    for (const server of ['echo', 'db']) ok(await call('get_server_tools', { agent_id: 'admin', server }));
     const t0 = performance.now();
     const e = failed(
       await call('execute_tool', { agent_id: 'admin', server: 'echo', tool: 'slow', args: { ms: 30_000 }, timeout_ms: 100 }),
@@ -290,6 +293,8 @@ describe('policy, lookup, availability, timeout and argument errors (R0, strict 
   });
 
   it("TIMEOUT from the server's timeout_ms in .mcp.json when the call sets none", async () => {
+    // Started first: its 150 ms would otherwise be spent starting it.
+    ok(await call('get_server_tools', { agent_id: 'admin', server: 'echo_capped' }));
     const e = failed(await call('execute_tool', { agent_id: 'admin', server: 'echo_capped', tool: 'slow', args: { ms: 30_000 } }));
     expect(e).toEqual({ code: 'TIMEOUT', message: 'Tool execution timed out after 150ms', server: 'echo_capped', tool: 'slow' });
     // The call's own timeout_ms wins over the server's.

@@ -44,6 +44,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
 import { protocolError } from '../protocolError.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
@@ -360,9 +361,13 @@ export class DownstreamConnection {
     return this.#lifetime.signal;
   }
 
-  /** Last stderr lines of the current (or last) stdio process; '' for http/sse. */
+  /**
+   * Last stderr lines of the current (or last) stdio process, credentials redacted (servers
+   * print connection strings and tokens when they fail); '' for http/sse. Error messages,
+   * lastError and the log quote it, so none of them carries what was redacted.
+   */
   stderrTail(lines = 20): string {
-    return this.#transport instanceof ProcessGroupTransport ? this.#transport.stderrTail(lines) : '';
+    return this.#transport instanceof ProcessGroupTransport ? redactSecrets(this.#transport.stderrTail(lines)) : '';
   }
 
   /**

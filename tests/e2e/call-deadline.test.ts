@@ -5,6 +5,7 @@
 // The bounds below are generous (a loaded 2-core machine); they test that the call ends at
 // its deadline and not at the 30 s connect bound, never how fast it is.
 import { afterAll, describe, expect, it } from 'vitest';
+import { killLaunchedGateways, startHttpGateway } from '../helpers/httpGateway.js';
 import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
@@ -17,6 +18,7 @@ const BOUND_MS = 10_000;
 const node = (name: string, extra: Record<string, unknown> = {}) => ({ command: process.execPath, args: [fixture(name)], ...extra });
 
 afterAll(async () => {
+  killLaunchedGateways();
   await farm.closeAll();
   cleanupTmpDirs();
 });
@@ -73,5 +75,29 @@ describe('a server that starts slowly', () => {
   it('a call with time to spare waits for the start and then runs', async () => {
     const gw = await farm.start({ mcpServers: { late: node('slow-start', { env: { SLOW_START_MS: '300' } }) }, rules: ALLOW_ALL });
     expect(textOf(await exec(gw, 'late', 'ping_me', {}, { timeout_ms: 20_000 }))).toBe('pong');
+  });
+});
+
+describe('REST calls take the same path', () => {
+  it("POST /services/:name/call to a server still starting answers 504 TIMEOUT at the server's timeout_ms", async () => {
+    const gw = await startHttpGateway({ mcpServers: { silent: node('slow-start', { timeout_ms: 1000 }) }, rules: ALLOW_ALL });
+    try {
+      const call = () =>
+        timed(async () => {
+          const res = await fetch(`${gw.url}/services/silent/call`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tool: 'ping_me', arguments: {}, session_id: 's-1', agent_id: 'tester' }),
+          });
+          return { status: res.status, body: (await res.json()) as { code?: string } };
+        });
+      for (const attempt of ['first', 'second']) {
+        const { value, ms } = await call();
+        expect(value, `${attempt} call`).toMatchObject({ status: 504, body: { code: 'TIMEOUT' } });
+        expect(ms, `${attempt} call`).toBeLessThan(BOUND_MS);
+      }
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -146,7 +146,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
   return { gateway, logger, observers, summary };
 }
 
-export function undefinedAgentMessage(agent: string, defined: readonly string[], rulesPath: string): string {
+function undefinedAgentMessage(agent: string, defined: readonly string[], rulesPath: string): string {
   const shown = JSON.stringify(agent.length > 128 ? `${agent.slice(0, 128)}...` : agent);
   // Stray spaces around a defined id are the likeliest mistake, and didYouMean skips exact matches.
   const trimmed = agent.trim();

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { JsonlAuditSink, NullAuditSink, type AuditSink } from '../audit/auditLog.js';
 import { crossCheckRules } from '../config/crossCheck.js';
+import { didYouMean } from '../config/suggest.js';
 import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile, type Loaded } from '../config/load.js';
 import { signalWireRules, SIGNALWIRE_AGENT } from '../config/signalwireConfig.js';
 import type { RulesConfig, ServersConfig } from '../config/types.js';
@@ -13,7 +14,7 @@ import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
-import type { ServeSettings, SignalWireSource } from './settings.js';
+import { SettingsError, type ServeSettings, type SignalWireSource } from './settings.js';
 
 export interface ServeHandle {
   /** Resolves when the client has gone away (stdin closed); never in HTTP mode. */
@@ -65,8 +66,10 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
   const allWarnings = [...servers.warnings, ...rules.warnings, ...cross];
   if (allWarnings.length) logger.warn(`configuration warnings:\n${formatIssues(allWarnings)}`);
   const debounceMs = settings.reloadDebounceMs;
-  if (settings.agent !== undefined && !(Object.hasOwn(configs.rules.agents, settings.agent))) {
-    logger.warn({ agent: settings.agent }, 'the bound agent is not in the rules: every call will be refused (INVALID_AGENT_ID)');
+  // A gateway bound to nobody would start, show as connected, and refuse every call; stop here
+  // instead, before anything is spawned. (A reload that later drops the agent keeps refusing.)
+  if (settings.agent !== undefined && !Object.hasOwn(configs.rules.agents, settings.agent)) {
+    throw new SettingsError(undefinedAgentMessage(settings.agent, Object.keys(configs.rules.agents), paths.rules));
   }
   if (settings.mode !== 'meta' && settings.agent === undefined && settings.defaultAgent === undefined && settings.transport === 'stdio') {
     logger.warn(
@@ -142,6 +145,20 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
         : `watching ${paths.mcpConfig} (debounce ${debounceMs} ms; its services reload, other sections need a restart); SIGHUP reloads it`,
   };
   return { gateway, logger, observers, summary };
+}
+
+function undefinedAgentMessage(agent: string, defined: readonly string[], rulesPath: string): string {
+  const shown = JSON.stringify(agent.length > 128 ? `${agent.slice(0, 128)}...` : agent);
+  // Stray spaces around a defined id are the likeliest mistake, and didYouMean skips exact matches.
+  const trimmed = agent.trim();
+  const suggestion = defined.includes(trimmed) ? trimmed : didYouMean(trimmed, defined);
+  const hint =
+    suggestion !== undefined
+      ? `; did you mean "${suggestion}"?`
+      : defined.length === 0
+        ? '; the rules define no agent'
+        : `; defined agents: ${defined.slice(0, 20).join(', ')}${defined.length > 20 ? ', ...' : ''}`;
+  return `--agent / GATEWAY_AGENT: agent ${shown} is not defined in the rules (${rulesPath})${hint}`;
 }
 
 function withoutVariables(env: CliIo['env'], names: readonly string[]): CliIo['env'] {

@@ -209,7 +209,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
   const mcpConfigFlag = flags['mcp-config'];
   const logFile = str('log-file');
   const rulesFlag = flags['rules'];
-  const agent = str('agent');
+  const agent = bindingAgent(flags['agent'], env['GATEWAY_AGENT']);
   const defaultAgent = str('default-agent');
   return {
     ...(typeof mcpConfigFlag === 'string' && mcpConfigFlag !== '' ? { mcpConfigFlag } : {}),
@@ -330,6 +330,23 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
       ...(certPath !== undefined && keyPath !== undefined ? { tls: { certPath: resolve(cwd, certPath), keyPath: resolve(cwd, keyPath) } } : {}),
     };
   }
+}
+
+/**
+ * --agent, else GATEWAY_AGENT. Given but empty or blank is an error, not "unbound": an unbound
+ * gateway takes whatever agent_id a call names, so a binding lost to a typo would fail open.
+ */
+function bindingAgent(flag: unknown, envValue: string | undefined): string | undefined {
+  if (Array.isArray(flag)) throw new SettingsError('--agent is given more than once: a gateway acts as one agent');
+  const given =
+    flag !== undefined ? { value: String(flag), from: '--agent' } : envValue !== undefined ? { value: envValue, from: 'GATEWAY_AGENT' } : undefined;
+  if (given === undefined) return undefined;
+  if (given.value.trim() === '') {
+    throw new SettingsError(
+      `${given.from} is set but ${given.value === '' ? 'empty' : 'blank'}: name the agent this gateway acts as, or leave ${given.from} out to serve several agents`,
+    );
+  }
+  return given.value;
 }
 
 /** The config.json named by --config / GATEWAY_CONFIG, loaded; undefined when none is named. */

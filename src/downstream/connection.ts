@@ -46,6 +46,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
 import { protocolError } from '../protocolError.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
@@ -183,6 +184,11 @@ export interface CallOptions {
   timeoutMs: number;
   /** Hard limit for the whole call, progress or not. */
   maxTotalTimeoutMs: number;
+  /**
+   * The timeout the caller set, when `timeoutMs` is what starting the server left of it:
+   * timeout messages name this one. Default `timeoutMs`.
+   */
+  budgetMs?: number;
   onprogress?: (progress: ProgressUpdate) => void;
 }
 
@@ -361,9 +367,13 @@ export class DownstreamConnection {
     return this.#lifetime.signal;
   }
 
-  /** Last stderr lines of the current (or last) stdio process; '' for http/sse. */
+  /**
+   * Last stderr lines of the current (or last) stdio process, credentials redacted (servers
+   * print connection strings and tokens when they fail); '' for http/sse. Error messages,
+   * lastError and the log quote it, so none of them carries what was redacted.
+   */
   stderrTail(lines = 20): string {
-    return this.#transport instanceof ProcessGroupTransport ? this.#transport.stderrTail(lines) : '';
+    return this.#transport instanceof ProcessGroupTransport ? redactSecrets(this.#transport.stderrTail(lines)) : '';
   }
 
   /**
@@ -771,7 +781,7 @@ export class DownstreamConnection {
       if (isTimeout(err) && !opts.signal?.aborted && !this.#lifetime.signal.aborted) {
         // The idle timeout equal to the maximum is the maximum (as the bounded path reports it).
         if (opts.timeoutMs >= opts.maxTotalTimeoutMs) throw this.#totalTimeoutError(name, opts);
-        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
+        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.budgetMs ?? opts.timeoutMs}ms`, { server: this.name, tool: name });
       }
       throw err;
     } finally {
@@ -822,7 +832,7 @@ export class DownstreamConnection {
     } catch (err) {
       if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) throw this.#totalTimeoutError(name, opts);
       if (isTimeout(err) && !call.signal.aborted) {
-        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.timeoutMs}ms`, { server: this.name, tool: name });
+        throw new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.budgetMs ?? opts.timeoutMs}ms`, { server: this.name, tool: name });
       }
       throw err;
     } finally {

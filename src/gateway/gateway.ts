@@ -41,6 +41,8 @@ import { readResourceOperation } from './operations/readResource.js';
 import { errorResult, jsonResult, toGatewayError } from './results.js';
 import { ServerRequestRouter, type UpstreamSession } from './serverRequests.js';
 import { protocolError } from '../protocolError.js';
+import { redactSecrets } from '../redact.js';
+import { callerMetrics, callerReloadView } from './statusView.js';
 
 export interface GatewayOptions {
   readonly servers: ServersConfig;
@@ -213,7 +215,7 @@ export class Gateway {
       ['read_resource', readResourceOperation(this.#native.catalog)],
       ['get_prompt', getPromptOperation(this.#native.catalog)],
     ]);
-    operations.set('get_gateway_status', async () => jsonResult(this.status()));
+    operations.set('get_gateway_status', async (ctx) => jsonResult(this.status(ctx.agentId)));
     this.#operations = operations;
     this.#tools = { plain: metaTools(false), debug: metaTools(true) };
   }
@@ -614,20 +616,27 @@ export class Gateway {
     this.#options.audit.write(record);
   }
 
-  status(): Record<string, unknown> {
+  /**
+   * get_gateway_status as `agentId` may see it: only the servers its rules allow, only its own
+   * isolated instances and metrics, and no other agent's id (in an unbound gateway an id is
+   * all it takes to act as that agent). Stderr tails and error messages come redacted.
+   */
+  status(agentId: string): Record<string, unknown> {
     const snapshot = this.#snapshot;
+    const visible = snapshot.policy.visibleServers(agentId, snapshot.serverNames);
+    const shown = new Set(visible);
     return {
       version: VERSION,
       uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),
       config_paths: { mcp_config: this.#options.configPaths.mcpConfig, gateway_rules: this.#options.configPaths.rules },
       revision: snapshot.revision,
       agents: {
-        ids: snapshot.policy.agentIds,
+        caller: agentId,
         deny_on_missing_agent: snapshot.policy.denyOnMissingAgent,
         fallback_agent: this.#options.fallbackAgent || null,
         bound_agent: this.#options.boundAgent ?? null,
       },
-      servers: snapshot.serverNames.map((name) => {
+      servers: visible.map((name) => {
         const c = this.#pool.get(name);
         const retryAt = c?.nextRetryAt;
         return {
@@ -641,23 +650,26 @@ export class Gateway {
           // While failed: no new attempt before this time; fail_fast says calls are refused until then.
           next_retry: retryAt === undefined ? null : new Date(retryAt).toISOString(),
           fail_fast: c?.failingFast ?? false,
-          last_error: c?.lastError ?? null,
+          last_error: c?.lastError === undefined ? null : redactSecrets(c.lastError),
           stderr_tail: c?.lastError ? c.stderrTail() : null,
         };
       }),
-      // Instances of servers with isolation "agent" or "session" (scope: the agent or session key).
-      instances: this.#instances.list().map((i) => ({
-        server: i.server,
-        scope: i.scope,
-        agent: i.agentId,
-        state: i.state,
-        pid: i.pid ?? null,
-        idle_s: Math.round((Date.now() - i.lastAccessed) / 1000),
-        timeout_s: i.timeoutS,
-      })),
-      reload: this.#ledger.status(),
+      // The caller's instances of servers with isolation "agent" or "session" (scope: the agent or session key).
+      instances: this.#instances
+        .list()
+        .filter((i) => i.agentId === agentId && shown.has(i.server))
+        .map((i) => ({
+          server: i.server,
+          scope: i.scope,
+          agent: i.agentId,
+          state: i.state,
+          pid: i.pid ?? null,
+          idle_s: Math.round((Date.now() - i.lastAccessed) / 1000),
+          timeout_s: i.timeoutS,
+        })),
+      reload: callerReloadView(this.#ledger.status(), agentId, (server) => snapshot.policy.decideServer(agentId, server).allow),
       audit_log: this.#options.auditPath,
-      metrics: this.#metrics.snapshot(),
+      metrics: callerMetrics(this.#metrics.snapshot(), agentId),
     };
   }
 

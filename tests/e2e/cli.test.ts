@@ -583,6 +583,55 @@ describe('serving: start-up failures exit 1 with the reason on stderr, nothing o
     expect(r.stderr).toMatch(/timeout-ms/);
   });
 
+  // Issue 13 item 4: an empty binding used to mean "unbound", so agent_id "admin" got admin's
+  // rights; a binding to an undefined agent started and refused every call.
+  const serveExample = ['--mcp-config', EXAMPLE_MCP, '--rules', EXAMPLE_RULES, '--audit-log', 'off'];
+  const emptyBindings: Array<[string, string[], Record<string, string>, RegExp]> = [
+    ["--agent ''", ['--agent', ''], {}, /--agent is set but empty/],
+    ['--agent=', ['--agent='], {}, /--agent is set but empty/],
+    ['GATEWAY_AGENT=', [], { GATEWAY_AGENT: '' }, /GATEWAY_AGENT is set but empty/],
+    ["--agent '  '", ['--agent', '  '], {}, /--agent is set but blank/],
+    ['GATEWAY_AGENT=<tab>', [], { GATEWAY_AGENT: '\t' }, /GATEWAY_AGENT is set but blank/],
+    ["--agent '' over GATEWAY_AGENT=admin", ['--agent', ''], { GATEWAY_AGENT: 'admin' }, /--agent is set but empty/],
+  ];
+  for (const [label, args, env, pattern] of emptyBindings) {
+    it(`an empty binding (${label}) is refused: exit 1, nothing served`, () => {
+      const r = run([...serveExample, ...args], { env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/ready on stdio/);
+    });
+  }
+
+  it('--agent given twice is refused', () => {
+    const r = run([...serveExample, '--agent', 'researcher', '--agent', 'admin']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--agent is given more than once/);
+  });
+
+  const undefinedBindings: Array<[string, string[], Record<string, string>, RegExp]> = [
+    ['a typo, by flag', ['--agent', 'reseacher'], {}, /agent "reseacher" is not defined in the rules \(.*\.mcp-gateway-rules\.json\.example\); did you mean "researcher"\?/],
+    ['a typo, by variable', [], { GATEWAY_AGENT: 'admn' }, /agent "admn" is not defined in the rules .*; did you mean "admin"\?/],
+    ['stray spaces', ['--agent', ' writer '], {}, /agent " writer " is not defined in the rules .*; did you mean "writer"\?/],
+    ['nothing close', ['--agent', 'zzzzzzzzzz'], {}, /agent "zzzzzzzzzz" is not defined in the rules .*; defined agents: researcher, writer, admin, default/],
+  ];
+  for (const [label, args, env, pattern] of undefinedBindings) {
+    it(`a binding to an agent the rules do not define (${label}) is refused, naming it and the closest id`, () => {
+      const r = run([...serveExample, ...args], { env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/ready on stdio/);
+    });
+  }
+
+  it('a binding to a defined agent starts', () => {
+    const r = run([...serveExample, '--agent', 'researcher']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/ready on stdio/);
+  });
+
   it('a valid configuration with stdin at EOF: starts, then exits 0 with only JSON-RPC (nothing) on stdout', () => {
     const r = run(['--mcp-config', EXAMPLE_MCP, '--rules', EXAMPLE_RULES, '--audit-log', 'off']);
     expect(r.code).toBe(0);

@@ -405,7 +405,7 @@ describe('get_gateway_status (--debug)', () => {
     version: string;
     uptime_s: number;
     config_paths: { mcp_config: string; gateway_rules: string };
-    agents: { ids: string[] };
+    agents: { caller: string; ids?: string[] };
     audit_log: string | null;
     servers: Array<{ name: string; state: string; pid: number | null; tools_cached: number | null; last_error: string | null; stderr_tail: string | null }>;
     metrics: { by_operation: Record<string, Summary>; by_agent: Record<string, Record<string, Summary>> };
@@ -448,7 +448,9 @@ describe('get_gateway_status (--debug)', () => {
     expect(status.version).toBe(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')).version);
     expect(status.uptime_s).toEqual(expect.any(Number));
     expect(status.config_paths).toEqual({ mcp_config: gw.mcpConfigPath, gateway_rules: gw.rulesPath });
-    expect(status.agents.ids).toEqual(['tester', 'timer']);
+    // Another agent's id is never shown: in a gateway not bound to one agent, the id is all it takes to act as it.
+    expect(status.agents.caller).toBe('tester');
+    expect(status.agents.ids).toBeUndefined();
     expect(status.audit_log).toBe(gw.auditPath);
 
     const exec = status.metrics.by_operation.execute_tool!;
@@ -461,11 +463,17 @@ describe('get_gateway_status (--debug)', () => {
     expect(status.metrics.by_operation.list_servers).toMatchObject({ count: 1, errors: 0 });
     expect(status.metrics.by_agent.tester!.execute_tool).toMatchObject({ count: 6, errors: 3 });
     expect(status.metrics.by_agent.tester!.list_servers).toMatchObject({ count: 1, errors: 0 });
-    const timer = status.metrics.by_agent.timer!.execute_tool!;
+    // Each caller sees its own line of by_agent only.
+    expect(Object.keys(status.metrics.by_agent)).toEqual(['tester']);
+    const timerView = (await callTool(c, 'get_gateway_status', { agent_id: 'timer' })).structuredContent as unknown as Status;
+    expect(Object.keys(timerView.metrics.by_agent)).toEqual(['timer']);
+    const timer = timerView.metrics.by_agent.timer!.execute_tool!;
     expect(timer).toMatchObject({ count: 4, errors: 0 });
     expect(timer.p50_ms).toBeGreaterThanOrEqual(240);
     expect(timer.p99_ms).toBeGreaterThanOrEqual(timer.p50_ms);
-    expect(status.metrics.by_agent.timer!.list_servers).toBeUndefined();
+    expect(timerView.metrics.by_agent.timer!.list_servers).toBeUndefined();
+    // ... and only the servers its rules allow.
+    expect(timerView.servers.map((s) => s.name)).toEqual(['echo']);
 
     const byName = Object.fromEntries(status.servers.map((s) => [s.name, s]));
     expect(status.servers.map((s) => s.name)).toEqual(['echo', 'unused', 'broken']);
@@ -480,9 +488,9 @@ describe('get_gateway_status (--debug)', () => {
     expect(byName.broken!.last_error).toMatch(/broken/);
     expect(byName.broken!.stderr_tail).toContain('fatal: cannot start (fixture)');
 
-    // The status call itself is counted afterwards.
+    // The status calls themselves are counted afterwards.
     const again = (await callTool(c, 'get_gateway_status', { agent_id: 'timer' })).structuredContent as unknown as Status;
-    expect(again.metrics.by_operation.get_gateway_status).toMatchObject({ count: 1 });
+    expect(again.metrics.by_operation.get_gateway_status).toMatchObject({ count: 2 });
     expect(again.metrics.by_operation.execute_tool!.count).toBe(10);
   });
 

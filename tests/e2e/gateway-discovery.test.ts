@@ -17,7 +17,6 @@ import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 const MARKER = `gateway-discovery-${process.pid}-${Date.now()}`;
 // Neutralise any GATEWAY_* setting of the developer's shell ('' counts as unset).
 const CLEAN_ENV: Record<string, string> = {
-  GATEWAY_AGENT: '',
   GATEWAY_DEFAULT_AGENT: '',
   GATEWAY_DEBUG: '',
   GATEWAY_INIT_STRATEGY: '',

@@ -17,7 +17,6 @@ import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 
 const MARKER = `gateway-errors-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
-  GATEWAY_AGENT: '',
   GATEWAY_DEFAULT_AGENT: '',
   GATEWAY_DEBUG: '',
   GATEWAY_INIT_STRATEGY: '',
@@ -276,6 +275,9 @@ describe('policy, lookup, availability, timeout and argument errors (R0, strict 
   });
 
   it('TIMEOUT: "Tool execution timed out after 100ms", long before the slow call would end', async () => {
+    // The timeout covers starting the server too (call-deadline.test.ts): start both first
+    // (listing tools starts a server without a tools/call reaching it).
+    for (const server of ['echo', 'db']) ok(await call('get_server_tools', { agent_id: 'admin', server }));
     const t0 = performance.now();
     const e = failed(
       await call('execute_tool', { agent_id: 'admin', server: 'echo', tool: 'slow', args: { ms: 30_000 }, timeout_ms: 100 }),
@@ -291,6 +293,8 @@ describe('policy, lookup, availability, timeout and argument errors (R0, strict 
   });
 
   it("TIMEOUT from the server's timeout_ms in .mcp.json when the call sets none", async () => {
+    // Started first: its 150 ms would otherwise be spent starting it.
+    ok(await call('get_server_tools', { agent_id: 'admin', server: 'echo_capped' }));
     const e = failed(await call('execute_tool', { agent_id: 'admin', server: 'echo_capped', tool: 'slow', args: { ms: 30_000 } }));
     expect(e).toEqual({ code: 'TIMEOUT', message: 'Tool execution timed out after 150ms', server: 'echo_capped', tool: 'slow' });
     // The call's own timeout_ms wins over the server's.
@@ -438,14 +442,14 @@ describe('identity without agent_id: fallback chain (deny_on_missing_agent false
 describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
   let byFlag: GatewayHandle;
   let byEnv: GatewayHandle;
-  let toGhost: GatewayHandle;
+  let dropped: GatewayHandle;
 
   beforeAll(async () => {
     const log = join(makeTmpDir('gw-errors-bound-log'), 'calls.jsonl');
-    [byFlag, byEnv, toGhost] = await Promise.all([
+    [byFlag, byEnv, dropped] = await Promise.all([
       start({ mcpServers: r0Servers(log), rules: R0, args: ['--agent', 'researcher'] }),
       start({ mcpServers: r0Servers(log), rules: R0, env: { GATEWAY_AGENT: 'researcher' } }),
-      start({ mcpServers: r0Servers(log), rules: R0, args: ['--agent', 'ghost'] }),
+      start({ mcpServers: r0Servers(log), rules: R0, args: ['--agent', 'researcher'] }),
     ]);
   });
 
@@ -475,12 +479,24 @@ describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
     }
   });
 
-  it('a binding to an agent missing from the rules refuses every call (INVALID_AGENT_ID)', async () => {
+  // Starting bound to an agent the rules do not define is refused (tests/e2e/cli.test.ts); a
+  // reload that drops the bound agent keeps the gateway up and fails closed instead of exiting.
+  it('a reload that removes the bound agent refuses every call (INVALID_AGENT_ID) and keeps serving', async () => {
+    const { researcher: _dropped, ...others } = R0_AGENTS;
+    writeFileSync(dropped.rulesPath, JSON.stringify({ ...R0, agents: others }));
+    process.kill(dropped.pid, 'SIGHUP');
+    const codeOf = (r: CallToolResult) => (r.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
+    await waitFor(async () => codeOf(await callTool(dropped.client, 'list_servers', {})) === 'INVALID_AGENT_ID', {
+      message: 'the reload never took the bound agent away',
+    });
     for (const [op, args] of ALL_OPS) {
-      const e = failed(await callTool(toGhost.client, op, args));
+      const e = failed(await callTool(dropped.client, op, args));
       expect(e.code, op).toBe('INVALID_AGENT_ID');
-      expect(e.message).toContain("'ghost'");
+      expect(e.message).toContain("'researcher'");
     }
+    // The agent that is still defined cannot be reached through this gateway either.
+    expect(failed(await callTool(dropped.client, 'list_servers', { agent_id: 'admin' })).code).toBe('AGENT_MISMATCH');
+    expect(dropped.stderr()).toMatch(/the bound agent is not in the new rules/);
   });
 });
 

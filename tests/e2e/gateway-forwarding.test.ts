@@ -234,6 +234,8 @@ describe('progress relay', () => {
   });
 
   it('server-everything trigger-long-running-operation: increasing progress under the caller’s token, resets the timeout', async () => {
+    // Started first: the 1 s timeout covers starting the server too (call-deadline.test.ts).
+    await waitForEverythingTools(capable, ['trigger-long-running-operation']);
     const got: Progress[] = [];
     const started = performance.now();
     // 2 s in 8 steps of 250 ms, with a 1 s timeout that only progress can keep alive.

@@ -15,7 +15,6 @@ import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 
 const MARKER = `gateway-tools-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
-  GATEWAY_AGENT: '',
   GATEWAY_DEFAULT_AGENT: '',
   GATEWAY_DEBUG: '',
   GATEWAY_INIT_STRATEGY: '',

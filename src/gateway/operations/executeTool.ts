@@ -3,7 +3,9 @@ import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
+import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './connection.js';
+import { CallDeadline } from './deadline.js';
 import { listToolsOf } from './listTools.js';
 
 // Name lookups per cached tool list: the list object is replaced whenever the downstream's
@@ -29,7 +31,8 @@ export async function executeTool(ctx: OperationContext, args: Args): Promise<Ca
 
 /**
  * The one path of a tool call to a downstream server, for execute_tool and native tools
- * alike: policy, existence, timeout, progress relay and cancellation.
+ * alike: policy, existence, timeout, progress relay and cancellation. The timeout (the call's,
+ * else the server's, else the global) bounds the whole call, starting the server included.
  */
 export async function callDownstreamTool(
   ctx: OperationContext,
@@ -42,38 +45,58 @@ export async function callDownstreamTool(
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);
 
-  const lease = spec.isolation === 'shared' ? sharedLease(ctx, server) : await isolatedLease(ctx, spec);
-  const connection = lease.connection;
-  const release = ctx.trackCall(lease.routeKey);
+  // Capped by the hard maximum, which also bounds the total when progress keeps resetting the timer.
+  const timeoutMs = Math.min(requestedTimeout ?? spec.timeoutMs ?? ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs);
+  const shared = spec.isolation === 'shared' ? sharedLease(ctx, server) : undefined;
+  // The cached list exists only while the connection is ready: nothing to wait for, so no deadline timer.
+  const cached = shared?.connection.cachedTools;
+  const deadline = cached === undefined ? new CallDeadline(timeoutMs, { server, tool }, ctx.extra.signal) : undefined;
   try {
-    // The cached list when the connection is ready (no wait); otherwise list (and connect).
-    if (!hasTool(connection.cachedTools ?? (await listToolsOf(connection, server)), tool)) {
-      throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+    const lease = shared ?? (await deadline!.before(isolatedLease(ctx, spec), 'starting', (late) => late.release()));
+    const connection = lease.connection;
+    const release = ctx.trackCall(lease.routeKey);
+    try {
+      if (!hasTool(cached ?? (await toolsBefore(deadline!, connection, server)), tool)) {
+        throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+      }
+      const progressToken = ctx.extra._meta?.progressToken;
+      const result = await connection.callTool(tool, toolArgs, {
+        signal: ctx.extra.signal,
+        // What starting the server left of the timeout; messages still name the timeout itself.
+        timeoutMs: deadline ? deadline.remainingMs() : timeoutMs,
+        budgetMs: timeoutMs,
+        maxTotalTimeoutMs: ctx.settings.maxTimeoutMs,
+        ...(progressToken !== undefined
+          ? {
+              // Relayed under the caller's own token: the SDK rewrote it to its own id downstream.
+              onprogress: (p: { progress: number; total?: number; message?: string }) => {
+                ctx.extra
+                  .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
+                  .catch((err: unknown) => ctx.logger.debug({ err }, 'progress relay failed'));
+              },
+            }
+          : {}),
+      });
+      ctx.note.isError = result.isError === true;
+      return result;
+    } catch (err) {
+      throw lease.explain(err);
+    } finally {
+      release();
+      lease.release();
     }
-    // Capped by the hard maximum, which also bounds the total when progress keeps resetting the timer.
-    const timeoutMs = Math.min(requestedTimeout ?? spec.timeoutMs ?? ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs);
-    const progressToken = ctx.extra._meta?.progressToken;
-    const result = await connection.callTool(tool, toolArgs, {
-      signal: ctx.extra.signal,
-      timeoutMs,
-      maxTotalTimeoutMs: ctx.settings.maxTimeoutMs,
-      ...(progressToken !== undefined
-        ? {
-            // Relayed under the caller's own token: the SDK rewrote it to its own id downstream.
-            onprogress: (p: { progress: number; total?: number; message?: string }) => {
-              ctx.extra
-                .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
-                .catch((err: unknown) => ctx.logger.debug({ err }, 'progress relay failed'));
-            },
-          }
-        : {}),
-    });
-    ctx.note.isError = result.isError === true;
-    return result;
-  } catch (err) {
-    throw lease.explain(err);
   } finally {
-    release();
-    lease.release();
+    deadline?.dispose();
+  }
+}
+
+/** The server's tools, starting it if needed, within the call's deadline. */
+async function toolsBefore(deadline: CallDeadline, connection: DownstreamConnection, server: string): Promise<readonly Tool[]> {
+  if (connection.state !== 'ready') await deadline.before(connection.connect(), 'starting');
+  try {
+    return await listToolsOf(connection, server, deadline.signal);
+  } catch (err) {
+    if (deadline.signal.aborted) throw deadline.failure('listing its tools');
+    throw err;
   }
 }

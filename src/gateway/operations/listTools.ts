@@ -3,9 +3,9 @@ import { GatewayError } from '../../errors.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 
 /** The downstream's (cached) tool list; any failure to get it means the server is unavailable. */
-export async function listToolsOf(connection: DownstreamConnection, server: string): Promise<readonly Tool[]> {
+export async function listToolsOf(connection: DownstreamConnection, server: string, signal?: AbortSignal): Promise<readonly Tool[]> {
   try {
-    return await connection.listTools();
+    return await connection.listTools(signal ? { signal } : {});
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     const message = err instanceof Error ? err.message : String(err);

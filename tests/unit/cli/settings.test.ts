@@ -100,3 +100,23 @@ describe('resolveServeSettings: message size limits on the stdio pipes', () => {
     expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(message);
   });
 });
+
+describe('resolveServeSettings: the agent binding', () => {
+  it.each([
+    [{ agent: '' }, {}, '--agent is set but empty'],
+    [{ agent: ' \t' }, {}, '--agent is set but blank'],
+    [{}, { GATEWAY_AGENT: '' }, 'GATEWAY_AGENT is set but empty'],
+    [{}, { GATEWAY_AGENT: '   ' }, 'GATEWAY_AGENT is set but blank'],
+    [{ agent: '' }, { GATEWAY_AGENT: 'admin' }, '--agent is set but empty'],
+    [{ agent: ['a', 'b'] }, {}, '--agent is given more than once'],
+  ])('refuses %o %o', (flags, env, message) => {
+    expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(SettingsError);
+    expect(() => resolveServeSettings(flags, env, '/tmp')).toThrow(message);
+  });
+
+  it('flag over env; unset is unbound', () => {
+    expect(resolveServeSettings({ agent: 'a' }, { GATEWAY_AGENT: 'b' }, '/tmp').agent).toBe('a');
+    expect(resolveServeSettings({}, { GATEWAY_AGENT: 'b' }, '/tmp').agent).toBe('b');
+    expect(resolveServeSettings({}, {}, '/tmp').agent).toBeUndefined();
+  });
+});

@@ -1,0 +1,86 @@
+// A call's timeout covers the whole call. Waiting for the server to start and initialize (or
+// for the caller's isolated instance to start) spends from it, and what is left bounds the
+// request. The start itself is shared by every caller and is not cut short by one caller's
+// deadline: it goes on in the background (within the connect bound), so a later call may find
+// the server ready.
+import { GatewayError } from '../../errors.js';
+
+/** setTimeout fires at once for larger delays. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export type Phase = 'starting' | 'listing its tools';
+
+export class CallDeadline {
+  readonly timeoutMs: number;
+  readonly #server: string;
+  readonly #tool: string;
+  readonly #started = performance.now();
+  readonly #expiry = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  readonly #caller: AbortSignal | undefined;
+  /** Fires at the deadline or when the caller cancels. */
+  readonly signal: AbortSignal;
+
+  constructor(timeoutMs: number, target: { server: string; tool: string }, callerSignal?: AbortSignal) {
+    this.timeoutMs = timeoutMs;
+    this.#server = target.server;
+    this.#tool = target.tool;
+    this.#caller = callerSignal;
+    this.#timer = setTimeout(() => this.#expiry.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
+    this.#timer.unref();
+    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.#expiry.signal]) : this.#expiry.signal;
+  }
+
+  /** Milliseconds since the call started. */
+  get spentMs(): number {
+    return performance.now() - this.#started;
+  }
+
+  /** What is left for the request itself; at least 1 ms, so a request is never sent without a bound. */
+  remainingMs(): number {
+    return Math.max(1, Math.floor(this.timeoutMs - this.spentMs));
+  }
+
+  /**
+   * `pending` (a start other calls may share), unless the deadline passes or the caller
+   * cancels first: then TIMEOUT (or the caller's abort), and a value `pending` yields later
+   * goes to `late` (a lease that must be given back).
+   */
+  async before<T>(pending: Promise<T>, phase: Phase, late?: (value: T) => void): Promise<T> {
+    const signal = this.signal;
+    if (!signal.aborted) {
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new Error('deadline'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return await Promise.race([pending, aborted]);
+      } catch (err) {
+        // The start failed on its own before the deadline: that failure is the answer.
+        if (!signal.aborted) throw err;
+      } finally {
+        if (onAbort) signal.removeEventListener('abort', onAbort);
+      }
+    }
+    pending.then(late ?? ignore, ignore);
+    throw this.failure(phase);
+  }
+
+  /** The error for a call whose deadline signal fired during `phase`: TIMEOUT, or the caller's own abort. */
+  failure(phase: Phase): unknown {
+    if (this.#caller?.aborted) return this.#caller.reason;
+    const after = phase === 'starting' ? '. The start goes on in the background; a later call may find the server ready' : '';
+    return new GatewayError('TIMEOUT', `Tool execution timed out after ${this.timeoutMs}ms: server '${this.#server}' was still ${phase}${after}`, {
+      server: this.#server,
+      tool: this.#tool,
+    });
+  }
+
+  /** Stops the timer; call when the call is over. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+function ignore(): void {}

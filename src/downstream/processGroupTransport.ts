@@ -18,6 +18,7 @@ import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { JsonLineReader } from '../jsonLines.js';
+import { redactSecrets } from '../redact.js';
 import { scanProcesses } from './procfs.js';
 
 /** How the direct child ended. `error` is set when it could not be started at all. */
@@ -489,8 +490,13 @@ export class ProcessGroupTransport implements Transport {
     if (limit.ok) {
       this.#log.debug(
         { server: this.#opts.serverName, suppressed: limit.suppressed || undefined },
-        `stderr: ${line.length > 1000 ? `${line.slice(0, 1000)}…` : line}`,
+        `stderr: ${clip(redactSecrets(line), 1000)}`,
       );
     }
   }
+}
+
+/** Secrets are redacted before clipping, so a cut never leaves half a secret unmatched. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -9,10 +9,11 @@ import type { ServerRequestRouter, UpstreamSession } from './serverRequests.js';
 // Downstream notifications/message to the clients that asked for logs with logging/setLevel.
 //
 // Who gets a message from server S:
-//   - a client with a call in flight on S gets it on that call's own stream (relatedRequestId,
-//     as progress), since the message most likely concerns that call: over HTTP it arrives on
-//     the POST the client is reading;
-//   - every other client whose agent may use S (the policy in force) gets it outside any call
+//   - while calls are in flight on S, their callers only, each on its call's own stream
+//     (relatedRequestId, as progress; over HTTP on the POST the client is reading): the message
+//     most likely concerns those calls, and may say what they asked. A server's messages carry
+//     no request id, so with concurrent calls on one shared server each caller hears them all;
+//   - otherwise every client whose agent may use S (the policy in force), outside any call
 //     (HTTP: on the session's GET stream, if it opened one);
 //   - an isolated instance's message goes to callers with a call in flight on that instance
 //     only: it runs for one agent or session, and no one else may see what it says.
@@ -79,9 +80,9 @@ export class LogRelay {
         .sendNotification({ method: 'notifications/message', params: message() })
         .catch((err: unknown) => this.#host.logger.debug({ err, server }, 'log relay to a caller failed'));
     }
-    if (routeKey !== undefined) return;
+    if (routeKey !== undefined || calls.length > 0) return;
     for (const session of this.#listening) {
-      if (reached.has(session) || !admits(session, severity) || !session.notifyLog) continue;
+      if (!admits(session, severity) || !session.notifyLog) continue;
       if (!this.#host.mayUse(session, server)) continue;
       session.notifyLog(message()).catch((err: unknown) => this.#host.logger.debug({ err, server, session: session.id }, 'log relay failed'));
     }

@@ -12,7 +12,9 @@ import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
 import { buildGateway, closeGateways } from '../helpers/inProcessGateway.js';
 import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs } from '../helpers/tmp.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 
 type Log = LoggingMessageNotification['params'];
 
@@ -57,6 +59,14 @@ async function connect(gateway: Gateway, agent: string) {
   return { client, logs };
 }
 
+let seq = 0;
+/** A message from `logs` related to no call: sent once the call that scheduled it is over. */
+async function unrelated(client: Client, level: string, message: string): Promise<void> {
+  const path = join(makeTmpDir('amg-log-'), `go-${++seq}`);
+  await client.callTool({ name: 'logs__log_when', arguments: { path, level, message } });
+  writeFileSync(path, '');
+}
+
 const textOf = (result: unknown) => ((result as { content: Array<{ text: string }> }).content[0]?.text ?? '');
 
 describe('log relay', () => {
@@ -93,8 +103,9 @@ describe('log relay', () => {
     await carol.client.setLoggingLevel('error');
     // dave never sets a level: he gets nothing.
 
-    await alice.client.callTool({ name: 'logs__log_later', arguments: { level: 'warning', message: 'first', delayMs: 0 } });
-    await alice.client.callTool({ name: 'logs__log_later', arguments: { level: 'critical', message: 'second', delayMs: 0 } });
+    await unrelated(alice.client, 'warning', 'first');
+    await waitFor(() => alice.logs.length >= 1, { message: 'the first message did not arrive' });
+    await unrelated(alice.client, 'critical', 'second');
     await waitFor(() => carol.logs.length >= 1 && alice.logs.length >= 2, { message: 'the unrelated messages did not arrive' });
     // One round trip each, so anything sent to them before is in.
     await Promise.all([bob.client.ping(), dave.client.ping(), carol.client.ping()]);
@@ -104,7 +115,7 @@ describe('log relay', () => {
     expect(dave.logs).toEqual([]);
   });
 
-  it('does not send a call message to another client at a higher level, nor to one whose agent may not use the server', async () => {
+  it("sends a call's messages to no other client", async () => {
     const gateway = build();
     const alice = await connect(gateway, 'alice');
     const bob = await connect(gateway, 'bob');
@@ -112,13 +123,37 @@ describe('log relay', () => {
     await alice.client.setLoggingLevel('debug');
     await bob.client.setLoggingLevel('debug');
     await carol.client.setLoggingLevel('error');
-    await alice.client.callTool({ name: 'logs__log', arguments: { level: 'warning', message: 'for alice' } });
-    await alice.client.callTool({ name: 'logs__log', arguments: { level: 'error', message: 'for both' } });
-    await waitFor(() => carol.logs.length >= 1, { message: 'carol did not receive the error' });
-    await Promise.all([bob.client.ping(), carol.client.ping()]);
-    expect(alice.logs.map((l) => l.data)).toEqual(['for alice', 'for both']);
-    expect(carol.logs.map((l) => l.data)).toEqual(['for both']);
+    await alice.client.callTool({ name: 'logs__log', arguments: { level: 'error', message: 'for alice' } });
+    // Then one carol does get: the downstream sends in order, so had the first reached her, it would be in first.
+    await unrelated(alice.client, 'critical', 'for everyone');
+    await waitFor(() => carol.logs.length >= 1, { message: 'carol did not receive the unrelated message' });
+    await bob.client.ping();
+    expect(alice.logs.map((l) => l.data)).toEqual(['for alice', 'for everyone']);
+    expect(carol.logs.map((l) => l.data)).toEqual(['for everyone']);
     expect(bob.logs).toEqual([]);
+  });
+
+  it("sends an isolated instance's messages to its own caller only", async () => {
+    const gateway = buildGateway(
+      { private: { command: process.execPath, args: [fixture('logger')], isolation: 'agent' } },
+      { agents: { alice: { allow: { servers: ['private'] } }, carol: { allow: { servers: ['private'] } } } },
+      { mode: 'native' },
+    ).gateway;
+    const alice = await connect(gateway, 'alice');
+    const carol = await connect(gateway, 'carol');
+    await alice.client.setLoggingLevel('debug');
+    await carol.client.setLoggingLevel('debug');
+    // Carol's own instance runs too, and says nothing.
+    await carol.client.callTool({ name: 'private__log_level', arguments: {} });
+    // Related to no call: never broadcast (the fixture deletes the file once it has sent it).
+    const path = join(makeTmpDir('amg-log-'), 'go');
+    await alice.client.callTool({ name: 'private__log_when', arguments: { path, level: 'error', message: 'unrelated' } });
+    writeFileSync(path, '');
+    await waitFor(() => !existsSync(path), { message: 'the instance did not send its message' });
+    await alice.client.callTool({ name: 'private__log', arguments: { level: 'info', message: 'mine' } });
+    await carol.client.ping();
+    expect(alice.logs).toContainEqual({ level: 'info', logger: 'private/fixture', data: 'mine' });
+    expect(carol.logs).toEqual([]);
   });
 
   it('asks the downstream to log at the most verbose level a client wants, and follows changes', async () => {

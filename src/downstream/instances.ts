@@ -13,9 +13,9 @@
 // fails leaves no process and no slot behind. There is no lock: starting an instance never
 // holds up calls to any other.
 
+import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
-import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import { DownstreamConnection, type ConnectionOptions, type ServerRequest } from './connection.js';
 
 export interface InstanceLimits {

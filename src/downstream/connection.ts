@@ -36,10 +36,13 @@ import {
   ElicitRequestSchema,
   ErrorCode as McpErrorCode,
   ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
   McpError,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type Implementation,
+  type LoggingLevel,
+  type LoggingMessageNotification,
   type Result,
   type ServerCapabilities,
   type Tool,
@@ -153,8 +156,18 @@ export interface ConnectionOptions {
   readonly onToolsChanged?: (server: string) => void;
   /** The connection became ready (its first start or a restart); what the server offers may differ. */
   readonly onReady?: (server: string) => void;
-  /** Every other downstream notification (logging, resource updates, ...). Progress is routed per call. */
+  /** Every other downstream notification (resource updates, ...). Progress is routed per call, logging to onLog. */
   readonly onNotification?: (server: string, notification: { method: string; params?: unknown }) => void;
+  /**
+   * A notifications/message from the server (already checked against the SDK's schema).
+   * `routeKey`: set by InstanceRegistry for an isolated instance (its requests' route key).
+   */
+  readonly onLog?: (server: string, params: LoggingMessageNotification['params'], routeKey?: string) => void;
+  /**
+   * The level the gateway wants servers that declare `logging` to log at, read when one
+   * becomes ready and on syncLogLevel(); undefined: no client asked, the server's default stays.
+   */
+  readonly logLevel?: () => LoggingLevel | undefined;
   /** The environment stdio children inherit (minus secrets), normally process.env. */
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
   /** Absolute folder under which each sandboxed process gets its own folder. */
@@ -196,6 +209,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 /** setTimeout fires at once for larger delays, so longer limits are clamped to this. */
 const MAX_TIMER_MS = 2_147_483_647;
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
+const LOG_LEVEL_TIMEOUT_MS = 10_000;
 const TERMINATE_SESSION_BOUND_MS = 500;
 const STDERR_LINES_IN_MESSAGES = 10;
 /** A server that keeps handing out cursors is broken; stop instead of looping forever. */
@@ -272,6 +286,8 @@ export class DownstreamConnection {
   #serverVersion: Implementation | undefined;
   #serverCapabilities: ServerCapabilities | undefined;
   #instructions: string | undefined;
+  /** The level last sent to the current client with logging/setLevel. */
+  #sentLogLevel: LoggingLevel | undefined;
 
   #inFlight = 0;
   readonly #idleWaiters = new Set<() => void>();
@@ -346,6 +362,22 @@ export class DownstreamConnection {
   }
   get instructions(): string | undefined {
     return this.#instructions;
+  }
+
+  /**
+   * Sends logging/setLevel when the wanted level (options.logLevel) differs from the one this
+   * server was last told, if it is ready and declares `logging`. Never throws: a server that
+   * refuses keeps its own level, and the gateway filters per client anyway.
+   */
+  syncLogLevel(): void {
+    const client = this.#client;
+    const level = this.#opts.logLevel?.();
+    if (level === undefined || level === this.#sentLogLevel || this.#state !== 'ready' || !client) return;
+    if (!this.#serverCapabilities?.logging) return;
+    this.#sentLogLevel = level;
+    client.setLoggingLevel(level, { timeout: LOG_LEVEL_TIMEOUT_MS }).catch((err: unknown) => {
+      this.#log.debug({ err: errorMessage(err), level }, 'downstream refused logging/setLevel');
+    });
   }
   /** Number of cached tools, or undefined when the list is not cached. */
   get cachedToolCount(): number | undefined {
@@ -583,6 +615,8 @@ export class DownstreamConnection {
     this.#serverVersion = client.getServerVersion();
     this.#serverCapabilities = client.getServerCapabilities();
     this.#instructions = client.getInstructions();
+    this.#sentLogLevel = undefined;
+    this.syncLogLevel();
     this.#log.info(
       {
         pid: this.pid,
@@ -665,6 +699,10 @@ export class DownstreamConnection {
       this.#log.debug('downstream tool list changed');
       this.#dropTools();
       this.#opts.onToolsChanged?.(this.name);
+    });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      if (generation !== this.#generation) return;
+      this.#opts.onLog?.(this.name, notification.params);
     });
     client.fallbackNotificationHandler = async (notification) => {
       if (generation !== this.#generation) return;

@@ -13,9 +13,10 @@
 // fails leaves no process and no slot behind. There is no lock: starting an instance never
 // holds up calls to any other.
 
+import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
-import { DownstreamConnection, type ConnectionOptions } from './connection.js';
+import { DownstreamConnection, type ConnectionOptions, type ServerRequest } from './connection.js';
 
 export interface InstanceLimits {
   /** Idle timeout of an instance when its calls set none, in seconds. */
@@ -183,6 +184,11 @@ export class InstanceRegistry {
     for (const i of this.#instances.values()) if (i.server === spec.name) i.connection.updateSpec(spec);
   }
 
+  /** The connections of every running instance (e.g. to tell them a new log level). */
+  connections(): DownstreamConnection[] {
+    return [...this.#instances.values()].map((i) => i.connection);
+  }
+
   find(server: string, scope: string): InstanceInfo | undefined {
     const i = this.#instances.get(instanceKey(server, scope));
     return i ? info(i) : undefined;
@@ -248,8 +254,13 @@ export class InstanceRegistry {
     }
     const routeKey = `${server}#${req.scope}`;
     const route = this.#opts.onServerRequest;
-    // The instance's requests go to the caller of this instance, not to whoever calls the server elsewhere.
-    const connection = new DownstreamConnection(req.spec, route ? { ...this.#opts, onServerRequest: (_server, request, extra) => route(routeKey, request, extra) } : this.#opts);
+    const onLog = this.#opts.onLog;
+    // The instance's requests and logs go to the caller of this instance, not to whoever calls the server elsewhere.
+    const connection = new DownstreamConnection(req.spec, {
+      ...this.#opts,
+      ...(route ? { onServerRequest: (_server: string, request: ServerRequest, extra: { signal: AbortSignal }) => route(routeKey, request, extra) } : {}),
+      ...(onLog ? { onLog: (name: string, params: LoggingMessageNotification['params']) => onLog(name, params, routeKey) } : {}),
+    });
     const now = this.#now();
     const instance: Instance = {
       key,

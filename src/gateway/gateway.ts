@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ErrorCode, type CallToolResult, type LoggingLevel, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/auditLog.js';
 import { GatewayMetrics } from '../audit/latencyStats.js';
@@ -40,6 +40,7 @@ import { listServersOperation } from './operations/listServers.js';
 import { readResourceOperation } from './operations/readResource.js';
 import { errorResult, jsonResult, toGatewayError } from './results.js';
 import { ServerRequestRouter, type UpstreamSession } from './serverRequests.js';
+import { LogRelay } from './logRelay.js';
 import { protocolError } from '../protocolError.js';
 import { redactSecrets } from '../redact.js';
 import { callerMetrics, callerReloadView } from './statusView.js';
@@ -137,6 +138,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #metrics = new GatewayMetrics();
   readonly #router: ServerRequestRouter;
+  readonly #logs: LogRelay;
   readonly #startedAt = Date.now();
   readonly #operations: ReadonlyMap<string, Operation>;
   /** The gateway's own tools, without and with get_gateway_status. */
@@ -155,6 +157,17 @@ export class Gateway {
     this.#options = options;
     this.#logger = options.logger;
     this.#router = new ServerRequestRouter(options.logger);
+    this.#logs = new LogRelay({
+      router: this.#router,
+      logger: options.logger,
+      mayUse: (session, server) => {
+        const agent = this.agentFor(session);
+        return agent !== undefined && this.#snapshot.servers.has(server) && this.#snapshot.policy.decideServer(agent, server).allow;
+      },
+      levelChanged: () => {
+        for (const connection of [...this.#pool.connections(), ...this.#instances.connections()]) connection.syncLogLevel();
+      },
+    });
     this.#mode = options.mode ?? 'meta';
     // The host's getters read the fields as they are at each call (reload replaces them).
     // The getters live in an object literal, where `this` is that object, so the Gateway is named.
@@ -198,6 +211,8 @@ export class Gateway {
       onToolsChanged: () => this.#native.toolsChanged(),
       onReady: (server) => this.#native.serverReady(server),
       onNotification: (server, notification) => this.#native.notification(server, notification),
+      onLog: (server, params, routeKey) => this.#logs.relay(server, params, routeKey),
+      logLevel: () => this.#logs.wanted(),
       ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
     };
@@ -432,7 +447,13 @@ export class Gateway {
     return () => {
       detach();
       this.#native.forget(session);
+      this.#logs.forget(session);
     };
+  }
+
+  /** logging/setLevel from a client: downstream log messages at `level` and above reach it from now on. */
+  setLogLevel(session: UpstreamSession, level: LoggingLevel): void {
+    this.#logs.setLevel(session, level);
   }
 
   /**

@@ -4,6 +4,8 @@ import {
   ErrorCode,
   ListRootsResultSchema,
   type ClientCapabilities,
+  type LoggingLevel,
+  type LoggingMessageNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
@@ -39,6 +41,10 @@ export interface UpstreamSession {
   notifyListChanged?(kind: 'tools' | 'resources' | 'prompts'): Promise<void>;
   /** Sends notifications/resources/updated for a resource this client subscribed to. */
   notifyResourceUpdated?(uri: string): Promise<void>;
+  /** The least severe level this client wants relayed (logging/setLevel); undefined: none relayed. */
+  logLevel?: LoggingLevel;
+  /** Sends notifications/message outside any call (HTTP: on the session's GET stream). */
+  notifyLog?(params: LoggingMessageNotification['params']): Promise<void>;
 }
 
 export interface InstanceScope {
@@ -51,7 +57,7 @@ export interface InstanceScope {
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
-interface InFlight {
+export interface InFlight {
   readonly session: UpstreamSession;
   readonly extra: RequestExtra;
 }
@@ -88,6 +94,11 @@ export class ServerRequestRouter {
   /** Every connected client, for notifications that concern them all. */
   sessions(): readonly UpstreamSession[] {
     return [...this.#sessions];
+  }
+
+  /** The calls in flight on a server (or an isolated instance's route key), oldest first. */
+  callsOn(server: string): readonly InFlight[] {
+    return this.#inFlight.get(server) ?? [];
   }
 
   track(server: string, session: UpstreamSession, extra: RequestExtra): () => void {

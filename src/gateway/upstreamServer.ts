@@ -12,6 +12,8 @@ import {
   ListResourceTemplatesRequestSchema,
   ListRootsResultSchema,
   ListToolsRequestSchema,
+  ErrorCode,
+  LoggingLevelSchema,
   ReadResourceRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -19,6 +21,8 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { z } from 'zod';
+import { protocolError } from '../protocolError.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
@@ -31,6 +35,10 @@ const NATIVE_INSTRUCTIONS =
   'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
 
 const SESSION_REQUEST_TIMEOUT_MS = 10 * 60_000;
+
+// The SDK's SetLevelRequestSchema would answer a bad level with -32603 (a failed parse is an
+// internal error to it); the level is checked in the handler instead, for a -32602 naming it.
+const SetLevelRequest = z.object({ method: z.literal('logging/setLevel'), params: z.looseObject({ level: z.unknown() }) });
 
 /**
  * One SDK Server per client connection (the SDK binds a Server to one transport): the
@@ -54,14 +62,16 @@ export function createUpstreamServer(
 ): { server: Server; session: UpstreamSession; detach: () => void; connect: (transport: Transport) => Promise<void> } {
   const native = gateway.mode !== 'meta';
   // Meta mode offers the gateway's own tools only; resources and prompts are reached through them.
+  // Logging in every mode: downstream servers' log messages are relayed (see logRelay.ts).
   const capabilities: ServerCapabilities = native
     ? {
         tools: { listChanged: true },
         resources: { subscribe: true, listChanged: true },
         prompts: { listChanged: true },
         completions: {},
+        logging: {},
       }
-    : { tools: { listChanged: true } };
+    : { tools: { listChanged: true }, logging: {} };
   const server = new Server(
     { name: 'agent-mcp-gateway', version: VERSION },
     { capabilities, instructions: gateway.mode === 'native' ? NATIVE_INSTRUCTIONS : INSTRUCTIONS },
@@ -77,6 +87,7 @@ export function createUpstreamServer(
     notifyListChanged: (kind) =>
       kind === 'tools' ? server.sendToolListChanged() : kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged(),
     notifyResourceUpdated: (uri) => server.sendResourceUpdated({ uri }),
+    notifyLog: (params) => server.sendLoggingMessage(params),
     request: (request: ServerRequest, signal: AbortSignal) => {
       const options = { signal, timeout: SESSION_REQUEST_TIMEOUT_MS };
       switch (request.method) {
@@ -122,6 +133,15 @@ export function createUpstreamServer(
     );
     handle(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra, session));
   }
+  // Replaces the SDK's own handler, which keeps levels where the relay cannot see them.
+  server.setRequestHandler(SetLevelRequest, (request) => {
+    const level = LoggingLevelSchema.safeParse(request.params.level);
+    if (!level.success) {
+      throw protocolError(ErrorCode.InvalidParams, `logging/setLevel: 'level' must be one of ${LoggingLevelSchema.options.join(', ')}`);
+    }
+    gateway.setLogLevel(session, level.data);
+    return {};
+  });
   handle(CallToolRequestSchema, (request, extra) =>
     gateway.callTool(request.params.name, request.params.arguments, extra, session),
   );

@@ -81,16 +81,21 @@ describe('server-everything', () => {
     expect(seen).toContainEqual({ server: 'everything2', method: 'sampling/createMessage' });
   });
 
-  it('passes other notifications (logging) to onNotification with the server name', async () => {
+  it('passes log messages to onLog and other notifications to onNotification, with the server name', async () => {
     const seen: { server: string; method: string }[] = [];
+    const logs: { server: string; level: string }[] = [];
     const c = connection(stdioSpec('everything', [SERVER_EVERYTHING]), {
       onNotification: (server, n) => seen.push({ server, method: n.method }),
+      onLog: (server, params) => logs.push({ server, level: params.level }),
     });
     await c.callTool('toggle-simulated-logging', {}, CALL);
-    await waitFor(() => seen.some((n) => n.method === 'notifications/message'));
+    await waitFor(() => logs.length > 0);
+    expect(logs.every((l) => l.server === 'everything')).toBe(true);
     expect(seen.every((n) => n.server === 'everything')).toBe(true);
-    // Progress and list_changed have their own routes and never show up here.
-    expect(seen.some((n) => n.method === 'notifications/tools/list_changed' || n.method === 'notifications/progress')).toBe(false);
+    // Logging, progress and list_changed have their own routes and never show up here.
+    expect(seen.map((n) => n.method)).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^notifications\/(message|progress|tools\/list_changed)$/)]),
+    );
   });
 });
 

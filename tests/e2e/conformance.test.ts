@@ -1,0 +1,92 @@
+// The MCP conformance suite (@modelcontextprotocol/conformance, server scenarios, from the npm
+// registry through npx, on Node 22 as it requires) against /mcp of the built gateway. The
+// suite calls fixed names (test_simple_text, test_tool_with_logging, ...): the gateway runs in
+// native mode with tests/fixtures/servers/conformance.mjs as server `test` and
+// --name-separator _, so the suite's names are that server's tools and prompts as the gateway
+// offers them. Scenarios that cannot apply to a gateway are listed, with the reason, in
+// docs/conformance.md and in conformance-expected-failures.yml: the suite fails on any other
+// failure, and on a listed scenario that starts to pass.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHttpGateway, type HttpGw } from '../helpers/httpGateway.js';
+import { fixture, REPO_ROOT } from '../helpers/paths.js';
+import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+
+const CONFORMANCE = '@modelcontextprotocol/conformance@0.1.16';
+const EXPECTED_FAILURES = join(REPO_ROOT, 'tests', 'e2e', 'conformance-expected-failures.yml');
+// npx may download Node 22 and the suite first.
+const SUITE_TIMEOUT_MS = 300_000;
+
+let gw: HttpGw;
+beforeAll(async () => {
+  gw = await startHttpGateway({
+    mcpServers: { test: { command: process.execPath, args: [fixture('conformance')] } },
+    // The suite sends no agent_id and no credential: every call falls back to `default`.
+    rules: { agents: { default: { allow: { servers: ['test'] } } }, defaults: { deny_on_missing_agent: false } },
+    args: ['--mode', 'native', '--name-separator', '_'],
+  });
+});
+afterAll(async () => {
+  if (gw) {
+    await gw.stop();
+    gw.kill();
+  }
+  cleanupTmpDirs();
+});
+
+interface Run {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+function runSuite(url: string, outDir: string): Promise<Run> {
+  const command = `conformance server --url ${url} --suite all --expected-failures ${EXPECTED_FAILURES} -o ${outDir}`;
+  // Its own process group, so a timeout kills npx and everything it started.
+  const child = spawn('npx', ['-y', '-p', 'node@22', '-p', CONFORMANCE, '-c', command], {
+    cwd: outDir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), SUITE_TIMEOUT_MS - 10_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** Status of every check, by scenario, from the suite's result folders (`server-<scenario>-<time>`). */
+function statuses(outDir: string): Map<string, string[]> {
+  const byScenario = new Map<string, string[]>();
+  for (const entry of readdirSync(outDir)) {
+    const m = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(entry);
+    if (!m) continue;
+    const checks = JSON.parse(readFileSync(join(outDir, entry, 'checks.json'), 'utf8')) as Array<{ status: string }>;
+    byScenario.set(m[1]!, checks.map((c) => c.status).filter((s) => s !== 'INFO'));
+  }
+  return byScenario;
+}
+
+describe('MCP conformance suite against /mcp', () => {
+  it(
+    'passes every scenario that applies to a gateway, logging included',
+    async () => {
+      const outDir = makeTmpDir('amg-conformance-');
+      const run = await runSuite(`${gw.url}/mcp`, outDir);
+      expect(run.code, run.output).toBe(0);
+      const results = statuses(outDir);
+      for (const scenario of ['server-initialize', 'logging-set-level', 'tools-call-with-logging', 'tools-call-with-progress', 'tools-call-sampling', 'tools-call-elicitation', 'completion-complete']) {
+        expect(results.get(scenario), `${scenario}\n${run.output}`).toEqual(expect.arrayContaining(['SUCCESS']));
+        expect(results.get(scenario)).not.toContain('FAILURE');
+      }
+    },
+    SUITE_TIMEOUT_MS,
+  );
+});

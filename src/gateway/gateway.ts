@@ -520,8 +520,9 @@ export class Gateway {
       const decision = decisionOf(failure, cancelled);
       this.#metrics.record(agentId, name, latency, isError);
       // Nothing is built for the audit or the observer when nobody takes it.
+      let audited: Promise<void> | undefined;
       if (this.#options.audit.enabled) {
-        this.#audit({
+        audited = this.#audit({
           name,
           args,
           agentId,
@@ -548,6 +549,8 @@ export class Gateway {
           ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
         });
       }
+      // The reply waits until the call's audit line is in the kernel (group commit, see JsonlAuditSink).
+      if (audited !== undefined) await audited;
     }
   }
 
@@ -581,8 +584,8 @@ export class Gateway {
     code?: string;
     sessionId?: string;
     decision: AuditDecision;
-  }): void {
-    if (!this.#options.audit.enabled) return;
+  }): Promise<void> | undefined {
+    if (!this.#options.audit.enabled) return undefined;
     // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
     const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
     const argKeys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
@@ -606,7 +609,7 @@ export class Gateway {
       isError: a.isError,
       ...(a.sessionId !== undefined ? { session_id: a.sessionId } : {}),
     };
-    this.#options.audit.write(record);
+    return this.#options.audit.write(record);
   }
 
   status(): Record<string, unknown> {

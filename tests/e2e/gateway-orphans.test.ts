@@ -127,7 +127,7 @@ describe('SIGKILL of the gateway', () => {
     });
     const ms = performance.now() - t0;
     await waitFor(() => readdirSync(sandboxDir).length === 0, { timeoutMs: 10_000, message: 'the sandbox folder was left behind' });
-    measured.push(`SIGKILL: all ${tree.length} downstream processes (and the reaper) gone ${ms.toFixed(0)} ms after the kill`);
+    measured.push(`SIGKILL: all ${tree.length} processes (the downstreams and the reaper) gone ${ms.toFixed(0)} ms after the kill`);
     expect((await peer.exit).signal).toBe('SIGKILL');
   });
 });

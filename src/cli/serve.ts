@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
-import type { ServeSettings, SignalWireSource } from './settings.js';
+import { SettingsError, type ServeSettings, type SignalWireSource } from './settings.js';
 
 export interface ServeHandle {
   /** Resolves when the client has gone away (stdin closed); never in HTTP mode. */
@@ -75,7 +75,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     );
   }
   const observers: GatewayObservers = { call: [], reload: [] };
-  const audit: AuditSink = settings.auditLog ? new JsonlAuditSink(settings.auditLog, logger) : new NullAuditSink();
+  const audit: AuditSink = settings.auditLog ? openAuditLog(settings.auditLog, logger) : new NullAuditSink();
   const gateway = new Gateway({
     servers: configs.servers,
     rules: configs.rules,
@@ -141,6 +141,15 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
         : `watching ${paths.mcpConfig} (debounce ${debounceMs} ms; its services reload, other sections need a restart); SIGHUP reloads it`,
   };
   return { gateway, logger, observers, summary };
+}
+
+/** An audit log that cannot be opened stops the start: calls are never served unrecorded. */
+function openAuditLog(path: string, logger: Logger): AuditSink {
+  try {
+    return new JsonlAuditSink(path, logger);
+  } catch (err) {
+    throw new SettingsError(`cannot open the audit log '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 function withoutVariables(env: CliIo['env'], names: readonly string[]): CliIo['env'] {

@@ -4,6 +4,7 @@
 //
 // The audit log holds no argument values by default, but it holds their hash: each call
 // carries a unique message, and an answered call is found in the log by the hash of it.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -94,4 +95,22 @@ describe('audit log under kill -9', () => {
       expect({ answered: answered.length, missing: missing.length }).toEqual({ answered: answered.length, missing: 0 });
     });
   }
+});
+
+describe('an audit log that cannot be opened', () => {
+  it('stops the start with exit code 1 and a message naming it (no call is served unrecorded)', () => {
+    const dir = makeTmpDir('amg-audit-open-');
+    writeJson(join(dir, '.mcp.json'), { mcpServers: {} });
+    writeJson(join(dir, 'rules.json'), { agents: { tester: { allow: { servers: ['*'] } } } });
+    // A folder where the file should be.
+    const r = spawnSync(process.execPath, [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', dir], {
+      env: BASE_ENV,
+      cwd: dir,
+      input: '',
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`ERROR: cannot open the audit log '${dir}': EISDIR`);
+  });
 });

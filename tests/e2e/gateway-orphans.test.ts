@@ -6,7 +6,7 @@
 //
 // "Within 2 s" is the requirement; the test waits for the condition with a generous bound
 // and prints the measured time.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,13 +40,35 @@ afterAll(async () => {
   }
 });
 
-function startGateway(mcpServers: object, sandboxDir: string): RawStdioPeer {
+/** uid of `nobody` when this test runs as root with runuser at hand: then the gateway also runs as an ordinary user. */
+const NOBODY = ((): number | undefined => {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+  const runuser = spawnSync('runuser', ['--help'], { encoding: 'utf8' });
+  return id.status === 0 && runuser.status === 0 ? Number(id.stdout.trim()) : undefined;
+})();
+
+interface Started {
+  readonly peer: RawStdioPeer;
+  /** The gateway's pid (under runuser, runuser's child). */
+  readonly pid: () => number;
+}
+
+function startGateway(mcpServers: object, sandboxDir: string, asNobody = false): Started {
   const dir = makeTmpDir('amg-orphans-');
   writeJson(join(dir, '.mcp.json'), { mcpServers });
   writeJson(join(dir, 'rules.json'), { agents: { [AGENT]: { allow: { servers: ['*'] } } } });
+  if (asNobody) {
+    // The configuration readable, the sandbox root its own.
+    chmodSync(dir, 0o755);
+    for (const f of ['.mcp.json', 'rules.json']) chmodSync(join(dir, f), 0o644);
+    chownSync(sandboxDir, NOBODY!, NOBODY!);
+  }
+  const env = asNobody ? { ...BASE_ENV, HOME: sandboxDir } : BASE_ENV;
   const peer = spawnRaw(
-    process.execPath,
+    asNobody ? 'runuser' : process.execPath,
     [
+      ...(asNobody ? ['-u', 'nobody', '--', process.execPath] : []),
       GATEWAY_MAIN,
       '--mcp-config',
       join(dir, '.mcp.json'),
@@ -59,10 +81,16 @@ function startGateway(mcpServers: object, sandboxDir: string): RawStdioPeer {
       '--sandbox-dir',
       sandboxDir,
     ],
-    { env: BASE_ENV, cwd: dir },
+    { env, cwd: dir },
   );
   peers.push(peer);
-  return peer;
+  const pid = (): number => {
+    if (!asNobody) return peer.pid;
+    const gateway = descendantsOf(peer.pid).find((p) => p.ppid === peer.pid && p.cmd.includes(GATEWAY_MAIN));
+    if (!gateway) throw new Error('the gateway under runuser was not found');
+    return gateway.pid;
+  };
+  return { peer, pid };
 }
 
 async function exec(peer: RawStdioPeer, server: string, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -82,9 +110,11 @@ function environOf(pid: number): string[] {
 }
 
 describe('SIGKILL of the gateway', () => {
-  it('ends every downstream process group (stubborn server, its Node.js grandchild, an npx-style wrapper with its helper, a sandboxed grandchild) and removes the sandbox folder', async () => {
+  const users = NOBODY === undefined ? ['this user'] : ['root', 'nobody'];
+  it.each(users)('as %s: ends every downstream process group (stubborn server, its Node.js grandchild, an npx-style wrapper with its helper, a sandboxed grandchild) and removes the sandbox folder', async (user) => {
+    const asNobody = user === 'nobody';
     const sandboxDir = makeTmpDir('amg-orphans-sandbox-');
-    const peer = startGateway(
+    const { peer, pid } = startGateway(
       {
         stubborn: { command: process.execPath, args: [fixture('stubborn')] },
         wrapped: { command: process.execPath, args: [fixture('wrapper'), process.execPath, fixture('echo')] },
@@ -92,8 +122,10 @@ describe('SIGKILL of the gateway', () => {
         boxed: { command: process.execPath, args: [fixture('spawner')], env: { GW_E2E_MARKER: MARKER }, sandbox: { enabled: true } },
       },
       sandboxDir,
+      asNobody,
     );
     await peer.initialize(20_000);
+    const gatewayPid = pid();
     const family = (await exec(peer, 'stubborn', 'family'))['structuredContent'] as { pid: number; grandchild: number };
     await exec(peer, 'wrapped', 'echo', { message: 'up' });
     const boxed = (await exec(peer, 'boxed', 'children'))['structuredContent'] as { pid: number; children: number[] };
@@ -101,7 +133,9 @@ describe('SIGKILL of the gateway', () => {
     let tree: ProcessInfo[] = [];
     await waitFor(
       () => {
-        const found = [...descendantsOf(peer.pid), ...processesWithEnv('GW_E2E_MARKER', MARKER)].filter((p) => p.pid !== peer.pid);
+        const found = [...descendantsOf(gatewayPid), ...processesWithEnv('GW_E2E_MARKER', MARKER)].filter(
+          (p) => p.pid !== gatewayPid && p.pid !== peer.pid,
+        );
         tree = [...new Map(found.map((p) => [p.pid, p])).values()];
         const pids = new Set(tree.map((p) => p.pid));
         return (
@@ -115,8 +149,14 @@ describe('SIGKILL of the gateway', () => {
     // The gateway's own folder holds the sandboxed server's folder.
     expect(readdirSync(sandboxDir)).toHaveLength(1);
 
+    if (asNobody) {
+      // Really an ordinary user: the gateway, the reaper and the servers.
+      const uid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+      expect([gatewayPid, family.pid, boxed.pid].map(uid)).toEqual([NOBODY, NOBODY, NOBODY]);
+      expect(tree.filter((p) => p.cmd.includes('agent-mcp-gateway-reaper')).map((p) => uid(p.pid))).toEqual([NOBODY]);
+    }
     const t0 = performance.now();
-    process.kill(peer.pid, 'SIGKILL');
+    process.kill(gatewayPid, 'SIGKILL');
     await waitFor(() => tree.every((p) => !isAlive(p.pid)), {
       timeoutMs: 10_000,
       intervalMs: 10,
@@ -127,8 +167,10 @@ describe('SIGKILL of the gateway', () => {
     });
     const ms = performance.now() - t0;
     await waitFor(() => readdirSync(sandboxDir).length === 0, { timeoutMs: 10_000, message: 'the sandbox folder was left behind' });
-    measured.push(`SIGKILL: all ${tree.length} processes (the downstreams and the reaper) gone ${ms.toFixed(0)} ms after the kill`);
-    expect((await peer.exit).signal).toBe('SIGKILL');
+    measured.push(`SIGKILL as ${user}: all ${tree.length} processes (the downstreams and the reaper) gone ${ms.toFixed(0)} ms after the kill`);
+    const exit = await peer.exit;
+    // runuser reports its child's death by signal as exit code 128 + 9.
+    expect(asNobody ? exit.code : exit.signal).toBe(asNobody ? 137 : 'SIGKILL');
   });
 });
 
@@ -154,7 +196,7 @@ describe('sandbox folders of gateways that are gone', () => {
       writeFileSync(join(folder, 'server-abc123', '.cache', 'file'), 'x');
     }
 
-    const peer = startGateway({ echo: { command: process.execPath, args: [fixture('echo')] } }, sandboxDir);
+    const { peer } = startGateway({ echo: { command: process.execPath, args: [fixture('echo')] } }, sandboxDir);
     await peer.initialize(20_000);
     const abandoned = [`gw-${deadPid}-${deadStart}-0123abcd`, `gw-${process.pid}-1-0123abcd`];
     await waitFor(() => !readdirSync(sandboxDir).some((name) => abandoned.includes(name)), {

@@ -1,13 +1,17 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { AuditRecord } from './record.js';
 
 export interface AuditSink {
   /** False when records go nowhere, so callers can skip building them. */
   readonly enabled: boolean;
-  write(record: AuditRecord): void;
+  /**
+   * Queues the record. The promise, when there is one, settles once its line has been handed
+   * to the operating system (or the write failed and was reported): a call's reply waits
+   * for it, so no answered call can lose its line to a kill -9.
+   */
+  write(record: AuditRecord): Promise<void> | undefined;
   /** Flushes buffered lines; idempotent. */
   close(): Promise<void>;
   /** Last-resort flush on a synchronous exit path. */
@@ -17,7 +21,7 @@ export interface AuditSink {
 /** Audit disabled (`--audit-log off`). */
 export class NullAuditSink implements AuditSink {
   readonly enabled = false;
-  write(): void {}
+  write(): undefined {}
   async close(): Promise<void> {}
   flushSync(): void {}
 }
@@ -26,80 +30,105 @@ export class NullAuditSink implements AuditSink {
 export class MemoryAuditSink implements AuditSink {
   readonly enabled = true;
   readonly records: AuditRecord[] = [];
-  write(record: AuditRecord): void {
+  write(record: AuditRecord): undefined {
     this.records.push(record);
   }
   async close(): Promise<void> {}
   flushSync(): void {}
 }
 
-type SonicBoom = ReturnType<typeof pino.destination>;
+/** Records waiting for the same write(2), and the promise their calls wait on. */
+interface Batch {
+  readonly records: AuditRecord[];
+  readonly written: Promise<void>;
+  readonly resolve: () => void;
+}
 
-/** Longest a record waits in the queue before it is written. */
-const FLUSH_MS = 10;
+function newBatch(): Batch {
+  let resolve!: () => void;
+  const written = new Promise<void>((r) => (resolve = r));
+  return { records: [], written, resolve };
+}
 
 /**
- * JSON Lines, appended. Records are queued and, at most FLUSH_MS after the first of them,
- * serialized and handed to SonicBoom (pino's writer) as one write of whole lines: concurrent
- * calls can never interleave partial lines, the work happens after the calls have been
- * answered, and a busy gateway makes one write per FLUSH_MS instead of one per call (each
- * asynchronous write costs a thread-pool round trip). Writes are asynchronous and buffered:
- * a call never waits on the disk. Durability: lines reach the OS within FLUSH_MS of their
- * call, or as soon as the previous write completes; close() and flushSync() write every
- * queued line first, so a normal exit loses nothing; a SIGKILL or power loss can lose the
- * lines still queued or buffered (at most the last few milliseconds of calls). No fsync.
+ * JSON Lines, appended (O_APPEND), with group commit: a record joins the open batch, and the
+ * batch is written as one write(2) of whole lines as soon as no other write is in flight
+ * (at the end of the current turn, so the records of one burst share it). Each call's reply
+ * waits for the write of its batch, so a call the client has seen answered has its line in
+ * the kernel: a kill -9 of the gateway loses only lines of calls not yet answered, and never
+ * tears a line (no partial line is ever handed over). While one write is in flight, every
+ * record arriving meanwhile joins the next batch: a busy gateway makes one write per
+ * thread-pool round trip, not one per call, and an idle one adds one round trip to a call.
+ * No fsync: a power loss can still lose what the kernel had not written to disk.
+ *
+ * Not pino's SonicBoom (which this used before): its write() only buffers and tells nobody
+ * when the bytes reached the kernel, which is exactly what a reply has to wait for.
  */
 export class JsonlAuditSink implements AuditSink {
   readonly enabled = true;
-  readonly #stream: SonicBoom;
   readonly #logger: Logger;
   readonly #path: string;
+  readonly #fd: number;
   #closing: Promise<void> | undefined;
   #failed = false;
-  /** Records not yet handed to the stream, serialized by #flushQueued. */
-  #queued: AuditRecord[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  /** Records not yet handed to write(2). */
+  #open: Batch = newBatch();
+  #scheduled = false;
+  /** The batch whose write(2) is in flight. */
+  #inFlight: Promise<void> | undefined;
+  /** A line torn by an earlier crash is ended before the first new line, so each new line parses. */
+  #needsNewline: boolean;
 
   constructor(path: string, logger: Logger) {
     this.#logger = logger;
     this.#path = path;
     mkdirSync(dirname(path), { recursive: true });
-    this.#stream = pino.destination({ dest: path, append: true, sync: false, mkdir: true });
-    this.#stream.on('error', (err: Error) => {
-      // Writing the audit log must never fail a call; report once and carry on.
-      if (!this.#failed) this.#logger.error({ err, path }, 'audit log write failed');
-      this.#failed = true;
+    // a+: appending, and readable for the one-byte look at how the file ends.
+    this.#fd = openSync(path, 'a+', 0o600);
+    this.#needsNewline = endsInsideLine(this.#fd);
+  }
+
+  write(record: AuditRecord): Promise<void> | undefined {
+    if (this.#closing) return undefined;
+    const batch = this.#open;
+    batch.records.push(record);
+    if (!this.#scheduled && this.#inFlight === undefined) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flush);
+    }
+    return batch.written;
+  }
+
+  /** Starts the write(2) of the open batch; the next batch starts when this one is done. */
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const batch = this.#open;
+    if (batch.records.length === 0) return;
+    this.#open = newBatch();
+    const data = Buffer.from(this.#serialize(batch.records), 'utf8');
+    this.#inFlight = new Promise<void>((done) => {
+      this.#writeAll(data, 0, (err) => {
+        if (err) this.#writeFailed(err);
+        this.#inFlight = undefined;
+        batch.resolve();
+        done();
+        if (this.#open.records.length > 0) this.#flush();
+      });
+    });
+  };
+
+  /** write(2) can take fewer bytes than asked (a full disk, a signal); the rest follows. */
+  #writeAll(data: Buffer, offset: number, cb: (err: Error | null) => void): void {
+    write(this.#fd, data, offset, data.length - offset, null, (err, n) => {
+      if (err) cb(err);
+      else if (offset + n < data.length) this.#writeAll(data, offset + n, cb);
+      else cb(null);
     });
   }
 
-  write(record: AuditRecord): void {
-    if (this.#closing) return;
-    this.#queued.push(record);
-    // Not unref'd: a queued line keeps the process up for at most FLUSH_MS.
-    this.#timer ??= setTimeout(this.#flushQueued, FLUSH_MS);
-  }
-
-  /** Serializes every queued record and hands the lines to the stream in one write. */
-  readonly #flushQueued = (): void => {
-    const lines = this.#takeQueued();
-    if (lines === '') return;
-    try {
-      this.#stream.write(lines);
-    } catch (err) {
-      this.#writeFailed(err);
-    }
-  };
-
-  /** The queued records as JSON lines ('' when none); the queue is emptied. */
-  #takeQueued(): string {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    const records = this.#queued;
-    if (records.length === 0) return '';
-    this.#queued = [];
-    let lines = '';
+  #serialize(records: readonly AuditRecord[]): string {
+    let lines = this.#needsNewline ? '\n' : '';
+    this.#needsNewline = false;
     for (const record of records) {
       try {
         lines += JSON.stringify(record) + '\n';
@@ -111,41 +140,53 @@ export class JsonlAuditSink implements AuditSink {
   }
 
   #writeFailed(err: unknown): void {
-    if (!this.#failed) this.#logger.error({ err }, 'audit log write failed');
+    // Writing the audit log must never fail a call; report once and carry on.
+    if (!this.#failed) this.#logger.error({ err, path: this.#path }, 'audit log write failed');
     this.#failed = true;
   }
 
   /**
-   * The synchronous exit path: what the stream buffers, then what is still queued, are
-   * written now (the queued lines directly, so they do not wait for an asynchronous write).
+   * The synchronous exit path: what is queued is written now. A write still in flight in the
+   * thread pool holds only lines of calls not yet answered.
    */
   flushSync(): void {
+    const batch = this.#open;
+    if (batch.records.length === 0) return;
+    this.#open = newBatch();
+    const data = Buffer.from(this.#serialize(batch.records), 'utf8');
     try {
-      this.#stream.flushSync();
-    } catch {
-      // the stream may not be open yet or already closed; nothing more can be done
-    }
-    const lines = this.#takeQueued();
-    if (lines === '') return;
-    try {
-      appendFileSync(this.#path, lines);
+      for (let offset = 0; offset < data.length; ) offset += writeSync(this.#fd, data, offset);
     } catch (err) {
       this.#writeFailed(err);
     }
+    batch.resolve();
   }
 
   close(): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
-      this.#flushQueued();
-      const done = (): void => resolve();
-      this.#stream.once('close', done);
-      this.#stream.once('error', done);
-      try {
-        this.#stream.end();
-      } catch {
-        resolve();
+    this.#closing ??= (async () => {
+      while (this.#inFlight !== undefined || this.#open.records.length > 0) {
+        if (this.#inFlight === undefined) this.#flush();
+        await this.#inFlight;
       }
-    });
+      try {
+        closeSync(this.#fd);
+      } catch {
+        // already closed
+      }
+    })();
     return this.#closing;
+  }
+}
+
+/** True when the file is not empty and its last byte is not a newline. */
+function endsInsideLine(fd: number): boolean {
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
   }
 }

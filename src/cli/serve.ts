@@ -78,7 +78,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     );
   }
   const observers: GatewayObservers = { call: [], reload: [] };
-  const audit: AuditSink = settings.auditLog ? new JsonlAuditSink(settings.auditLog, logger) : new NullAuditSink();
+  const audit: AuditSink = settings.auditLog ? openAuditLog(settings.auditLog, logger) : new NullAuditSink();
   const gateway = new Gateway({
     servers: configs.servers,
     rules: configs.rules,
@@ -159,6 +159,15 @@ function undefinedAgentMessage(agent: string, defined: readonly string[], rulesP
         ? '; the rules define no agent'
         : `; defined agents: ${defined.slice(0, 20).join(', ')}${defined.length > 20 ? ', ...' : ''}`;
   return `--agent / GATEWAY_AGENT: agent ${shown} is not defined in the rules (${rulesPath})${hint}`;
+}
+
+/** An audit log that cannot be opened stops the start: calls are never served unrecorded. */
+function openAuditLog(path: string, logger: Logger): AuditSink {
+  try {
+    return new JsonlAuditSink(path, logger);
+  } catch (err) {
+    throw new SettingsError(`cannot open the audit log '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 function withoutVariables(env: CliIo['env'], names: readonly string[]): CliIo['env'] {

@@ -53,6 +53,7 @@ import { redactSecrets } from '../redact.js';
 import { ProcessGroupTransport, type ExitInfo } from './processGroupTransport.js';
 import { protocolError } from '../protocolError.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
+import type { GroupRegistry } from './reaper.js';
 import { prepareLaunch } from './sandbox.js';
 
 // The SDK client and the HTTP client transports are loaded on the first connection that
@@ -172,6 +173,8 @@ export interface ConnectionOptions {
   readonly parentEnv: Readonly<Record<string, string | undefined>>;
   /** Absolute folder under which each sandboxed process gets its own folder. */
   readonly sandboxRoot: string;
+  /** Ends the stdio process groups if the gateway dies without closing them. */
+  readonly reaper?: GroupRegistry;
   /**
    * An isolated instance holds state that a restart would silently lose: once it has been up
    * and broke, it is never started again (calls fail with SERVER_UNAVAILABLE).
@@ -734,6 +737,7 @@ export class DownstreamConnection {
         folder: launch.folder,
         logger: this.#opts.logger,
         ...(this.#opts.maxResultBytes !== undefined ? { maxMessageBytes: this.#opts.maxResultBytes } : {}),
+        reaper: this.#opts.reaper,
       });
       this.#processes.add(transport);
       return transport;

@@ -20,6 +20,7 @@ import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol
 import { JsonLineReader } from '../jsonLines.js';
 import { redactSecrets } from '../redact.js';
 import { scanProcesses } from './procfs.js';
+import type { GroupRegistry } from './reaper.js';
 
 /** How the direct child ended. `error` is set when it could not be started at all. */
 export interface ExitInfo {
@@ -44,6 +45,8 @@ export interface ProcessGroupTransportOptions {
   readonly maxMessageBytes?: number;
   /** The process's own sandbox folder: removed once the process group is gone. */
   readonly folder?: string | undefined;
+  /** Told of the process group while it may exist, so it outlives no dead gateway. */
+  readonly reaper?: GroupRegistry | undefined;
 }
 
 /** Time a child gets to leave on its own after stdin EOF before the group gets SIGTERM. */
@@ -247,6 +250,7 @@ export class ProcessGroupTransport implements Transport {
       this.#child = child;
       // Known synchronously when the fork worked, so a close() racing start() can signal it.
       this.#pid = child.pid;
+      if (child.pid !== undefined) this.#opts.reaper?.track(child.pid);
       let spawned = false;
 
       child.once('spawn', () => {
@@ -357,13 +361,19 @@ export class ProcessGroupTransport implements Transport {
     if (!this.#exitInfo || !this.#closeFired) return false;
     if (this.#groupGone) return true;
     if (this.#pid !== undefined && isGroupAlive(this.#pid)) return false;
-    this.#groupGone = true;
+    this.#markGroupGone();
     return true;
+  }
+
+  #markGroupGone(): void {
+    if (this.#groupGone) return;
+    this.#groupGone = true;
+    if (this.#pid !== undefined) this.#opts.reaper?.untrack(this.#pid);
   }
 
   #spawnFailed(err: Error): void {
     this.#exitInfo = { code: null, signal: null, error: err.message };
-    this.#groupGone = true;
+    this.#markGroupGone();
     this.#log.debug({ server: this.#opts.serverName, err: err.message }, 'downstream process failed to start');
     this.#fireClose();
   }
@@ -380,7 +390,7 @@ export class ProcessGroupTransport implements Transport {
 
   #reapOrphans(pid: number): void {
     if (!isGroupAlive(pid)) {
-      this.#groupGone = true;
+      this.#markGroupGone();
       return;
     }
     this.#signal('SIGTERM');

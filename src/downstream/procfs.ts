@@ -25,3 +25,22 @@ export function scanProcesses(file: 'stat' | 'status', visit: (text: string) => 
   }
   return false;
 }
+
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat): with
+ * the pid, it names one process for good, where a pid alone is reused. undefined when the
+ * process is gone, is a zombie, or /proc cannot tell.
+ */
+export function processStartTime(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid ... starttime ..."; comm may contain spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  const start = Number(fields[19]);
+  return Number.isSafeInteger(start) ? start : undefined;
+}

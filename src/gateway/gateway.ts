@@ -12,6 +12,8 @@ import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessio
 import type { BackoffPolicy, ConnectionOptions } from '../downstream/connection.js';
 import { InstanceRegistry } from '../downstream/instances.js';
 import { DownstreamPool, type ApplyResult } from '../downstream/pool.js';
+import { Reaper } from '../downstream/reaper.js';
+import { gatewayFolder, removeAbandonedFolders } from '../downstream/sandboxFolders.js';
 import { ConfigError, GatewayError } from '../errors.js';
 import { compilePolicy } from '../policy/engine.js';
 import { resolveIdentity } from '../policy/identity.js';
@@ -150,6 +152,7 @@ export class Gateway {
   #pool: DownstreamPool;
   readonly #instances: InstanceRegistry;
   readonly #session: SessionSettings;
+  readonly #reaper: Reaper;
   #watcher: Closable | undefined;
   #closing: Promise<void> | undefined;
 
@@ -202,11 +205,16 @@ export class Gateway {
     const session = options.session ?? DEFAULT_SESSION_SETTINGS;
     // Only the built-in default starts with "~/"; the CLI hands over absolute folders.
     this.#session = session.sandboxDir.startsWith('~/') ? { ...session, sandboxDir: join(homedir(), session.sandboxDir.slice(2)) } : session;
+    // This gateway's sandbox folders live in one folder of its own; the reaper ends its process
+    // groups and removes that folder if the gateway is killed.
+    const sandboxFolder = gatewayFolder(this.#session.sandboxDir);
+    this.#reaper = new Reaper({ folder: sandboxFolder, path: options.parentEnv['PATH'], logger: options.logger });
     const connectionOptions: ConnectionOptions = {
       logger: options.logger,
       clientInfo: { name: 'agent-mcp-gateway', version: VERSION },
       parentEnv: { ...options.parentEnv },
-      sandboxRoot: this.#session.sandboxDir,
+      sandboxRoot: sandboxFolder,
+      reaper: this.#reaper,
       onServerRequest: (server, request, extra) => this.#router.route(server, request, extra),
       onToolsChanged: () => this.#native.toolsChanged(),
       onReady: (server) => this.#native.serverReady(server),
@@ -259,6 +267,9 @@ export class Gateway {
 
   start(): void {
     if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
+    void removeAbandonedFolders(this.#session.sandboxDir).then((removed) => {
+      if (removed.length > 0) this.#logger.info({ removed }, 'removed the sandbox folders of gateways that are gone');
+    });
   }
 
   get mode(): GatewayMode {
@@ -548,8 +559,9 @@ export class Gateway {
       const decision = decisionOf(failure, cancelled);
       this.#metrics.record(agentId, name, latency, isError);
       // Nothing is built for the audit or the observer when nobody takes it.
+      let audited: Promise<void> | undefined;
       if (this.#options.audit.enabled) {
-        this.#audit({
+        audited = this.#audit({
           name,
           args,
           agentId,
@@ -576,6 +588,8 @@ export class Gateway {
           ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
         });
       }
+      // The reply waits until the call's audit line is in the kernel (group commit, see JsonlAuditSink).
+      if (audited !== undefined) await audited;
     }
   }
 
@@ -609,8 +623,8 @@ export class Gateway {
     code?: string;
     sessionId?: string;
     decision: AuditDecision;
-  }): void {
-    if (!this.#options.audit.enabled) return;
+  }): Promise<void> | undefined {
+    if (!this.#options.audit.enabled) return undefined;
     // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
     const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
     const argKeys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
@@ -634,7 +648,7 @@ export class Gateway {
       isError: a.isError,
       ...(a.sessionId !== undefined ? { session_id: a.sessionId } : {}),
     };
-    this.#options.audit.write(record);
+    return this.#options.audit.write(record);
   }
 
   /**
@@ -700,6 +714,7 @@ export class Gateway {
       this.#native.close();
       await this.#watcher?.close();
       await Promise.all([this.#pool.close(), this.#instances.close()]);
+      this.#reaper.close();
       await this.#options.audit.close();
     })();
     return this.#closing;
@@ -709,6 +724,7 @@ export class Gateway {
   killSync(): void {
     this.#pool.killAllSync();
     this.#instances.killAllSync();
+    this.#reaper.killSync();
     this.#options.audit.flushSync();
   }
 }

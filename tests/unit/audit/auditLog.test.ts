@@ -1,6 +1,7 @@
 // JsonlAuditSink queues records and writes them in batches of whole lines; nothing queued
-// may be lost on close() or flushSync(), and the order of calls is the order of lines.
-import { readFileSync } from 'node:fs';
+// may be lost on close() or flushSync(), and the order of calls is the order of lines. The
+// promise write() returns settles only once the record's line is in the file (group commit).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JsonlAuditSink } from '../../../src/audit/auditLog.js';
@@ -82,6 +83,41 @@ describe('JsonlAuditSink', () => {
     sink.flushSync();
     expect(lines(path).map((r) => r.id)).toEqual(['id-1', 'id-2', 'id-3']);
     await sink.close();
+  });
+});
+
+describe('JsonlAuditSink group commit', () => {
+  it("write()'s promise settles once that line is in the file; a burst shares few writes", async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    const first = sink.write(record(0));
+    expect(first).toBeInstanceOf(Promise);
+    await first;
+    expect(lines(path).map((r) => r.id)).toEqual(['id-0']);
+    const burst = Array.from({ length: 100 }, (_, i) => sink.write(record(i + 1)));
+    // One batch for the whole burst: they were all queued before its write started.
+    expect(new Set(burst).size).toBe(1);
+    await burst[99];
+    expect(lines(path)).toHaveLength(101);
+    // While a write is in flight, later records wait for the next batch, not a timer.
+    const a = sink.write(record(200));
+    await Promise.resolve();
+    const b = sink.write(record(201));
+    expect(b).not.toBe(a);
+    await b;
+    expect(lines(path).map((r) => r.id).slice(-2)).toEqual(['id-200', 'id-201']);
+    await sink.close();
+  });
+
+  it('a file ending in a torn line (an earlier crash) gets a newline before the first new line', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    writeFileSync(path, '{"ts":"2026-01-01T00:00:00.000Z","id":"old"}\n{"ts":"2026-01-01T00:00:0');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    await sink.write(record(1));
+    await sink.close();
+    const raw = readFileSync(path, 'utf8').split('\n');
+    expect(raw).toHaveLength(4);
+    expect(JSON.parse(raw[2]!)).toMatchObject({ id: 'id-1' });
   });
 });
 

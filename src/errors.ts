@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'TIMEOUT',
   'INVALID_ARGUMENT',
   'TOO_MANY_SESSIONS',
+  'SESSION_CONFLICT',
   'INTERNAL_ERROR',
 ] as const;
 

@@ -486,7 +486,10 @@ export class Gateway {
       // What the caller asked for, so a call refused before the operation ran still says where it aimed.
       if (fromArgs) noteTarget(note, name, args);
       const problem = inputProblem(name, args, fromArgs);
-      if (problem) throw problem;
+      if (problem) {
+        if (problem.code === 'INVALID_AGENT_ID' && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
+        throw problem;
+      }
       hashable = true;
       const identity = resolveIdentity({
         requested: fromArgs ? args['agent_id'] : undefined,

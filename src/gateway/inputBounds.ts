@@ -1,6 +1,6 @@
 import { AGENT_ID_MAX_LENGTH } from '../config/rulesFile.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from '../config/serversFile.js';
-import type { GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import { invalid, type Args } from './arguments.js';
 
 // The shape every call's input must have before anything looks at it: identity, policy,
@@ -63,7 +63,8 @@ export function inputProblem(operation: string, args: Args, fromArgs: boolean): 
   if (fromArgs) {
     const agentId = args['agent_id'];
     if (typeof agentId === 'string' && agentId !== '' && !fits(agentId, AGENT_ID_MAX_LENGTH)) {
-      return invalid('agent_id', `must be ${AGENT_ID_RULE} (${describe(agentId)})`);
+      // An id no rules file can hold is refused as any unknown id is, only sooner.
+      return new GatewayError('INVALID_AGENT_ID', `Invalid agent_id: agent ids are ${AGENT_ID_RULE} (${describe(agentId)})`);
     }
     const server = args['server'];
     if (typeof server === 'string' && server !== '' && operation !== 'list_servers' && !SERVER_NAME.test(server)) {

@@ -121,16 +121,21 @@ describe('names', () => {
 
   it('over-long tool names and agent ids, and names with control characters, are refused the same way', async () => {
     const cases = [
-      { agent_id: 'tester', server: 'echo', tool: 't'.repeat(257) },
-      { agent_id: 'tester', server: 'echo', tool: 'echo\nforged' },
-      { agent_id: 'a'.repeat(257), server: 'echo', tool: 'echo' },
-      { agent_id: 'tester\u0000', server: 'echo', tool: 'echo' },
-      { agent_id: 'tester', server: 'echo/../x', tool: 'echo' },
-    ];
-    for (const args of cases) {
+      [{ agent_id: 'tester', server: 'echo', tool: 't'.repeat(257) }, 'INVALID_ARGUMENT'],
+      [{ agent_id: 'tester', server: 'echo', tool: 'echo\nforged' }, 'INVALID_ARGUMENT'],
+      [{ agent_id: 'tester', server: 'echo/../x', tool: 'echo' }, 'INVALID_ARGUMENT'],
+      // An agent id no rules file can hold is refused as any unknown id.
+      [{ agent_id: 'a'.repeat(4 * 1024 * 1024), server: 'echo', tool: 'echo' }, 'INVALID_AGENT_ID'],
+      [{ agent_id: 'tester\u0000', server: 'echo', tool: 'echo' }, 'INVALID_AGENT_ID'],
+    ] as const;
+    for (const [args, code] of cases) {
       const r = await callTool(gw.client, 'execute_tool', args);
-      expect(errorOf(r)?.code, JSON.stringify(args).slice(0, 80)).toBe('INVALID_ARGUMENT');
+      expect(errorOf(r)?.code, JSON.stringify(args).slice(0, 80)).toBe(code);
+      expect(JSON.stringify(r).length).toBeLessThan(1000);
     }
+    const lines = await auditLines(cases.length);
+    for (const line of lines) expect(JSON.stringify(line).length).toBeLessThan(2000);
+    expect(lines.at(-2)).toMatchObject({ agent: null, code: 'INVALID_AGENT_ID', requested_agent: `${'a'.repeat(256)}…` });
     // The longest names the syntax allows still reach policy and the server.
     const longest = await callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 't'.repeat(256) });
     expect(errorOf(longest)?.code).toBe('TOOL_NOT_FOUND');

@@ -94,6 +94,7 @@ export class RestApi {
     const existing = this.sessions.get(owner, call.sessionId);
     const refusal =
       depthProblem(call.metadata, 'metadata') ??
+      metadataSizeProblem(existing?.metadata, call.metadata) ??
       (existing && existing.serviceName !== service
         ? new GatewayError('SESSION_CONFLICT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`)
         : undefined);
@@ -188,6 +189,18 @@ export class RestApi {
 interface Invoked {
   readonly result: CallToolResult;
   readonly agent: string | null;
+}
+
+/**
+ * A session keeps its metadata for its lifetime and each call merges more in: the merged
+ * object is bounded, so no caller grows a session without limit one call at a time.
+ */
+export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
+
+function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(kept ? { ...kept, ...added } : added));
+  if (bytes <= MAX_SESSION_METADATA_BYTES) return undefined;
+  return new GatewayError('INVALID_ARGUMENT', `Invalid 'metadata' parameter: a session's metadata may hold at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON (this call would make ${bytes})`);
 }
 
 /** REST session ids are chosen by callers: the owner is part of the key, so two identities never share an instance. */

@@ -361,4 +361,19 @@ describe('refusals and hostile input (issue 13)', () => {
     expect(sessions.body).not.toHaveProperty('deep-meta');
     expect(sessions.body).not.toHaveProperty('deep-args');
   });
+
+  it("a session's merged metadata is bounded: the call that would pass 16 KiB is a 400 and an audit line", async () => {
+    const piece = 'm'.repeat(6 * 1024);
+    for (const key of ['a', 'b']) {
+      expect((await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: 'meta-grow', metadata: { [key]: piece } })).status).toBe(200);
+    }
+    const third = await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: 'meta-grow', metadata: { c: piece } });
+    expect(third).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT', error: expect.stringContaining("'metadata'") } });
+    // Replacing a key keeps the size: still accepted.
+    expect((await call('echo', { tool: 'echo', arguments: { message: 'y' }, session_id: 'meta-grow', metadata: { a: 'short' } })).status).toBe(200);
+    await waitFor(() => auditOf('meta-grow').length >= 4, { message: 'no audit line for the refused metadata' });
+    expect(auditOf('meta-grow').map((l) => l['code'])).toEqual([null, null, 'INVALID_ARGUMENT', null]);
+    const session = (await req('GET', '/sessions')).body['meta-grow'] as { metadata: Record<string, string> };
+    expect(Object.keys(session.metadata).sort()).toEqual(['a', 'b']);
+  });
 });

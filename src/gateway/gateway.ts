@@ -18,7 +18,7 @@ import { resolveIdentity } from '../policy/identity.js';
 import type { IdentitySource } from '../policy/types.js';
 import { VERSION } from '../version.js';
 import { asArgs, type Args } from './arguments.js';
-import { inputProblem } from './inputBounds.js';
+import { argumentDepthProblem, nameProblem } from './inputBounds.js';
 import type { AuditNote, OperationContext, RequestExtra, Snapshot } from './context.js';
 import { metaTools } from './metaTools.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, type NamingOptions } from './native/names.js';
@@ -471,7 +471,7 @@ export class Gateway {
     let agentId: string | null = null;
     let source: IdentitySource | null = null;
     let args: Args = {};
-    // False while the arguments may still nest too deep to hash (until inputProblem has passed them).
+    // False for arguments refused as too deep: walking them again could exhaust the stack.
     let hashable = true;
     let result: CallToolResult | undefined;
     let failure: GatewayError | undefined;
@@ -482,15 +482,16 @@ export class Gateway {
         throw protocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       }
       args = asArgs(rawArgs);
-      hashable = false;
+      const tooDeep = argumentDepthProblem(name, args, fromArgs);
+      hashable = tooDeep === undefined;
       // What the caller asked for, so a call refused before the operation ran still says where it aimed.
       if (fromArgs) noteTarget(note, name, args);
-      const problem = inputProblem(name, args, fromArgs);
-      if (problem) {
-        if (problem.code === 'INVALID_AGENT_ID' && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
-        throw problem;
+      if (tooDeep) throw tooDeep;
+      const badName = fromArgs ? nameProblem(name, args) : undefined;
+      if (badName) {
+        if (badName.code === 'INVALID_AGENT_ID' && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
+        throw badName;
       }
-      hashable = true;
       const identity = resolveIdentity({
         requested: fromArgs ? args['agent_id'] : undefined,
         ...(this.#options.soleAgent !== undefined ? { sole: this.#options.soleAgent } : {}),

@@ -55,28 +55,31 @@ export function depthProblem(value: unknown, field: string, wrapping = 0): Gatew
 }
 
 /**
- * The checks of a call's own arguments, before identity. `execute_tool` carries the
- * downstream arguments in `args`, one level below its own; a native call's arguments are
- * the downstream's. `fromArgs`: `agent_id`, `server` and `tool` among them are the gateway's.
+ * The depth check of a call's arguments, before anything walks them. `execute_tool` carries
+ * the downstream arguments in `args`, one level below its own; a native call's arguments
+ * are the downstream's (`fromArgs` false).
  */
-export function inputProblem(operation: string, args: Args, fromArgs: boolean): GatewayError | undefined {
-  if (fromArgs) {
-    const agentId = args['agent_id'];
-    if (typeof agentId === 'string' && agentId !== '' && !fits(agentId, AGENT_ID_MAX_LENGTH)) {
-      // An id no rules file can hold is refused as any unknown id is, only sooner.
-      return new GatewayError('INVALID_AGENT_ID', `Invalid agent_id: agent ids are ${AGENT_ID_RULE} (${describe(agentId)})`);
-    }
-    const server = args['server'];
-    if (typeof server === 'string' && server !== '' && operation !== 'list_servers' && !SERVER_NAME.test(server)) {
-      return invalid('server', `server names are ${SERVER_NAME_RULE} (${describe(server)})`);
-    }
-    const tool = args['tool'];
-    if (operation === 'execute_tool' && typeof tool === 'string' && tool !== '' && !fits(tool, MAX_TOOL_NAME_LENGTH)) {
-      return invalid('tool', `tool names are ${TOOL_NAME_RULE} (${describe(tool)})`);
-    }
-  }
+export function argumentDepthProblem(operation: string, args: Args, fromArgs: boolean): GatewayError | undefined {
   if (operation === 'execute_tool' && fromArgs) return depthProblem(args['args'], 'args') ?? depthProblem(args, 'arguments', 1);
   return depthProblem(args, 'arguments');
+}
+
+/** The syntax of the names among a gateway tool's own arguments (`agent_id`, `server`, `tool`), before identity. */
+export function nameProblem(operation: string, args: Args): GatewayError | undefined {
+  const agentId = args['agent_id'];
+  if (typeof agentId === 'string' && agentId !== '' && !fits(agentId, AGENT_ID_MAX_LENGTH)) {
+    // An id no rules file can hold is refused as any unknown id is, only sooner.
+    return new GatewayError('INVALID_AGENT_ID', `Invalid agent_id: agent ids are ${AGENT_ID_RULE} (${describe(agentId)})`);
+  }
+  const server = args['server'];
+  if (typeof server === 'string' && server !== '' && operation !== 'list_servers' && !SERVER_NAME.test(server)) {
+    return invalid('server', `server names are ${SERVER_NAME_RULE} (${describe(server)})`);
+  }
+  const tool = args['tool'];
+  if (operation === 'execute_tool' && typeof tool === 'string' && tool !== '' && !fits(tool, MAX_TOOL_NAME_LENGTH)) {
+    return invalid('tool', `tool names are ${TOOL_NAME_RULE} (${describe(tool)})`);
+  }
+  return undefined;
 }
 
 function fits(name: string, max: number): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inputProblem, MAX_ARGUMENT_DEPTH, nestsDeeperThan } from '../../../src/gateway/inputBounds.js';
+import { argumentDepthProblem, MAX_ARGUMENT_DEPTH, nameProblem, nestsDeeperThan } from '../../../src/gateway/inputBounds.js';
 
 /** `levels` nested objects, the outermost level 1. */
 function nested(levels: number): unknown {
@@ -38,13 +38,14 @@ describe('nestsDeeperThan', () => {
   });
 });
 
-describe('inputProblem', () => {
-  const code = (op: string, args: Record<string, unknown>, fromArgs = true) => inputProblem(op, args, fromArgs)?.code;
+describe('argumentDepthProblem and nameProblem', () => {
+  const code = (op: string, args: Record<string, unknown>, fromArgs = true) =>
+    (argumentDepthProblem(op, args, fromArgs) ?? (fromArgs ? nameProblem(op, args) : undefined))?.code;
 
   it('execute_tool: the downstream arguments may nest 64 levels below the call', () => {
     expect(code('execute_tool', { server: 'echo', tool: 't', args: nested(64) })).toBeUndefined();
     expect(code('execute_tool', { server: 'echo', tool: 't', args: nested(65) })).toBe('INVALID_ARGUMENT');
-    expect(inputProblem('execute_tool', { server: 'echo', tool: 't', args: nested(65) }, true)?.message).toMatch(/^Invalid argument 'args'/);
+    expect(argumentDepthProblem('execute_tool', { server: 'echo', tool: 't', args: nested(65) }, true)?.message).toMatch(/^Invalid argument 'args'/);
     expect(code('execute_tool', { server: 'echo', tool: 't', other: nested(65) })).toBe('INVALID_ARGUMENT');
   });
 
@@ -71,7 +72,7 @@ describe('inputProblem', () => {
   });
 
   it('messages never echo the name', () => {
-    const message = inputProblem('get_server_tools', { server: `${'s'.repeat(10_000)}\n{"forged":1}` }, true)?.message ?? '';
+    const message = nameProblem('get_server_tools', { server: `${'s'.repeat(10_000)}\n{"forged":1}` })?.message ?? '';
     expect(message.length).toBeLessThan(200);
     expect(message).not.toContain('\n');
   });

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'RESULT_TOO_LARGE',
   'INVALID_ARGUMENT',
   'TOO_MANY_SESSIONS',
+  'SESSION_CONFLICT',
   'INTERNAL_ERROR',
 ] as const;
 

@@ -14,6 +14,8 @@ import type { AgentRules, ConfigIssue, RuleSection, RulesConfig } from './types.
 
 /** Strictly anchored: JS `$` without the m flag does not accept a trailing newline (Python's does). */
 export const AGENT_ID = /^[A-Za-z0-9_.-]+$/;
+/** Callers send agent ids too: the gateway refuses longer ones before any cache or log, so no configured id may be longer. */
+export const AGENT_ID_MAX_LENGTH = 256;
 const CREDENTIAL_DIGEST = /^[0-9a-f]{64}$/;
 
 const PatternList = z.array(z.string());
@@ -126,6 +128,8 @@ function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRul
   const before = issues.length;
   if (id === '') {
     issues.push(configError(base, "Agent ID must be a non-empty string, got ''"));
+  } else if (id.length > AGENT_ID_MAX_LENGTH) {
+    issues.push(configError(base, `Agent ID is ${id.length} characters long; at most ${AGENT_ID_MAX_LENGTH} are allowed`));
   } else if (!AGENT_ID.test(id)) {
     issues.push(
       configError(

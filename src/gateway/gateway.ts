@@ -20,6 +20,7 @@ import { resolveIdentity } from '../policy/identity.js';
 import type { IdentitySource } from '../policy/types.js';
 import { VERSION } from '../version.js';
 import { asArgs, type Args } from './arguments.js';
+import { argumentDepthProblem, nameProblem } from './inputBounds.js';
 import type { AuditNote, OperationContext, RequestExtra, Snapshot } from './context.js';
 import { metaTools } from './metaTools.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, type NamingOptions } from './native/names.js';
@@ -481,6 +482,15 @@ export class Gateway {
   }
 
   /**
+   * A call the HTTP layer refuses once it has read it (a REST session used for another
+   * service): the same path as every call, input checks, identity and audit line included,
+   * ending in `refusal` instead of an operation.
+   */
+  refuseCall(name: string, rawArgs: unknown, refusal: GatewayError, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+    return this.#run(name, () => Promise.reject(refusal), rawArgs, true, extra, session);
+  }
+
+  /**
    * One gateway call, start to finish: identity, operation, audit and metrics. `name` (a
    * meta-tool, or native_call, resources/read, ...) names it in the audit and metrics; `fromArgs`: the arguments are the gateway's own, so
    * `agent_id` among them names the agent (a native call's arguments are the downstream's).
@@ -500,6 +510,8 @@ export class Gateway {
     let agentId: string | null = null;
     let source: IdentitySource | null = null;
     let args: Args = {};
+    // False for arguments refused as too deep: walking them again could exhaust the stack.
+    let hashable = true;
     let result: CallToolResult | undefined;
     let failure: GatewayError | undefined;
     let cancelled = false;
@@ -509,8 +521,16 @@ export class Gateway {
         throw protocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       }
       args = asArgs(rawArgs);
+      const tooDeep = argumentDepthProblem(name, args, fromArgs);
+      hashable = tooDeep === undefined;
       // What the caller asked for, so a call refused before the operation ran still says where it aimed.
       if (fromArgs) noteTarget(note, name, args);
+      if (tooDeep) throw tooDeep;
+      const badName = fromArgs ? nameProblem(name, args) : undefined;
+      if (badName) {
+        if (badName.code === 'INVALID_AGENT_ID' && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
+        throw badName;
+      }
       const identity = resolveIdentity({
         requested: fromArgs ? args['agent_id'] : undefined,
         ...(this.#options.soleAgent !== undefined ? { sole: this.#options.soleAgent } : {}),
@@ -549,7 +569,7 @@ export class Gateway {
         throw err;
       }
       failure = toGatewayError(err);
-      if (failure.code === 'INTERNAL_ERROR') this.#logger.error({ err, tool: name }, 'unexpected error in tool call');
+      if (failure.code === 'INTERNAL_ERROR') this.#logger.error({ err, tool: clip(name) }, 'unexpected error in tool call');
       result = errorResult(failure);
       return result;
     } finally {
@@ -557,13 +577,15 @@ export class Gateway {
       const isError = result?.isError === true || cancelled || (failure !== undefined && result === undefined);
       const code = failure ? failure.code : cancelled ? 'CANCELLED' : undefined;
       const decision = decisionOf(failure, cancelled);
-      this.#metrics.record(agentId, name, latency, isError);
+      // A tool the gateway does not offer is named by the caller: one entry for all of them.
+      this.#metrics.record(agentId, operation ? name : UNKNOWN_OPERATION, latency, isError);
       // Nothing is built for the audit or the observer when nobody takes it.
       let audited: Promise<void> | undefined;
       if (this.#options.audit.enabled) {
         audited = this.#audit({
           name,
           args,
+          hashable,
           agentId,
           source,
           note,
@@ -614,6 +636,7 @@ export class Gateway {
   #audit(a: {
     name: string;
     args: Args;
+    hashable: boolean;
     agentId: string | null;
     source: IdentitySource | null;
     note: AuditNote;
@@ -625,29 +648,41 @@ export class Gateway {
     decision: AuditDecision;
   }): Promise<void> | undefined {
     if (!this.#options.audit.enabled) return undefined;
-    // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
-    const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
-    const argKeys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
-    const record: AuditRecord = {
+    // Every field a caller can put text into is clipped: a line stays small whatever the call.
+    const base = {
       ts: isoTimestamp(),
       id: randomUUID(),
       revision: a.revision,
       agent: a.agentId,
-      ...(a.note.requestedAgent !== undefined ? { requested_agent: a.note.requestedAgent } : {}),
+      ...(a.note.requestedAgent !== undefined ? { requested_agent: clip(a.note.requestedAgent) } : {}),
       identity_source: a.source,
-      operation: a.name,
-      server: a.note.server ?? null,
-      tool: a.note.tool ?? null,
+      operation: clip(a.name),
+      server: a.note.server === undefined ? null : clip(a.note.server),
+      tool: a.note.tool === undefined ? null : clip(a.note.tool),
       decision: a.decision,
       code: a.code ?? null,
-      rule: a.note.rule ?? null,
+      rule: a.note.rule === undefined ? null : clip(a.note.rule),
       latency_ms: Math.round(a.latency * 1000) / 1000,
-      arg_keys: argKeys,
-      args_sha256: hashArgs(recorded),
-      ...(this.#options.auditArgs === 'full' ? { args: recorded } : {}),
       isError: a.isError,
-      ...(a.sessionId !== undefined ? { session_id: a.sessionId } : {}),
+      ...(a.sessionId !== undefined ? { session_id: clip(a.sessionId) } : {}),
     };
+    let record: AuditRecord;
+    try {
+      // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
+      const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
+      const keys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
+      record = {
+        ...base,
+        arg_keys: keys.slice(0, MAX_AUDITED_KEYS).map(clipKey),
+        // Arguments refused as too deep are neither hashed nor copied: walking them could exhaust the stack.
+        args_sha256: a.hashable ? hashArgs(recorded) : null,
+        ...(this.#options.auditArgs === 'full' && a.hashable ? { args: recorded } : {}),
+      };
+    } catch (err) {
+      // The line is written whatever the arguments did to the hashing: without them.
+      this.#logger.error({ err, operation: clip(a.name) }, 'could not describe the arguments in the audit line');
+      record = { ...base, arg_keys: [], args_sha256: null };
+    }
     return this.#options.audit.write(record);
   }
 
@@ -729,11 +764,20 @@ export class Gateway {
   }
 }
 
-/** Longest caller-supplied name copied into an audit line. */
+/** Longest caller-supplied text copied into an audit field or log line. */
 const MAX_NOTED_LENGTH = 256;
+/** Most argument keys an audit line lists (the first ones), and the longest key it copies. */
+const MAX_AUDITED_KEYS = 64;
+const MAX_AUDITED_KEY_LENGTH = 128;
+/** The metrics entry of every call to a tool the gateway does not offer. */
+const UNKNOWN_OPERATION = '(unknown tool)';
 
 function clip(text: string): string {
   return text.length > MAX_NOTED_LENGTH ? `${text.slice(0, MAX_NOTED_LENGTH)}…` : text;
+}
+
+function clipKey(key: string): string {
+  return key.length > MAX_AUDITED_KEY_LENGTH ? `${key.slice(0, MAX_AUDITED_KEY_LENGTH)}…` : key;
 }
 
 function noteTarget(note: AuditNote, operation: string, args: Args): void {

@@ -14,7 +14,6 @@ export type HttpErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
-  | 'SESSION_CONFLICT'
   | 'SHUTTING_DOWN';
 
 /** An HTTP answer that is not a success; thrown by handlers, written by the pipeline. */
@@ -47,6 +46,8 @@ export function statusOfGatewayCode(code: string): number {
     case 'SERVER_NOT_FOUND':
     case 'TOOL_NOT_FOUND':
       return 404;
+    case 'SESSION_CONFLICT':
+      return 409;
     case 'SERVER_UNAVAILABLE':
     case 'TOO_MANY_SESSIONS':
       return 503;

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestExtra } from '../gateway/context.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { depthProblem } from '../gateway/inputBounds.js';
+import { GatewayError } from '../errors.js';
 import type { InstanceScope, UpstreamSession } from '../gateway/serverRequests.js';
 import { VERSION } from '../version.js';
 import type { Principal } from './auth.js';
@@ -87,9 +89,19 @@ export class RestApi {
     const service = serviceName(r.params['name']);
     const call = callBody(await r.body());
     const owner = r.principal.key;
+    const callArgs = { server: service, tool: call.tool, args: call.arguments, ...agentArg(call.agentId) };
+    // Refusals of a call the gateway has read go through the gateway, so each is an audit line like every call.
     const existing = this.sessions.get(owner, call.sessionId);
-    if (existing && existing.serviceName !== service) {
-      throw new HttpError(409, 'SESSION_CONFLICT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`);
+    const refusal =
+      depthProblem(call.metadata, 'metadata') ??
+      metadataSizeProblem(existing?.metadata, call.metadata) ??
+      (existing && existing.serviceName !== service
+        ? new GatewayError('SESSION_CONFLICT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`)
+        : undefined);
+    if (refusal) {
+      await this.#invoke(r, 'execute_tool', callArgs, call.sessionId, undefined, refusal);
+      // #invoke answers with the refusal (or an earlier one); this is for a gateway without a call observer.
+      throw new HttpError(statusOfGatewayCode(refusal.code), refusal.code, refusal.message);
     }
     const scope: InstanceScope = {
       key: restScopeKey(owner, call.sessionId),
@@ -99,13 +111,7 @@ export class RestApi {
     };
     let outcome: Invoked | undefined;
     try {
-      outcome = await this.#invoke(
-        r,
-        'execute_tool',
-        { server: service, tool: call.tool, args: call.arguments, ...agentArg(call.agentId) },
-        call.sessionId,
-        scope,
-      );
+      outcome = await this.#invoke(r, 'execute_tool', callArgs, call.sessionId, scope);
     } finally {
       // A failed call still records a session whose instance runs, so it can be listed and deleted.
       const instance = this.#gateway.instances.find(service, scope.key);
@@ -149,6 +155,7 @@ export class RestApi {
     args: Record<string, unknown>,
     auditSessionId?: string,
     instanceScope?: InstanceScope,
+    refusal?: GatewayError,
   ): Promise<Invoked> {
     const session: UpstreamSession = {
       id: `rest-${randomUUID()}`,
@@ -166,7 +173,9 @@ export class RestApi {
       sendNotification: () => Promise.resolve(),
       sendRequest: () => Promise.reject(new Error('a REST caller cannot answer server requests')),
     };
-    const { value: result, event } = await this.#outcomes.run(() => this.#gateway.callTool(tool, args, extra, session));
+    const { value: result, event } = await this.#outcomes.run(() =>
+      refusal ? this.#gateway.refuseCall(tool, args, refusal, extra, session) : this.#gateway.callTool(tool, args, extra, session),
+    );
     if (event?.code) {
       const error = (result.structuredContent?.['error'] ?? {}) as { message?: unknown };
       const message = typeof error.message === 'string' ? error.message : firstText(result) ?? event.code;
@@ -180,6 +189,18 @@ export class RestApi {
 interface Invoked {
   readonly result: CallToolResult;
   readonly agent: string | null;
+}
+
+/**
+ * A session keeps its metadata for its lifetime and each call merges more in: the merged
+ * object is bounded, so no caller grows a session without limit one call at a time.
+ */
+export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
+
+function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(kept ? { ...kept, ...added } : added));
+  if (bytes <= MAX_SESSION_METADATA_BYTES) return undefined;
+  return new GatewayError('INVALID_ARGUMENT', `Invalid 'metadata' parameter: a session's metadata may hold at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON (this call would make ${bytes})`);
 }
 
 /** REST session ids are chosen by callers: the owner is part of the key, so two identities never share an instance. */

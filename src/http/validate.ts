@@ -1,10 +1,10 @@
 // Input rules of SignalWire's REST gateway, anchored for real (no trailing newline), each
 // failure a 400 naming the field.
+import { AGENT_ID_MAX_LENGTH as AGENT_ID_MAX } from '../config/rulesFile.js';
 import { HttpError } from './respond.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const SESSION_ID = /^[A-Za-z0-9_.-]{1,128}$/;
-const AGENT_ID_MAX = 256;
 
 function invalid(message: string): HttpError {
   return new HttpError(400, 'INVALID_ARGUMENT', message);

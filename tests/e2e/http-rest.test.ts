@@ -329,3 +329,51 @@ describe('status codes', () => {
     }
   });
 });
+
+describe('refusals and hostile input (issue 13)', () => {
+  const auditOf = (sessionId: string) => readJsonl(gw.auditPath).filter((l) => l['session_id'] === sessionId);
+  /** JSON text of `levels` nested objects, written by hand: JSON.stringify cannot go this deep. */
+  const nestedJson = (levels: number) => `${'{"z":'.repeat(levels - 1)}{"leaf":true}${',"a":1}'.repeat(levels - 1)}`;
+
+  it('409 SESSION_CONFLICT is an audit line, like every call', async () => {
+    expect((await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: 'conflict-1' })).status).toBe(200);
+    const r = await call('slowsrv', { tool: 'echo', arguments: { message: 'x' }, session_id: 'conflict-1' });
+    expect(r).toMatchObject({ status: 409, body: { code: 'SESSION_CONFLICT', error: "Session conflict-1 is for service 'echo', not 'slowsrv'" } });
+    await waitFor(() => auditOf('conflict-1').length >= 2, { message: 'no audit line for the conflict' });
+    const lines = auditOf('conflict-1');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ agent: 'alice', operation: 'execute_tool', server: 'slowsrv', tool: 'echo', decision: 'ERROR', code: 'SESSION_CONFLICT', isError: true });
+  });
+
+  it('metadata or arguments nested 5,000 deep are a 400 naming the field and an audit line, never a 500', async () => {
+    for (const [field, sessionId] of [['metadata', 'deep-meta'], ['arguments', 'deep-args']] as const) {
+      const raw = `{"tool":"echo","session_id":"${sessionId}","${field}":${nestedJson(5000)}}`;
+      const r = await req('POST', '/services/echo/call', { raw });
+      expect(r.status, field).toBe(400);
+      expect(r.body, field).toMatchObject({ code: 'INVALID_ARGUMENT', error: expect.stringContaining(`'${field}'`) });
+      expect(String(r.body['error'])).toContain('64 levels');
+      await waitFor(() => auditOf(sessionId).length >= 1, { message: `no audit line for ${sessionId}` });
+      expect(auditOf(sessionId), field).toHaveLength(1);
+      expect(auditOf(sessionId)[0]).toMatchObject({ server: 'echo', tool: 'echo', code: 'INVALID_ARGUMENT', decision: 'ERROR' });
+    }
+    const sessions = await req('GET', '/sessions');
+    expect(sessions.status).toBe(200);
+    expect(sessions.body).not.toHaveProperty('deep-meta');
+    expect(sessions.body).not.toHaveProperty('deep-args');
+  });
+
+  it("a session's merged metadata is bounded: the call that would pass 16 KiB is a 400 and an audit line", async () => {
+    const piece = 'm'.repeat(6 * 1024);
+    for (const key of ['a', 'b']) {
+      expect((await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: 'meta-grow', metadata: { [key]: piece } })).status).toBe(200);
+    }
+    const third = await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: 'meta-grow', metadata: { c: piece } });
+    expect(third).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT', error: expect.stringContaining("'metadata'") } });
+    // Replacing a key keeps the size: still accepted.
+    expect((await call('echo', { tool: 'echo', arguments: { message: 'y' }, session_id: 'meta-grow', metadata: { a: 'short' } })).status).toBe(200);
+    await waitFor(() => auditOf('meta-grow').length >= 4, { message: 'no audit line for the refused metadata' });
+    expect(auditOf('meta-grow').map((l) => l['code'])).toEqual([null, null, 'INVALID_ARGUMENT', null]);
+    const session = (await req('GET', '/sessions')).body['meta-grow'] as { metadata: Record<string, string> };
+    expect(Object.keys(session.metadata).sort()).toEqual(['a', 'b']);
+  });
+});

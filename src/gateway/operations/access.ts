@@ -8,39 +8,52 @@ import type { OperationContext } from '../context.js';
 // by agent, server and tool. Decisions are the policy's own frozen objects. Keys are
 // length-prefixed, so no name (whatever characters a caller puts in it) can collide with
 // another combination. Names come from callers, so a map is emptied when it reaches
-// MAX_DECISIONS instead of growing.
+// MAX_DECISIONS entries or MAX_KEY_CHARS characters of keys instead of growing (the gateway
+// refuses over-long names before they get here; the budget holds whatever does).
 const MAX_DECISIONS = 10_000;
+const MAX_KEY_CHARS = 2_000_000;
+interface DecisionCache {
+  readonly map: Map<string, Decision>;
+  keyChars: number;
+}
 interface Decisions {
-  readonly servers: Map<string, Decision>;
-  readonly tools: Map<string, Decision>;
+  readonly servers: DecisionCache;
+  readonly tools: DecisionCache;
 }
 const decisions = new WeakMap<Policy, Decisions>();
 
 function decisionsOf(policy: Policy): Decisions {
   let entry = decisions.get(policy);
   if (!entry) {
-    entry = { servers: new Map(), tools: new Map() };
+    entry = { servers: { map: new Map(), keyChars: 0 }, tools: { map: new Map(), keyChars: 0 } };
     decisions.set(policy, entry);
   }
   return entry;
 }
 
-function remember(map: Map<string, Decision>, key: string, decision: Decision): Decision {
-  if (map.size >= MAX_DECISIONS) map.clear();
-  map.set(key, decision);
+function remember(cache: DecisionCache, key: string, decision: Decision): Decision {
+  if (cache.map.size >= MAX_DECISIONS || cache.keyChars + key.length > MAX_KEY_CHARS) {
+    cache.map.clear();
+    cache.keyChars = 0;
+  }
+  // A key over the whole budget is decided afresh every time instead.
+  if (key.length <= MAX_KEY_CHARS) {
+    cache.map.set(key, decision);
+    cache.keyChars += key.length;
+  }
   return decision;
 }
 
 function serverDecision(policy: Policy, agentId: string, server: string): Decision {
-  const map = decisionsOf(policy).servers;
+  const cache = decisionsOf(policy).servers;
   const key = `${agentId.length}:${agentId}${server}`;
-  return map.get(key) ?? remember(map, key, policy.decideServer(agentId, server));
+  return cache.map.get(key) ?? remember(cache, key, policy.decideServer(agentId, server));
 }
 
 function toolDecision(policy: Policy, agentId: string, server: string, tool: string): Decision {
-  const map = decisionsOf(policy).tools;
+  const cache = decisionsOf(policy).tools;
   const key = `${agentId.length}:${agentId}${server.length}:${server}${tool}`;
-  return map.get(key) ?? remember(map, key, policy.decideTool(agentId, server, tool));
+  return cache.map.get(key) ?? remember(cache, key, policy.decideTool(agentId, server, tool));
 }
 
 /**

@@ -19,6 +19,8 @@ interface ListCache {
   readonly answers: Map<string, CallToolResult>;
 }
 const MAX_ANSWERS = 16;
+/** `names` and `pattern` come from the caller: answers to longer ones are computed, not kept. */
+const MAX_ANSWER_KEY_CHARS = 4096;
 const caches = new WeakMap<Policy, WeakMap<readonly Tool[], Map<string, ListCache>>>();
 
 function cacheFor(policy: Policy, tools: readonly Tool[], agentId: string, server: string): ListCache {
@@ -93,6 +95,7 @@ export async function getServerTools(ctx: OperationContext, args: Args): Promise
   Object.freeze(result.content[0]);
   Object.freeze(result.content);
   Object.freeze(result);
+  if (answerKey.length > MAX_ANSWER_KEY_CHARS) return result;
   if (cache.answers.size >= MAX_ANSWERS) cache.answers.delete(cache.answers.keys().next().value!);
   cache.answers.set(answerKey, result);
   return result;

@@ -140,6 +140,7 @@ describe('parseRulesConfig: errors', () => {
     ['id with @', { agents: { 'agent@invalid': {} } }, ['error agents["agent@invalid"]: Agent ID "agent@invalid" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed']],
     ['empty id', { agents: { '': {} } }, ["error agents[\"\"]: Agent ID must be a non-empty string, got ''"]],
     ['id with a trailing newline', { agents: { 'agent\n': {} } }, ['error agents["agent\\n"]: Agent ID "agent\\n" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed']],
+    ['id over 256 characters', { agents: { ['a'.repeat(257)]: {} } }, [`error agents.${'a'.repeat(257)}: Agent ID is 257 characters long; at most 256 are allowed`]],
     ['id with a space', { agents: { 'a b': {} } }, ['error agents["a b"]: Agent ID "a b" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed']],
     // reference D.1 #14
     ['deny_on_missing_agent "true"', { ...agent({}), defaults: { deny_on_missing_agent: 'true' } }, ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got a string']],

@@ -22,6 +22,7 @@ export const AGENT_ID_RULE = `1 to ${AGENT_ID_MAX_LENGTH} characters, none of th
 
 // C0 controls, DEL and C1 controls: no name a person or a server chose contains them, and in
 // a log or audit line they can forge or hide text.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

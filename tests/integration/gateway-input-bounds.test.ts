@@ -38,7 +38,7 @@ describe('gateway input bounds in process', () => {
   it('tools the gateway does not offer share one metrics entry', async () => {
     const { gateway } = buildGateway(ECHO_SERVERS, RULES, { debug: true });
     for (let i = 0; i < 100; i++) await gateway.callTool(`made-up-${i}`, {}, extra, testSession()).catch(() => undefined);
-    const operations = Object.keys((gateway.status()['metrics'] as { by_operation: object }).by_operation);
+    const operations = Object.keys((gateway.status('alice')['metrics'] as { by_operation: object }).by_operation);
     expect(operations).toEqual(['(unknown tool)']);
   });
 });

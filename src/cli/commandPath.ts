@@ -34,8 +34,8 @@ export function launchWarnings(
     // Relative to a sandbox folder that does not exist yet: nothing to check.
     const checkable = (file: string): boolean => folder !== undefined || isAbsolute(file);
     if (checkable(spec.command) && resolveCommand(spec.command, folder ?? ctx.cwd, path) === undefined) {
-      const where = spec.command.includes('/') ? `in ${folder ?? ctx.cwd}` : 'on PATH';
-      warnings.push(configWarning([...base, 'command'], `command "${spec.command}" is not an executable file ${where}; the server will not start here`));
+      const problem = spec.command.includes('/') ? `is not an executable file in ${folder ?? ctx.cwd}` : 'was not found on PATH';
+      warnings.push(configWarning([...base, 'command'], `command "${spec.command}" ${problem}; the server will not start here`));
     }
     const script = scriptArgument(spec.command, spec.args);
     const file = script === undefined ? undefined : spec.args[script]!;

@@ -96,7 +96,7 @@ describe('item 3: the documented stdio starts put only JSON-RPC on stdout', () =
       JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) + '\n',
     );
     try {
-      await waitFor(() => stdout.includes('\n'), { timeoutMs: 100_000, message: 'no answer to initialize from npm start' });
+      await waitFor(() => stdout.includes('\n'), { timeoutMs: 200_000, message: 'no answer to initialize from npm start' });
       const first = stdout.split('\n')[0]!;
       expect(stdout.startsWith('{'), stdout.slice(0, 200)).toBe(true);
       expect(JSON.parse(first)).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'agent-mcp-gateway' } } });
@@ -105,7 +105,7 @@ describe('item 3: the documented stdio starts put only JSON-RPC on stdout', () =
       child.stdin.end();
       await exited;
     }
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('item 5: mcp-gateway --help', () => {

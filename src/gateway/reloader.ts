@@ -212,7 +212,10 @@ export function describeIssues(issues: readonly ConfigIssue[]): string[] {
 
 /** What a call to a server whose entry did not load is told (and list_servers, status and the log show). */
 function describeEntryErrors(name: string, path: string, issues: readonly ConfigIssue[]): string {
-  return `Server '${name}' is not started: its entry in ${path} has errors:\n${formatIssues(issues)}`;
+  // Agents see this (list_servers, call results): a URL written with credentials in it is
+  // quoted by the "url" errors, and its user and password must not travel with it.
+  const text = formatIssues(issues).replace(/\/\/[^/@\s"]*@/g, '//<credentials>@');
+  return `Server '${name}' is not started: its entry in ${path} has errors:\n${text}`;
 }
 
 /** The message for server entries that did not load, with every error's JSON path. */

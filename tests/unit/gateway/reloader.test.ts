@@ -78,6 +78,14 @@ describe('loadServersForReload', () => {
     expect(message).toContain('mcpServers.keep.env.T');
   });
 
+  it('a failed entry\'s message, which agents see, never carries credentials written in a URL', () => {
+    const path = file({ mcpServers: { web: { url: 'ftp://admin:s3cret@example.com/mcp' } } });
+    const [failed] = loadServersForReload(path, {}, new Map()).specs;
+    expect(failed?.configError).toContain('mcpServers.web.url');
+    expect(failed?.configError).toContain('ftp://<credentials>@example.com/mcp');
+    expect(failed?.configError).not.toContain('s3cret');
+  });
+
   it('refuses the whole file for errors outside the server entries', () => {
     for (const content of ['{"mcpServers": ', '[]', { mcpServers: [] }, { mcpServers: { a: { command: 'a' } }, extra: true }]) {
       const err = thrown(() => loadServersForReload(file(content), {}, new Map([['a', spec('a')]])));

@@ -2,18 +2,19 @@ import type { Readable, Writable } from 'node:stream';
 import { JsonlAuditSink, NullAuditSink, type AuditSink } from '../audit/auditLog.js';
 import { crossCheckRules } from '../config/crossCheck.js';
 import { didYouMean } from '../config/suggest.js';
-import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile, type Loaded } from '../config/load.js';
+import { formatIssues, loadRulesFile, loadSignalWireFile, type Loaded } from '../config/load.js';
 import { signalWireRules, SIGNALWIRE_AGENT } from '../config/signalwireConfig.js';
-import type { RulesConfig, ServersConfig } from '../config/types.js';
+import type { RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
 import { compilePolicy } from '../policy/engine.js';
 import { watchConfigFiles, type ConfigWatcher } from './configWatcher.js';
 import { Gateway, type CallEvent, type GatewayOptions } from '../gateway/gateway.js';
-import type { ConfigFileKey, ServersReload } from '../gateway/reloader.js';
+import { describeFailedServers, loadServersForReload, type ConfigFileKey, type ServersReload } from '../gateway/reloader.js';
 import { serveStdio } from '../gateway/serveStdio.js';
 import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
+import { withoutSelf } from './selfReference.js';
 import { SettingsError, type ServeSettings, type SignalWireSource } from './settings.js';
 
 export interface ServeHandle {
@@ -54,10 +55,11 @@ export interface PreparedGateway {
  */
 export async function prepareGateway(io: CliIo, settings: ServeSettings): Promise<PreparedGateway> {
   const logger = createLogger(settings.logLevel, settings.logFile);
-  // Start-up is strict (any error in either file stops it); reloads later are per file and per server.
-  const { paths, servers, rules, reloaders, soleAgent } = settings.signalWire
+  // The rules file is strict at start (any error stops it); .mcp.json is per server, as on reload.
+  const { paths, servers, rules, reloaders, soleAgent, failedServers } = settings.signalWire
     ? signalWireSources(io, settings.signalWire, settings.rulesFlag)
     : fileSources(io, settings);
+  if (failedServers !== undefined) logger.warn(failedServers);
   const cross = crossCheckRules(
     rules.config,
     servers.config.servers.map((s) => s.name),
@@ -180,6 +182,8 @@ interface Sources {
   readonly rules: Loaded<RulesConfig>;
   readonly reloaders?: GatewayOptions['reloaders'];
   readonly soleAgent?: string;
+  /** The message for server entries that did not load (each is a failed server). */
+  readonly failedServers?: string;
 }
 
 function fileSources(io: CliIo, settings: ServeSettings): Sources {
@@ -187,7 +191,21 @@ function fileSources(io: CliIo, settings: ServeSettings): Sources {
     ...(settings.mcpConfigFlag ? { mcpConfig: settings.mcpConfigFlag } : {}),
     ...(settings.rulesFlag ? { rules: settings.rulesFlag } : {}),
   });
-  return { paths, servers: loadServersFile(paths.mcpConfig, io.env), rules: loadRulesFile(paths.rules) };
+  const self = { cwd: io.cwd, home: io.home, env: io.env, mcpConfig: paths.mcpConfig };
+  const reloadServers = (previous: ReadonlyMap<string, ServerSpec>): ServersReload => {
+    const loaded = loadServersForReload(paths.mcpConfig, io.env, previous);
+    const { specs, warnings } = withoutSelf(loaded.specs, self);
+    return { specs, warnings: [...loaded.warnings, ...warnings], failed: loaded.failed };
+  };
+  // As a reload does: one entry that does not load (an unset variable) is one failed server, not a failed start.
+  const loaded = reloadServers(new Map());
+  return {
+    paths,
+    servers: { config: { servers: loaded.specs }, warnings: [...loaded.warnings] },
+    rules: loadRulesFile(paths.rules),
+    reloaders: { mcp_config: reloadServers },
+    ...(loaded.failed.length > 0 ? { failedServers: describeFailedServers(paths.mcpConfig, loaded.failed, new Map()) } : {}),
+  };
 }
 
 /** What the rules path shows (get_gateway_status, start-up log) when the rules are made for a SignalWire config.json. */

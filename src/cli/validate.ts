@@ -3,6 +3,7 @@ import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile } from
 import { locateConfigFile, resolveUserPath } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
+import { launchWarnings } from './commandPath.js';
 import type { CliIo } from './io.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
 import { resolveServeSettings } from './settings.js';
@@ -50,7 +51,7 @@ export function runValidate(io: CliIo, flags: { mcpConfig?: string; rules?: stri
   report('servers', paths.mcpConfig, () => {
     const r = loadServersFile(paths.mcpConfig, io.env);
     servers = r.config;
-    return r;
+    return { warnings: [...r.warnings, ...launchWarnings(r.config.servers, io)] };
   });
   report('rules', paths.rules, () => {
     const r = loadRulesFile(paths.rules);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Env } from './expandEnv.js';
 import { hasErrors } from './issues.js';
@@ -19,9 +20,20 @@ export interface Loaded<T> {
 /** @throws ConfigError when the file is missing, unreadable, not JSON, or has any error. */
 export function loadServersFile(path: string, env: Env): Loaded<ServersConfig> {
   const raw = readJsonFile(path, 'MCP server configuration');
-  const { config, issues } = parseServersConfig(raw, env);
+  const { config, issues } = parseServersConfig(raw, serversFileEnv(path, env));
   return finish(path, 'MCP server configuration', config, issues);
 }
+
+/**
+ * The variables `${...}` in a servers file expands from: the environment, plus
+ * `MCP_CONFIG_DIR`, the folder of the file itself (whatever the environment says), so a file
+ * can name scripts beside it and work from any working directory.
+ */
+export function serversFileEnv(path: string, env: Env): Env {
+  return { ...env, [CONFIG_DIR_VARIABLE]: dirname(resolve(path)) };
+}
+
+export const CONFIG_DIR_VARIABLE = 'MCP_CONFIG_DIR';
 
 /** @throws ConfigError when the file is missing, unreadable, not JSON, or has any error. */
 export function loadRulesFile(path: string): Loaded<RulesConfig> {

@@ -345,3 +345,24 @@ function buildSpec(name: string, transport: TransportKind, data: z.infer<typeof 
   return Object.freeze(spec);
 }
 
+
+/**
+ * The stand-in for an entry that did not load: it keeps the server's name (so the policy,
+ * list_servers and get_gateway_status see it) and carries the reason; nothing of it can start.
+ */
+export function failedServerSpec(name: string, entry: unknown, message: string): ServerSpec {
+  const written = isPlainObject(entry) ? entry : {};
+  const description = written['description'];
+  return Object.freeze<ServerSpec>({
+    name,
+    transport: Object.hasOwn(written, 'url') && !Object.hasOwn(written, 'command') ? 'http' : 'stdio',
+    args: frozenArray<string>([]),
+    env: frozenRecord<string>([]),
+    headers: frozenRecord<string>([]),
+    enabled: true,
+    isolation: 'shared',
+    sandbox: buildSandbox(undefined, false),
+    ...(typeof description === 'string' ? { description } : {}),
+    configError: message,
+  });
+}

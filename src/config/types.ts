@@ -50,6 +50,11 @@ export interface ServerSpec {
   readonly isolation: Isolation;
   /** `.mcp.json` default: disabled. */
   readonly sandbox: SandboxSpec;
+  /**
+   * Set when the entry did not load (an unset `${VAR}`, a bad field): the server is listed as
+   * failed with this message and never started; every call to it is refused with it.
+   */
+  readonly configError?: string;
 }
 
 export interface ServersConfig {

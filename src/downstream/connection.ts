@@ -310,6 +310,10 @@ export class DownstreamConnection {
     this.#opts = opts;
     this.#backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.#log = opts.logger.child({ server: spec.name });
+    if (spec.configError !== undefined) {
+      this.#state = 'failed';
+      this.#lastError = spec.configError;
+    }
   }
 
   get name(): string {
@@ -418,6 +422,10 @@ export class DownstreamConnection {
   connect(): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
     if (this.#state === 'ready') return Promise.resolve();
+    // An entry that did not load has nothing to start; a fixed entry comes as a new connection.
+    if (this.#spec.configError !== undefined) {
+      return Promise.reject(new GatewayError('SERVER_UNAVAILABLE', this.#spec.configError, { server: this.name }));
+    }
     if (this.#opts.singleLife && this.#readyAt !== undefined) return Promise.reject(this.#unavailableError());
     if (!this.#connecting) {
       const retryAt = this.nextRetryAt;
@@ -573,7 +581,7 @@ export class DownstreamConnection {
     } catch (err) {
       if (generation !== this.#generation || this.#isClosed()) throw this.#closedError();
       const message = err instanceof GatewayError ? err.message : `Server '${this.name}' cannot be set up: ${errorMessage(err)}`;
-      this.#markFailed(message);
+      this.#startFailed(message);
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.name }, { cause: err });
     }
     const client = this.#buildClient(generation);
@@ -602,7 +610,7 @@ export class DownstreamConnection {
       this.#client = undefined;
       await this.#disposeAndWait(client, transport);
       const message = this.#describeConnectFailure(err, timedOut, timeoutMs, exitedByItself);
-      this.#markFailed(message);
+      this.#startFailed(message);
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.name }, { cause: err });
     } finally {
       clearTimeout(timer);
@@ -994,6 +1002,15 @@ export class DownstreamConnection {
     this.#state = 'idle';
     this.#dropTools();
     if (transport) this.#dispose(client, transport, false);
+  }
+
+  /**
+   * A start that failed on its own (never one that close() interrupted): logged here, once,
+   * whoever asked for it (a call in lazy mode, the eager start, an isolated instance).
+   */
+  #startFailed(message: string): void {
+    this.#markFailed(message);
+    this.#log.warn({ error: message }, 'downstream server failed to start');
   }
 
   #markFailed(message: string): void {

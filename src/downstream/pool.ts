@@ -45,6 +45,7 @@ export function connectionKey(spec: ServerSpec): string {
     sorted(spec.headers),
     spec.isolation,
     spec.sandbox,
+    spec.configError ?? null,
   ]);
 }
 
@@ -154,9 +155,8 @@ export class DownstreamPool {
   }
 
   #connectInBackground(connection: DownstreamConnection): void {
-    connection.connect().catch((err: unknown) => {
-      this.#opts.logger.warn({ server: connection.name, err: (err as Error).message }, 'downstream server failed to start');
-    });
+    // A real failure is logged by the connection; one cut short by close() is no failure.
+    connection.connect().catch(() => undefined);
   }
 
   async #retire(connection: DownstreamConnection, drainMs: number): Promise<void> {

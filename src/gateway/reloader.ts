@@ -7,12 +7,14 @@
 //
 // `.mcp.json` is applied per server where it can be: when the only errors are inside some
 // server entries (an unset `${VAR}`, a bad field), the valid entries apply and each broken
-// one keeps its last good configuration (or, if it is new, is not added). An error outside
-// the entries (not JSON, an unknown top-level key, `mcpServers` not an object) fails the file.
+// one keeps its last good configuration (or, if it has none, is listed as a failed server
+// carrying its errors). An error outside the entries (not JSON, an unknown top-level key,
+// `mcpServers` not an object) fails the file. The start-up load is the same with no last good
+// configuration, so one entry with an unset variable never stops the gateway.
 
-import { formatIssues, loadRulesFile, readJsonFile } from '../config/load.js';
+import { formatIssues, loadRulesFile, readJsonFile, serversFileEnv } from '../config/load.js';
 import { hasErrors, isPlainObject } from '../config/issues.js';
-import { parseServersConfig } from '../config/serversFile.js';
+import { failedServerSpec, parseServersConfig } from '../config/serversFile.js';
 import type { Env } from '../config/expandEnv.js';
 import type { ConfigIssue, RulesConfig, ServerSpec } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -51,7 +53,10 @@ export interface FailedServer {
 }
 
 export interface ServersReload {
-  /** The servers to run, in file order: valid entries, plus the last good spec of each failed one that had one. */
+  /**
+   * The servers to run, in file order: valid entries, plus for each failed one its last good
+   * spec, or a failed stand-in (ServerSpec.configError) when it has none.
+   */
   readonly specs: readonly ServerSpec[];
   readonly warnings: readonly ConfigIssue[];
   readonly failed: readonly FailedServer[];
@@ -65,14 +70,15 @@ const SERVERS_WHAT = 'MCP server configuration';
  */
 export function loadServersForReload(path: string, env: Env, previous: ReadonlyMap<string, ServerSpec>): ServersReload {
   const raw = readJsonFile(path, SERVERS_WHAT);
-  const whole = parseServersConfig(raw, env);
+  const fileEnv = serversFileEnv(path, env);
+  const whole = parseServersConfig(raw, fileEnv);
   if (whole.config) return { specs: whole.config.servers, warnings: whole.issues, failed: [] };
 
   // Errors somewhere. The top level alone first: with the entries left out, any error left is
   // one no single server owns, and the file as a whole is unusable.
   const entries = isPlainObject(raw) ? raw['mcpServers'] : undefined;
   if (!isPlainObject(raw) || !isPlainObject(entries)) throw invalidFile(path, whole.issues);
-  const top = parseServersConfig({ ...raw, mcpServers: {} }, env);
+  const top = parseServersConfig({ ...raw, mcpServers: {} }, fileEnv);
   if (hasErrors(top.issues)) throw invalidFile(path, whole.issues);
 
   const specs: ServerSpec[] = [];
@@ -80,15 +86,16 @@ export function loadServersForReload(path: string, env: Env, previous: ReadonlyM
   const failed: FailedServer[] = [];
   for (const [name, entry] of Object.entries(entries)) {
     // A computed key defines an own property, so even a server named "__proto__" stays itself.
-    const one = parseServersConfig({ mcpServers: { [name]: entry } }, env);
+    const one = parseServersConfig({ mcpServers: { [name]: entry } }, fileEnv);
     if (one.config) {
       specs.push(...one.config.servers);
       warnings.push(...one.issues);
       continue;
     }
-    failed.push({ name, issues: one.issues.filter((issue) => issue.severity === 'error') });
+    const issues = one.issues.filter((issue) => issue.severity === 'error');
+    failed.push({ name, issues });
     const kept = previous.get(name);
-    if (kept) specs.push(kept);
+    specs.push(kept && kept.configError === undefined ? kept : failedServerSpec(name, entry, describeEntryErrors(name, path, issues)));
   }
   return { specs, warnings, failed };
 }
@@ -203,10 +210,23 @@ export function describeIssues(issues: readonly ConfigIssue[]): string[] {
   return issues.map((issue) => `${issue.path === '' ? '(top level)' : issue.path}: ${issue.message}`);
 }
 
+/** What a call to a server whose entry did not load is told (and list_servers, status and the log show). */
+function describeEntryErrors(name: string, path: string, issues: readonly ConfigIssue[]): string {
+  // Agents see this (list_servers, call results): a URL written with credentials in it is
+  // quoted by the "url" errors, and its user and password must not travel with it.
+  const text = formatIssues(issues).replace(/\/\/[^/@\s"]*@/g, '//<credentials>@');
+  return `Server '${name}' is not started: its entry in ${path} has errors:\n${text}`;
+}
+
 /** The message for server entries that did not load, with every error's JSON path. */
-export function describeFailedServers(path: string, failed: readonly FailedServer[], previous: ReadonlyMap<string, unknown>): string {
+export function describeFailedServers(
+  path: string,
+  failed: readonly FailedServer[],
+  previous: ReadonlyMap<string, { readonly configError?: string }>,
+): string {
   const lines = failed.map((f) => {
-    const fate = previous.has(f.name) ? 'keeps its last good configuration' : 'not added';
+    const kept = previous.get(f.name);
+    const fate = kept && kept.configError === undefined ? 'keeps its last good configuration' : 'listed as failed, not started';
     return `server "${f.name}" ${fate}:\n${formatIssues(f.issues)}`;
   });
   return `${failed.length} server entr${failed.length === 1 ? 'y' : 'ies'} in ${path} did not load:\n${lines.join('\n')}`;

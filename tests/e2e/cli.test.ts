@@ -532,12 +532,13 @@ describe('serving: start-up failures exit 1 with the reason on stderr, nothing o
     expect(r.stderr).toContain(join(cwd, 'rules.json'));
   });
 
-  it('an unset variable in .mcp.json names the variable and the server', () => {
+  it('an unset variable in .mcp.json does not stop the start: the log names the variable and the server', () => {
     const { cwd, home } = sandbox();
     writeJson(join(cwd, 'servers.json'), { mcpServers: { api: { url: '${GW_TEST_UNSET_URL_VAR}' } } });
     writeJson(join(cwd, 'rules.json'), VALID_RULES);
     const r = run(['--mcp-config', 'servers.json', '--rules', 'rules.json', '--audit-log', 'off'], { cwd, home });
-    expect(r.code).toBe(1);
+    // It served (stdin was at EOF, so it stopped at once) with "api" as one failed server.
+    expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('GW_TEST_UNSET_URL_VAR');
     expect(r.stderr).toContain('api');

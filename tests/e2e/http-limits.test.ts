@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startHttpGateway, type HttpGw } from '../helpers/httpGateway.js';
 import { fixture } from '../helpers/paths.js';
-import { redisAvailable, startRedis, stopAllRedis } from '../helpers/redis.js';
+import { needsRedis, startRedis, stopAllRedis } from '../helpers/redis.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -86,7 +86,8 @@ describe('rate limits', () => {
     expect(s.stderr).toContain('GATEWAY_RATE_LIMIT_STORAGE');
   });
 
-  it.runIf(redisAvailable())('Redis storage: two gateway instances share the counters', async () => {
+  const redisCheck = needsRedis('the shared-counter test of tests/e2e/http-limits.test.ts');
+  it.runIf(redisCheck.run)(`Redis storage: two gateway instances share the counters${redisCheck.note}`, async () => {
     const redis = await startRedis();
     const args = ['--rate-limit-call', '3 per minute', '--rate-limit-storage', redis.url];
     const a = await start(args);

@@ -287,16 +287,18 @@ describe('servers reload', () => {
     expect(file.failed_servers).toEqual(['a', 'd']);
     expect(file.last_error).toContain(`mcpServers.a.env.TOKEN: Environment variable "${unset}" referenced in configuration but not set`);
     expect(file.last_error).toContain('server "a" keeps its last good configuration');
-    expect(file.last_error).toContain('server "d" not added');
+    expect(file.last_error).toContain('server "d" listed as failed, not started');
     expect(gw.stderr()).toContain(`mcpServers.d.env.TOKEN`);
 
-    // a keeps running as it was; b restarted; c added; d absent.
+    // a keeps running as it was; b restarted; c added; d a failed server saying why.
     expect(await echoPid(gw, 'a')).toBe(pidA);
     expect(textOf(await exec(gw, 'a', 'env', { name: 'TOKEN' }))).toBe('<unset>');
     expect(await echoPid(gw, 'b')).not.toBe(pidB);
     expect(textOf(await exec(gw, 'c', 'echo', { message: 'c' }))).toBe('c');
-    expect(errorOf(await exec(gw, 'd', 'echo', { message: 'd' }))?.code).toBe('SERVER_NOT_FOUND');
-    expect((await status(gw)).servers.map((s) => s.name)).toEqual(['a', 'b', 'c']);
+    const refused = errorOf(await exec(gw, 'd', 'echo', { message: 'd' }));
+    expect(refused?.code).toBe('SERVER_UNAVAILABLE');
+    expect(refused?.message).toContain(`mcpServers.d.env.TOKEN: Environment variable "${unset}" referenced in configuration but not set`);
+    expect((await status(gw)).servers.map((s) => s.name)).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('lets a call running on a server finish while that server is reloaded, then closes the old process', async () => {

@@ -1,5 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { needsProgram, REDIS_INSTALL, type ProgramCheck } from './programs.js';
 
 // A real redis-server for tests (the Debian package; .ci/run installs it), on a free
 // loopback port, without persistence. Every server started here is stopped by
@@ -18,8 +19,9 @@ export interface RedisHandle {
 
 const running = new Set<ChildProcess>();
 
-export function redisAvailable(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+/** Whether the tests named by `what` run: redis-server is on PATH, or CI requires it (see programs.ts). */
+export function needsRedis(what: string): ProgramCheck {
+  return needsProgram('redis-server', what, REDIS_INSTALL);
 }
 
 export async function freePort(): Promise<number> {
@@ -60,7 +62,7 @@ export async function startRedis(opts: { port?: number; password?: string } = {}
     child.once('error', (err) => {
       running.delete(child);
       clearTimeout(timer);
-      reject(new Error(`cannot run redis-server (${err.message}); install it: apt-get install -y redis-server`));
+      reject(new Error(`cannot run redis-server (${err.message}); install it: ${REDIS_INSTALL}`));
     });
     child.once('exit', (code) => {
       clearTimeout(timer);

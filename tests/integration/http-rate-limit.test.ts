@@ -11,7 +11,7 @@ import {
   type RateLimiterOptions,
   type RouteClass,
 } from '../../src/http/rateLimit.js';
-import { startRedis, stopAllRedis, type RedisHandle } from '../helpers/redis.js';
+import { needsRedis, startRedis, stopAllRedis, type RedisHandle } from '../helpers/redis.js';
 
 function captureLogger(): { logger: Logger; text: () => string } {
   const lines: string[] = [];
@@ -152,7 +152,8 @@ describe('rate limiter, in memory', () => {
   });
 });
 
-describe('rate limiter, Redis (a real redis-server)', () => {
+const redisCheck = needsRedis('the Redis rate-limit tests of tests/integration/http-rate-limit.test.ts');
+describe.runIf(redisCheck.run)(`rate limiter, Redis (a real redis-server)${redisCheck.note}`, () => {
   let redis: RedisHandle;
   const prefix = (): string => `test-${Math.random().toString(36).slice(2)}`;
 

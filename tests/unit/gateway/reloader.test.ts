@@ -43,7 +43,7 @@ describe('loadServersForReload', () => {
     expect(r.warnings.map((w) => w.path)).toEqual(['mcpServers.a.oauth']);
   });
 
-  it('applies the valid entries and keeps the last good spec of a broken one (or leaves a new one out)', () => {
+  it('applies the valid entries and keeps the last good spec of a broken one (or lists a new one as failed)', () => {
     const path = file({
       mcpServers: {
         keep: { command: 'new-keep', env: { T: '${UNSET_FOR_TEST}' } },
@@ -56,7 +56,12 @@ describe('loadServersForReload', () => {
     expect(r.specs.map((s) => [s.name, s.command ?? s.url])).toEqual([
       ['keep', 'old'],
       ['fine', 'fine'],
+      ['fresh', undefined],
     ]);
+    // A new entry that did not load is a failed server carrying its errors, with nothing to start.
+    expect(r.specs[2]!.configError).toContain(`Server 'fresh' is not started: its entry in ${path} has errors:`);
+    expect(r.specs[2]!.configError).toContain('mcpServers.fresh.url');
+    expect(r.specs[0]!.configError).toBeUndefined();
     expect(r.failed.map((f) => f.name)).toEqual(['keep', 'fresh']);
     expect(r.failed[0]!.issues).toEqual([
       {
@@ -69,8 +74,16 @@ describe('loadServersForReload', () => {
     const message = describeFailedServers(path, r.failed, previous);
     expect(message).toContain('2 server entries in');
     expect(message).toContain('server "keep" keeps its last good configuration');
-    expect(message).toContain('server "fresh" not added');
+    expect(message).toContain('server "fresh" listed as failed, not started');
     expect(message).toContain('mcpServers.keep.env.T');
+  });
+
+  it('a failed entry\'s message, which agents see, never carries credentials written in a URL', () => {
+    const path = file({ mcpServers: { web: { url: 'ftp://admin:s3cret@example.com/mcp' } } });
+    const [failed] = loadServersForReload(path, {}, new Map()).specs;
+    expect(failed?.configError).toContain('mcpServers.web.url');
+    expect(failed?.configError).toContain('ftp://<credentials>@example.com/mcp');
+    expect(failed?.configError).not.toContain('s3cret');
   });
 
   it('refuses the whole file for errors outside the server entries', () => {
@@ -85,7 +98,10 @@ describe('loadServersForReload', () => {
   it('keeps a server named __proto__ an ordinary server', () => {
     const path = file('{"mcpServers": {"__proto__": {"command": "p"}, "bad": {"command": 1}}}');
     const r = loadServersForReload(path, {}, new Map());
-    expect(r.specs.map((s) => s.name)).toEqual(['__proto__']);
+    expect(r.specs.map((s) => [s.name, s.configError === undefined])).toEqual([
+      ['__proto__', true],
+      ['bad', false],
+    ]);
     expect(r.failed.map((f) => f.name)).toEqual(['bad']);
   });
 });

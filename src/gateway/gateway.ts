@@ -45,7 +45,7 @@ import { errorResult, jsonResult, toGatewayError } from './results.js';
 import { ServerRequestRouter, type UpstreamSession } from './serverRequests.js';
 import { LogRelay } from './logRelay.js';
 import { protocolError } from '../protocolError.js';
-import { redactSecrets } from '../redact.js';
+import { redactCredentials, redactSecrets } from '../redact.js';
 import { callerMetrics, callerReloadView } from './statusView.js';
 
 export interface GatewayOptions {
@@ -720,7 +720,14 @@ export class Gateway {
           // While failed: no new attempt before this time; fail_fast says calls are refused until then.
           next_retry: retryAt === undefined ? null : new Date(retryAt).toISOString(),
           fail_fast: c?.failingFast ?? false,
-          last_error: c?.lastError === undefined ? null : redactSecrets(c.lastError),
+          // A configuration error is the gateway's own message (JSON paths such as `env.TOKEN: ...`,
+          // never a value), which the key=value reading of redactSecrets would garble.
+          last_error:
+            c?.lastError === undefined
+              ? null
+              : snapshot.servers.get(name)?.configError !== undefined
+                ? redactCredentials(c.lastError)
+                : redactSecrets(c.lastError),
           stderr_tail: c?.lastError ? c.stderrTail() : null,
         };
       }),

@@ -169,13 +169,14 @@ describe('item 8: per-identity caps', () => {
     expect((await call(BOB_AUTH, 's-3')).status).toBe(200);
   });
 
-  it('an idle /mcp session expires after --mcp-session-idle-timeout-ms', async () => {
-    const gw = await start(['--mcp-session-idle-timeout-ms', '500']);
+  it('an idle /mcp session expires after --mcp-session-idle-timeout-ms, and frees its slot', async () => {
+    const gw = await start(['--mcp-session-idle-timeout-ms', '500', '--max-mcp-sessions-per-identity', '1']);
     const { sid } = await openSession(gw, SHARED);
     expect((await mcpPost(gw, SHARED, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, sid)).status).toBe(200);
     // Probing would keep it alive: wait on the gateway's log line, then check once.
     await waitFor(() => gw.stderr().includes('MCP session idle too long'), { timeoutMs: 15_000 });
     expect((await mcpPost(gw, SHARED, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, sid)).status).toBe(404);
+    expect((await openSession(gw, SHARED)).status).toBe(200);
   });
 });
 

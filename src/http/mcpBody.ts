@@ -7,7 +7,7 @@
 // - JSON nested deeper than MAX_JSON_DEPTH.
 //
 // Refusals are JSON-RPC errors, as the SDK's own are. A body that is not JSON by its
-// Content-Type is left unread: the SDK answers it (406/415) as before.
+// Content-Type is refused here too (415), so the SDK never reads a body itself.
 import type { IncomingMessage } from 'node:http';
 import { isJsonContentType, parseJsonText, readBody } from './body.js';
 
@@ -19,10 +19,14 @@ export type McpBody =
 /** JSON-RPC "Invalid Request" and "Parse error". */
 const INVALID_REQUEST = -32600;
 const PARSE_ERROR = -32700;
+/** What the SDK's transport answers its own HTTP-level refusals with. */
+const SERVER_ERROR = -32000;
 
-/** undefined: not a JSON body (the SDK answers it). Throws HttpError 413 over `maxBytes`. */
-export async function readMcpBody(req: IncomingMessage, maxBytes: number): Promise<McpBody | undefined> {
-  if (!isJsonContentType(req.headers['content-type'])) return undefined;
+/** Throws HttpError 413 over `maxBytes`. */
+export async function readMcpBody(req: IncomingMessage, maxBytes: number): Promise<McpBody> {
+  if (!isJsonContentType(req.headers['content-type'])) {
+    return { ok: false, status: 415, rpcCode: SERVER_ERROR, message: 'Unsupported Media Type: Content-Type must be application/json' };
+  }
   const parsed = parseJsonText((await readBody(req, maxBytes)).toString('utf8'));
   if (!parsed.ok) {
     const depth = parsed.reason === 'depth';

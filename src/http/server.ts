@@ -150,13 +150,13 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       let parsed: unknown;
       if (req.method === 'POST') {
         const body = await readMcpBody(req, options.maxBodyBytes);
-        if (body && !body.ok) {
+        if (!body.ok) {
           sendJsonRpcError(res, body.status, body.rpcCode, body.message);
           return undefined;
         }
         // A tool call costs what it costs on REST, whichever way it arrives.
-        if (body?.method === 'tools/call') await charge(res, 'call', r.principal.key);
-        parsed = body?.value;
+        if (body.method === 'tools/call') await charge(res, 'call', r.principal.key);
+        parsed = body.value;
       }
       await mcp.handle(req, res, r.principal, parsed);
       return undefined;

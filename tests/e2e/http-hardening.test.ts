@@ -198,6 +198,10 @@ describe('item 9: slow requests, connection cap, deep bodies', () => {
     // Node's own default would hold it for 5 minutes.
     await waitFor(() => closed, { timeoutMs: 20_000, message: 'the slow request was not cut off' });
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    // Only receiving the request is timed: an answer may take longer than the request timeout.
+    const slow = await restCall(gw, SHARED, 'slow-1', 'echo', { tool: 'slow', arguments: { ms: 2500 } });
+    expect(slow.status).toBe(200);
+    expect(await slow.json()).toMatchObject({ result: 'slept 2500' });
   });
 
   it('connections past --max-connections are closed unanswered; a freed slot serves again', async () => {

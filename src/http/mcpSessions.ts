@@ -15,8 +15,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { createUpstreamServer } from '../gateway/upstreamServer.js';
-import type { Principal } from './auth.js';
 import { defaultPerIdentityCap } from '../config/sessionSettings.js';
+import type { Principal } from './auth.js';
 import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS } from './limits.js';
 import { HttpError } from './respond.js';
 
@@ -42,7 +42,6 @@ interface Entry {
   /** Requests of this session being handled now (an open GET stream counts). */
   active: number;
 }
-
 
 export class McpSessions {
   readonly #options: McpSessionsOptions;

@@ -84,7 +84,6 @@ export interface HttpGatewayOptions {
   readonly limits?: Partial<HttpConnectionLimits>;
 }
 
-
 export interface HttpGatewayHandle {
   /** e.g. http://127.0.0.1:8080 (the real port when 0 was asked). */
   readonly url: string;
@@ -277,7 +276,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       }
       // A stack overflow on a request is a body too deep for some code on its path: the
       // client's fault, answered as such (bodies are depth-checked; this is the backstop).
-      if (err instanceof RangeError && !res.headersSent && !res.destroyed) {
+      if (err instanceof RangeError && err.message.includes('call stack') && !res.headersSent && !res.destroyed) {
         logger.warn({ err: err.message, method: req.method }, 'request refused: too deeply nested to process');
         sendError(res, new HttpError(400, 'INVALID_ARGUMENT', 'The request is nested too deeply to process'));
         return;

@@ -3,6 +3,7 @@
 // the behaviour cannot drift apart.
 
 import { DEFAULT_SESSION_SETTINGS } from '../config/sessionSettings.js';
+import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS } from '../http/limits.js';
 import { DEFAULT_RATE_LIMIT_SPECS } from '../http/rateLimitSpec.js';
 
 export interface OptionSpec {
@@ -130,6 +131,12 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_MAX_TOTAL_SESSIONS',
     defaultText: String(DEFAULT_SESSION_SETTINGS.maxTotalSessions),
   },
+  'max-sessions-per-identity': {
+    type: 'number',
+    describe: 'HTTP mode: isolated instances one caller identity may start (REST session ids, MCP sessions); one more gets 429',
+    env: 'GATEWAY_MAX_SESSIONS_PER_IDENTITY',
+    defaultText: 'a quarter of --max-total-sessions',
+  },
   'sandbox-dir': {
     type: 'string',
     describe: 'Folder under which each sandboxed instance gets its own folder (HOME, TMPDIR, default cwd)',
@@ -181,6 +188,12 @@ export const SERVE_OPTIONS = {
     env: 'GATEWAY_ALLOWED_ORIGINS',
     defaultText: 'http(s)://localhost, 127.0.0.1 and [::1] on any port',
   },
+  'allowed-hosts': {
+    type: 'string',
+    describe: 'HTTP mode: comma-separated host names also served besides loopback ones (others get 403 on a loopback bind, and on any bind once this is set)',
+    env: 'GATEWAY_ALLOWED_HOSTS',
+    defaultText: 'localhost, 127.0.0.1, [::1] and the bound address; any Host on a non-loopback bind',
+  },
   'max-body-bytes': {
     type: 'number',
     describe: 'HTTP mode: largest request body accepted (larger: 413)',
@@ -194,6 +207,48 @@ export const SERVE_OPTIONS = {
     describe: 'HTTP mode: on SIGTERM/SIGINT, how long in-flight requests may still finish before connections are closed',
     env: 'GATEWAY_DRAIN_TIMEOUT_MS',
     defaultText: '10000',
+  },
+  'headers-timeout-ms': {
+    type: 'number',
+    describe: 'HTTP mode: time a client has to send its request headers (408 after)',
+    env: 'GATEWAY_HEADERS_TIMEOUT_MS',
+    defaultText: String(HTTP_LIMIT_DEFAULTS.headersTimeoutMs),
+  },
+  'request-timeout-ms': {
+    type: 'number',
+    describe: 'HTTP mode: time a client has to send its whole request, body included (408 after); not the time of the answer',
+    env: 'GATEWAY_REQUEST_TIMEOUT_MS',
+    defaultText: String(HTTP_LIMIT_DEFAULTS.requestTimeoutMs),
+  },
+  'keep-alive-timeout-ms': {
+    type: 'number',
+    describe: 'HTTP mode: an idle keep-alive connection is closed after this',
+    env: 'GATEWAY_KEEP_ALIVE_TIMEOUT_MS',
+    defaultText: String(HTTP_LIMIT_DEFAULTS.keepAliveTimeoutMs),
+  },
+  'max-connections': {
+    type: 'number',
+    describe: 'HTTP mode: open connections at most; one more is closed unanswered',
+    env: 'GATEWAY_MAX_CONNECTIONS',
+    defaultText: String(HTTP_LIMIT_DEFAULTS.maxConnections),
+  },
+  'max-mcp-sessions': {
+    type: 'number',
+    describe: 'HTTP mode: open /mcp sessions at most; one more gets 503',
+    env: 'GATEWAY_MAX_MCP_SESSIONS',
+    defaultText: String(DEFAULT_MAX_MCP_SESSIONS),
+  },
+  'max-mcp-sessions-per-identity': {
+    type: 'number',
+    describe: 'HTTP mode: open /mcp sessions of one caller identity at most; one more gets 429',
+    env: 'GATEWAY_MAX_MCP_SESSIONS_PER_IDENTITY',
+    defaultText: 'a quarter of --max-mcp-sessions',
+  },
+  'mcp-session-idle-timeout-ms': {
+    type: 'number',
+    describe: 'HTTP mode: an /mcp session without requests (and no open stream) for this long is closed',
+    env: 'GATEWAY_MCP_SESSION_IDLE_TIMEOUT_MS',
+    defaultText: String(DEFAULT_MCP_IDLE_TIMEOUT_MS),
   },
   'rate-limit-default': {
     type: 'string',
@@ -209,7 +264,7 @@ export const SERVE_OPTIONS = {
   },
   'rate-limit-call': {
     type: 'string',
-    describe: 'HTTP mode: limit of POST /services/:name/call per caller',
+    describe: 'HTTP mode: limit of tool calls per caller: POST /services/:name/call and each tools/call on /mcp',
     env: 'GATEWAY_RATE_LIMIT_CALL',
     defaultText: DEFAULT_RATE_LIMIT_SPECS.call,
   },

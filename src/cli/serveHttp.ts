@@ -9,6 +9,7 @@ import { Authenticator } from '../http/auth.js';
 import { CallOutcomes } from '../http/callOutcome.js';
 import { createMetrics, type GatewayMetricsExporter } from '../http/metrics.js';
 import { createRateLimiter, type RateLimiter } from '../http/rateLimit.js';
+import { HostPolicy } from '../http/host.js';
 import { OriginPolicy } from '../http/origin.js';
 import { startHttpGateway, type HttpGatewayHandle } from '../http/server.js';
 import type { CliIo } from './io.js';
@@ -102,6 +103,11 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
         loopback || http.allowUnauthenticated,
       ),
       origins: new OriginPolicy(http.allowedOrigins),
+      hosts: new HostPolicy(http.allowedHosts, { host: http.host, loopback }),
+      limits: http.connectionLimits,
+      maxMcpSessions: http.maxMcpSessions,
+      ...(http.maxMcpSessionsPerIdentity !== undefined ? { maxMcpSessionsPerIdentity: http.maxMcpSessionsPerIdentity } : {}),
+      mcpSessionIdleTimeoutMs: http.mcpSessionIdleTimeoutMs,
       maxBodyBytes: http.maxBodyBytes,
       drainTimeoutMs: http.drainTimeoutMs,
     });
@@ -128,6 +134,7 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
         anonymous: !shared && (loopback || http.allowUnauthenticated) ? 'allowed while no credential is configured' : false,
       },
       allowed_origins: http.allowedOrigins ?? 'loopback origins',
+      allowed_hosts: http.allowedHosts ?? (loopback ? 'loopback names' : 'any'),
       rate_limits: { storage: rateLimiter?.status() ?? null, custom: Object.keys(http.rateLimits.limits) },
       max_body_bytes: http.maxBodyBytes,
     },

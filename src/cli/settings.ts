@@ -8,6 +8,8 @@ import type { SignalWireConfig, SignalWireSettingName } from '../config/signalwi
 import type { ConfigIssue, ServersConfig } from '../config/types.js';
 import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
 import { normalizeOrigin } from '../http/origin.js';
+import { normalizeHostName } from '../http/host.js';
+import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from '../http/limits.js';
 import {
   parseRateLimits,
   parseRateLimitStorage,
@@ -67,6 +69,14 @@ export interface HttpSettings {
   readonly port: number;
   /** Normalized origins; undefined: the default (loopback origins). */
   readonly allowedOrigins?: readonly string[];
+  /** Normalized host names served besides loopback ones; undefined: none given. */
+  readonly allowedHosts?: readonly string[];
+  /** Timeouts and the connection cap of the HTTP server. */
+  readonly connectionLimits: HttpConnectionLimits;
+  readonly maxMcpSessions: number;
+  /** undefined: a quarter of maxMcpSessions. */
+  readonly maxMcpSessionsPerIdentity?: number;
+  readonly mcpSessionIdleTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly basic?: { readonly user: string; readonly password: string };
   readonly token?: string;
@@ -111,6 +121,15 @@ const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [
   'rate-limit-call',
   'rate-limit-session-delete',
   'rate-limit-storage',
+  'allowed-hosts',
+  'headers-timeout-ms',
+  'request-timeout-ms',
+  'keep-alive-timeout-ms',
+  'max-connections',
+  'max-mcp-sessions',
+  'max-mcp-sessions-per-identity',
+  'mcp-session-idle-timeout-ms',
+  'max-sessions-per-identity',
 ];
 
 export type ParsedFlags = Partial<Record<ServeOptionName, unknown>>;
@@ -235,6 +254,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
       cleanupIntervalS: positiveSeconds('session-cleanup-interval', DEFAULT_SESSION_SETTINGS.cleanupIntervalS),
       maxSessionsPerService: positiveInt('max-sessions-per-service', DEFAULT_SESSION_SETTINGS.maxSessionsPerService),
       maxTotalSessions: positiveInt('max-total-sessions', DEFAULT_SESSION_SETTINGS.maxTotalSessions),
+      ...(pick('max-sessions-per-identity') !== undefined ? { maxSessionsPerIdentity: positiveInt('max-sessions-per-identity', 1) } : {}),
       sandboxDir: expandHome(str('sandbox-dir') ?? DEFAULT_SESSION_SETTINGS.sandboxDir, env['HOME'], cwd),
     },
     ...(transport === 'http' ? { http: resolveHttp() } : {}),
@@ -277,6 +297,29 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
         allowedOrigins.push(origin);
       }
     }
+    const hostsPick = pick('allowed-hosts');
+    let allowedHosts: string[] | undefined;
+    if (hostsPick) {
+      allowedHosts = [];
+      for (const entry of String(hostsPick.value).split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+        const name = normalizeHostName(entry);
+        if (name === undefined) throw new SettingsError(`${hostsPick.from}: '${entry}' is not a host name or IP address (no scheme, no port)`);
+        allowedHosts.push(name);
+      }
+    }
+    const connectionLimits: HttpConnectionLimits = {
+      headersTimeoutMs: intInRange('headers-timeout-ms', HTTP_LIMIT_DEFAULTS.headersTimeoutMs, 100, 3_600_000),
+      requestTimeoutMs: intInRange('request-timeout-ms', HTTP_LIMIT_DEFAULTS.requestTimeoutMs, 100, 3_600_000),
+      keepAliveTimeoutMs: intInRange('keep-alive-timeout-ms', HTTP_LIMIT_DEFAULTS.keepAliveTimeoutMs, 100, 3_600_000),
+      maxConnections: intInRange('max-connections', HTTP_LIMIT_DEFAULTS.maxConnections, 1, 1_000_000),
+    };
+    if (connectionLimits.headersTimeoutMs > connectionLimits.requestTimeoutMs) {
+      throw new SettingsError(
+        `--headers-timeout-ms (${connectionLimits.headersTimeoutMs}) exceeds --request-timeout-ms (${connectionLimits.requestTimeoutMs}): the headers are part of the request`,
+      );
+    }
+    const maxMcpSessions = positiveInt('max-mcp-sessions', DEFAULT_MAX_MCP_SESSIONS);
+    const maxMcpSessionsPerIdentity = pick('max-mcp-sessions-per-identity') !== undefined ? positiveInt('max-mcp-sessions-per-identity', 1) : undefined;
     const user = pick('auth-user');
     const password = pick('auth-password');
     if ((user === undefined) !== (password === undefined)) {
@@ -322,6 +365,11 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
       port,
       rateLimits: { limits, storage },
       ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+      ...(allowedHosts !== undefined ? { allowedHosts } : {}),
+      connectionLimits,
+      maxMcpSessions,
+      ...(maxMcpSessionsPerIdentity !== undefined ? { maxMcpSessionsPerIdentity } : {}),
+      mcpSessionIdleTimeoutMs: intInRange('mcp-session-idle-timeout-ms', DEFAULT_MCP_IDLE_TIMEOUT_MS, 100, 7 * 86_400_000),
       maxBodyBytes,
       ...(user && password ? { basic: { user: String(user.value), password: String(password.value) } } : {}),
       ...(token !== undefined ? { token } : {}),

@@ -11,8 +11,18 @@ export interface SessionSettings {
   readonly maxSessionsPerService: number;
   /** Isolated instances of all servers at most. */
   readonly maxTotalSessions: number;
+  /** Isolated instances one HTTP identity may start at most (429 beyond); default a quarter of maxTotalSessions. */
+  readonly maxSessionsPerIdentity?: number;
   /** Each sandboxed instance gets its own folder below this one. `~/` is expanded by the CLI. */
   readonly sandboxDir: string;
+}
+
+/**
+ * A per-identity cap (isolated instances, /mcp sessions) when none is set: a quarter of the
+ * total, so that one caller never takes every slot and at least four always fit.
+ */
+export function defaultPerIdentityCap(total: number): number {
+  return Math.max(1, Math.floor(total / 4));
 }
 
 export const DEFAULT_SANDBOX_DIR = '~/.cache/agent-mcp-gateway/sandbox';

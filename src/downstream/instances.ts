@@ -9,11 +9,12 @@
 // running) and instances whose process died. An instance holds state that a restart would
 // lose, so a dead one is never restarted or silently replaced: the next call of its scope
 // gets SERVER_UNAVAILABLE saying the state was lost, and the call after that starts fresh.
-// Limits (per server and in total) are checked before anything is spawned, and a start that
+// Limits (per owner, per server and in total) are checked before anything is spawned, and a start that
 // fails leaves no process and no slot behind. There is no lock: starting an instance never
 // holds up calls to any other.
 
 import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import { defaultPerIdentityCap } from '../config/sessionSettings.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { DownstreamConnection, type ConnectionOptions, type ServerRequest } from './connection.js';
@@ -25,6 +26,8 @@ export interface InstanceLimits {
   readonly cleanupIntervalS: number;
   readonly maxPerServer: number;
   readonly maxTotal: number;
+  /** Instances one owner (an HTTP caller's identity) may hold at most. Default: a quarter of maxTotal. */
+  readonly maxPerOwner?: number;
 }
 
 export interface AcquireRequest {
@@ -39,6 +42,11 @@ export interface AcquireRequest {
   readonly timeoutS?: number;
   /** Caller's metadata; merged into the instance's. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /**
+   * Who is charged for a new instance (an HTTP caller's identity), so that one caller cannot
+   * take every slot; undefined: nobody (stdio's one client, agent instances: one per agent).
+   */
+  readonly owner?: string;
 }
 
 /** One acquired instance: its connection, and release() when the call is over. */
@@ -72,6 +80,7 @@ interface Instance {
   readonly scope: string;
   readonly label: string;
   readonly agentId: string;
+  readonly owner: string | undefined;
   readonly connection: DownstreamConnection;
   readonly routeKey: string;
   readonly createdAt: number;
@@ -98,6 +107,8 @@ export class InstanceRegistry {
   readonly #now: () => number;
   readonly #instances = new Map<string, Instance>();
   readonly #perServer = new Map<string, number>();
+  readonly #perOwner = new Map<string, number>();
+  readonly #maxPerOwner: number;
   readonly #lost = new Map<string, Tombstone>();
   /** Instances being closed; close() and killAllSync() include them. */
   readonly #closingSet = new Set<DownstreamConnection>();
@@ -107,6 +118,7 @@ export class InstanceRegistry {
   constructor(opts: ConnectionOptions, limits: InstanceLimits, now: () => number = Date.now) {
     this.#opts = { ...opts, singleLife: true };
     this.#limits = limits;
+    this.#maxPerOwner = limits.maxPerOwner ?? defaultPerIdentityCap(limits.maxTotal);
     this.#now = now;
     this.#sweeper = setInterval(() => this.sweep(), Math.max(1, Math.round(limits.cleanupIntervalS * 1000)));
     this.#sweeper.unref();
@@ -119,7 +131,8 @@ export class InstanceRegistry {
   /**
    * The instance of (spec.name, scope), created and started if there is none. Throws
    * GatewayError: SERVER_UNAVAILABLE (start failed; the scope's instance died: its state was
-   * lost; shutting down) or TOO_MANY_SESSIONS (a limit).
+   * lost; shutting down), TOO_MANY_SESSIONS (a gateway limit) or TOO_MANY_SESSIONS_FOR_IDENTITY
+   * (the owner's limit).
    */
   async acquire(req: AcquireRequest): Promise<InstanceLease> {
     const server = req.spec.name;
@@ -238,6 +251,15 @@ export class InstanceRegistry {
   #create(req: AcquireRequest, key: string): Instance {
     const server = req.spec.name;
     const perServer = this.#perServer.get(server) ?? 0;
+    const owned = req.owner === undefined ? 0 : (this.#perOwner.get(req.owner) ?? 0);
+    // First, so that the caller at its own cap hears that, not that the gateway is full.
+    if (req.owner !== undefined && owned >= this.#maxPerOwner) {
+      throw new GatewayError(
+        'TOO_MANY_SESSIONS_FOR_IDENTITY',
+        `This caller already holds ${owned} isolated instances, its limit (max_sessions_per_identity); end a session or retry later`,
+        { server },
+      );
+    }
     if (perServer >= this.#limits.maxPerServer) {
       throw new GatewayError(
         'TOO_MANY_SESSIONS',
@@ -268,6 +290,7 @@ export class InstanceRegistry {
       scope: req.scope,
       label: req.label,
       agentId: req.agentId,
+      owner: req.owner,
       connection,
       routeKey,
       createdAt: now,
@@ -290,6 +313,7 @@ export class InstanceRegistry {
     };
     this.#instances.set(key, instance);
     this.#perServer.set(server, perServer + 1);
+    if (req.owner !== undefined) this.#perOwner.set(req.owner, owned + 1);
     this.#opts.logger.info({ server, scope: req.label, agent: req.agentId }, 'isolated instance starting');
     return instance;
   }
@@ -325,6 +349,11 @@ export class InstanceRegistry {
     const n = (this.#perServer.get(i.server) ?? 1) - 1;
     if (n <= 0) this.#perServer.delete(i.server);
     else this.#perServer.set(i.server, n);
+    if (i.owner !== undefined) {
+      const o = (this.#perOwner.get(i.owner) ?? 1) - 1;
+      if (o <= 0) this.#perOwner.delete(i.owner);
+      else this.#perOwner.set(i.owner, o);
+    }
   }
 
   async #remove(i: Instance, why: string): Promise<void> {

@@ -231,6 +231,7 @@ export class Gateway {
       cleanupIntervalS: this.#session.cleanupIntervalS,
       maxPerServer: this.#session.maxSessionsPerService,
       maxTotal: this.#session.maxTotalSessions,
+      ...(this.#session.maxSessionsPerIdentity !== undefined ? { maxPerOwner: this.#session.maxSessionsPerIdentity } : {}),
     });
     const operations = new Map<string, Operation>([
       ['list_servers', listServersOperation(this.#native.catalog)],

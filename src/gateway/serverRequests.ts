@@ -55,6 +55,8 @@ export interface InstanceScope {
   /** Idle timeout the current call sets, in seconds. */
   readonly timeoutS?: number;
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** The HTTP identity charged for the instances of this session (the per-identity cap). */
+  readonly owner?: string;
 }
 
 export interface InFlight {

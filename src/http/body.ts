@@ -1,6 +1,6 @@
 // Reading a JSON request body with a size bound: 415 before reading a non-JSON body, 413 when
 // the declared or the received size passes the limit, 400 naming the problem for JSON that
-// does not parse.
+// does not parse or nests deeper than MAX_JSON_DEPTH.
 //
 // An over-limit body is read to its end (and thrown away) before the 413 goes out: a client
 // still writing to a socket the server has closed sees a reset instead of the answer. Past
@@ -9,6 +9,13 @@ import type { IncomingMessage } from 'node:http';
 import { HttpError } from './respond.js';
 
 const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Deepest nesting of arrays and objects accepted in a request body. JSON.parse itself copes
+ * with any depth, but structuredClone, JSON.stringify, schema validation and the audit's
+ * hashing recurse: a body deeper than this is refused (400) before any of them sees it.
+ */
+export const MAX_JSON_DEPTH = 128;
 
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
@@ -65,15 +72,40 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
+/** Whether `value` nests arrays and objects more than `max` levels deep; iterative, so any depth is safe to ask about. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** Parses JSON text: the value, or why it is refused (bad JSON, or nested deeper than MAX_JSON_DEPTH). */
+export function parseJsonText(
+  text: string,
+): { ok: true; value: unknown } | { ok: false; reason: 'syntax' | 'depth'; message: string } {
+  if (text.trim() === '') return { ok: false, reason: 'syntax', message: 'Invalid JSON: the request body is empty' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (err) {
+    return { ok: false, reason: 'syntax', message: `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return { ok: false, reason: 'depth', message: `Invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` };
+  return { ok: true, value };
+}
+
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
   if (!isJsonContentType(req.headers['content-type'])) {
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', "Content-Type must be 'application/json'");
   }
-  const text = (await readBody(req, maxBytes)).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'INVALID_ARGUMENT', 'Invalid JSON: the request body is empty');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new HttpError(400, 'INVALID_ARGUMENT', `Invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const parsed = parseJsonText((await readBody(req, maxBytes)).toString('utf8'));
+  if (!parsed.ok) throw new HttpError(400, 'INVALID_ARGUMENT', parsed.message);
+  return parsed.value;
 }

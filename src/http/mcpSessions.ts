@@ -5,6 +5,9 @@
 // (or a per-agent token now mapped to another agent after a reload) gets 404, as an
 // unknown session does, and must initialize its own. A session authenticated with a
 // per-agent credential is bound to that agent for its whole life.
+//
+// Limits: open sessions in all (503 beyond), and per identity (429 beyond, so one token
+// cannot take every slot); a session idle past the idle timeout is closed.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -12,7 +15,9 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { createUpstreamServer } from '../gateway/upstreamServer.js';
+import { defaultPerIdentityCap } from '../config/sessionSettings.js';
 import type { Principal } from './auth.js';
+import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS } from './limits.js';
 import { HttpError } from './respond.js';
 
 export interface McpSessionsOptions {
@@ -21,6 +26,8 @@ export interface McpSessionsOptions {
   readonly maxBodyBytes: number;
   /** Open sessions at most; an initialize beyond it gets 503. Default 1,000. */
   readonly maxSessions?: number;
+  /** Open sessions of one identity (Principal.key) at most; its initialize beyond it gets 429. Default: a quarter of maxSessions. */
+  readonly maxSessionsPerIdentity?: number;
   /** A session without any request for this long (and no open stream) is closed. Default 1 hour. */
   readonly idleTimeoutMs?: number;
 }
@@ -36,20 +43,23 @@ interface Entry {
   active: number;
 }
 
-const DEFAULT_MAX_SESSIONS = 1_000;
-const DEFAULT_IDLE_TIMEOUT_MS = 60 * 60_000;
-
 export class McpSessions {
   readonly #options: McpSessionsOptions;
   readonly #sessions = new Map<string, Entry>();
   /** Sessions created whose initialize is being answered (counted against the limit). */
   #pending = 0;
+  /** Open and pending sessions per identity. */
+  readonly #perIdentity = new Map<string, number>();
+  readonly #maxSessions: number;
+  readonly #maxPerIdentity: number;
   #closed = false;
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: McpSessionsOptions) {
     this.#options = options;
-    const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_MCP_SESSIONS;
+    this.#maxPerIdentity = options.maxSessionsPerIdentity ?? defaultPerIdentityCap(this.#maxSessions);
+    const idle = options.idleTimeoutMs ?? DEFAULT_MCP_IDLE_TIMEOUT_MS;
     this.#sweeper = setInterval(() => this.#sweep(idle), Math.min(idle, 60_000));
     this.#sweeper.unref();
   }
@@ -58,7 +68,8 @@ export class McpSessions {
     return this.#sessions.size;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+  /** `parsedBody`: a POST's JSON body, already read and checked by the caller. */
+  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal, parsedBody?: unknown): Promise<void> {
     if (this.#closed) throw new HttpError(503, 'SHUTTING_DOWN', 'The gateway is shutting down');
     const header = req.headers['mcp-session-id'];
     const sid = Array.isArray(header) ? header[0] : header;
@@ -73,22 +84,38 @@ export class McpSessions {
         entry.active--;
         entry.lastUsed = Date.now();
       });
-      await entry.transport.handleRequest(req, res);
+      await entry.transport.handleRequest(req, res, parsedBody);
       return;
     }
     if (req.method !== 'POST') {
       throw new HttpError(400, 'INVALID_ARGUMENT', "Missing 'Mcp-Session-Id' header: initialize a session with POST /mcp first");
     }
-    if (this.#sessions.size + this.#pending >= (this.#options.maxSessions ?? DEFAULT_MAX_SESSIONS)) {
+    const mine = this.#perIdentity.get(principal.key) ?? 0;
+    if (mine >= this.#maxPerIdentity) {
+      this.#options.logger.warn({ event: 'mcp_session_cap', identity: principal.key, open: mine }, 'MCP session refused: identity at its cap');
+      throw new HttpError(
+        429,
+        'TOO_MANY_SESSIONS_FOR_IDENTITY',
+        `This identity already has ${mine} open MCP sessions, its limit; close one (DELETE /mcp) or retry later`,
+        { 'Retry-After': '5' },
+      );
+    }
+    if (this.#sessions.size + this.#pending >= this.#maxSessions) {
       throw new HttpError(503, 'TOO_MANY_SESSIONS', 'Too many open MCP sessions; close one (DELETE /mcp) or retry later', { 'Retry-After': '5' });
     }
-    await this.#initialize(req, res, principal);
+    await this.#initialize(req, res, principal, parsedBody);
   }
 
-  async #initialize(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+  #count(identity: string, delta: number): void {
+    const n = (this.#perIdentity.get(identity) ?? 0) + delta;
+    if (n <= 0) this.#perIdentity.delete(identity);
+    else this.#perIdentity.set(identity, n);
+  }
+
+  async #initialize(req: IncomingMessage, res: ServerResponse, principal: Principal, parsedBody: unknown): Promise<void> {
     const id = randomUUID();
     // Servers with isolation "session" run one instance per MCP session, closed with it.
-    const instanceScope = { key: JSON.stringify(['mcp', id]), label: `MCP session ${id}` };
+    const instanceScope = { key: JSON.stringify(['mcp', id]), label: `MCP session ${id}`, owner: principal.key };
     const { server, detach, connect } = createUpstreamServer(this.#options.gateway, {
       id,
       auditSessionId: id,
@@ -100,7 +127,10 @@ export class McpSessions {
     const close = (): Promise<void> => {
       closing ??= (async () => {
         detach();
-        if (this.#sessions.get(id) === entry && entry) this.#sessions.delete(id);
+        if (this.#sessions.get(id) === entry && entry) {
+          this.#sessions.delete(id);
+          this.#count(principal.key, -1);
+        }
         await server.close().catch(() => undefined);
         await this.#options.gateway.instances.closeScope(instanceScope.key);
       })();
@@ -112,6 +142,7 @@ export class McpSessions {
       onsessioninitialized: () => {
         entry = { id, principalKey: principal.key, transport, server, close, lastUsed: Date.now(), active: 0 };
         this.#sessions.set(id, entry);
+        this.#count(principal.key, 1);
         this.#options.logger.info({ mcp_session: id, identity: principal.key }, 'MCP session opened');
       },
     });
@@ -121,11 +152,13 @@ export class McpSessions {
       void close();
     };
     this.#pending++;
+    this.#count(principal.key, 1);
     try {
       await connect(transport);
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, parsedBody);
     } finally {
       this.#pending--;
+      this.#count(principal.key, -1);
     }
     // Not an initialize request (the SDK answered 400), or it failed: nothing to keep.
     if (!this.#sessions.has(id)) await close();

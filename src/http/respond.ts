@@ -8,6 +8,7 @@ export type HttpErrorCode =
   | ErrorCode
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN_ORIGIN'
+  | 'FORBIDDEN_HOST'
   | 'NOT_FOUND'
   | 'SESSION_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
@@ -48,6 +49,8 @@ export function statusOfGatewayCode(code: string): number {
       return 404;
     case 'SESSION_CONFLICT':
       return 409;
+    case 'TOO_MANY_SESSIONS_FOR_IDENTITY':
+      return 429;
     case 'SERVER_UNAVAILABLE':
     case 'TOO_MANY_SESSIONS':
       return 503;
@@ -87,6 +90,17 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Seconds a 429 without a more precise Retry-After asks the client to wait (a per-identity cap: until one of its sessions ends). */
+const DEFAULT_RETRY_AFTER_S = '5';
+
 export function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: err.message, code: err.code }, { ...err.headers });
+  // Every 429 says when to come back, whichever layer refused.
+  const headers: Record<string, string | readonly string[]> = { ...err.headers };
+  if (err.status === 429 && !('Retry-After' in headers) && !res.hasHeader('Retry-After')) headers['Retry-After'] = DEFAULT_RETRY_AFTER_S;
+  sendJson(res, err.status, { error: err.message, code: err.code }, headers);
+}
+
+/** A JSON-RPC error answer on /mcp (no request id: the message was refused before it was read as one). */
+export function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
 }

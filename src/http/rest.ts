@@ -106,6 +106,7 @@ export class RestApi {
     const scope: InstanceScope = {
       key: restScopeKey(owner, call.sessionId),
       label: `session ${JSON.stringify(call.sessionId)}`,
+      owner,
       ...(call.timeout !== undefined ? { timeoutS: call.timeout } : {}),
       metadata: call.metadata,
     };

@@ -1,23 +1,30 @@
 // The HTTP mode's server: node:http or node:https, our router, and one request pipeline:
 //
-//   security headers -> (draining? 503) -> route (404/405/OPTIONS) -> Origin (403)
-//   -> authenticate -> rate limit (per identity, per IP before auth; 429)
-//   -> 401 if authentication failed -> handler (REST or /mcp)
+//   security headers -> (draining? 503) -> Host (403) -> route (404/405/OPTIONS)
+//   -> Origin (403) -> authenticate -> rate limit (per identity, per IP before auth; 429)
+//   -> 401 if authentication failed -> handler (REST or /mcp; a tools/call on /mcp is
+//   also counted in the `call` class, as POST /services/:name/call is)
+//
+// The server bounds the time a client may take to send its headers and its whole request,
+// how long an idle keep-alive connection stays open, and how many connections are open.
 //
 // It owns the listening server, the MCP sessions and the in-flight count; close() drains:
 // stop accepting, let in-flight requests finish (bounded), close MCP sessions, then every
 // connection. The Gateway itself belongs to the caller (cli/serveHttp.ts).
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Authenticator, AuthOutcome, Principal } from './auth.js';
 import { readJsonBody } from './body.js';
+import type { HostPolicy } from './host.js';
+import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from './limits.js';
+import { readMcpBody } from './mcpBody.js';
 import type { CallOutcomes } from './callOutcome.js';
 import { McpSessions } from './mcpSessions.js';
 import type { OriginPolicy } from './origin.js';
-import { HttpError, sendError, sendJson, setSecurityHeaders } from './respond.js';
+import { HttpError, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
 import { RestApi, type RestAnswer, type RestRequest } from './rest.js';
 import { Router } from './router.js';
 
@@ -61,12 +68,20 @@ export interface HttpGatewayOptions {
   readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string };
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
+  /** Which Host header values are served (DNS-rebinding defence); undefined: any. */
+  readonly hosts?: HostPolicy;
   readonly maxBodyBytes: number;
   readonly rateLimiter?: RateLimitHook;
   readonly metrics?: MetricsHook;
   /** How long close() lets in-flight requests finish. Default 10 s. */
   readonly drainTimeoutMs?: number;
   readonly maxMcpSessions?: number;
+  /** Open MCP sessions of one identity at most (429 beyond). Default: a quarter of maxMcpSessions. */
+  readonly maxMcpSessionsPerIdentity?: number;
+  /** An MCP session without requests for this long is closed. Default 1 hour. */
+  readonly mcpSessionIdleTimeoutMs?: number;
+  /** Connection limits and timeouts; each defaults to HTTP_LIMIT_DEFAULTS'. */
+  readonly limits?: Partial<HttpConnectionLimits>;
 }
 
 export interface HttpGatewayHandle {
@@ -111,13 +126,38 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     logger,
     maxBodyBytes: options.maxBodyBytes,
     ...(options.maxMcpSessions !== undefined ? { maxSessions: options.maxMcpSessions } : {}),
+    ...(options.maxMcpSessionsPerIdentity !== undefined ? { maxSessionsPerIdentity: options.maxMcpSessionsPerIdentity } : {}),
+    ...(options.mcpSessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.mcpSessionIdleTimeoutMs } : {}),
   });
+  const limits: HttpConnectionLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
+
+  /** Counts one request of `key` in `routeClass`; sets the RateLimit-* headers; throws 429 when refused. */
+  const charge = async (res: ServerResponse, routeClass: RouteClass, key: string): Promise<void> => {
+    if (!options.rateLimiter) return;
+    const decision = await options.rateLimiter.check(routeClass, key);
+    for (const [name, value] of Object.entries(options.rateLimiter.headers(decision))) res.setHeader(name, value);
+    if (!decision.allowed) {
+      options.metrics?.onRateLimited?.(routeClass);
+      throw new HttpError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
+    }
+  };
 
   const mcpRoute: RouteDef = {
     auth: true,
     routeClass: 'default',
     handler: async ({ req, res, rest: r }) => {
-      await mcp.handle(req, res, r.principal);
+      let parsed: unknown;
+      if (req.method === 'POST') {
+        const body = await readMcpBody(req, options.maxBodyBytes);
+        if (!body.ok) {
+          sendJsonRpcError(res, body.status, body.rpcCode, body.message);
+          return undefined;
+        }
+        // A tool call costs what it costs on REST, whichever way it arrives.
+        if (body.method === 'tools/call') await charge(res, 'call', r.principal.key);
+        parsed = body.value;
+      }
+      await mcp.handle(req, res, r.principal, parsed);
       return undefined;
     },
   };
@@ -156,6 +196,10 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       res.setHeader('Connection', 'close');
       throw new HttpError(503, 'SHUTTING_DOWN', 'The gateway is shutting down', { 'Retry-After': '5' });
     }
+    if (options.hosts && !options.hosts.allows(req.headers.host)) {
+      logger.warn({ event: 'host_refused', ip: req.socket.remoteAddress, method: req.method }, 'request for a foreign Host refused');
+      throw new HttpError(403, 'FORBIDDEN_HOST', 'Host not allowed');
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://gateway.invalid');
@@ -178,15 +222,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     }
     const auth = authenticator.authenticate(req.headers.authorization, gateway.snapshot.rules.credentials);
     // Counted per authenticated identity; per IP when authentication failed.
-    if (options.rateLimiter && route.routeClass) {
-      const key = auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`;
-      const decision = await options.rateLimiter.check(route.routeClass, key);
-      for (const [name, value] of Object.entries(options.rateLimiter.headers(decision))) res.setHeader(name, value);
-      if (!decision.allowed) {
-        options.metrics?.onRateLimited?.(route.routeClass);
-        throw new HttpError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
-      }
-    }
+    if (route.routeClass) await charge(res, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
     if (route.auth && !auth.ok) {
       logger.warn(
         { event: 'auth_failed', ip: req.socket.remoteAddress, method: req.method, path: match.pattern, reason: auth.reason },
@@ -238,7 +274,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
         sendError(res, err);
         return;
       }
-      if (res.destroyed || res.writableEnded) {
+      // A stack overflow on a request is a body too deep for some code on its path: the
+      // client's fault, answered as such (bodies are depth-checked; this is the backstop).
+      if (err instanceof RangeError && err.message.includes('call stack') && !res.headersSent && !res.destroyed) {
+        logger.warn({ err: err.message, method: req.method }, 'request refused: too deeply nested to process');
+        sendError(res, new HttpError(400, 'INVALID_ARGUMENT', 'The request is nested too deeply to process'));
+        return;
+      }
+      if (res.destroyed || res.writableEnded || req.socket.destroyed || req.socket.writableEnded) {
         // The client went away (a cancelled call ends this way): nobody to answer.
         logger.debug({ err, method: req.method }, 'request ended after its client left');
         return;
@@ -249,15 +292,28 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     });
   };
 
-  const server: Server = tls ? createHttpsServer({ cert: options.tls!.cert, key: options.tls!.key }, listener) : createHttpServer(listener);
-  // A client must send its headers within 30 s (the whole request within Node's default 5 min);
-  // answers may take as long as the tool call does.
-  server.headersTimeout = 30_000;
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (socket.writable && err.code !== 'ECONNRESET') {
-      const body = '{"error":"Malformed HTTP request","code":"INVALID_ARGUMENT"}';
+  // Answers may take as long as the tool call does: only receiving the request is timed.
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would let a short timeout run long).
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+  };
+  const server: Server = tls
+    ? createHttpsServer({ ...serverOptions, cert: options.tls!.cert, key: options.tls!.key }, listener)
+    : createHttpServer(serverOptions, listener);
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    logger.warn({ event: 'connection_refused', ip: data?.remoteAddress, max_connections: limits.maxConnections }, 'connection refused: too many open connections');
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Only a socket nothing was written to can still carry an answer.
+    if (socket.writable && socket.bytesWritten === 0 && err.code !== 'ECONNRESET') {
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const body = timedOut ? '{"error":"Request not received in time","code":"REQUEST_TIMEOUT"}' : '{"error":"Malformed HTTP request","code":"INVALID_ARGUMENT"}';
       socket.end(
-        'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n' +
+        `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
           `X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
           `Referrer-Policy: no-referrer\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
       );

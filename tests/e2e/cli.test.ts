@@ -113,6 +113,7 @@ describe('--version and --help', () => {
     '--sandbox-dir': 'GATEWAY_SANDBOX_DIR',
     '--max-message-bytes': 'GATEWAY_MAX_MESSAGE_BYTES',
     '--max-result-bytes': 'GATEWAY_MAX_RESULT_BYTES',
+    '--max-sessions-per-identity': 'GATEWAY_MAX_SESSIONS_PER_IDENTITY',
     '--transport': 'GATEWAY_TRANSPORT',
     '--host': 'GATEWAY_HTTP_HOST',
     '--port': 'GATEWAY_HTTP_PORT',
@@ -130,6 +131,14 @@ describe('--version and --help', () => {
     '--rate-limit-call': 'GATEWAY_RATE_LIMIT_CALL',
     '--rate-limit-session-delete': 'GATEWAY_RATE_LIMIT_SESSION_DELETE',
     '--rate-limit-storage': 'GATEWAY_RATE_LIMIT_STORAGE',
+    '--allowed-hosts': 'GATEWAY_ALLOWED_HOSTS',
+    '--headers-timeout-ms': 'GATEWAY_HEADERS_TIMEOUT_MS',
+    '--request-timeout-ms': 'GATEWAY_REQUEST_TIMEOUT_MS',
+    '--keep-alive-timeout-ms': 'GATEWAY_KEEP_ALIVE_TIMEOUT_MS',
+    '--max-connections': 'GATEWAY_MAX_CONNECTIONS',
+    '--max-mcp-sessions': 'GATEWAY_MAX_MCP_SESSIONS',
+    '--max-mcp-sessions-per-identity': 'GATEWAY_MAX_MCP_SESSIONS_PER_IDENTITY',
+    '--mcp-session-idle-timeout-ms': 'GATEWAY_MCP_SESSION_IDLE_TIMEOUT_MS',
   };
 
   /** Option blocks of a yargs help text: flag -> its whole (re-flowed) description. */

@@ -225,7 +225,8 @@ describe('limits', () => {
     gw = await start({
       mcpServers: { todo: server('todo', 'todo', { isolation: 'session' }), todo2: server('todo2', 'todo', { isolation: 'session' }) },
       rules: RULES,
-      args: ['--max-sessions-per-service', '2', '--max-total-sessions', '3'],
+      // One identity here: its own cap (a quarter of the total by default) is raised past the total, so the gateway's limits answer.
+      args: ['--max-sessions-per-service', '2', '--max-total-sessions', '3', '--max-sessions-per-identity', '4'],
     });
   });
   afterAll(async () => {

@@ -48,6 +48,7 @@ export function isolatedLease(ctx: OperationContext, spec: ServerSpec): Promise<
       agentId: ctx.agentId,
       ...(session.timeoutS !== undefined ? { timeoutS: session.timeoutS } : {}),
       ...(session.metadata !== undefined ? { metadata: session.metadata } : {}),
+      ...(session.owner !== undefined ? { owner: session.owner } : {}),
     });
   }
   return ctx.instances.acquire({ spec, scope: agentScopeKey(ctx.agentId), label: `agent ${JSON.stringify(ctx.agentId)}`, agentId: ctx.agentId });

@@ -254,7 +254,13 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
       cleanupIntervalS: positiveSeconds('session-cleanup-interval', DEFAULT_SESSION_SETTINGS.cleanupIntervalS),
       maxSessionsPerService: positiveInt('max-sessions-per-service', DEFAULT_SESSION_SETTINGS.maxSessionsPerService),
       maxTotalSessions: positiveInt('max-total-sessions', DEFAULT_SESSION_SETTINGS.maxTotalSessions),
-      ...(pick('max-sessions-per-identity') !== undefined ? { maxSessionsPerIdentity: positiveInt('max-sessions-per-identity', 1) } : {}),
+      // SignalWire's skill calls with one shared credential, so there one identity is every
+      // caller: a quarter of the total would cut a drop-in's capacity without protecting anyone.
+      ...(pick('max-sessions-per-identity') !== undefined
+        ? { maxSessionsPerIdentity: positiveInt('max-sessions-per-identity', 1) }
+        : signalWire
+          ? { maxSessionsPerIdentity: positiveInt('max-total-sessions', DEFAULT_SESSION_SETTINGS.maxTotalSessions) }
+          : {}),
       sandboxDir: expandHome(str('sandbox-dir') ?? DEFAULT_SESSION_SETTINGS.sandboxDir, env['HOME'], cwd),
     },
     ...(transport === 'http' ? { http: resolveHttp() } : {}),

@@ -44,6 +44,13 @@ describe('resolveServeSettings with --config', () => {
     expect(s.signalWire?.servers.servers.map((x) => x.name)).toEqual(['todo']);
   });
 
+  it('gives the one shared identity of a drop-in the whole session total unless a cap is set', () => {
+    const { dir, path } = configFile({ ...FILE, session: { ...FILE.session, max_total_sessions: 40 } });
+    expect(resolveServeSettings({ config: path }, {}, dir).session.maxSessionsPerIdentity).toBe(40);
+    expect(resolveServeSettings({ config: path, 'max-sessions-per-identity': 5 }, {}, dir).session.maxSessionsPerIdentity).toBe(5);
+    expect(resolveServeSettings({ transport: 'http' }, {}, dir).session.maxSessionsPerIdentity).toBeUndefined();
+  });
+
   it('flags beat environment variables, which beat config.json', () => {
     const { dir, path } = configFile(FILE);
     const env = { GATEWAY_CONFIG: path, GATEWAY_HTTP_PORT: '9002', GATEWAY_HTTP_HOST: '127.0.0.2', GATEWAY_RATE_LIMIT_CALL: '99 per minute' };

@@ -345,9 +345,16 @@ describe('refusals and hostile input (issue 13)', () => {
     expect(lines[1]).toMatchObject({ agent: 'alice', operation: 'execute_tool', server: 'slowsrv', tool: 'echo', decision: 'ERROR', code: 'SESSION_CONFLICT', isError: true });
   });
 
-  it('metadata or arguments nested 5,000 deep are a 400 naming the field and an audit line, never a 500', async () => {
+  it('a body nested 5,000 deep is a 400 from the HTTP layer, before any call (so no audit line), never a 500', async () => {
+    const raw = `{"tool":"echo","session_id":"deep-body","arguments":${nestedJson(5000)}}`;
+    const r = await req('POST', '/services/echo/call', { raw });
+    expect(r).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT', error: 'Invalid JSON: nested deeper than 128 levels' } });
+    expect(auditOf('deep-body')).toHaveLength(0);
+  });
+
+  it('metadata or arguments nested past 64 levels (within the body limit) are a 400 naming the field and an audit line', async () => {
     for (const [field, sessionId] of [['metadata', 'deep-meta'], ['arguments', 'deep-args']] as const) {
-      const raw = `{"tool":"echo","session_id":"${sessionId}","${field}":${nestedJson(5000)}}`;
+      const raw = `{"tool":"echo","session_id":"${sessionId}","${field}":${nestedJson(100)}}`;
       const r = await req('POST', '/services/echo/call', { raw });
       expect(r.status, field).toBe(400);
       expect(r.body, field).toMatchObject({ code: 'INVALID_ARGUMENT', error: expect.stringContaining(`'${field}'`) });

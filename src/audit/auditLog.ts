@@ -85,6 +85,11 @@ export class JsonlAuditSink implements AuditSink {
     mkdirSync(dirname(path), { recursive: true });
     // a+: appending, and readable for the one-byte look at how the file ends.
     this.#fd = openSync(path, 'a+', 0o600);
+    // A FIFO nobody reads, or a device, would hold every write and so every reply: only files.
+    if (!fstatSync(this.#fd).isFile()) {
+      closeSync(this.#fd);
+      throw new Error(`${path} is not a regular file`);
+    }
     this.#needsNewline = endsInsideLine(this.#fd);
   }
 
@@ -109,6 +114,7 @@ export class JsonlAuditSink implements AuditSink {
     this.#inFlight = new Promise<void>((done) => {
       this.#writeAll(data, 0, (err) => {
         if (err) this.#writeFailed(err);
+        else this.#writeSucceeded();
         this.#inFlight = undefined;
         batch.resolve();
         done();
@@ -140,9 +146,21 @@ export class JsonlAuditSink implements AuditSink {
   }
 
   #writeFailed(err: unknown): void {
-    // Writing the audit log must never fail a call; report once and carry on.
+    // Writing the audit log must never fail a call; report once per outage and carry on.
     if (!this.#failed) this.#logger.error({ err, path: this.#path }, 'audit log write failed');
     this.#failed = true;
+    // Part of a batch may have reached the file: end that torn line before the next one.
+    try {
+      this.#needsNewline = endsInsideLine(this.#fd);
+    } catch {
+      this.#needsNewline = true;
+    }
+  }
+
+  #writeSucceeded(): void {
+    if (!this.#failed) return;
+    this.#failed = false;
+    this.#logger.warn({ path: this.#path }, 'audit log writes work again; lines of the calls in between are lost');
   }
 
   /**

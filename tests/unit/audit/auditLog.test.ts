@@ -1,6 +1,7 @@
 // JsonlAuditSink queues records and writes them in batches of whole lines; nothing queued
 // may be lost on close() or flushSync(), and the order of calls is the order of lines. The
 // promise write() returns settles only once the record's line is in the file (group commit).
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,6 +119,14 @@ describe('JsonlAuditSink group commit', () => {
     const raw = readFileSync(path, 'utf8').split('\n');
     expect(raw).toHaveLength(4);
     expect(JSON.parse(raw[2]!)).toMatchObject({ id: 'id-1' });
+  });
+});
+
+describe('JsonlAuditSink refuses what would hold every reply', () => {
+  it('a FIFO (writes that never complete) is refused at open, naming the path', () => {
+    const path = join(makeTmpDir(), 'audit.fifo');
+    execFileSync('mkfifo', [path]);
+    expect(() => new JsonlAuditSink(path, createLogger('silent'))).toThrow(`${path} is not a regular file`);
   });
 });
 

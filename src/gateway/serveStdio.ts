@@ -26,9 +26,6 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
     logger: opts.logger,
     maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
   });
-  // While the client is slow to read, the SDK waits for 'drain' once per answer written:
-  // many concurrent calls mean many such listeners, which is load, not a leak.
-  stdout.setMaxListeners(0);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const onEnd = (): void => resolveClosed();

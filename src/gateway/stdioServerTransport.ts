@@ -35,6 +35,8 @@ export class LineStdioServerTransport implements Transport {
   readonly #log: Logger;
   #started = false;
   #closed = false;
+  #outputBroken = false;
+  readonly #waitingForDrain: (() => void)[] = [];
 
   constructor(stdin: Readable, stdout: Writable, opts: StdioServerTransportOptions) {
     this.#stdin = stdin;
@@ -48,13 +50,17 @@ export class LineStdioServerTransport implements Transport {
     this.#started = true;
     this.#stdin.on('data', this.#onData);
     this.#stdin.on('error', this.#onError);
+    this.#stdout.on('drain', this.#onDrain);
+    this.#stdout.on('error', this.#onOutputError);
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.#stdout.write(serializeMessage(message))) resolve();
-      else this.#stdout.once('drain', resolve);
-    });
+    if (this.#outputBroken) return Promise.resolve();
+    if (this.#stdout.write(serializeMessage(message))) return Promise.resolve();
+    // The client is not reading: stop reading its requests until it has taken the answers,
+    // so a client that only writes cannot grow the gateway's output buffer without bound.
+    this.#stdin.pause();
+    return new Promise<void>((resolve) => this.#waitingForDrain.push(resolve));
   }
 
   async close(): Promise<void> {
@@ -62,6 +68,8 @@ export class LineStdioServerTransport implements Transport {
     this.#closed = true;
     this.#stdin.off('data', this.#onData);
     this.#stdin.off('error', this.#onError);
+    this.#stdout.off('drain', this.#onDrain);
+    // Still listening for 'error': a write already queued may fail after close.
     // Paused only when nobody else reads stdin (as the SDK's transport does).
     if (this.#stdin.listenerCount('data') === 0) this.#stdin.pause();
     this.#reader.clear();
@@ -70,6 +78,22 @@ export class LineStdioServerTransport implements Transport {
 
   readonly #onError = (error: Error): void => {
     this.onerror?.(error);
+  };
+
+  readonly #onDrain = (): void => {
+    const waiting = this.#waitingForDrain.splice(0);
+    for (const resolve of waiting) resolve();
+    if (!this.#closed) this.#stdin.resume();
+  };
+
+  /** EPIPE and the like: the client is gone, as when stdin ends (and an unhandled 'error' would crash). */
+  readonly #onOutputError = (error: Error): void => {
+    if (this.#outputBroken) return;
+    this.#outputBroken = true;
+    this.#log.warn({ err: error }, 'stdout: cannot write to the client; closing');
+    const waiting = this.#waitingForDrain.splice(0);
+    for (const resolve of waiting) resolve();
+    void this.close();
   };
 
   readonly #onData = (chunk: Buffer): void => {

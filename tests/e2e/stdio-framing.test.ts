@@ -156,6 +156,20 @@ describe('requests from the client (stdin)', () => {
   });
 });
 
+describe('answers to the client (stdout)', () => {
+  it('a client that closes its end of stdout is taken as gone: a clean shutdown, no crash, no process left', async () => {
+    const peer = await startGateway();
+    await exec(peer, 'echo', 'echo', { message: 'started' });
+    peer.child.stdout!.destroy();
+    sendLine(peer, JSON.stringify({ jsonrpc: '2.0', id: 777, method: 'tools/call', params: { name: 'list_servers', arguments: { agent_id: AGENT } } }));
+    const exit = await peer.exit;
+    expect(exit, peer.stderr().slice(-2000)).toEqual({ code: 0, signal: null });
+    expect(peer.stderr()).toContain('cannot write to the client');
+    expect(peer.stderr()).not.toContain('Unhandled');
+    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, { timeoutMs: 10_000, message: 'processes left behind' });
+  });
+});
+
 describe('results from a downstream server (its stdout)', () => {
   it('a result over --max-result-bytes fails that call at once with RESULT_TOO_LARGE; the server is restarted', async () => {
     // A call timeout far above the test's own wait: an answer proves the call did not wait for it.

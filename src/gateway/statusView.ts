@@ -32,11 +32,37 @@ export function callerReloadView(
   };
   const view = (file: FileReloadStatus): FileReloadStatus => ({
     ...file,
-    last_error: file.last_error === null ? null : redactCredentials(file.last_error),
+    last_error: file.last_error === null ? null : redactCredentials(errorLinesFor(file.last_error, concerns, mayUse)),
     warnings: file.warnings.filter(concerns).map(redactCredentials),
     ...(file.failed_servers !== undefined ? { failed_servers: file.failed_servers.filter(mayUse) } : {}),
   });
   return { mcp_config: view(files.mcp_config), gateway_rules: view(files.gateway_rules) };
+}
+
+/**
+ * A reload error as the caller may see it: issue lines (`error   path: message`) only where
+ * `concerns` keeps them, and a failed server's block (`server "x" ...:` and its issues) only
+ * for a server the caller may use. Other lines (the summary) stay.
+ */
+function errorLinesFor(text: string, concerns: (line: string) => boolean, mayUse: (server: string) => boolean): string {
+  let inHiddenBlock = false;
+  const kept: string[] = [];
+  for (const line of text.split('\n')) {
+    const block = /^server "((?:[^"\\]|\\.)*)" /.exec(line);
+    if (block !== undefined && block !== null) {
+      inHiddenBlock = !mayUse(block[1]!);
+      if (!inHiddenBlock) kept.push(line);
+      continue;
+    }
+    const issue = /^(?:error|warning)\s+(.*)$/.exec(line);
+    if (issue !== null) {
+      if (!inHiddenBlock && concerns(issue[1]!)) kept.push(line);
+      continue;
+    }
+    inHiddenBlock = false;
+    kept.push(line);
+  }
+  return kept.join('\n');
 }
 
 function underKey(path: string, key: string): boolean {

@@ -46,6 +46,43 @@ describe('callerReloadView', () => {
   });
 });
 
+describe('callerReloadView: last_error names only what the caller may see', () => {
+  it('drops the blocks of failed servers it may not use and the issue lines about other agents', () => {
+    const view = callerReloadView(
+      {
+        mcp_config: file({
+          last_error: [
+            '2 server entries in /x/.mcp.json did not load:',
+            'server "db" listed as failed, not started:',
+            'error   mcpServers.db.env.TOKEN: Environment variable "T" referenced in configuration but not set',
+            'server "secret_db" keeps its last good configuration:',
+            'error   mcpServers.secret_db.url: not a URL',
+          ].join('\n'),
+        }),
+        gateway_rules: file({
+          last_error: [
+            'Invalid gateway rules in /x/rules.json (2 errors):',
+            'error   agents.alice.allow.servers[0]: bad pattern',
+            'error   agents.mallory.allow.servers[0]: bad pattern',
+          ].join('\n'),
+        }),
+      },
+      'alice',
+      (server) => server === 'db',
+    );
+    expect(view.mcp_config.last_error).toBe(
+      [
+        '2 server entries in /x/.mcp.json did not load:',
+        'server "db" listed as failed, not started:',
+        'error   mcpServers.db.env.TOKEN: Environment variable "T" referenced in configuration but not set',
+      ].join('\n'),
+    );
+    expect(view.gateway_rules.last_error).toBe(
+      ['Invalid gateway rules in /x/rules.json (2 errors):', 'error   agents.alice.allow.servers[0]: bad pattern'].join('\n'),
+    );
+  });
+});
+
 describe('callerMetrics', () => {
   it("keeps every operation's totals and only the caller's line of by_agent", () => {
     const metrics = { by_operation: { execute_tool: 3 }, by_agent: { alice: { execute_tool: 1 }, mallory: { execute_tool: 2 } } };

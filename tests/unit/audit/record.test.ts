@@ -33,4 +33,11 @@ describe('canonicalJson / hashArgs', () => {
     expect(canonicalJson({ 10: 'a', 9: 'b', b: 1, a: 2 })).toBe(reference({ 10: 'a', 9: 'b', b: 1, a: 2 }));
     expect(hashArgs(undefined)).toBe(hashArgs({}));
   });
+
+  it('hashes a __proto__ key as a key, in any key order (no collision with the arguments without it)', () => {
+    const unsorted = JSON.parse('{"b":1,"a":1,"__proto__":{"x":1}}') as unknown;
+    const sorted = JSON.parse('{"__proto__":{"x":1},"a":1,"b":1}') as unknown;
+    expect(hashArgs(unsorted)).not.toBe(hashArgs({ b: 1, a: 1 }));
+    expect(hashArgs(unsorted)).toBe(hashArgs(sorted));
+  });
 });

@@ -64,6 +64,8 @@ function newBatch(): Batch {
  * Not pino's SonicBoom (which this used before): its write() only buffers and tells nobody
  * when the bytes reached the kernel, which is exactly what a reply has to wait for.
  */
+const NEWLINE = Buffer.from('\n');
+
 export class JsonlAuditSink implements AuditSink {
   readonly enabled = true;
   readonly #logger: Logger;
@@ -110,7 +112,7 @@ export class JsonlAuditSink implements AuditSink {
     const batch = this.#open;
     if (batch.records.length === 0) return;
     this.#open = newBatch();
-    const data = Buffer.from(this.#serialize(batch.records), 'utf8');
+    const data = this.#serialize(batch.records);
     this.#inFlight = new Promise<void>((done) => {
       this.#writeAll(data, 0, (err) => {
         if (err) this.#writeFailed(err);
@@ -132,17 +134,21 @@ export class JsonlAuditSink implements AuditSink {
     });
   }
 
-  #serialize(records: readonly AuditRecord[]): string {
-    let lines = this.#needsNewline ? '\n' : '';
+  /** One buffer per line, so one huge line (full arguments) cannot push the batch past a string's limit. */
+  #serialize(records: readonly AuditRecord[]): Buffer {
+    const lines: Buffer[] = this.#needsNewline ? [NEWLINE] : [];
     this.#needsNewline = false;
     for (const record of records) {
       try {
-        lines += JSON.stringify(record) + '\n';
+        lines.push(Buffer.from(JSON.stringify(record) + '\n', 'utf8'));
       } catch (err) {
-        this.#writeFailed(err);
+        // Only the copied arguments (--audit-args full) can be this large: the line goes without them.
+        this.#logger.error({ err, path: this.#path }, 'audit line written without its arguments');
+        const { args: _dropped, ...rest } = record;
+        lines.push(Buffer.from(JSON.stringify(rest) + '\n', 'utf8'));
       }
     }
-    return lines;
+    return Buffer.concat(lines);
   }
 
   #writeFailed(err: unknown): void {
@@ -171,7 +177,7 @@ export class JsonlAuditSink implements AuditSink {
     const batch = this.#open;
     if (batch.records.length === 0) return;
     this.#open = newBatch();
-    const data = Buffer.from(this.#serialize(batch.records), 'utf8');
+    const data = this.#serialize(batch.records);
     try {
       for (let offset = 0; offset < data.length; ) offset += writeSync(this.#fd, data, offset);
     } catch (err) {

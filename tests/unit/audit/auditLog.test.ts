@@ -122,6 +122,19 @@ describe('JsonlAuditSink group commit', () => {
   });
 });
 
+describe('JsonlAuditSink writes every line', () => {
+  it('a record whose copied arguments cannot be serialized is written without them', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    await sink.write({ ...record(1), args: { n: 1n } });
+    await sink.write(record(2));
+    await sink.close();
+    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l['id'])).toEqual(['id-1', 'id-2']);
+    expect(lines[0]).not.toHaveProperty('args');
+  });
+});
+
 describe('JsonlAuditSink refuses what would hold every reply', () => {
   it('a FIFO (writes that never complete) is refused at open, naming the path', () => {
     const path = join(makeTmpDir(), 'audit.fifo');

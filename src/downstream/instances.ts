@@ -15,10 +15,14 @@
 
 import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import { defaultPerIdentityCap } from '../config/sessionSettings.js';
+import { mergedJsonBytes, mergeRecord } from '../mergeRecord.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { DownstreamConnection, type ConnectionOptions, type ServerRequest } from './connection.js';
 
+
+/** As REST's bound on a session's metadata: what one instance keeps of its callers' metadata. */
+const MAX_INSTANCE_METADATA_BYTES = 16 * 1024;
 export interface InstanceLimits {
   /** Idle timeout of an instance when its calls set none, in seconds. */
   readonly defaultTimeoutS: number;
@@ -321,7 +325,11 @@ export class InstanceRegistry {
   #touch(i: Instance, req: AcquireRequest): void {
     i.lastAccessed = this.#now();
     if (req.timeoutS !== undefined) i.timeoutS = req.timeoutS;
-    if (req.metadata !== undefined) Object.assign(i.metadata, structuredClone(req.metadata));
+    // The REST layer bounds a session's metadata; an instance that outlived its session record
+    // (evicted, expired) still keeps the same bound instead of growing.
+    if (req.metadata !== undefined && mergedJsonBytes(i.metadata, req.metadata) <= MAX_INSTANCE_METADATA_BYTES) {
+      mergeRecord(i.metadata, req.metadata);
+    }
   }
 
   #isDead(i: Instance): boolean {

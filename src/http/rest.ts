@@ -15,6 +15,7 @@ import type { CallOutcomes } from './callOutcome.js';
 import { HttpError, statusOfGatewayCode, type HttpErrorCode } from './respond.js';
 import { RestSessionRegistry } from './restSessions.js';
 import { callBody, isPlainObject, optionalAgentId, serviceName, sessionId } from './validate.js';
+import { mergedJsonBytes } from '../mergeRecord.js';
 
 /** What a REST handler gets. */
 export interface RestRequest {
@@ -199,7 +200,7 @@ interface Invoked {
 export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
 
 function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
-  const bytes = Buffer.byteLength(JSON.stringify(kept ? { ...kept, ...added } : added));
+  const bytes = mergedJsonBytes(kept, added);
   if (bytes <= MAX_SESSION_METADATA_BYTES) return undefined;
   return new GatewayError('INVALID_ARGUMENT', `Invalid 'metadata' parameter: a session's metadata may hold at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON (this call would make ${bytes})`);
 }

@@ -9,6 +9,8 @@
 // `metadata` is merged in (SignalWire fixes both at creation). Expired entries are swept
 // lazily and the registry is bounded, oldest use evicted first.
 
+import { mergeRecord } from '../mergeRecord.js';
+
 export interface RestSession {
   readonly id: string;
   readonly serviceName: string;
@@ -72,7 +74,7 @@ export class RestSessionRegistry {
     if (existing && sessions) {
       existing.lastAccessed = now;
       if (timeout !== undefined) existing.timeout = timeout;
-      Object.assign(existing.metadata, structuredClone(metadata));
+      mergeRecord(existing.metadata, metadata);
       sessions.delete(id);
       sessions.set(id, existing);
       return existing;

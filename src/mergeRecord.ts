@@ -1,0 +1,15 @@
+// Metadata objects arrive from callers as parsed JSON, where `__proto__` is an ordinary own
+// key. Object.assign and spread would run the prototype setter for it instead of copying it.
+
+/** `target` with `source`'s own keys copied onto it as plain data properties (`__proto__` included). */
+export function mergeRecord(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  for (const key of Object.keys(source)) {
+    Object.defineProperty(target, key, { value: structuredClone(source[key]), enumerable: true, writable: true, configurable: true });
+  }
+  return target;
+}
+
+/** The JSON size in bytes of `kept` merged with `added`, without building anything but the text. */
+export function mergedJsonBytes(kept: Readonly<Record<string, unknown>> | undefined, added: Readonly<Record<string, unknown>>): number {
+  return Buffer.byteLength(JSON.stringify(mergeRecord(mergeRecord(Object.create(null) as Record<string, unknown>, kept ?? {}), added)));
+}

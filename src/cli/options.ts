@@ -135,7 +135,7 @@ export const SERVE_OPTIONS = {
     type: 'number',
     describe: 'HTTP mode: isolated instances one caller identity may start (REST session ids, MCP sessions); one more gets 429',
     env: 'GATEWAY_MAX_SESSIONS_PER_IDENTITY',
-    defaultText: 'a quarter of --max-total-sessions',
+    defaultText: 'a quarter of --max-total-sessions; with --config, all of it',
   },
   'sandbox-dir': {
     type: 'string',

@@ -2,6 +2,7 @@ import { AGENT_ID_MAX_LENGTH } from '../config/rulesFile.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from '../config/serversFile.js';
 import { GatewayError } from '../errors.js';
 import { invalid, type Args } from './arguments.js';
+import { nestsDeeperThan } from '../jsonDepth.js';
 
 // The shape every call's input must have before anything looks at it: identity, policy,
 // the decision caches, the audit line, a log line, a downstream. Names are refused only
@@ -24,30 +25,6 @@ export const AGENT_ID_RULE = `1 to ${AGENT_ID_MAX_LENGTH} characters, none of th
 // a log or audit line they can forge or hide text.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/**
- * True when `value` nests objects and arrays more than `limit` levels deep (a cycle counts
- * as infinitely deep). Iterative, so no input can exhaust the stack of the check itself;
- * it stops at the first path that passes the limit.
- */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: unknown[] = [value];
-  const depths: number[] = [1];
-  while (pending.length > 0) {
-    const item = pending.pop();
-    const depth = depths.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth > limit) return true;
-    const children = Array.isArray(item) ? item : Object.values(item);
-    for (const child of children) {
-      if (child !== null && typeof child === 'object') {
-        pending.push(child);
-        depths.push(depth + 1);
-      }
-    }
-  }
-  return false;
-}
 
 /** A refusal when `value` nests deeper than MAX_ARGUMENT_DEPTH (plus `wrapping` levels around it); `field` names it. */
 export function depthProblem(value: unknown, field: string, wrapping = 0): GatewayError | undefined {

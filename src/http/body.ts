@@ -7,6 +7,7 @@
 // DRAIN_CAP_BYTES more, the gateway stops reading and closes the connection after answering.
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './respond.js';
+import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../jsonDepth.js';
 
 const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
 
@@ -15,7 +16,7 @@ const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
  * with any depth, but structuredClone, JSON.stringify, schema validation and the audit's
  * hashing recurse: a body deeper than this is refused (400) before any of them sees it.
  */
-export const MAX_JSON_DEPTH = 128;
+export const MAX_JSON_DEPTH = MAX_MESSAGE_DEPTH;
 
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
@@ -72,20 +73,6 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
-/** Whether `value` nests arrays and objects more than `max` levels deep; iterative, so any depth is safe to ask about. */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (item === null || typeof item !== 'object') continue;
-    if (depth + 1 > max) return true;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
-
 /** Parses JSON text: the value, or why it is refused (bad JSON, or nested deeper than MAX_JSON_DEPTH). */
 export function parseJsonText(
   text: string,
@@ -97,7 +84,7 @@ export function parseJsonText(
   } catch (err) {
     return { ok: false, reason: 'syntax', message: `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
-  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return { ok: false, reason: 'depth', message: `Invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` };
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) return { ok: false, reason: 'depth', message: `Invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` };
   return { ok: true, value };
 }
 

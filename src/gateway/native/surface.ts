@@ -32,6 +32,7 @@ import type { NamingOptions } from './names.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
 import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ViewContext } from './views.js';
+import { depthProblem } from '../inputBounds.js';
 
 // The native side of the gateway: the downstream tools, resources, templates and prompts an
 // agent may use, offered directly, and list_changed when that set changes. Every request that
@@ -209,6 +210,8 @@ export class NativeSurface {
     const result = await this.#host.run(
       'completion/complete',
       async (ctx) => {
+        const tooDeep = depthProblem(params.context, 'context');
+        if (tooDeep) throw tooDeep;
         const ref = params.ref;
         let server: string;
         let downstreamRef: Record<string, unknown>;
@@ -234,7 +237,11 @@ export class NativeSurface {
           ctx,
           connection,
           spec,
-          { method: 'completion/complete', params: { ...params, ref: downstreamRef } },
+          // Only what completion means is forwarded: the client's _meta is for the gateway.
+          {
+            method: 'completion/complete',
+            params: { ref: downstreamRef, argument: params.argument, ...(params.context !== undefined ? { context: params.context } : {}) },
+          },
           CompleteResultSchema,
           () => new GatewayError('INVALID_ARGUMENT', 'The server cannot complete this reference'),
         );

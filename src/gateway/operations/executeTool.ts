@@ -65,7 +65,8 @@ export async function callDownstreamTool(
         // What starting the server left of the timeout; messages still name the timeout itself.
         timeoutMs: deadline ? deadline.remainingMs() : timeoutMs,
         budgetMs: timeoutMs,
-        maxTotalTimeoutMs: ctx.settings.maxTimeoutMs,
+        // The hard maximum counts from the call's start, as the timeout does.
+        maxTotalTimeoutMs: deadline ? Math.max(1, Math.floor(ctx.settings.maxTimeoutMs - deadline.spentMs)) : ctx.settings.maxTimeoutMs,
         ...(progressToken !== undefined
           ? {
               // Relayed under the caller's own token: the SDK rewrote it to its own id downstream.

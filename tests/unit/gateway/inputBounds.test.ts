@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { argumentDepthProblem, MAX_ARGUMENT_DEPTH, nameProblem, nestsDeeperThan } from '../../../src/gateway/inputBounds.js';
+import { argumentDepthProblem, MAX_ARGUMENT_DEPTH, nameProblem } from '../../../src/gateway/inputBounds.js';
+import { nestsDeeperThan } from '../../../src/jsonDepth.js';
 
 /** `levels` nested objects, the outermost level 1. */
 function nested(levels: number): unknown {

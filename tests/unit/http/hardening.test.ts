@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveServeSettings, SettingsError } from '../../../src/cli/settings.js';
 import { defaultPerIdentityCap } from '../../../src/config/sessionSettings.js';
-import { MAX_JSON_DEPTH, nestedDeeperThan, parseJsonText } from '../../../src/http/body.js';
+import { MAX_JSON_DEPTH, parseJsonText } from '../../../src/http/body.js';
+import { nestsDeeperThan } from '../../../src/jsonDepth.js';
 import { HostPolicy, hostNameOf, normalizeHostName } from '../../../src/http/host.js';
 import { HTTP_LIMIT_DEFAULTS } from '../../../src/http/limits.js';
 
@@ -65,12 +66,12 @@ describe('JSON depth', () => {
     [MAX_JSON_DEPTH + 1, true],
     [100_000, true],
   ])('an array nested %i deep is too deep: %s', (depth, deep) => {
-    expect(nestedDeeperThan(depth === 0 ? 'scalar' : nest(depth), MAX_JSON_DEPTH)).toBe(deep);
+    expect(nestsDeeperThan(depth === 0 ? 'scalar' : nest(depth), MAX_JSON_DEPTH)).toBe(deep);
   });
 
   it('counts objects and arrays alike, on any branch', () => {
-    expect(nestedDeeperThan({ a: 1, b: [{ c: [2] }] }, 4)).toBe(false);
-    expect(nestedDeeperThan({ a: 1, b: [{ c: [2] }] }, 3)).toBe(true);
+    expect(nestsDeeperThan({ a: 1, b: [{ c: [2] }] }, 4)).toBe(false);
+    expect(nestsDeeperThan({ a: 1, b: [{ c: [2] }] }, 3)).toBe(true);
   });
 
   it('parseJsonText: the reason of a refusal', () => {

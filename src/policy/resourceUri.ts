@@ -8,9 +8,13 @@
 //   - the scheme in lowercase, and the host where URL parsers fold its case (file, http,
 //     https, ws, wss, ftp); other schemes keep it, as a WHATWG parser does, since servers
 //     use it as a name (`screenshot://MyShot`); `file://localhost/p` and `file:/p` are `file:///p`;
+//   - http, https, ws, wss and ftp: the host exactly as a WHATWG parser reads it, without
+//     the scheme's default port (:80, :443, :21);
 //   - percent-escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) decoded, all other
 //     escapes in uppercase hex; a raw space, `"`, `<`, `>`, `^`, backtick, `|` or non-ASCII
 //     character percent-encoded as UTF-8 (the way servers list file URIs);
+//   - in a file: path, escapes of the reserved characters a path holds raw (! $ & ' ( ) + , ;
+//     = : @) decoded, and `*`, `[`, `]` encoded, so no file URI holds a glob character;
 //   - in a hierarchical path (one starting with "/"): empty segments collapsed, then dot
 //     segments removed (RFC 3986 5.2.4; ".." above the root is dropped). Collapsing first is
 //     what a file system does with "/a//../b" (it reads "/b").
@@ -20,10 +24,14 @@
 //   - a backslash anywhere (URL parsers read it as "/" in file: and http: URIs), or an
 //     encoded "/" (%2F) or "\" (%5C) in the host or path, which a server decoding first would
 //     split on (in the query and fragment they are data, and stay);
-//   - a file: URI whose path is not absolute, or that names a host other than localhost.
-// Not unified: escapes of reserved characters (`%28` and `(` stay different, as RFC 3986
-// says), `{`/`}` (kept raw for URI templates), letter case in the path, and whatever the
-// server's own storage adds (symbolic links, case-insensitive file systems).
+//   - a file: URI whose path is not absolute, that names a host other than localhost, or
+//     that has a query or fragment;
+//   - an http, https, ws, wss or ftp URI with userinfo, an escape or non-ASCII character in
+//     its host, or a host a WHATWG parser rewrites (`0x7f.1`, full-width letters).
+// Not unified: in other schemes and outside a file: path, escapes of reserved characters
+// (`%28` and `(` stay different, as RFC 3986 says); `{`/`}` (kept raw for URI templates, while
+// `%7B`/`%7D` stay escapes); letter case in the path; and whatever the server's own storage
+// adds (symbolic links, case-insensitive file systems).
 
 /** The longest URI (or resource pattern) accepted, in UTF-16 code units, before and after normalising. */
 export const MAX_RESOURCE_URI_LENGTH = 8192;
@@ -38,8 +46,10 @@ export function canonicalResourceUri(uri: string): CanonicalUri {
 /**
  * A resource rule pattern in the same canonical form, glob characters kept as they are: `*`,
  * `[` and `]` are path characters here, and a `?` splits off a "query" that is put back
- * unchanged. A pattern whose scheme is itself a glob (`*`, `*://x/*`) gets only the
- * percent-escape normalisation, as nothing else about it can be known.
+ * unchanged (but in a file: pattern it is a path character, as file: URIs have no query);
+ * `%2A`, `%5B` and `%5D` stay escapes, naming the literal characters. Hosts are not checked,
+ * only their default port dropped. A pattern whose scheme is itself a glob (`*`, `*://x/*`)
+ * gets only the percent-escape normalisation, as nothing else about it can be known.
  */
 export function canonicalResourcePattern(pattern: string): CanonicalUri {
   return canonicalize(pattern, true);
@@ -53,6 +63,14 @@ const HEX = '0123456789ABCDEF';
 // The WHATWG "special" schemes, whose hosts URL parsers lowercase.
 const CASE_FOLDED_HOSTS = new Set(['file', 'http', 'https', 'ws', 'wss', 'ftp']);
 const UTF8 = new TextEncoder();
+// Schemes whose host is checked as a WHATWG parser reads it, and their default ports.
+const DEFAULT_PORTS = new Map([
+  ['http', '80'],
+  ['ws', '80'],
+  ['https', '443'],
+  ['wss', '443'],
+  ['ftp', '21'],
+]);
 
 function refuse(reason: string): CanonicalUri {
   return { ok: false, reason };
@@ -73,6 +91,7 @@ function canonicalize(text: string, pattern: boolean): CanonicalUri {
   const lowerScheme = scheme.toLowerCase();
   let rest = uri.slice(scheme.length + 1);
 
+  const file = lowerScheme === 'file';
   let fragment: string | undefined;
   const hash = rest.indexOf('#');
   if (hash >= 0) {
@@ -80,10 +99,17 @@ function canonicalize(text: string, pattern: boolean): CanonicalUri {
     rest = rest.slice(0, hash);
   }
   let query: string | undefined;
-  const question = rest.indexOf('?');
+  // A canonical file: URI has no query, so in a file: pattern a `?` is only ever a glob.
+  const question = file && pattern ? -1 : rest.indexOf('?');
   if (question >= 0) {
     query = rest.slice(question + 1);
     rest = rest.slice(0, question);
+  }
+  // A file server reads the path alone, and one that decodes the URI first and resolves it
+  // afterwards would read `file:///pub/x?/../secret` as /pub/secret: a dot segment the
+  // rules never saw. File names with "?" or "#" are still reachable as %3F and %23.
+  if (file && !pattern && (query !== undefined || fragment !== undefined)) {
+    return refuse('is a file: URI with a query or fragment ("?" or "#"); a file name holding one is written %3F or %23');
   }
 
   let authority: string | undefined;
@@ -92,13 +118,20 @@ function canonicalize(text: string, pattern: boolean): CanonicalUri {
     const slash = rest.indexOf('/', 2);
     authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
     if (CASE_FOLDED_HOSTS.has(lowerScheme)) authority = lowerHost(authority);
+    const defaultPort = DEFAULT_PORTS.get(lowerScheme);
+    if (defaultPort !== undefined) {
+      const host = pattern ? { ok: true as const, uri: dropDefaultPort(authority, defaultPort) } : canonicalHost(lowerScheme, authority);
+      if (!host.ok) return host;
+      authority = host.uri;
+    }
     path = slash < 0 ? '' : rest.slice(slash);
   }
   const hierarchy = (authority ?? '') + path;
   if (hierarchy.includes('%2F')) return refuse('encodes "/" (%2F) in its host or a path segment, which servers may read as a separator');
   if (hierarchy.includes('%5C')) return refuse('encodes "\\" (%5C) in its host or a path segment, which servers may read as a separator');
 
-  if (lowerScheme === 'file') {
+  if (file) {
+    path = fileEscapes(path, pattern);
     if (authority === 'localhost') authority = '';
     // (A pattern such as `file://*` or `file:*` is a glob over these parts, not a host or a path.)
     if (!pattern) {
@@ -158,6 +191,47 @@ function normalizeEscapes(text: string, pattern: boolean): CanonicalUri {
     i += char.length - 1;
   }
   return { ok: true, uri: out };
+}
+
+/**
+ * The host of an http(s), ws(s) or ftp URI as a WHATWG parser (the one Node's fetch uses)
+ * connects to it, or a refusal where that parser would read it otherwise than as written:
+ * userinfo (`https://x@internal/`), escapes or non-ASCII (`%EF%BD%89nternal`, full-width
+ * letters mapped to ASCII), numeric forms (`0x7f.1` is 127.0.0.1). The default port goes.
+ */
+function canonicalHost(scheme: string, authority: string): CanonicalUri {
+  if (authority.includes('@')) return refuse(`has userinfo ("user@") before its ${scheme}: host, which servers read differently`);
+  if (authority.includes('%')) return refuse(`has a percent-escape or a non-ASCII character in its ${scheme}: host`);
+  const close = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  const host = colon > close ? authority.slice(0, colon) : authority;
+  if (host === '') return refuse(`has no ${scheme}: host`);
+  let parsed: URL;
+  try {
+    parsed = new URL(`${scheme}://${authority}/`);
+  } catch {
+    return refuse(`has a ${scheme}: host or port that URL parsers do not accept`);
+  }
+  if (parsed.hostname !== host) {
+    // (The reason never repeats the value, even rewritten.)
+    return refuse(`has a ${scheme}: host that URL parsers rewrite (a numeric form such as 0x7f.1, or letters they map); write it as they read it`);
+  }
+  return { ok: true, uri: parsed.port === '' ? host : `${host}:${parsed.port}` };
+}
+
+function dropDefaultPort(authority: string, port: string): string {
+  return authority.endsWith(`:${port}`) ? authority.slice(0, -port.length - 1) : authority;
+}
+
+/**
+ * In a file: path, escapes of the reserved characters a path may hold raw are decoded, as a
+ * file server decodes them anyway (`u%40x` is the file `u@x`). `*`, `[` and `]` are glob
+ * syntax in a pattern, so a URI holds them only encoded: a pattern's `%2A` then names a
+ * literal "*" however the URI spelt it, and its raw `*` stays a glob.
+ */
+function fileEscapes(path: string, pattern: boolean): string {
+  const decoded = path.replace(/%(?:2[146789BC]|3[ABD]|40)/g, (m) => String.fromCharCode(parseInt(m.slice(1), 16)));
+  return pattern ? decoded : decoded.replace(/[*[\]]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Lowercases the host; userinfo and port stay. */

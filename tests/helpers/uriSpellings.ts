@@ -1,6 +1,7 @@
 // Spellings of one file URI (issue 13 item 1): `<base>/secret/key.txt`, where `<base>` holds
 // `public/` and `secret/`. Each of `sameFile` names that file to a server that resolves URIs
-// itself; each of `refused` has no single reading (a backslash, an encoded "/" or "\", a NUL).
+// itself; each of `refused` has no single reading (a backslash, an encoded "/" or "\", a NUL,
+// a query or fragment in a file: URI).
 // None may reach the file past an allow-list of `<base>/public/*` or a deny-list of
 // `<base>/secret/*`. The unit tests use base "/srv"; the integration test a temporary folder.
 
@@ -46,6 +47,9 @@ export function secretFileSpellings(base: string): Spellings {
       `file:///${b}/secret/./key.txt`,
       `file:///${b}/secret/sub/../key.txt`,
       `FILE://localhost/${b}/public/%2E%2E//./secret/%6Bey.txt`,
+      // "?" and "#" escaped are path characters like any other.
+      `file:///${b}/public/x%3F/../../secret/key.txt`,
+      `file:///${b}/public/x%23/../../secret/key.txt`,
     ],
     refused: [
       `file:///${b}/public/..\\secret\\key.txt`,
@@ -57,6 +61,10 @@ export function secretFileSpellings(base: string): Spellings {
       `file:///${b}/public/%2e%2e%2fsecret%2fkey.txt`,
       `file:///${b}/secret/key.txt%00`,
       `file://${last}/secret/key.txt`,
+      // A server that decodes the whole URI and then resolves it reads the dot segment in a
+      // query or fragment as part of the path.
+      `file:///${b}/public/x?/../../secret/key.txt`,
+      `file:///${b}/public/x#/../../secret/key.txt`,
     ],
   };
 }

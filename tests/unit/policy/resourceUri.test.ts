@@ -32,7 +32,7 @@ describe('canonicalResourceUri', () => {
     ['urn:x:a/../b', 'urn:x:a/../b'],
     ['mailto:Someone@Example.com', 'mailto:Someone@Example.com'],
     // Scheme case always; host case where URL parsers fold it. Userinfo and path case stay.
-    ['HTTPS://User@Example.COM:8443/A/B', 'https://User@example.com:8443/A/B'],
+    ['HTTPS://Example.COM:8443/A/B', 'https://example.com:8443/A/B'],
     ['Test://Static/Resource/1', 'test://Static/Resource/1'],
     ['screenshot://MyShot', 'screenshot://MyShot'],
     // Escapes: unreserved decoded, the rest in uppercase hex; raw non-URI characters encoded.
@@ -53,6 +53,27 @@ describe('canonicalResourceUri', () => {
     // Query and fragment are not path: no dot-segment removal, reserved escapes kept.
     ['test://h/p?x=../y&z=%2f#../f', 'test://h/p?x=../y&z=%2F#../f'],
     ['file://localhost', 'file://'],
+    // file: paths: the reserved characters a path may hold raw are decoded (a file server
+    // reads u%40x as u@x); glob characters encoded, so a URI never holds one raw.
+    ['file:///srv/mail/u%40x.com/k', 'file:///srv/mail/u@x.com/k'],
+    ['file:///a%21%24%26%27%28%29%2b%2c%3a%3b%3d%40', "file:///a!$&'()+,:;=@"],
+    ['file:///a*b[c]', 'file:///a%2Ab%5Bc%5D'],
+    ['file:///a%2ab%5bc%5d%3f%23%22%25', 'file:///a%2Ab%5Bc%5D%3F%23%22%25'],
+    // Elsewhere reserved escapes stay as they are (RFC 3986).
+    ['test://h/u%40x/(a)*', 'test://h/u%40x/(a)*'],
+    ['https://h/u%40x?q=%40', 'https://h/u%40x?q=%40'],
+    // Hosts as a WHATWG parser reads them, without the default port.
+    ['https://internal.example.com:443/k', 'https://internal.example.com/k'],
+    ['http://a.example:80', 'http://a.example'],
+    ['HTTP://A.example:0080/x', 'http://a.example/x'],
+    ['http://intern%61l.example.com/k', 'http://internal.example.com/k'],
+    ['ws://[::1]:80/x', 'ws://[::1]/x'],
+    ['wss://h:443/x', 'wss://h/x'],
+    ['ftp://h:21/x', 'ftp://h/x'],
+    ['https://h:80/x', 'https://h:80/x'],
+    ['http://h:443/x', 'http://h:443/x'],
+    ['https://127.0.0.1:8443/x', 'https://127.0.0.1:8443/x'],
+    ['other://h:443/x', 'other://h:443/x'],
   ])('%s -> %s', (uri, expected) => {
     expect(canonical(uri)).toBe(expected);
   });
@@ -79,6 +100,25 @@ describe('canonicalResourceUri', () => {
     ['test://h/a%2Fb', /%2F/],
     ['test://h/a%5cb', /%5C/],
     ['test://h/\ud800', /unpaired surrogate/],
+    // A file server reads the path alone; one that decodes and resolves first reads this as
+    // /srv/public/secret/k, past rules that saw no dot segment.
+    ['file:///srv/public/x?/../secret/k', /query or fragment/],
+    ['file:///srv/public/x#/../secret/k', /query or fragment/],
+    ['file:///srv/secret/k?', /query or fragment/],
+    ['file:///srv/secret/k#', /query or fragment/],
+    ['https://x@internal.example.com/k', /userinfo/],
+    ['https://@internal.example.com/k', /userinfo/],
+    ['ftp://user:pw@h/x', /userinfo/],
+    ['https://%EF%BD%89nternal.example.com/k', /percent-escape or a non-ASCII/],
+    ['https://\uff49nternal.example.com/k', /percent-escape or a non-ASCII/],
+    ['https://0x7f.1/', /URL parsers rewrite/],
+    ['https://127.1/', /URL parsers rewrite/],
+    ['http://2130706433/', /URL parsers rewrite/],
+    ['wss://017700000001/', /URL parsers rewrite/],
+    ['https://[::ffff:127.0.0.1]/', /URL parsers rewrite/],
+    ['https:///k', /no https: host/],
+    ['https://h:99999/k', /do not accept/],
+    ['https://h:x/k', /do not accept/],
   ])('refuses %j (%s)', (uri, reason) => {
     const c = canonicalResourceUri(uri);
     expect(c.ok).toBe(false);
@@ -101,6 +141,12 @@ describe('canonicalResourcePattern', () => {
     ['file://*', 'file://*'],
     ['file:*', 'file:*'],
     ['FILE:/srv/*', 'file:///srv/*'],
+    // Reserved escapes decoded in a file: path, glob characters kept as globs, their escapes literal.
+    ['file:///srv/mail/u%40x.com/*', 'file:///srv/mail/u@x.com/*'],
+    ['file:///srv/%2a/%5Bx%5D/[ab]*', 'file:///srv/%2A/%5Bx%5D/[ab]*'],
+    // A file: URI has no query: in a file: pattern "?" is a one-character glob in the path.
+    ['file:///srv/public/?/../secret/*', 'file:///srv/public/secret/*'],
+    ['https://*.example.com:443/*', 'https://*.example.com/*'],
   ])('%s -> %s', (pattern, expected) => {
     expect(canonicalResourcePattern(pattern)).toEqual({ ok: true, uri: expected });
   });
@@ -154,6 +200,48 @@ describe('resource rules decide on the canonical form', () => {
     expect(policy.decideResource('spelt', 'fs', 'file:///srv/secret/k')).toEqual({ allow: false, rule: 'agents.spelt.deny.resources.fs[0]' });
     expect(policy.decideResource('denylist', 'fs', 'file:///srv\\secret')).toEqual({ allow: false, rule: 'invalid_uri' });
   });
+
+  it.each([
+    ['file:///srv/mail/u@x.com/*', 'file:///srv/mail/u%40x.com/k'],
+    ['file:///srv/mail/u%40x.com/*', 'file:///srv/mail/u@x.com/k'],
+    ['file:///srv/a+b/*', 'file:///srv/a%2Bb/k'],
+    ['file:///srv/(x)/*', 'file:///srv/%28x%29/k'],
+    ['file:///srv/a;b/*', 'file:///srv/a%3Bb/k'],
+    // A literal "*" or "[" is written as its escape in a pattern, and matches the raw spelling.
+    ['file:///srv/a%2Ab/*', 'file:///srv/a*b/k'],
+    ['file:///srv/%5Bx%5D/*', 'file:///srv/[x]/k'],
+    ['https://internal.example.com/*', 'https://internal.example.com:443/k'],
+    ['https://internal.example.com:443/*', 'HTTPS://Internal.Example.COM/k'],
+  ])('a deny of %s also denies %s', (rule, uri) => {
+    const p = compilePolicy(parseRulesConfig({ agents: { a: { allow: { servers: ['s'] }, deny: { resources: { s: [rule] } } } } }).config!);
+    expect(p.decideResource('a', 's', uri)).toEqual({ allow: false, rule: 'agents.a.deny.resources.s[0]' });
+  });
+
+  it.each([
+    // A raw "*" or "[" in a URI is a character, never a glob: it matches only a glob, or its escape.
+    ['file:///srv/a%2Ab', 'file:///srv/ab'],
+    ['file:///srv/a%2Ab', 'file:///srv/axb'],
+    ['file:///srv/%5Bx%5D', 'file:///srv/x'],
+  ])('a deny of %s does not deny %s', (rule, uri) => {
+    const p = compilePolicy(parseRulesConfig({ agents: { a: { allow: { servers: ['s'] }, deny: { resources: { s: [rule] } } } } }).config!);
+    expect(p.decideResource('a', 's', uri).allow).toBe(true);
+  });
+
+  it.each(['https://x@internal.example.com/k', 'https://%EF%BD%89nternal.example.com/k', 'https://0x7f.1/', 'file:///srv/public/x?/../secret/k'])(
+    '%s passes neither an allow-list nor a deny-list',
+    (uri) => {
+      const p = compilePolicy(
+        parseRulesConfig({
+          agents: {
+            allow: { allow: { servers: ['s'], resources: { s: ['https://*', 'file:///srv/public/*'] } } },
+            deny: { allow: { servers: ['s'] }, deny: { resources: { s: ['https://internal.example.com/*', 'https://127.0.0.1/*', 'file:///srv/secret/*'] } } },
+          },
+        }).config!,
+      );
+      expect(p.decideResource('allow', 's', uri)).toEqual({ allow: false, rule: 'invalid_uri' });
+      expect(p.decideResource('deny', 's', uri)).toEqual({ allow: false, rule: 'invalid_uri' });
+    },
+  );
 
   it('validation refuses a resource pattern with no canonical form and notes one written otherwise', () => {
     const parsed = parseRulesConfig({

@@ -140,6 +140,8 @@ export class McpSessions {
       sessionIdGenerator: () => id,
       maxRequestBodySize: this.#options.maxBodyBytes,
       onsessioninitialized: () => {
+        // An initialize still running when shutdown listed the sessions: never kept, so nothing outlives closeAll().
+        if (this.#closed) return;
         entry = { id, principalKey: principal.key, transport, server, close, lastUsed: Date.now(), active: 0 };
         this.#sessions.set(id, entry);
         this.#count(principal.key, 1);
@@ -159,9 +161,9 @@ export class McpSessions {
     } finally {
       this.#pending--;
       this.#count(principal.key, -1);
+      // Not an initialize request (the SDK answered 400), or it failed or threw: nothing to keep.
+      if (!this.#sessions.has(id)) await close();
     }
-    // Not an initialize request (the SDK answered 400), or it failed: nothing to keep.
-    if (!this.#sessions.has(id)) await close();
   }
 
   #sweep(idleMs: number): void {

@@ -2,8 +2,8 @@
 //
 //   security headers -> (draining? 503) -> Host (403) -> route (404/405/OPTIONS)
 //   -> Origin (403) -> authenticate -> rate limit (per identity, per IP before auth; 429)
-//   -> 401 if authentication failed -> handler (REST or /mcp; a tools/call on /mcp is
-//   also counted in the `call` class, as POST /services/:name/call is)
+//   -> 401 if authentication failed -> handler (REST or /mcp; a tools/call on /mcp costs
+//   a unit of the `call` class on top of the request's `default` unit)
 //
 // The server bounds the time a client may take to send its headers and its whole request,
 // how long an idle keep-alive connection stays open, and how many connections are open.
@@ -200,6 +200,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       logger.warn({ event: 'host_refused', ip: req.socket.remoteAddress, method: req.method }, 'request for a foreign Host refused');
       throw new HttpError(403, 'FORBIDDEN_HOST', 'Host not allowed');
     }
+    // Only origin-form targets: an absolute-form one (`GET http://other/...`) names its own
+    // authority, which the Host check above did not see.
+    if (!(req.url ?? '/').startsWith('/')) throw new HttpError(400, 'INVALID_ARGUMENT', 'Malformed request target: give a path');
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://gateway.invalid');
@@ -311,9 +314,15 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     // Only a socket nothing was written to can still carry an answer.
     if (socket.writable && socket.bytesWritten === 0 && err.code !== 'ECONNRESET') {
       const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const body = timedOut ? '{"error":"Request not received in time","code":"REQUEST_TIMEOUT"}' : '{"error":"Malformed HTTP request","code":"INVALID_ARGUMENT"}';
+      const headersTooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const body = timedOut
+        ? '{"error":"Request not received in time","code":"REQUEST_TIMEOUT"}'
+        : headersTooLarge
+          ? '{"error":"Request headers too large","code":"HEADERS_TOO_LARGE"}'
+          : '{"error":"Malformed HTTP request","code":"INVALID_ARGUMENT"}';
+      const status = timedOut ? '408 Request Timeout' : headersTooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
       socket.end(
-        `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
+        `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
           `X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
           `Referrer-Policy: no-referrer\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
       );

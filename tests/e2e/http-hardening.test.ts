@@ -277,6 +277,22 @@ describe('item 10: the Host header on a loopback bind (DNS rebinding)', () => {
     expect((await rawGet(anon, '/services?agent_id=admin', { Host: `localhost:${new URL(anon.url).port}` })).status).toBe(200);
   });
 
+  it('an absolute-form request target (its own authority, unseen by the Host check) is a 400', async () => {
+    const anon = await startHttpGateway({ mcpServers: ECHO, rules: { agents: { admin: { allow: { servers: ['*'] } } } } });
+    started.push(anon);
+    const port = new URL(anon.url).port;
+    const r = await rawGet(anon, 'http://rebound.example/services?agent_id=admin', { Host: `localhost:${port}` });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('request headers over the parser limit get 431, not 400', async () => {
+    const anon = await startHttpGateway({ mcpServers: ECHO, rules: { agents: { admin: { allow: { servers: ['*'] } } } } });
+    started.push(anon);
+    const r = await rawGet(anon, '/health', { Host: `localhost:${new URL(anon.url).port}`, 'X-Big': 'x'.repeat(64 * 1024) });
+    expect(r.status).toBe(431);
+  });
+
   it('a bad --allowed-hosts entry is refused at start, naming the flag', async () => {
     const r = await runGatewayExpectingFailure({ mcpServers: ECHO, rules: RULES, args: ['--allowed-hosts', 'http://gw.example.test'] });
     expect(r.code).toBe(1);

@@ -45,6 +45,7 @@ groups=' '
 while IFS= read -r line; do
   id=\${line#?}
   case $id in ''|*[!0-9]*) continue ;; esac
+  [ "$id" -gt 1 ] || continue
   case $line in
     +*) groups="$groups$id " ;;
     -*) case $groups in *" $id "*) groups="\${groups%%" $id "*} \${groups#*" $id "}" ;; esac ;;
@@ -89,6 +90,8 @@ export class Reaper implements GroupRegistry {
   }
 
   track(pgid: number): void {
+    // kill(-1) is every process the user may signal, and 0 the caller's own group: never a child's group.
+    if (!Number.isSafeInteger(pgid) || pgid <= 1) return;
     if (this.#closed || this.#groups.has(pgid)) return;
     this.#groups.add(pgid);
     if (this.#stdin) this.#stdin.write(`+${pgid}\n`);

@@ -5,6 +5,7 @@
 // The bounds below are generous (a loaded 2-core machine); they test that the call ends at
 // its deadline and not at the 30 s connect bound, never how fast it is.
 import { afterAll, describe, expect, it } from 'vitest';
+import { callTool } from '../helpers/gateway.js';
 import { killLaunchedGateways, startHttpGateway } from '../helpers/httpGateway.js';
 import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
@@ -55,6 +56,20 @@ describe('a server whose initialize never answers', () => {
     const gw = await farm.start({ mcpServers: { silent: node('slow-start') }, rules: ALLOW_ALL, args: ['--timeout-ms', '700'] });
     const { value, ms } = await timed(() => exec(gw, 'silent', 'ping_me'));
     expect(errorOf(value)?.message).toMatch(/^Tool execution timed out after 700ms: server 'silent' was still starting/);
+    expect(ms).toBeLessThan(BOUND_MS);
+  });
+});
+
+describe('native mode', () => {
+  it('a tool name not on a running server is looked up within the timeout, not the 30 s connect bound', async () => {
+    const gw = await farm.start({
+      mcpServers: { silent: node('slow-start') },
+      rules: ALLOW_ALL,
+      args: ['--mode', 'native', '--agent', 'tester', '--timeout-ms', '700'],
+    });
+    const { value, ms } = await timed(() => callTool(gw.client, 'silent__ping_me', {}));
+    expect(errorOf(value)).toMatchObject({ code: 'TIMEOUT' });
+    expect(errorOf(value)?.message).toMatch(/^Tool execution timed out after 700ms: the agent's servers were still starting/);
     expect(ms).toBeLessThan(BOUND_MS);
   });
 });

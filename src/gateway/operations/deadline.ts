@@ -8,7 +8,7 @@ import { GatewayError } from '../../errors.js';
 /** setTimeout fires at once for larger delays. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-export type Phase = 'starting' | 'listing its tools';
+export type Phase = 'starting' | 'listing its tools' | 'finding the tool';
 
 export class CallDeadline {
   readonly timeoutMs: number;
@@ -70,6 +70,11 @@ export class CallDeadline {
   /** The error for a call whose deadline signal fired during `phase`: TIMEOUT, or the caller's own abort. */
   failure(phase: Phase): unknown {
     if (this.#caller?.aborted) return this.#caller.reason;
+    if (phase === 'finding the tool') {
+      return new GatewayError('TIMEOUT', `Tool execution timed out after ${this.timeoutMs}ms: the agent's servers were still starting to list '${this.#tool}'`, {
+        tool: this.#tool,
+      });
+    }
     const after = phase === 'starting' ? '. The start goes on in the background; a later call may find the server ready' : '';
     return new GatewayError('TIMEOUT', `Tool execution timed out after ${this.timeoutMs}ms: server '${this.#server}' was still ${phase}${after}`, {
       server: this.#server,

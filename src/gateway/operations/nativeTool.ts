@@ -3,6 +3,7 @@ import { GatewayError } from '../../errors.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import type { Target } from '../native/views.js';
+import { CallDeadline } from './deadline.js';
 import { callDownstreamTool } from './executeTool.js';
 
 /**
@@ -15,7 +16,15 @@ export function nativeToolOperation(
   resolve: (ctx: OperationContext) => Promise<Target | undefined>,
 ): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
   return async (ctx, args) => {
-    const target = await resolve(ctx);
+    // A name not on a running server makes every allowed server list its tools (starting
+    // them): that wait is bounded by the call's timeout like the rest of the call.
+    const deadline = new CallDeadline(Math.min(ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs), { server: '', tool: name }, ctx.extra.signal);
+    let target: Target | undefined;
+    try {
+      target = await deadline.before(resolve(ctx), 'finding the tool');
+    } finally {
+      deadline.dispose();
+    }
     if (!target) {
       ctx.note.tool = name;
       throw new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { isAbsolute, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, REPO_ROOT } from '../helpers/paths.js';
-import { killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { expectNoProcessesLeft } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 
 const MARKER = `gw-cli-${process.pid}-${Date.now()}`;
@@ -66,14 +66,7 @@ const BROKEN_RULES = {
 
 afterAll(async () => {
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 10_000,
-      message: 'processes left behind by cli tests',
-    });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by cli tests');
   } finally {
     cleanupTmpDirs();
   }

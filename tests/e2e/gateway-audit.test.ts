@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive, killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { descendantsOf, expectNoProcessesLeft, isAlive } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 
@@ -96,14 +96,7 @@ afterAll(async () => {
   for (const p of rawPeers) p.endStdin();
   await Promise.allSettled(rawPeers.map((p) => p.exit));
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 10_000,
-      message: 'processes left behind by gateway-audit tests',
-    });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-audit tests');
   } finally {
     cleanupTmpDirs();
   }

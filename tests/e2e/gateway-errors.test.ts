@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { FIXTURES_DIR, REPO_ROOT, fixture } from '../helpers/paths.js';
-import { killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 
 const MARKER = `gateway-errors-${process.pid}-${Date.now()}`;
@@ -79,14 +79,7 @@ const ALL_OPS: Array<[string, Record<string, unknown>]> = [
 afterAll(async () => {
   await Promise.allSettled(gateways.map((g) => g.close()));
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 15_000,
-      message: 'processes left behind',
-    });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
   } finally {
     cleanupTmpDirs();
   }

@@ -16,7 +16,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, SERVER_EVERYTHING, fixture } from '../helpers/paths.js';
-import { killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 import { join } from 'node:path';
@@ -116,14 +116,7 @@ afterAll(async () => {
   for (const p of rawPeers) p.endStdin();
   await Promise.allSettled(rawPeers.map((p) => p.exit));
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 10_000,
-      message: 'processes left behind by gateway-forwarding tests',
-    });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-forwarding tests');
   } finally {
     cleanupTmpDirs();
   }

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, SERVER_EVERYTHING, fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive, killPids, processesWithEnv, waitFor, type ProcessInfo } from '../helpers/processes.js';
+import { descendantsOf, expectNoProcessesLeft, isAlive, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type JsonRpcResponse, type RawExit, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 
@@ -184,14 +184,7 @@ afterAll(async () => {
   await Promise.allSettled(gateways.map((g) => g.peer.exit));
   if (measured.length) console.log(`gateway lifecycle measurements:\n  ${measured.join('\n  ')}`);
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 10_000,
-      message: 'processes left behind by gateway-lifecycle tests',
-    });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-lifecycle tests');
   } finally {
     cleanupTmpDirs();
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive, killPids, processesWithEnv, waitFor, type ProcessInfo } from '../helpers/processes.js';
+import { descendantsOf, expectNoProcessesLeft, isAlive, processesWithEnv, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 
@@ -29,11 +29,7 @@ afterAll(async () => {
   await Promise.allSettled(peers.map((p) => p.exit));
   if (measured.length) console.log(`gateway orphan measurements:\n  ${measured.join('\n  ')}`);
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, { timeoutMs: 5_000, message: 'processes left behind' });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 5_000, 'processes left behind');
   } finally {
     cleanupTmpDirs();
   }

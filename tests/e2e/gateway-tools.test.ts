@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { fixture, SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
-import { killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { expectNoProcessesLeft } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 
 const MARKER = `gateway-tools-${process.pid}-${Date.now()}`;
@@ -69,14 +69,7 @@ afterAll(async () => {
   await Promise.allSettled(gateways.map((g) => g.close()));
   await Promise.allSettled(directClients.map((c) => c.close()));
   try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 15_000,
-      message: 'processes left behind',
-    });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
+    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
   } finally {
     cleanupTmpDirs();
   }

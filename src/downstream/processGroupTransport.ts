@@ -11,7 +11,6 @@
 // limit it dropped the line silently, so the call waited for its full timeout.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
@@ -20,6 +19,7 @@ import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol
 import { JsonLineReader } from '../jsonLines.js';
 import { redactSecrets } from '../redact.js';
 import { scanProcesses } from './procfs.js';
+import { removeFolderSync } from './sandboxFolders.js';
 import type { GroupRegistry } from './reaper.js';
 
 /** How the direct child ended. `error` is set when it could not be started at all. */
@@ -308,14 +308,9 @@ export class ProcessGroupTransport implements Transport {
   }
 
   #removeFolder(): void {
-    const folder = this.#opts.folder;
-    if (folder === undefined) return;
-    try {
-      rmSync(folder, { recursive: true, force: true, maxRetries: 2 });
-    } catch (err) {
-      this.#log.warn({ server: this.#opts.serverName, folder, err: (err as Error).message }, 'could not remove the sandbox folder');
-    }
+    removeFolderSync(this.#opts.folder, (fields, message) => this.#log.warn({ server: this.#opts.serverName, ...fields }, message));
   }
+
 
   async #shutdown(): Promise<void> {
     const child = this.#child;

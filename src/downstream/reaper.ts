@@ -23,9 +23,9 @@
 // ignores SIGINT, SIGTERM and SIGHUP besides: only the end of its pipe ends it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { removeFolderSync } from './sandboxFolders.js';
 
 /** What a transport tells the reaper about its process group. */
 export interface GroupRegistry {
@@ -121,14 +121,9 @@ export class Reaper implements GroupRegistry {
   }
 
   #removeFolder(): void {
-    const folder = this.#opts.folder;
-    if (folder === undefined) return;
-    try {
-      rmSync(folder, { recursive: true, force: true, maxRetries: 2 });
-    } catch (err) {
-      this.#opts.logger.warn({ folder, err: (err as Error).message }, 'could not remove the sandbox folder');
-    }
+    removeFolderSync(this.#opts.folder, (fields, message) => this.#opts.logger.warn(fields, message));
   }
+
 
   /** Starts the reaper and hands it every group now listed. */
   #start(): void {

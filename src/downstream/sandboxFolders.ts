@@ -9,6 +9,7 @@
 // gateway to start with the same root removes every such folder whose owner is gone.
 
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processStartTime } from './procfs.js';
@@ -61,5 +62,15 @@ function ownerAlive(pid: number, start: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes a sandbox folder now (exit paths are synchronous); a failure is only worth a warning. */
+export function removeFolderSync(folder: string | undefined, warn: (fields: Record<string, unknown>, message: string) => void): void {
+  if (folder === undefined) return;
+  try {
+    rmSync(folder, { recursive: true, force: true, maxRetries: 2 });
+  } catch (err) {
+    warn({ folder, err: (err as Error).message }, 'could not remove the sandbox folder');
   }
 }

@@ -311,7 +311,6 @@ export class ProcessGroupTransport implements Transport {
     removeFolderSync(this.#opts.folder, (fields, message) => this.#log.warn({ server: this.#opts.serverName, ...fields }, message));
   }
 
-
   async #shutdown(): Promise<void> {
     const child = this.#child;
     const pid = this.#pid;

@@ -124,7 +124,6 @@ export class Reaper implements GroupRegistry {
     removeFolderSync(this.#opts.folder, (fields, message) => this.#opts.logger.warn(fields, message));
   }
 
-
   /** Starts the reaper and hands it every group now listed. */
   #start(): void {
     if (this.#starts >= MAX_STARTS) return;

@@ -287,32 +287,27 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     return naming;
   }
 
+  /** A comma-separated flag, each entry in its canonical form; undefined when not given. */
+  function normalizedList(name: ServeOptionName, normalize: (entry: string) => string | undefined, refusal: string): string[] | undefined {
+    const given = pick(name);
+    if (!given) return undefined;
+    return String(given.value)
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== '')
+      .map((entry) => {
+        const value = normalize(entry);
+        if (value === undefined) throw new SettingsError(`${given.from}: '${entry}' ${refusal}`);
+        return value;
+      });
+  }
+
   function resolveHttp(): HttpSettings {
     const host = str('host') ?? '127.0.0.1';
     const port = intInRange('port', DEFAULT_HTTP_PORT, 0, 65_535);
     const maxBodyBytes = positiveInt('max-body-bytes', DEFAULT_MAX_BODY_BYTES);
-    const originsPick = pick('allowed-origins');
-    let allowedOrigins: string[] | undefined;
-    if (originsPick) {
-      allowedOrigins = [];
-      for (const entry of String(originsPick.value).split(',').map((e) => e.trim()).filter((e) => e !== '')) {
-        const origin = normalizeOrigin(entry);
-        if (origin === undefined) {
-          throw new SettingsError(`${originsPick.from}: '${entry}' is not an origin (scheme://host[:port], http or https, no path)`);
-        }
-        allowedOrigins.push(origin);
-      }
-    }
-    const hostsPick = pick('allowed-hosts');
-    let allowedHosts: string[] | undefined;
-    if (hostsPick) {
-      allowedHosts = [];
-      for (const entry of String(hostsPick.value).split(',').map((e) => e.trim()).filter((e) => e !== '')) {
-        const name = normalizeHostName(entry);
-        if (name === undefined) throw new SettingsError(`${hostsPick.from}: '${entry}' is not a host name or IP address (no scheme, no port)`);
-        allowedHosts.push(name);
-      }
-    }
+    const allowedOrigins = normalizedList('allowed-origins', normalizeOrigin, 'is not an origin (scheme://host[:port], http or https, no path)');
+    const allowedHosts = normalizedList('allowed-hosts', normalizeHostName, 'is not a host name or IP address (no scheme, no port)');
     const connectionLimits: HttpConnectionLimits = {
       headersTimeoutMs: intInRange('headers-timeout-ms', HTTP_LIMIT_DEFAULTS.headersTimeoutMs, 100, 3_600_000),
       requestTimeoutMs: intInRange('request-timeout-ms', HTTP_LIMIT_DEFAULTS.requestTimeoutMs, 100, 3_600_000),

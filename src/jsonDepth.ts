@@ -1,7 +1,11 @@
 // One depth check for every JSON value a caller sends (tool arguments, HTTP bodies, stdio
 // messages), iterative so that the check itself cannot exhaust the stack.
 
-/** How deep a whole message (an HTTP body, a stdio line) may nest; tool arguments have their own, lower bound. */
+/**
+ * How deep a whole HTTP body may nest; tool arguments have their own, lower bound. JSON.parse
+ * copes with any depth, but structuredClone, JSON.stringify, schema validation and hashing
+ * recurse: a body deeper than this is refused (400) before any of them sees it.
+ */
 export const MAX_MESSAGE_DEPTH = 128;
 
 /**

@@ -1,6 +1,6 @@
 // Reading a JSON request body with a size bound: 415 before reading a non-JSON body, 413 when
 // the declared or the received size passes the limit, 400 naming the problem for JSON that
-// does not parse or nests deeper than MAX_JSON_DEPTH.
+// does not parse or nests deeper than MAX_MESSAGE_DEPTH.
 //
 // An over-limit body is read to its end (and thrown away) before the 413 goes out: a client
 // still writing to a socket the server has closed sees a reset instead of the answer. Past
@@ -10,13 +10,6 @@ import { HttpError } from './respond.js';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../jsonDepth.js';
 
 const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
-
-/**
- * Deepest nesting of arrays and objects accepted in a request body. JSON.parse itself copes
- * with any depth, but structuredClone, JSON.stringify, schema validation and the audit's
- * hashing recurse: a body deeper than this is refused (400) before any of them sees it.
- */
-export const MAX_JSON_DEPTH = MAX_MESSAGE_DEPTH;
 
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
@@ -73,7 +66,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
-/** Parses JSON text: the value, or why it is refused (bad JSON, or nested deeper than MAX_JSON_DEPTH). */
+/** Parses JSON text: the value, or why it is refused (bad JSON, or nested deeper than MAX_MESSAGE_DEPTH). */
 export function parseJsonText(
   text: string,
 ): { ok: true; value: unknown } | { ok: false; reason: 'syntax' | 'depth'; message: string } {
@@ -84,7 +77,7 @@ export function parseJsonText(
   } catch (err) {
     return { ok: false, reason: 'syntax', message: `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
-  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) return { ok: false, reason: 'depth', message: `Invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels` };
+  if (nestsDeeperThan(value, MAX_MESSAGE_DEPTH)) return { ok: false, reason: 'depth', message: `Invalid JSON: nested deeper than ${MAX_MESSAGE_DEPTH} levels` };
   return { ok: true, value };
 }
 

@@ -4,7 +4,7 @@
 //
 // - a JSON-RPC batch (an array): the protocol versions served here dropped batching in
 //   2025-06-18; one batch of a hundred tools/call must not pass as one request;
-// - JSON nested deeper than MAX_JSON_DEPTH.
+// - JSON nested deeper than MAX_MESSAGE_DEPTH.
 //
 // Refusals are JSON-RPC errors, as the SDK's own are. A body that is not JSON by its
 // Content-Type is refused here too (415), so the SDK never reads a body itself.

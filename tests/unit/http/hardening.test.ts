@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveServeSettings, SettingsError } from '../../../src/cli/settings.js';
 import { defaultPerIdentityCap } from '../../../src/config/sessionSettings.js';
-import { MAX_JSON_DEPTH, parseJsonText } from '../../../src/http/body.js';
-import { nestsDeeperThan } from '../../../src/jsonDepth.js';
+import { parseJsonText } from '../../../src/http/body.js';
+import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../../../src/jsonDepth.js';
 import { HostPolicy, hostNameOf, normalizeHostName } from '../../../src/http/host.js';
 import { HTTP_LIMIT_DEFAULTS } from '../../../src/http/limits.js';
 
@@ -62,11 +62,11 @@ describe('JSON depth', () => {
   it.each([
     [0, false],
     [1, false],
-    [MAX_JSON_DEPTH, false],
-    [MAX_JSON_DEPTH + 1, true],
+    [MAX_MESSAGE_DEPTH, false],
+    [MAX_MESSAGE_DEPTH + 1, true],
     [100_000, true],
   ])('an array nested %i deep is too deep: %s', (depth, deep) => {
-    expect(nestsDeeperThan(depth === 0 ? 'scalar' : nest(depth), MAX_JSON_DEPTH)).toBe(deep);
+    expect(nestsDeeperThan(depth === 0 ? 'scalar' : nest(depth), MAX_MESSAGE_DEPTH)).toBe(deep);
   });
 
   it('counts objects and arrays alike, on any branch', () => {
@@ -78,7 +78,7 @@ describe('JSON depth', () => {
     expect(parseJsonText('{"a":1}')).toEqual({ ok: true, value: { a: 1 } });
     expect(parseJsonText('  ')).toMatchObject({ ok: false, reason: 'syntax' });
     expect(parseJsonText('{')).toMatchObject({ ok: false, reason: 'syntax' });
-    expect(parseJsonText(JSON.stringify(nest(MAX_JSON_DEPTH + 1)))).toMatchObject({ ok: false, reason: 'depth' });
+    expect(parseJsonText(JSON.stringify(nest(MAX_MESSAGE_DEPTH + 1)))).toMatchObject({ ok: false, reason: 'depth' });
   });
 });
 

@@ -62,3 +62,16 @@ export function redactCredentials(text: string): string {
     .replace(AUTH_SCHEME, (_whole, scheme: string) => `${scheme} ${REDACTED}`)
     .replace(TOKEN_SHAPES, REDACTED);
 }
+
+/**
+ * A URL safe to show in a log, a status or a model's context: scheme, host and path only.
+ * Credentials, query (tokens often live there) and fragment are dropped.
+ */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = typeof url === 'string' ? new URL(url) : url;
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '[invalid url]';
+  }
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './configError.js';
 import type { Env } from './expandEnv.js';
 import { hasErrors } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './configError.js';
 
 // Where the two config files come from. Each file is resolved on its own, so they may come
 // from different places. An explicit choice (flag or env) is final: falling through to some

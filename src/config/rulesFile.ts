@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { isLiteralPattern, patternProblem, uriPatternProblem } from '../policy/pattern.js';
-import { canonicalResourcePattern } from '../policy/resourceUri.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
+import { isLiteralPattern, patternProblem, uriPatternProblem } from './patternSyntax.js';
+import { canonicalResourcePattern } from './resourceUri.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
 import { suggestionSuffix } from './suggest.js';
 import type { AgentRules, ConfigIssue, RuleSection, RulesConfig } from './types.js';

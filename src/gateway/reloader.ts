@@ -17,7 +17,7 @@ import { hasErrors, isPlainObject } from '../config/issues.js';
 import { failedServerSpec, parseServersConfig } from '../config/serversFile.js';
 import type { Env } from '../config/expandEnv.js';
 import type { ConfigIssue, RulesConfig, ServerSpec } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../config/configError.js';
 import { compilePolicy } from '../policy/engine.js';
 import type { Policy } from '../policy/types.js';
 

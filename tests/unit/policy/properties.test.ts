@@ -4,7 +4,8 @@ import { formatPath } from '../../../src/config/path.js';
 import type { RuleSection, RulesConfig } from '../../../src/config/types.js';
 import { compilePolicy } from '../../../src/policy/engine.js';
 import { resolveIdentity } from '../../../src/policy/identity.js';
-import { compilePattern, isLiteralPattern } from '../../../src/policy/pattern.js';
+import { isLiteralPattern } from '../../../src/config/patternSyntax.js';
+import { compilePattern } from '../../../src/policy/pattern.js';
 import type { Decision } from '../../../src/policy/types.js';
 
 // Small alphabets, so that generated rules and questions actually meet.

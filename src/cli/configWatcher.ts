@@ -13,6 +13,7 @@
 import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { errorMessage } from '../values.js';
 
 export const DEFAULT_DEBOUNCE_MS = 300;
 /**
@@ -138,6 +139,3 @@ function realPath(path: string): string {
   }
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,12 +1,13 @@
 import * as z from 'zod';
 import { frozenArray, frozenRecord } from './frozen.js';
-import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
+import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
 import { isLiteralPattern, patternProblem, uriPatternProblem } from './patternSyntax.js';
 import { canonicalResourcePattern } from './resourceUri.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
 import { suggestionSuffix } from './suggest.js';
 import type { AgentRules, ConfigIssue, RuleSection, RulesConfig } from './types.js';
+import { isPlainObject } from '../values.js';
 
 // `.mcp-gateway-rules.json`. Unlike the reference, which ignores unknown keys, every level is
 // strict: a misspelt `"alow"` silently granting nothing (or `"dney"` silently denying nothing)

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { expandEnv, type Env } from './expandEnv.js';
 import { frozenArray, frozenRecord } from './frozen.js';
-import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
+import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
 import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
 import type { ConfigIssue, ServerSpec, ServersConfig, TransportKind } from './types.js';
+import { isPlainObject } from '../values.js';
 
 // `.mcp.json`: the file Claude Code and Claude Desktop already use, plus gateway-only keys in
 // the same entries. Steps per server: expand `${VAR}` in the fields that take it, check the

@@ -8,7 +8,7 @@
 // cli/settings.ts, so a value means the same whichever way it arrives.
 
 import { referencedVariables, type Env } from './expandEnv.js';
-import { configError, configWarning, hasErrors, isPlainObject, jsonType } from './issues.js';
+import { configError, configWarning, hasErrors, jsonType } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';
 import { formatPath, type PathSegment } from './path.js';
 import { parseRulesConfig } from './rulesFile.js';
@@ -16,6 +16,7 @@ import { parseService } from './signalwireServices.js';
 import { coerceNumber, describe, substitute, warnUnknown } from './signalwireValues.js';
 import { suggestionSuffix } from './suggest.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from './types.js';
+import { isPlainObject } from '../values.js';
 
 /** The flags whose settings config.json can also give. */
 export type SignalWireSettingName =

@@ -1,11 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { frozenArray, frozenRecord } from './frozen.js';
-import { configError, configWarning, fromZodError, hasErrors, isPlainObject, jsonType } from './issues.js';
+import { configError, configWarning, fromZodError, hasErrors, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
 import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
 import type { ConfigIssue, SandboxSpec, ServerSpec } from './types.js';
 import { coerceBoolean, coerceNumber, describe, warnUnknown } from './signalwireValues.js';
+import { isPlainObject } from '../values.js';
 
 // The `services` section of a SignalWire config.json: each service is a stdio server with one
 // process per session, as SignalWire runs them.

@@ -1,8 +1,9 @@
 import { expandEnv, type Env } from './expandEnv.js';
-import { configWarning, isPlainObject, jsonType } from './issues.js';
+import { configWarning, jsonType } from './issues.js';
 import type { PathSegment } from './path.js';
 import { suggestionSuffix } from './suggest.js';
 import type { ConfigIssue } from './types.js';
+import { isPlainObject } from '../values.js';
 
 // How a SignalWire config.json is read, value by value (config/signalwireConfig.ts).
 //

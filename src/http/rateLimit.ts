@@ -21,6 +21,7 @@ import {
   type RateLimitStorage,
   type RouteClass,
 } from './rateLimitSpec.js';
+import { errorMessage } from '../values.js';
 
 export {
   DEFAULT_RATE_LIMIT_SPECS,
@@ -230,9 +231,6 @@ function boundedKey(identityKey: string): string {
   return `sha256:${createHash('sha256').update(identityKey).digest('hex')}`;
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** The one Redis connection of a limiter: its owner, its state, its logs (never the URL's credentials). */
 class RedisStore {

@@ -231,7 +231,6 @@ function boundedKey(identityKey: string): string {
   return `sha256:${createHash('sha256').update(identityKey).digest('hex')}`;
 }
 
-
 /** The one Redis connection of a limiter: its owner, its state, its logs (never the URL's credentials). */
 class RedisStore {
   readonly client: Redis;

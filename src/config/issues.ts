@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { formatPath, type PathSegment } from './path.js';
+import { formatPath, type PathSegment } from './jsonPath.js';
 import { suggestionSuffix } from './suggest.js';
 import type { ConfigIssue } from './types.js';
 import { isPlainObject } from '../values.js';

@@ -37,11 +37,6 @@ const KINDS: Readonly<Record<ConfigKind, KindInfo>> = {
   rules: { fileName: '.mcp-gateway-rules.json', flag: '--rules', envVar: 'GATEWAY_RULES', what: 'gateway rules' },
 };
 
-export const CONFIG_FILE_NAMES: Readonly<Record<ConfigKind, string>> = {
-  mcp: KINDS.mcp.fileName,
-  rules: KINDS.rules.fileName,
-};
-
 /** @throws ConfigError when the chosen file does not exist, naming every place that was tried. */
 export function locateConfigFile(kind: ConfigKind, opts: LocateOptions): LocatedConfig {
   const info = KINDS[kind];

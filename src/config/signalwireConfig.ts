@@ -10,7 +10,7 @@
 import { referencedVariables, type Env } from './expandEnv.js';
 import { configError, configWarning, hasErrors, jsonType } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';
-import { formatPath, type PathSegment } from './path.js';
+import { formatPath, type PathSegment } from './jsonPath.js';
 import { parseRulesConfig } from './rulesFile.js';
 import { parseService } from './signalwireServices.js';
 import { coerceNumber, describe, substitute, warnUnknown } from './signalwireValues.js';

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, jsonType } from './issues.js';
-import type { PathSegment } from './path.js';
+import type { PathSegment } from './jsonPath.js';
 import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
 import type { ConfigIssue, SandboxSpec, ServerSpec } from './types.js';

@@ -1,6 +1,6 @@
 import { expandEnv, type Env } from './expandEnv.js';
 import { configWarning, jsonType } from './issues.js';
-import type { PathSegment } from './path.js';
+import type { PathSegment } from './jsonPath.js';
 import { suggestionSuffix } from './suggest.js';
 import type { ConfigIssue } from './types.js';
 import { isPlainObject } from '../values.js';

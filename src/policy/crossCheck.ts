@@ -1,5 +1,5 @@
 import { configWarning } from '../config/issues.js';
-import { formatPath, type PathSegment } from '../config/path.js';
+import { formatPath, type PathSegment } from '../config/jsonPath.js';
 import { isLiteralPattern, patternProblem } from '../config/patternSyntax.js';
 import { suggestionSuffix } from '../config/suggest.js';
 import type { ConfigIssue, RulesConfig } from '../config/types.js';

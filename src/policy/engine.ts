@@ -1,4 +1,4 @@
-import { formatPath } from '../config/path.js';
+import { formatPath } from '../config/jsonPath.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
 import { uriPatternProblem } from '../config/patternSyntax.js';
 import { canonicalResourcePattern, canonicalResourceUri } from '../config/resourceUri.js';

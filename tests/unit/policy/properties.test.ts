@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatPath } from '../../../src/config/path.js';
+import { formatPath } from '../../../src/config/jsonPath.js';
 import type { RuleSection, RulesConfig } from '../../../src/config/types.js';
 import { compilePolicy } from '../../../src/policy/engine.js';
 import { resolveIdentity } from '../../../src/policy/identity.js';

@@ -10,6 +10,7 @@ import {
   type RateLimitStorage,
   type RouteClass,
 } from '../http/rateLimitSpec.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../http/server.js';
 import type { ServeOptionName } from './options.js';
 import { SettingsError, type SettingReader } from './settingReader.js';
 
@@ -45,7 +46,6 @@ export interface HttpSettings {
 
 const DEFAULT_HTTP_PORT = 8080;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /** Options read only in HTTP mode. */
 export const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [

@@ -11,7 +11,7 @@ import { CONFIG_OPTIONS, SERVE_OPTIONS, type OptionSpec } from './src/cli/option
 import { runServe, type ServeHandle } from './src/cli/serve.js';
 import { resolveServeSettings, SettingsError, type ParsedFlags } from './src/cli/settings.js';
 import { runValidate } from './src/cli/validate.js';
-import { ConfigError } from './src/errors.js';
+import { ConfigError } from './src/config/configError.js';
 import { VERSION } from './src/version.js';
 
 // Claude Code sends SIGTERM about 100 ms after SIGINT and SIGKILL 400 ms later: a shutdown

@@ -41,16 +41,3 @@ export class GatewayError extends Error {
     this.details = details;
   }
 }
-
-/** A config file that cannot be used. `issues` holds every error (and warning) found, with JSON paths. */
-export class ConfigError extends Error {
-  readonly file: string;
-  readonly issues: readonly import('./config/types.js').ConfigIssue[];
-
-  constructor(file: string, message: string, issues: readonly import('./config/types.js').ConfigIssue[] = []) {
-    super(message);
-    this.name = 'ConfigError';
-    this.file = file;
-    this.issues = issues;
-  }
-}

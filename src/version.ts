@@ -19,7 +19,7 @@ function findPackageJson(): { name: string; version: string; root: string } {
   return { name: 'agent-mcp-gateway', version: '0.0.0', root: start };
 }
 
-export const PACKAGE = findPackageJson();
+const PACKAGE = findPackageJson();
 export const VERSION = PACKAGE.version;
 /** The folder holding package.json: where the example files and node_modules live. */
 export const PACKAGE_ROOT = PACKAGE.root;

@@ -6,13 +6,15 @@
 // file that is deleted and created again. Other files in the folders are ignored (and never
 // get a watcher of their own).
 //
-// Debounce is per file and trailing: every event restarts that file's timer, and the reload
-// runs once the file has been quiet for `debounceMs`. An editor's save (truncate, write,
-// chmod, rename) or a burst of writes is one reload; the two files never delay each other.
+// Debounce is per file and trailing (debounce.ts): every event restarts that file's timer, and
+// the reload runs once the file has been quiet for `debounceMs`. An editor's save (truncate,
+// write, chmod, rename) or a burst of writes is one reload; the two files never delay each other.
 
 import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { errorMessage } from '../values.js';
+import { KeyedDebounce, REAL_TIMERS, type Timers } from './debounce.js';
 
 export const DEFAULT_DEBOUNCE_MS = 300;
 /**
@@ -38,6 +40,8 @@ export interface ConfigWatcherOptions<K extends string> {
   /** Quiet time before a change is reported. Default 300 ms; at least MIN_DEBOUNCE_MS. */
   readonly debounceMs?: number;
   readonly logger?: WatchLogger;
+  /** Default: the real ones. */
+  readonly timers?: Timers;
 }
 
 export interface ConfigWatcher {
@@ -65,11 +69,9 @@ export function watchConfigFiles<K extends string>(options: ConfigWatcherOptions
     }
   }
 
-  const timers = new Map<K, NodeJS.Timeout>();
   let closed = false;
 
   const report = (key: K): void => {
-    timers.delete(key);
     if (closed) return;
     try {
       options.onChange(key);
@@ -78,15 +80,7 @@ export function watchConfigFiles<K extends string>(options: ConfigWatcherOptions
     }
   };
 
-  const schedule = (key: K): void => {
-    if (closed) return;
-    const pending = timers.get(key);
-    if (pending) clearTimeout(pending);
-    const timer = setTimeout(() => report(key), debounceMs);
-    // The watcher must never be what keeps a process alive.
-    timer.unref();
-    timers.set(key, timer);
-  };
+  const debounce = new KeyedDebounce<K>(debounceMs, options.timers ?? REAL_TIMERS, report);
 
   const watcher: FSWatcher = watch([...folders], {
     depth: 0,
@@ -101,7 +95,8 @@ export function watchConfigFiles<K extends string>(options: ConfigWatcherOptions
     const keys = keysByPath.get(resolve(path));
     if (!keys) return;
     logger.debug({ event, file: path }, 'config file event');
-    for (const key of keys) schedule(key);
+    if (closed) return;
+    for (const key of keys) debounce.poke(key);
   };
   // `unlink` counts too: a deleted file is reported (its reload fails and keeps the last good
   // configuration), and an editor's delete-then-create collapses into one report.
@@ -121,8 +116,7 @@ export function watchConfigFiles<K extends string>(options: ConfigWatcherOptions
       closing ??= (async () => {
         closed = true;
         markReady();
-        for (const timer of timers.values()) clearTimeout(timer);
-        timers.clear();
+        debounce.cancel();
         await watcher.close().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'closing the config watcher failed'));
       })();
       return closing;
@@ -138,6 +132,3 @@ function realPath(path: string): string {
   }
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

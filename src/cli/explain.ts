@@ -1,5 +1,5 @@
 import { compilePolicy } from '../policy/engine.js';
-import { canonicalResourceUri } from '../policy/resourceUri.js';
+import { canonicalResourceUri } from '../config/resourceUri.js';
 import type { Policy } from '../policy/types.js';
 import type { CliIo } from './io.js';
 import { loadConfigs } from './loadConfigs.js';

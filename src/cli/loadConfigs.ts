@@ -1,8 +1,8 @@
-import { crossCheckRules } from '../config/crossCheck.js';
+import { ConfigError } from '../config/configError.js';
 import { loadRulesFile, loadServersFile } from '../config/load.js';
 import { locateConfigFile } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { crossCheckRules } from '../policy/crossCheck.js';
 import type { CliIo } from './io.js';
 
 export interface LoadedConfigs {

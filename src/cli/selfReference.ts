@@ -21,6 +21,8 @@ export interface Context {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The servers file this gateway serves. */
   readonly mcpConfig: string;
+  /** This gateway's entry point; default dist/main.js of this package (a test gives its own, so needs no build). */
+  readonly ownMain?: string;
 }
 
 /** The specs without those that would start this gateway on `ctx.mcpConfig`, and a warning for each one left out. */
@@ -49,12 +51,13 @@ function startsThisGateway(spec: ServerSpec, ctx: Context): boolean {
   const childPath = spec.env['PATH'] ?? ctx.env['PATH'];
   const command = resolveCommand(spec.command, folder, childPath);
   if (command === undefined) return false;
+  const ownMain = ctx.ownMain === undefined ? OWN_MAIN : realPath(ctx.ownMain);
   let args: readonly string[];
-  if (realPath(command) === OWN_MAIN) {
+  if (realPath(command) === ownMain) {
     args = spec.args;
   } else {
     const script = scriptArgument(spec.command, spec.args);
-    if (script === undefined || realPath(resolve(folder, spec.args[script]!)) !== OWN_MAIN) return false;
+    if (script === undefined || realPath(resolve(folder, spec.args[script]!)) !== ownMain) return false;
     args = spec.args.slice(script + 1);
   }
   const served = servedFile(args, folder, { ...ctx.env, ...spec.env }, ctx.home);

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { JsonlAuditSink, NullAuditSink, type AuditSink } from '../audit/auditLog.js';
-import { crossCheckRules } from '../config/crossCheck.js';
+import { crossCheckRules } from '../policy/crossCheck.js';
 import { didYouMean } from '../config/suggest.js';
 import { formatIssues, loadRulesFile, loadSignalWireFile, type Loaded } from '../config/load.js';
 import { signalWireRules, SIGNALWIRE_AGENT } from '../config/signalwireConfig.js';

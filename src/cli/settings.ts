@@ -4,24 +4,20 @@ import type { LevelWithSilent } from 'pino';
 import { loadSignalWireFile } from '../config/load.js';
 import { resolveUserPath } from '../config/locate.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
-import type { SignalWireConfig, SignalWireSettingName } from '../config/signalwireConfig.js';
+import type { SignalWireConfig } from '../config/signalwireConfig.js';
 import type { ConfigIssue, ServersConfig } from '../config/types.js';
-import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
-import { normalizeOrigin } from '../http/origin.js';
-import { normalizeHostName } from '../http/host.js';
-import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from '../http/limits.js';
-import {
-  parseRateLimits,
-  parseRateLimitStorage,
-  RateLimitSpecError,
-  type RateLimitRule,
-  type RateLimitStorage,
-  type RouteClass,
-} from '../http/rateLimitSpec.js';
-import { SERVE_OPTIONS, type ServeOptionName } from './options.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../gateway/stdioServerTransport.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../downstream/processGroupTransport.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, namingProblem, type NamingOptions } from '../gateway/native/names.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../gateway/stdioServerTransport.js';
+import { DEFAULT_DEBOUNCE_MS, MAX_DEBOUNCE_MS, MIN_DEBOUNCE_MS } from './configWatcher.js';
+import { HTTP_ONLY_OPTIONS, resolveHttpSettings, type HttpSettings } from './httpSettings.js';
+import { fromFlagOrEnv, settingReader, SettingsError, type Given, type ParsedFlags } from './settingReader.js';
+
+// The serve settings. How each one is read and checked is settingReader.ts; those of HTTP
+// mode are httpSettings.ts.
+
+export { SettingsError, type ParsedFlags } from './settingReader.js';
+export type { HttpSettings } from './httpSettings.js';
 
 export interface ServeSettings {
   readonly mcpConfigFlag?: string;
@@ -64,82 +60,12 @@ export interface SignalWireSource {
   readonly secretVariables: readonly string[];
 }
 
-export interface HttpSettings {
-  readonly host: string;
-  readonly port: number;
-  /** Normalized origins; undefined: the default (loopback origins). */
-  readonly allowedOrigins?: readonly string[];
-  /** Normalized host names served besides loopback ones; undefined: none given. */
-  readonly allowedHosts?: readonly string[];
-  /** Timeouts and the connection cap of the HTTP server. */
-  readonly connectionLimits: HttpConnectionLimits;
-  readonly maxMcpSessions: number;
-  /** undefined: a quarter of maxMcpSessions. */
-  readonly maxMcpSessionsPerIdentity?: number;
-  readonly mcpSessionIdleTimeoutMs: number;
-  readonly maxBodyBytes: number;
-  readonly basic?: { readonly user: string; readonly password: string };
-  readonly token?: string;
-  readonly allowUnauthenticated: boolean;
-  /** From --tls-cert/--tls-key; certs/server.pem in the working directory is looked for at start. */
-  readonly tls?: { readonly certPath: string; readonly keyPath: string };
-  readonly drainTimeoutMs: number;
-  /** Per route class: the rules given (classes left out get the defaults), and the counter storage. */
-  readonly rateLimits: {
-    readonly limits: Partial<Record<RouteClass, readonly RateLimitRule[]>>;
-    readonly storage: RateLimitStorage;
-  };
-}
-
-export const DEFAULT_HTTP_PORT = 8080;
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 /** A line is decoded into one string, and V8 strings stop short of 2^29 characters. */
 const MAX_LINE_BYTES = 512 * 1024 * 1024;
 /** Below this not even an initialize request fits. */
 const MIN_LINE_BYTES = 1024;
-
-export class SettingsError extends Error {
-  override name = 'SettingsError';
-}
-
-/** Options read only in HTTP mode. */
-const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [
-  'host',
-  'port',
-  'auth-user',
-  'auth-password',
-  'auth-token',
-  'allow-unauthenticated',
-  'allowed-origins',
-  'max-body-bytes',
-  'tls-cert',
-  'tls-key',
-  'drain-timeout-ms',
-  'rate-limit-default',
-  'rate-limit-tools',
-  'rate-limit-call',
-  'rate-limit-session-delete',
-  'rate-limit-storage',
-  'allowed-hosts',
-  'headers-timeout-ms',
-  'request-timeout-ms',
-  'keep-alive-timeout-ms',
-  'max-connections',
-  'max-mcp-sessions',
-  'max-mcp-sessions-per-identity',
-  'mcp-session-idle-timeout-ms',
-  'max-sessions-per-identity',
-];
-
-export type ParsedFlags = Partial<Record<ServeOptionName, unknown>>;
-
-const TRUE_WORDS = new Set(['true', '1', 'yes']);
 /** Leaves 24 characters, room for the longest separator, a hash suffix and some name. */
 const MAX_CLIENT_PREFIX_LENGTH = 40;
-
-/** Longest session timeout or sweep interval: a day is far beyond any call, and well inside a Node.js timer. */
-const MAX_SECONDS = 86_400;
 
 /**
  * flag > environment variable > SignalWire config.json (--config) > default, with a message
@@ -147,64 +73,10 @@ const MAX_SECONDS = 86_400;
  * @throws SettingsError, or ConfigError when the config.json cannot be used.
  */
 export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServeSettings {
-  const fromFlagOrEnv = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
-    const flag = flags[name];
-    if (flag !== undefined && flag !== '') return { value: flag, from: `--${name}` };
-    const spec = SERVE_OPTIONS[name];
-    const envName = 'env' in spec ? spec.env : undefined;
-    const envValue = envName ? env[envName] : undefined;
-    if (envValue !== undefined && envValue !== '') return { value: envValue, from: envName! };
-    return undefined;
-  };
   if (flags['config'] === '') throw new SettingsError('--config needs the path of a SignalWire config.json');
-  const signalWire = loadSignalWire(fromFlagOrEnv('config'), fromFlagOrEnv('mcp-config'), env, cwd);
-  const pick = (name: ServeOptionName): { value: unknown; from: string } | undefined => {
-    const given = fromFlagOrEnv(name);
-    if (given !== undefined || signalWire === undefined) return given;
-    const inFile = signalWire.config.settings[name as SignalWireSettingName];
-    return inFile === undefined ? undefined : { value: inFile.value, from: `${signalWire.path}: ${inFile.path}` };
-  };
-  const str = (name: ServeOptionName): string | undefined => {
-    const v = pick(name);
-    return v === undefined ? undefined : String(v.value);
-  };
-  const choice = <T extends string>(name: ServeOptionName, fallback: T): T => {
-    const v = pick(name);
-    if (!v) return fallback;
-    const allowed = (SERVE_OPTIONS[name] as { choices?: readonly string[] }).choices ?? [];
-    const value = String(v.value);
-    if (!allowed.includes(value)) throw new SettingsError(`${v.from}: '${value}' is not one of ${allowed.join(', ')}`);
-    return value as T;
-  };
-  const positiveInt = (name: ServeOptionName, fallback: number): number => {
-    const v = pick(name);
-    if (!v) return fallback;
-    const n = Number(v.value);
-    if (!Number.isInteger(n) || n <= 0) throw new SettingsError(`${v.from}: expected a positive integer, got '${String(v.value)}'`);
-    return n;
-  };
-  const intInRange = (name: ServeOptionName, fallback: number, min: number, max: number): number => {
-    const v = pick(name);
-    if (!v) return fallback;
-    const n = Number(v.value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new SettingsError(`${v.from}: expected a whole number from ${min} to ${max}, got '${String(v.value)}'`);
-    }
-    return n;
-  };
-  const positiveSeconds = (name: ServeOptionName, fallback: number): number => {
-    const v = pick(name);
-    if (!v) return fallback;
-    const n = Number(v.value);
-    if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
-      throw new SettingsError(`${v.from}: expected a number of seconds above 0 and at most ${MAX_SECONDS}, got '${String(v.value)}'`);
-    }
-    return n;
-  };
-  const bool = (name: ServeOptionName): boolean => {
-    const v = pick(name);
-    return v === undefined ? false : v.value === true || TRUE_WORDS.has(String(v.value).toLowerCase());
-  };
+  const signalWire = loadSignalWire(fromFlagOrEnv(flags, env, 'config'), fromFlagOrEnv(flags, env, 'mcp-config'), env, cwd);
+  const read = settingReader(flags, env, signalWire);
+  const { pick, str, choice, positiveInt, intInRange, positiveSeconds, bool } = read;
   const debug = bool('debug');
   const transport = choice<'stdio' | 'http'>('transport', signalWire ? 'http' : 'stdio');
   if (signalWire && transport === 'stdio') {
@@ -263,7 +135,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
           : {}),
       sandboxDir: expandHome(str('sandbox-dir') ?? DEFAULT_SESSION_SETTINGS.sandboxDir, env['HOME'], cwd),
     },
-    ...(transport === 'http' ? { http: resolveHttp() } : {}),
+    ...(transport === 'http' ? { http: resolveHttpSettings(read, cwd) } : {}),
     ...(signalWire
       ? {
           signalWire: {
@@ -286,99 +158,6 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     if (problem !== undefined) throw new SettingsError(`${separatorPick?.from ?? '--name-separator'}: ${problem}`);
     return naming;
   }
-
-  /** A comma-separated flag, each entry in its canonical form; undefined when not given. */
-  function normalizedList(name: ServeOptionName, normalize: (entry: string) => string | undefined, refusal: string): string[] | undefined {
-    const given = pick(name);
-    if (!given) return undefined;
-    return String(given.value)
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e !== '')
-      .map((entry) => {
-        const value = normalize(entry);
-        if (value === undefined) throw new SettingsError(`${given.from}: '${entry}' ${refusal}`);
-        return value;
-      });
-  }
-
-  function resolveHttp(): HttpSettings {
-    const host = str('host') ?? '127.0.0.1';
-    const port = intInRange('port', DEFAULT_HTTP_PORT, 0, 65_535);
-    const maxBodyBytes = positiveInt('max-body-bytes', DEFAULT_MAX_BODY_BYTES);
-    const allowedOrigins = normalizedList('allowed-origins', normalizeOrigin, 'is not an origin (scheme://host[:port], http or https, no path)');
-    const allowedHosts = normalizedList('allowed-hosts', normalizeHostName, 'is not a host name or IP address (no scheme, no port)');
-    const connectionLimits: HttpConnectionLimits = {
-      headersTimeoutMs: intInRange('headers-timeout-ms', HTTP_LIMIT_DEFAULTS.headersTimeoutMs, 100, 3_600_000),
-      requestTimeoutMs: intInRange('request-timeout-ms', HTTP_LIMIT_DEFAULTS.requestTimeoutMs, 100, 3_600_000),
-      keepAliveTimeoutMs: intInRange('keep-alive-timeout-ms', HTTP_LIMIT_DEFAULTS.keepAliveTimeoutMs, 100, 3_600_000),
-      maxConnections: intInRange('max-connections', HTTP_LIMIT_DEFAULTS.maxConnections, 1, 1_000_000),
-    };
-    if (connectionLimits.headersTimeoutMs > connectionLimits.requestTimeoutMs) {
-      throw new SettingsError(
-        `--headers-timeout-ms (${connectionLimits.headersTimeoutMs}) exceeds --request-timeout-ms (${connectionLimits.requestTimeoutMs}): the headers are part of the request`,
-      );
-    }
-    const maxMcpSessions = positiveInt('max-mcp-sessions', DEFAULT_MAX_MCP_SESSIONS);
-    const maxMcpSessionsPerIdentity = pick('max-mcp-sessions-per-identity') !== undefined ? positiveInt('max-mcp-sessions-per-identity', 1) : undefined;
-    const user = pick('auth-user');
-    const password = pick('auth-password');
-    if ((user === undefined) !== (password === undefined)) {
-      const given = user ?? password!;
-      const missing = user === undefined ? '--auth-user (GATEWAY_AUTH_USER)' : '--auth-password (GATEWAY_AUTH_PASSWORD)';
-      throw new SettingsError(`${given.from} is set but ${missing} is not: Basic auth needs both`);
-    }
-    if (user && String(user.value).includes(':')) throw new SettingsError(`${user.from}: a Basic auth user name cannot contain ':'`);
-    for (const secret of [user, password, pick('auth-token')]) {
-      if (secret && !/^[\x21-\x7e]+$/.test(String(secret.value))) {
-        throw new SettingsError(`${secret.from}: use printable ASCII without spaces (the value is not shown)`);
-      }
-    }
-    const token = str('auth-token');
-    const certPath = str('tls-cert');
-    const keyPath = str('tls-key');
-    if ((certPath === undefined) !== (keyPath === undefined)) {
-      throw new SettingsError(
-        certPath === undefined ? '--tls-key (GATEWAY_TLS_KEY) is set but --tls-cert (GATEWAY_TLS_CERT) is not' : '--tls-cert (GATEWAY_TLS_CERT) is set but --tls-key (GATEWAY_TLS_KEY) is not',
-      );
-    }
-    const limits: Partial<Record<RouteClass, readonly RateLimitRule[]>> = {};
-    const classFlags: [RouteClass, ServeOptionName][] = [
-      ['default', 'rate-limit-default'],
-      ['tools', 'rate-limit-tools'],
-      ['call', 'rate-limit-call'],
-      ['session_delete', 'rate-limit-session-delete'],
-    ];
-    let storage: RateLimitStorage;
-    try {
-      for (const [routeClass, flag] of classFlags) {
-        const v = pick(flag);
-        if (v) limits[routeClass] = parseRateLimits(Array.isArray(v.value) ? (v.value as string[]) : String(v.value), v.from);
-      }
-      const s = pick('rate-limit-storage');
-      storage = s ? parseRateLimitStorage(String(s.value), s.from) : { kind: 'memory', display: 'memory' };
-    } catch (err) {
-      if (err instanceof RateLimitSpecError) throw new SettingsError(err.message);
-      throw err;
-    }
-    return {
-      host,
-      port,
-      rateLimits: { limits, storage },
-      ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
-      ...(allowedHosts !== undefined ? { allowedHosts } : {}),
-      connectionLimits,
-      maxMcpSessions,
-      ...(maxMcpSessionsPerIdentity !== undefined ? { maxMcpSessionsPerIdentity } : {}),
-      mcpSessionIdleTimeoutMs: intInRange('mcp-session-idle-timeout-ms', DEFAULT_MCP_IDLE_TIMEOUT_MS, 100, 7 * 86_400_000),
-      maxBodyBytes,
-      ...(user && password ? { basic: { user: String(user.value), password: String(password.value) } } : {}),
-      ...(token !== undefined ? { token } : {}),
-      allowUnauthenticated: bool('allow-unauthenticated'),
-      drainTimeoutMs: intInRange('drain-timeout-ms', DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
-      ...(certPath !== undefined && keyPath !== undefined ? { tls: { certPath: resolve(cwd, certPath), keyPath: resolve(cwd, keyPath) } } : {}),
-    };
-  }
 }
 
 /**
@@ -400,8 +179,8 @@ function bindingAgent(flag: unknown, envValue: string | undefined): string | und
 
 /** The config.json named by --config / GATEWAY_CONFIG, loaded; undefined when none is named. */
 function loadSignalWire(
-  config: { value: unknown; from: string } | undefined,
-  mcpConfig: { value: unknown; from: string } | undefined,
+  config: Given | undefined,
+  mcpConfig: Given | undefined,
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): { path: string; config: SignalWireConfig; warnings: readonly ConfigIssue[] } | undefined {

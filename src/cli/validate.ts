@@ -1,8 +1,8 @@
-import { crossCheckRules } from '../config/crossCheck.js';
+import { ConfigError } from '../config/configError.js';
 import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile } from '../config/load.js';
 import { locateConfigFile, resolveUserPath } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { crossCheckRules } from '../policy/crossCheck.js';
 import { launchWarnings } from './commandPath.js';
 import type { CliIo } from './io.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';

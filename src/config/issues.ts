@@ -1,7 +1,8 @@
 import * as z from 'zod';
-import { formatPath, type PathSegment } from './path.js';
+import { formatPath, type PathSegment } from './jsonPath.js';
 import { suggestionSuffix } from './suggest.js';
 import type { ConfigIssue } from './types.js';
+import { isPlainObject } from '../values.js';
 
 // Zod checks the shapes; this file turns its findings into our messages and paths. Zod's
 // own texts ("Invalid input: expected record, received undefined") speak about the parser,
@@ -29,10 +30,6 @@ export function inDocumentOrder(issues: readonly ConfigIssue[], raw: Record<stri
     return at < 0 ? keys.length : at;
   };
   return [...issues].sort((a, b) => rank(a.path) - rank(b.path));
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The JSON type of a value, with its article, for "got ..." messages. Values are never echoed: they may be secrets. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './configError.js';
 import type { Env } from './expandEnv.js';
 import { hasErrors } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';
@@ -33,7 +33,7 @@ export function serversFileEnv(path: string, env: Env): Env {
   return { ...env, [CONFIG_DIR_VARIABLE]: dirname(resolve(path)) };
 }
 
-export const CONFIG_DIR_VARIABLE = 'MCP_CONFIG_DIR';
+const CONFIG_DIR_VARIABLE = 'MCP_CONFIG_DIR';
 
 /** @throws ConfigError when the file is missing, unreadable, not JSON, or has any error. */
 export function loadRulesFile(path: string): Loaded<RulesConfig> {

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './configError.js';
 
 // Where the two config files come from. Each file is resolved on its own, so they may come
 // from different places. An explicit choice (flag or env) is final: falling through to some
@@ -35,11 +35,6 @@ interface KindInfo {
 const KINDS: Readonly<Record<ConfigKind, KindInfo>> = {
   mcp: { fileName: '.mcp.json', flag: '--mcp-config', envVar: 'GATEWAY_MCP_CONFIG', what: 'MCP server configuration' },
   rules: { fileName: '.mcp-gateway-rules.json', flag: '--rules', envVar: 'GATEWAY_RULES', what: 'gateway rules' },
-};
-
-export const CONFIG_FILE_NAMES: Readonly<Record<ConfigKind, string>> = {
-  mcp: KINDS.mcp.fileName,
-  rules: KINDS.rules.fileName,
 };
 
 /** @throws ConfigError when the chosen file does not exist, naming every place that was tried. */

@@ -1,12 +1,13 @@
 import * as z from 'zod';
-import { isLiteralPattern, patternProblem, uriPatternProblem } from '../policy/pattern.js';
-import { canonicalResourcePattern } from '../policy/resourceUri.js';
 import { frozenArray, frozenRecord } from './frozen.js';
-import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
-import type { PathSegment } from './path.js';
+import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
+import type { PathSegment } from './jsonPath.js';
+import { isLiteralPattern, patternProblem, uriPatternProblem } from './patternSyntax.js';
+import { canonicalResourcePattern } from './resourceUri.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
 import { suggestionSuffix } from './suggest.js';
 import type { AgentRules, ConfigIssue, RuleSection, RulesConfig } from './types.js';
+import { isPlainObject } from '../values.js';
 
 // `.mcp-gateway-rules.json`. Unlike the reference, which ignores unknown keys, every level is
 // strict: a misspelt `"alow"` silently granting nothing (or `"dney"` silently denying nothing)
@@ -20,7 +21,7 @@ const CREDENTIAL_DIGEST = /^[0-9a-f]{64}$/;
 
 const PatternList = z.array(z.string());
 
-export const RuleSectionSchema = z.strictObject({
+const RuleSectionSchema = z.strictObject({
   servers: PatternList.optional().describe('Server names or glob patterns (*, ?, [...]).'),
   tools: z
     .record(z.string(), PatternList)
@@ -36,7 +37,7 @@ export const RuleSectionSchema = z.strictObject({
     .describe('Per server: prompt names or glob patterns. An empty list under "allow" means none.'),
 });
 
-export const AgentSchema = z.strictObject({
+const AgentSchema = z.strictObject({
   allow: RuleSectionSchema.optional(),
   deny: RuleSectionSchema.optional(),
 });
@@ -55,13 +56,6 @@ const DefaultsSchema = z.strictObject({
 const CredentialsSchema = z
   .record(z.string(), z.string())
   .describe('Hex SHA-256 of a credential, mapped to the agent id it authenticates.');
-
-export const RulesFileSchema = z.strictObject({
-  $schema: z.string().optional(),
-  agents: z.record(z.string(), AgentSchema).optional(),
-  defaults: DefaultsSchema.optional(),
-  credentials: CredentialsSchema.optional(),
-});
 
 // Agents are checked one by one so that each agent's issues come out together.
 const TopLevelSchema = z.strictObject({

@@ -17,7 +17,7 @@ const limit = (unit: string) =>
     .min(1, { error: `must be at least 1 (${unit})` })
     .max(MAX_LIMIT, { error: `must be at most ${MAX_LIMIT} (${unit})` });
 
-export const SandboxLimitsSchema = z.strictObject({
+const SandboxLimitsSchema = z.strictObject({
   cpu_seconds: limit('seconds').optional().describe('CPU time of the child, in seconds (RLIMIT_CPU). Default 300.'),
   memory_mb: limit('MiB').optional().describe('Heap (data segment) of the child, in MiB (RLIMIT_DATA). Default 512.'),
   processes: limit('processes').optional().describe('Processes the child may add, 16 threads each (RLIMIT_NPROC). Default 10.'),

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import { expandEnv, type Env } from './expandEnv.js';
 import { frozenArray, frozenRecord } from './frozen.js';
-import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, isPlainObject, jsonType } from './issues.js';
-import type { PathSegment } from './path.js';
+import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
+import type { PathSegment } from './jsonPath.js';
 import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
 import type { ConfigIssue, ServerSpec, ServersConfig, TransportKind } from './types.js';
+import { isPlainObject } from '../values.js';
 
 // `.mcp.json`: the file Claude Code and Claude Desktop already use, plus gateway-only keys in
 // the same entries. Steps per server: expand `${VAR}` in the fields that take it, check the
@@ -15,11 +16,11 @@ export const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const SERVER_NAME_RULE = '1 to 64 letters, digits, "_", "-" or "."';
 
 /** setTimeout treats anything above 2^31-1 ms as 1 ms, so a larger timeout would fire at once. */
-export const MAX_TIMEOUT_MS = 2_147_483_647;
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty` });
 
-export const ServerEntrySchema = z.strictObject({
+const ServerEntrySchema = z.strictObject({
   type: z
     .enum(['stdio', 'http', 'sse'])
     .optional()
@@ -51,11 +52,6 @@ export const ServerEntrySchema = z.strictObject({
   sandbox: SandboxEntrySchema.optional().describe('Gateway, stdio: confine the child (SignalWire\'s keys). Off unless "enabled": true.'),
   oauth: z.unknown().optional().describe('Claude Code only; accepted and ignored.'),
   timeout: z.unknown().optional().describe('Claude Code only (startup timeout); accepted and ignored.'),
-});
-
-export const ServersFileSchema = z.strictObject({
-  $schema: z.string().optional(),
-  mcpServers: z.record(z.string(), ServerEntrySchema),
 });
 
 // The same top level with entries left opaque: entries are checked one by one after expansion.

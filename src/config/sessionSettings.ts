@@ -25,7 +25,7 @@ export function defaultPerIdentityCap(total: number): number {
   return Math.max(1, Math.floor(total / 4));
 }
 
-export const DEFAULT_SANDBOX_DIR = '~/.cache/agent-mcp-gateway/sandbox';
+const DEFAULT_SANDBOX_DIR = '~/.cache/agent-mcp-gateway/sandbox';
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = Object.freeze({
   defaultTimeoutS: 300,

@@ -1,32 +1,22 @@
 // SignalWire's MCP gateway configuration (`config.json`, read by `mcp-gateway -c`), so a
-// SignalWire user can point agent-mcp-gateway at the file they already have.
-//
-// Their loader substitutes `${VAR}` / `${VAR|default}` in every string and then turns every
-// string that looks like a boolean or a number into one, wherever it is: a numeric password
-// then breaks Basic auth and a numeric argv item breaks the service. Here substitution is
-// theirs (an unset variable without a default becomes "", embedded references work), but
-// coercion is directed by what each key expects: "8080" is a number only where a number
-// belongs, and a password or a command item stays a string.
-//
-// Their gateway ignores keys it does not know, so an existing file may carry some (their own
-// docs show `sandbox_config`, which their code never reads). Unknown keys are warnings with a
+// SignalWire user can point agent-mcp-gateway at the file they already have. Values are read
+// the way SignalWire's loader reads them (signalwireValues.ts); unknown keys are warnings with a
 // suggestion, never errors; a known key with an unusable value is an error naming its path.
 //
 // Settings that a flag also gives (host, port, credentials, rate limits, session limits,
 // logging) are returned by that flag's name and checked by the flag's own parser in
 // cli/settings.ts, so a value means the same whichever way it arrives.
 
-import { isAbsolute, resolve } from 'node:path';
-import { expandEnv, referencedVariables, type Env } from './expandEnv.js';
-import { frozenArray, frozenRecord } from './frozen.js';
-import { configError, configWarning, fromZodError, hasErrors, isPlainObject, jsonType } from './issues.js';
+import { referencedVariables, type Env } from './expandEnv.js';
+import { configError, configWarning, hasErrors, jsonType } from './issues.js';
 import { findJsonSyntaxError } from './jsonError.js';
-import { formatPath, type PathSegment } from './path.js';
+import { formatPath, type PathSegment } from './jsonPath.js';
 import { parseRulesConfig } from './rulesFile.js';
-import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
-import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
+import { parseService } from './signalwireServices.js';
+import { coerceNumber, describe, substitute, warnUnknown } from './signalwireValues.js';
 import { suggestionSuffix } from './suggest.js';
-import type { ConfigIssue, RulesConfig, SandboxSpec, ServerSpec, ServersConfig } from './types.js';
+import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from './types.js';
+import { isPlainObject } from '../values.js';
 
 /** The flags whose settings config.json can also give. */
 export type SignalWireSettingName =
@@ -110,18 +100,6 @@ const SETTINGS: readonly (readonly [string, string, SignalWireSettingName, Kind]
 ];
 
 const SECTIONS = ['server', 'services', 'session', 'rate_limiting', 'logging'] as const;
-const SERVICE_KEYS = ['command', 'description', 'enabled', 'sandbox', 'sandbox_config'] as const;
-const SANDBOX_KEYS = ['enabled', 'resource_limits', 'restricted_env', 'working_dir', 'limits'] as const;
-const LIMIT_KEYS = ['cpu_seconds', 'memory_mb', 'processes', 'file_size_mb'] as const;
-
-/** Keys SignalWire's files may hold that nothing here uses, and why. */
-const IGNORED: Readonly<Record<string, string>> = {
-  security: 'SignalWire\'s gateway only logs the "security" section; ignored (security headers are always sent here)',
-  'sandbox.drop_privileges': "not supported: the child runs as the gateway's user (run the gateway as a non-root user, as the Docker image does)",
-  'sandbox.allowed_paths': 'not enforced (SignalWire documents it as future work and ignores it too)',
-  'sandbox.note': 'a comment; ignored',
-  'logging.format': 'logs are JSON lines here; ignored',
-};
 
 /**
  * Parses the text of a SignalWire config.json. `env` feeds `${VAR}` substitution; `cwd` is
@@ -239,165 +217,6 @@ function checkBasicPair(settings: Partial<Record<SignalWireSettingName, SourcedV
   issues.push(configWarning(['server', unset], `empty or missing while server.${set} is set: Basic auth is off (it needs both)`));
   delete settings['auth-user'];
   delete settings['auth-password'];
-}
-
-function parseService(name: string, entry: unknown, cwd: string, issues: ConfigIssue[]): ServerSpec | undefined {
-  const base: PathSegment[] = ['services', name];
-  const before = issues.length;
-  if (!SERVER_NAME.test(name)) issues.push(configError(base, `service name ${JSON.stringify(name)} is invalid: use ${SERVER_NAME_RULE}`));
-  else if (name.includes('.')) issues.push(configWarning(base, 'a service name with "." cannot be called over the REST API (its names are A-Z a-z 0-9 _ -)'));
-  if (!isPlainObject(entry)) {
-    issues.push(configError(base, `must be an object, got ${jsonType(entry)}`));
-    return undefined;
-  }
-  warnUnknown(entry, base, SERVICE_KEYS, 'service', issues);
-
-  const enabledRaw = coerceBoolean(entry['enabled']);
-  if (enabledRaw !== undefined && typeof enabledRaw !== 'boolean') {
-    issues.push(configError([...base, 'enabled'], `must be true or false, got ${describe(enabledRaw)}`));
-  }
-  const enabled = enabledRaw !== false;
-
-  const command = parseCommand(entry['command'], [...base, 'command'], issues);
-  const description = entry['description'];
-  if (description !== undefined && typeof description !== 'string') {
-    issues.push(configError([...base, 'description'], `must be a string, got ${jsonType(description)}`));
-  }
-
-  // SignalWire's docs write `sandbox_config`, its code reads `sandbox` (and ignores the other):
-  // both are honoured here, since either way the user wrote down what they want.
-  let sandboxKey: 'sandbox' | 'sandbox_config' = 'sandbox';
-  if (entry['sandbox_config'] !== undefined) {
-    if (entry['sandbox'] !== undefined) {
-      issues.push(configError([...base, 'sandbox_config'], 'give "sandbox" or "sandbox_config", not both'));
-    } else {
-      sandboxKey = 'sandbox_config';
-      issues.push(configWarning([...base, 'sandbox_config'], 'read as "sandbox" (SignalWire\'s gateway ignores "sandbox_config"; it applies here)'));
-    }
-  }
-  const sandbox = parseSandbox(entry[sandboxKey], [...base, sandboxKey], cwd, issues);
-
-  if (!enabled) {
-    // SignalWire skips a disabled service without reading it; a half-written one must not stop the start.
-    for (let i = before; i < issues.length; i++) {
-      const issue = issues[i]!;
-      if (issue.severity === 'error') issues[i] = { ...issue, severity: 'warning', message: `${issue.message} (the service is disabled, so this is not an error yet)` };
-    }
-    return undefined;
-  }
-  if (hasErrors(issues.slice(before)) || command === undefined || sandbox === undefined) return undefined;
-  const [program, ...args] = command;
-  const spec: { -readonly [K in keyof ServerSpec]: ServerSpec[K] } = {
-    name,
-    transport: 'stdio',
-    command: program!,
-    args: frozenArray(args),
-    env: frozenRecord([]),
-    headers: frozenRecord([]),
-    enabled,
-    // One server process per session id (a SignalWire call id), as SignalWire runs them.
-    isolation: 'session',
-    sandbox,
-  };
-  if (typeof description === 'string' && description !== '') spec.description = description;
-  return Object.freeze(spec);
-}
-
-function parseCommand(value: unknown, path: PathSegment[], issues: ConfigIssue[]): string[] | undefined {
-  if (value === undefined) {
-    issues.push(configError(path, 'required key "command" is missing (the program and its arguments, e.g. ["node", "server.mjs"])'));
-    return undefined;
-  }
-  if (!Array.isArray(value) || value.length === 0) {
-    issues.push(configError(path, `must be a non-empty list of strings, got ${jsonType(value)}`));
-    return undefined;
-  }
-  const before = issues.length;
-  value.forEach((item: unknown, i) => {
-    if (typeof item !== 'string') issues.push(configError([...path, i], `must be a string, got ${jsonType(item)}`));
-    else if (item.includes('\0')) issues.push(configError([...path, i], 'must not contain a NUL character'));
-    else if (i === 0 && item === '') issues.push(configError([...path, 0], 'the program must not be empty'));
-  });
-  return issues.length === before ? (value as string[]) : undefined;
-}
-
-function parseSandbox(value: unknown, base: PathSegment[], cwd: string, issues: ConfigIssue[]): SandboxSpec | undefined {
-  if (value !== undefined && !isPlainObject(value)) {
-    issues.push(configError(base, `must be an object, got ${jsonType(value)}`));
-    return undefined;
-  }
-  // The block's keys, checks and defaults are those of `.mcp.json` (config/sandbox.ts); only
-  // SignalWire's string coercion comes first, and the keys it does not use are left out.
-  const block = value ?? {};
-  warnUnknown(block, base, SANDBOX_KEYS, 'sandbox', issues);
-  const entry: Record<string, unknown> = {};
-  for (const key of ['enabled', 'resource_limits', 'restricted_env'] as const) {
-    if (block[key] !== undefined) entry[key] = coerceBoolean(block[key]);
-  }
-  if (block['working_dir'] !== undefined) entry['working_dir'] = block['working_dir'];
-  const limits = block['limits'];
-  if (isPlainObject(limits)) {
-    warnUnknown(limits, [...base, 'limits'], LIMIT_KEYS, 'limits', issues);
-    entry['limits'] = Object.fromEntries(LIMIT_KEYS.filter((key) => limits[key] !== undefined).map((key) => [key, coerceNumber(limits[key])]));
-  } else if (limits !== undefined) {
-    entry['limits'] = limits;
-  }
-  const parsed = SandboxEntrySchema.safeParse(entry);
-  if (!parsed.success) {
-    issues.push(...fromZodError(parsed.error, SandboxEntrySchema, entry, base));
-    return undefined;
-  }
-  // SignalWire starts every service in the gateway's working directory (its sample runs
-  // "./test/todo_mcp.py"), never in the sandbox folder, so relative commands keep working.
-  const dir = parsed.data.working_dir;
-  const workingDir = dir === undefined ? cwd : isAbsolute(dir) ? dir : resolve(cwd, dir);
-  return buildSandbox({ ...parsed.data, working_dir: workingDir }, true);
-}
-
-/** Warns about keys SignalWire's files may hold and nothing here reads (its gateway ignores them too). */
-function warnUnknown(obj: Record<string, unknown>, base: PathSegment[], known: readonly string[], scope: string, issues: ConfigIssue[]): void {
-  for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
-    const why = IGNORED[scope === '' ? key : `${scope}.${key}`];
-    issues.push(configWarning([...base, key], why ?? `unknown key "${key}", ignored${suggestionSuffix(key, known)}`));
-  }
-}
-
-/**
- * `${VAR}` and `${VAR|default}` in every string value, as SignalWire substitutes them: an
- * unset variable without a default becomes "" (with a warning naming the path, since a
- * missing secret is usually a mistake). Keys are left alone.
- */
-function substitute(value: unknown, path: PathSegment[], env: Env, issues: ConfigIssue[]): unknown {
-  if (typeof value === 'string') {
-    const first = expandEnv(value, env);
-    if (first.missing.length === 0) return first.value;
-    for (const name of first.missing) {
-      issues.push(configWarning(path, `environment variable "${name}" is not set and has no default: it counts as "" (write \${${name}|default} to give one)`));
-    }
-    return expandEnv(value, { ...env, ...Object.fromEntries(first.missing.map((name) => [name, ''])) }).value;
-  }
-  if (Array.isArray(value)) return value.map((item: unknown, i) => substitute(item, [...path, i], env, issues));
-  if (isPlainObject(value)) {
-    // Object.fromEntries, not assignment, so a key named "__proto__" stays an ordinary key.
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, [...path, k], env, issues)]));
-  }
-  return value;
-}
-
-/** SignalWire's number coercion where a number belongs: digits with at most one decimal part ("-1", " 42", "0x10" stay strings, as there). */
-function coerceNumber(value: unknown): unknown {
-  return typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-}
-
-/** SignalWire's boolean coercion where a boolean belongs: "true" / "false" in any case. */
-function coerceBoolean(value: unknown): unknown {
-  return typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value;
-}
-
-/** A bad value, described: a string is never shown (it may be a secret). */
-function describe(value: unknown): string {
-  return typeof value === 'string' ? (value === '' ? 'an empty string' : 'a string that is not one') : jsonType(value);
 }
 
 /** The agent every call acts as when a SignalWire config.json comes without a rules file. */

@@ -13,11 +13,12 @@
 // configuration, so one entry with an unset variable never stops the gateway.
 
 import { formatIssues, loadRulesFile, readJsonFile, serversFileEnv } from '../config/load.js';
-import { hasErrors, isPlainObject } from '../config/issues.js';
+import { hasErrors } from '../config/issues.js';
+import { isPlainObject } from '../values.js';
 import { failedServerSpec, parseServersConfig } from '../config/serversFile.js';
 import type { Env } from '../config/expandEnv.js';
 import type { ConfigIssue, RulesConfig, ServerSpec } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../config/configError.js';
 import { compilePolicy } from '../policy/engine.js';
 import type { Policy } from '../policy/types.js';
 

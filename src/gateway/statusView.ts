@@ -2,7 +2,7 @@
 // of the reload record only what concerns it. Configuration warnings are `path: message`
 // lines; a line about another agent's rules or a server the caller may not use is left out,
 // since it would name them. What remains has URL credentials and tokens redacted.
-import { formatPath } from '../config/path.js';
+import { formatPath } from '../config/jsonPath.js';
 import { redactCredentials } from '../redact.js';
 import type { ConfigFileKey, FileReloadStatus } from './reloader.js';
 

@@ -14,6 +14,7 @@ import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { JsonLineReader } from '../jsonLines.js';
+import { isPlainObject } from '../values.js';
 
 /** Default for --max-message-bytes: the same as --max-body-bytes over HTTP, and the SDK's own stdio limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
@@ -147,10 +148,6 @@ export class LineStdioServerTransport implements Transport {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isRequestId(value: unknown): value is RequestId {
   return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
 }
@@ -163,7 +160,7 @@ interface InvalidMessage {
 
 /** Why a JSON value is not a JSON-RPC message, and whether (and with which id) to answer. */
 export function describeInvalid(value: unknown): InvalidMessage {
-  if (!isRecord(value)) {
+  if (!isPlainObject(value)) {
     return { reason: Array.isArray(value) ? 'batches are not supported; send one JSON object per line' : 'a message must be a JSON object', answer: true, id: null };
   }
   const hasId = Object.hasOwn(value, 'id');
@@ -174,7 +171,7 @@ export function describeInvalid(value: unknown): InvalidMessage {
   if (value.jsonrpc !== '2.0') return { reason: '"jsonrpc" must be "2.0"', answer, id };
   if (typeof value.method !== 'string' && !isResponse) return { reason: '"method" must be a string', answer, id };
   if (hasId && !isRequestId(value.id)) return { reason: '"id" must be a string or an integer', answer, id };
-  if (Object.hasOwn(value, 'params') && !isRecord(value.params)) return { reason: '"params" must be an object', answer, id };
+  if (Object.hasOwn(value, 'params') && !isPlainObject(value.params)) return { reason: '"params" must be an object', answer, id };
   return { reason: 'not a JSON-RPC 2.0 request, notification or response', answer, id };
 }
 

@@ -21,6 +21,7 @@ import {
   type RateLimitStorage,
   type RouteClass,
 } from './rateLimitSpec.js';
+import { errorMessage } from '../values.js';
 
 export {
   DEFAULT_RATE_LIMIT_SPECS,
@@ -228,10 +229,6 @@ function pickTightest(outcomes: readonly Outcome[]): Outcome {
 function boundedKey(identityKey: string): string {
   if (identityKey.length <= MAX_KEY_LENGTH) return identityKey;
   return `sha256:${createHash('sha256').update(identityKey).digest('hex')}`;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The one Redis connection of a limiter: its owner, its state, its logs (never the URL's credentials). */

@@ -14,7 +14,8 @@ import type { Principal } from './auth.js';
 import type { CallOutcomes } from './callOutcome.js';
 import { HttpError, statusOfGatewayCode, type HttpErrorCode } from './respond.js';
 import { RestSessionRegistry } from './restSessions.js';
-import { callBody, isPlainObject, optionalAgentId, serviceName, sessionId } from './validate.js';
+import { callBody, optionalAgentId, serviceName, sessionId } from './validate.js';
+import { isPlainObject } from '../values.js';
 import { mergedJsonBytes } from '../mergeRecord.js';
 
 /** What a REST handler gets. */

@@ -1,8 +1,8 @@
-import { formatPath } from '../config/path.js';
+import { formatPath } from '../config/jsonPath.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
-import { uriPatternProblem } from './pattern.js';
-import { canonicalResourcePattern, canonicalResourceUri } from './resourceUri.js';
-import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './rule-list.js';
+import { uriPatternProblem } from '../config/patternSyntax.js';
+import { canonicalResourcePattern, canonicalResourceUri } from '../config/resourceUri.js';
+import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './ruleList.js';
 import type { Decision, Policy } from './types.js';
 
 // Precedence per (agent, server, tool), first answer wins:
@@ -20,7 +20,7 @@ import type { Decision, Policy } from './types.js';
 // *missing* id (the identity layer's fallback chain), never a licence for ids nobody configured.
 const UNKNOWN_AGENT: Decision = makeDecision(false, 'defaults.deny_on_missing_agent');
 const IMPLICIT: Decision = makeDecision(true, 'implicit');
-// A resource URI with no canonical form (resourceUri.ts) matches no rule in a way anyone could
+// A resource URI with no canonical form (config/resourceUri.ts) matches no rule in a way anyone could
 // rely on; callers refuse it with INVALID_ARGUMENT first, and anything else is denied.
 const NO_CANONICAL_URI: Decision = makeDecision(false, 'invalid_uri');
 

@@ -1,8 +1,7 @@
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createRateLimiter,
   parseRateLimits,
@@ -11,6 +10,7 @@ import {
   type RateLimiterOptions,
   type RouteClass,
 } from '../../src/http/rateLimit.js';
+import { waitFor } from '../helpers/processes.js';
 import { needsRedis, startRedis, stopAllRedis, type RedisHandle } from '../helpers/redis.js';
 
 function captureLogger(): { logger: Logger; text: () => string } {
@@ -44,7 +44,19 @@ afterAll(async () => {
   await Promise.all(limiters.map((l) => l.close()));
 });
 
+/**
+ * The in-memory counters read Date.now and expire records with setTimeout: faked, a window
+ * ends when the test says so. Call before the limiter is made.
+ */
+function fakeClock(): void {
+  vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+}
+
 describe('rate limiter, in memory', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('allows N requests in the window, then refuses with Retry-After and RateLimit headers', async () => {
     const l = limiter({ call: '3 per minute' });
     const decisions = await times(l, 'call', 'agent:researcher', 4);
@@ -88,11 +100,12 @@ describe('rate limiter, in memory', () => {
   });
 
   it('opens again when the window ends', async () => {
+    fakeClock();
     const l = limiter({ call: '2 per second' });
     const [a, b, c] = await times(l, 'call', 'k', 3);
     expect([a!.allowed, b!.allowed, c!.allowed]).toEqual([true, true, false]);
     expect(c!.retryAfterSeconds).toBe(1);
-    await sleep(1100);
+    vi.advanceTimersByTime(1100);
     const d = await l.check('call', 'k');
     expect(d.allowed).toBe(true);
     expect(d.remaining).toBe(1);
@@ -112,11 +125,12 @@ describe('rate limiter, in memory', () => {
   });
 
   it('does not charge a refused request to the windows that still had room', async () => {
+    fakeClock();
     const l = limiter({ call: '2 per second; 4 per minute' });
     const [, , refused] = await times(l, 'call', 'k', 3);
     expect(refused!.allowed).toBe(false);
     expect(refused!.rule.text).toBe('2 per second');
-    await sleep(1100);
+    vi.advanceTimersByTime(1100);
     const next = await l.check('call', 'k');
     // Two requests were counted in the minute window, not three: one remains after this one.
     expect(next.allowed).toBe(true);
@@ -286,7 +300,7 @@ describe.runIf(redisCheck.run)(`rate limiter, Redis (a real redis-server)${redis
 
     await volatile.kill();
     // Wait until both clients have noticed (ioredis sees the closed socket).
-    for (let i = 0; i < 50 && (a.status().shared || b.status().shared); i++) await sleep(20);
+    await waitFor(() => !a.status().shared && !b.status().shared, { timeoutMs: 5_000 });
     expect([a.status().shared, b.status().shared]).toEqual([false, false]);
 
     // Fail-local: neither refuses everything nor lets everything through.
@@ -295,8 +309,8 @@ describe.runIf(redisCheck.run)(`rate limiter, Redis (a real redis-server)${redis
     expect(ra.map((d) => d.allowed)).toEqual([true, true, true, false]);
     expect(rb.map((d) => d.allowed)).toEqual([true, true, true, false]);
     expect(logA.text()).toContain('rate-limit storage unavailable; limits are counted per gateway instance');
-    // One warning per outage, not one per reconnect attempt.
-    await sleep(500);
+    // One warning per outage, not one per reconnect attempt: wait for two failed reconnects.
+    await waitFor(() => logA.text().split('rate-limit storage still unavailable').length - 1 >= 2, { timeoutMs: 10_000 });
     expect(logA.text().split('rate-limit storage unavailable').length - 1).toBe(1);
 
     const back = await startRedis({ port: volatile.port });

@@ -1,14 +1,14 @@
 import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
-import { canonicalResourceUri } from '../../policy/resourceUri.js';
+import { canonicalResourceUri } from '../../config/resourceUri.js';
 import type { UpstreamSession } from '../serverRequests.js';
 import { toGatewayUri } from './resourceUris.js';
 
 // Resource subscriptions of every client, per downstream (server, URI). The downstream is
 // subscribed once, by the first client, and unsubscribed when the last one leaves; its
 // notifications/resources/updated go to exactly the clients subscribed, under the gateway URI.
-// URIs here are canonical (policy/resourceUri.ts): the form the policy decided on.
+// URIs here are canonical (config/resourceUri.ts): the form the policy decided on.
 // A restarted server has forgotten its subscriptions, so they are made again.
 
 function keyOf(server: string, uri: string): string {

@@ -1,6 +1,6 @@
 import type { ServerSpec } from '../../config/types.js';
 import { GatewayError } from '../../errors.js';
-import { canonicalResourceUri } from '../../policy/resourceUri.js';
+import { canonicalResourceUri } from '../../config/resourceUri.js';
 import type { Decision, Policy } from '../../policy/types.js';
 import type { OperationContext } from '../context.js';
 
@@ -90,7 +90,7 @@ export function authorizeTool(ctx: OperationContext, server: string, tool: strin
 }
 
 /**
- * The canonical form of a caller's resource URI (policy/resourceUri.ts): the one form the
+ * The canonical form of a caller's resource URI (config/resourceUri.ts): the one form the
  * policy decides on and the downstream receives, so no other spelling can reach a resource
  * a rule names. The message never repeats the value.
  * @throws GatewayError INVALID_ARGUMENT when the URI has no single reading.

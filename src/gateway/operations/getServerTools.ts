@@ -1,6 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Policy } from '../../policy/types.js';
-import { patternProblem } from '../../policy/pattern.js';
+import { patternProblem } from '../../config/patternSyntax.js';
 import { invalid, optionalInteger, optionalNameList, optionalString, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';

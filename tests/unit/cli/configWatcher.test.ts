@@ -1,17 +1,18 @@
 // The config file watcher on real files in a temp folder: every way an editor or a script
-// changes a file is seen, events are debounced per file, other files are ignored, and close()
-// is idempotent and cancels what is pending.
+// changes a file is seen, other files are ignored, and close() is idempotent and cancels what
+// is pending. The debounce runs on timers the test moves by hand (ManualTimers), so nothing
+// here sleeps to find out whether something happened.
 import { mkdirSync, readFileSync, renameSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_DEBOUNCE_MS, watchConfigFiles, type ConfigWatcher } from '../../../src/cli/configWatcher.js';
+import { KeyedDebounce, type Timers } from '../../../src/cli/debounce.js';
 import { waitFor } from '../../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../../helpers/tmp.js';
 
 type Key = 'servers' | 'rules';
 
 const DEBOUNCE_MS = 150;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const open: ConfigWatcher[] = [];
 
 afterEach(async () => {
@@ -19,29 +20,73 @@ afterEach(async () => {
 });
 afterAll(() => cleanupTmpDirs());
 
-async function setup(opts: { debounceMs?: number; separateFolders?: boolean } = {}) {
+/** Timers that fire only when the test advances them; `now` is their clock, in ms. */
+class ManualTimers implements Timers {
+  now = 0;
+  #next = 0;
+  readonly #due = new Map<number, { at: number; fn: () => void }>();
+
+  setTimeout(fn: () => void, ms: number): number {
+    this.#next++;
+    this.#due.set(this.#next, { at: this.now + ms, fn });
+    return this.#next;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#due.delete(handle as number);
+  }
+
+  get pending(): number {
+    return this.#due.size;
+  }
+
+  /** Moves the clock on by `ms`, firing what falls due on the way, in order. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      let first: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.#due) if (entry[1].at <= end && (first === undefined || entry[1].at < first[1].at)) first = entry;
+      if (first === undefined) break;
+      this.#due.delete(first[0]);
+      this.now = first[1].at;
+      first[1].fn();
+    }
+    this.now = end;
+  }
+}
+
+async function setup(opts: { separateFolders?: boolean } = {}) {
   const dir = makeTmpDir('amg-watch-');
   const rulesDir = opts.separateFolders ? join(dir, 'other') : dir;
   mkdirSync(rulesDir, { recursive: true });
   const files: Record<Key, string> = { servers: join(dir, '.mcp.json'), rules: join(rulesDir, '.mcp-gateway-rules.json') };
   writeFileSync(files.servers, '{}');
   writeFileSync(files.rules, '{}');
+  const timers = new ManualTimers();
   const events: { key: Key; at: number }[] = [];
-  const watcher = watchConfigFiles<Key>({
-    files,
-    debounceMs: opts.debounceMs ?? DEBOUNCE_MS,
-    onChange: (key) => events.push({ key, at: performance.now() }),
-  });
-  open.push(watcher);
-  await watcher.ready;
+  /** Every event that reached the debounce, by file. */
+  const seen: string[] = [];
+  const start = async (): Promise<ConfigWatcher> => {
+    const watcher = watchConfigFiles<Key>({
+      files,
+      debounceMs: DEBOUNCE_MS,
+      timers,
+      onChange: (key) => events.push({ key, at: timers.now }),
+      logger: { debug: (obj) => seen.push((obj as { file: string }).file), warn: () => {} },
+    });
+    open.push(watcher);
+    await watcher.ready;
+    return watcher;
+  };
+  const watcher = await start();
   const count = (key: Key) => events.filter((e) => e.key === key).length;
-  /** Waits for the next report of `key` and returns it; then lets the debounce window pass to be sure no second one follows. */
+  /** Waits until an event has started the debounce, then lets its window pass; returns the reports it made. */
   const nextReport = async (key: Key, before: number) => {
-    await waitFor(() => count(key) > before, { timeoutMs: 5_000, message: `no report for ${key}` });
-    await sleep((opts.debounceMs ?? DEBOUNCE_MS) * 3);
+    await waitFor(() => timers.pending > 0, { timeoutMs: 5_000, message: `no event for ${key}` });
+    timers.advance(DEBOUNCE_MS * 3);
     return count(key) - before;
   };
-  return { dir, files, events, count, nextReport, watcher };
+  return { dir, files, events, seen, count, nextReport, watcher, timers, start };
 }
 
 describe('watchConfigFiles', () => {
@@ -50,6 +95,7 @@ describe('watchConfigFiles', () => {
   });
 
   it('never reports before the last of writes 10 ms apart, even with the shortest debounce', async () => {
+    // Real time: this is about chokidar dropping events for 50 ms after one it emitted.
     const dir = makeTmpDir('amg-watch-min-');
     const path = join(dir, 'a.json');
     writeFileSync(path, '0');
@@ -59,15 +105,16 @@ describe('watchConfigFiles', () => {
     await watcher.ready;
     for (let i = 1; i <= 8; i++) {
       writeFileSync(path, String(i));
-      await sleep(10);
+      // Spaces the writes (the input under test), not a wait for a result.
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await waitFor(() => contents.length > 0, { timeoutMs: 5_000 });
-    await sleep(300);
+    await waitFor(() => contents.at(-1) === '8', { timeoutMs: 5_000, message: `last report read ${contents.at(-1)}` });
     expect(contents.at(-1)).toBe('8');
   });
 
   it('reports a save by rename, an in-place write, touch, truncation, deletion and re-creation', async () => {
-    const { dir, files, count, nextReport } = await setup();
+    const { dir, files, count, nextReport, watcher, start } = await setup();
+    await watcher.close();
     const steps: [string, () => void][] = [
       ['rename', () => {
         writeFileSync(join(dir, '.mcp.json.tmp'), '{"a":1}');
@@ -83,58 +130,69 @@ describe('watchConfigFiles', () => {
       ['create again', () => writeFileSync(files.servers, '{"a":3}')],
     ];
     for (const [name, step] of steps) {
+      // A watcher per step, so an event late from one step is never taken for the next one's.
+      const stepWatcher = await start();
       const before = count('servers');
       step();
       expect(await nextReport('servers', before), name).toBe(1);
+      await stepWatcher.close();
     }
     expect(count('rules')).toBe(0);
   });
 
-  it('turns a burst of five writes within 100 ms into one report, after the debounce', async () => {
-    const { files, events, count, nextReport } = await setup();
-    const started = performance.now();
+  it('turns a burst of five writes within 100 ms into one report, after the debounce', () => {
+    const timers = new ManualTimers();
+    const events: { key: Key; at: number }[] = [];
+    const debounce = new KeyedDebounce<Key>(DEBOUNCE_MS, timers, (key) => events.push({ key, at: timers.now }));
+    const count = (key: Key) => events.filter((e) => e.key === key).length;
+    const started = timers.now;
     let lastWrite = 0;
     for (let i = 0; i < 5; i++) {
-      if (i > 0) await sleep(20);
-      writeFileSync(files.rules, JSON.stringify({ i }));
-      lastWrite = performance.now();
+      if (i > 0) timers.advance(20);
+      debounce.poke('rules');
+      lastWrite = timers.now;
     }
     expect(lastWrite - started).toBeLessThan(200);
-    expect(await nextReport('rules', 0)).toBe(1);
+    timers.advance(DEBOUNCE_MS * 3);
+    expect(count('rules')).toBe(1);
     const reported = events.find((e) => e.key === 'rules')!.at;
-    // Trailing debounce: quiet for the window after the last write, not the first. (chokidar
-    // may drop an event up to 50 ms after the one before; the report still comes after it.)
+    // Trailing debounce: quiet for the window after the last write, not the first.
     expect(reported - lastWrite).toBeGreaterThanOrEqual(DEBOUNCE_MS - 60);
     expect(count('servers')).toBe(0);
   });
 
-  it('debounces each file on its own: a stream of writes to one never delays the other', async () => {
-    const { files, events } = await setup({ separateFolders: true });
-    const stop = performance.now() + 1_000;
-    const writer = (async () => {
-      for (let i = 0; performance.now() < stop; i++) {
-        writeFileSync(files.servers, JSON.stringify({ i }));
-        await sleep(30);
+  it('debounces each file on its own: a stream of writes to one never delays the other', () => {
+    const timers = new ManualTimers();
+    const events: { key: Key; at: number }[] = [];
+    const debounce = new KeyedDebounce<Key>(DEBOUNCE_MS, timers, (key) => events.push({ key, at: timers.now }));
+    const stop = 1_000;
+    let wrote = -1;
+    while (timers.now < stop) {
+      debounce.poke('servers');
+      if (wrote < 0 && timers.now >= 100) {
+        wrote = timers.now;
+        debounce.poke('rules');
       }
-    })();
-    await sleep(100);
-    const wrote = performance.now();
-    writeFileSync(files.rules, '{"x":1}');
-    await waitFor(() => events.some((e) => e.key === 'rules'), { timeoutMs: 5_000 });
+      timers.advance(30);
+    }
+    expect(events.some((e) => e.key === 'rules')).toBe(true);
     const rulesAt = events.find((e) => e.key === 'rules')!.at;
     expect(rulesAt - wrote).toBeLessThan(900);
     // servers was still being written: not reported yet.
     expect(events.filter((e) => e.key === 'servers' && e.at < rulesAt)).toEqual([]);
-    await writer;
-    await waitFor(() => events.some((e) => e.key === 'servers'), { timeoutMs: 5_000 });
+    timers.advance(DEBOUNCE_MS);
+    expect(events.some((e) => e.key === 'servers')).toBe(true);
   });
 
   it('ignores other files in the folders', async () => {
-    const { dir, events } = await setup();
+    const { dir, files, events, seen, timers } = await setup();
     writeFileSync(join(dir, 'unrelated.json'), '{}');
     writeFileSync(join(dir, '.mcp.json.bak'), '{}');
-    await sleep(DEBOUNCE_MS * 4);
+    // A watched file written after them: once its event is in, theirs have been dealt with.
+    writeFileSync(files.rules, '{"after":true}');
+    await waitFor(() => timers.pending > 0, { timeoutMs: 5_000 });
     expect(events).toEqual([]);
+    expect(new Set(seen)).toEqual(new Set([files.rules]));
   });
 
   it('sees edits to the target of a symlinked config file', async () => {
@@ -178,17 +236,18 @@ describe('watchConfigFiles', () => {
   });
 
   it('close() is idempotent and cancels a pending report', async () => {
-    const { files, events, watcher } = await setup({ debounceMs: 400 });
+    const { files, events, watcher, timers } = await setup();
     writeFileSync(files.servers, '{"late":true}');
-    await sleep(150);
+    await waitFor(() => timers.pending > 0, { timeoutMs: 5_000 });
     const first = watcher.close();
     expect(watcher.close()).toBe(first);
     await first;
-    await sleep(600);
+    expect(timers.pending).toBe(0);
+    timers.advance(DEBOUNCE_MS * 4);
     expect(events).toEqual([]);
-    // After close, nothing is reported any more.
+    // After close, nothing is reported any more: the files are no longer watched.
     writeFileSync(files.servers, '{"after":true}');
-    await sleep(600);
+    timers.advance(DEBOUNCE_MS * 4);
     expect(events).toEqual([]);
   });
 });

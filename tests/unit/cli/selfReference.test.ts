@@ -8,11 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { withoutSelf } from '../../../src/cli/selfReference.js';
 import { buildSandbox } from '../../../src/config/sandbox.js';
 import type { ServerSpec } from '../../../src/config/types.js';
-import { REPO_ROOT } from '../../helpers/paths.js';
 
-const MAIN = join(REPO_ROOT, 'dist', 'main.js');
 const root = mkdtempSync(join(tmpdir(), 'amg-self-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+// The gateway's entry point, as the package lays it out; a stand-in, so no build is needed.
+const MAIN = join(root, 'package', 'dist', 'main.js');
+mkdirSync(join(root, 'package', 'dist'), { recursive: true });
+writeFileSync(MAIN, '#!/usr/bin/env node\n');
 
 const project = join(root, 'project');
 mkdirSync(project);
@@ -26,7 +28,7 @@ mkdirSync(bin);
 symlinkSync(MAIN, join(bin, 'agent-mcp-gateway'));
 chmodSync(MAIN, 0o755);
 
-const ctx = { cwd: project, home: join(root, 'home'), env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` }, mcpConfig: served };
+const ctx = { cwd: project, home: join(root, 'home'), env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` }, mcpConfig: served, ownMain: MAIN };
 
 function spec(name: string, command: string, args: string[], extra: Partial<ServerSpec> = {}): ServerSpec {
   return { name, transport: 'stdio', command, args, env: {}, headers: {}, enabled: true, isolation: 'shared', sandbox: buildSandbox(undefined, false), ...extra };

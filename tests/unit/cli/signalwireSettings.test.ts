@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveServeSettings, SettingsError } from '../../../src/cli/settings.js';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../../src/config/configError.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../../helpers/tmp.js';
 
 // --config: SignalWire's config.json as a settings layer below flags and environment variables.

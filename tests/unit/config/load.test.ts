@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatIssues, loadRulesFile, loadServersFile } from '../../../src/config/load.js';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../../src/config/configError.js';
 
 let dir: string;
 let counter = 0;

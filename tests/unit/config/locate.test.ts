@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { locateConfigFile, resolveUserPath, type ConfigKind } from '../../../src/config/locate.js';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../../src/config/configError.js';
 
 const NAMES: Record<ConfigKind, string> = { mcp: '.mcp.json', rules: '.mcp-gateway-rules.json' };
 

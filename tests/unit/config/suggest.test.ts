@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath } from '../../../src/config/path.js';
+import { formatPath } from '../../../src/config/jsonPath.js';
 import { didYouMean, editDistance } from '../../../src/config/suggest.js';
 
 describe('didYouMean', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSandbox } from '../../../src/config/sandbox.js';
 import type { ServerSpec } from '../../../src/config/types.js';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../../src/config/configError.js';
 import { describeFailedServers, loadRulesForReload, loadServersForReload, ReloadLedger } from '../../../src/gateway/reloader.js';
 import { cleanupTmpDirs, makeTmpDir } from '../../helpers/tmp.js';
 

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatPath } from '../../../src/config/path.js';
+import { formatPath } from '../../../src/config/jsonPath.js';
 import type { RuleSection, RulesConfig } from '../../../src/config/types.js';
 import { compilePolicy } from '../../../src/policy/engine.js';
 import { resolveIdentity } from '../../../src/policy/identity.js';
-import { compilePattern, isLiteralPattern } from '../../../src/policy/pattern.js';
+import { isLiteralPattern } from '../../../src/config/patternSyntax.js';
+import { compilePattern } from '../../../src/policy/pattern.js';
 import type { Decision } from '../../../src/policy/types.js';
 
 // Small alphabets, so that generated rules and questions actually meet.

@@ -1,4 +1,5 @@
-import { compilePattern, isLiteralPattern, patternProblem, type NameMatcher } from './pattern.js';
+import { isLiteralPattern, patternProblem } from '../config/patternSyntax.js';
+import { compilePattern, type NameMatcher } from './pattern.js';
 import type { Decision } from './types.js';
 
 // One list of rule entries (`allow.servers`, `deny.tools.db`, ...) compiled for lookup.

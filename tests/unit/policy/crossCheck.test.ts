@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossCheckRules } from '../../../src/config/crossCheck.js';
+import { crossCheckRules } from '../../../src/policy/crossCheck.js';
 import { parseRulesConfig } from '../../../src/config/rulesFile.js';
 import type { RulesConfig } from '../../../src/config/types.js';
 

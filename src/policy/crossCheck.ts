@@ -1,8 +1,9 @@
-import { compilePattern, isLiteralPattern, patternProblem, type NameMatcher } from '../policy/pattern.js';
-import { configWarning } from './issues.js';
-import { formatPath, type PathSegment } from './path.js';
-import { suggestionSuffix } from './suggest.js';
-import type { ConfigIssue, RulesConfig } from './types.js';
+import { configWarning } from '../config/issues.js';
+import { formatPath, type PathSegment } from '../config/jsonPath.js';
+import { isLiteralPattern, patternProblem } from '../config/patternSyntax.js';
+import { suggestionSuffix } from '../config/suggest.js';
+import type { ConfigIssue, RulesConfig } from '../config/types.js';
+import { compilePattern, type NameMatcher } from './pattern.js';
 
 // Rules against the configured servers. Only warnings: the two files are edited and reloaded
 // independently, and a rule written before its server is added is normal, not broken.

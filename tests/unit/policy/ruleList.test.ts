@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePattern, isLiteralPattern, patternProblem } from '../../../src/policy/pattern.js';
-import { RuleList, matcherCache } from '../../../src/policy/rule-list.js';
+import { isLiteralPattern, patternProblem } from '../../../src/config/patternSyntax.js';
+import { compilePattern } from '../../../src/policy/pattern.js';
+import { RuleList, matcherCache } from '../../../src/policy/ruleList.js';
 
 // RuleList skips the matcher when a name lacks a pattern's literal prefix or suffix, and
 // buckets patterns by first character. Neither may change an answer of the pattern language.

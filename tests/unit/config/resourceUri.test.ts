@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRulesConfig } from '../../../src/config/rulesFile.js';
 import { compilePolicy } from '../../../src/policy/engine.js';
-import { uriPatternProblem } from '../../../src/policy/pattern.js';
-import { MAX_RESOURCE_URI_LENGTH, canonicalResourcePattern, canonicalResourceUri } from '../../../src/policy/resourceUri.js';
+import { uriPatternProblem } from '../../../src/config/patternSyntax.js';
+import { MAX_RESOURCE_URI_LENGTH, canonicalResourcePattern, canonicalResourceUri } from '../../../src/config/resourceUri.js';
 import { secretFileSpellings } from '../../helpers/uriSpellings.js';
 
 const canonical = (uri: string) => {

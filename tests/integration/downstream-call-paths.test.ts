@@ -56,7 +56,11 @@ describe('downstream call paths', () => {
     await c.callTool('echo', { message: 'x' }, { ...CALL, signal: abort.signal });
     abort.abort();
     expect(c.state).toBe('ready');
-    expect(c.inFlight).toBe(0);
+    // No call counts as running: a drain ends at once.
+    let drained = false;
+    void c.drain(60_000).then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained).toBe(true);
   });
 
   it("a caller's abort during a plain call is an AbortError", async () => {

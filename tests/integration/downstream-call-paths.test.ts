@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/downstream/connection.js';
 import { waitFor } from '../helpers/processes.js';
-import { closeTracked, connection, expectGatewayError, rejection, fixtureSpec, textOf } from './downstream-support.js';
+import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 
@@ -28,7 +28,8 @@ describe('downstream call paths', () => {
   });
 
   it('close() fails a plain call before the process is gone', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const log = callLog();
+    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
     await c.connect();
     let failedBeforeClosed: boolean | undefined;
     let closed = false;
@@ -37,7 +38,7 @@ describe('downstream call paths', () => {
       throw err;
     });
     const outcome = rejection(inFlight);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => log.reached('slow'));
     await c.close();
     closed = true;
     const gerr = expectGatewayError(await outcome, 'SERVER_UNAVAILABLE');
@@ -64,11 +65,13 @@ describe('downstream call paths', () => {
   });
 
   it("a caller's abort during a plain call is an AbortError", async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const log = callLog();
+    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
     await c.connect();
     const abort = new AbortController();
     const call = c.callTool('slow', { ms: 5_000 }, { ...CALL, signal: abort.signal });
-    setTimeout(() => abort.abort('user cancelled'), 100);
+    await waitFor(() => log.reached('slow'));
+    abort.abort('user cancelled');
     expect(isAbortError(await rejection(call))).toBe(true);
     await waitFor(async () => textOf(await c.callTool('cancelled_count', {}, CALL)) === '1');
   });

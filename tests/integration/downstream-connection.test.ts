@@ -8,7 +8,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isAbortError } from '../../src/downstream/connection.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { closeTracked, connection, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
+import { callLog, closeTracked, connection, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'amg-downstream-'));
@@ -196,11 +196,13 @@ describe('fixtures', () => {
   });
 
   it("rejects with an AbortError on the caller's abort and cancels downstream", async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const log = callLog();
+    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
     await c.connect();
     const abort = new AbortController();
     const call = c.callTool('slow', { ms: 5_000 }, { ...CALL, signal: abort.signal });
-    setTimeout(() => abort.abort('user cancelled'), 100);
+    await waitFor(() => log.reached('slow'));
+    abort.abort('user cancelled');
     const err = await rejection(call);
     expect(isAbortError(err)).toBe(true);
     await waitFor(async () => textOf(await c.callTool('cancelled_count', {}, CALL)) === '1');
@@ -304,11 +306,12 @@ describe('fixtures', () => {
   });
 
   it('fails calls on a closed connection at once', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const log = callLog();
+    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
     await c.connect();
     const pid = c.pid!;
     const inFlight = c.callTool('slow', { ms: 10_000 }, CALL);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => log.reached('slow'));
     const closing = c.close();
     const gerr = expectGatewayError(await rejection(inFlight), 'SERVER_UNAVAILABLE');
     expect(gerr.message).toContain('closed');

@@ -1,6 +1,7 @@
 // Shared set-up for the downstream*.test.ts files: specs for real servers and fixtures, a
 // silent logger, and bookkeeping so every test file can prove it left no process behind.
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -63,6 +64,8 @@ export async function closeTracked(): Promise<void> {
   const all = [...tracked];
   tracked.clear();
   await Promise.allSettled(all.map((t) => t.close()));
+  for (const file of callLogs) rmSync(file, { force: true });
+  callLogs.clear();
 }
 
 /** Fails if any process started by this test file is still alive (zombies count as gone). */
@@ -79,6 +82,22 @@ export function textOf(result: { content?: unknown }): string {
     .filter((b) => b.type === 'text')
     .map((b) => b.text)
     .join('');
+}
+
+/**
+ * A fixture's call log (FIXTURE_CALL_LOG, see tests/fixtures/servers/_shared.mjs): put `env`
+ * into the spec, then wait for reached(tool) to know a call got to the server.
+ */
+/** Removed by closeTracked(). */
+const callLogs = new Set<string>();
+
+export function callLog(): { env: Record<string, string>; reached(tool: string): boolean } {
+  const file = join(tmpdir(), `amg-calls-${randomUUID()}.jsonl`);
+  callLogs.add(file);
+  return {
+    env: { FIXTURE_CALL_LOG: file },
+    reached: (tool) => existsSync(file) && readFileSync(file, 'utf8').includes(`"tool":${JSON.stringify(tool)}`),
+  };
 }
 
 /** The error `promise` rejects with; fails the test if it resolves. */

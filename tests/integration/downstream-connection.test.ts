@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isAbortError } from '../../src/downstream/connection.js';
+import { memoryEcho } from './downstream-memory.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
 import { callLog, closeTracked, connection, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
@@ -167,7 +168,7 @@ describe('fixtures', () => {
   });
 
   it('times out with TIMEOUT and cancels the downstream request', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const c = connection(stdioSpec('echo', []), { transportFactory: memoryEcho().transportFactory });
     // Started first: the bound below is about the call, not a spawn on a loaded machine.
     await c.connect();
     const started = Date.now();
@@ -196,12 +197,12 @@ describe('fixtures', () => {
   });
 
   it("rejects with an AbortError on the caller's abort and cancels downstream", async () => {
-    const log = callLog();
-    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
+    const echo = memoryEcho();
+    const c = connection(stdioSpec('echo', []), { transportFactory: echo.transportFactory });
     await c.connect();
     const abort = new AbortController();
     const call = c.callTool('slow', { ms: 5_000 }, { ...CALL, signal: abort.signal });
-    await waitFor(() => log.reached('slow'));
+    await waitFor(() => echo.reached('slow'));
     abort.abort('user cancelled');
     const err = await rejection(call);
     expect(isAbortError(err)).toBe(true);

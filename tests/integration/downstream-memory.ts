@@ -3,6 +3,7 @@
 // connection attempt from a fresh in-process McpServer over the SDK's in-memory pair.
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import * as z from 'zod';
 import type { Clock, ClockTimer } from '../../src/downstream/clock.js';
 import type { TransportFactory } from '../../src/downstream/clientFactory.js';
 
@@ -111,4 +112,38 @@ export function memoryServers(build: (server: McpServer, controls: MemoryServerC
 /** A tool answering with `text`. */
 export function textResult(text: string): { content: { type: 'text'; text: string }[] } {
   return { content: [{ type: 'text', text }] };
+}
+
+/**
+ * In-process stand-in for the echo fixture's echo, slow and cancelled_count tools, shared by
+ * every attempt: echo({message}) answers "Echo: <message>"; slow({ms}) answers "slept <ms>"
+ * after ms, or counts a cancellation; reached(tool) says whether a call of it arrived.
+ */
+export function memoryEcho(): { transportFactory: TransportFactory; reached(tool: string): boolean } {
+  const calls = new Set<string>();
+  let cancelled = 0;
+  const transportFactory = memoryServers((server) => {
+    server.registerTool('echo', { description: 'echo', inputSchema: { message: z.string() } }, ({ message }) => {
+      calls.add('echo');
+      return textResult(`Echo: ${message}`);
+    });
+    server.registerTool('slow', { description: 'slow', inputSchema: { ms: z.number() } }, ({ ms }, extra) => {
+      calls.add('slow');
+      return new Promise((resolve, reject) => {
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          cancelled++;
+          reject(new Error('cancelled'));
+        };
+        const timer = setTimeout(() => {
+          extra.signal.removeEventListener('abort', onAbort);
+          resolve(textResult(`slept ${ms}`));
+        }, ms);
+        if (extra.signal.aborted) onAbort();
+        else extra.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    });
+    server.registerTool('cancelled_count', { description: 'cancelled_count' }, () => textResult(String(cancelled)));
+  });
+  return { transportFactory, reached: (tool) => calls.has(tool) };
 }

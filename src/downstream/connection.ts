@@ -23,7 +23,6 @@ import {
   ErrorCode as McpErrorCode,
   McpError,
   type CallToolResult,
-  type Implementation,
   type Result,
   type ServerCapabilities,
   type Tool,
@@ -98,9 +97,6 @@ export class DownstreamConnection {
   /** True while calls are refused at once: backoff.failFastAfter failures in a row, retry time not reached. */
   get failingFast(): boolean {
     return this.#core.supervision.refusesUntil(this.#core.nextRetryAt);
-  }
-  get serverVersion(): Implementation | undefined {
-    return this.#core.serverVersion;
   }
   get serverCapabilities(): ServerCapabilities | undefined {
     return this.#core.serverCapabilities;

@@ -9,7 +9,7 @@ import { isAbortError } from '../../src/downstream/connection.js';
 import { memoryEcho } from './downstream-memory.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { callLog, closeTracked, connection, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
+import { callLog, closeTracked, connectedAs, connection, recordingLogger, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'amg-downstream-'));
@@ -22,12 +22,13 @@ afterAll(async () => {
 
 describe('server-everything', () => {
   it('lists tools with every field as the server sent it, and forwards calls untouched', async () => {
-    const c = connection(stdioSpec('everything', [SERVER_EVERYTHING]));
+    const { logger, records } = recordingLogger();
+    const c = connection(stdioSpec('everything', [SERVER_EVERYTHING]), { logger });
     expect(c.state).toBe('idle');
     const tools = await c.listTools();
     expect(c.state).toBe('ready');
     expect(c.pid).toBeTypeOf('number');
-    expect(c.serverVersion?.name).toBe('mcp-servers/everything');
+    expect(connectedAs(records, 'everything')).toBe('mcp-servers/everything');
     const sum = tools.find((t) => t.name === 'get-sum');
     expect(sum).toMatchObject({
       title: 'Get Sum Tool',

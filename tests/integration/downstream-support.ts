@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { expect } from 'vitest';
 import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
@@ -14,6 +14,18 @@ import { fixture } from '../helpers/paths.js';
 import { processesWithEnv, waitFor } from '../helpers/processes.js';
 
 export const silent = pino({ level: 'silent' });
+
+/** A logger that keeps what it logs (info and up), for tests that check what a server said it is. */
+export function recordingLogger(): { logger: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, records };
+}
+
+/** The serverInfo name `server` reported when it last connected (from its "downstream server connected" log line). */
+export function connectedAs(records: readonly Record<string, unknown>[], server: string): unknown {
+  return records.filter((r) => r['msg'] === 'downstream server connected' && r['server'] === server).at(-1)?.['serverName'];
+}
 
 /** Put into every child's env, so orphans of this test file can be found in /proc. */
 export const MARKER_NAME = 'AMG_DOWNSTREAM_TEST_MARKER';

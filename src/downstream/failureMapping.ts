@@ -33,7 +33,7 @@ export function mapMcpError(err: McpError, server: string, tool?: string): Gatew
 }
 
 /** A server's answer to tools/call meaning it has no such tool. */
-export function isUnknownToolError(err: McpError): boolean {
+function isUnknownToolError(err: McpError): boolean {
   if (err.code === McpErrorCode.MethodNotFound) return true;
   return err.code === McpErrorCode.InvalidParams && /unknown tool|tool .*not found|not found/i.test(err.message);
 }

@@ -6,8 +6,8 @@
 
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
-export type ClientModule = typeof import('@modelcontextprotocol/sdk/client/index.js');
-export interface HttpModules {
+type ClientModule = typeof import('@modelcontextprotocol/sdk/client/index.js');
+interface HttpModules {
   readonly sse: typeof import('@modelcontextprotocol/sdk/client/sse.js');
   readonly streamable: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js');
 }

@@ -8,7 +8,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { isPlainObject } from '../values.js';
 
 /** A server that keeps handing out cursors is broken; stop instead of looping forever. */
-export const MAX_LIST_PAGES = 1_000;
+const MAX_LIST_PAGES = 1_000;
 
 /**
  * Every item of a paginated `method`: `fetchPage` asks for one page (the first with no

@@ -122,8 +122,8 @@ export class InstanceRegistry {
   /** The next sweep, one cleanup interval from now; each sweep schedules the one after it. */
   #scheduleSweep(): ClockTimer {
     return this.#clock.setTimeout(() => {
-      this.sweep();
       if (!this.#closing) this.#sweeper = this.#scheduleSweep();
+      this.sweep();
     }, Math.max(1, Math.round(this.#limits.cleanupIntervalS * 1000)));
   }
 

@@ -18,21 +18,13 @@ import { defaultPerIdentityCap } from '../config/sessionSettings.js';
 import { mergedJsonBytes, mergeRecord } from '../mergeRecord.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { realClock, type Clock, type ClockTimer } from './clock.js';
 import { DownstreamConnection, type ConnectionOptions, type ServerRequest } from './connection.js';
+import { refuseOverLimit, type InstanceLimits } from './instanceLimits.js';
 
-
+export type { InstanceLimits } from './instanceLimits.js';
 /** As REST's bound on a session's metadata: what one instance keeps of its callers' metadata. */
 const MAX_INSTANCE_METADATA_BYTES = 16 * 1024;
-export interface InstanceLimits {
-  /** Idle timeout of an instance when its calls set none, in seconds. */
-  readonly defaultTimeoutS: number;
-  /** Seconds between sweeps. */
-  readonly cleanupIntervalS: number;
-  readonly maxPerServer: number;
-  readonly maxTotal: number;
-  /** Instances one owner (an HTTP caller's identity) may hold at most. Default: a quarter of maxTotal. */
-  readonly maxPerOwner?: number;
-}
 
 export interface AcquireRequest {
   readonly spec: ServerSpec;
@@ -108,7 +100,7 @@ interface Tombstone {
 export class InstanceRegistry {
   readonly #opts: ConnectionOptions;
   readonly #limits: InstanceLimits;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #instances = new Map<string, Instance>();
   readonly #perServer = new Map<string, number>();
   readonly #perOwner = new Map<string, number>();
@@ -116,16 +108,23 @@ export class InstanceRegistry {
   readonly #lost = new Map<string, Tombstone>();
   /** Instances being closed; close() and killAllSync() include them. */
   readonly #closingSet = new Set<DownstreamConnection>();
-  readonly #sweeper: NodeJS.Timeout;
+  #sweeper: ClockTimer;
   #closing: Promise<void> | undefined;
 
-  constructor(opts: ConnectionOptions, limits: InstanceLimits, now: () => number = Date.now) {
+  constructor(opts: ConnectionOptions, limits: InstanceLimits) {
     this.#opts = { ...opts, singleLife: true };
     this.#limits = limits;
     this.#maxPerOwner = limits.maxPerOwner ?? defaultPerIdentityCap(limits.maxTotal);
-    this.#now = now;
-    this.#sweeper = setInterval(() => this.sweep(), Math.max(1, Math.round(limits.cleanupIntervalS * 1000)));
-    this.#sweeper.unref();
+    this.#clock = opts.clock ?? realClock;
+    this.#sweeper = this.#scheduleSweep();
+  }
+
+  /** The next sweep, one cleanup interval from now; each sweep schedules the one after it. */
+  #scheduleSweep(): ClockTimer {
+    return this.#clock.setTimeout(() => {
+      if (!this.#closing) this.#sweeper = this.#scheduleSweep();
+      this.sweep();
+    }, Math.max(1, Math.round(this.#limits.cleanupIntervalS * 1000)));
   }
 
   get size(): number {
@@ -162,7 +161,7 @@ export class InstanceRegistry {
       if (released) return;
       released = true;
       current.active--;
-      current.lastAccessed = this.#now();
+      current.lastAccessed = this.#clock.now();
     };
     try {
       await current.started;
@@ -217,7 +216,7 @@ export class InstanceRegistry {
 
   /** Closes expired and dead instances; runs every cleanup interval. */
   sweep(): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const [key, t] of this.#lost) if (now > t.until) this.#lost.delete(key);
     for (const i of [...this.#instances.values()]) {
       if (this.#isDead(i)) {
@@ -232,7 +231,7 @@ export class InstanceRegistry {
   /** Idempotent. Closes every instance; resolves when all process groups are gone. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      clearInterval(this.#sweeper);
+      this.#clock.clearTimeout(this.#sweeper);
       this.#lost.clear();
       const all = [...this.#instances.values()];
       for (const i of all) this.#detach(i);
@@ -256,28 +255,7 @@ export class InstanceRegistry {
     const server = req.spec.name;
     const perServer = this.#perServer.get(server) ?? 0;
     const owned = req.owner === undefined ? 0 : (this.#perOwner.get(req.owner) ?? 0);
-    // First, so that the caller at its own cap hears that, not that the gateway is full.
-    if (req.owner !== undefined && owned >= this.#maxPerOwner) {
-      throw new GatewayError(
-        'TOO_MANY_SESSIONS_FOR_IDENTITY',
-        `This caller already holds ${owned} isolated instances, its limit (max_sessions_per_identity); end a session or retry later`,
-        { server },
-      );
-    }
-    if (perServer >= this.#limits.maxPerServer) {
-      throw new GatewayError(
-        'TOO_MANY_SESSIONS',
-        `Server '${server}' already runs ${perServer} instances, its limit (max_sessions_per_service); end a session or retry later`,
-        { server },
-      );
-    }
-    if (this.#instances.size >= this.#limits.maxTotal) {
-      throw new GatewayError(
-        'TOO_MANY_SESSIONS',
-        `The gateway already runs ${this.#instances.size} isolated instances, its limit (max_total_sessions); end a session or retry later`,
-        { server },
-      );
-    }
+    refuseOverLimit({ server, owner: req.owner, owned, perServer, total: this.#instances.size }, this.#limits, this.#maxPerOwner);
     const routeKey = `${server}#${req.scope}`;
     const route = this.#opts.onServerRequest;
     const onLog = this.#opts.onLog;
@@ -287,7 +265,7 @@ export class InstanceRegistry {
       ...(route ? { onServerRequest: (_server: string, request: ServerRequest, extra: { signal: AbortSignal }) => route(routeKey, request, extra) } : {}),
       ...(onLog ? { onLog: (name: string, params: LoggingMessageNotification['params']) => onLog(name, params, routeKey) } : {}),
     });
-    const now = this.#now();
+    const now = this.#clock.now();
     const instance: Instance = {
       key,
       server,
@@ -323,7 +301,7 @@ export class InstanceRegistry {
   }
 
   #touch(i: Instance, req: AcquireRequest): void {
-    i.lastAccessed = this.#now();
+    i.lastAccessed = this.#clock.now();
     if (req.timeoutS !== undefined) i.timeoutS = req.timeoutS;
     // The REST layer bounds a session's metadata; an instance that outlived its session record
     // (evicted, expired) still keeps the same bound instead of growing.

@@ -11,14 +11,13 @@
 // limit it dropped the line silently, so the call waited for its full timeout.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { JsonLineReader } from '../jsonLines.js';
-import { redactSecrets } from '../redact.js';
-import { scanProcesses } from './procfs.js';
+import { RateLimit, StderrCollector } from './childOutput.js';
+import { isGroupAlive, killGroupSync, signalGroup } from './processGroup.js';
 import { removeFolderSync } from './sandboxFolders.js';
 import type { GroupRegistry } from './reaper.js';
 
@@ -59,10 +58,6 @@ const CLOSE_BOUND_MS = 1_500;
 const PIPE_DRAIN_MS = 100;
 const POLL_MS = 10;
 
-/** stderr memory bounds: a flooding server costs at most this much. */
-const STDERR_MAX_LINES = 50;
-const STDERR_MAX_BYTES = 64 * 1024;
-const STDERR_MAX_LINE_CHARS = 4 * 1024;
 /** Debug logging of child output is rate-limited so a flood cannot flood our own stderr. */
 const LOG_LINES_PER_SECOND = 100;
 
@@ -71,49 +66,6 @@ const LOG_LINES_PER_SECOND = 100;
  * is too small for some; the bound still keeps a runaway line from taking all memory.
  */
 export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024;
-
-/** SIGKILL a whole process group now, ignoring a group that is already gone. */
-export function killGroupSync(pid: number): void {
-  signalGroup(pid, 'SIGKILL');
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch (err) {
-    // ESRCH: nobody left. EPERM: a member we may not signal (setuid); nothing more to do.
-    if (!isErrno(err, 'ESRCH') && !isErrno(err, 'EPERM')) throw err;
-    return false;
-  }
-}
-
-/**
- * Whether process group `pgid` still has a live member. kill(-pgid, 0) also succeeds while
- * only zombies remain, and an orphaned grandchild is reaped by whatever init the machine has
- * (in some containers, never), so on Linux a positive answer is checked against /proc.
- */
-export function isGroupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (err) {
-    return isErrno(err, 'EPERM');
-  }
-  return groupHasLiveMemberInProc(pgid) ?? true;
-}
-
-/** undefined when /proc cannot answer (not Linux, or hidden). */
-function groupHasLiveMemberInProc(pgid: number): boolean | undefined {
-  return scanProcesses('stat', (stat) => {
-    // "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X';
-  });
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
-}
 
 /**
  * Deliberately not unref'd: close() is bounded (CLOSE_BOUND_MS) and someone awaits it; with
@@ -124,50 +76,6 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Allows `perSecond` events per wall-clock second and counts the rest. */
-class RateLimit {
-  #windowStart = 0;
-  #used = 0;
-  #suppressed = 0;
-  constructor(private readonly perSecond: number) {}
-
-  /** Returns whether to emit, and how many were suppressed since the last emitted one. */
-  take(): { ok: boolean; suppressed: number } {
-    const now = Date.now();
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#used = 0;
-    }
-    if (this.#used >= this.perSecond) {
-      this.#suppressed++;
-      return { ok: false, suppressed: 0 };
-    }
-    this.#used++;
-    const suppressed = this.#suppressed;
-    this.#suppressed = 0;
-    return { ok: true, suppressed };
-  }
-}
-
-/** The last lines a process wrote, bounded in both lines and bytes. */
-class LineRing {
-  readonly #lines: string[] = [];
-  #bytes = 0;
-
-  push(line: string): void {
-    const kept = line.length > STDERR_MAX_LINE_CHARS ? `${line.slice(0, STDERR_MAX_LINE_CHARS)}…` : line;
-    this.#lines.push(kept);
-    this.#bytes += kept.length;
-    while (this.#lines.length > STDERR_MAX_LINES || (this.#bytes > STDERR_MAX_BYTES && this.#lines.length > 1)) {
-      this.#bytes -= this.#lines.shift()?.length ?? 0;
-    }
-  }
-
-  tail(n: number): string[] {
-    return n <= 0 ? [] : this.#lines.slice(-n);
-  }
-}
-
 export class ProcessGroupTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
@@ -176,10 +84,7 @@ export class ProcessGroupTransport implements Transport {
   readonly #opts: ProcessGroupTransportOptions;
   readonly #log: Logger;
   readonly #reader: JsonLineReader;
-  readonly #stderrLines = new LineRing();
-  #stderrPartial = '';
-  readonly #stderrDecoder = new StringDecoder('utf8');
-  readonly #stderrLogLimit = new RateLimit(LOG_LINES_PER_SECOND);
+  readonly #stderr: StderrCollector;
   readonly #stdoutLogLimit = new RateLimit(LOG_LINES_PER_SECOND);
 
   #child: ChildProcess | undefined;
@@ -196,6 +101,7 @@ export class ProcessGroupTransport implements Transport {
   constructor(opts: ProcessGroupTransportOptions) {
     this.#opts = opts;
     this.#log = opts.logger;
+    this.#stderr = new StderrCollector(opts.logger, opts.serverName, LOG_LINES_PER_SECOND);
     this.#reader = new JsonLineReader(opts.maxMessageBytes ?? DEFAULT_MAX_RESULT_BYTES);
   }
 
@@ -216,13 +122,7 @@ export class ProcessGroupTransport implements Transport {
 
   /** The last `lines` lines of stderr (an unterminated last line included), newline-joined. */
   stderrTail(lines = 20): string {
-    const out = this.#stderrLines.tail(lines);
-    const partial = this.#stderrPartial.replace(/\r$/, '');
-    if (partial !== '') {
-      out.push(partial);
-      if (out.length > lines) out.shift();
-    }
-    return out.join('\n');
+    return this.#stderr.tail(lines);
   }
 
   start(): Promise<void> {
@@ -277,8 +177,8 @@ export class ProcessGroupTransport implements Transport {
       });
       child.stdout?.on('data', (chunk: Buffer) => this.#onStdout(chunk));
       child.stdout?.on('error', (err) => this.onerror?.(err));
-      child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
-      child.stderr?.on('end', () => this.#flushStderr());
+      child.stderr?.on('data', (chunk: Buffer) => this.#stderr.write(chunk));
+      child.stderr?.on('end', () => this.#stderr.flush());
       child.stderr?.on('error', () => {});
     });
   }
@@ -396,7 +296,7 @@ export class ProcessGroupTransport implements Transport {
   #fireClose(): void {
     if (this.#closeFired) return;
     this.#closeFired = true;
-    this.#flushStderr();
+    this.#stderr.flush();
     this.#reader.clear();
     this.onclose?.();
   }
@@ -463,44 +363,4 @@ export class ProcessGroupTransport implements Transport {
     void this.close();
     this.#fireClose();
   }
-
-  #onStderr(chunk: Buffer): void {
-    const text = this.#stderrPartial + this.#stderrDecoder.write(chunk);
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      this.#stderrLine(text.slice(start, nl));
-      start = nl + 1;
-    }
-    let rest = text.slice(start);
-    // A writer that never sends a newline must not grow this without bound.
-    if (rest.length > STDERR_MAX_LINE_CHARS) {
-      this.#stderrLine(rest);
-      rest = '';
-    }
-    this.#stderrPartial = rest;
-  }
-
-  #flushStderr(): void {
-    const rest = this.#stderrPartial + this.#stderrDecoder.end();
-    this.#stderrPartial = '';
-    if (rest !== '') this.#stderrLine(rest);
-  }
-
-  #stderrLine(raw: string): void {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    this.#stderrLines.push(line);
-    if (!this.#log.isLevelEnabled('debug')) return;
-    const limit = this.#stderrLogLimit.take();
-    if (limit.ok) {
-      this.#log.debug(
-        { server: this.#opts.serverName, suppressed: limit.suppressed || undefined },
-        `stderr: ${clip(redactSecrets(line), 1000)}`,
-      );
-    }
-  }
-}
-
-/** Secrets are redacted before clipping, so a cut never leaves half a secret unmatched. */
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

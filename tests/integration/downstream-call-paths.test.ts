@@ -2,10 +2,12 @@
 // timeout within the hard maximum: the caller's signal goes to the SDK, no timer or
 // AbortController of ours) and the bounded path (progress, or an idle timeout above the
 // maximum: our own hard-limit timer). Both must report timeouts, aborts and close() alike.
+// In memory (memoryEcho) except where a test is about the process.
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/downstream/connection.js';
 import { waitFor } from '../helpers/processes.js';
-import { closeTracked, connection, expectGatewayError, rejection, fixtureSpec, textOf } from './downstream-support.js';
+import { ManualClock, memoryEcho } from './downstream-memory.js';
+import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 
@@ -13,7 +15,7 @@ afterEach(closeTracked);
 
 describe('downstream call paths', () => {
   it('an idle timeout equal to the maximum is reported as the maximum, and cancels downstream', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const c = connection(stdioSpec('echo', []), { transportFactory: memoryEcho().transportFactory });
     const err = await rejection(c.callTool('slow', { ms: 5_000 }, { timeoutMs: 300, maxTotalTimeoutMs: 300 }));
     expect(expectGatewayError(err, 'TIMEOUT').message).toBe('Tool execution exceeded the maximum of 300ms');
     await waitFor(async () => textOf(await c.callTool('cancelled_count', {}, CALL)) === '1');
@@ -21,14 +23,19 @@ describe('downstream call paths', () => {
   });
 
   it('an idle timeout above the maximum is cut at the maximum', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
-    const err = await rejection(c.callTool('slow', { ms: 5_000 }, { timeoutMs: 5_000, maxTotalTimeoutMs: 300 }));
+    const clock = new ManualClock();
+    const c = connection(stdioSpec('echo', []), { transportFactory: memoryEcho().transportFactory, clock });
+    await c.connect();
+    const call = rejection(c.callTool('slow', { ms: 5_000 }, { timeoutMs: 5_000, maxTotalTimeoutMs: 300 }));
+    clock.advance(300);
+    const err = await call;
     expect(expectGatewayError(err, 'TIMEOUT').message).toBe('Tool execution exceeded the maximum of 300ms');
     await waitFor(async () => textOf(await c.callTool('cancelled_count', {}, CALL)) === '1');
   });
 
   it('close() fails a plain call before the process is gone', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const log = callLog();
+    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
     await c.connect();
     let failedBeforeClosed: boolean | undefined;
     let closed = false;
@@ -37,7 +44,7 @@ describe('downstream call paths', () => {
       throw err;
     });
     const outcome = rejection(inFlight);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => log.reached('slow'));
     await c.close();
     closed = true;
     const gerr = expectGatewayError(await outcome, 'SERVER_UNAVAILABLE');
@@ -46,7 +53,7 @@ describe('downstream call paths', () => {
   });
 
   it("many plain calls on one connection leave no listener behind on the caller's signals or the lifetime", async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const c = connection(stdioSpec('echo', []), { transportFactory: memoryEcho().transportFactory });
     for (let i = 0; i < 50; i++) {
       const abort = new AbortController();
       expect(textOf(await c.callTool('echo', { message: `m${i}` }, { ...CALL, signal: abort.signal }))).toContain(`m${i}`);
@@ -56,21 +63,27 @@ describe('downstream call paths', () => {
     await c.callTool('echo', { message: 'x' }, { ...CALL, signal: abort.signal });
     abort.abort();
     expect(c.state).toBe('ready');
-    expect(c.inFlight).toBe(0);
+    // No call counts as running: a drain ends at once.
+    let drained = false;
+    void c.drain(60_000).then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained).toBe(true);
   });
 
   it("a caller's abort during a plain call is an AbortError", async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const echo = memoryEcho();
+    const c = connection(stdioSpec('echo', []), { transportFactory: echo.transportFactory });
     await c.connect();
     const abort = new AbortController();
     const call = c.callTool('slow', { ms: 5_000 }, { ...CALL, signal: abort.signal });
-    setTimeout(() => abort.abort('user cancelled'), 100);
+    await waitFor(() => echo.reached('slow'));
+    abort.abort('user cancelled');
     expect(isAbortError(await rejection(call))).toBe(true);
     await waitFor(async () => textOf(await c.callTool('cancelled_count', {}, CALL)) === '1');
   });
 
   it('cachedTools: only while ready, and the same list listTools() gives', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const c = connection(stdioSpec('echo', []), { transportFactory: memoryEcho().transportFactory });
     expect(c.cachedTools).toBeUndefined();
     const tools = await c.listTools();
     expect(c.cachedTools).toBe(tools);

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isAbortError } from '../../src/downstream/connection.js';
+import { memoryEcho } from './downstream-memory.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { closeTracked, connection, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
+import { callLog, closeTracked, connectedAs, connection, recordingLogger, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'amg-downstream-'));
@@ -21,12 +22,13 @@ afterAll(async () => {
 
 describe('server-everything', () => {
   it('lists tools with every field as the server sent it, and forwards calls untouched', async () => {
-    const c = connection(stdioSpec('everything', [SERVER_EVERYTHING]));
+    const { logger, records } = recordingLogger();
+    const c = connection(stdioSpec('everything', [SERVER_EVERYTHING]), { logger });
     expect(c.state).toBe('idle');
     const tools = await c.listTools();
     expect(c.state).toBe('ready');
     expect(c.pid).toBeTypeOf('number');
-    expect(c.serverVersion?.name).toBe('mcp-servers/everything');
+    expect(connectedAs(records, 'everything')).toBe('mcp-servers/everything');
     const sum = tools.find((t) => t.name === 'get-sum');
     expect(sum).toMatchObject({
       title: 'Get Sum Tool',
@@ -167,7 +169,7 @@ describe('fixtures', () => {
   });
 
   it('times out with TIMEOUT and cancels the downstream request', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const c = connection(stdioSpec('echo', []), { transportFactory: memoryEcho().transportFactory });
     // Started first: the bound below is about the call, not a spawn on a loaded machine.
     await c.connect();
     const started = Date.now();
@@ -196,11 +198,13 @@ describe('fixtures', () => {
   });
 
   it("rejects with an AbortError on the caller's abort and cancels downstream", async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const echo = memoryEcho();
+    const c = connection(stdioSpec('echo', []), { transportFactory: echo.transportFactory });
     await c.connect();
     const abort = new AbortController();
     const call = c.callTool('slow', { ms: 5_000 }, { ...CALL, signal: abort.signal });
-    setTimeout(() => abort.abort('user cancelled'), 100);
+    await waitFor(() => echo.reached('slow'));
+    abort.abort('user cancelled');
     const err = await rejection(call);
     expect(isAbortError(err)).toBe(true);
     await waitFor(async () => textOf(await c.callTool('cancelled_count', {}, CALL)) === '1');
@@ -304,17 +308,17 @@ describe('fixtures', () => {
   });
 
   it('fails calls on a closed connection at once', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    const log = callLog();
+    const c = connection(fixtureSpec('echo', 'echo', { env: log.env }));
     await c.connect();
     const pid = c.pid!;
     const inFlight = c.callTool('slow', { ms: 10_000 }, CALL);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => log.reached('slow'));
     const closing = c.close();
     const gerr = expectGatewayError(await rejection(inFlight), 'SERVER_UNAVAILABLE');
     expect(gerr.message).toContain('closed');
     await closing;
     expect(c.state).toBe('closed');
-    expect(c.lifetimeSignal.aborted).toBe(true);
     expect(isAlive(pid)).toBe(false);
     expectGatewayError(await rejection(c.callTool('echo', { message: 'x' }, CALL)), 'SERVER_UNAVAILABLE');
     expectGatewayError(await rejection(c.connect()), 'SERVER_UNAVAILABLE');

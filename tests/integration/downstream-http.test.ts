@@ -17,7 +17,7 @@ import type { ServerSpec } from '../../src/config/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { SERVER_EVERYTHING } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
-import { MARKER, MARKER_NAME, closeTracked, connection, expectNoLeftovers, textOf } from './downstream-support.js';
+import { MARKER, MARKER_NAME, closeTracked, connectedAs, connection, expectNoLeftovers, recordingLogger, textOf } from './downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const HEADERS = { Authorization: 'Bearer test-token', 'X-Custom': 'yes' };
@@ -292,9 +292,10 @@ describe('SSE', () => {
     child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
     try {
       await waitFor(() => stderr.includes(String(port)), { timeoutMs: 10_000, message: 'server-everything sse did not start' });
-      const c = connection(remoteSpec('sse', `http://127.0.0.1:${port}/sse`));
+      const { logger, records } = recordingLogger();
+      const c = connection(remoteSpec('sse', `http://127.0.0.1:${port}/sse`), { logger });
       expect(textOf(await c.callTool('echo', { message: 'hi' }, CALL))).toBe('Echo: hi');
-      expect(c.serverVersion?.name).toBe('mcp-servers/everything');
+      expect(connectedAs(records, c.name)).toBe('mcp-servers/everything');
       await c.close();
     } finally {
       child.kill('SIGKILL');

@@ -3,6 +3,7 @@
 // checked before anything is spawned, a failed start keeping no slot, scopes closed whole.
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
+import { realClock } from '../../src/downstream/clock.js';
 import { InstanceRegistry, type InstanceLimits } from '../../src/downstream/instances.js';
 import { isAlive, processesWithEnv, waitFor } from '../helpers/processes.js';
 import { MARKER, MARKER_NAME, expectNoLeftovers, fixtureSpec, options, stdioSpec, textOf, track, closeTracked } from './downstream-support.js';
@@ -13,7 +14,7 @@ const todo = fixtureSpec('todo', 'todo', { isolation: 'session' });
 
 let now = 1_000_000;
 function registry(limits: InstanceLimits = LIMITS): InstanceRegistry {
-  return track(new InstanceRegistry(options(), limits, () => now));
+  return track(new InstanceRegistry(options({ clock: { ...realClock, now: () => now } }), limits));
 }
 const request = (scope: string, extra: { timeoutS?: number } = {}) => ({ spec: todo, scope, label: `session "${scope}"`, agentId: 'a', ...extra });
 

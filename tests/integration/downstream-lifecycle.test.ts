@@ -1,7 +1,8 @@
 // Process lifecycle of stdio downstream servers: process groups, grandchildren, close timing,
 // onclose semantics. Checked against the real process table (/proc).
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ProcessGroupTransport, killGroupSync } from '../../src/downstream/processGroupTransport.js';
+import { killGroupSync } from '../../src/downstream/processGroup.js';
+import { ProcessGroupTransport } from '../../src/downstream/processGroupTransport.js';
 import { buildChildEnv } from '../../src/downstream/childEnv.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';

@@ -1,9 +1,10 @@
 // Shared set-up for the downstream*.test.ts files: specs for real servers and fixtures, a
 // silent logger, and bookkeeping so every test file can prove it left no process behind.
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { expect } from 'vitest';
 import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
@@ -13,6 +14,18 @@ import { fixture } from '../helpers/paths.js';
 import { processesWithEnv, waitFor } from '../helpers/processes.js';
 
 export const silent = pino({ level: 'silent' });
+
+/** A logger that keeps what it logs (info and up), for tests that check what a server said it is. */
+export function recordingLogger(): { logger: Logger; records: Record<string, unknown>[] } {
+  const records: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, records };
+}
+
+/** The serverInfo name `server` reported when it last connected (from its "downstream server connected" log line). */
+export function connectedAs(records: readonly Record<string, unknown>[], server: string): unknown {
+  return records.filter((r) => r['msg'] === 'downstream server connected' && r['server'] === server).at(-1)?.['serverName'];
+}
 
 /** Put into every child's env, so orphans of this test file can be found in /proc. */
 export const MARKER_NAME = 'AMG_DOWNSTREAM_TEST_MARKER';
@@ -63,6 +76,8 @@ export async function closeTracked(): Promise<void> {
   const all = [...tracked];
   tracked.clear();
   await Promise.allSettled(all.map((t) => t.close()));
+  for (const file of callLogs) rmSync(file, { force: true });
+  callLogs.clear();
 }
 
 /** Fails if any process started by this test file is still alive (zombies count as gone). */
@@ -79,6 +94,22 @@ export function textOf(result: { content?: unknown }): string {
     .filter((b) => b.type === 'text')
     .map((b) => b.text)
     .join('');
+}
+
+/**
+ * A fixture's call log (FIXTURE_CALL_LOG, see tests/fixtures/servers/_shared.mjs): put `env`
+ * into the spec, then wait for reached(tool) to know a call got to the server.
+ */
+/** Removed by closeTracked(). */
+const callLogs = new Set<string>();
+
+export function callLog(): { env: Record<string, string>; reached(tool: string): boolean } {
+  const file = join(tmpdir(), `amg-calls-${randomUUID()}.jsonl`);
+  callLogs.add(file);
+  return {
+    env: { FIXTURE_CALL_LOG: file },
+    reached: (tool) => existsSync(file) && readFileSync(file, 'utf8').includes(`"tool":${JSON.stringify(tool)}`),
+  };
 }
 
 /** The error `promise` rejects with; fails the test if it resolves. */

@@ -7,6 +7,7 @@ import {
   type ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
+import { collectPages } from '../../downstream/toolList.js';
 
 // What a downstream server offers besides tools (its tools are cached by the connection
 // itself). Lists are cached per connection object until the server says the list changed or
@@ -19,9 +20,6 @@ interface Lists {
   resourceTemplates?: Promise<readonly ResourceTemplate[]>;
   prompts?: Promise<readonly Prompt[]>;
 }
-
-/** A server that keeps handing out cursors is broken; stop instead of looping forever. */
-const MAX_PAGES = 1_000;
 
 export class Catalog {
   #lists = new WeakMap<DownstreamConnection, Lists>();
@@ -82,24 +80,16 @@ async function supports(connection: DownstreamConnection, capability: 'resources
   return connection.serverCapabilities?.[capability] !== undefined;
 }
 
-async function pages<S extends { parse(value: unknown): { nextCursor?: string | undefined } }, T>(
+function pages<S extends { parse(value: unknown): { nextCursor?: string | undefined } }, T>(
   connection: DownstreamConnection,
   method: string,
   schema: S & Parameters<DownstreamConnection['request']>[1],
   items: (page: ReturnType<S['parse']>) => readonly T[],
 ): Promise<T[]> {
-  const out: T[] = [];
-  const seen = new Set<string>();
-  let cursor: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const result = (await connection.request({ method, ...(cursor !== undefined ? { params: { cursor } } : {}) }, schema)) as ReturnType<
-      S['parse']
-    >;
-    out.push(...items(result));
-    cursor = result.nextCursor;
-    if (cursor === undefined) return out;
-    if (seen.has(cursor)) throw new Error(`${method} repeated cursor ${JSON.stringify(cursor)}`);
-    seen.add(cursor);
-  }
-  throw new Error(`${method} returned more than ${MAX_PAGES} pages`);
+  return collectPages(
+    method,
+    async (cursor) =>
+      (await connection.request({ method, ...(cursor !== undefined ? { params: { cursor } } : {}) }, schema)) as ReturnType<S['parse']>,
+    items,
+  );
 }

@@ -4,7 +4,7 @@ import { optionalBoolean, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import type { Catalog } from '../native/catalog.js';
 import { jsonResult } from '../results.js';
-import { redactUrl } from '../urls.js';
+import { redactUrl } from '../../redact.js';
 
 /**
  * list_servers. Each entry counts the tools, resources, resource templates and prompts the

@@ -1,15 +1,15 @@
-// Restart backoff and fail-fast of DownstreamConnection, with real fixture processes and a
-// shortened backoff policy (the e2e supervision test covers the real 0.5 s .. 30 s numbers).
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+// Restart backoff and fail-fast of DownstreamConnection, in memory on a clock the test moves
+// (the e2e supervision test covers the real 0.5 s .. 30 s numbers, and
+// tests/integration/downstream-supervision.test.ts what real processes report).
+import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../../src/downstream/connection.js';
 import { GatewayError } from '../../../src/errors.js';
-import { closeTracked, connection, expectNoLeftovers, fixtureSpec, textOf } from '../../integration/downstream-support.js';
+import { ManualClock, memoryServers, stillPending, textResult } from '../../integration/downstream-memory.js';
+import { closeTracked, connection, stdioSpec, textOf } from '../../integration/downstream-support.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 afterEach(closeTracked);
-afterAll(expectNoLeftovers);
 
 async function failure(promise: Promise<unknown>): Promise<GatewayError> {
   const err = await promise.then(
@@ -19,6 +19,29 @@ async function failure(promise: Promise<unknown>): Promise<GatewayError> {
   expect(err).toBeInstanceOf(GatewayError);
   expect((err as GatewayError).code).toBe('SERVER_UNAVAILABLE');
   return err as GatewayError;
+}
+
+/** Stands in for a process that dies at start: the transport cannot be made. */
+function neverStarts(name: string): () => never {
+  return () => {
+    throw new GatewayError('SERVER_UNAVAILABLE', `Server '${name}' exited with code 3 during initialization`, { server: name });
+  };
+}
+
+/** Like the crash-on-call fixture: each fresh server breaks the connection on its `crashOn`-th call. */
+function crashOnCall(crashOn: number): ReturnType<typeof memoryServers> {
+  return memoryServers((server, { crash }) => {
+    let calls = 0;
+    const tool = (name: string, answer: () => ReturnType<typeof textResult>): void => {
+      server.registerTool(name, { description: name }, () => {
+        calls++;
+        if (name === 'crash_now' || calls === crashOn) return crash();
+        return answer();
+      });
+    };
+    tool('ok', () => textResult('ok'));
+    tool('crash_now', () => textResult('never'));
+  });
 }
 
 describe('backoffDelay', () => {
@@ -37,30 +60,36 @@ describe('backoffDelay', () => {
 
 describe('DownstreamConnection supervision', () => {
   it('waits out the backoff before each new attempt, shares it among callers, then fails fast', async () => {
-    const c = connection(fixtureSpec('dead', 'never-starts'), { backoff: { baseMs: 300, maxMs: 1_000, failFastAfter: 3 } });
+    const clock = new ManualClock();
+    const c = connection(stdioSpec('dead', []), {
+      transportFactory: neverStarts('dead'),
+      clock,
+      backoff: { baseMs: 300, maxMs: 1_000, failFastAfter: 3 },
+    });
     await failure(c.connect());
     expect(c.consecutiveFailures).toBe(1);
-    expect(c.nextRetryAt! - c.lastFailureAt!).toBe(300);
+    expect(c.nextRetryAt! - clock.now()).toBe(300);
     expect(c.failingFast).toBe(false);
 
     // Three callers during the wait: one attempt for all of them, made after the delay.
-    const started = performance.now();
-    const errors = await Promise.all([failure(c.connect()), failure(c.listTools()), failure(c.callTool('x', {}, CALL))]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    const all = Promise.all([failure(c.connect()), failure(c.listTools()), failure(c.callTool('x', {}, CALL))]);
+    clock.advance(299);
+    expect(await stillPending(all)).toBe(true);
+    clock.advance(1);
+    const errors = await all;
     expect(new Set(errors.map((e) => e.message)).size).toBe(1);
     expect(c.consecutiveFailures).toBe(2);
     expect(c.restarts).toBe(1);
 
-    await failure(c.connect());
+    const third = failure(c.connect());
+    clock.advance(600);
+    await third;
     expect(c.consecutiveFailures).toBe(3);
     expect(c.failingFast).toBe(true);
     expect(c.state).toBe('failed');
 
-    // Fail fast: no wait, no attempt, and the message says when the next one will be.
-    const refusedAt = performance.now();
+    // Fail fast: no wait (the clock does not move), no attempt, and the message says when the next one will be.
     const refused = await failure(c.callTool('x', {}, CALL));
-    // Refused without waiting out the 1 s until the retry time.
-    expect(performance.now() - refusedAt).toBeLessThan(500);
     expect(refused.message).toMatch(
       /^Server 'dead' is marked failed after 3 failures in a row; next retry at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(in 1 s\)\. Last error: Server 'dead' exited with code 3/,
     );
@@ -68,58 +97,60 @@ describe('DownstreamConnection supervision', () => {
     expect(c.restarts).toBe(2);
 
     // Once the retry time has passed, the next call makes one attempt.
-    await sleep(c.nextRetryAt! - Date.now() + 20);
+    clock.advance(c.nextRetryAt! - clock.now() + 20);
     expect(c.failingFast).toBe(false);
     await failure(c.connect());
     expect(c.consecutiveFailures).toBe(4);
     expect(c.restarts).toBe(3);
-    expect(c.nextRetryAt! - c.lastFailureAt!).toBe(1_000);
+    expect(c.nextRetryAt! - clock.now()).toBe(1_000);
   });
 
-  it('counts a server that starts but crashes on every call as failing; an answered call resets', async () => {
-    const loop = connection(fixtureSpec('loop', 'crash-on-call', { env: { CRASH_ON_CALL: '1' } }), {
-      backoff: { baseMs: 50, maxMs: 100, failFastAfter: 3 },
-    });
-    for (let i = 1; i <= 3; i++) {
-      expect((await failure(loop.callTool('ok', {}, CALL))).message).toContain('exited with code 42');
-      expect(loop.consecutiveFailures).toBe(i);
-    }
-    expect(loop.failingFast).toBe(true);
-
-    const flaky = connection(fixtureSpec('flaky', 'crash-on-call', { env: { CRASH_ON_CALL: '2' } }), {
+  it('an answered call resets the streak of a server that crashes on calls', async () => {
+    const clock = new ManualClock();
+    const flaky = connection(stdioSpec('flaky', []), {
+      transportFactory: crashOnCall(2),
+      clock,
       backoff: { baseMs: 50, maxMs: 100, failFastAfter: 3 },
     });
     expect(textOf(await flaky.callTool('ok', {}, CALL))).toBe('ok');
     await failure(flaky.callTool('ok', {}, CALL));
     expect(flaky.consecutiveFailures).toBe(1);
-    expect(textOf(await flaky.callTool('ok', {}, CALL))).toBe('ok');
+    const answered = flaky.callTool('ok', {}, CALL);
+    clock.advance(50);
+    expect(textOf(await answered)).toBe('ok');
     expect(flaky.consecutiveFailures).toBe(0);
     expect(flaky.restarts).toBe(1);
     expect(flaky.nextRetryAt).toBeUndefined();
   });
 
   it('starts a new streak when a connection that stayed up for stableMs breaks', async () => {
-    const c = connection(fixtureSpec('crash', 'crash-on-call', { env: { CRASH_ON_CALL: '1' } }), {
+    const clock = new ManualClock();
+    const c = connection(stdioSpec('crash', []), {
+      transportFactory: crashOnCall(1),
+      clock,
       backoff: { baseMs: 20, maxMs: 50, failFastAfter: 10, stableMs: 300 },
     });
     await failure(c.callTool('ok', {}, CALL));
-    await failure(c.callTool('ok', {}, CALL));
+    const second = failure(c.callTool('ok', {}, CALL));
+    clock.advance(20);
+    await second;
     expect(c.consecutiveFailures).toBe(2);
-    await c.connect();
-    await sleep(400);
+    const reconnected = c.connect();
+    clock.advance(50);
+    await reconnected;
+    clock.advance(300);
     await failure(c.callTool('crash_now', {}, CALL));
     expect(c.consecutiveFailures).toBe(1);
   });
 
   it('close() ends a backoff wait at once', async () => {
-    const c = connection(fixtureSpec('dead', 'never-starts'), { backoff: { baseMs: 10_000 } });
+    const clock = new ManualClock();
+    const c = connection(stdioSpec('dead', []), { transportFactory: neverStarts('dead'), clock, backoff: { baseMs: 10_000 } });
     await failure(c.connect());
     const waiting = c.connect();
-    await sleep(50);
-    const started = performance.now();
+    expect(await stillPending(waiting)).toBe(true);
     await c.close();
     const err = await failure(waiting);
-    expect(performance.now() - started).toBeLessThan(1_000);
     expect(err.message).toBe("Connection to server 'dead' is closed");
     expect(c.state).toBe('closed');
   });
@@ -127,19 +158,35 @@ describe('DownstreamConnection supervision', () => {
 
 describe('DownstreamConnection.drain', () => {
   it('does not count the moment between listing tools and calling one as idle', async () => {
-    const c = connection(fixtureSpec('echo', 'echo'));
+    let entered!: () => void;
+    const inTool = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const c = connection(stdioSpec('echo', []), {
+      clock: new ManualClock(),
+      transportFactory: memoryServers((server) => {
+        server.registerTool('slow', { description: 'slow' }, async () => {
+          entered();
+          await released;
+          return textResult('slept');
+        });
+      }),
+    });
     await c.connect();
     // What execute_tool does: list (to check the tool exists), then call.
     let calledAt = 0;
+    let step = 0;
     const call = (async () => {
       await c.listTools();
-      const result = await c.callTool('slow', { ms: 300 }, CALL);
-      calledAt = performance.now();
+      const result = await c.callTool('slow', {}, CALL);
+      calledAt = ++step;
       return result;
     })();
     let drainedAt = 0;
-    const drained = c.drain(5_000).then(() => (drainedAt = performance.now()));
-    expect(textOf(await call)).toBe('slept 300');
+    const drained = c.drain(5_000).then(() => (drainedAt = ++step));
+    await inTool;
+    release();
+    expect(textOf(await call)).toBe('slept');
     await drained;
     expect(drainedAt).toBeGreaterThanOrEqual(calledAt);
   });

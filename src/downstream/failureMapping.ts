@@ -1,0 +1,97 @@
+// What went wrong with a downstream, in the gateway's vocabulary (see connection.ts's header
+// comment): JSON-RPC errors a server answered with become GatewayErrors with a stable code,
+// transport failures are told apart from bad answers, and messages never quote a URL's
+// credentials.
+
+import { ErrorCode as McpErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerSpec } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import { errorMessage } from '../values.js';
+import type { ExitInfo } from './processGroupTransport.js';
+import { isSseError, isStreamableHttpError } from './sdkModules.js';
+
+/** MCP's "resource not found"; servers use it (or -32602) for an unknown resource or prompt. */
+export const RESOURCE_NOT_FOUND = -32002;
+
+/**
+ * An error a server answered a call with (not a ConnectionClosed, which only the connection
+ * can explain): TIMEOUT, TOOL_NOT_FOUND, INVALID_ARGUMENT, else SERVER_UNAVAILABLE.
+ */
+export function mapMcpError(err: McpError, server: string, tool?: string): GatewayError {
+  const details = tool === undefined ? { server } : { server, tool };
+  if (err.code === McpErrorCode.RequestTimeout) {
+    return new GatewayError('TIMEOUT', `Server '${server}' did not answer in time`, details, { cause: err });
+  }
+  if (tool !== undefined && isUnknownToolError(err)) {
+    return new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, details, { cause: err });
+  }
+  if (err.code === McpErrorCode.InvalidParams) {
+    return new GatewayError('INVALID_ARGUMENT', `Server '${server}' rejected the arguments: ${err.message}`, details, { cause: err });
+  }
+  return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' returned an error: ${err.message}`, details, { cause: err });
+}
+
+/** A server's answer to tools/call meaning it has no such tool. */
+function isUnknownToolError(err: McpError): boolean {
+  if (err.code === McpErrorCode.MethodNotFound) return true;
+  return err.code === McpErrorCode.InvalidParams && /unknown tool|tool .*not found|not found/i.test(err.message);
+}
+
+/** A server's answer to resources/read, prompts/get or completion/complete meaning it has no such thing. */
+export function isNotFoundAnswer(err: unknown): boolean {
+  return (
+    err instanceof McpError &&
+    (err.code === RESOURCE_NOT_FOUND || (err.code === McpErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
+  );
+}
+
+export function isTimeout(err: unknown): boolean {
+  return err instanceof McpError && err.code === McpErrorCode.RequestTimeout;
+}
+
+/** The exchange itself failed (HTTP error, no connection), as opposed to a bad answer. */
+export function isTransportFailure(err: unknown): boolean {
+  if (isStreamableHttpError(err) || isSseError(err)) return true;
+  if (!(err instanceof Error)) return false;
+  return (err instanceof TypeError && /fetch/i.test(err.message)) || /^Not connected/.test(err.message);
+}
+
+export function describeExitInfo(exit: ExitInfo): string {
+  if (exit.error !== undefined) return `could not be started: ${exit.error}`;
+  if (exit.signal) return `was killed by signal ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+/** Every URL in `text` redacted, for messages that quote a transport's error. */
+export function redactUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (url) => redactUrl(url));
+}
+
+export interface ConnectFailure {
+  readonly spec: ServerSpec;
+  readonly err: unknown;
+  readonly timedOut: boolean;
+  readonly timeoutMs: number;
+  /** Set for a stdio server: how its process ended by itself, if it did. */
+  readonly process?: { readonly exit: ExitInfo | undefined; readonly withStderr: (message: string) => string } | undefined;
+}
+
+/** Why a start + initialize failed, for lastError and the SERVER_UNAVAILABLE message. */
+export function describeConnectFailure({ spec, err, timedOut, timeoutMs, process }: ConnectFailure): string {
+  const name = spec.name;
+  if (process !== undefined) {
+    const { exit, withStderr } = process;
+    if (exit?.error !== undefined) {
+      // A missing cwd also reports as "spawn <command> ENOENT", so name both.
+      const where = spec.cwd === undefined ? '' : ` in '${spec.cwd}'`;
+      return withStderr(`Server '${name}' could not be started (command '${spec.command}'${where}): ${exit.error}`);
+    }
+    if (exit) return withStderr(`Server '${name}' ${describeExitInfo(exit)} during initialization`);
+    if (timedOut) return withStderr(`Server '${name}' did not complete initialization within ${timeoutMs}ms`);
+    return withStderr(`Server '${name}' failed to initialize: ${errorMessage(err)}`);
+  }
+  const where = spec.url === undefined ? '' : ` at ${redactUrl(spec.url)}`;
+  if (timedOut) return `Server '${name}'${where} did not complete initialization within ${timeoutMs}ms`;
+  return `Cannot connect to server '${name}'${where}: ${redactUrls(errorMessage(err))}`;
+}

@@ -1,0 +1,353 @@
+// The life of one downstream's SDK client: started on demand, ready, broken (the process
+// exited, the connection failed), started again after the backoff (supervision.ts), closed
+// for good. DownstreamConnection puts the request surface on top of it.
+
+import type { Logger } from 'pino';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Implementation, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerSpec } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
+import { errorMessage } from '../values.js';
+import { clampTimer, raceAbort, TotalTimeoutReason } from './abort.js';
+import { createClient, defaultTransportFactory, type TransportFactory } from './clientFactory.js';
+import { realClock, type Clock } from './clock.js';
+import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
+import { Disposal } from './disposal.js';
+import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
+import { ProcessGroupTransport } from './processGroupTransport.js';
+import { clientModulesLoaded, loadClientModules } from './sdkModules.js';
+import { Supervision } from './supervision.js';
+import type { CallContext } from './toolCall.js';
+import { ToolCache } from './toolList.js';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const LOG_LEVEL_TIMEOUT_MS = 10_000;
+const STDERR_LINES_IN_MESSAGES = 10;
+
+export class SupervisedClient implements CallContext {
+  spec: ServerSpec;
+  readonly opts: ConnectionOptions;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly supervision: Supervision;
+  /** The tool list of the current client; dropped with it. */
+  readonly tools = new ToolCache();
+  /** How close() fails the calls that run without an AbortController of ours. */
+  readonly failOnClose = new Set<(reason: unknown) => void>();
+  readonly #makeTransport: TransportFactory;
+  readonly #lifetime = new AbortController();
+  readonly #disposal: Disposal;
+
+  state: ConnectionState = 'idle';
+  lastError: string | undefined;
+  /** Set when the connection broke on a message over maxResultBytes, until the next one is ready. */
+  resultTooLarge: string | undefined;
+  client: Client | undefined;
+  #transport: Transport | undefined;
+  /** Bumped for every new client and on close; callbacks of older clients compare and bow out. */
+  generation = 0;
+  #connecting: Promise<void> | undefined;
+
+  serverVersion: Implementation | undefined;
+  serverCapabilities: ServerCapabilities | undefined;
+  /** The level last sent to the current client with logging/setLevel. */
+  #sentLogLevel: LoggingLevel | undefined;
+
+  constructor(spec: ServerSpec, opts: ConnectionOptions) {
+    this.spec = spec;
+    this.opts = opts;
+    this.clock = opts.clock ?? realClock;
+    this.#makeTransport = opts.transportFactory ?? defaultTransportFactory(opts);
+    this.supervision = new Supervision(opts.backoff, this.clock);
+    this.log = opts.logger.child({ server: spec.name });
+    this.#disposal = new Disposal(this.log, this.clock);
+    if (spec.configError !== undefined) {
+      this.state = 'failed';
+      this.lastError = spec.configError;
+    }
+  }
+
+  get server(): string {
+    return this.spec.name;
+  }
+  /** Aborted when the connection is closed for good. */
+  get lifetime(): AbortSignal {
+    return this.#lifetime.signal;
+  }
+  get pid(): number | undefined {
+    if (!(this.#transport instanceof ProcessGroupTransport) || this.#transport.exitInfo) return undefined;
+    return this.#transport.pid;
+  }
+  get nextRetryAt(): number | undefined {
+    return this.state === 'failed' ? this.supervision.retryAt() : undefined;
+  }
+
+  syncLogLevel(): void {
+    const client = this.client;
+    const level = this.opts.logLevel?.();
+    if (level === undefined || level === this.#sentLogLevel || this.state !== 'ready' || !client) return;
+    if (!this.serverCapabilities?.logging) return;
+    this.#sentLogLevel = level;
+    client.setLoggingLevel(level, { timeout: LOG_LEVEL_TIMEOUT_MS }).catch((err: unknown) => {
+      this.log.debug({ err: errorMessage(err), level }, 'downstream refused logging/setLevel');
+    });
+  }
+
+  stderrTail(lines: number): string {
+    return this.#transport instanceof ProcessGroupTransport ? redactSecrets(this.#transport.stderrTail(lines)) : '';
+  }
+
+  connect(): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(this.closedError());
+    if (this.state === 'ready') return Promise.resolve();
+    // An entry that did not load has nothing to start; a fixed entry comes as a new connection.
+    if (this.spec.configError !== undefined) {
+      return Promise.reject(new GatewayError('SERVER_UNAVAILABLE', this.spec.configError, { server: this.server }));
+    }
+    if (this.opts.singleLife && this.supervision.wasReady) return Promise.reject(this.unavailableError());
+    if (!this.#connecting) {
+      const retryAt = this.nextRetryAt;
+      const wait = retryAt === undefined ? 0 : this.supervision.until(retryAt);
+      if (wait > 0 && this.supervision.refusesUntil(retryAt)) {
+        const message = this.supervision.failFastMessage(this.server, this.lastError, retryAt);
+        return Promise.reject(new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }));
+      }
+      const attempt = (wait > 0 ? this.#backoffWait(wait).then(() => this.#openClient()) : this.#openClient()).finally(() => {
+        if (this.#connecting === attempt) this.#connecting = undefined;
+      });
+      this.#connecting = attempt;
+    }
+    return this.#connecting;
+  }
+
+  /** Connects if needed; the caller's abort stops the wait, not the shared attempt. */
+  async ready(signal: AbortSignal | undefined): Promise<Client> {
+    if (this.state === 'closed') throw this.closedError();
+    if (this.state !== 'ready' || !this.client) {
+      await raceAbort(this.connect(), signal);
+    }
+    const client = this.client;
+    if (!client || this.state !== 'ready') throw this.unavailableError();
+    return client;
+  }
+
+  /** The server answered: whatever failed before is over. */
+  succeeded(client: Client): void {
+    if (this.client === client && this.state === 'ready') this.supervision.recordSuccess();
+  }
+
+  async close(): Promise<void> {
+    // Shutdown must not look like a crash: the state and generation change first, so the
+    // onclose of the client being closed is recognized as ours.
+    this.state = 'closed';
+    this.generation++;
+    this.tools.drop();
+    const reason = new Error(`Connection to server '${this.server}' closed`);
+    this.#lifetime.abort(reason);
+    for (const fail of [...this.failOnClose]) fail(reason);
+    this.failOnClose.clear();
+    const client = this.client;
+    const transport = this.#transport;
+    this.client = undefined;
+    if (client && transport) this.#disposal.dispose(client, transport, true);
+    await this.#disposal.settled();
+  }
+
+  killSync(): void {
+    this.#disposal.killSync();
+  }
+
+  async #openClient(): Promise<void> {
+    if (this.state === 'failed') this.supervision.restarts++;
+    this.state = 'connecting';
+    const generation = ++this.generation;
+    this.tools.drop();
+
+    let transport: Transport;
+    try {
+      // Resolved at once after the first connection (see sdkModules.ts).
+      if (!clientModulesLoaded(this.spec.transport !== 'stdio')) {
+        await loadClientModules(this.spec.transport !== 'stdio');
+        // close() ran meanwhile: nothing was started, nothing to dispose.
+        if (generation !== this.generation || this.#isClosed()) throw this.closedError();
+      }
+      transport = this.#makeTransport(this.spec);
+      this.#disposal.track(transport);
+    } catch (err) {
+      if (generation !== this.generation || this.#isClosed()) throw this.closedError();
+      const message = err instanceof GatewayError ? err.message : `Server '${this.server}' cannot be set up: ${errorMessage(err)}`;
+      this.#startFailed(message);
+      throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }, { cause: err });
+    }
+    const client = this.#newClient(generation);
+    this.client = client;
+    this.#transport = transport;
+
+    const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const attempt = new AbortController();
+    const onLifetimeAbort = (): void => attempt.abort(this.#lifetime.signal.reason);
+    this.#lifetime.signal.addEventListener('abort', onLifetimeAbort, { once: true });
+    // client.connect's own timeout covers only initialize; transport start (an SSE stream
+    // that never opens) needs a bound too.
+    const timer = this.clock.setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(timeoutMs));
+    try {
+      const connecting = client.connect(transport, { timeout: clampTimer(timeoutMs), signal: attempt.signal });
+      await raceAbort(connecting, attempt.signal);
+    } catch (err) {
+      // close() ran meanwhile; it disposes this client itself. (A method call, because TS
+      // narrowed state to 'connecting' above and cannot see close() change it.)
+      if (generation !== this.generation || this.#isClosed()) throw this.closedError();
+      const timedOut = attempt.signal.reason instanceof TotalTimeoutReason || isTimeout(err);
+      // Whether the child ended by itself must be read before we kill it below.
+      const exit = transport instanceof ProcessGroupTransport ? transport.exitInfo : undefined;
+      // Make sure the process is gone (and its stderr drained) before describing it.
+      this.client = undefined;
+      await this.#disposal.disposeAndWait(client, transport);
+      const message = describeConnectFailure({
+        spec: this.spec,
+        err,
+        timedOut,
+        timeoutMs,
+        process: transport instanceof ProcessGroupTransport ? { exit, withStderr: (m) => this.#withStderr(m) } : undefined,
+      });
+      this.#startFailed(message);
+      throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }, { cause: err });
+    } finally {
+      this.clock.clearTimeout(timer);
+      this.#lifetime.signal.removeEventListener('abort', onLifetimeAbort);
+    }
+    if (generation !== this.generation || this.state !== 'connecting') {
+      throw this.closedError();
+    }
+    this.#becameReady(client);
+  }
+
+  #becameReady(client: Client): void {
+    this.state = 'ready';
+    this.lastError = undefined;
+    this.resultTooLarge = undefined;
+    this.supervision.recordReady();
+    this.serverVersion = client.getServerVersion();
+    this.serverCapabilities = client.getServerCapabilities();
+    this.#sentLogLevel = undefined;
+    this.syncLogLevel();
+    const restarts = this.supervision.restarts;
+    this.log.info(
+      {
+        pid: this.pid,
+        serverName: this.serverVersion?.name,
+        serverVersion: this.serverVersion?.version,
+        ...(restarts > 0 ? { restarts } : {}),
+      },
+      'downstream server connected',
+    );
+    this.opts.onReady?.(this.server);
+  }
+
+  #newClient(generation: number): Client {
+    return createClient(this.opts.clientInfo, {
+      server: this.server,
+      logger: this.log,
+      onServerRequest: this.opts.onServerRequest,
+      isCurrent: () => generation === this.generation,
+      onToolsChanged: () => {
+        this.tools.drop();
+        this.opts.onToolsChanged?.(this.server);
+      },
+      onLog: (params) => this.opts.onLog?.(this.server, params),
+      onNotification: (notification) => this.opts.onNotification?.(this.server, notification),
+      onClose: () => {
+        // Protocol calls this before it rejects the pending requests, so they see lastError.
+        if (this.state !== 'ready') return;
+        const tooLarge = this.#transport instanceof ProcessGroupTransport ? this.#transport.outputTooLarge : undefined;
+        if (tooLarge !== undefined) this.resultTooLarge = `Server '${this.server}' ${tooLarge}`;
+        this.broken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
+      },
+    });
+  }
+
+  /** Sleeps out the backoff before an attempt; close() cuts it short. */
+  #backoffWait(ms: number): Promise<void> {
+    this.log.debug({ waitMs: ms, failures: this.supervision.consecutiveFailures }, 'waiting before restarting downstream server');
+    return this.supervision.wait(ms, this.#lifetime.signal, () => this.closedError());
+  }
+
+  /** The server died or the connection broke while we were using it. */
+  broken(what: string): void {
+    const message = `Server '${this.server}' ${what}`;
+    this.log.warn({ lastError: message }, 'downstream server became unavailable');
+    const client = this.client;
+    const transport = this.#transport;
+    this.client = undefined;
+    this.supervision.recordBroken();
+    this.#markFailed(message);
+    if (client && transport) this.#disposal.dispose(client, transport, false);
+  }
+
+  /** Stops using a client without it counting as a failure (HTTP session expiry). */
+  retire(client: Client): void {
+    const transport = this.#transport;
+    this.generation++;
+    this.client = undefined;
+    this.state = 'idle';
+    this.tools.drop();
+    if (transport) this.#disposal.dispose(client, transport, false);
+  }
+
+  /**
+   * A start that failed on its own (never one that close() interrupted): logged here, once,
+   * whoever asked for it (a call in lazy mode, the eager start, an isolated instance).
+   */
+  #startFailed(message: string): void {
+    this.#markFailed(message);
+    this.log.warn({ error: message }, 'downstream server failed to start');
+  }
+
+  #markFailed(message: string): void {
+    this.state = 'failed';
+    this.lastError = message;
+    const failingFastNow = this.supervision.recordFailure();
+    this.tools.drop();
+    if (failingFastNow) {
+      const retryAt = this.nextRetryAt;
+      this.log.warn(
+        { failures: this.supervision.consecutiveFailures, nextRetry: retryAt === undefined ? null : new Date(retryAt).toISOString() },
+        'downstream server marked failed: calls fail fast until the next retry',
+      );
+    }
+  }
+
+  /** "exited with code 42. Last stderr lines: ..." once the stdio child has ended. */
+  #describeExit(): string | undefined {
+    const transport = this.#transport;
+    if (!(transport instanceof ProcessGroupTransport) || !transport.exitInfo) return undefined;
+    return this.#withStderr(describeExitInfo(transport.exitInfo));
+  }
+
+  #withStderr(message: string): string {
+    const tail = this.stderrTail(STDERR_LINES_IN_MESSAGES);
+    return tail === '' ? message : `${message}. Last stderr lines:\n${tail}`;
+  }
+
+  unavailableError(cause?: unknown, tool?: string): GatewayError {
+    const details = tool === undefined ? { server: this.server } : { server: this.server, tool };
+    // Between the child's exit and onclose (a few ms) lastError is not set yet.
+    const exit = this.state === 'ready' ? this.#describeExit() : undefined;
+    const message =
+      this.lastError ??
+      (exit !== undefined
+        ? `Server '${this.server}' ${exit}`
+        : `Server '${this.server}' is unavailable${cause ? `: ${redactUrls(errorMessage(cause))}` : ''}`);
+    return new GatewayError('SERVER_UNAVAILABLE', message, details, { cause });
+  }
+
+  #isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  closedError(): GatewayError {
+    return new GatewayError('SERVER_UNAVAILABLE', `Connection to server '${this.server}' is closed`, { server: this.server });
+  }
+}

@@ -1,0 +1,155 @@
+// tools/call on a ready client, with its deadline: the idle timeout (restarted by progress)
+// and the hard maximum, both reported as TIMEOUT, both cancelling the call downstream.
+
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError } from '../errors.js';
+import { clampTimer, TotalTimeoutReason } from './abort.js';
+import type { Clock } from './clock.js';
+import { isTimeout } from './failureMapping.js';
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface CallOptions {
+  /**
+   * The caller's abort signal, one per call (the SDK adds a listener to it that it never
+   * removes, so a signal shared by many calls would collect one per call).
+   */
+  signal?: AbortSignal;
+  /** Idle timeout: restarted by every progress notification. */
+  timeoutMs: number;
+  /** Hard limit for the whole call, progress or not. */
+  maxTotalTimeoutMs: number;
+  /**
+   * The timeout the caller set, when `timeoutMs` is what starting the server left of it:
+   * timeout messages name this one. Default `timeoutMs`.
+   */
+  budgetMs?: number;
+  onprogress?: (progress: ProgressUpdate) => void;
+}
+
+/** What a call needs of its connection; one per connection, shared by its calls. */
+export interface CallContext {
+  readonly server: string;
+  readonly clock: Clock;
+  /** Aborted when the connection closes for good. */
+  readonly lifetime: AbortSignal;
+  /** How close() fails the calls that run without an AbortController of ours: one reject per such call. */
+  readonly failOnClose: Set<(reason: unknown) => void>;
+  /** The server answered on `client`. */
+  readonly succeeded: (client: Client) => void;
+}
+
+export function requestCall(
+  ctx: CallContext,
+  client: Client,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  opts: CallOptions,
+): Promise<CallToolResult> {
+  // With progress, the SDK's idle timeout can be reset for ever, and a hard maximum above
+  // the idle timeout can outlast it: both need the timer below. Otherwise the idle timeout
+  // (never above the maximum) already bounds the call, and the cheaper path serves.
+  if (opts.onprogress !== undefined || !(opts.timeoutMs <= opts.maxTotalTimeoutMs)) return requestCallBounded(ctx, client, name, args, opts);
+  return requestCallPlain(ctx, client, name, args, opts);
+}
+
+/**
+ * The common call: no progress, idle timeout within the maximum. The caller's own signal
+ * goes to the SDK (it is per call), so there is no AbortController, listener or timer of
+ * ours per call; close() fails the call through failOnClose instead of an abort.
+ */
+async function requestCallPlain(
+  ctx: CallContext,
+  client: Client,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  opts: CallOptions,
+): Promise<CallToolResult> {
+  const request = client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
+    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+    timeout: clampTimer(opts.timeoutMs),
+  });
+  let fail: ((reason: unknown) => void) | undefined;
+  try {
+    const result = await new Promise<CallToolResult>((resolve, reject) => {
+      fail = reject;
+      ctx.failOnClose.add(reject);
+      request.then(resolve, reject);
+    });
+    ctx.succeeded(client);
+    return result;
+  } catch (err) {
+    if (isTimeout(err) && !opts.signal?.aborted && !ctx.lifetime.aborted) {
+      // The idle timeout equal to the maximum is the maximum (as the bounded path reports it).
+      if (opts.timeoutMs >= opts.maxTotalTimeoutMs) throw totalTimeoutError(ctx.server, name, opts);
+      throw idleTimeoutError(ctx.server, name, opts);
+    }
+    throw err;
+  } finally {
+    if (fail) ctx.failOnClose.delete(fail);
+  }
+}
+
+async function requestCallBounded(
+  ctx: CallContext,
+  client: Client,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  opts: CallOptions,
+): Promise<CallToolResult> {
+  // A per-call signal: the SDK never removes its abort listener, so the long-lived
+  // lifetime signal must not be handed to it directly.
+  const call = new AbortController();
+  const onCallerAbort = (): void => call.abort(opts.signal?.reason);
+  const onLifetimeAbort = (): void => call.abort(ctx.lifetime.reason);
+  opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  ctx.lifetime.addEventListener('abort', onLifetimeAbort, { once: true });
+  // The SDK checks maxTotalTimeout only when progress arrives and then sends no
+  // cancellation, so the hard limit is our timer, which aborts (and so cancels downstream).
+  const hardLimit = ctx.clock.setTimeout(
+    () => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)),
+    clampTimer(opts.maxTotalTimeoutMs),
+  );
+  try {
+    const result = await client.request(
+      { method: 'tools/call', params: { name, arguments: args ?? {} } },
+      CallToolResultSchema,
+      {
+        signal: call.signal,
+        timeout: clampTimer(opts.timeoutMs),
+        resetTimeoutOnProgress: true,
+        onprogress: opts.onprogress
+          ? (p) => {
+              const update: ProgressUpdate = { progress: p.progress };
+              if (p.total !== undefined) update.total = p.total;
+              if (p.message !== undefined) update.message = p.message;
+              opts.onprogress?.(update);
+            }
+          : undefined,
+      },
+    );
+    ctx.succeeded(client);
+    return result;
+  } catch (err) {
+    if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) throw totalTimeoutError(ctx.server, name, opts);
+    if (isTimeout(err) && !call.signal.aborted) throw idleTimeoutError(ctx.server, name, opts);
+    throw err;
+  } finally {
+    ctx.clock.clearTimeout(hardLimit);
+    opts.signal?.removeEventListener('abort', onCallerAbort);
+    ctx.lifetime.removeEventListener('abort', onLifetimeAbort);
+  }
+}
+
+function idleTimeoutError(server: string, tool: string, opts: CallOptions): GatewayError {
+  return new GatewayError('TIMEOUT', `Tool execution timed out after ${opts.budgetMs ?? opts.timeoutMs}ms`, { server, tool });
+}
+
+function totalTimeoutError(server: string, tool: string, opts: CallOptions): GatewayError {
+  return new GatewayError('TIMEOUT', `Tool execution exceeded the maximum of ${opts.maxTotalTimeoutMs}ms`, { server, tool });
+}

@@ -1,0 +1,149 @@
+// In-process doubles for downstream tests that are about supervision, timeouts and calls
+// rather than processes: a clock the test moves, and a transport factory that serves every
+// connection attempt from a fresh in-process McpServer over the SDK's in-memory pair.
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import * as z from 'zod';
+import type { Clock, ClockTimer } from '../../src/downstream/clock.js';
+import type { TransportFactory } from '../../src/downstream/clientFactory.js';
+
+interface Timer {
+  readonly at: number;
+  readonly fn: () => void;
+}
+
+/** A clock that stands still until advance() moves it; due timers fire in order. */
+export class ManualClock implements Clock {
+  #now: number;
+  #nextId = 1;
+  readonly #timers = new Map<number, Timer>();
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): ClockTimer {
+    const id = this.#nextId++;
+    this.#timers.set(id, { at: this.#now + ms, fn });
+    return id;
+  }
+
+  clearTimeout(timer: ClockTimer): void {
+    this.#timers.delete(timer as number);
+  }
+
+  /** Timers set and not yet fired or cleared. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves the time forward by `ms`, firing every timer due by then, earliest first. */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let next: [number, Timer] | undefined;
+      for (const entry of this.#timers) if (entry[1].at <= target && (next === undefined || entry[1].at < next[1].at)) next = entry;
+      if (next === undefined) break;
+      this.#timers.delete(next[0]);
+      this.#now = next[1].at;
+      next[1].fn();
+    }
+    this.#now = target;
+  }
+
+  /** Moves the time to the earliest pending timer and fires it; false when none is pending. */
+  advanceToNext(): boolean {
+    let at: number | undefined;
+    for (const t of this.#timers.values()) if (at === undefined || t.at < at) at = t.at;
+    if (at === undefined) return false;
+    this.advance(Math.max(0, at - this.#now));
+    return true;
+  }
+}
+
+/** Resolves once the event loop has run everything already queued (I/O callbacks included). */
+export function settleQueue(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Whether `promise` is still pending after everything already queued ran. For asserting that
+ * something waits for the clock: with a ManualClock, nothing else can make it settle.
+ */
+export async function stillPending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await settleQueue();
+  return !settled;
+}
+
+/** What the server side of an in-memory attempt can do besides answering. */
+export interface MemoryServerControls {
+  /** Breaks the connection, as a crashed server process would; the call never gets an answer. */
+  crash(): Promise<never>;
+}
+
+/**
+ * A TransportFactory whose every attempt (start or restart) gets a fresh McpServer set up by
+ * `build`, as a restarted process would be fresh.
+ */
+export function memoryServers(build: (server: McpServer, controls: MemoryServerControls) => void): TransportFactory {
+  return () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const server = new McpServer({ name: 'memory', version: '1.0.0' });
+    build(server, {
+      crash: () => {
+        void serverSide.close();
+        return new Promise<never>(() => {});
+      },
+    });
+    void server.connect(serverSide);
+    return clientSide;
+  };
+}
+
+/** A tool answering with `text`. */
+export function textResult(text: string): { content: { type: 'text'; text: string }[] } {
+  return { content: [{ type: 'text', text }] };
+}
+
+/**
+ * In-process stand-in for the echo fixture's echo, slow and cancelled_count tools, shared by
+ * every attempt: echo({message}) answers "Echo: <message>"; slow({ms}) answers "slept <ms>"
+ * after ms, or counts a cancellation; reached(tool) says whether a call of it arrived.
+ */
+export function memoryEcho(): { transportFactory: TransportFactory; reached(tool: string): boolean } {
+  const calls = new Set<string>();
+  let cancelled = 0;
+  const transportFactory = memoryServers((server) => {
+    server.registerTool('echo', { description: 'echo', inputSchema: { message: z.string() } }, ({ message }) => {
+      calls.add('echo');
+      return textResult(`Echo: ${message}`);
+    });
+    server.registerTool('slow', { description: 'slow', inputSchema: { ms: z.number() } }, ({ ms }, extra) => {
+      calls.add('slow');
+      return new Promise((resolve, reject) => {
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          cancelled++;
+          reject(new Error('cancelled'));
+        };
+        const timer = setTimeout(() => {
+          extra.signal.removeEventListener('abort', onAbort);
+          resolve(textResult(`slept ${ms}`));
+        }, ms);
+        if (extra.signal.aborted) onAbort();
+        else extra.signal.addEventListener('abort', onAbort, { once: true });
+      });
+    });
+    server.registerTool('cancelled_count', { description: 'cancelled_count' }, () => textResult(String(cancelled)));
+  });
+  return { transportFactory, reached: (tool) => calls.has(tool) };
+}

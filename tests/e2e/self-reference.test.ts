@@ -5,10 +5,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { withoutSelf } from '../../../src/cli/selfReference.js';
-import { buildSandbox } from '../../../src/config/sandbox.js';
-import type { ServerSpec } from '../../../src/config/types.js';
-import { REPO_ROOT } from '../../helpers/paths.js';
+import { withoutSelf } from '../../src/cli/selfReference.js';
+import { buildSandbox } from '../../src/config/sandbox.js';
+import type { ServerSpec } from '../../src/config/types.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 const MAIN = join(REPO_ROOT, 'dist', 'main.js');
 const root = mkdtempSync(join(tmpdir(), 'amg-self-'));

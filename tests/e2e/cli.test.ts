@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, REPO_ROOT } from '../helpers/paths.js';
-import { expectNoProcessesLeft } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-cli-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -64,13 +64,7 @@ const BROKEN_RULES = {
   defaults: { deny_on_missing_agent: 'true' },
 };
 
-afterAll(async () => {
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by cli tests');
-  } finally {
-    cleanupTmpDirs();
-  }
-});
+guardAgainstLeaks(MARKER, { what: 'processes left behind by cli tests' });
 
 // ------------------------------------------------------------------------------------------
 describe('--version and --help', () => {

@@ -3,7 +3,7 @@
 // the test needs exit codes, process groups or raw stdout). If these fail, gateway e2e
 // failures mean nothing.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
@@ -17,9 +17,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive, killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, killPids, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 // Every process this file starts carries this marker in its environment (inherited by
 // grandchildren), so afterAll can prove none is left.
@@ -92,12 +94,6 @@ function raw(name: string, extraEnv: Record<string, string> = {}, detached = fal
   return peer;
 }
 
-const textOf = (r: unknown) =>
-  (((r as { content?: unknown }).content as Array<{ type: string; text?: string }> | undefined) ?? [])
-    .filter((b) => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
-
 async function listAllTools(client: Client): Promise<Tool[]> {
   const tools: Tool[] = [];
   let cursor: string | undefined;
@@ -109,24 +105,17 @@ async function listAllTools(client: Client): Promise<Tool[]> {
   return tools;
 }
 
-afterAll(async () => {
-  // Normal cleanup only: close clients (EOF), end raw peers' stdin, kill the orphans the
-  // spawner tests created on purpose. Anything still marked after that is a leak.
-  await Promise.allSettled(openClients.map((c) => c.close()));
-  for (const p of rawPeers) p.endStdin();
-  await Promise.all(rawPeers.map((p) => p.exit));
-  killPids(strayPids);
-  try {
-    await waitFor(() => processesWithEnv('FIXTURE_TEST_MARKER', MARKER).length === 0, {
-      message: 'fixture processes left behind',
-    });
-  } catch (e) {
-    const left = processesWithEnv('FIXTURE_TEST_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
-  } finally {
-    cleanupTmpDirs();
-  }
+// Normal cleanup only: close clients (EOF), end raw peers' stdin, kill the orphans the
+// spawner tests created on purpose. Anything still marked after that is a leak.
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    await Promise.allSettled(openClients.map((c) => c.close()));
+    for (const p of rawPeers) p.endStdin();
+    await Promise.all(rawPeers.map((p) => p.exit));
+    killPids(strayPids);
+  },
+  what: 'fixture processes left behind',
+  markerVar: 'FIXTURE_TEST_MARKER',
 });
 
 // ------------------------------------------------------------------------------------------

@@ -6,13 +6,14 @@
 // statistics and each server's state.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, expectNoProcessesLeft, isAlive } from '../helpers/processes.js';
+import { descendantsOf, isAlive } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-audit-${process.pid}-${Date.now()}`;
 const ENV = { GW_E2E_MARKER: MARKER };
@@ -91,15 +92,13 @@ function spawnBare(args: string[], env: Record<string, string>): { peer: RawStdi
   return { peer, dir, home };
 }
 
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  for (const p of rawPeers) p.endStdin();
-  await Promise.allSettled(rawPeers.map((p) => p.exit));
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-audit tests');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    await Promise.allSettled(gateways.map((g) => g.close()));
+    for (const p of rawPeers) p.endStdin();
+    await Promise.allSettled(rawPeers.map((p) => p.exit));
+  },
+  what: 'processes left behind by gateway-audit tests',
 });
 
 // ------------------------------------------------------------------------------------------

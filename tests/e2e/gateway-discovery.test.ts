@@ -3,14 +3,15 @@
 // counts, names/pattern filters, token budget arithmetic, paging, 500 tools, list_changed).
 // Downstream servers are real processes (fixtures, server-memory); nothing is mocked.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ErrorCode, ListToolsResultSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { fixture, SERVER_MEMORY } from '../helpers/paths.js';
-import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/processes.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 // Every gateway (and, through the inherited environment, every downstream server and direct
 // client this file starts) carries this marker, so afterAll can prove nothing is left behind.
@@ -101,14 +102,9 @@ const modelView = (t: Tool) => Object.fromEntries(Object.entries(t).filter(([k])
 const estimate = (t: unknown) => Math.ceil(JSON.stringify(t).length / 4);
 const names = (a: ToolsAnswer) => a.tools.map((t) => t.name);
 
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  await Promise.allSettled(directClients.map((c) => c.close()));
-  try {
-    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: () => Promise.allSettled([...gateways.map((g) => g.close()), ...directClients.map((c) => c.close())]),
+  timeoutMs: 15_000,
 });
 
 // ------------------------------------------------------------------------------------------

@@ -8,12 +8,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { FIXTURES_DIR, REPO_ROOT, fixture } from '../helpers/paths.js';
-import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/processes.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gateway-errors-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
@@ -61,12 +63,6 @@ function ok<T = Record<string, unknown>>(r: CallToolResult): T {
   return r.structuredContent as T;
 }
 
-const textOf = (r: CallToolResult) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => (b as { text: string }).text)
-    .join('');
-
 const serverNames = (r: CallToolResult) => ok<{ servers: Array<{ name: string }> }>(r).servers.map((s) => s.name);
 
 /** The same call on each meta-tool, with `args` merged in. */
@@ -76,14 +72,7 @@ const ALL_OPS: Array<[string, Record<string, unknown>]> = [
   ['execute_tool', { server: 'db', tool: 'query', args: { sql: 'x' } }],
 ];
 
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  try {
-    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
-});
+guardAgainstLeaks(MARKER, { close: () => Promise.allSettled(gateways.map((g) => g.close())), timeoutMs: 15_000 });
 
 // ------------------------------------------------------------------------------------------
 // The reference fixture (agent-mcp-gateway.md §D) and rules R0.

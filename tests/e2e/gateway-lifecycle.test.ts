@@ -9,11 +9,13 @@
 // the exact moment of exit, the exit code and every byte on stdout.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, SERVER_EVERYTHING, fixture } from '../helpers/paths.js';
-import { descendantsOf, expectNoProcessesLeft, isAlive, type ProcessInfo, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type JsonRpcResponse, type RawExit, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gw-lifecycle-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -68,12 +70,6 @@ async function exec(gw: Gw, server: string, tool: string, args: Record<string, u
   if (res.error) throw new Error(`execute_tool ${server}/${tool}: JSON-RPC error ${res.error.message}`);
   return res.result as { content: Array<{ type: string; text?: string }>; isError?: boolean; structuredContent?: unknown };
 }
-
-const textOf = (r: { content: Array<{ type: string; text?: string }> }) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
 
 /** Pino lines the gateway wrote to stderr, parsed (every stderr line must be one). */
 function logLines(gw: Gw): Array<Record<string, unknown>> {
@@ -179,15 +175,13 @@ async function stopAndMeasure(gw: Gw, how: 'stdin' | 'SIGTERM' | 'SIGINT'): Prom
   return { ms, exit };
 }
 
-afterAll(async () => {
-  for (const gw of gateways) gw.peer.endStdin();
-  await Promise.allSettled(gateways.map((g) => g.peer.exit));
-  if (measured.length) console.log(`gateway lifecycle measurements:\n  ${measured.join('\n  ')}`);
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-lifecycle tests');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    for (const gw of gateways) gw.peer.endStdin();
+    await Promise.allSettled(gateways.map((g) => g.peer.exit));
+    if (measured.length) console.log(`gateway lifecycle measurements:\n  ${measured.join('\n  ')}`);
+  },
+  what: 'processes left behind by gateway-lifecycle tests',
 });
 
 // ------------------------------------------------------------------------------------------

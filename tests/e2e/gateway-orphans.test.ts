@@ -9,11 +9,12 @@
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, expectNoProcessesLeft, isAlive, processesWithEnv, type ProcessInfo, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, processesWithEnv, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-orphans-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -24,15 +25,13 @@ const AGENT = 'tester';
 const measured: string[] = [];
 const peers: RawStdioPeer[] = [];
 
-afterAll(async () => {
-  for (const p of peers) p.endStdin();
-  await Promise.allSettled(peers.map((p) => p.exit));
-  if (measured.length) console.log(`gateway orphan measurements:\n  ${measured.join('\n  ')}`);
-  try {
-    await expectNoProcessesLeft(MARKER, 5_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    for (const p of peers) p.endStdin();
+    await Promise.allSettled(peers.map((p) => p.exit));
+    if (measured.length) console.log(`gateway orphan measurements:\n  ${measured.join('\n  ')}`);
+  },
+  timeoutMs: 5_000,
 });
 
 /** uid of `nobody` when this test runs as root with runuser at hand: then the gateway also runs as an ordinary user. */

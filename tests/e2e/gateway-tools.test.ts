@@ -4,14 +4,15 @@
 // policy is applied to server-everything, server-memory and the reference's fake-db.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { fixture, SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
-import { expectNoProcessesLeft } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gateway-tools-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
@@ -59,20 +60,9 @@ function failed(r: CallToolResult): GatewayErrorBody {
   return error;
 }
 
-const textOf = (r: CallToolResult) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => (b as { text: string }).text)
-    .join('');
-
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  await Promise.allSettled(directClients.map((c) => c.close()));
-  try {
-    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: () => Promise.allSettled([...gateways.map((g) => g.close()), ...directClients.map((c) => c.close())]),
+  timeoutMs: 15_000,
 });
 
 // ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { processesWithEnv, waitFor } from '../helpers/processes.js';
+import { textOf } from '../helpers/results.js';
 
 export const AGENT = 'tester';
 export const ALLOW_ALL = { agents: { [AGENT]: { allow: { servers: ['*'] } } } };
@@ -66,13 +67,6 @@ export class GatewayFarm {
       message: `processes left behind: ${JSON.stringify(processesWithEnv('GW_E2E_MARKER', this.marker).map((p) => p.cmd))}`,
     });
   }
-}
-
-export function textOf(r: CallToolResult): string {
-  return r.content
-    .filter((b): b is { type: 'text'; text: string } => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
 }
 
 export function errorOf(r: CallToolResult): { code: string; message: string } | undefined {

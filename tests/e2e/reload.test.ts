@@ -21,9 +21,9 @@ import {
   exec,
   sleep,
   status,
-  textOf,
   waitForAttempts,
 } from './reload-support.js';
+import { textOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('reload');
 /** Measured latencies, printed at the end for the report. */

@@ -146,17 +146,3 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
-
-/**
- * Waits until no process carrying the test run's marker is left; any that stays past the
- * bound is killed and named in the error, so one test file's leak never reaches the next.
- */
-export async function expectNoProcessesLeft(marker: string, timeoutMs: number, what = 'processes left behind'): Promise<void> {
-  try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', marker).length === 0, { timeoutMs, message: what });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', marker);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
-  }
-}

@@ -73,13 +73,7 @@ export async function expectNoLeftovers(): Promise<void> {
   });
 }
 
-export function textOf(result: { content?: unknown }): string {
-  const blocks = (result.content ?? []) as { type: string; text?: string }[];
-  return blocks
-    .filter((b) => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
-}
+export { textOf } from '../helpers/results.js';
 
 /** The error `promise` rejects with; fails the test if it resolves. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {

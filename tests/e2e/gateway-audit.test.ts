@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive } from '../helpers/processes.js';
+import { descendantsOf, isAlive, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { makeTmpDir, writeJson } from '../helpers/tmp.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
@@ -104,7 +104,8 @@ guardAgainstLeaks(MARKER, {
 // ------------------------------------------------------------------------------------------
 describe('one line per gateway tool call, every outcome', () => {
   it('allowed, denied, failed, timed out, invalid and cancelled calls are each recorded with the right fields', async () => {
-    const gw = await start();
+    const callLog = join(makeTmpDir('amg-audit-calls-'), 'calls.jsonl');
+    const gw = await start({ mcpServers: { echo: { ...ECHO, env: { FIXTURE_CALL_LOG: callLog } } } });
     const c = gw.client;
     const x = (args: Record<string, unknown>) => callTool(c, 'execute_tool', args);
 
@@ -136,7 +137,8 @@ describe('one line per gateway tool call, every outcome', () => {
       signal: controller.signal,
     });
     cancelled.catch(() => {});
-    await new Promise((r) => setTimeout(r, 300));
+    // The timed-out call above was the first slow one; abort once this second one is running.
+    await waitFor(() => readJsonl(callLog).filter((l) => l['tool'] === 'slow').length === 2, { message: 'the slow call never reached echo' });
     controller.abort();
     await expect(cancelled).rejects.toThrow();
 

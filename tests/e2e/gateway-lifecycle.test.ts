@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readJsonl } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, SERVER_EVERYTHING, fixture } from '../helpers/paths.js';
 import { descendantsOf, isAlive, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type JsonRpcResponse, type RawExit, type RawStdioPeer } from '../helpers/rawStdio.js';
@@ -263,7 +264,8 @@ describe('shutdown: fast, clean, nothing left behind', () => {
   });
 
   it('a call in flight does not hold up the exit; its downstream goes too', async () => {
-    const gw = spawnGateway({ echo: { command: process.execPath, args: [fixture('echo')] } });
+    const callLog = join(makeTmpDir('amg-life-calls-'), 'calls.jsonl');
+    const gw = spawnGateway({ echo: { command: process.execPath, args: [fixture('echo')], env: { FIXTURE_CALL_LOG: callLog } } });
     await gw.peer.initialize(20_000);
     expect(textOf(await exec(gw, 'echo', 'echo', { message: 'hi' }))).toBe('hi');
     const tree = descendantsOf(gw.pid);
@@ -274,7 +276,7 @@ describe('shutdown: fast, clean, nothing left behind', () => {
       method: 'tools/call',
       params: { name: 'execute_tool', arguments: { agent_id: AGENT, server: 'echo', tool: 'slow', args: { ms: 60_000 } } },
     });
-    await new Promise((r) => setTimeout(r, 200)); // let the call reach the downstream
+    await waitFor(() => readJsonl(callLog).some((l) => l['tool'] === 'slow'), { message: 'the slow call never reached the downstream' });
     const { ms, exit } = await stopAndMeasure(gw, 'stdin');
     measured.push(`call in flight, stdin: exited ${ms.toFixed(1)} ms after stdin EOF`);
     expect(exit).toEqual({ code: 0, signal: null });
@@ -308,8 +310,16 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
     await gw.peer.request('tools/call', { name: 'execute_tool', arguments: { agent_id: 'nobody', server: 'echo', tool: 'echo' } });
     await gw.peer.request('tools/call', { name: 'no_such_tool', arguments: {} }); // JSON-RPC error path
     await gw.peer.request('tools/call', { name: 'get_gateway_status', arguments: { agent_id: AGENT } });
-    // Let the stderr flood and the periodic garbage run for a while.
-    await new Promise((r) => setTimeout(r, 500));
+    // Let the stderr flood run to its end and the periodic garbage run for ten more ticks.
+    const noise = async () => JSON.parse(textOf(await exec(gw, 'noisy', 'noise_stats'))) as { floodDone: boolean; garbageLines: number };
+    const garbageBefore = (await noise()).garbageLines;
+    await waitFor(
+      async () => {
+        const now = await noise();
+        return now.floodDone && now.garbageLines >= garbageBefore + 30;
+      },
+      { message: 'the noisy server never finished its flood' },
+    );
     gw.peer.endStdin();
     await gw.peer.exit;
 

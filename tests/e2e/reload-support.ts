@@ -121,3 +121,13 @@ export async function echoPid(gw: GatewayHandle, server: string): Promise<number
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the gateway's config watcher has logged an event for each of `files` (needs log level debug). */
+export async function waitForFileEvents(gw: GatewayHandle, files: string[]): Promise<void> {
+  const seen = (file: string) =>
+    gw
+      .stderr()
+      .split('\n')
+      .some((line) => line.includes('"config file event"') && line.includes(JSON.stringify(file)));
+  await waitFor(() => files.every(seen), { message: `no watcher event for ${files.join(', ')}` });
+}

@@ -5,13 +5,14 @@
 // `.mcp.json` (unchanged servers keep their process, changed ones restart, removed ones lose
 // their whole process group, added ones work, an entry with an unset variable fails alone),
 // SIGHUP, and a call that is running while its server is reloaded.
+import { join } from 'node:path';
 import { truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { callTool, readJsonl } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
+import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 import {
   AGENT,
   ALLOW_ALL,
@@ -22,6 +23,7 @@ import {
   sleep,
   status,
   waitForAttempts,
+  waitForFileEvents,
 } from './reload-support.js';
 import { textOf } from '../helpers/results.js';
 
@@ -302,11 +304,12 @@ describe('servers reload', () => {
   });
 
   it('lets a call running on a server finish while that server is reloaded, then closes the old process', async () => {
-    const gw = await farm.start({ mcpServers: { echo: echo() }, rules: ALLOW_ALL });
+    const callLog = join(makeTmpDir('amg-reload-calls-'), 'calls.jsonl');
+    const gw = await farm.start({ mcpServers: { echo: { ...echo(), env: { FIXTURE_CALL_LOG: callLog } } }, rules: ALLOW_ALL });
     const oldPid = await echoPid(gw, 'echo');
     const started = performance.now();
     const running = exec(gw, 'echo', 'slow', { ms: 2_500 });
-    await sleep(300);
+    await waitFor(() => readJsonl(callLog).some((l) => l['tool'] === 'slow'), { message: 'the slow call never reached echo' });
 
     writeJson(gw.mcpConfigPath, { mcpServers: { echo: echo('--changed') } });
     await waitForAttempts(gw, 'mcp_config', 1);
@@ -338,11 +341,12 @@ describe('SIGHUP', () => {
     const gw = await farm.start({
       mcpServers: { echo: echo() },
       rules: ALLOW_ALL,
-      env: { GATEWAY_RELOAD_DEBOUNCE_MS: '600000' },
+      // debug: the watcher logs each file event it sees, so the test knows both writes were seen.
+      env: { GATEWAY_RELOAD_DEBOUNCE_MS: '600000', GATEWAY_LOG_LEVEL: 'debug' },
     });
     writeJson(gw.mcpConfigPath, { mcpServers: { echo: echo(), second: echo() } });
     writeJson(gw.rulesPath, denyEcho);
-    await sleep(800);
+    await waitForFileEvents(gw, [gw.mcpConfigPath, gw.rulesPath]);
     let s = await status(gw);
     expect(s.reload.mcp_config.attempts).toBe(0);
     expect(s.reload.gateway_rules.attempts).toBe(0);

@@ -22,6 +22,19 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules for every TypeScript file tsconfig.json covers: a promise nobody awaits
+    // or catches loses its rejection (an unhandled rejection ends the gateway), and a promise
+    // passed where a plain callback is expected (an event handler, a timer) is never awaited.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/only-throw-error': 'error',
+    },
+  },
+  {
     // stdout is the MCP stream in stdio mode: the gateway's own code logs through pino to stderr.
     files: ['src/**/*.ts', 'main.ts', 'bin/**/*.ts'],
     rules: { 'no-console': 'error' },

@@ -32,11 +32,10 @@ async function killUnderLoad(round: number): Promise<{ answered: number[]; audit
   const auditPath = join(dir, 'audit.jsonl');
   writeJson(join(dir, '.mcp.json'), { mcpServers: { echo: { command: process.execPath, args: [fixture('echo')] } } });
   writeJson(join(dir, 'rules.json'), { agents: { tester: { allow: { servers: ['echo'] } } } });
-  const peer = spawnRaw(
-    process.execPath,
-    [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', auditPath],
-    { env: BASE_ENV, cwd: dir },
-  );
+  const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', auditPath], {
+    env: BASE_ENV,
+    cwd: dir,
+  });
   await peer.initialize(20_000);
   const answered: number[] = [];
   let next = 0;
@@ -44,11 +43,7 @@ async function killUnderLoad(round: number): Promise<{ answered: number[]; audit
   const fire = (): void => {
     const i = next++;
     peer
-      .request(
-        'tools/call',
-        { name: 'execute_tool', arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `r${round}-m${i}` } } },
-        60_000,
-      )
+      .request('tools/call', { name: 'execute_tool', arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `r${round}-m${i}` } } }, 60_000)
       .then(
         () => {
           // Any answer (a result or an error) is a call the client has seen answered.

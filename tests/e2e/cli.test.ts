@@ -253,7 +253,10 @@ describe('validate', () => {
     const out = r.stdout + r.stderr;
     const places = [join(cwd, '.mcp.json'), join(home, '.config', 'agent-mcp-gateway', '.mcp.json'), join(cwd, 'config', '.mcp.json')];
     const at = places.map((p) => out.indexOf(p));
-    expect(at.every((i) => i >= 0), out).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      out,
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(out).toContain('--mcp-config');
     expect(out).toContain('GATEWAY_MCP_CONFIG');
@@ -468,8 +471,21 @@ describe('explain', () => {
     writeJson(rules, {
       agents: { a: { allow: { servers: ['everything'], resources: { everything: ['demo://resource/static/*'] } }, deny: { prompts: { everything: ['args-*'] } } } },
     });
-    const r = run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'everything',
-      '--resource', 'demo://resource/dynamic/text/1', '--prompt', 'args-prompt']);
+    const r = run([
+      'explain',
+      '--mcp-config',
+      EXAMPLE_MCP,
+      '--rules',
+      rules,
+      '--agent',
+      'a',
+      '--server',
+      'everything',
+      '--resource',
+      'demo://resource/dynamic/text/1',
+      '--prompt',
+      'args-prompt',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('resource everything/demo://resource/dynamic/text/1: DENY (rule: agents.a.allow.resources.everything)');
     expect(r.stdout).toContain('prompt everything/args-prompt: DENY (rule: agents.a.deny.prompts.everything[0])');
@@ -479,8 +495,7 @@ describe('explain', () => {
     const dir = makeTmpDir();
     const rules = join(dir, 'rules.json');
     writeJson(rules, { agents: { a: { allow: { servers: ['fs'] }, deny: { resources: { fs: ['file:///srv/secret/*'] } } } } });
-    const explain = (uri: string) =>
-      run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'fs', '--resource', uri]);
+    const explain = (uri: string) => run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'fs', '--resource', uri]);
     const spelt = explain('FILE://localhost/srv/public/%2e%2e/%73ecret/key.txt');
     expect(spelt.code).toBe(0);
     expect(spelt.stdout).toContain('resource fs/FILE://localhost/srv/public/%2e%2e/%73ecret/key.txt: decided and forwarded as file:///srv/secret/key.txt');
@@ -489,7 +504,7 @@ describe('explain', () => {
     expect(backslash.stdout).toMatch(/resource fs\/.*: REFUSED \(INVALID_ARGUMENT: the URI contains a backslash/);
   });
 
-    it('an agent that is not in the rules is called out', () => {
+  it('an agent that is not in the rules is called out', () => {
     const r = ex(['--agent', 'ghost', '--server', 'notes']);
     expect(r.stdout).toMatch(/not in the rules/);
     expect(r.stdout).toContain('INVALID_AGENT_ID');
@@ -608,7 +623,12 @@ describe('serving: start-up failures exit 1 with the reason on stderr, nothing o
   });
 
   const undefinedBindings: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['a typo, by flag', ['--agent', 'reseacher'], {}, /agent "reseacher" is not defined in the rules \(.*\.mcp-gateway-rules\.json\.example\); did you mean "researcher"\?/],
+    [
+      'a typo, by flag',
+      ['--agent', 'reseacher'],
+      {},
+      /agent "reseacher" is not defined in the rules \(.*\.mcp-gateway-rules\.json\.example\); did you mean "researcher"\?/,
+    ],
     ['a typo, by variable', [], { GATEWAY_AGENT: 'admn' }, /agent "admn" is not defined in the rules .*; did you mean "admin"\?/],
     ['stray spaces', ['--agent', ' writer '], {}, /agent " writer " is not defined in the rules .*; did you mean "writer"\?/],
     ['nothing close', ['--agent', 'zzzzzzzzzz'], {}, /agent "zzzzzzzzzz" is not defined in the rules .*; defined agents: researcher, writer, admin, default/],

@@ -120,20 +120,7 @@ guardAgainstLeaks(MARKER, {
 
 // ------------------------------------------------------------------------------------------
 describe('every serving fixture exits on stdin EOF (no signal needed)', () => {
-  const serving = [
-    'echo',
-    'crash-on-call',
-    'noisy',
-    'many-tools',
-    'paged',
-    'budget',
-    'fake-db',
-    'fake-search',
-    'printenv',
-    'spawner',
-    'todo',
-    'greeter',
-  ];
+  const serving = ['echo', 'crash-on-call', 'noisy', 'many-tools', 'paged', 'budget', 'fake-db', 'fake-search', 'printenv', 'spawner', 'todo', 'greeter'];
   for (const name of serving) {
     it(`${name}: initialize, then EOF -> exit code 0`, async () => {
       const peer = raw(name, { NOISY_STDERR_BYTES: '0' });
@@ -252,7 +239,7 @@ describe('echo.mjs', () => {
     await c.close();
   });
 
-  it('progress sends one notification per step, under the caller\'s token, before the answer', async () => {
+  it("progress sends one notification per step, under the caller's token, before the answer", async () => {
     // Exact wire order via a bare peer (string token, as Claude Code may send).
     const peer = raw('echo');
     await peer.initialize();
@@ -322,9 +309,7 @@ describe('echo.mjs', () => {
     });
     expect(textOf(await callTool(c.client, 'elicit'))).toBe('42');
     expect(textOf(await callTool(c.client, 'sample'))).toBe('sampled text');
-    expect(JSON.parse(textOf(await callTool(c.client, 'roots')))).toEqual([
-      { uri: 'file:///tmp/project', name: 'project' },
-    ]);
+    expect(JSON.parse(textOf(await callTool(c.client, 'roots')))).toEqual([{ uri: 'file:///tmp/project', name: 'project' }]);
     await c.close();
   });
 
@@ -341,9 +326,7 @@ describe('echo.mjs', () => {
     const c = await connect('echo', { env: { FIXTURE_CALL_LOG: log } });
     await callTool(c.client, 'echo', { message: 'logged' });
     await c.close();
-    expect(readJsonl(log)).toEqual([
-      { fixture: 'echo', pid: c.pid, method: 'tools/call', tool: 'echo', args: { message: 'logged' } },
-    ]);
+    expect(readJsonl(log)).toEqual([{ fixture: 'echo', pid: c.pid, method: 'tools/call', tool: 'echo', args: { message: 'logged' } }]);
   });
 });
 
@@ -536,9 +519,7 @@ describe('many-tools.mjs', () => {
     const page = await c.client.request({ method: 'tools/list', params: {} }, ListToolsResultSchema);
     expect(page.nextCursor).toBeUndefined();
     expect(page.tools).toHaveLength(500);
-    expect(page.tools.map((t) => t.name)).toEqual(
-      Array.from({ length: 500 }, (_, i) => `tool_${String(i).padStart(3, '0')}`),
-    );
+    expect(page.tools.map((t) => t.name)).toEqual(Array.from({ length: 500 }, (_, i) => `tool_${String(i).padStart(3, '0')}`));
     expect(new Set(page.tools.map((t) => t.description)).size).toBe(500);
     expect(page.tools.filter((t) => (t.description ?? '').length > 1000).length).toBeGreaterThanOrEqual(10);
     expect(new Set(page.tools.map((t) => JSON.stringify(t.inputSchema))).size).toBeGreaterThanOrEqual(5);
@@ -566,9 +547,7 @@ describe('paged.mjs', () => {
     const p2 = await c.client.request({ method: 'tools/list', params: { cursor: 'page2' } }, ListToolsResultSchema);
     expect(p2.tools.map((t) => t.name)).toEqual(['gamma', 'mutate']);
     expect(p2.nextCursor).toBeUndefined();
-    await expect(
-      c.client.request({ method: 'tools/list', params: { cursor: 'bogus' } }, ListToolsResultSchema),
-    ).rejects.toMatchObject({ code: -32602 });
+    await expect(c.client.request({ method: 'tools/list', params: { cursor: 'bogus' } }, ListToolsResultSchema)).rejects.toMatchObject({ code: -32602 });
 
     expect(textOf(await callTool(c.client, 'gamma'))).toBe('gamma');
     expect((await callTool(c.client, 'delta')).isError).toBe(true);
@@ -630,7 +609,11 @@ describe('fake-db.mjs and fake-search.mjs', () => {
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toBe('Unknown tool: nonexistent');
     await c.close();
-    expect(readJsonl(log).filter((r) => r.method === 'tools/call').map((r) => [r.tool, r.args])).toEqual([
+    expect(
+      readJsonl(log)
+        .filter((r) => r.method === 'tools/call')
+        .map((r) => [r.tool, r.args]),
+    ).toEqual([
       ['query', { sql: 'x' }],
       ['list_tables', {}],
       ['nonexistent', {}],
@@ -666,4 +649,3 @@ describe('printenv.mjs', () => {
     await c.close();
   });
 });
-

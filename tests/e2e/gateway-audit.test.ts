@@ -133,9 +133,14 @@ describe('one line per gateway tool call, every outcome', () => {
     await expect(callTool(c, 'no_such_gateway_tool', { agent_id: 'tester' })).rejects.toThrow(/Unknown tool/);
     // A cancelled call gets no response, and is still audited.
     const controller = new AbortController();
-    const cancelled = callTool(c, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'slow', args: { ms: 30_000 } }, {
-      signal: controller.signal,
-    });
+    const cancelled = callTool(
+      c,
+      'execute_tool',
+      { agent_id: 'tester', server: 'echo', tool: 'slow', args: { ms: 30_000 } },
+      {
+        signal: controller.signal,
+      },
+    );
     cancelled.catch(() => {});
     // The timed-out call above was the first slow one; abort once this second one is running.
     await waitFor(() => readJsonl(callLog).filter((l) => l['tool'] === 'slow').length === 2, { message: 'the slow call never reached echo' });
@@ -268,10 +273,7 @@ describe('one line per gateway tool call, every outcome', () => {
   });
 
   it('GATEWAY_AUDIT_ARGS=full (and --audit-args full) records the argument values too', async () => {
-    const [viaEnv, viaFlag] = await Promise.all([
-      start({ env: { GATEWAY_AUDIT_ARGS: 'full' } }),
-      start({ args: ['--audit-args', 'full'] }),
-    ]);
+    const [viaEnv, viaFlag] = await Promise.all([start({ env: { GATEWAY_AUDIT_ARGS: 'full' } }), start({ args: ['--audit-args', 'full'] })]);
     for (const gw of [viaEnv, viaFlag]) {
       await callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: SECRET } });
       await callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'pid', args: { token: SECRET } });
@@ -323,9 +325,7 @@ describe('completeness under concurrency, flushed on exit', () => {
     const gw = await start();
     const N = 200;
     await Promise.all(
-      Array.from({ length: N }, (_, i) =>
-        callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `t${i}` } }),
-      ),
+      Array.from({ length: N }, (_, i) => callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `t${i}` } })),
     );
     process.kill(gw.pid, 'SIGTERM');
     await gw.exited;
@@ -340,10 +340,14 @@ describe('where the audit log goes', () => {
   async function runSomeCalls(peer: RawStdioPeer): Promise<void> {
     await peer.initialize(20_000);
     await peer.request('tools/call', { name: 'list_servers', arguments: { agent_id: 'tester' } });
-    await peer.request('tools/call', {
-      name: 'execute_tool',
-      arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: SECRET } },
-    }, 20_000);
+    await peer.request(
+      'tools/call',
+      {
+        name: 'execute_tool',
+        arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: SECRET } },
+      },
+      20_000,
+    );
     await peer.request('tools/call', { name: 'execute_tool', arguments: { agent_id: 'tester', server: 'echo', tool: 'pid' } });
     peer.endStdin();
     expect(await peer.exit).toEqual({ code: 0, signal: null });

@@ -121,14 +121,10 @@ describe('tools/list', () => {
     const byName = new Map(answer.tools.map((t) => [t.name, t]));
     const gst = byName.get('get_server_tools')!;
     expect(gst.inputSchema.required).toEqual(['server']);
-    expect(Object.keys(gst.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(['agent_id', 'server', 'names', 'pattern', 'max_schema_tokens']),
-    );
+    expect(Object.keys(gst.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['agent_id', 'server', 'names', 'pattern', 'max_schema_tokens']));
     const exe = byName.get('execute_tool')!;
     expect(exe.inputSchema.required).toEqual(expect.arrayContaining(['server', 'tool']));
-    expect(Object.keys(exe.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(['agent_id', 'server', 'tool', 'args', 'timeout_ms']),
-    );
+    expect(Object.keys(exe.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['agent_id', 'server', 'tool', 'args', 'timeout_ms']));
     const ls = byName.get('list_servers')!;
     expect(Object.keys(ls.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['agent_id', 'include_metadata']));
     for (const t of answer.tools) expect(t.description, t.name).toBeTruthy();
@@ -153,9 +149,7 @@ describe('tools/list', () => {
     const answer = await gw.client.listTools();
     expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
-    const status = ok<{ version: string; servers: Array<{ name: string }> }>(
-      await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }),
-    );
+    const status = ok<{ version: string; servers: Array<{ name: string }> }>(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }));
     expect(typeof status.version).toBe('string');
     expect(status.servers.map((s) => s.name)).toEqual(['echo']);
     await gw.close();
@@ -502,11 +496,7 @@ describe('get_server_tools', () => {
     await many.close();
 
     expect((await tools({ agent_id: 'admin', server: 'many', pattern: 'tool_4??' })).returned).toBe(100);
-    expect(names(await tools({ agent_id: 'admin', server: 'many', names: ['tool_499', 'tool_000', 'tool_250'] }))).toEqual([
-      'tool_000',
-      'tool_250',
-      'tool_499',
-    ]);
+    expect(names(await tools({ agent_id: 'admin', server: 'many', names: ['tool_499', 'tool_000', 'tool_250'] }))).toEqual(['tool_000', 'tool_250', 'tool_499']);
     const budgeted = await tools({ agent_id: 'admin', server: 'many', max_schema_tokens: 2000 });
     expect(budgeted.truncated).toBe(true);
     expect(budgeted.returned).toBeGreaterThan(0);

@@ -35,8 +35,7 @@ const MCP_SERVERS = {
 };
 const RULES = { agents: { [AGENT]: { allow: { servers: ['*'] } } } };
 
-const errorOf = (r: CallToolResult) =>
-  (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
+const errorOf = (r: CallToolResult) => (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
 
 function exec(
   gw: GatewayHandle,
@@ -196,14 +195,7 @@ describe('progress relay', () => {
   it('progress resets the timeout: 6 steps of 300 ms succeed with timeout_ms 1000 (total ~2.1 s)', async () => {
     const got: Progress[] = [];
     const started = performance.now();
-    const r = await exec(
-      capable,
-      'echo',
-      'progress',
-      { steps: 6, delayMs: 300 },
-      { timeout_ms: 1000 },
-      { onprogress: (p) => got.push(p), timeout: 30_000 },
-    );
+    const r = await exec(capable, 'echo', 'progress', { steps: 6, delayMs: 300 }, { timeout_ms: 1000 }, { onprogress: (p) => got.push(p), timeout: 30_000 });
     const elapsed = performance.now() - started;
     expect(errorOf(r)).toBeUndefined();
     expect(r.isError).not.toBe(true);

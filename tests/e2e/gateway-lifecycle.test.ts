@@ -51,11 +51,10 @@ function spawnGateway(mcpServers: object, opts: { args?: string[]; env?: Record<
   const auditPath = join(dir, 'audit.jsonl');
   writeJson(mcpConfigPath, { mcpServers });
   writeJson(rulesPath, opts.rules ?? RULES);
-  const peer = spawnRaw(
-    process.execPath,
-    [GATEWAY_MAIN, '--mcp-config', mcpConfigPath, '--rules', rulesPath, '--audit-log', auditPath, ...(opts.args ?? [])],
-    { env: { ...BASE_ENV, ...opts.env }, cwd: dir },
-  );
+  const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', mcpConfigPath, '--rules', rulesPath, '--audit-log', auditPath, ...(opts.args ?? [])], {
+    env: { ...BASE_ENV, ...opts.env },
+    cwd: dir,
+  });
   const exitedAt = new Promise<number>((resolve) => peer.child.once('exit', () => resolve(performance.now())));
   const gw = { peer, pid: peer.pid, dir, mcpConfigPath, rulesPath, auditPath, exitedAt };
   gateways.push(gw);
@@ -63,11 +62,7 @@ function spawnGateway(mcpServers: object, opts: { args?: string[]; env?: Record<
 }
 
 async function exec(gw: Gw, server: string, tool: string, args: Record<string, unknown> = {}, timeoutMs = 30_000) {
-  const res = await gw.peer.request(
-    'tools/call',
-    { name: 'execute_tool', arguments: { agent_id: AGENT, server, tool, args } },
-    timeoutMs,
-  );
+  const res = await gw.peer.request('tools/call', { name: 'execute_tool', arguments: { agent_id: AGENT, server, tool, args } }, timeoutMs);
   if (res.error) throw new Error(`execute_tool ${server}/${tool}: JSON-RPC error ${res.error.message}`);
   return res.result as { content: Array<{ type: string; text?: string }>; isError?: boolean; structuredContent?: unknown };
 }

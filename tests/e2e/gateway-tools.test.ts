@@ -69,8 +69,7 @@ guardAgainstLeaks(MARKER, {
 describe('transparent results (echo.mjs, compared with a direct connection)', () => {
   let gw: GatewayHandle;
   let echo: Client;
-  const viaGateway = (tool: string, args: Record<string, unknown> = {}) =>
-    callTool(gw.client, 'execute_tool', { agent_id: 'a', server: 'echo', tool, args });
+  const viaGateway = (tool: string, args: Record<string, unknown> = {}) => callTool(gw.client, 'execute_tool', { agent_id: 'a', server: 'echo', tool, args });
   const viaDirect = (tool: string, args: Record<string, unknown> = {}) => callTool(echo, tool, args);
 
   beforeAll(async () => {
@@ -88,9 +87,17 @@ describe('transparent results (echo.mjs, compared with a direct connection)', ()
     expect(r).toStrictEqual(await viaDirect('image'));
     expect(r.content.map((b) => b.type)).toEqual(['image', 'audio', 'resource_link', 'resource']);
     expect(r.content[0]).toMatchObject({ type: 'image', mimeType: 'image/png' });
-    expect(Buffer.from((r.content[0] as { data: string }).data, 'base64').subarray(1, 4).toString('ascii')).toBe('PNG');
+    expect(
+      Buffer.from((r.content[0] as { data: string }).data, 'base64')
+        .subarray(1, 4)
+        .toString('ascii'),
+    ).toBe('PNG');
     expect(r.content[1]).toMatchObject({ type: 'audio', mimeType: 'audio/wav' });
-    expect(Buffer.from((r.content[1] as { data: string }).data, 'base64').subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(
+      Buffer.from((r.content[1] as { data: string }).data, 'base64')
+        .subarray(0, 4)
+        .toString('ascii'),
+    ).toBe('RIFF');
     expect(r.content[2]).toEqual({
       type: 'resource_link',
       uri: 'file:///fixtures/readme.txt',
@@ -166,8 +173,7 @@ describe('transparent results (echo.mjs, compared with a direct connection)', ()
 // ------------------------------------------------------------------------------------------
 describe('server-everything', () => {
   let gw: GatewayHandle;
-  const exec = (tool: string, args: Record<string, unknown> = {}) =>
-    callTool(gw.client, 'execute_tool', { agent_id: 'user', server: 'everything', tool, args });
+  const exec = (tool: string, args: Record<string, unknown> = {}) => callTool(gw.client, 'execute_tool', { agent_id: 'user', server: 'everything', tool, args });
 
   beforeAll(async () => {
     gw = await start({
@@ -320,10 +326,7 @@ describe('server-memory and fake-db with the policy applied', () => {
             '[]',
           ]);
         default:
-          return exec('writer', 'db', 'query', { sql: `w${i}` }).then((r) => [
-            failed(r).message,
-            "Agent 'writer' cannot access server 'db'",
-          ]);
+          return exec('writer', 'db', 'query', { sql: `w${i}` }).then((r) => [failed(r).message, "Agent 'writer' cannot access server 'db'"]);
       }
     });
     for (const [got, want] of await Promise.all(jobs)) expect(got).toBe(want);
@@ -331,8 +334,6 @@ describe('server-memory and fake-db with the policy applied', () => {
       .filter((r) => r.method === 'tools/call')
       .map((r) => (r.args as { sql: string }).sql);
     expect(logged.filter((s) => s.startsWith('w'))).toEqual([]);
-    expect(logged.filter((s) => s.startsWith('q')).sort()).toEqual(
-      Array.from({ length: 10 }, (_, k) => `q${k * 3}`).sort(),
-    );
+    expect(logged.filter((s) => s.startsWith('q')).sort()).toEqual(Array.from({ length: 10 }, (_, k) => `q${k * 3}`).sort());
   });
 });

@@ -96,12 +96,7 @@ export async function serverHealth(gw: GatewayHandle, name: string): Promise<Ser
 }
 
 /** Waits until `file` has had `attempts` reload attempts, and returns its status. */
-export async function waitForAttempts(
-  gw: GatewayHandle,
-  file: 'mcp_config' | 'gateway_rules',
-  attempts: number,
-  timeoutMs = 10_000,
-): Promise<FileReload> {
+export async function waitForAttempts(gw: GatewayHandle, file: 'mcp_config' | 'gateway_rules', attempts: number, timeoutMs = 10_000): Promise<FileReload> {
   let last: FileReload | undefined;
   await waitFor(
     async () => {

@@ -13,18 +13,7 @@ import { callTool, readJsonl } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
-import {
-  AGENT,
-  ALLOW_ALL,
-  GatewayFarm,
-  echoPid,
-  errorOf,
-  exec,
-  sleep,
-  status,
-  waitForAttempts,
-  waitForFileEvents,
-} from './reload-support.js';
+import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, errorOf, exec, sleep, status, waitForAttempts, waitForFileEvents } from './reload-support.js';
 import { textOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('reload');
@@ -222,9 +211,7 @@ describe('servers reload', () => {
     const gw = await farm.start({ mcpServers: { a: echo(), b: echo(), c: echo() }, rules: ALLOW_ALL });
     const [pidA, pidB] = [await echoPid(gw, 'a'), await echoPid(gw, 'b')];
     const toolsOf = async (server: string) =>
-      ((await callTool(gw.client, 'get_server_tools', { agent_id: AGENT, server })).structuredContent as { tools: { name: string }[] }).tools.map(
-        (t) => t.name,
-      );
+      ((await callTool(gw.client, 'get_server_tools', { agent_id: AGENT, server })).structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
     expect(await toolsOf('c')).toContain('pid');
 
     const written = performance.now();
@@ -244,7 +231,7 @@ describe('servers reload', () => {
     expect((await toolsOf('c')).sort()).toEqual(['crash_now', 'hello', 'ok']);
   });
 
-  it("closes a removed server with its whole process group, and an added server is usable", async () => {
+  it('closes a removed server with its whole process group, and an added server is usable', async () => {
     const gw = await farm.start({
       mcpServers: { echo: echo(), spawner: { command: process.execPath, args: [fixture('spawner')] } },
       rules: ALLOW_ALL,
@@ -331,7 +318,11 @@ describe('servers reload', () => {
       return lines.some((l) => l.tool === 'slow') && lines.filter((l) => l.tool === 'pid').length === 3;
     });
     expect(readJsonl(gw.auditPath).find((l) => l.tool === 'slow')).toMatchObject({ decision: 'ALLOW', revision: 1 });
-    expect(readJsonl(gw.auditPath).filter((l) => l.tool === 'pid').map((l) => l.revision)).toEqual([1, 2, 2]);
+    expect(
+      readJsonl(gw.auditPath)
+        .filter((l) => l.tool === 'pid')
+        .map((l) => l.revision),
+    ).toEqual([1, 2, 2]);
   });
 });
 

@@ -53,8 +53,7 @@ beforeAll(async () => {
     args: ['--debug'],
     env: { GW_E2E_MARKER: MARKER, GATEWAY_LOG_LEVEL: 'info' },
   });
-  const exec = (agent: string, server: string) =>
-    callTool(gw.client, 'execute_tool', { agent_id: agent, server, tool: 'echo', args: { message: 'x' } });
+  const exec = (agent: string, server: string) => callTool(gw.client, 'execute_tool', { agent_id: agent, server, tool: 'echo', args: { message: 'x' } });
   expect(errorOf(await exec('mallory', 'hidden')).code).toBe('SERVER_UNAVAILABLE');
   expect((await exec('mallory', 'iso')).isError).not.toBe(true);
   expect((await exec('alice', 'iso')).isError).not.toBe(true);

@@ -130,9 +130,7 @@ describe('a server that hangs at start-up', () => {
     const gw = await farm.start({ mcpServers: { hung: node('slow-start'), echo: node('echo') }, rules: ALLOW_ALL });
     await echoPid(gw, 'echo');
     const abort = new AbortController();
-    const hanging = callTool(gw.client, 'execute_tool', { agent_id: AGENT, server: 'hung', tool: 'ping_me' }, { signal: abort.signal }).catch(
-      (err: unknown) => err,
-    );
+    const hanging = callTool(gw.client, 'execute_tool', { agent_id: AGENT, server: 'hung', tool: 'ping_me' }, { signal: abort.signal }).catch((err: unknown) => err);
     try {
       for (let i = 0; i < 5; i++) {
         const { value, ms } = await timed(() => exec(gw, 'echo', 'echo', { message: `m${i}` }));

@@ -125,10 +125,7 @@ export interface WaitForOptions {
  * Poll `cond` until it returns true; throw with `message` after `timeoutMs`.
  * A `cond` that throws counts as "not yet". Use this instead of fixed sleeps.
  */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, intervalMs = 25, message }: WaitForOptions = {},
-): Promise<void> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, { timeoutMs = 10_000, intervalMs = 25, message }: WaitForOptions = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -7,12 +7,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashArgs } from '../../src/audit/record.js';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 import { spawnRaw } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-audit-kill-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -24,25 +25,17 @@ const IN_FLIGHT = 200;
 const ANSWERED_BEFORE_KILL = 3_000;
 const ROUNDS = 2;
 
-afterAll(async () => {
-  try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, { timeoutMs: 10_000, message: 'processes left behind' });
-  } finally {
-    killPids(processesWithEnv('GW_E2E_MARKER', MARKER).map((p) => p.pid));
-    cleanupTmpDirs();
-  }
-});
+guardAgainstLeaks(MARKER);
 
 async function killUnderLoad(round: number): Promise<{ answered: number[]; auditPath: string }> {
   const dir = makeTmpDir('amg-audit-kill-');
   const auditPath = join(dir, 'audit.jsonl');
   writeJson(join(dir, '.mcp.json'), { mcpServers: { echo: { command: process.execPath, args: [fixture('echo')] } } });
   writeJson(join(dir, 'rules.json'), { agents: { tester: { allow: { servers: ['echo'] } } } });
-  const peer = spawnRaw(
-    process.execPath,
-    [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', auditPath],
-    { env: BASE_ENV, cwd: dir },
-  );
+  const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', auditPath], {
+    env: BASE_ENV,
+    cwd: dir,
+  });
   await peer.initialize(20_000);
   const answered: number[] = [];
   let next = 0;
@@ -50,11 +43,7 @@ async function killUnderLoad(round: number): Promise<{ answered: number[]; audit
   const fire = (): void => {
     const i = next++;
     peer
-      .request(
-        'tools/call',
-        { name: 'execute_tool', arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `r${round}-m${i}` } } },
-        60_000,
-      )
+      .request('tools/call', { name: 'execute_tool', arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `r${round}-m${i}` } } }, 60_000)
       .then(
         () => {
           // Any answer (a result or an error) is a call the client has seen answered.

@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, REPO_ROOT } from '../helpers/paths.js';
-import { expectNoProcessesLeft } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-cli-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -64,13 +64,7 @@ const BROKEN_RULES = {
   defaults: { deny_on_missing_agent: 'true' },
 };
 
-afterAll(async () => {
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by cli tests');
-  } finally {
-    cleanupTmpDirs();
-  }
-});
+guardAgainstLeaks(MARKER, { what: 'processes left behind by cli tests' });
 
 // ------------------------------------------------------------------------------------------
 describe('--version and --help', () => {
@@ -259,7 +253,10 @@ describe('validate', () => {
     const out = r.stdout + r.stderr;
     const places = [join(cwd, '.mcp.json'), join(home, '.config', 'agent-mcp-gateway', '.mcp.json'), join(cwd, 'config', '.mcp.json')];
     const at = places.map((p) => out.indexOf(p));
-    expect(at.every((i) => i >= 0), out).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      out,
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(out).toContain('--mcp-config');
     expect(out).toContain('GATEWAY_MCP_CONFIG');
@@ -474,8 +471,21 @@ describe('explain', () => {
     writeJson(rules, {
       agents: { a: { allow: { servers: ['everything'], resources: { everything: ['demo://resource/static/*'] } }, deny: { prompts: { everything: ['args-*'] } } } },
     });
-    const r = run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'everything',
-      '--resource', 'demo://resource/dynamic/text/1', '--prompt', 'args-prompt']);
+    const r = run([
+      'explain',
+      '--mcp-config',
+      EXAMPLE_MCP,
+      '--rules',
+      rules,
+      '--agent',
+      'a',
+      '--server',
+      'everything',
+      '--resource',
+      'demo://resource/dynamic/text/1',
+      '--prompt',
+      'args-prompt',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('resource everything/demo://resource/dynamic/text/1: DENY (rule: agents.a.allow.resources.everything)');
     expect(r.stdout).toContain('prompt everything/args-prompt: DENY (rule: agents.a.deny.prompts.everything[0])');
@@ -485,8 +495,7 @@ describe('explain', () => {
     const dir = makeTmpDir();
     const rules = join(dir, 'rules.json');
     writeJson(rules, { agents: { a: { allow: { servers: ['fs'] }, deny: { resources: { fs: ['file:///srv/secret/*'] } } } } });
-    const explain = (uri: string) =>
-      run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'fs', '--resource', uri]);
+    const explain = (uri: string) => run(['explain', '--mcp-config', EXAMPLE_MCP, '--rules', rules, '--agent', 'a', '--server', 'fs', '--resource', uri]);
     const spelt = explain('FILE://localhost/srv/public/%2e%2e/%73ecret/key.txt');
     expect(spelt.code).toBe(0);
     expect(spelt.stdout).toContain('resource fs/FILE://localhost/srv/public/%2e%2e/%73ecret/key.txt: decided and forwarded as file:///srv/secret/key.txt');
@@ -495,7 +504,7 @@ describe('explain', () => {
     expect(backslash.stdout).toMatch(/resource fs\/.*: REFUSED \(INVALID_ARGUMENT: the URI contains a backslash/);
   });
 
-    it('an agent that is not in the rules is called out', () => {
+  it('an agent that is not in the rules is called out', () => {
     const r = ex(['--agent', 'ghost', '--server', 'notes']);
     expect(r.stdout).toMatch(/not in the rules/);
     expect(r.stdout).toContain('INVALID_AGENT_ID');
@@ -614,7 +623,12 @@ describe('serving: start-up failures exit 1 with the reason on stderr, nothing o
   });
 
   const undefinedBindings: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['a typo, by flag', ['--agent', 'reseacher'], {}, /agent "reseacher" is not defined in the rules \(.*\.mcp-gateway-rules\.json\.example\); did you mean "researcher"\?/],
+    [
+      'a typo, by flag',
+      ['--agent', 'reseacher'],
+      {},
+      /agent "reseacher" is not defined in the rules \(.*\.mcp-gateway-rules\.json\.example\); did you mean "researcher"\?/,
+    ],
     ['a typo, by variable', [], { GATEWAY_AGENT: 'admn' }, /agent "admn" is not defined in the rules .*; did you mean "admin"\?/],
     ['stray spaces', ['--agent', ' writer '], {}, /agent " writer " is not defined in the rules .*; did you mean "writer"\?/],
     ['nothing close', ['--agent', 'zzzzzzzzzz'], {}, /agent "zzzzzzzzzz" is not defined in the rules .*; defined agents: researcher, writer, admin, default/],

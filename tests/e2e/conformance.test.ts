@@ -69,7 +69,10 @@ function statuses(outDir: string): Map<string, string[]> {
     const m = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(entry);
     if (!m) continue;
     const checks = JSON.parse(readFileSync(join(outDir, entry, 'checks.json'), 'utf8')) as Array<{ status: string }>;
-    byScenario.set(m[1]!, checks.map((c) => c.status).filter((s) => s !== 'INFO'));
+    byScenario.set(
+      m[1]!,
+      checks.map((c) => c.status).filter((s) => s !== 'INFO'),
+    );
   }
   return byScenario;
 }
@@ -82,7 +85,15 @@ describe('MCP conformance suite against /mcp', () => {
       const run = await runSuite(`${gw.url}/mcp`, outDir);
       expect(run.code, run.output).toBe(0);
       const results = statuses(outDir);
-      for (const scenario of ['server-initialize', 'logging-set-level', 'tools-call-with-logging', 'tools-call-with-progress', 'tools-call-sampling', 'tools-call-elicitation', 'completion-complete']) {
+      for (const scenario of [
+        'server-initialize',
+        'logging-set-level',
+        'tools-call-with-logging',
+        'tools-call-with-progress',
+        'tools-call-sampling',
+        'tools-call-elicitation',
+        'completion-complete',
+      ]) {
         expect(results.get(scenario), `${scenario}\n${run.output}`).toEqual(expect.arrayContaining(['SUCCESS']));
         expect(results.get(scenario)).not.toContain('FAILURE');
       }

@@ -29,7 +29,12 @@ function shellBlocks(file: string): Block[] {
     const end = lines.findIndex((l, j) => j > i && l.startsWith('```'));
     if (end < 0) throw new Error(`${file}:${i + 1}: unclosed code block`);
     if (SHELL.has(open[1]!)) {
-      const marked = lines.slice(0, i).reverse().find((l) => l.trim() !== '')?.trim() === RUN_MARK;
+      const marked =
+        lines
+          .slice(0, i)
+          .reverse()
+          .find((l) => l.trim() !== '')
+          ?.trim() === RUN_MARK;
       blocks.push({ file, line: i + 1, text: lines.slice(i + 1, end).join('\n'), run: marked });
     }
     i = end;
@@ -45,7 +50,12 @@ function commands(text: string): string[] {
     .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 }
 
-const FILES = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const FILES = [
+  'README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const BLOCKS = FILES.flatMap(shellBlocks);
 
 describe('shell blocks of the README and docs/', () => {
@@ -64,10 +74,14 @@ describe('shell blocks of the README and docs/', () => {
     expect(block.text).not.toMatch(/\bnpm (start|run start)\b(?! --silent)/);
   });
 
-  it.each(BLOCKS.filter((b) => b.run).map((b) => [`${b.file}:${b.line}`, b] as const))('%s runs as pasted', (_where, block) => {
-    // Run as a user would after `npm test`: against the built dist/, which a marked block must not rebuild.
-    expect(block.text).not.toMatch(/npm (run build|test|ci)/);
-    const r = spawnSync('bash', ['-e', '-o', 'pipefail'], { cwd: REPO_ROOT, input: block.text, encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-  }, 150_000);
+  it.each(BLOCKS.filter((b) => b.run).map((b) => [`${b.file}:${b.line}`, b] as const))(
+    '%s runs as pasted',
+    (_where, block) => {
+      // Run as a user would after `npm test`: against the built dist/, which a marked block must not rebuild.
+      expect(block.text).not.toMatch(/npm (run build|test|ci)/);
+      const r = spawnSync('bash', ['-e', '-o', 'pipefail'], { cwd: REPO_ROOT, input: block.text, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    },
+    150_000,
+  );
 });

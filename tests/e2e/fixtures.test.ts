@@ -3,7 +3,7 @@
 // the test needs exit codes, process groups or raw stdout). If these fail, gateway e2e
 // failures mean nothing.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
@@ -17,9 +17,11 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive, killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, killPids, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 // Every process this file starts carries this marker in its environment (inherited by
 // grandchildren), so afterAll can prove none is left.
@@ -92,12 +94,6 @@ function raw(name: string, extraEnv: Record<string, string> = {}, detached = fal
   return peer;
 }
 
-const textOf = (r: unknown) =>
-  (((r as { content?: unknown }).content as Array<{ type: string; text?: string }> | undefined) ?? [])
-    .filter((b) => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
-
 async function listAllTools(client: Client): Promise<Tool[]> {
   const tools: Tool[] = [];
   let cursor: string | undefined;
@@ -109,42 +105,22 @@ async function listAllTools(client: Client): Promise<Tool[]> {
   return tools;
 }
 
-afterAll(async () => {
-  // Normal cleanup only: close clients (EOF), end raw peers' stdin, kill the orphans the
-  // spawner tests created on purpose. Anything still marked after that is a leak.
-  await Promise.allSettled(openClients.map((c) => c.close()));
-  for (const p of rawPeers) p.endStdin();
-  await Promise.all(rawPeers.map((p) => p.exit));
-  killPids(strayPids);
-  try {
-    await waitFor(() => processesWithEnv('FIXTURE_TEST_MARKER', MARKER).length === 0, {
-      message: 'fixture processes left behind',
-    });
-  } catch (e) {
-    const left = processesWithEnv('FIXTURE_TEST_MARKER', MARKER);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
-  } finally {
-    cleanupTmpDirs();
-  }
+// Normal cleanup only: close clients (EOF), end raw peers' stdin, kill the orphans the
+// spawner tests created on purpose. Anything still marked after that is a leak.
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    await Promise.allSettled(openClients.map((c) => c.close()));
+    for (const p of rawPeers) p.endStdin();
+    await Promise.all(rawPeers.map((p) => p.exit));
+    killPids(strayPids);
+  },
+  what: 'fixture processes left behind',
+  markerVar: 'FIXTURE_TEST_MARKER',
 });
 
 // ------------------------------------------------------------------------------------------
 describe('every serving fixture exits on stdin EOF (no signal needed)', () => {
-  const serving = [
-    'echo',
-    'crash-on-call',
-    'noisy',
-    'many-tools',
-    'paged',
-    'budget',
-    'fake-db',
-    'fake-search',
-    'printenv',
-    'spawner',
-    'todo',
-    'greeter',
-  ];
+  const serving = ['echo', 'crash-on-call', 'noisy', 'many-tools', 'paged', 'budget', 'fake-db', 'fake-search', 'printenv', 'spawner', 'todo', 'greeter'];
   for (const name of serving) {
     it(`${name}: initialize, then EOF -> exit code 0`, async () => {
       const peer = raw(name, { NOISY_STDERR_BYTES: '0' });
@@ -263,7 +239,7 @@ describe('echo.mjs', () => {
     await c.close();
   });
 
-  it('progress sends one notification per step, under the caller\'s token, before the answer', async () => {
+  it("progress sends one notification per step, under the caller's token, before the answer", async () => {
     // Exact wire order via a bare peer (string token, as Claude Code may send).
     const peer = raw('echo');
     await peer.initialize();
@@ -333,9 +309,7 @@ describe('echo.mjs', () => {
     });
     expect(textOf(await callTool(c.client, 'elicit'))).toBe('42');
     expect(textOf(await callTool(c.client, 'sample'))).toBe('sampled text');
-    expect(JSON.parse(textOf(await callTool(c.client, 'roots')))).toEqual([
-      { uri: 'file:///tmp/project', name: 'project' },
-    ]);
+    expect(JSON.parse(textOf(await callTool(c.client, 'roots')))).toEqual([{ uri: 'file:///tmp/project', name: 'project' }]);
     await c.close();
   });
 
@@ -352,9 +326,7 @@ describe('echo.mjs', () => {
     const c = await connect('echo', { env: { FIXTURE_CALL_LOG: log } });
     await callTool(c.client, 'echo', { message: 'logged' });
     await c.close();
-    expect(readJsonl(log)).toEqual([
-      { fixture: 'echo', pid: c.pid, method: 'tools/call', tool: 'echo', args: { message: 'logged' } },
-    ]);
+    expect(readJsonl(log)).toEqual([{ fixture: 'echo', pid: c.pid, method: 'tools/call', tool: 'echo', args: { message: 'logged' } }]);
   });
 });
 
@@ -547,9 +519,7 @@ describe('many-tools.mjs', () => {
     const page = await c.client.request({ method: 'tools/list', params: {} }, ListToolsResultSchema);
     expect(page.nextCursor).toBeUndefined();
     expect(page.tools).toHaveLength(500);
-    expect(page.tools.map((t) => t.name)).toEqual(
-      Array.from({ length: 500 }, (_, i) => `tool_${String(i).padStart(3, '0')}`),
-    );
+    expect(page.tools.map((t) => t.name)).toEqual(Array.from({ length: 500 }, (_, i) => `tool_${String(i).padStart(3, '0')}`));
     expect(new Set(page.tools.map((t) => t.description)).size).toBe(500);
     expect(page.tools.filter((t) => (t.description ?? '').length > 1000).length).toBeGreaterThanOrEqual(10);
     expect(new Set(page.tools.map((t) => JSON.stringify(t.inputSchema))).size).toBeGreaterThanOrEqual(5);
@@ -577,9 +547,7 @@ describe('paged.mjs', () => {
     const p2 = await c.client.request({ method: 'tools/list', params: { cursor: 'page2' } }, ListToolsResultSchema);
     expect(p2.tools.map((t) => t.name)).toEqual(['gamma', 'mutate']);
     expect(p2.nextCursor).toBeUndefined();
-    await expect(
-      c.client.request({ method: 'tools/list', params: { cursor: 'bogus' } }, ListToolsResultSchema),
-    ).rejects.toMatchObject({ code: -32602 });
+    await expect(c.client.request({ method: 'tools/list', params: { cursor: 'bogus' } }, ListToolsResultSchema)).rejects.toMatchObject({ code: -32602 });
 
     expect(textOf(await callTool(c.client, 'gamma'))).toBe('gamma');
     expect((await callTool(c.client, 'delta')).isError).toBe(true);
@@ -641,7 +609,11 @@ describe('fake-db.mjs and fake-search.mjs', () => {
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toBe('Unknown tool: nonexistent');
     await c.close();
-    expect(readJsonl(log).filter((r) => r.method === 'tools/call').map((r) => [r.tool, r.args])).toEqual([
+    expect(
+      readJsonl(log)
+        .filter((r) => r.method === 'tools/call')
+        .map((r) => [r.tool, r.args]),
+    ).toEqual([
       ['query', { sql: 'x' }],
       ['list_tables', {}],
       ['nonexistent', {}],
@@ -677,4 +649,3 @@ describe('printenv.mjs', () => {
     await c.close();
   });
 });
-

@@ -6,13 +6,14 @@
 // statistics and each server's state.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, expectNoProcessesLeft, isAlive } from '../helpers/processes.js';
+import { descendantsOf, isAlive, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-audit-${process.pid}-${Date.now()}`;
 const ENV = { GW_E2E_MARKER: MARKER };
@@ -91,21 +92,20 @@ function spawnBare(args: string[], env: Record<string, string>): { peer: RawStdi
   return { peer, dir, home };
 }
 
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  for (const p of rawPeers) p.endStdin();
-  await Promise.allSettled(rawPeers.map((p) => p.exit));
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-audit tests');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    await Promise.allSettled(gateways.map((g) => g.close()));
+    for (const p of rawPeers) p.endStdin();
+    await Promise.allSettled(rawPeers.map((p) => p.exit));
+  },
+  what: 'processes left behind by gateway-audit tests',
 });
 
 // ------------------------------------------------------------------------------------------
 describe('one line per gateway tool call, every outcome', () => {
   it('allowed, denied, failed, timed out, invalid and cancelled calls are each recorded with the right fields', async () => {
-    const gw = await start();
+    const callLog = join(makeTmpDir('amg-audit-calls-'), 'calls.jsonl');
+    const gw = await start({ mcpServers: { echo: { ...ECHO, env: { FIXTURE_CALL_LOG: callLog } } } });
     const c = gw.client;
     const x = (args: Record<string, unknown>) => callTool(c, 'execute_tool', args);
 
@@ -133,11 +133,17 @@ describe('one line per gateway tool call, every outcome', () => {
     await expect(callTool(c, 'no_such_gateway_tool', { agent_id: 'tester' })).rejects.toThrow(/Unknown tool/);
     // A cancelled call gets no response, and is still audited.
     const controller = new AbortController();
-    const cancelled = callTool(c, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'slow', args: { ms: 30_000 } }, {
-      signal: controller.signal,
-    });
+    const cancelled = callTool(
+      c,
+      'execute_tool',
+      { agent_id: 'tester', server: 'echo', tool: 'slow', args: { ms: 30_000 } },
+      {
+        signal: controller.signal,
+      },
+    );
     cancelled.catch(() => {});
-    await new Promise((r) => setTimeout(r, 300));
+    // The timed-out call above was the first slow one; abort once this second one is running.
+    await waitFor(() => readJsonl(callLog).filter((l) => l['tool'] === 'slow').length === 2, { message: 'the slow call never reached echo' });
     controller.abort();
     await expect(cancelled).rejects.toThrow();
 
@@ -267,10 +273,7 @@ describe('one line per gateway tool call, every outcome', () => {
   });
 
   it('GATEWAY_AUDIT_ARGS=full (and --audit-args full) records the argument values too', async () => {
-    const [viaEnv, viaFlag] = await Promise.all([
-      start({ env: { GATEWAY_AUDIT_ARGS: 'full' } }),
-      start({ args: ['--audit-args', 'full'] }),
-    ]);
+    const [viaEnv, viaFlag] = await Promise.all([start({ env: { GATEWAY_AUDIT_ARGS: 'full' } }), start({ args: ['--audit-args', 'full'] })]);
     for (const gw of [viaEnv, viaFlag]) {
       await callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: SECRET } });
       await callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'pid', args: { token: SECRET } });
@@ -322,9 +325,7 @@ describe('completeness under concurrency, flushed on exit', () => {
     const gw = await start();
     const N = 200;
     await Promise.all(
-      Array.from({ length: N }, (_, i) =>
-        callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `t${i}` } }),
-      ),
+      Array.from({ length: N }, (_, i) => callTool(gw.client, 'execute_tool', { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: `t${i}` } })),
     );
     process.kill(gw.pid, 'SIGTERM');
     await gw.exited;
@@ -339,10 +340,14 @@ describe('where the audit log goes', () => {
   async function runSomeCalls(peer: RawStdioPeer): Promise<void> {
     await peer.initialize(20_000);
     await peer.request('tools/call', { name: 'list_servers', arguments: { agent_id: 'tester' } });
-    await peer.request('tools/call', {
-      name: 'execute_tool',
-      arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: SECRET } },
-    }, 20_000);
+    await peer.request(
+      'tools/call',
+      {
+        name: 'execute_tool',
+        arguments: { agent_id: 'tester', server: 'echo', tool: 'echo', args: { message: SECRET } },
+      },
+      20_000,
+    );
     await peer.request('tools/call', { name: 'execute_tool', arguments: { agent_id: 'tester', server: 'echo', tool: 'pid' } });
     peer.endStdin();
     expect(await peer.exit).toEqual({ code: 0, signal: null });

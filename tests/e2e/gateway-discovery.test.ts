@@ -3,14 +3,15 @@
 // counts, names/pattern filters, token budget arithmetic, paging, 500 tools, list_changed).
 // Downstream servers are real processes (fixtures, server-memory); nothing is mocked.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ErrorCode, ListToolsResultSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { fixture, SERVER_MEMORY } from '../helpers/paths.js';
-import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/processes.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 // Every gateway (and, through the inherited environment, every downstream server and direct
 // client this file starts) carries this marker, so afterAll can prove nothing is left behind.
@@ -101,14 +102,9 @@ const modelView = (t: Tool) => Object.fromEntries(Object.entries(t).filter(([k])
 const estimate = (t: unknown) => Math.ceil(JSON.stringify(t).length / 4);
 const names = (a: ToolsAnswer) => a.tools.map((t) => t.name);
 
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  await Promise.allSettled(directClients.map((c) => c.close()));
-  try {
-    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: () => Promise.allSettled([...gateways.map((g) => g.close()), ...directClients.map((c) => c.close())]),
+  timeoutMs: 15_000,
 });
 
 // ------------------------------------------------------------------------------------------
@@ -125,14 +121,10 @@ describe('tools/list', () => {
     const byName = new Map(answer.tools.map((t) => [t.name, t]));
     const gst = byName.get('get_server_tools')!;
     expect(gst.inputSchema.required).toEqual(['server']);
-    expect(Object.keys(gst.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(['agent_id', 'server', 'names', 'pattern', 'max_schema_tokens']),
-    );
+    expect(Object.keys(gst.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['agent_id', 'server', 'names', 'pattern', 'max_schema_tokens']));
     const exe = byName.get('execute_tool')!;
     expect(exe.inputSchema.required).toEqual(expect.arrayContaining(['server', 'tool']));
-    expect(Object.keys(exe.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(['agent_id', 'server', 'tool', 'args', 'timeout_ms']),
-    );
+    expect(Object.keys(exe.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['agent_id', 'server', 'tool', 'args', 'timeout_ms']));
     const ls = byName.get('list_servers')!;
     expect(Object.keys(ls.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['agent_id', 'include_metadata']));
     for (const t of answer.tools) expect(t.description, t.name).toBeTruthy();
@@ -157,9 +149,7 @@ describe('tools/list', () => {
     const answer = await gw.client.listTools();
     expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
-    const status = ok<{ version: string; servers: Array<{ name: string }> }>(
-      await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }),
-    );
+    const status = ok<{ version: string; servers: Array<{ name: string }> }>(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }));
     expect(typeof status.version).toBe('string');
     expect(status.servers.map((s) => s.name)).toEqual(['echo']);
     await gw.close();
@@ -506,11 +496,7 @@ describe('get_server_tools', () => {
     await many.close();
 
     expect((await tools({ agent_id: 'admin', server: 'many', pattern: 'tool_4??' })).returned).toBe(100);
-    expect(names(await tools({ agent_id: 'admin', server: 'many', names: ['tool_499', 'tool_000', 'tool_250'] }))).toEqual([
-      'tool_000',
-      'tool_250',
-      'tool_499',
-    ]);
+    expect(names(await tools({ agent_id: 'admin', server: 'many', names: ['tool_499', 'tool_000', 'tool_250'] }))).toEqual(['tool_000', 'tool_250', 'tool_499']);
     const budgeted = await tools({ agent_id: 'admin', server: 'many', max_schema_tokens: 2000 });
     expect(budgeted.truncated).toBe(true);
     expect(budgeted.returned).toBeGreaterThan(0);

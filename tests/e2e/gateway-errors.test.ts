@@ -8,12 +8,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { FIXTURES_DIR, REPO_ROOT, fixture } from '../helpers/paths.js';
-import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/processes.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gateway-errors-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
@@ -61,12 +63,6 @@ function ok<T = Record<string, unknown>>(r: CallToolResult): T {
   return r.structuredContent as T;
 }
 
-const textOf = (r: CallToolResult) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => (b as { text: string }).text)
-    .join('');
-
 const serverNames = (r: CallToolResult) => ok<{ servers: Array<{ name: string }> }>(r).servers.map((s) => s.name);
 
 /** The same call on each meta-tool, with `args` merged in. */
@@ -76,14 +72,7 @@ const ALL_OPS: Array<[string, Record<string, unknown>]> = [
   ['execute_tool', { server: 'db', tool: 'query', args: { sql: 'x' } }],
 ];
 
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  try {
-    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
-});
+guardAgainstLeaks(MARKER, { close: () => Promise.allSettled(gateways.map((g) => g.close())), timeoutMs: 15_000 });
 
 // ------------------------------------------------------------------------------------------
 // The reference fixture (agent-mcp-gateway.md §D) and rules R0.
@@ -272,9 +261,7 @@ describe('policy, lookup, availability, timeout and argument errors (R0, strict 
     // (listing tools starts a server without a tools/call reaching it).
     for (const server of ['echo', 'db']) ok(await call('get_server_tools', { agent_id: 'admin', server }));
     const t0 = performance.now();
-    const e = failed(
-      await call('execute_tool', { agent_id: 'admin', server: 'echo', tool: 'slow', args: { ms: 30_000 }, timeout_ms: 100 }),
-    );
+    const e = failed(await call('execute_tool', { agent_id: 'admin', server: 'echo', tool: 'slow', args: { ms: 30_000 }, timeout_ms: 100 }));
     const elapsed = performance.now() - t0;
     expect(e).toEqual({ code: 'TIMEOUT', message: 'Tool execution timed out after 100ms', server: 'echo', tool: 'slow' });
     expect(elapsed).toBeGreaterThanOrEqual(90);
@@ -336,9 +323,7 @@ describe('policy, lookup, availability, timeout and argument errors (R0, strict 
     await call('execute_tool', { agent_id: 'backend', server: 'db', tool: 'drop_table', args: { table: 'audit-probe' } });
     let line: Record<string, unknown> | undefined;
     await waitFor(() => {
-      line = readJsonl(gw.auditPath).find(
-        (r) => r.operation === 'execute_tool' && r.agent === 'backend' && r.tool === 'drop_table',
-      );
+      line = readJsonl(gw.auditPath).find((r) => r.operation === 'execute_tool' && r.agent === 'backend' && r.tool === 'drop_table');
       return line !== undefined;
     });
     expect(line).toMatchObject({
@@ -386,9 +371,7 @@ describe('identity without agent_id: fallback chain (deny_on_missing_agent false
     }
     // An explicit id is still checked: unknown ids never get the fallback (reference bug C.1-1).
     expect(failed(await callTool(toDefault.client, 'list_servers', { agent_id: 'ghost' })).code).toBe('INVALID_AGENT_ID');
-    expect(
-      failed(await callTool(toDefault.client, 'execute_tool', { agent_id: 'nobody', server: 'db', tool: 'query' })).code,
-    ).toBe('INVALID_AGENT_ID');
+    expect(failed(await callTool(toDefault.client, 'execute_tool', { agent_id: 'nobody', server: 'db', tool: 'query' })).code).toBe('INVALID_AGENT_ID');
     expect(serverNames(await callTool(toDefault.client, 'list_servers', { agent_id: 'backend' }))).toEqual(['db']);
   });
 
@@ -454,9 +437,7 @@ describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
     // No agent_id needed (deny_on_missing_agent is true, but the binding supplies the identity).
     expect(serverNames(await callTool(client, 'list_servers', {}))).toEqual(['db', 'search']);
     expect(serverNames(await callTool(client, 'list_servers', { agent_id: 'researcher' }))).toEqual(['db', 'search']);
-    expect(textOf(await callTool(client, 'execute_tool', { server: 'db', tool: 'query', args: { sql: 'b' } }))).toBe(
-      'query:{"sql":"b"}',
-    );
+    expect(textOf(await callTool(client, 'execute_tool', { server: 'db', tool: 'query', args: { sql: 'b' } }))).toBe('query:{"sql":"b"}');
     expect(failed(await callTool(client, 'execute_tool', { server: 'api', tool: 'x' }))).toMatchObject({
       code: 'DENIED_BY_POLICY',
       message: "Agent 'researcher' cannot access server 'api'",
@@ -500,12 +481,9 @@ describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
 describe('a tool name containing "/" is matched by the policy like any other name', () => {
   let gw: GatewayHandle;
   let callLog: string;
-  const exec = (agent: string, tool: string) =>
-    callTool(gw.client, 'execute_tool', { agent_id: agent, server: 'slash', tool, args: { probe: `${agent}:${tool}` } });
+  const exec = (agent: string, tool: string) => callTool(gw.client, 'execute_tool', { agent_id: agent, server: 'slash', tool, args: { probe: `${agent}:${tool}` } });
   const listed = async (agent: string, extra: Record<string, unknown> = {}) =>
-    ok<{ tools: Array<{ name: string }>; total_available: number }>(
-      await callTool(gw.client, 'get_server_tools', { agent_id: agent, server: 'slash', ...extra }),
-    );
+    ok<{ tools: Array<{ name: string }>; total_available: number }>(await callTool(gw.client, 'get_server_tools', { agent_id: agent, server: 'slash', ...extra }));
 
   beforeAll(async () => {
     const dir = makeTmpDir('gw-errors-slash');

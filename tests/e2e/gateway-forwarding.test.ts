@@ -4,7 +4,7 @@
 // and server-to-client requests (elicitation, sampling, roots) passed to the calling client, or
 // refused with a clear error when that client did not declare the capability.
 // Downstream servers: our echo fixture and @modelcontextprotocol/server-everything.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -16,10 +16,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, SERVER_EVERYTHING, fixture } from '../helpers/paths.js';
-import { expectNoProcessesLeft, waitFor } from '../helpers/processes.js';
+import { waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
 import { join } from 'node:path';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 // Every process this file starts (gateways, their downstreams, grandchildren) inherits this
 // marker, so afterAll can prove none is left behind.
@@ -33,14 +35,7 @@ const MCP_SERVERS = {
 };
 const RULES = { agents: { [AGENT]: { allow: { servers: ['*'] } } } };
 
-const textOf = (r: CallToolResult): string =>
-  r.content
-    .filter((b): b is { type: 'text'; text: string } => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
-
-const errorOf = (r: CallToolResult) =>
-  (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
+const errorOf = (r: CallToolResult) => (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
 
 function exec(
   gw: GatewayHandle,
@@ -111,15 +106,13 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await Promise.allSettled(openGateways.map((g) => g.close()));
-  for (const p of rawPeers) p.endStdin();
-  await Promise.allSettled(rawPeers.map((p) => p.exit));
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-forwarding tests');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    await Promise.allSettled(openGateways.map((g) => g.close()));
+    for (const p of rawPeers) p.endStdin();
+    await Promise.allSettled(rawPeers.map((p) => p.exit));
+  },
+  what: 'processes left behind by gateway-forwarding tests',
 });
 
 // ------------------------------------------------------------------------------------------
@@ -202,14 +195,7 @@ describe('progress relay', () => {
   it('progress resets the timeout: 6 steps of 300 ms succeed with timeout_ms 1000 (total ~2.1 s)', async () => {
     const got: Progress[] = [];
     const started = performance.now();
-    const r = await exec(
-      capable,
-      'echo',
-      'progress',
-      { steps: 6, delayMs: 300 },
-      { timeout_ms: 1000 },
-      { onprogress: (p) => got.push(p), timeout: 30_000 },
-    );
+    const r = await exec(capable, 'echo', 'progress', { steps: 6, delayMs: 300 }, { timeout_ms: 1000 }, { onprogress: (p) => got.push(p), timeout: 30_000 });
     const elapsed = performance.now() - started;
     expect(errorOf(r)).toBeUndefined();
     expect(r.isError).not.toBe(true);

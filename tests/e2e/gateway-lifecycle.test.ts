@@ -9,11 +9,14 @@
 // the exact moment of exit, the exit code and every byte on stdout.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { readJsonl } from '../helpers/gateway.js';
 import { GATEWAY_MAIN, SERVER_EVERYTHING, fixture } from '../helpers/paths.js';
-import { descendantsOf, expectNoProcessesLeft, isAlive, type ProcessInfo, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type JsonRpcResponse, type RawExit, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gw-lifecycle-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -48,11 +51,10 @@ function spawnGateway(mcpServers: object, opts: { args?: string[]; env?: Record<
   const auditPath = join(dir, 'audit.jsonl');
   writeJson(mcpConfigPath, { mcpServers });
   writeJson(rulesPath, opts.rules ?? RULES);
-  const peer = spawnRaw(
-    process.execPath,
-    [GATEWAY_MAIN, '--mcp-config', mcpConfigPath, '--rules', rulesPath, '--audit-log', auditPath, ...(opts.args ?? [])],
-    { env: { ...BASE_ENV, ...opts.env }, cwd: dir },
-  );
+  const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', mcpConfigPath, '--rules', rulesPath, '--audit-log', auditPath, ...(opts.args ?? [])], {
+    env: { ...BASE_ENV, ...opts.env },
+    cwd: dir,
+  });
   const exitedAt = new Promise<number>((resolve) => peer.child.once('exit', () => resolve(performance.now())));
   const gw = { peer, pid: peer.pid, dir, mcpConfigPath, rulesPath, auditPath, exitedAt };
   gateways.push(gw);
@@ -60,20 +62,10 @@ function spawnGateway(mcpServers: object, opts: { args?: string[]; env?: Record<
 }
 
 async function exec(gw: Gw, server: string, tool: string, args: Record<string, unknown> = {}, timeoutMs = 30_000) {
-  const res = await gw.peer.request(
-    'tools/call',
-    { name: 'execute_tool', arguments: { agent_id: AGENT, server, tool, args } },
-    timeoutMs,
-  );
+  const res = await gw.peer.request('tools/call', { name: 'execute_tool', arguments: { agent_id: AGENT, server, tool, args } }, timeoutMs);
   if (res.error) throw new Error(`execute_tool ${server}/${tool}: JSON-RPC error ${res.error.message}`);
   return res.result as { content: Array<{ type: string; text?: string }>; isError?: boolean; structuredContent?: unknown };
 }
-
-const textOf = (r: { content: Array<{ type: string; text?: string }> }) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
 
 /** Pino lines the gateway wrote to stderr, parsed (every stderr line must be one). */
 function logLines(gw: Gw): Array<Record<string, unknown>> {
@@ -179,15 +171,13 @@ async function stopAndMeasure(gw: Gw, how: 'stdin' | 'SIGTERM' | 'SIGINT'): Prom
   return { ms, exit };
 }
 
-afterAll(async () => {
-  for (const gw of gateways) gw.peer.endStdin();
-  await Promise.allSettled(gateways.map((g) => g.peer.exit));
-  if (measured.length) console.log(`gateway lifecycle measurements:\n  ${measured.join('\n  ')}`);
-  try {
-    await expectNoProcessesLeft(MARKER, 10_000, 'processes left behind by gateway-lifecycle tests');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    for (const gw of gateways) gw.peer.endStdin();
+    await Promise.allSettled(gateways.map((g) => g.peer.exit));
+    if (measured.length) console.log(`gateway lifecycle measurements:\n  ${measured.join('\n  ')}`);
+  },
+  what: 'processes left behind by gateway-lifecycle tests',
 });
 
 // ------------------------------------------------------------------------------------------
@@ -269,7 +259,8 @@ describe('shutdown: fast, clean, nothing left behind', () => {
   });
 
   it('a call in flight does not hold up the exit; its downstream goes too', async () => {
-    const gw = spawnGateway({ echo: { command: process.execPath, args: [fixture('echo')] } });
+    const callLog = join(makeTmpDir('amg-life-calls-'), 'calls.jsonl');
+    const gw = spawnGateway({ echo: { command: process.execPath, args: [fixture('echo')], env: { FIXTURE_CALL_LOG: callLog } } });
     await gw.peer.initialize(20_000);
     expect(textOf(await exec(gw, 'echo', 'echo', { message: 'hi' }))).toBe('hi');
     const tree = descendantsOf(gw.pid);
@@ -280,7 +271,7 @@ describe('shutdown: fast, clean, nothing left behind', () => {
       method: 'tools/call',
       params: { name: 'execute_tool', arguments: { agent_id: AGENT, server: 'echo', tool: 'slow', args: { ms: 60_000 } } },
     });
-    await new Promise((r) => setTimeout(r, 200)); // let the call reach the downstream
+    await waitFor(() => readJsonl(callLog).some((l) => l['tool'] === 'slow'), { message: 'the slow call never reached the downstream' });
     const { ms, exit } = await stopAndMeasure(gw, 'stdin');
     measured.push(`call in flight, stdin: exited ${ms.toFixed(1)} ms after stdin EOF`);
     expect(exit).toEqual({ code: 0, signal: null });
@@ -314,8 +305,16 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
     await gw.peer.request('tools/call', { name: 'execute_tool', arguments: { agent_id: 'nobody', server: 'echo', tool: 'echo' } });
     await gw.peer.request('tools/call', { name: 'no_such_tool', arguments: {} }); // JSON-RPC error path
     await gw.peer.request('tools/call', { name: 'get_gateway_status', arguments: { agent_id: AGENT } });
-    // Let the stderr flood and the periodic garbage run for a while.
-    await new Promise((r) => setTimeout(r, 500));
+    // Let the stderr flood run to its end and the periodic garbage run for ten more ticks.
+    const noise = async () => JSON.parse(textOf(await exec(gw, 'noisy', 'noise_stats'))) as { floodDone: boolean; garbageLines: number };
+    const garbageBefore = (await noise()).garbageLines;
+    await waitFor(
+      async () => {
+        const now = await noise();
+        return now.floodDone && now.garbageLines >= garbageBefore + 30;
+      },
+      { message: 'the noisy server never finished its flood' },
+    );
     gw.peer.endStdin();
     await gw.peer.exit;
 

@@ -9,11 +9,12 @@
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, expectNoProcessesLeft, isAlive, processesWithEnv, type ProcessInfo, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, processesWithEnv, type ProcessInfo, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `gw-orphans-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -24,15 +25,13 @@ const AGENT = 'tester';
 const measured: string[] = [];
 const peers: RawStdioPeer[] = [];
 
-afterAll(async () => {
-  for (const p of peers) p.endStdin();
-  await Promise.allSettled(peers.map((p) => p.exit));
-  if (measured.length) console.log(`gateway orphan measurements:\n  ${measured.join('\n  ')}`);
-  try {
-    await expectNoProcessesLeft(MARKER, 5_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    for (const p of peers) p.endStdin();
+    await Promise.allSettled(peers.map((p) => p.exit));
+    if (measured.length) console.log(`gateway orphan measurements:\n  ${measured.join('\n  ')}`);
+  },
+  timeoutMs: 5_000,
 });
 
 /** uid of `nobody` when this test runs as root with runuser at hand: then the gateway also runs as an ordinary user. */
@@ -106,67 +105,68 @@ function environOf(pid: number): string[] {
 
 describe('SIGKILL of the gateway', () => {
   const users = NOBODY === undefined ? ['this user'] : ['root', 'nobody'];
-  it.each(users)('as %s: ends every downstream process group (stubborn server, its Node.js grandchild, an npx-style wrapper with its helper, a sandboxed grandchild) and removes the sandbox folder', async (user) => {
-    const asNobody = user === 'nobody';
-    const sandboxDir = makeTmpDir('amg-orphans-sandbox-');
-    const { peer, pid } = startGateway(
-      {
-        stubborn: { command: process.execPath, args: [fixture('stubborn')] },
-        wrapped: { command: process.execPath, args: [fixture('wrapper'), process.execPath, fixture('echo')] },
-        // restricted_env drops the marker, so the server's own env brings it back.
-        boxed: { command: process.execPath, args: [fixture('spawner')], env: { GW_E2E_MARKER: MARKER }, sandbox: { enabled: true } },
-      },
-      sandboxDir,
-      asNobody,
-    );
-    await peer.initialize(20_000);
-    const gatewayPid = pid();
-    const family = (await exec(peer, 'stubborn', 'family'))['structuredContent'] as { pid: number; grandchild: number };
-    await exec(peer, 'wrapped', 'echo', { message: 'up' });
-    const boxed = (await exec(peer, 'boxed', 'children'))['structuredContent'] as { pid: number; children: number[] };
+  it.each(users)(
+    'as %s: ends every downstream process group (stubborn server, its Node.js grandchild, an npx-style wrapper with its helper, a sandboxed grandchild) and removes the sandbox folder',
+    async (user) => {
+      const asNobody = user === 'nobody';
+      const sandboxDir = makeTmpDir('amg-orphans-sandbox-');
+      const { peer, pid } = startGateway(
+        {
+          stubborn: { command: process.execPath, args: [fixture('stubborn')] },
+          wrapped: { command: process.execPath, args: [fixture('wrapper'), process.execPath, fixture('echo')] },
+          // restricted_env drops the marker, so the server's own env brings it back.
+          boxed: { command: process.execPath, args: [fixture('spawner')], env: { GW_E2E_MARKER: MARKER }, sandbox: { enabled: true } },
+        },
+        sandboxDir,
+        asNobody,
+      );
+      await peer.initialize(20_000);
+      const gatewayPid = pid();
+      const family = (await exec(peer, 'stubborn', 'family'))['structuredContent'] as { pid: number; grandchild: number };
+      await exec(peer, 'wrapped', 'echo', { message: 'up' });
+      const boxed = (await exec(peer, 'boxed', 'children'))['structuredContent'] as { pid: number; children: number[] };
 
-    let tree: ProcessInfo[] = [];
-    await waitFor(
-      () => {
-        const found = [...descendantsOf(gatewayPid), ...processesWithEnv('GW_E2E_MARKER', MARKER)].filter(
-          (p) => p.pid !== gatewayPid && p.pid !== peer.pid,
-        );
-        tree = [...new Map(found.map((p) => [p.pid, p])).values()];
-        const pids = new Set(tree.map((p) => p.pid));
-        return (
-          [family.pid, family.grandchild, boxed.pid, ...boxed.children].every((pid) => pids.has(pid)) &&
-          tree.some((p) => environOf(p.pid).includes('WRAPPER_HELPER=1')) &&
-          tree.some((p) => p.cmd.includes('sleep 1001'))
-        );
-      },
-      { timeoutMs: 15_000, message: 'the expected process tree never appeared' },
-    );
-    // The gateway's own folder holds the sandboxed server's folder.
-    expect(readdirSync(sandboxDir)).toHaveLength(1);
+      let tree: ProcessInfo[] = [];
+      await waitFor(
+        () => {
+          const found = [...descendantsOf(gatewayPid), ...processesWithEnv('GW_E2E_MARKER', MARKER)].filter((p) => p.pid !== gatewayPid && p.pid !== peer.pid);
+          tree = [...new Map(found.map((p) => [p.pid, p])).values()];
+          const pids = new Set(tree.map((p) => p.pid));
+          return (
+            [family.pid, family.grandchild, boxed.pid, ...boxed.children].every((pid) => pids.has(pid)) &&
+            tree.some((p) => environOf(p.pid).includes('WRAPPER_HELPER=1')) &&
+            tree.some((p) => p.cmd.includes('sleep 1001'))
+          );
+        },
+        { timeoutMs: 15_000, message: 'the expected process tree never appeared' },
+      );
+      // The gateway's own folder holds the sandboxed server's folder.
+      expect(readdirSync(sandboxDir)).toHaveLength(1);
 
-    if (asNobody) {
-      // Really an ordinary user: the gateway, the reaper and the servers.
-      const uid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-      expect([gatewayPid, family.pid, boxed.pid].map(uid)).toEqual([NOBODY, NOBODY, NOBODY]);
-      expect(tree.filter((p) => p.cmd.includes('agent-mcp-gateway-reaper')).map((p) => uid(p.pid))).toEqual([NOBODY]);
-    }
-    const t0 = performance.now();
-    process.kill(gatewayPid, 'SIGKILL');
-    await waitFor(() => tree.every((p) => !isAlive(p.pid)), {
-      timeoutMs: 10_000,
-      intervalMs: 10,
-      message: `processes left after SIGKILL of the gateway: ${tree
-        .filter((p) => isAlive(p.pid))
-        .map((p) => `${p.pid} ${p.cmd}`)
-        .join('; ')}`,
-    });
-    const ms = performance.now() - t0;
-    await waitFor(() => readdirSync(sandboxDir).length === 0, { timeoutMs: 10_000, message: 'the sandbox folder was left behind' });
-    measured.push(`SIGKILL as ${user}: all ${tree.length} processes (the downstreams and the reaper) gone ${ms.toFixed(0)} ms after the kill`);
-    const exit = await peer.exit;
-    // runuser reports its child's death by signal as exit code 128 + 9.
-    expect(asNobody ? exit.code : exit.signal).toBe(asNobody ? 137 : 'SIGKILL');
-  });
+      if (asNobody) {
+        // Really an ordinary user: the gateway, the reaper and the servers.
+        const uid = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+        expect([gatewayPid, family.pid, boxed.pid].map(uid)).toEqual([NOBODY, NOBODY, NOBODY]);
+        expect(tree.filter((p) => p.cmd.includes('agent-mcp-gateway-reaper')).map((p) => uid(p.pid))).toEqual([NOBODY]);
+      }
+      const t0 = performance.now();
+      process.kill(gatewayPid, 'SIGKILL');
+      await waitFor(() => tree.every((p) => !isAlive(p.pid)), {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+        message: `processes left after SIGKILL of the gateway: ${tree
+          .filter((p) => isAlive(p.pid))
+          .map((p) => `${p.pid} ${p.cmd}`)
+          .join('; ')}`,
+      });
+      const ms = performance.now() - t0;
+      await waitFor(() => readdirSync(sandboxDir).length === 0, { timeoutMs: 10_000, message: 'the sandbox folder was left behind' });
+      measured.push(`SIGKILL as ${user}: all ${tree.length} processes (the downstreams and the reaper) gone ${ms.toFixed(0)} ms after the kill`);
+      const exit = await peer.exit;
+      // runuser reports its child's death by signal as exit code 128 + 9.
+      expect(asNobody ? exit.code : exit.signal).toBe(asNobody ? 137 : 'SIGKILL');
+    },
+  );
 });
 
 describe('sandbox folders of gateways that are gone', () => {

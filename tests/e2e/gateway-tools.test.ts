@@ -4,14 +4,15 @@
 // policy is applied to server-everything, server-memory and the reference's fake-db.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, readJsonl, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { fixture, SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
-import { expectNoProcessesLeft } from '../helpers/processes.js';
-import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { makeTmpDir } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gateway-tools-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
@@ -59,28 +60,16 @@ function failed(r: CallToolResult): GatewayErrorBody {
   return error;
 }
 
-const textOf = (r: CallToolResult) =>
-  r.content
-    .filter((b) => b.type === 'text')
-    .map((b) => (b as { text: string }).text)
-    .join('');
-
-afterAll(async () => {
-  await Promise.allSettled(gateways.map((g) => g.close()));
-  await Promise.allSettled(directClients.map((c) => c.close()));
-  try {
-    await expectNoProcessesLeft(MARKER, 15_000, 'processes left behind');
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: () => Promise.allSettled([...gateways.map((g) => g.close()), ...directClients.map((c) => c.close())]),
+  timeoutMs: 15_000,
 });
 
 // ------------------------------------------------------------------------------------------
 describe('transparent results (echo.mjs, compared with a direct connection)', () => {
   let gw: GatewayHandle;
   let echo: Client;
-  const viaGateway = (tool: string, args: Record<string, unknown> = {}) =>
-    callTool(gw.client, 'execute_tool', { agent_id: 'a', server: 'echo', tool, args });
+  const viaGateway = (tool: string, args: Record<string, unknown> = {}) => callTool(gw.client, 'execute_tool', { agent_id: 'a', server: 'echo', tool, args });
   const viaDirect = (tool: string, args: Record<string, unknown> = {}) => callTool(echo, tool, args);
 
   beforeAll(async () => {
@@ -98,9 +87,17 @@ describe('transparent results (echo.mjs, compared with a direct connection)', ()
     expect(r).toStrictEqual(await viaDirect('image'));
     expect(r.content.map((b) => b.type)).toEqual(['image', 'audio', 'resource_link', 'resource']);
     expect(r.content[0]).toMatchObject({ type: 'image', mimeType: 'image/png' });
-    expect(Buffer.from((r.content[0] as { data: string }).data, 'base64').subarray(1, 4).toString('ascii')).toBe('PNG');
+    expect(
+      Buffer.from((r.content[0] as { data: string }).data, 'base64')
+        .subarray(1, 4)
+        .toString('ascii'),
+    ).toBe('PNG');
     expect(r.content[1]).toMatchObject({ type: 'audio', mimeType: 'audio/wav' });
-    expect(Buffer.from((r.content[1] as { data: string }).data, 'base64').subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(
+      Buffer.from((r.content[1] as { data: string }).data, 'base64')
+        .subarray(0, 4)
+        .toString('ascii'),
+    ).toBe('RIFF');
     expect(r.content[2]).toEqual({
       type: 'resource_link',
       uri: 'file:///fixtures/readme.txt',
@@ -176,8 +173,7 @@ describe('transparent results (echo.mjs, compared with a direct connection)', ()
 // ------------------------------------------------------------------------------------------
 describe('server-everything', () => {
   let gw: GatewayHandle;
-  const exec = (tool: string, args: Record<string, unknown> = {}) =>
-    callTool(gw.client, 'execute_tool', { agent_id: 'user', server: 'everything', tool, args });
+  const exec = (tool: string, args: Record<string, unknown> = {}) => callTool(gw.client, 'execute_tool', { agent_id: 'user', server: 'everything', tool, args });
 
   beforeAll(async () => {
     gw = await start({
@@ -330,10 +326,7 @@ describe('server-memory and fake-db with the policy applied', () => {
             '[]',
           ]);
         default:
-          return exec('writer', 'db', 'query', { sql: `w${i}` }).then((r) => [
-            failed(r).message,
-            "Agent 'writer' cannot access server 'db'",
-          ]);
+          return exec('writer', 'db', 'query', { sql: `w${i}` }).then((r) => [failed(r).message, "Agent 'writer' cannot access server 'db'"]);
       }
     });
     for (const [got, want] of await Promise.all(jobs)) expect(got).toBe(want);
@@ -341,8 +334,6 @@ describe('server-memory and fake-db with the policy applied', () => {
       .filter((r) => r.method === 'tools/call')
       .map((r) => (r.args as { sql: string }).sql);
     expect(logged.filter((s) => s.startsWith('w'))).toEqual([]);
-    expect(logged.filter((s) => s.startsWith('q')).sort()).toEqual(
-      Array.from({ length: 10 }, (_, k) => `q${k * 3}`).sort(),
-    );
+    expect(logged.filter((s) => s.startsWith('q')).sort()).toEqual(Array.from({ length: 10 }, (_, k) => `q${k * 3}`).sort());
   });
 });

@@ -45,7 +45,12 @@ async function mcpPost(gw: HttpGw, auth: string, body: unknown, sid?: string): P
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hardening', version: '1' } } };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hardening', version: '1' } },
+};
 
 /** Opens an MCP session with raw requests; resolves with its id, or with the refusal. */
 async function openSession(gw: HttpGw, auth: string): Promise<{ status: number; sid?: string; headers: Headers; text: string }> {

@@ -74,7 +74,10 @@ describe('isolation "session" over REST', () => {
     gw = await start({
       mcpServers: {
         todo: server('todo', 'todo', { isolation: 'session' }),
-        slow: server('slow', 'slow-start', { isolation: 'session', env: { SLOW_START_MS: '3000', [HTTP_MARKER_VAR]: `\${${HTTP_MARKER_VAR}}`, [SERVER_VAR]: 'slow' } }),
+        slow: server('slow', 'slow-start', {
+          isolation: 'session',
+          env: { SLOW_START_MS: '3000', [HTTP_MARKER_VAR]: `\${${HTTP_MARKER_VAR}}`, [SERVER_VAR]: 'slow' },
+        }),
         echo: server('echo', 'echo'),
       },
       rules: RULES,
@@ -349,11 +352,9 @@ describe('sandbox', () => {
     expect((await call('strict', 'allocate', 'mem-1', { arguments: { mb: 8 } })).body['result']).toBe('allocated 8 MiB');
   });
 
-  it('restricted_env: exactly PATH, HOME, TMPDIR, LANG, USER, NODE_PATH and the server\'s env; HOME is its own folder', async () => {
+  it("restricted_env: exactly PATH, HOME, TMPDIR, LANG, USER, NODE_PATH and the server's env; HOME is its own folder", async () => {
     const p = await probe('strict', 'env-1');
-    expect(Object.keys(p.env).sort()).toEqual(
-      ['HOME', 'LANG', 'NODE_PATH', 'OWN_SETTING', 'PATH', 'TMPDIR', 'USER', HTTP_MARKER_VAR, SERVER_VAR].sort(),
-    );
+    expect(Object.keys(p.env).sort()).toEqual(['HOME', 'LANG', 'NODE_PATH', 'OWN_SETTING', 'PATH', 'TMPDIR', 'USER', HTTP_MARKER_VAR, SERVER_VAR].sort());
     expect(p.env['OWN_SETTING']).toBe('kept');
     expect(p.env['NODE_PATH']).toBe('/opt/node-path');
     expect(p.env['HOME']).toBe(p.env['TMPDIR']);
@@ -377,7 +378,11 @@ describe('sandbox', () => {
     const strict = await probe('strict', 'sec-1');
     const loose = await probe('loose', 'sec-2');
     const plain = await probe('plain', 'sec-3');
-    for (const [mode, env] of [['strict', strict.env], ['loose', loose.env], ['plain', plain.env]] as const) {
+    for (const [mode, env] of [
+      ['strict', strict.env],
+      ['loose', loose.env],
+      ['plain', plain.env],
+    ] as const) {
       for (const name of ['GATEWAY_AUTH_TOKEN', 'GATEWAY_RATE_LIMIT_STORAGE', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'DYLD_INSERT_LIBRARIES']) {
         expect(env[name], `${mode}: ${name}`).toBeUndefined();
       }

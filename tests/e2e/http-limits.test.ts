@@ -110,8 +110,7 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const samples = parsePrometheus(await res.text());
-    const find = (prefix: string, ...parts: string[]) =>
-      [...samples.entries()].find(([k]) => k.startsWith(prefix) && parts.every((p) => k.includes(p)))?.[1];
+    const find = (prefix: string, ...parts: string[]) => [...samples.entries()].find(([k]) => k.startsWith(prefix) && parts.every((p) => k.includes(p)))?.[1];
     expect(find('mcp_gateway_calls_total{', 'agent="alice"', 'server="echo"', 'tool="echo"', 'decision="ALLOW"')).toBe(1);
     expect(find('mcp_gateway_calls_total{', 'decision="DENY"')).toBe(1);
     expect(find('mcp_gateway_rate_limited_total{', 'route="call"')).toBe(1);

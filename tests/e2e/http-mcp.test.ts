@@ -72,7 +72,7 @@ describe('/mcp', () => {
     const claim = await callTool(client, 'execute_tool', { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'x' } });
     expect(codeOf(claim)).toBe('AGENT_MISMATCH');
     const tools = await callTool(client, 'get_server_tools', { server: 'echo' });
-    const names = ((tools.structuredContent as { tools: { name: string }[] }).tools).map((t) => t.name);
+    const names = (tools.structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
     expect(names).not.toContain('echo');
     // The audit line carries the MCP session id and the bound agent.
     const sid = transport.sessionId!;
@@ -122,8 +122,17 @@ describe('/mcp', () => {
     });
     try {
       const post = (body: string, type: string) =>
-        fetch(`${small.url}/mcp`, { method: 'POST', headers: { Authorization: 'Bearer tok-123', 'Content-Type': type, Accept: 'application/json, text/event-stream' }, body });
-      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1', pad: 'x'.repeat(2000) } } };
+        fetch(`${small.url}/mcp`, {
+          method: 'POST',
+          headers: { Authorization: 'Bearer tok-123', 'Content-Type': type, Accept: 'application/json, text/event-stream' },
+          body,
+        });
+      const init = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1', pad: 'x'.repeat(2000) } },
+      };
       expect((await post(JSON.stringify(init), 'application/json')).status).toBe(413);
       expect((await post('hello', 'text/plain')).status).toBe(415);
     } finally {
@@ -153,7 +162,10 @@ describe('/mcp', () => {
     const { client } = await connect('tok-123');
     const seen: number[] = [];
     const result = await client.request(
-      { method: 'tools/call', params: { name: 'execute_tool', arguments: { agent_id: 'alice', server: 'echo', tool: 'progress', args: { steps: 3, delayMs: 20 } } } },
+      {
+        method: 'tools/call',
+        params: { name: 'execute_tool', arguments: { agent_id: 'alice', server: 'echo', tool: 'progress', args: { steps: 3, delayMs: 20 } } },
+      },
       CallToolResultSchema,
       { onprogress: (p) => seen.push(p.progress) },
     );

@@ -53,7 +53,11 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-async function req(method: string, path: string, opts: { auth?: string | null; body?: unknown; raw?: string; type?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function req(
+  method: string,
+  path: string,
+  opts: { auth?: string | null; body?: unknown; raw?: string; type?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...opts.headers };
   const auth = opts.auth === undefined ? B : opts.auth;
   if (auth !== null) headers['Authorization'] = auth;
@@ -171,7 +175,10 @@ describe('SignalWire curl sequence', () => {
 
   it('tools come from the cache: no process is started per request', async () => {
     expect((await req('GET', '/services/echo/tools')).status).toBe(200);
-    const pids = () => processesWithEnv(HTTP_MARKER_VAR, gw.marker).map((p) => p.pid).sort();
+    const pids = () =>
+      processesWithEnv(HTTP_MARKER_VAR, gw.marker)
+        .map((p) => p.pid)
+        .sort();
     const before = pids();
     for (let i = 0; i < 5; i++) expect((await req('GET', '/services/echo/tools')).status).toBe(200);
     expect(pids()).toEqual(before);
@@ -223,7 +230,8 @@ describe('status codes', () => {
     const empty = await req('POST', '/services/echo/call', { raw: '' });
     expect(empty.status).toBe(400);
     // The edges that pass: 3600 s, 0.5 s, a 128-character id, a 64-character tool name (then unknown: 404).
-    for (const timeout of [3600, 0.5]) expect((await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: `t-${timeout}`, timeout })).status).toBe(200);
+    for (const timeout of [3600, 0.5])
+      expect((await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: `t-${timeout}`, timeout })).status).toBe(200);
     expect((await call('echo', { tool: 'echo', arguments: { message: 'x' }, session_id: 'b'.repeat(128) })).status).toBe(200);
   });
 
@@ -288,7 +296,13 @@ describe('status codes', () => {
     const chunked = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${gw.url}/services/echo/call`);
       const q = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { Authorization: B, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { Authorization: B, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -342,7 +356,15 @@ describe('refusals and hostile input (issue 13)', () => {
     await waitFor(() => auditOf('conflict-1').length >= 2, { message: 'no audit line for the conflict' });
     const lines = auditOf('conflict-1');
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatchObject({ agent: 'alice', operation: 'execute_tool', server: 'slowsrv', tool: 'echo', decision: 'ERROR', code: 'SESSION_CONFLICT', isError: true });
+    expect(lines[1]).toMatchObject({
+      agent: 'alice',
+      operation: 'execute_tool',
+      server: 'slowsrv',
+      tool: 'echo',
+      decision: 'ERROR',
+      code: 'SESSION_CONFLICT',
+      isError: true,
+    });
   });
 
   it('a body nested 5,000 deep is a 400 from the HTTP layer, before any call (so no audit line), never a 500', async () => {
@@ -353,7 +375,10 @@ describe('refusals and hostile input (issue 13)', () => {
   });
 
   it('metadata or arguments nested past 64 levels (within the body limit) are a 400 naming the field and an audit line', async () => {
-    for (const [field, sessionId] of [['metadata', 'deep-meta'], ['arguments', 'deep-args']] as const) {
+    for (const [field, sessionId] of [
+      ['metadata', 'deep-meta'],
+      ['arguments', 'deep-args'],
+    ] as const) {
       const raw = `{"tool":"echo","session_id":"${sessionId}","${field}":${nestedJson(100)}}`;
       const r = await req('POST', '/services/echo/call', { raw });
       expect(r.status, field).toBe(400);

@@ -55,7 +55,9 @@ async function auditLines(count: number): Promise<Record<string, unknown>[]> {
 }
 
 function vmRssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1]);
 }
 
@@ -66,9 +68,13 @@ function nestedJson(levels: number): string {
 
 describe('argument depth', () => {
   it('refuses arguments nested 5,000 deep with INVALID_ARGUMENT: no downstream call, one audit line', async () => {
-    const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', gw.mcpConfigPath, '--rules', gw.rulesPath, '--audit-log', join(gw.dir, 'raw-audit.jsonl')], {
-      cwd: gw.dir,
-    });
+    const peer = spawnRaw(
+      process.execPath,
+      [GATEWAY_MAIN, '--mcp-config', gw.mcpConfigPath, '--rules', gw.rulesPath, '--audit-log', join(gw.dir, 'raw-audit.jsonl')],
+      {
+        cwd: gw.dir,
+      },
+    );
     rawPeers.push(peer);
     await peer.initialize(20_000);
     const params = `{"name":"execute_tool","arguments":{"agent_id":"tester","server":"echo","tool":"echo_args","args":${nestedJson(5000)}}}`;
@@ -142,8 +148,7 @@ describe('names', () => {
   });
 
   it('10,000 calls with distinct 16 KB names leave the gateway within +50 MB of its idle memory', async () => {
-    const call = (i: number) =>
-      callTool(gw.client, 'get_server_tools', { agent_id: 'tester', server: `${i}-`.padEnd(16 * 1024, 'x') });
+    const call = (i: number) => callTool(gw.client, 'get_server_tools', { agent_id: 'tester', server: `${i}-`.padEnd(16 * 1024, 'x') });
     const batch = 10;
     // Warm-up with the same traffic, so the baseline already includes what any such load costs
     // (JIT code, buffers, V8's young generation grown to its working size).

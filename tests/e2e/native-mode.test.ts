@@ -15,7 +15,8 @@ import { callTool, readJsonl, type GatewayHandle } from '../helpers/gateway.js';
 import { fixture, SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
-import { errorOf, GatewayFarm, textOf } from './reload-support.js';
+import { errorOf, GatewayFarm } from './reload-support.js';
+import { textOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('native-mode');
 afterAll(async () => {
@@ -139,7 +140,10 @@ describe('per-agent lists and calls', () => {
     expect(resources.length).toBeGreaterThan(0);
     const fromEverything = resources.filter((u) => u.startsWith('mcpgw://everything/'));
     expect(fromEverything.length).toBeGreaterThan(0);
-    expect(fromEverything.every((u) => u.startsWith('mcpgw://everything/demo://resource/static/document/')), resources.join()).toBe(true);
+    expect(
+      fromEverything.every((u) => u.startsWith('mcpgw://everything/demo://resource/static/document/')),
+      resources.join(),
+    ).toBe(true);
     // No resources rule for memory: its resources are allowed with the server.
     expect(resources.filter((u) => !u.startsWith('mcpgw://everything/')).every((u) => u.startsWith('mcpgw://memory/'))).toBe(true);
     expect((await reader.client.listResourceTemplates()).resourceTemplates).toEqual([]);

@@ -56,12 +56,16 @@ describe('item 1: the test command on a machine without redis-server', () => {
   const bin = makeTmpDir('amg-nored-');
   symlinkSync(process.execPath, join(bin, 'node'));
   const vitest = (extra: Record<string, string>) =>
-    spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '-c', 'config/vitest.config.ts', 'tests/integration/http-rate-limit.test.ts'], {
-      cwd: REPO_ROOT,
-      env: { ...env(extra), PATH: bin },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '-c', 'config/vitest.config.ts', 'tests/integration/http-rate-limit.test.ts'],
+      {
+        cwd: REPO_ROOT,
+        env: { ...env(extra), PATH: bin },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
 
   it('skips the Redis tests with a notice naming redis-server and how to install it, and passes', () => {
     const r = vitest({});
@@ -80,7 +84,7 @@ describe('item 1: the test command on a machine without redis-server', () => {
 });
 
 describe('item 3: the documented stdio starts put only JSON-RPC on stdout', () => {
-  it('`npm start --silent` (the README\'s quick start): the first byte on stdout starts a JSON-RPC message', async () => {
+  it("`npm start --silent` (the README's quick start): the first byte on stdout starts a JSON-RPC message", async () => {
     const npm = findOnPath('npm');
     expect(npm).toBeDefined();
     // `npm start` builds first: in a copy, so the dist/ other test files run stays untouched.
@@ -93,7 +97,12 @@ describe('item 3: the documented stdio starts put only JSON-RPC on stdout', () =
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stdin.write(
-      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) + '\n',
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }) + '\n',
     );
     try {
       await waitFor(() => stdout.includes('\n'), { timeoutMs: 200_000, message: 'no answer to initialize from npm start' });
@@ -144,7 +153,9 @@ describe('item 6: one server entry with an unset variable', () => {
     expect(error.code).toBe('SERVER_UNAVAILABLE');
     expect(error.message).toContain(why);
 
-    const status = structured(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' })) as { servers: { name: string; state: string; last_error: string | null }[] };
+    const status = structured(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' })) as {
+      servers: { name: string; state: string; last_error: string | null }[];
+    };
     const row = status.servers.find((s) => s.name === 'github');
     expect(row?.state).toBe('failed');
     expect(row?.last_error).toContain(why);
@@ -188,7 +199,7 @@ describe('item 7: start failures in the log', () => {
 });
 
 describe('item 8: the shipped example from another folder', () => {
-  it('the README\'s Claude Code command line works from any working directory', async () => {
+  it("the README's Claude Code command line works from any working directory", async () => {
     const elsewhere = makeTmpDir('amg-elsewhere-');
     const { client } = await connect(process.execPath, [GATEWAY_MAIN, '--mcp-config', EXAMPLE_MCP, '--rules', EXAMPLE_RULES, '--audit-log', 'off'], elsewhere);
     const listed = await callTool(client, 'execute_tool', { agent_id: 'writer', server: 'notes', tool: 'list_notes', args: {} });
@@ -209,10 +220,16 @@ describe('item 4: validate on servers that cannot start here', () => {
       },
     });
     writeJson(join(dir, 'rules.json'), ALLOW_ALL);
-    const r = spawnSync(process.execPath, [GATEWAY_MAIN, 'validate', '--mcp-config', 'servers.json', '--rules', 'rules.json'], { cwd: dir, env: env(), encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [GATEWAY_MAIN, 'validate', '--mcp-config', 'servers.json', '--rules', 'rules.json'], {
+      cwd: dir,
+      env: env(),
+      encoding: 'utf8',
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('valid, 2 warning(s)');
-    expect(r.stdout).toMatch(/warning mcpServers\.missing_script\.args\[0\]: script node_modules\/@modelcontextprotocol\/server-everything\/dist\/index\.js \(in .*\) does not exist/);
+    expect(r.stdout).toMatch(
+      /warning mcpServers\.missing_script\.args\[0\]: script node_modules\/@modelcontextprotocol\/server-everything\/dist\/index\.js \(in .*\) does not exist/,
+    );
     expect(r.stdout).toMatch(/warning mcpServers\.missing_command\.command: command "amg-no-such-command" was not found on PATH/);
     expect(r.stdout).not.toContain('mcpServers.fine');
   });

@@ -49,7 +49,8 @@ describe('installed from a packed tarball', () => {
   it('init writes files whose servers exist here (the shipped demo, the reference servers through npx), and validate finds nothing to warn about', () => {
     const init = run(bin('agent-mcp-gateway'), ['init']);
     expect(init.status, init.out).toBe(0);
-    const servers = (JSON.parse(readFileSync(join(configDir, '.mcp.json'), 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers;
+    const servers = (JSON.parse(readFileSync(join(configDir, '.mcp.json'), 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> })
+      .mcpServers;
     for (const [name, server] of Object.entries(servers)) {
       if (server.command === 'npx') {
         expect(server.args[0], name).toBe('-y');
@@ -90,7 +91,12 @@ describe('installed from a packed tarball', () => {
     const client = new Client({ name: 'package-test', version: '1.0.0' });
     await client.connect(transport, { timeout: 30_000 });
     try {
-      const echoed = await callTool(client, 'execute_tool', { agent_id: 'researcher', server: 'everything', tool: 'echo', args: { message: 'installed' } }, { timeout: 240_000 });
+      const echoed = await callTool(
+        client,
+        'execute_tool',
+        { agent_id: 'researcher', server: 'everything', tool: 'echo', args: { message: 'installed' } },
+        { timeout: 240_000 },
+      );
       expect(echoed.isError, `${JSON.stringify(echoed)}\n${stderr}`).toBeFalsy();
       expect(JSON.stringify(echoed.content)).toContain('installed');
     } finally {
@@ -104,4 +110,3 @@ describe('installed from a packed tarball', () => {
     expect(help.stdout).toContain('-c, --config PATH');
   });
 });
-

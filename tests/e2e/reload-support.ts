@@ -3,6 +3,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle, type StartGatewayOptions } from '../helpers/gateway.js';
 import { processesWithEnv, waitFor } from '../helpers/processes.js';
+import { textOf } from '../helpers/results.js';
 
 export const AGENT = 'tester';
 export const ALLOW_ALL = { agents: { [AGENT]: { allow: { servers: ['*'] } } } };
@@ -68,13 +69,6 @@ export class GatewayFarm {
   }
 }
 
-export function textOf(r: CallToolResult): string {
-  return r.content
-    .filter((b): b is { type: 'text'; text: string } => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
-}
-
 export function errorOf(r: CallToolResult): { code: string; message: string } | undefined {
   return (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
 }
@@ -102,12 +96,7 @@ export async function serverHealth(gw: GatewayHandle, name: string): Promise<Ser
 }
 
 /** Waits until `file` has had `attempts` reload attempts, and returns its status. */
-export async function waitForAttempts(
-  gw: GatewayHandle,
-  file: 'mcp_config' | 'gateway_rules',
-  attempts: number,
-  timeoutMs = 10_000,
-): Promise<FileReload> {
+export async function waitForAttempts(gw: GatewayHandle, file: 'mcp_config' | 'gateway_rules', attempts: number, timeoutMs = 10_000): Promise<FileReload> {
   let last: FileReload | undefined;
   await waitFor(
     async () => {
@@ -127,3 +116,13 @@ export async function echoPid(gw: GatewayHandle, server: string): Promise<number
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the gateway's config watcher has logged an event for each of `files` (needs log level debug). */
+export async function waitForFileEvents(gw: GatewayHandle, files: string[]): Promise<void> {
+  const seen = (file: string) =>
+    gw
+      .stderr()
+      .split('\n')
+      .some((line) => line.includes('"config file event"') && line.includes(JSON.stringify(file)));
+  await waitFor(() => files.every(seen), { message: `no watcher event for ${files.join(', ')}` });
+}

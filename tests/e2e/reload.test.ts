@@ -5,25 +5,16 @@
 // `.mcp.json` (unchanged servers keep their process, changed ones restart, removed ones lose
 // their whole process group, added ones work, an entry with an unset variable fails alone),
 // SIGHUP, and a call that is running while its server is reloaded.
+import { join } from 'node:path';
 import { truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { callTool, readJsonl } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
-import {
-  AGENT,
-  ALLOW_ALL,
-  GatewayFarm,
-  echoPid,
-  errorOf,
-  exec,
-  sleep,
-  status,
-  textOf,
-  waitForAttempts,
-} from './reload-support.js';
+import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, errorOf, exec, sleep, status, waitForAttempts, waitForFileEvents } from './reload-support.js';
+import { textOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('reload');
 /** Measured latencies, printed at the end for the report. */
@@ -220,9 +211,7 @@ describe('servers reload', () => {
     const gw = await farm.start({ mcpServers: { a: echo(), b: echo(), c: echo() }, rules: ALLOW_ALL });
     const [pidA, pidB] = [await echoPid(gw, 'a'), await echoPid(gw, 'b')];
     const toolsOf = async (server: string) =>
-      ((await callTool(gw.client, 'get_server_tools', { agent_id: AGENT, server })).structuredContent as { tools: { name: string }[] }).tools.map(
-        (t) => t.name,
-      );
+      ((await callTool(gw.client, 'get_server_tools', { agent_id: AGENT, server })).structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
     expect(await toolsOf('c')).toContain('pid');
 
     const written = performance.now();
@@ -242,7 +231,7 @@ describe('servers reload', () => {
     expect((await toolsOf('c')).sort()).toEqual(['crash_now', 'hello', 'ok']);
   });
 
-  it("closes a removed server with its whole process group, and an added server is usable", async () => {
+  it('closes a removed server with its whole process group, and an added server is usable', async () => {
     const gw = await farm.start({
       mcpServers: { echo: echo(), spawner: { command: process.execPath, args: [fixture('spawner')] } },
       rules: ALLOW_ALL,
@@ -302,11 +291,12 @@ describe('servers reload', () => {
   });
 
   it('lets a call running on a server finish while that server is reloaded, then closes the old process', async () => {
-    const gw = await farm.start({ mcpServers: { echo: echo() }, rules: ALLOW_ALL });
+    const callLog = join(makeTmpDir('amg-reload-calls-'), 'calls.jsonl');
+    const gw = await farm.start({ mcpServers: { echo: { ...echo(), env: { FIXTURE_CALL_LOG: callLog } } }, rules: ALLOW_ALL });
     const oldPid = await echoPid(gw, 'echo');
     const started = performance.now();
     const running = exec(gw, 'echo', 'slow', { ms: 2_500 });
-    await sleep(300);
+    await waitFor(() => readJsonl(callLog).some((l) => l['tool'] === 'slow'), { message: 'the slow call never reached echo' });
 
     writeJson(gw.mcpConfigPath, { mcpServers: { echo: echo('--changed') } });
     await waitForAttempts(gw, 'mcp_config', 1);
@@ -328,7 +318,11 @@ describe('servers reload', () => {
       return lines.some((l) => l.tool === 'slow') && lines.filter((l) => l.tool === 'pid').length === 3;
     });
     expect(readJsonl(gw.auditPath).find((l) => l.tool === 'slow')).toMatchObject({ decision: 'ALLOW', revision: 1 });
-    expect(readJsonl(gw.auditPath).filter((l) => l.tool === 'pid').map((l) => l.revision)).toEqual([1, 2, 2]);
+    expect(
+      readJsonl(gw.auditPath)
+        .filter((l) => l.tool === 'pid')
+        .map((l) => l.revision),
+    ).toEqual([1, 2, 2]);
   });
 });
 
@@ -338,11 +332,12 @@ describe('SIGHUP', () => {
     const gw = await farm.start({
       mcpServers: { echo: echo() },
       rules: ALLOW_ALL,
-      env: { GATEWAY_RELOAD_DEBOUNCE_MS: '600000' },
+      // debug: the watcher logs each file event it sees, so the test knows both writes were seen.
+      env: { GATEWAY_RELOAD_DEBOUNCE_MS: '600000', GATEWAY_LOG_LEVEL: 'debug' },
     });
     writeJson(gw.mcpConfigPath, { mcpServers: { echo: echo(), second: echo() } });
     writeJson(gw.rulesPath, denyEcho);
-    await sleep(800);
+    await waitForFileEvents(gw, [gw.mcpConfigPath, gw.rulesPath]);
     let s = await status(gw);
     expect(s.reload.mcp_config.attempts).toBe(0);
     expect(s.reload.gateway_rules.attempts).toBe(0);

@@ -34,8 +34,19 @@ function signalWireConfig(): object {
       greeter: { command: ['node', fixture('greeter')], description: '${GREETER_DESCRIPTION|Greets}', enabled: 'true' },
       off: { command: ['python3', 'x.py'], description: 'disabled', enabled: false },
     },
-    session: { default_timeout: '${MCP_SESSION_TIMEOUT|300}', max_sessions_per_service: '${MCP_MAX_SESSIONS|100}', cleanup_interval: '${MCP_CLEANUP_INTERVAL|60}', sandbox_dir: './sandbox' },
-    rate_limiting: { default_limits: ['1000 per hour'], tools_limit: '1000 per minute', call_limit: '1000 per minute', session_delete_limit: '1000 per minute', storage_uri: 'memory://' },
+    session: {
+      default_timeout: '${MCP_SESSION_TIMEOUT|300}',
+      max_sessions_per_service: '${MCP_MAX_SESSIONS|100}',
+      cleanup_interval: '${MCP_CLEANUP_INTERVAL|60}',
+      sandbox_dir: './sandbox',
+    },
+    rate_limiting: {
+      default_limits: ['1000 per hour'],
+      tools_limit: '1000 per minute',
+      call_limit: '1000 per minute',
+      session_delete_limit: '1000 per minute',
+      storage_uri: 'memory://',
+    },
     logging: { level: '${MCP_LOG_LEVEL|INFO}', file: 'gateway.log' },
   };
 }
@@ -122,7 +133,10 @@ function curlFlow(title: string, launch: () => Promise<Started>): void {
 
     it('POST /services/todo/call with a session_id keeps state across the calls of one session (Basic, then Bearer)', async () => {
       const added = await call(gw.url, 'todo', { tool: 'add_todo', arguments: { text: 'Test item' }, session_id: 'test-123', timeout: 300 });
-      expect(added).toMatchObject({ status: 200, body: { session_id: 'test-123', service: 'todo', tool: 'add_todo', result: 'Added todo #1: Test item (priority: medium)' } });
+      expect(added).toMatchObject({
+        status: 200,
+        body: { session_id: 'test-123', service: 'todo', tool: 'add_todo', result: 'Added todo #1: Test item (priority: medium)' },
+      });
       const listed = await call(gw.url, 'todo', { tool: 'list_todos', session_id: 'test-123' }, T);
       expect(listed).toMatchObject({ status: 200, body: { result: 'Todo List (all):\n○ #1 [medium] Test item' } });
       const done = await call(gw.url, 'todo', { tool: 'complete_todo', arguments: { id: 1 }, session_id: 'test-123' });
@@ -178,7 +192,7 @@ curlFlow('mcp-gateway -c config.json', () => {
 });
 
 describe('SignalWire config.json: start-up', () => {
-  it('mcp-gateway without -c reads ./config.json, as SignalWire\'s does; logging.file gets the log lines', async () => {
+  it("mcp-gateway without -c reads ./config.json, as SignalWire's does; logging.file gets the log lines", async () => {
     const dir = configDir();
     const gw = await start(MCP_GATEWAY_BIN, ['--audit-log', 'off'], dir, ENV);
     const res = await fetch(`${gw.url}/services`, { headers: { authorization: B } });
@@ -200,7 +214,7 @@ describe('SignalWire config.json: start-up', () => {
     expect(await gw.stop()).toBe(0);
   });
 
-  it('SignalWire\'s tight limits apply per route, with 429, but never to /health (the container health check)', async () => {
+  it("SignalWire's tight limits apply per route, with 429, but never to /health (the container health check)", async () => {
     const doc = signalWireConfig() as { rate_limiting: Record<string, unknown> };
     doc.rate_limiting = { default_limits: ['2 per hour'], call_limit: '1 per minute' };
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off'], configDir(doc), ENV);
@@ -219,8 +233,17 @@ describe('SignalWire config.json: start-up', () => {
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', audit], dir, ENV);
     expect((await call(gw.url, 'greeter', { tool: 'greet', session_id: 'a1' })).status).toBe(200);
     expect(await gw.stop()).toBe(0);
-    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.find((l) => l['tool'] === 'greet')).toMatchObject({ agent: 'signalwire', identity_source: 'sole', requested_agent: 'greeter-agent', session_id: 'a1', decision: 'ALLOW' });
+    const lines = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l['tool'] === 'greet')).toMatchObject({
+      agent: 'signalwire',
+      identity_source: 'sole',
+      requested_agent: 'greeter-agent',
+      session_id: 'a1',
+      decision: 'ALLOW',
+    });
   });
 
   it('the variables config.json takes credentials from never reach a server, sandboxed or not', async () => {
@@ -259,7 +282,10 @@ describe('SignalWire config.json: start-up', () => {
 
   it('flags and environment variables beat config.json', async () => {
     const dir = configDir();
-    const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--auth-password', 'from-flag'], dir, { ...ENV, GATEWAY_AUTH_TOKEN: 'env-token' });
+    const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off', '--auth-password', 'from-flag'], dir, {
+      ...ENV,
+      GATEWAY_AUTH_TOKEN: 'env-token',
+    });
     expect((await fetch(`${gw.url}/services`, { headers: { authorization: basic('admin', 'from-flag') } })).status).toBe(200);
     expect((await fetch(`${gw.url}/services`, { headers: { authorization: B } })).status).toBe(401);
     expect((await fetch(`${gw.url}/services`, { headers: { authorization: 'Bearer env-token' } })).status).toBe(200);
@@ -267,7 +293,7 @@ describe('SignalWire config.json: start-up', () => {
     expect(await gw.stop()).toBe(0);
   });
 
-  it('a rules file, when there is one, applies as usual (the skill\'s agent name must then be in it)', async () => {
+  it("a rules file, when there is one, applies as usual (the skill's agent name must then be in it)", async () => {
     const dir = configDir();
     writeJson(join(dir, '.mcp-gateway-rules.json'), { agents: { 'greeter-agent': { allow: { servers: ['greeter'] } } } });
     const gw = await start(GATEWAY_MAIN, ['--config', 'config.json', '--audit-log', 'off'], dir, ENV);
@@ -293,7 +319,11 @@ describe('SignalWire config.json: start-up', () => {
     expect(ok.stdout).toContain('server.auth_password: environment variable "MCP_AUTH_PASSWORD" is not set');
     expect(ok.stdout).toContain('rules: none found: every service is allowed');
     const bad = configDir({ ...signalWireConfig(), server: { port: 70_000 } });
-    const r = spawnSync(process.execPath, [GATEWAY_MAIN, 'validate', '--config', 'config.json'], { cwd: bad, env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-') }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [GATEWAY_MAIN, 'validate', '--config', 'config.json'], {
+      cwd: bad,
+      env: { ...baseEnv(), HOME: makeTmpDir('amg-sw-home-') },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('server.port: expected a whole number from 0 to 65535');
   });

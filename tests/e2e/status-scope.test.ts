@@ -1,12 +1,11 @@
 // get_gateway_status follows the policy and redacts credentials (issue 13 item 5). Before, an
 // agent allowed one server saw every server, every agent's id and metrics, every isolated
 // instance, and another server's stderr tail holding `postgres://app:S3CR3T@...`.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
-import { killPids, processesWithEnv, waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 
 const MARKER = `status-scope-${process.pid}-${Date.now()}`;
 const SECRET_LINE = 'connecting to postgres://app:S3CR3T@db/x with token=abc Authorization: Bearer eyJ0b2tlbiI6MX0.sig';
@@ -54,23 +53,14 @@ beforeAll(async () => {
     args: ['--debug'],
     env: { GW_E2E_MARKER: MARKER, GATEWAY_LOG_LEVEL: 'info' },
   });
-  const exec = (agent: string, server: string) =>
-    callTool(gw.client, 'execute_tool', { agent_id: agent, server, tool: 'echo', args: { message: 'x' } });
+  const exec = (agent: string, server: string) => callTool(gw.client, 'execute_tool', { agent_id: agent, server, tool: 'echo', args: { message: 'x' } });
   expect(errorOf(await exec('mallory', 'hidden')).code).toBe('SERVER_UNAVAILABLE');
   expect((await exec('mallory', 'iso')).isError).not.toBe(true);
   expect((await exec('alice', 'iso')).isError).not.toBe(true);
   expect((await exec('alice', 'mine')).isError).not.toBe(true);
 });
 
-afterAll(async () => {
-  await gw?.close();
-  try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, { timeoutMs: 5_000, message: 'processes left behind' });
-  } finally {
-    killPids(processesWithEnv('GW_E2E_MARKER', MARKER).map((p) => p.pid));
-    cleanupTmpDirs();
-  }
-});
+guardAgainstLeaks(MARKER, { close: () => gw?.close(), timeoutMs: 5_000 });
 
 describe('get_gateway_status follows the policy', () => {
   it("shows a caller only the servers its rules allow, its own instances and metrics, and no other agent's id", async () => {

@@ -7,11 +7,13 @@
 //   - a downstream result over --max-result-bytes (or a line that never ends) fails the call at
 //     once with RESULT_TOO_LARGE, and the next call to that server is served by a new process.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATEWAY_MAIN, fixture } from '../helpers/paths.js';
-import { descendantsOf, isAlive, processesWithEnv, waitFor } from '../helpers/processes.js';
+import { descendantsOf, isAlive, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type JsonRpcResponse, type RawStdioPeer } from '../helpers/rawStdio.js';
-import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { makeTmpDir, writeJson } from '../helpers/tmp.js';
+import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { textOf } from '../helpers/results.js';
 
 const MARKER = `gw-framing-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -75,21 +77,12 @@ function errorCode(r: JsonRpcResponse): unknown {
   return (r.result?.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
 }
 
-function textOf(r: JsonRpcResponse): string {
-  return ((r.result?.content as { type: string; text?: string }[] | undefined) ?? []).map((b) => b.text ?? '').join('');
-}
-
-afterAll(async () => {
-  for (const peer of peers) peer.endStdin();
-  await Promise.allSettled(peers.map((p) => p.exit));
-  try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', MARKER).length === 0, {
-      timeoutMs: 10_000,
-      message: 'processes left behind by stdio-framing tests',
-    });
-  } finally {
-    cleanupTmpDirs();
-  }
+guardAgainstLeaks(MARKER, {
+  close: async () => {
+    for (const peer of peers) peer.endStdin();
+    await Promise.allSettled(peers.map((p) => p.exit));
+  },
+  what: 'processes left behind by stdio-framing tests',
 });
 
 describe('requests from the client (stdin)', () => {
@@ -176,31 +169,31 @@ describe('results from a downstream server (its stdout)', () => {
   it('a result over --max-result-bytes fails that call at once with RESULT_TOO_LARGE; the server is restarted', async () => {
     // A call timeout far above the test's own wait: an answer proves the call did not wait for it.
     const peer = await startGateway(['--max-result-bytes', String(MIB), '--timeout-ms', '300000', '--max-timeout-ms', '300000']);
-    const first = textOf(await exec(peer, 'huge', 'pid', {}));
+    const first = textOf((await exec(peer, 'huge', 'pid', {})).result);
     const under = await exec(peer, 'huge', 'big', { bytes: MIB - 1000 });
-    expect(textOf(under)).toHaveLength(MIB - 1000);
+    expect(textOf(under.result)).toHaveLength(MIB - 1000);
 
     const over = await exec(peer, 'huge', 'big', { bytes: 2 * MIB }, 20_000);
     expect(over.result?.isError).toBe(true);
     expect(errorCode(over)).toBe('RESULT_TOO_LARGE');
-    expect(textOf(over)).toContain(`longer than ${MIB} bytes`);
+    expect(textOf(over.result)).toContain(`longer than ${MIB} bytes`);
     await waitFor(() => !isAlive(Number(first)), { message: 'the server that sent the over-long result is still running' });
 
     const again = await exec(peer, 'huge', 'pid', {});
     expect(again.result?.isError).toBeFalsy();
-    expect(textOf(again)).not.toBe(first);
+    expect(textOf(again.result)).not.toBe(first);
     // Other servers were never affected.
-    expect(textOf(await exec(peer, 'echo', 'echo', { message: 'still here' }))).toBe('still here');
+    expect(textOf((await exec(peer, 'echo', 'echo', { message: 'still here' })).result)).toBe('still here');
   });
 
   it('a line that never ends fails the call at once and the server is restarted', async () => {
     const peer = await startGateway(['--max-result-bytes', String(MIB), '--timeout-ms', '300000', '--max-timeout-ms', '300000']);
-    const first = textOf(await exec(peer, 'huge', 'pid', {}));
+    const first = textOf((await exec(peer, 'huge', 'pid', {})).result);
     const endless = await exec(peer, 'huge', 'endless', {}, 20_000);
     expect(errorCode(endless)).toBe('RESULT_TOO_LARGE');
     await waitFor(() => !isAlive(Number(first)), { message: 'the server writing the endless line is still running' });
     const again = await exec(peer, 'huge', 'pid', {});
-    expect(textOf(again)).toMatch(/^\d+$/);
-    expect(textOf(again)).not.toBe(first);
+    expect(textOf(again.result)).toMatch(/^\d+$/);
+    expect(textOf(again.result)).not.toBe(first);
   });
 });

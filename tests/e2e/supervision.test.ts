@@ -9,7 +9,8 @@ import { callTool } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive } from '../helpers/processes.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
-import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, errorOf, exec, serverHealth, textOf } from './reload-support.js';
+import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, errorOf, exec, serverHealth } from './reload-support.js';
+import { textOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('supervision');
 const measured: string[] = [];
@@ -129,9 +130,7 @@ describe('a server that hangs at start-up', () => {
     const gw = await farm.start({ mcpServers: { hung: node('slow-start'), echo: node('echo') }, rules: ALLOW_ALL });
     await echoPid(gw, 'echo');
     const abort = new AbortController();
-    const hanging = callTool(gw.client, 'execute_tool', { agent_id: AGENT, server: 'hung', tool: 'ping_me' }, { signal: abort.signal }).catch(
-      (err: unknown) => err,
-    );
+    const hanging = callTool(gw.client, 'execute_tool', { agent_id: AGENT, server: 'hung', tool: 'ping_me' }, { signal: abort.signal }).catch((err: unknown) => err);
     try {
       for (let i = 0; i < 5; i++) {
         const { value, ms } = await timed(() => exec(gw, 'echo', 'echo', { message: `m${i}` }));

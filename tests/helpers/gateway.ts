@@ -70,16 +70,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
 
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [
-      GATEWAY_MAIN,
-      '--mcp-config',
-      mcpConfigPath,
-      '--rules',
-      rulesPath,
-      '--audit-log',
-      auditPath,
-      ...(opts.args ?? []),
-    ],
+    args: [GATEWAY_MAIN, '--mcp-config', mcpConfigPath, '--rules', rulesPath, '--audit-log', auditPath, ...(opts.args ?? [])],
     env: { ...definedEnv(process.env), ...opts.env },
     cwd: opts.cwd ?? dir,
     stderr: 'pipe',
@@ -96,10 +87,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
   const exited = new Promise<void>((resolve) => (markExited = resolve));
   transport.onclose = () => markExited();
 
-  const client = new Client(
-    { name: 'gateway-test-client', version: '1.0.0' },
-    { capabilities: opts.clientCapabilities ?? {} },
-  );
+  const client = new Client({ name: 'gateway-test-client', version: '1.0.0' }, { capabilities: opts.clientCapabilities ?? {} });
   try {
     await client.connect(transport, { timeout: opts.connectTimeoutMs ?? 20_000 });
   } catch (e) {
@@ -132,12 +120,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<GatewayHa
  * is exactly what came over the wire (Client.callTool() adds client-side checks that reject
  * some valid results).
  */
-export async function callTool(
-  client: Client,
-  name: string,
-  args: Record<string, unknown> = {},
-  options?: RequestOptions,
-): Promise<CallToolResult> {
+export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}, options?: RequestOptions): Promise<CallToolResult> {
   return client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, options);
 }
 

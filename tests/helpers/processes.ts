@@ -125,10 +125,7 @@ export interface WaitForOptions {
  * Poll `cond` until it returns true; throw with `message` after `timeoutMs`.
  * A `cond` that throws counts as "not yet". Use this instead of fixed sleeps.
  */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  { timeoutMs = 10_000, intervalMs = 25, message }: WaitForOptions = {},
-): Promise<void> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, { timeoutMs = 10_000, intervalMs = 25, message }: WaitForOptions = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -144,19 +141,5 @@ export async function waitFor(
       throw new Error(base + suffix);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-/**
- * Waits until no process carrying the test run's marker is left; any that stays past the
- * bound is killed and named in the error, so one test file's leak never reaches the next.
- */
-export async function expectNoProcessesLeft(marker: string, timeoutMs: number, what = 'processes left behind'): Promise<void> {
-  try {
-    await waitFor(() => processesWithEnv('GW_E2E_MARKER', marker).length === 0, { timeoutMs, message: what });
-  } catch (e) {
-    const left = processesWithEnv('GW_E2E_MARKER', marker);
-    killPids(left.map((p) => p.pid));
-    throw new Error(`${(e as Error).message}: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`, { cause: e });
   }
 }

@@ -20,7 +20,6 @@ export function cleanupTmpDirs(): void {
   }
 }
 
-
 export interface WriteJsonOptions {
   /**
    * true (default): write a temp file next to the target and rename it over the target, so a

@@ -88,13 +88,7 @@ export async function expectNoLeftovers(): Promise<void> {
   });
 }
 
-export function textOf(result: { content?: unknown }): string {
-  const blocks = (result.content ?? []) as { type: string; text?: string }[];
-  return blocks
-    .filter((b) => b.type === 'text')
-    .map((b) => b.text)
-    .join('');
-}
+export { textOf } from '../helpers/results.js';
 
 /**
  * A fixture's call log (FIXTURE_CALL_LOG, see tests/fixtures/servers/_shared.mjs): put `env`

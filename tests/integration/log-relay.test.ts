@@ -15,6 +15,7 @@ import { waitFor } from '../helpers/processes.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { textOf } from '../helpers/results.js';
 
 type Log = LoggingMessageNotification['params'];
 
@@ -66,8 +67,6 @@ async function unrelated(client: Client, level: string, message: string): Promis
   await client.callTool({ name: 'logs__log_when', arguments: { path, level, message } });
   writeFileSync(path, '');
 }
-
-const textOf = (result: unknown) => ((result as { content: Array<{ text: string }> }).content[0]?.text ?? '');
 
 describe('log relay', () => {
   it('accepts logging/setLevel and declares logging', async () => {

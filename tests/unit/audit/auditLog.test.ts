@@ -42,20 +42,20 @@ describe('JsonlAuditSink', () => {
   it('writes every record written before close(), in order, as whole lines', async () => {
     const path = join(makeTmpDir(), 'audit.jsonl');
     const sink = new JsonlAuditSink(path, createLogger('silent'));
-    for (let i = 0; i < 500; i++) sink.write(record(i));
+    for (let i = 0; i < 500; i++) void sink.write(record(i));
     await sink.close();
     const raw = readFileSync(path, 'utf8');
     expect(raw.endsWith('\n')).toBe(true);
     expect(lines(path).map((r) => r.id)).toEqual(Array.from({ length: 500 }, (_, i) => `id-${i}`));
-    sink.write(record(999)); // after close: ignored
+    void sink.write(record(999)); // after close: ignored
     expect(lines(path)).toHaveLength(500);
   });
 
   it('writes queued records on its own shortly after, without close()', async () => {
     const path = join(makeTmpDir(), 'audit.jsonl');
     const sink = new JsonlAuditSink(path, createLogger('silent'));
-    sink.write(record(1));
-    sink.write(record(2));
+    void sink.write(record(1));
+    void sink.write(record(2));
     await waitFor(() => {
       try {
         return lines(path).length === 2;
@@ -63,7 +63,7 @@ describe('JsonlAuditSink', () => {
         return false;
       }
     });
-    sink.write(record(3));
+    void sink.write(record(3));
     await waitFor(() => lines(path).length === 3);
     await sink.close();
   });
@@ -71,7 +71,7 @@ describe('JsonlAuditSink', () => {
   it('flushSync() writes what is queued', async () => {
     const path = join(makeTmpDir(), 'audit.jsonl');
     const sink = new JsonlAuditSink(path, createLogger('silent'));
-    sink.write(record(1));
+    void sink.write(record(1));
     await waitFor(() => {
       try {
         return lines(path).length === 1;
@@ -79,8 +79,8 @@ describe('JsonlAuditSink', () => {
         return false;
       }
     });
-    sink.write(record(2));
-    sink.write(record(3));
+    void sink.write(record(2));
+    void sink.write(record(3));
     sink.flushSync();
     expect(lines(path).map((r) => r.id)).toEqual(['id-1', 'id-2', 'id-3']);
     await sink.close();

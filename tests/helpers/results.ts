@@ -1,0 +1,11 @@
+// Reading what a tool call returned, the same way in every test.
+
+/** The text blocks of a tool result's content, joined; '' when it has none. */
+export function textOf(result: unknown): string {
+  const content = (result as { content?: unknown } | undefined)?.content;
+  if (!Array.isArray(content)) return '';
+  return (content as Array<{ type?: unknown; text?: unknown }>)
+    .filter((block) => block.type === 'text' && typeof block.text === 'string')
+    .map((block) => block.text as string)
+    .join('');
+}

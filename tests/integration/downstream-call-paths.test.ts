@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/downstream/connection.js';
 import { waitFor } from '../helpers/processes.js';
-import { ManualClock, memoryEcho } from './downstream-memory.js';
-import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
+import { ManualClock, memoryEcho } from '../helpers/memoryDownstream.js';
+import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isAbortError } from '../../src/downstream/connection.js';
-import { memoryEcho } from './downstream-memory.js';
+import { memoryEcho } from '../helpers/memoryDownstream.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { callLog, closeTracked, connectedAs, connection, recordingLogger, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from './downstream-support.js';
+import { callLog, closeTracked, connectedAs, connection, recordingLogger, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'amg-downstream-'));

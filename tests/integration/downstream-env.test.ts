@@ -2,7 +2,7 @@
 // child process actually receives.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildChildEnv } from '../../src/downstream/childEnv.js';
-import { closeTracked, connection, expectNoLeftovers, fixtureSpec, textOf } from './downstream-support.js';
+import { closeTracked, connection, expectNoLeftovers, fixtureSpec, textOf } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 

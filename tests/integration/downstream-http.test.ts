@@ -17,7 +17,7 @@ import type { ServerSpec } from '../../src/config/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { SERVER_EVERYTHING } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
-import { MARKER, MARKER_NAME, closeTracked, connectedAs, connection, expectNoLeftovers, recordingLogger, textOf } from './downstream-support.js';
+import { MARKER, MARKER_NAME, closeTracked, connectedAs, connection, expectNoLeftovers, recordingLogger, textOf } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const HEADERS = { Authorization: 'Bearer test-token', 'X-Custom': 'yes' };

@@ -6,7 +6,7 @@ import { GatewayError } from '../../src/errors.js';
 import { realClock } from '../../src/downstream/clock.js';
 import { InstanceRegistry, type InstanceLimits } from '../../src/downstream/instances.js';
 import { isAlive, processesWithEnv, waitFor } from '../helpers/processes.js';
-import { MARKER, MARKER_NAME, expectNoLeftovers, fixtureSpec, options, stdioSpec, textOf, track, closeTracked } from './downstream-support.js';
+import { MARKER, MARKER_NAME, expectNoLeftovers, fixtureSpec, options, stdioSpec, textOf, track, closeTracked } from '../helpers/downstream.js';
 
 const LIMITS: InstanceLimits = { defaultTimeoutS: 10, cleanupIntervalS: 3600, maxPerServer: 2, maxTotal: 3 };
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };

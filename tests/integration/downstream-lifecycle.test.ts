@@ -6,7 +6,7 @@ import { ProcessGroupTransport } from '../../src/downstream/processGroupTranspor
 import { buildChildEnv } from '../../src/downstream/childEnv.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';
-import { MARKER, MARKER_NAME, closeTracked, connection, expectNoLeftovers, fixtureSpec, silent, textOf, track } from './downstream-support.js';
+import { MARKER, MARKER_NAME, closeTracked, connection, expectNoLeftovers, fixtureSpec, silent, textOf, track } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 

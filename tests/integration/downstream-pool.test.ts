@@ -3,7 +3,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DownstreamPool, connectionKey } from '../../src/downstream/pool.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';
-import { closeTracked, connectedAs, expectNoLeftovers, fixtureSpec, options, recordingLogger, textOf, track } from './downstream-support.js';
+import { closeTracked, connectedAs, expectNoLeftovers, fixtureSpec, options, recordingLogger, textOf, track } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 

@@ -3,7 +3,7 @@
 // itself is covered in memory by tests/unit/downstream/backoff.test.ts.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { closeTracked, connection, expectNoLeftovers, fixtureSpec } from './downstream-support.js';
+import { closeTracked, connection, expectNoLeftovers, fixtureSpec } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 

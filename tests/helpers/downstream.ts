@@ -10,8 +10,8 @@ import { defaultSandbox } from '../../src/config/sandbox.js';
 import type { ServerSpec } from '../../src/config/types.js';
 import { DownstreamConnection, type ConnectionOptions } from '../../src/downstream/connection.js';
 import { GatewayError } from '../../src/errors.js';
-import { fixture } from '../helpers/paths.js';
-import { processesWithEnv, waitFor } from '../helpers/processes.js';
+import { fixture } from './paths.js';
+import { processesWithEnv, waitFor } from './processes.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -88,7 +88,7 @@ export async function expectNoLeftovers(): Promise<void> {
   });
 }
 
-export { textOf } from '../helpers/results.js';
+export { textOf } from './results.js';
 
 /**
  * A fixture's call log (FIXTURE_CALL_LOG, see tests/fixtures/servers/_shared.mjs): put `env`

@@ -1,6 +1,7 @@
 // Input rules of SignalWire's REST gateway, anchored for real (no trailing newline), each
 // failure a 400 naming the field.
 import { AGENT_ID_MAX_LENGTH as AGENT_ID_MAX } from '../config/rulesFile.js';
+import { isPlainObject } from '../values.js';
 import { HttpError } from './respond.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -31,10 +32,6 @@ export function toolName(value: unknown, field = 'tool'): string {
 
 export function sessionId(value: unknown, field = 'session_id'): string {
   return checkName(value, field, 'session ID', 128, SESSION_ID, 'A-Z a-z 0-9 _ . -');
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 export interface CallBody {

@@ -6,7 +6,7 @@ import type { OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { selectTools } from '../toolView.js';
 import { authorizeServer } from './access.js';
-import { connectionFor } from './connection.js';
+import { connectionFor } from './lease.js';
 import { listToolsOf } from './listTools.js';
 
 // What get_server_tools computes from a cached tool list, per agent and server: the
@@ -47,7 +47,7 @@ function cacheFor(policy: Policy, tools: readonly Tool[], agentId: string, serve
 }
 
 export async function getServerTools(ctx: OperationContext, args: Args): Promise<CallToolResult> {
-  const server = requiredString(args, 'server', 'a server name from list_servers');
+  const server = requiredString(args, 'server', 'a server name from list_servers', ctx.fields);
   const names = optionalNameList(args, 'names');
   const pattern = optionalString(args, 'pattern');
   if (pattern !== undefined && pattern !== '') {

@@ -26,7 +26,7 @@ export interface ToolView {
 
 // Per downstream Tool object. A cached tool list is frozen and replaced as a whole when
 // the server's tools change, so an entry keyed by the Tool object can never go stale, and
-// it goes away with the list.
+// it goes away with the list: the Tool object is the owner, hence a WeakMap keyed by it.
 const views = new WeakMap<Tool, ToolView>();
 
 export function toolView(tool: Tool): ToolView {

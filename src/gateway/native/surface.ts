@@ -30,7 +30,7 @@ import type { NamingOptions } from './names.js';
 import { nativeToolOperation } from './nativeTool.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
-import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ViewContext } from './visible.js';
+import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ToolViewCache, type ViewContext } from './visible.js';
 import { depthProblem } from '../inputBounds.js';
 
 // The native side of the gateway: the downstream tools, resources, templates and prompts an
@@ -71,6 +71,7 @@ export class NativeSurface {
   readonly #logger: Logger;
   readonly #enabled: boolean;
   readonly #catalog = new Catalog();
+  readonly #toolViews: ToolViewCache = new WeakMap();
   readonly #changes: ListChanges;
   readonly #subscriptions: Subscriptions;
 
@@ -103,6 +104,7 @@ export class NativeSurface {
       naming: this.#naming,
       logger: this.#logger,
       reserved: RESERVED,
+      toolViews: this.#toolViews,
     };
   }
 

@@ -8,8 +8,8 @@ import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
 import { listToolsOf } from './listTools.js';
 
-// Name lookups per cached tool list: the list object is replaced whenever the downstream's
-// tools change, so a WeakMap keyed by it can never go stale.
+// Name lookups per cached tool list. The list object is frozen and replaced whenever the
+// downstream's tools change, so it is the owner: a WeakMap keyed by it lives exactly as long.
 const nameIndex = new WeakMap<readonly Tool[], ReadonlySet<string>>();
 
 function hasTool(tools: readonly Tool[], name: string): boolean {

@@ -12,7 +12,8 @@ import { listToolsOf } from './listTools.js';
 // What get_server_tools computes from a cached tool list, per agent and server: the
 // policy's answer for every tool, and the last few answers (by arguments). A reload
 // compiles a new Policy object and a tool-list change replaces the (frozen) list, so
-// entries keyed by both can never go stale; they go away with either.
+// entries keyed by both can never go stale; they go away with either (the two immutable
+// objects are the owners, hence WeakMaps rather than a field of either).
 interface ListCache {
   readonly allowed: Uint8Array;
   /** Frozen answers by names/pattern/budget; the oldest goes when there are MAX_ANSWERS. */

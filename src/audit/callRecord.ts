@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { IdentitySource } from '../policy/types.js';
+import { isPlainObject } from '../values.js';
 import { hashArgs, isoTimestamp, type AuditDecision, type AuditRecord } from './record.js';
 
 // The audit line of one finished gateway call. Every field a caller can put text into is
@@ -61,7 +62,7 @@ export function callRecord(a: CallFacts, auditArgs: 'hash' | 'full', logger: Log
   try {
     // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
     const recorded = a.operation === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
-    const keys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
+    const keys = isPlainObject(recorded) ? Object.keys(recorded) : [];
     return {
       ...base,
       arg_keys: keys.slice(0, MAX_AUDITED_KEYS).map(clipKey),

@@ -24,6 +24,54 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** JSON-RPC error codes a gateway error becomes on a protocol request (native reads, prompts, completions). */
+export const JSON_RPC_INVALID_REQUEST = -32600;
+export const JSON_RPC_INVALID_PARAMS = -32602;
+export const JSON_RPC_INTERNAL_ERROR = -32603;
+/** MCP's "resource not found"; servers use it (or -32602) for an unknown resource or prompt. */
+export const JSON_RPC_RESOURCE_NOT_FOUND = -32002;
+
+/** How each front end and the audit line read a code. */
+export interface CodeMeaning {
+  /** The REST status of a call that failed with it. */
+  readonly http: number;
+  /** The JSON-RPC error code of a protocol request that failed with it. */
+  readonly jsonRpc: number;
+  /** The audit decision of a call that failed with it. */
+  readonly decision: 'DENY' | 'TIMEOUT' | 'ERROR';
+  /**
+   * A native resource or prompt refused with it answers as one that does not exist, so
+   * neither can be probed.
+   */
+  readonly hidesTarget: boolean;
+}
+
+function meaning(http: number, jsonRpc: number, decision: CodeMeaning['decision'], hidesTarget = false): CodeMeaning {
+  return Object.freeze({ http, jsonRpc, decision, hidesTarget });
+}
+
+/** The one place a code's HTTP status, JSON-RPC code and audit decision are chosen. */
+export const CODE_MEANINGS: Readonly<Record<ErrorCode, CodeMeaning>> = Object.freeze({
+  DENIED_BY_POLICY: meaning(403, JSON_RPC_INVALID_PARAMS, 'DENY', true),
+  MISSING_AGENT_ID: meaning(400, JSON_RPC_INVALID_REQUEST, 'DENY'),
+  INVALID_AGENT_ID: meaning(403, JSON_RPC_INVALID_REQUEST, 'DENY'),
+  AGENT_MISMATCH: meaning(403, JSON_RPC_INVALID_REQUEST, 'DENY'),
+  FALLBACK_AGENT_NOT_IN_RULES: meaning(403, JSON_RPC_INVALID_REQUEST, 'DENY'),
+  NO_FALLBACK_CONFIGURED: meaning(400, JSON_RPC_INVALID_REQUEST, 'DENY'),
+  SERVER_NOT_FOUND: meaning(404, JSON_RPC_INVALID_PARAMS, 'ERROR', true),
+  SERVER_UNAVAILABLE: meaning(503, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+  TOOL_NOT_FOUND: meaning(404, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+  RESOURCE_NOT_FOUND: meaning(500, JSON_RPC_INVALID_PARAMS, 'ERROR', true),
+  PROMPT_NOT_FOUND: meaning(500, JSON_RPC_INVALID_PARAMS, 'ERROR', true),
+  TIMEOUT: meaning(504, JSON_RPC_INTERNAL_ERROR, 'TIMEOUT'),
+  RESULT_TOO_LARGE: meaning(502, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+  INVALID_ARGUMENT: meaning(400, JSON_RPC_INVALID_PARAMS, 'ERROR'),
+  TOO_MANY_SESSIONS: meaning(503, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+  SESSION_CONFLICT: meaning(409, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+  TOO_MANY_SESSIONS_FOR_IDENTITY: meaning(429, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+  INTERNAL_ERROR: meaning(500, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
+});
+
 export interface GatewayErrorDetails {
   readonly rule?: string;
   readonly server?: string;

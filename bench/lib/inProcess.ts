@@ -3,8 +3,7 @@
 // objects: if GatewayOptions changes, this is the file to follow it.
 
 import { join } from 'node:path';
-import type { RequestExtra } from '../../src/gateway/context.js';
-import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
+import type { RequestExtra, UpstreamSession } from '../../src/gateway/serverRequests.js';
 import { NullAuditSink } from '../../src/audit/auditLog.js';
 import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway/gateway.js';

@@ -6,7 +6,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Authenticator } from '../http/auth.js';
-import { CallOutcomes } from '../http/callOutcome.js';
 import { createMetrics, type GatewayMetricsExporter } from '../http/metrics.js';
 import { createRateLimiter, type RateLimiter } from '../http/rateLimit.js';
 import { HostPolicy } from '../http/host.js';
@@ -72,8 +71,6 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
           'GATEWAY_AUTH_USER/GATEWAY_AUTH_PASSWORD, or per-agent "credentials" in the rules file; or pass --allow-unauthenticated',
       );
     }
-    const outcomes = new CallOutcomes();
-    prepared.observers.call.push(outcomes.observe);
     metrics = createMetrics({
       downstreams: () =>
         gateway.snapshot.serverNames.map((name) => {
@@ -93,7 +90,6 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
       rateLimiter,
       metrics,
       gateway,
-      outcomes,
       logger,
       host: http.host,
       port: http.port,

@@ -149,7 +149,7 @@ export class InstanceRegistry {
     let instance = this.#instances.get(key);
     if (instance && this.#isDead(instance)) {
       const message = this.#lostMessage(instance);
-      this.#remove(instance, 'died');
+      void this.#remove(instance, 'died');
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server });
     }
     if (!instance) instance = this.#create(req, key);

@@ -5,16 +5,19 @@ import { GatewayError } from '../errors.js';
 
 export type Args = Readonly<Record<string, unknown>>;
 
+/** What a caller calls the gateway's argument fields where its words differ (REST: `service` for `server`). */
+export type FieldNames = Readonly<Partial<Record<string, string>>>;
+
 export function asArgs(raw: unknown): Args {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid('arguments', 'must be an object');
   return raw as Args;
 }
 
-export function requiredString(args: Args, field: string, hint: string): string {
+export function requiredString(args: Args, field: string, hint: string, names?: FieldNames): string {
   const value = args[field];
-  if (value === undefined || value === null || value === '') throw invalid(field, `is required (${hint})`);
-  if (typeof value !== 'string') throw invalid(field, `must be a string, got ${typeOf(value)}`);
+  if (value === undefined || value === null || value === '') throw invalid(field, `is required (${hint})`, names);
+  if (typeof value !== 'string') throw invalid(field, `must be a string, got ${typeOf(value)}`, names);
   return value;
 }
 
@@ -40,10 +43,10 @@ export function optionalInteger(args: Args, field: string, min: number): number 
   return value;
 }
 
-export function optionalObject(args: Args, field: string): Record<string, unknown> {
+export function optionalObject(args: Args, field: string, names?: FieldNames): Record<string, unknown> {
   const value = args[field];
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(field, `must be an object, got ${typeOf(value)}`);
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(field, `must be an object, got ${typeOf(value)}`, names);
   return value as Record<string, unknown>;
 }
 
@@ -64,8 +67,8 @@ export function optionalNameList(args: Args, field: string): string[] | undefine
   return names.length === 0 ? undefined : names;
 }
 
-export function invalid(field: string, message: string): GatewayError {
-  return new GatewayError('INVALID_ARGUMENT', `Invalid argument '${field}': ${message}`);
+export function invalid(field: string, message: string, names?: FieldNames): GatewayError {
+  return new GatewayError('INVALID_ARGUMENT', `Invalid argument '${names?.[field] ?? field}': ${message}`);
 }
 
 function typeOf(value: unknown): string {

@@ -1,13 +1,12 @@
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { RulesConfig, ServerSpec } from '../config/types.js';
+import type { DownstreamConnection } from '../downstream/connection.js';
 import type { InstanceRegistry } from '../downstream/instances.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { IdentitySource, Policy } from '../policy/types.js';
+import type { FieldNames } from './arguments.js';
 import type { InstanceScope } from './serverRequests.js';
-
-export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * Everything a call decides with, taken once at its start. Reloads replace the whole
@@ -48,10 +47,24 @@ export interface OperationContext {
   readonly instanceScope: InstanceScope | undefined;
   readonly agentId: string;
   readonly identitySource: IdentitySource;
-  readonly extra: RequestExtra;
+  /** Aborted when the caller cancels. */
+  readonly signal: AbortSignal;
+  /** Relays a downstream's progress to the caller; undefined when the caller asked for none. */
+  readonly progress: ProgressSink | undefined;
+  /** What the caller calls the argument fields, for messages. */
+  readonly fields: FieldNames | undefined;
   readonly settings: CallSettings;
   readonly logger: Logger;
   readonly note: AuditNote;
   /** Registers the call as in flight on a downstream server, so that server's requests (elicitation, sampling) reach this caller. */
   readonly trackCall: (server: string) => () => void;
+}
+
+export type ProgressSink = (progress: { progress: number; total?: number; message?: string }) => void;
+
+/** The cached resource, template and prompt lists of each connection (native/catalog.ts keeps them). */
+export interface OfferLists {
+  resources(connection: DownstreamConnection): Promise<readonly Resource[]>;
+  resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplate[]>;
+  prompts(connection: DownstreamConnection): Promise<readonly Prompt[]>;
 }

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { McpError, ErrorCode, type CallToolResult, type LoggingLevel, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/auditLog.js';
 import { GatewayMetrics } from '../audit/latencyStats.js';
-import { hashArgs, isoTimestamp, type AuditDecision, type AuditRecord } from '../audit/record.js';
 import { ConfigError } from '../config/configError.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
@@ -14,15 +12,13 @@ import { InstanceRegistry } from '../downstream/instances.js';
 import { DownstreamPool, type ApplyResult } from '../downstream/pool.js';
 import { Reaper } from '../downstream/reaper.js';
 import { gatewayFolder, removeAbandonedFolders } from '../downstream/sandboxFolders.js';
-import { GatewayError } from '../errors.js';
 import { crossCheckRules } from '../policy/crossCheck.js';
 import { compilePolicy } from '../policy/engine.js';
 import { resolveIdentity } from '../policy/identity.js';
-import type { IdentitySource } from '../policy/types.js';
 import { VERSION } from '../version.js';
-import { asArgs, type Args } from './arguments.js';
-import { argumentDepthProblem, nameProblem } from './inputBounds.js';
-import type { AuditNote, OperationContext, RequestExtra, Snapshot } from './context.js';
+import type { Snapshot } from './context.js';
+import { CallPipeline } from './calls/pipeline.js';
+import type { CallEvent, CallOutcome, CallRequest, Operation } from './calls/request.js';
 import { metaTools } from './metaTools.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, type NamingOptions } from './native/names.js';
 import { NativeSurface } from './native/surface.js';
@@ -42,10 +38,9 @@ import { getPromptOperation } from './operations/getPrompt.js';
 import { getServerTools } from './operations/getServerTools.js';
 import { listServersOperation } from './operations/listServers.js';
 import { readResourceOperation } from './operations/readResource.js';
-import { errorResult, jsonResult, toGatewayError } from './results.js';
-import { ServerRequestRouter, type UpstreamSession } from './serverRequests.js';
+import { jsonResult, toolResult } from './results.js';
+import { ServerRequestRouter, type RequestExtra, type UpstreamSession } from './serverRequests.js';
 import { LogRelay } from './logRelay.js';
-import { protocolError } from '../protocolError.js';
 import { redactCredentials, redactSecrets } from '../redact.js';
 import { callerMetrics, callerReloadView } from './statusView.js';
 
@@ -105,18 +100,7 @@ export type GatewayMode = 'meta' | 'native' | 'both';
 
 const DEFAULT_LIST_CHANGED_DEBOUNCE_MS = 200;
 
-/** One finished gateway tool call, as observers see it (no argument values). */
-export interface CallEvent {
-  readonly operation: string;
-  readonly agent: string | null;
-  readonly server: string | null;
-  readonly tool: string | null;
-  readonly decision: AuditDecision;
-  readonly code: string | null;
-  readonly latencyMs: number;
-  readonly isError: boolean;
-  readonly sessionId?: string;
-}
+export type { CallEvent } from './calls/request.js';
 
 /** Something the gateway closes when it closes: the config file watcher. */
 export interface Closable {
@@ -135,8 +119,6 @@ export interface ReloadReport {
   readonly servers?: Pick<ApplyResult, 'added' | 'removed' | 'changed' | 'unchanged'>;
 }
 
-type Operation = (ctx: OperationContext, args: Args) => Promise<CallToolResult>;
-
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #logger: Logger;
@@ -144,7 +126,8 @@ export class Gateway {
   readonly #router: ServerRequestRouter;
   readonly #logs: LogRelay;
   readonly #startedAt = Date.now();
-  readonly #operations: ReadonlyMap<string, Operation>;
+  readonly #operations: ReadonlyMap<string, Operation<CallToolResult>>;
+  readonly #calls: CallPipeline;
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
   readonly #ledger: ReloadLedger;
@@ -187,7 +170,7 @@ export class Gateway {
           return gateway.#pool;
         },
         agentFor: (session) => this.agentFor(session),
-        run: (label, operation, args, extra, session) => this.#run(label, operation, args, false, extra, session),
+        run: (request, operation) => this.#calls.run(request, operation),
         metaTools: () => this.listTools(),
       },
       naming: options.naming ?? namingOptions(DEFAULT_SEPARATOR, DEFAULT_CLIENT_PREFIX_LENGTH),
@@ -234,7 +217,25 @@ export class Gateway {
       maxTotal: this.#session.maxTotalSessions,
       ...(this.#session.maxSessionsPerIdentity !== undefined ? { maxPerOwner: this.#session.maxSessionsPerIdentity } : {}),
     });
-    const operations = new Map<string, Operation>([
+    // The host's getters read the fields as they are at each call (reload replaces the snapshot).
+    this.#calls = new CallPipeline(
+      options,
+      {
+        get snapshot() {
+          return gateway.#snapshot;
+        },
+        get pool() {
+          return gateway.#pool;
+        },
+        get instances() {
+          return gateway.#instances;
+        },
+      },
+      this.#router,
+      this.#metrics,
+      options.logger,
+    );
+    const operations = new Map<string, Operation<CallToolResult>>([
       ['list_servers', listServersOperation(this.#native.catalog)],
       ['get_server_tools', getServerTools],
       ['execute_tool', executeTool],
@@ -472,149 +473,28 @@ export class Gateway {
 
   /**
    * One tools/call: a meta-tool on offer, else (an MCP client in modes native and both) a
-   * native tool. REST callers reach the meta-tools in every mode.
+   * native tool. REST callers reach the meta-tools in every mode (see invoke).
    */
-  callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+  async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
     const native = this.#mode !== 'meta' && session.mcp === true;
-    const metaOffered = !(native && this.#mode === 'native') && !(name === 'get_gateway_status' && !this.#debugIn(this.#snapshot));
-    const offered = metaOffered ? this.#operations.get(name) : undefined;
-    if (offered) return this.#run(name, offered, rawArgs, true, extra, session);
-    if (native) return this.#native.callTool(name, rawArgs as Args, extra, session);
-    return this.#run(name, undefined, rawArgs, true, extra, session);
+    const offered = native && this.#mode === 'native' ? undefined : this.#metaOperation(name);
+    if (!offered && native) return this.#native.callTool(name, rawArgs, extra, session);
+    const request: CallRequest = { operation: name, caller: session, args: rawArgs, ownArgs: true, signal: extra.signal, peer: { session, extra } };
+    return toolResult(await this.#calls.run(request, offered));
   }
 
   /**
-   * A call the HTTP layer refuses once it has read it (a REST session used for another
-   * service): the same path as every call, input checks, identity and audit line included,
-   * ending in `refusal` instead of an operation.
+   * A meta-tool call from a front end that renders the outcome itself (REST): identity,
+   * input checks and the audit line as for every call, ending in `request.refusal` when set.
    */
-  refuseCall(name: string, rawArgs: unknown, refusal: GatewayError, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
-    return this.#run(name, () => Promise.reject(refusal), rawArgs, true, extra, session);
+  invoke(request: CallRequest): Promise<CallOutcome<CallToolResult>> {
+    return this.#calls.run(request, this.#metaOperation(request.operation));
   }
 
-  /**
-   * One gateway call, start to finish: identity, operation, audit and metrics. `name` (a
-   * meta-tool, or native_call, resources/read, ...) names it in the audit and metrics; `fromArgs`: the arguments are the gateway's own, so
-   * `agent_id` among them names the agent (a native call's arguments are the downstream's).
-   * No operation: the tool is not offered, a protocol error.
-   */
-  async #run(
-    name: string,
-    operation: Operation | undefined,
-    rawArgs: unknown,
-    fromArgs: boolean,
-    extra: RequestExtra,
-    session: UpstreamSession,
-  ): Promise<CallToolResult> {
-    const started = performance.now();
-    const snapshot = this.#snapshot;
-    const note: AuditNote = {};
-    let agentId: string | null = null;
-    let source: IdentitySource | null = null;
-    let args: Args = {};
-    // False for arguments refused as too deep: walking them again could exhaust the stack.
-    let hashable = true;
-    let result: CallToolResult | undefined;
-    let failure: GatewayError | undefined;
-    let cancelled = false;
-    try {
-      if (!operation) {
-        failure = new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
-        throw protocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      }
-      args = asArgs(rawArgs);
-      const tooDeep = argumentDepthProblem(name, args, fromArgs);
-      hashable = tooDeep === undefined;
-      // What the caller asked for, so a call refused before the operation ran still says where it aimed.
-      if (fromArgs) noteTarget(note, name, args);
-      if (tooDeep) throw tooDeep;
-      const badName = fromArgs ? nameProblem(name, args) : undefined;
-      if (badName) {
-        if (badName.code === 'INVALID_AGENT_ID' && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
-        throw badName;
-      }
-      const identity = resolveIdentity({
-        requested: fromArgs ? args['agent_id'] : undefined,
-        ...(this.#options.soleAgent !== undefined ? { sole: this.#options.soleAgent } : {}),
-        ...((session.boundAgent ?? this.#options.boundAgent) !== undefined ? { bound: (session.boundAgent ?? this.#options.boundAgent)! } : {}),
-        ...(this.#options.fallbackAgent ? { fallbackAgent: this.#options.fallbackAgent } : {}),
-        policy: snapshot.policy,
-      });
-      if (!identity.ok) {
-        if (identity.rule !== undefined) note.rule = identity.rule;
-        if (fromArgs && typeof args['agent_id'] === 'string') note.requestedAgent = clip(args['agent_id']);
-        throw new GatewayError(identity.code, identity.message, identity.rule !== undefined ? { rule: identity.rule } : {});
-      }
-      agentId = identity.agentId;
-      source = identity.source;
-      if (fromArgs && source === 'sole' && typeof args['agent_id'] === 'string' && args['agent_id'] !== agentId) note.requestedAgent = clip(args['agent_id']);
-      const ctx: OperationContext = {
-        snapshot,
-        pool: this.#pool,
-        instances: this.#instances,
-        instanceScope: session.instanceScope,
-        agentId,
-        identitySource: source,
-        extra,
-        settings: this.#options,
-        logger: this.#logger,
-        note,
-        trackCall: (server) => this.#router.track(server, session, extra),
-      };
-      result = await operation(ctx, args);
-      return result;
-    } catch (err) {
-      if (err instanceof McpError) throw err;
-      if (extra.signal.aborted) {
-        // The caller cancelled: the SDK sends no response, so there is nothing to shape.
-        cancelled = true;
-        throw err;
-      }
-      failure = toGatewayError(err);
-      if (failure.code === 'INTERNAL_ERROR') this.#logger.error({ err, tool: clip(name) }, 'unexpected error in tool call');
-      result = errorResult(failure);
-      return result;
-    } finally {
-      const latency = performance.now() - started;
-      const isError = result?.isError === true || cancelled || (failure !== undefined && result === undefined);
-      const code = failure ? failure.code : cancelled ? 'CANCELLED' : undefined;
-      const decision = decisionOf(failure, cancelled);
-      // A tool the gateway does not offer is named by the caller: one entry for all of them.
-      this.#metrics.record(agentId, operation ? name : UNKNOWN_OPERATION, latency, isError);
-      // Nothing is built for the audit or the observer when nobody takes it.
-      let audited: Promise<void> | undefined;
-      if (this.#options.audit.enabled) {
-        audited = this.#audit({
-          name,
-          args,
-          hashable,
-          agentId,
-          source,
-          note,
-          latency,
-          isError,
-          revision: snapshot.revision,
-          ...(code !== undefined ? { code } : {}),
-          ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
-          decision,
-        });
-      }
-      if (this.#options.onCall !== undefined) {
-        this.#observeCall({
-          operation: name,
-          agent: agentId,
-          server: note.server ?? null,
-          tool: note.tool ?? null,
-          decision,
-          code: code ?? null,
-          latencyMs: latency,
-          isError,
-          ...(session.auditSessionId !== undefined ? { sessionId: session.auditSessionId } : {}),
-        });
-      }
-      // The reply waits until the call's audit line is in the kernel (group commit, see JsonlAuditSink).
-      if (audited !== undefined) await audited;
-    }
+  /** The meta-tool `name` when it is on offer (get_gateway_status only in debug mode). */
+  #metaOperation(name: string): Operation<CallToolResult> | undefined {
+    if (name === 'get_gateway_status' && !this.#debugIn(this.#snapshot)) return undefined;
+    return this.#operations.get(name);
   }
 
   #observeReload(file: ConfigFileKey, outcome: 'success' | 'failure'): void {
@@ -623,69 +503,6 @@ export class Gateway {
     } catch (err) {
       this.#logger.warn({ err }, 'reload observer failed');
     }
-  }
-
-  #observeCall(event: CallEvent): void {
-    const observer = this.#options.onCall;
-    if (!observer) return;
-    try {
-      observer(event);
-    } catch (err) {
-      this.#logger.warn({ err }, 'call observer failed');
-    }
-  }
-
-  #audit(a: {
-    name: string;
-    args: Args;
-    hashable: boolean;
-    agentId: string | null;
-    source: IdentitySource | null;
-    note: AuditNote;
-    latency: number;
-    isError: boolean;
-    revision: number;
-    code?: string;
-    sessionId?: string;
-    decision: AuditDecision;
-  }): Promise<void> | undefined {
-    if (!this.#options.audit.enabled) return undefined;
-    // Every field a caller can put text into is clipped: a line stays small whatever the call.
-    const base = {
-      ts: isoTimestamp(),
-      id: randomUUID(),
-      revision: a.revision,
-      agent: a.agentId,
-      ...(a.note.requestedAgent !== undefined ? { requested_agent: clip(a.note.requestedAgent) } : {}),
-      identity_source: a.source,
-      operation: clip(a.name),
-      server: a.note.server === undefined ? null : clip(a.note.server),
-      tool: a.note.tool === undefined ? null : clip(a.note.tool),
-      decision: a.decision,
-      code: a.code ?? null,
-      rule: a.note.rule === undefined ? null : clip(a.note.rule),
-      latency_ms: Math.round(a.latency * 1000) / 1000,
-      isError: a.isError,
-      ...(a.sessionId !== undefined ? { session_id: clip(a.sessionId) } : {}),
-    };
-    let record: AuditRecord;
-    try {
-      // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
-      const recorded = a.name === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
-      const keys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
-      record = {
-        ...base,
-        arg_keys: keys.slice(0, MAX_AUDITED_KEYS).map(clipKey),
-        // Arguments refused as too deep are neither hashed nor copied: walking them could exhaust the stack.
-        args_sha256: a.hashable ? hashArgs(recorded) : null,
-        ...(this.#options.auditArgs === 'full' && a.hashable ? { args: recorded } : {}),
-      };
-    } catch (err) {
-      // The line is written whatever the arguments did to the hashing: without them.
-      this.#logger.error({ err, operation: clip(a.name) }, 'could not describe the arguments in the audit line');
-      record = { ...base, arg_keys: [], args_sha256: null };
-    }
-    return this.#options.audit.write(record);
   }
 
   /**
@@ -773,48 +590,7 @@ export class Gateway {
   }
 }
 
-/** Longest caller-supplied text copied into an audit field or log line. */
-const MAX_NOTED_LENGTH = 256;
-/** Most argument keys an audit line lists (the first ones), and the longest key it copies. */
-const MAX_AUDITED_KEYS = 64;
-const MAX_AUDITED_KEY_LENGTH = 128;
-/** The metrics entry of every call to a tool the gateway does not offer. */
-const UNKNOWN_OPERATION = '(unknown tool)';
-
-function clip(text: string): string {
-  return text.length > MAX_NOTED_LENGTH ? `${text.slice(0, MAX_NOTED_LENGTH)}…` : text;
-}
-
-function clipKey(key: string): string {
-  return key.length > MAX_AUDITED_KEY_LENGTH ? `${key.slice(0, MAX_AUDITED_KEY_LENGTH)}…` : key;
-}
-
-function noteTarget(note: AuditNote, operation: string, args: Args): void {
-  const server = args['server'];
-  if (typeof server === 'string' && operation !== 'list_servers') note.server = clip(server);
-  const tool = args['tool'];
-  if (typeof tool === 'string' && operation === 'execute_tool') note.tool = clip(tool);
-}
-
 export function buildSnapshot(revision: number, servers: ServersConfig, rules: RulesConfig): Snapshot {
   const map = new Map(servers.servers.map((s) => [s.name, s] as const));
   return Object.freeze({ revision, policy: compilePolicy(rules), rules, servers: map, serverNames: Object.freeze([...map.keys()]) });
-}
-
-function decisionOf(failure: GatewayError | undefined, cancelled: boolean): AuditDecision {
-  if (cancelled) return 'ERROR';
-  if (!failure) return 'ALLOW';
-  switch (failure.code) {
-    case 'DENIED_BY_POLICY':
-    case 'MISSING_AGENT_ID':
-    case 'INVALID_AGENT_ID':
-    case 'AGENT_MISMATCH':
-    case 'FALLBACK_AGENT_NOT_IN_RULES':
-    case 'NO_FALLBACK_CONFIGURED':
-      return 'DENY';
-    case 'TIMEOUT':
-      return 'TIMEOUT';
-    default:
-      return 'ERROR';
-  }
 }

@@ -1,7 +1,7 @@
 import { AGENT_ID_MAX_LENGTH } from '../config/rulesFile.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from '../config/serversFile.js';
 import { GatewayError } from '../errors.js';
-import { invalid, type Args } from './arguments.js';
+import { invalid, type Args, type FieldNames } from './arguments.js';
 import { nestsDeeperThan } from '../jsonDepth.js';
 
 // The shape every call's input must have before anything looks at it: identity, policy,
@@ -27,23 +27,23 @@ export const AGENT_ID_RULE = `1 to ${AGENT_ID_MAX_LENGTH} characters, none of th
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A refusal when `value` nests deeper than MAX_ARGUMENT_DEPTH (plus `wrapping` levels around it); `field` names it. */
-export function depthProblem(value: unknown, field: string, wrapping = 0): GatewayError | undefined {
+export function depthProblem(value: unknown, field: string, wrapping = 0, names?: FieldNames): GatewayError | undefined {
   if (!nestsDeeperThan(value, MAX_ARGUMENT_DEPTH + wrapping)) return undefined;
-  return invalid(field, `nests objects and arrays more than ${MAX_ARGUMENT_DEPTH} levels deep (the limit)`);
+  return invalid(field, `nests objects and arrays more than ${MAX_ARGUMENT_DEPTH} levels deep (the limit)`, names);
 }
 
 /**
  * The depth check of a call's arguments, before anything walks them. `execute_tool` carries
  * the downstream arguments in `args`, one level below its own; a native call's arguments
- * are the downstream's (`fromArgs` false).
+ * are the downstream's (`ownArgs` false).
  */
-export function argumentDepthProblem(operation: string, args: Args, fromArgs: boolean): GatewayError | undefined {
-  if (operation === 'execute_tool' && fromArgs) return depthProblem(args['args'], 'args') ?? depthProblem(args, 'arguments', 1);
-  return depthProblem(args, 'arguments');
+export function argumentDepthProblem(operation: string, args: Args, ownArgs: boolean, names?: FieldNames): GatewayError | undefined {
+  if (operation === 'execute_tool' && ownArgs) return depthProblem(args['args'], 'args', 0, names) ?? depthProblem(args, 'arguments', 1, names);
+  return depthProblem(args, 'arguments', 0, names);
 }
 
 /** The syntax of the names among a gateway tool's own arguments (`agent_id`, `server`, `tool`), before identity. */
-export function nameProblem(operation: string, args: Args): GatewayError | undefined {
+export function nameProblem(operation: string, args: Args, names?: FieldNames): GatewayError | undefined {
   const agentId = args['agent_id'];
   if (typeof agentId === 'string' && agentId !== '' && !fits(agentId, AGENT_ID_MAX_LENGTH)) {
     // An id no rules file can hold is refused as any unknown id is, only sooner.
@@ -51,7 +51,7 @@ export function nameProblem(operation: string, args: Args): GatewayError | undef
   }
   const server = args['server'];
   if (typeof server === 'string' && server !== '' && operation !== 'list_servers' && !SERVER_NAME.test(server)) {
-    return invalid('server', `server names are ${SERVER_NAME_RULE} (${describe(server)})`);
+    return invalid('server', `server names are ${SERVER_NAME_RULE} (${describe(server)})`, names);
   }
   const tool = args['tool'];
   if (operation === 'execute_tool' && typeof tool === 'string' && tool !== '' && !fits(tool, MAX_TOOL_NAME_LENGTH)) {

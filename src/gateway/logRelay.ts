@@ -72,11 +72,11 @@ export class LogRelay {
     const calls = this.#host.router.callsOn(routeKey ?? server);
     // Newest first: a client with several calls on the server hears it once, on its latest.
     for (let i = calls.length - 1; i >= 0; i--) {
-      const call = calls[i]!;
-      if (reached.has(call.session)) continue;
-      reached.add(call.session);
-      if (!admits(call.session, severity)) continue;
-      call.extra
+      const peer = calls[i]!.peer;
+      if (peer === undefined || reached.has(peer.session)) continue;
+      reached.add(peer.session);
+      if (!admits(peer.session, severity)) continue;
+      peer.extra
         .sendNotification({ method: 'notifications/message', params: message() })
         .catch((err: unknown) => this.#host.logger.debug({ err, server }, 'log relay to a caller failed'));
     }

@@ -1,5 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../errors.js';
+import { errorMessage } from '../values.js';
+import type { CallOutcome } from './calls/request.js';
 
 /**
  * A gateway-made result: the object as structuredContent and the same JSON as text. A
@@ -21,6 +23,20 @@ export function errorResult(err: GatewayError): CallToolResult {
 
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new GatewayError('INTERNAL_ERROR', `Internal gateway error: ${message}`, {}, { cause: err });
+}
+
+/** A call's outcome as tools/call answers it; a cancelled call and a protocol error have no result. */
+export function toolResult(outcome: CallOutcome<CallToolResult>): CallToolResult {
+  switch (outcome.kind) {
+    case 'value':
+      return outcome.value;
+    case 'failed':
+      return errorResult(outcome.error);
+    case 'cancelled':
+      throw outcome.reason;
+    case 'protocol':
+      throw outcome.error;
+  }
 }

@@ -8,9 +8,13 @@ import {
   type LoggingMessageNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import type { RequestExtra } from './context.js';
 import { protocolError } from '../protocolError.js';
+
+/** What the SDK hands a request handler of a client's request. */
+export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** One client connected to the gateway: the stdio peer, or one HTTP session. */
 export interface UpstreamSession {
@@ -59,19 +63,32 @@ export interface InstanceScope {
   readonly owner?: string;
 }
 
-export interface InFlight {
+/** An MCP client's request in flight: the client hears the call's progress and logs, and may be asked things. */
+export interface CallPeer {
   readonly session: UpstreamSession;
   readonly extra: RequestExtra;
 }
 
-// A human may take minutes to answer an elicitation; the downstream's own timeout bounds it.
-const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
+/** A call in flight on a server; no peer: a caller that can answer nothing (REST). */
+export interface InFlight {
+  readonly peer: CallPeer | undefined;
+}
 
-const RESULT_SCHEMAS = {
+/** A human may take minutes to answer an elicitation; the downstream's own timeout bounds it. */
+export const CLIENT_REQUEST_TIMEOUT_MS = 10 * 60_000;
+
+/** The requests a downstream may make of a client, with the schema of each answer. */
+export const CLIENT_RESULT_SCHEMAS = {
   'sampling/createMessage': CreateMessageResultSchema,
   'elicitation/create': ElicitResultSchema,
   'roots/list': ListRootsResultSchema,
 } as const;
+
+export type ClientRequestMethod = keyof typeof CLIENT_RESULT_SCHEMAS;
+
+export function isClientRequestMethod(method: string): method is ClientRequestMethod {
+  return Object.hasOwn(CLIENT_RESULT_SCHEMAS, method);
+}
 
 /**
  * Routes a downstream server's requests (sampling, elicitation, roots) to the client
@@ -103,8 +120,8 @@ export class ServerRequestRouter {
     return this.#inFlight.get(server) ?? [];
   }
 
-  track(server: string, session: UpstreamSession, extra: RequestExtra): () => void {
-    const entry: InFlight = { session, extra };
+  track(server: string, peer: CallPeer | undefined): () => void {
+    const entry: InFlight = { peer };
     let list = this.#inFlight.get(server);
     if (!list) {
       list = [];
@@ -122,23 +139,24 @@ export class ServerRequestRouter {
 
   async route(server: string, request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<unknown> {
     const method = request.method;
-    if (!(method in RESULT_SCHEMAS)) throw protocolError(ErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
-    const schema = RESULT_SCHEMAS[method as keyof typeof RESULT_SCHEMAS];
+    if (!isClientRequestMethod(method)) throw protocolError(ErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
+    const schema = CLIENT_RESULT_SCHEMAS[method];
     const calls = this.#inFlight.get(server);
     const call = calls?.[calls.length - 1];
-    const session = call?.session ?? (this.#sessions.size === 1 ? [...this.#sessions][0] : undefined);
-    if (!session) throw protocolError(ErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
-    const missing = missingCapability(session.clientCapabilities(), request);
+    // A call in flight decides who answers, even one whose caller can answer nothing.
+    const session = call ? call.peer?.session : this.#sessions.size === 1 ? [...this.#sessions][0] : undefined;
+    if (!call && !session) throw protocolError(ErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
+    const missing = missingCapability(session?.clientCapabilities(), request);
     if (missing) {
       throw protocolError(ErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;
-    if (call) {
+    if (call?.peer) {
       // On the caller's own request stream, so an HTTP client receives it on the call it made.
-      return call.extra.sendRequest(forwarded, schema, { signal: extra.signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS });
+      return call.peer.extra.sendRequest(forwarded, schema, { signal: extra.signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });
     }
-    return session.request(forwarded, extra.signal);
+    return session!.request(forwarded, extra.signal);
   }
 }
 

@@ -14,24 +14,19 @@ export function toolForModel(tool: Tool): Record<string, unknown> {
   return out;
 }
 
-/** Token estimate of one tool as returned: ceil(length of its compact JSON / 4). */
-export function estimateTokens(tool: Record<string, unknown>): number {
-  return Math.ceil(JSON.stringify(tool).length / 4);
-}
-
 /** A tool as get_server_tools returns it, with its compact JSON and token estimate. */
 export interface ToolView {
   /** Frozen (shallowly): shared by every answer that lists the tool. */
   readonly view: Readonly<Record<string, unknown>>;
   /** JSON.stringify(view). */
   readonly json: string;
-  /** ceil(json.length / 4), as estimateTokens(view). */
+  /** Token estimate of the tool as returned: ceil(json.length / 4). */
   readonly tokens: number;
 }
 
 // Per downstream Tool object. A cached tool list is frozen and replaced as a whole when
 // the server's tools change, so an entry keyed by the Tool object can never go stale, and
-// it goes away with the list.
+// it goes away with the list: the Tool object is the owner, hence a WeakMap keyed by it.
 const views = new WeakMap<Tool, ToolView>();
 
 export function toolView(tool: Tool): ToolView {

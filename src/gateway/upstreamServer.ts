@@ -3,14 +3,11 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
-  CreateMessageResultSchema,
-  ElicitResultSchema,
   GetPromptRequestSchema,
   InitializeRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
-  ListRootsResultSchema,
   ListToolsRequestSchema,
   ErrorCode,
   LoggingLevelSchema,
@@ -26,15 +23,13 @@ import { protocolError } from '../protocolError.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
-import type { InstanceScope, UpstreamSession } from './serverRequests.js';
+import { CLIENT_REQUEST_TIMEOUT_MS, CLIENT_RESULT_SCHEMAS, isClientRequestMethod, type InstanceScope, type UpstreamSession } from './serverRequests.js';
 
 const INSTRUCTIONS =
   'Gateway to several MCP servers. Call list_servers, then get_server_tools for a server, then execute_tool. ' +
   'Pass agent_id on every call if you were given one.';
 const NATIVE_INSTRUCTIONS =
   'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
-
-const SESSION_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 // The SDK's SetLevelRequestSchema would answer a bad level with -32603 (a failed parse is an
 // internal error to it); the level is checked in the handler instead, for a -32602 naming it.
@@ -89,17 +84,8 @@ export function createUpstreamServer(
     notifyResourceUpdated: (uri) => server.sendResourceUpdated({ uri }),
     notifyLog: (params) => server.sendLoggingMessage(params),
     request: (request: ServerRequest, signal: AbortSignal) => {
-      const options = { signal, timeout: SESSION_REQUEST_TIMEOUT_MS };
-      switch (request.method) {
-        case 'sampling/createMessage':
-          return server.request(request, CreateMessageResultSchema, options);
-        case 'elicitation/create':
-          return server.request(request, ElicitResultSchema, options);
-        case 'roots/list':
-          return server.request(request, ListRootsResultSchema, options);
-        default:
-          return Promise.reject(new Error(`cannot forward ${request.method}`));
-      }
+      if (!isClientRequestMethod(request.method)) return Promise.reject(new Error(`cannot forward ${request.method}`));
+      return server.request(request, CLIENT_RESULT_SCHEMAS[request.method], { signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });
     },
   };
   // The schema of every request served, so bad params are refused before the SDK sees them (invalidParams.ts).

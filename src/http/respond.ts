@@ -1,5 +1,5 @@
-// Response helpers of the HTTP mode: the error body `{error, code}`, the status each stable
-// error code maps to, and the security headers every response carries.
+// Response helpers of the HTTP mode: the error body `{error, code}` and the security headers
+// every response carries. The status of each gateway error code is in CODE_MEANINGS (errors.ts).
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 
@@ -29,37 +29,6 @@ export class HttpError extends Error {
     this.status = status;
     this.code = code;
     this.headers = headers;
-  }
-}
-
-/** The HTTP status of a gateway error code (a tool-call failure reported as an isError result). */
-export function statusOfGatewayCode(code: string): number {
-  switch (code) {
-    case 'INVALID_ARGUMENT':
-    case 'MISSING_AGENT_ID':
-    case 'NO_FALLBACK_CONFIGURED':
-      return 400;
-    case 'DENIED_BY_POLICY':
-    case 'INVALID_AGENT_ID':
-    case 'AGENT_MISMATCH':
-    case 'FALLBACK_AGENT_NOT_IN_RULES':
-      return 403;
-    case 'SERVER_NOT_FOUND':
-    case 'TOOL_NOT_FOUND':
-      return 404;
-    case 'SESSION_CONFLICT':
-      return 409;
-    case 'TOO_MANY_SESSIONS_FOR_IDENTITY':
-      return 429;
-    case 'SERVER_UNAVAILABLE':
-    case 'TOO_MANY_SESSIONS':
-      return 503;
-    case 'TIMEOUT':
-      return 504;
-    case 'RESULT_TOO_LARGE':
-      return 502;
-    default:
-      return 500;
   }
 }
 

@@ -1,21 +1,19 @@
 // The REST API shaped like SignalWire's MCP gateway (GET /health, GET /services,
 // GET /services/:name/tools, POST /services/:name/call, GET /sessions,
-// DELETE /sessions/:id), implemented by calling the Gateway's own tools with a per-request
-// session object: identity, policy, timeouts and the audit line are those of stdio mode.
-import { randomUUID } from 'node:crypto';
+// DELETE /sessions/:id), implemented by calling the Gateway's own tools through its one call
+// path: identity, policy, timeouts and the audit line are those of stdio mode.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestExtra } from '../gateway/context.js';
+import type { Caller } from '../gateway/calls/request.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { depthProblem } from '../gateway/inputBounds.js';
-import { GatewayError } from '../errors.js';
-import type { InstanceScope, UpstreamSession } from '../gateway/serverRequests.js';
+import { CODE_MEANINGS, GatewayError } from '../errors.js';
+import type { InstanceScope } from '../gateway/serverRequests.js';
+import { isPlainObject } from '../values.js';
 import { VERSION } from '../version.js';
 import type { Principal } from './auth.js';
-import type { CallOutcomes } from './callOutcome.js';
-import { HttpError, statusOfGatewayCode, type HttpErrorCode } from './respond.js';
+import { HttpError } from './respond.js';
 import { RestSessionRegistry } from './restSessions.js';
 import { callBody, optionalAgentId, serviceName, sessionId } from './validate.js';
-import { isPlainObject } from '../values.js';
 import { mergedJsonBytes } from '../mergeRecord.js';
 
 /** What a REST handler gets. */
@@ -36,13 +34,10 @@ export interface RestAnswer {
 
 export class RestApi {
   readonly #gateway: Gateway;
-  readonly #outcomes: CallOutcomes;
   readonly sessions: RestSessionRegistry;
-  #requestSeq = 0;
 
-  constructor(gateway: Gateway, outcomes: CallOutcomes) {
+  constructor(gateway: Gateway) {
     this.#gateway = gateway;
-    this.#outcomes = outcomes;
     this.sessions = new RestSessionRegistry({ defaultTimeoutS: gateway.sessionSettings.defaultTimeoutS });
   }
 
@@ -101,9 +96,9 @@ export class RestApi {
         ? new GatewayError('SESSION_CONFLICT', `Session ${call.sessionId} is for service '${existing.serviceName}', not '${service}'`)
         : undefined);
     if (refusal) {
-      await this.#invoke(r, 'execute_tool', callArgs, call.sessionId, undefined, refusal);
-      // #invoke answers with the refusal (or an earlier one); this is for a gateway without a call observer.
-      throw new HttpError(statusOfGatewayCode(refusal.code), refusal.code, refusal.message);
+      await this.#invoke(r, 'execute_tool', callArgs, { auditSessionId: call.sessionId }, refusal);
+      // #invoke throws the refusal (or an earlier one); a call refused can never succeed.
+      throw new HttpError(CODE_MEANINGS[refusal.code].http, refusal.code, refusal.message);
     }
     const scope: InstanceScope = {
       key: restScopeKey(owner, call.sessionId),
@@ -114,7 +109,7 @@ export class RestApi {
     };
     let outcome: Invoked | undefined;
     try {
-      outcome = await this.#invoke(r, 'execute_tool', callArgs, call.sessionId, scope);
+      outcome = await this.#invoke(r, 'execute_tool', callArgs, { auditSessionId: call.sessionId, instanceScope: scope });
     } finally {
       // A failed call still records a session whose instance runs, so it can be listed and deleted.
       const instance = this.#gateway.instances.find(service, scope.key);
@@ -152,42 +147,31 @@ export class RestApi {
   }
 
   /** One gateway tool call for this request; a gateway-made failure becomes its HTTP error. */
-  async #invoke(
-    r: RestRequest,
-    tool: string,
-    args: Record<string, unknown>,
-    auditSessionId?: string,
-    instanceScope?: InstanceScope,
-    refusal?: GatewayError,
-  ): Promise<Invoked> {
-    const session: UpstreamSession = {
-      id: `rest-${randomUUID()}`,
-      ...(r.principal.boundAgent !== undefined ? { boundAgent: r.principal.boundAgent } : {}),
-      ...(auditSessionId !== undefined ? { auditSessionId } : {}),
-      ...(instanceScope !== undefined ? { instanceScope } : {}),
-      // A REST caller cannot answer sampling, elicitation or roots: servers get a clear refusal.
-      clientCapabilities: () => undefined,
-      request: () => Promise.reject(new Error('a REST caller cannot answer server requests')),
-      notifyToolListChanged: () => Promise.resolve(),
-    };
-    const extra: RequestExtra = {
+  async #invoke(r: RestRequest, tool: string, args: Record<string, unknown>, caller: Caller = {}, refusal?: GatewayError): Promise<Invoked> {
+    const outcome = await this.#gateway.invoke({
+      operation: tool,
+      caller: r.principal.boundAgent !== undefined ? { ...caller, boundAgent: r.principal.boundAgent } : caller,
+      args,
+      ownArgs: true,
       signal: r.signal,
-      requestId: ++this.#requestSeq,
-      sendNotification: () => Promise.resolve(),
-      sendRequest: () => Promise.reject(new Error('a REST caller cannot answer server requests')),
-    };
-    const { value: result, event } = await this.#outcomes.run(() =>
-      refusal ? this.#gateway.refuseCall(tool, args, refusal, extra, session) : this.#gateway.callTool(tool, args, extra, session),
-    );
-    if (event?.code) {
-      const error = (result.structuredContent?.['error'] ?? {}) as { message?: unknown };
-      const message = typeof error.message === 'string' ? error.message : firstText(result) ?? event.code;
-      const status = statusOfGatewayCode(event.code);
-      throw new HttpError(status, event.code as HttpErrorCode, status === 400 ? restFieldNames(message) : message);
+      fields: REST_FIELD_NAMES,
+      ...(refusal !== undefined ? { refusal } : {}),
+    });
+    switch (outcome.kind) {
+      case 'value':
+        return { result: outcome.value, agent: outcome.agent };
+      case 'failed':
+        throw new HttpError(CODE_MEANINGS[outcome.error.code].http, outcome.error.code, outcome.error.message);
+      case 'cancelled':
+        throw outcome.reason;
+      case 'protocol':
+        throw outcome.error;
     }
-    return { result, agent: event?.agent ?? null };
   }
 }
+
+/** A REST caller names the meta-tools' `server` and `args` after SignalWire: `service` and `arguments`. */
+const REST_FIELD_NAMES = Object.freeze({ server: 'service', args: 'arguments' });
 
 interface Invoked {
   readonly result: CallToolResult;
@@ -225,9 +209,4 @@ function signalWireResult(result: CallToolResult): unknown {
   const text = firstText(result);
   if (text !== undefined) return text;
   return isPlainObject(result) ? result : null;
-}
-
-/** Gateway messages name the meta-tool fields; a REST caller sent `arguments`, not `args`. */
-function restFieldNames(message: string): string {
-  return message.replace(/'args'/g, "'arguments'").replace(/'server'/g, "'service'");
 }

@@ -21,7 +21,6 @@ import { readJsonBody } from './body.js';
 import type { HostPolicy } from './host.js';
 import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from './limits.js';
 import { readMcpBody } from './mcpBody.js';
-import type { CallOutcomes } from './callOutcome.js';
 import { McpSessions } from './mcpSessions.js';
 import type { OriginPolicy } from './origin.js';
 import { HttpError, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
@@ -60,8 +59,6 @@ export interface MetricsHook {
 
 export interface HttpGatewayOptions {
   readonly gateway: Gateway;
-  /** The same instance whose `observe` the gateway was built with (GatewayOptions.onCall). */
-  readonly outcomes: CallOutcomes;
   readonly logger: Logger;
   readonly host: string;
   readonly port: number;
@@ -120,7 +117,7 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
   const { gateway, logger, authenticator, origins } = options;
   const tls = options.tls !== undefined;
-  const rest = new RestApi(gateway, options.outcomes);
+  const rest = new RestApi(gateway);
   const mcp = new McpSessions({
     gateway,
     logger,

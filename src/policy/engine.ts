@@ -1,5 +1,6 @@
 import { formatPath } from '../config/jsonPath.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
+import { DecisionMemo } from './decisionMemo.js';
 import { uriPatternProblem } from '../config/patternSyntax.js';
 import { canonicalResourcePattern, canonicalResourceUri } from '../config/resourceUri.js';
 import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './ruleList.js';
@@ -107,6 +108,7 @@ export function compilePolicy(rules: RulesConfig): Policy {
     },
     decidePrompt: (agentId: string, server: string, prompt: string): Decision => decideItem('prompts', agentId, server, prompt),
     visibleServers,
+    remembered: new DecisionMemo(decideServer, decideTool),
   });
 }
 

@@ -24,6 +24,14 @@ export interface Policy {
   decidePrompt(agentId: string, server: string, prompt: string): Decision;
   /** The servers of `configured` (kept in that order) this agent may use: exactly those whose decideServer allows. */
   visibleServers(agentId: string, configured: readonly string[]): string[];
+  /** decideServer and decideTool remembered for this policy's lifetime (bounded), for the call path. */
+  readonly remembered: RememberedDecisions;
+}
+
+/** Server and tool decisions as the policy decides them, asked again at no cost. */
+export interface RememberedDecisions {
+  server(agentId: string, server: string): Decision;
+  tool(agentId: string, server: string, tool: string): Decision;
 }
 
 export type IdentitySource = 'bound' | 'argument' | 'env_default' | 'default_agent' | 'sole';

@@ -1,6 +1,5 @@
 import {
   CompleteResultSchema,
-  ErrorCode,
   type CallToolResult,
   type CompleteRequest,
   type CompleteResult,
@@ -13,25 +12,25 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
-import { GatewayError } from '../../errors.js';
+import { CODE_MEANINGS, GatewayError, JSON_RPC_INVALID_PARAMS, JSON_RPC_RESOURCE_NOT_FOUND } from '../../errors.js';
 import { protocolError } from '../../protocolError.js';
-import type { Args } from '../arguments.js';
-import type { OperationContext, RequestExtra, Snapshot } from '../context.js';
+import type { CallOutcome, CallRequest, Operation } from '../calls/request.js';
+import type { OperationContext, Snapshot } from '../context.js';
 import { authorizeResource, authorizeServer, canonicalUri } from '../operations/access.js';
-import { connectionFor } from '../operations/connection.js';
+import { connectionFor } from '../operations/lease.js';
 import { downstreamRequest } from '../operations/downstreamRequest.js';
 import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
-import { nativeToolOperation } from '../operations/nativeTool.js';
 import { readResourceOn } from '../operations/readResource.js';
 import { metaTools } from '../metaTools.js';
-import { jsonResult } from '../results.js';
-import type { UpstreamSession } from '../serverRequests.js';
+import { toolResult } from '../results.js';
+import type { RequestExtra, UpstreamSession } from '../serverRequests.js';
 import { Catalog } from './catalog.js';
 import { ListChanges, type ListKind } from './listChanges.js';
 import type { NamingOptions } from './names.js';
+import { nativeToolOperation } from './nativeTool.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
-import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ViewContext } from './views.js';
+import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ToolViewCache, type ViewContext } from './visible.js';
 import { depthProblem } from '../inputBounds.js';
 
 // The native side of the gateway: the downstream tools, resources, templates and prompts an
@@ -39,7 +38,8 @@ import { depthProblem } from '../inputBounds.js';
 // reaches a downstream goes through the gateway's one call path (identity, policy, audit,
 // metrics) as an operation; this class only maps names and URIs and shapes protocol answers.
 
-type Operation = (ctx: OperationContext, args: Args) => Promise<CallToolResult>;
+/** Native requests carry no gateway arguments: the audit line records none. */
+const NO_ARGS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** Every meta-tool name, whether offered now or not, so a native name never depends on debug mode. */
 const RESERVED: ReadonlySet<string> = new Set(metaTools(true).map((t) => t.name));
@@ -50,8 +50,8 @@ export interface SurfaceHost {
   readonly pool: DownstreamPool;
   /** The agent a session's requests act as when they carry no agent_id; undefined: none can be settled. */
   agentFor(session: UpstreamSession): string | undefined;
-  /** Runs an operation through identity, audit and metrics, as a tool call. */
-  run(label: string, operation: Operation, args: Args, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult>;
+  /** Runs an operation through identity, audit and metrics (the gateway's one call path). */
+  run<T>(request: CallRequest, operation: Operation<T>): Promise<CallOutcome<T>>;
   /** The gateway's own tools this session is offered (none in native mode). */
   metaTools(): readonly Tool[];
 }
@@ -71,6 +71,7 @@ export class NativeSurface {
   readonly #logger: Logger;
   readonly #enabled: boolean;
   readonly #catalog = new Catalog();
+  readonly #toolViews: ToolViewCache = new WeakMap();
   readonly #changes: ListChanges;
   readonly #subscriptions: Subscriptions;
 
@@ -103,6 +104,7 @@ export class NativeSurface {
       naming: this.#naming,
       logger: this.#logger,
       reserved: RESERVED,
+      toolViews: this.#toolViews,
     };
   }
 
@@ -165,117 +167,88 @@ export class NativeSurface {
 
   // ---- calls ----
 
-  callTool(name: string, args: Args, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
-    return this.#host.run('native_call', nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name)), args, extra, session);
+  async callTool(name: string, args: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+    const operation = nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name));
+    return toolResult(await this.#host.run(nativeRequest('native_call', args, extra, session), operation));
   }
 
   async readResource(uri: string, extra: RequestExtra, session: UpstreamSession): Promise<ReadResourceResult> {
     const target = fromGatewayUri(uri);
-    const result = await this.#host.run(
-      'resources/read',
-      async (ctx) => {
-        if (!target) throw resourceNotFound(uri);
-        return readResourceOn(ctx, target.server, target.uri);
-      },
-      {},
-      extra,
-      session,
-    );
-    if (result.isError) throw asProtocolError(result, { resource: uri });
-    return {
-      contents: result.content.map((c) => {
-        const resource = (c as { resource: { uri: string } }).resource;
-        return { ...resource, uri: toGatewayUri(target!.server, resource.uri) };
-      }),
-    } as ReadResourceResult;
+    const outcome = await this.#host.run(nativeRequest('resources/read', NO_ARGS, extra, session), async (ctx) => {
+      if (!target) throw resourceNotFound(uri);
+      return readResourceOn(ctx, target.server, target.uri);
+    });
+    const result = protocolValue(outcome, { resource: uri });
+    return { contents: result.contents.map((resource) => ({ ...resource, uri: toGatewayUri(target!.server, resource.uri) })) };
   }
 
   async getPrompt(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<GetPromptResult> {
-    const result = await this.#host.run(
-      'prompts/get',
-      async (ctx) => {
-        const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(name);
-        if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${name}`);
-        return getPromptOn(ctx, target.server, target.name, promptArguments({ arguments: rawArgs }, 'arguments'));
-      },
-      {},
-      extra,
-      session,
-    );
-    if (result.isError) throw asProtocolError(result, { prompt: name });
-    return result.structuredContent as GetPromptResult;
+    const outcome = await this.#host.run(nativeRequest('prompts/get', NO_ARGS, extra, session), async (ctx) => {
+      const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(name);
+      if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${name}`);
+      return getPromptOn(ctx, target.server, target.name, promptArguments({ arguments: rawArgs }, 'arguments'));
+    });
+    return protocolValue(outcome, { prompt: name });
   }
 
   async complete(params: CompleteRequest['params'], extra: RequestExtra, session: UpstreamSession): Promise<CompleteResult> {
-    const result = await this.#host.run(
-      'completion/complete',
-      async (ctx) => {
-        const tooDeep = depthProblem(params.context, 'context');
-        if (tooDeep) throw tooDeep;
-        const ref = params.ref;
-        let server: string;
-        let downstreamRef: Record<string, unknown>;
-        if (ref.type === 'ref/prompt') {
-          const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(ref.name);
-          if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${ref.name}`);
-          server = target.server;
-          downstreamRef = { ...ref, name: target.name };
-          authorizeServer(ctx, server);
-        } else {
-          const target = fromGatewayUri(ref.uri);
-          if (!target) throw resourceNotFound(ref.uri);
-          server = target.server;
-          authorizeServer(ctx, server);
-          // The template is asked about in the form the policy decided on.
-          downstreamRef = { ...ref, uri: authorizeResource(ctx, server, target.uri, () => resourceNotFound(ref.uri)) };
-        }
-        const connection = connectionFor(ctx, server);
-        await connection.connect();
-        if (connection.serverCapabilities?.completions === undefined) return jsonResult({ completion: { values: [], hasMore: false } });
-        const spec = ctx.snapshot.servers.get(server)!;
-        const answer = await downstreamRequest(
-          ctx,
-          connection,
-          spec,
-          // Only what completion means is forwarded: the client's _meta is for the gateway.
-          {
-            method: 'completion/complete',
-            params: { ref: downstreamRef, argument: params.argument, ...(params.context !== undefined ? { context: params.context } : {}) },
-          },
-          CompleteResultSchema,
-          () => new GatewayError('INVALID_ARGUMENT', 'The server cannot complete this reference'),
-        );
-        return jsonResult(answer as Record<string, unknown>);
+    const outcome = await this.#host.run(nativeRequest('completion/complete', NO_ARGS, extra, session), (ctx) => this.#complete(ctx, params));
+    return protocolValue(outcome, {});
+  }
+
+  async #complete(ctx: OperationContext, params: CompleteRequest['params']): Promise<CompleteResult> {
+    const tooDeep = depthProblem(params.context, 'context');
+    if (tooDeep) throw tooDeep;
+    const ref = params.ref;
+    let server: string;
+    let downstreamRef: Record<string, unknown>;
+    if (ref.type === 'ref/prompt') {
+      const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(ref.name);
+      if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${ref.name}`);
+      server = target.server;
+      downstreamRef = { ...ref, name: target.name };
+      authorizeServer(ctx, server);
+    } else {
+      const target = fromGatewayUri(ref.uri);
+      if (!target) throw resourceNotFound(ref.uri);
+      server = target.server;
+      authorizeServer(ctx, server);
+      // The template is asked about in the form the policy decided on.
+      downstreamRef = { ...ref, uri: authorizeResource(ctx, server, target.uri, () => resourceNotFound(ref.uri)) };
+    }
+    const connection = connectionFor(ctx, server);
+    await connection.connect();
+    if (connection.serverCapabilities?.completions === undefined) return { completion: { values: [], hasMore: false } };
+    const spec = ctx.snapshot.servers.get(server)!;
+    return downstreamRequest(
+      ctx,
+      connection,
+      spec,
+      // Only what completion means is forwarded: the client's _meta is for the gateway.
+      {
+        method: 'completion/complete',
+        params: { ref: downstreamRef, argument: params.argument, ...(params.context !== undefined ? { context: params.context } : {}) },
       },
-      {},
-      extra,
-      session,
+      CompleteResultSchema,
+      () => new GatewayError('INVALID_ARGUMENT', 'The server cannot complete this reference'),
     );
-    if (result.isError) throw asProtocolError(result, {});
-    return result.structuredContent as CompleteResult;
   }
 
   async subscribe(uri: string, extra: RequestExtra, session: UpstreamSession, subscribe: boolean): Promise<void> {
-    const result = await this.#host.run(
-      subscribe ? 'resources/subscribe' : 'resources/unsubscribe',
-      async (ctx) => {
-        const target = fromGatewayUri(uri);
-        if (!target) throw resourceNotFound(uri);
-        // Subscriptions are kept by canonical URI, so any spelling of it unsubscribes.
-        if (!subscribe) {
-          await this.#subscriptions.unsubscribe(session, target.server, canonicalUri(target.uri));
-          return jsonResult({});
-        }
-        authorizeServer(ctx, target.server);
-        const canonical = authorizeResource(ctx, target.server, target.uri, () => resourceNotFound(uri));
-        await this.#subscriptions.subscribe(session, target.server, canonical, ctx.extra.signal);
-        return jsonResult({});
-      },
-      {},
-      extra,
-      session,
-    );
-    if (result.isError) throw asProtocolError(result, { resource: uri });
+    const label = subscribe ? 'resources/subscribe' : 'resources/unsubscribe';
+    const outcome = await this.#host.run(nativeRequest(label, NO_ARGS, extra, session), async (ctx) => {
+      const target = fromGatewayUri(uri);
+      if (!target) throw resourceNotFound(uri);
+      // Subscriptions are kept by canonical URI, so any spelling of it unsubscribes.
+      if (!subscribe) {
+        await this.#subscriptions.unsubscribe(session, target.server, canonicalUri(target.uri));
+        return;
+      }
+      authorizeServer(ctx, target.server);
+      const canonical = authorizeResource(ctx, target.server, target.uri, () => resourceNotFound(uri));
+      await this.#subscriptions.subscribe(session, target.server, canonical, ctx.signal);
+    });
+    protocolValue(outcome, { resource: uri });
   }
 
   // ---- what happens downstream ----
@@ -336,24 +309,34 @@ function resourceNotFound(uri: string): GatewayError {
   return new GatewayError('RESOURCE_NOT_FOUND', `Resource not found: ${uri}`);
 }
 
-/** MCP's "resource not found". */
-const RESOURCE_NOT_FOUND_CODE = -32002;
+function nativeRequest(operation: string, args: unknown, extra: RequestExtra, session: UpstreamSession): CallRequest {
+  return { operation, caller: session, args, ownArgs: false, signal: extra.signal, peer: { session, extra } };
+}
 
 /**
- * A gateway error on a protocol request. A resource or prompt the agent may not use answers
- * exactly as one that does not exist, so neither can be probed.
+ * A native request's outcome as the protocol answers it: the value, or a JSON-RPC error. A
+ * resource or prompt the agent may not use answers exactly as one that does not exist, so
+ * neither can be probed.
  */
-function asProtocolError(result: CallToolResult, what: { resource?: string; prompt?: string }): Error {
-  const error = (result.structuredContent as { error?: { code?: string; message?: string } } | undefined)?.error;
-  const code = error?.code;
-  const message = error?.message ?? 'request failed';
-  const hidden = code === 'DENIED_BY_POLICY' || code === 'SERVER_NOT_FOUND' || code === 'RESOURCE_NOT_FOUND' || code === 'PROMPT_NOT_FOUND';
-  if (hidden && what.resource !== undefined) return protocolError(RESOURCE_NOT_FOUND_CODE, `Resource not found: ${what.resource}`, { uri: what.resource });
-  if (hidden && what.prompt !== undefined) return protocolError(ErrorCode.InvalidParams, `Unknown prompt: ${what.prompt}`);
-  if (hidden) return protocolError(ErrorCode.InvalidParams, message);
-  if (code === 'INVALID_ARGUMENT') return protocolError(ErrorCode.InvalidParams, message);
-  if (code === 'MISSING_AGENT_ID' || code === 'INVALID_AGENT_ID' || code === 'AGENT_MISMATCH' || code === 'FALLBACK_AGENT_NOT_IN_RULES' || code === 'NO_FALLBACK_CONFIGURED') {
-    return protocolError(ErrorCode.InvalidRequest, message, { code });
+function protocolValue<T>(outcome: CallOutcome<T>, what: { resource?: string; prompt?: string }): T {
+  switch (outcome.kind) {
+    case 'value':
+      return outcome.value;
+    case 'cancelled':
+      throw outcome.reason;
+    case 'protocol':
+      throw outcome.error;
+    case 'failed':
+      throw asProtocolError(outcome.error, what);
   }
-  return protocolError(ErrorCode.InternalError, message, code !== undefined ? { code } : undefined);
+}
+
+function asProtocolError(error: GatewayError, what: { resource?: string; prompt?: string }): Error {
+  const meaning = CODE_MEANINGS[error.code];
+  if (meaning.hidesTarget && what.resource !== undefined) {
+    return protocolError(JSON_RPC_RESOURCE_NOT_FOUND, `Resource not found: ${what.resource}`, { uri: what.resource });
+  }
+  if (meaning.hidesTarget && what.prompt !== undefined) return protocolError(JSON_RPC_INVALID_PARAMS, `Unknown prompt: ${what.prompt}`);
+  // Invalid params say what is wrong in the message; the others carry the gateway's code.
+  return protocolError(meaning.jsonRpc, error.message, meaning.jsonRpc === JSON_RPC_INVALID_PARAMS ? undefined : { code: error.code });
 }

@@ -1,60 +1,8 @@
 import type { ServerSpec } from '../../config/types.js';
 import { GatewayError } from '../../errors.js';
 import { canonicalResourceUri } from '../../config/resourceUri.js';
-import type { Decision, Policy } from '../../policy/types.js';
+import type { Decision } from '../../policy/types.js';
 import type { OperationContext } from '../context.js';
-
-// Decisions per compiled policy (a reload compiles a new one, so entries never go stale),
-// by agent, server and tool. Decisions are the policy's own frozen objects. Keys are
-// length-prefixed, so no name (whatever characters a caller puts in it) can collide with
-// another combination. Names come from callers, so a map is emptied when it reaches
-// MAX_DECISIONS entries or MAX_KEY_CHARS characters of keys instead of growing (the gateway
-// refuses over-long names before they get here; the budget holds whatever does).
-const MAX_DECISIONS = 10_000;
-const MAX_KEY_CHARS = 2_000_000;
-interface DecisionCache {
-  readonly map: Map<string, Decision>;
-  keyChars: number;
-}
-interface Decisions {
-  readonly servers: DecisionCache;
-  readonly tools: DecisionCache;
-}
-const decisions = new WeakMap<Policy, Decisions>();
-
-function decisionsOf(policy: Policy): Decisions {
-  let entry = decisions.get(policy);
-  if (!entry) {
-    entry = { servers: { map: new Map(), keyChars: 0 }, tools: { map: new Map(), keyChars: 0 } };
-    decisions.set(policy, entry);
-  }
-  return entry;
-}
-
-function remember(cache: DecisionCache, key: string, decision: Decision): Decision {
-  if (cache.map.size >= MAX_DECISIONS || cache.keyChars + key.length > MAX_KEY_CHARS) {
-    cache.map.clear();
-    cache.keyChars = 0;
-  }
-  // A key over the whole budget is decided afresh every time instead.
-  if (key.length <= MAX_KEY_CHARS) {
-    cache.map.set(key, decision);
-    cache.keyChars += key.length;
-  }
-  return decision;
-}
-
-function serverDecision(policy: Policy, agentId: string, server: string): Decision {
-  const cache = decisionsOf(policy).servers;
-  const key = `${agentId.length}:${agentId}${server}`;
-  return cache.map.get(key) ?? remember(cache, key, policy.decideServer(agentId, server));
-}
-
-function toolDecision(policy: Policy, agentId: string, server: string, tool: string): Decision {
-  const cache = decisionsOf(policy).tools;
-  const key = `${agentId.length}:${agentId}${server.length}:${server}${tool}`;
-  return cache.map.get(key) ?? remember(cache, key, policy.decideTool(agentId, server, tool));
-}
 
 /**
  * The server check every operation shares. A server the agent may not use answers
@@ -63,7 +11,7 @@ function toolDecision(policy: Policy, agentId: string, server: string, tool: str
  */
 export function authorizeServer(ctx: OperationContext, server: string): ServerSpec {
   ctx.note.server = server;
-  const decision = serverDecision(ctx.snapshot.policy, ctx.agentId, server);
+  const decision = ctx.snapshot.policy.remembered.server(ctx.agentId, server);
   ctx.note.rule = decision.rule;
   if (!decision.allow) {
     throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' cannot access server '${server}'`, {
@@ -78,7 +26,7 @@ export function authorizeServer(ctx: OperationContext, server: string): ServerSp
 
 export function authorizeTool(ctx: OperationContext, server: string, tool: string): void {
   ctx.note.tool = tool;
-  const decision = toolDecision(ctx.snapshot.policy, ctx.agentId, server, tool);
+  const decision = ctx.snapshot.policy.remembered.tool(ctx.agentId, server, tool);
   ctx.note.rule = decision.rule;
   if (!decision.allow) {
     throw new GatewayError(

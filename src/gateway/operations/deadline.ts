@@ -4,6 +4,15 @@
 // deadline: it goes on in the background (within the connect bound), so a later call may find
 // the server ready.
 import { GatewayError } from '../../errors.js';
+import type { CallSettings } from '../context.js';
+
+/**
+ * The timeout of a call: the one asked for, else the gateway default, capped by the hard
+ * maximum (which also bounds the total when progress keeps resetting the timer).
+ */
+export function callTimeoutMs(settings: CallSettings, requested?: number): number {
+  return Math.min(requested ?? settings.defaultTimeoutMs, settings.maxTimeoutMs);
+}
 
 /** setTimeout fires at once for larger delays. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -2,11 +2,9 @@ import { ErrorCode, McpError, type Result } from '@modelcontextprotocol/sdk/type
 import type { z } from 'zod';
 import type { ServerSpec } from '../../config/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, JSON_RPC_RESOURCE_NOT_FOUND } from '../../errors.js';
 import type { OperationContext } from '../context.js';
-
-/** MCP's "resource not found"; servers use it (or -32602) for an unknown resource or prompt. */
-const RESOURCE_NOT_FOUND = -32002;
+import { callTimeoutMs } from './deadline.js';
 
 /**
  * A non-tool request (resources/read, prompts/get, completion/complete) to a downstream, as a
@@ -24,14 +22,14 @@ export async function downstreamRequest<T extends z.ZodType<Result>>(
   const release = ctx.trackCall(spec.name);
   try {
     return await connection.request(request, schema, {
-      signal: ctx.extra.signal,
-      timeoutMs: Math.min(spec.timeoutMs ?? ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs),
+      signal: ctx.signal,
+      timeoutMs: callTimeoutMs(ctx.settings, spec.timeoutMs),
     });
   } catch (err) {
     const cause = err instanceof GatewayError ? err.cause : undefined;
     if (
       cause instanceof McpError &&
-      (cause.code === RESOURCE_NOT_FOUND || (cause.code === ErrorCode.InvalidParams && /not found|unknown/i.test(cause.message)))
+      (cause.code === JSON_RPC_RESOURCE_NOT_FOUND || (cause.code === ErrorCode.InvalidParams && /not found|unknown/i.test(cause.message)))
     ) {
       throw notFound();
     }

@@ -4,12 +4,12 @@ import { optionalInteger, optionalObject, requiredString, type Args } from '../a
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
-import { isolatedLease, sharedLease } from './connection.js';
-import { CallDeadline } from './deadline.js';
+import { isolatedLease, sharedLease } from './lease.js';
+import { CallDeadline, callTimeoutMs } from './deadline.js';
 import { listToolsOf } from './listTools.js';
 
-// Name lookups per cached tool list: the list object is replaced whenever the downstream's
-// tools change, so a WeakMap keyed by it can never go stale.
+// Name lookups per cached tool list. The list object is frozen and replaced whenever the
+// downstream's tools change, so it is the owner: a WeakMap keyed by it lives exactly as long.
 const nameIndex = new WeakMap<readonly Tool[], ReadonlySet<string>>();
 
 function hasTool(tools: readonly Tool[], name: string): boolean {
@@ -22,9 +22,9 @@ function hasTool(tools: readonly Tool[], name: string): boolean {
 }
 
 export async function executeTool(ctx: OperationContext, args: Args): Promise<CallToolResult> {
-  const server = requiredString(args, 'server', 'a server name from list_servers');
-  const tool = requiredString(args, 'tool', 'a tool name from get_server_tools');
-  const toolArgs = optionalObject(args, 'args');
+  const server = requiredString(args, 'server', 'a server name from list_servers', ctx.fields);
+  const tool = requiredString(args, 'tool', 'a tool name from get_server_tools', ctx.fields);
+  const toolArgs = optionalObject(args, 'args', ctx.fields);
   const requestedTimeout = optionalInteger(args, 'timeout_ms', 1);
   return callDownstreamTool(ctx, server, tool, toolArgs, requestedTimeout);
 }
@@ -45,12 +45,11 @@ export async function callDownstreamTool(
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);
 
-  // Capped by the hard maximum, which also bounds the total when progress keeps resetting the timer.
-  const timeoutMs = Math.min(requestedTimeout ?? spec.timeoutMs ?? ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs);
+  const timeoutMs = callTimeoutMs(ctx.settings, requestedTimeout ?? spec.timeoutMs);
   const shared = spec.isolation === 'shared' ? sharedLease(ctx, server) : undefined;
   // The cached list exists only while the connection is ready: nothing to wait for, so no deadline timer.
   const cached = shared?.connection.cachedTools;
-  const deadline = cached === undefined ? new CallDeadline(timeoutMs, { server, tool }, ctx.extra.signal) : undefined;
+  const deadline = cached === undefined ? new CallDeadline(timeoutMs, { server, tool }, ctx.signal) : undefined;
   try {
     const lease = shared ?? (await deadline!.before(isolatedLease(ctx, spec), 'starting', (late) => late.release()));
     const connection = lease.connection;
@@ -59,24 +58,15 @@ export async function callDownstreamTool(
       if (!hasTool(cached ?? (await toolsBefore(deadline!, connection, server)), tool)) {
         throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
       }
-      const progressToken = ctx.extra._meta?.progressToken;
+      const progress = ctx.progress;
       const result = await connection.callTool(tool, toolArgs, {
-        signal: ctx.extra.signal,
+        signal: ctx.signal,
         // What starting the server left of the timeout; messages still name the timeout itself.
         timeoutMs: deadline ? deadline.remainingMs() : timeoutMs,
         budgetMs: timeoutMs,
         // The hard maximum counts from the call's start, as the timeout does.
         maxTotalTimeoutMs: deadline ? Math.max(1, Math.floor(ctx.settings.maxTimeoutMs - deadline.spentMs)) : ctx.settings.maxTimeoutMs,
-        ...(progressToken !== undefined
-          ? {
-              // Relayed under the caller's own token: the SDK rewrote it to its own id downstream.
-              onprogress: (p: { progress: number; total?: number; message?: string }) => {
-                ctx.extra
-                  .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
-                  .catch((err: unknown) => ctx.logger.debug({ err }, 'progress relay failed'));
-              },
-            }
-          : {}),
+        ...(progress !== undefined ? { onprogress: progress } : {}),
       });
       ctx.note.isError = result.isError === true;
       return result;

@@ -1,19 +1,18 @@
-import { GetPromptResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GetPromptResultSchema, type CallToolResult, type GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../errors.js';
 import { invalid, optionalObject, optionalString, requiredString, type Args } from '../arguments.js';
-import type { OperationContext } from '../context.js';
-import type { Catalog } from '../native/catalog.js';
+import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { authorizePrompt, authorizeServer } from './access.js';
-import { connectionFor } from './connection.js';
+import { connectionFor } from './lease.js';
 import { downstreamRequest } from './downstreamRequest.js';
 
 /** The get_prompt meta-tool: `server`, `prompt` (the server's own name) and string `arguments`; without `prompt`, the agent's prompts there. */
-export function getPromptOperation(catalog: Catalog): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
   return async (ctx, args) => {
     const server = requiredString(args, 'server', 'a server name from list_servers');
     const prompt = optionalString(args, 'prompt');
-    if (prompt !== undefined && prompt !== '') return getPromptOn(ctx, server, prompt, promptArguments(args, 'arguments'));
+    if (prompt !== undefined && prompt !== '') return jsonResult(await getPromptOn(ctx, server, prompt, promptArguments(args, 'arguments')));
     authorizeServer(ctx, server);
     const connection = connectionFor(ctx, server);
     const release = ctx.trackCall(server);
@@ -34,12 +33,12 @@ export function promptArguments(args: Args, field: string): Record<string, strin
   return raw as Record<string, string>;
 }
 
-/** The prompt under the policy; the result (description, messages) is the structured content. */
-export async function getPromptOn(ctx: OperationContext, server: string, prompt: string, promptArgs: Record<string, string>): Promise<CallToolResult> {
+/** The prompt under the policy: its description and messages. */
+export async function getPromptOn(ctx: OperationContext, server: string, prompt: string, promptArgs: Record<string, string>): Promise<GetPromptResult> {
   const spec = authorizeServer(ctx, server);
   authorizePrompt(ctx, server, prompt);
   const connection = connectionFor(ctx, server);
-  const result = await downstreamRequest(
+  return downstreamRequest(
     ctx,
     connection,
     spec,
@@ -47,5 +46,4 @@ export async function getPromptOn(ctx: OperationContext, server: string, prompt:
     GetPromptResultSchema,
     () => new GatewayError('PROMPT_NOT_FOUND', `Prompt '${prompt}' not found on server '${server}'`, { server }),
   );
-  return jsonResult(result as Record<string, unknown>);
 }

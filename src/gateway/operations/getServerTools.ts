@@ -6,13 +6,14 @@ import type { OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { selectTools } from '../toolView.js';
 import { authorizeServer } from './access.js';
-import { connectionFor } from './connection.js';
+import { connectionFor } from './lease.js';
 import { listToolsOf } from './listTools.js';
 
 // What get_server_tools computes from a cached tool list, per agent and server: the
 // policy's answer for every tool, and the last few answers (by arguments). A reload
 // compiles a new Policy object and a tool-list change replaces the (frozen) list, so
-// entries keyed by both can never go stale; they go away with either.
+// entries keyed by both can never go stale; they go away with either (the two immutable
+// objects are the owners, hence WeakMaps rather than a field of either).
 interface ListCache {
   readonly allowed: Uint8Array;
   /** Frozen answers by names/pattern/budget; the oldest goes when there are MAX_ANSWERS. */
@@ -47,7 +48,7 @@ function cacheFor(policy: Policy, tools: readonly Tool[], agentId: string, serve
 }
 
 export async function getServerTools(ctx: OperationContext, args: Args): Promise<CallToolResult> {
-  const server = requiredString(args, 'server', 'a server name from list_servers');
+  const server = requiredString(args, 'server', 'a server name from list_servers', ctx.fields);
   const names = optionalNameList(args, 'names');
   const pattern = optionalString(args, 'pattern');
   if (pattern !== undefined && pattern !== '') {

@@ -1,8 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { optionalBoolean, type Args } from '../arguments.js';
-import type { OperationContext } from '../context.js';
-import type { Catalog } from '../native/catalog.js';
+import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { redactUrl } from '../../redact.js';
 
@@ -12,7 +11,7 @@ import { redactUrl } from '../../redact.js';
  * list_servers stays lazy): theirs are null until first use, or known from the start with the
  * eager strategy.
  */
-export function listServersOperation(catalog: Catalog): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+export function listServersOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
   return async (ctx, args) => {
     const includeMetadata = optionalBoolean(args, 'include_metadata');
     const visible = ctx.snapshot.policy.visibleServers(ctx.agentId, ctx.snapshot.serverNames);
@@ -45,7 +44,7 @@ const UNKNOWN = { tools: null, resources: null, resource_templates: null, prompt
 
 async function counts(
   ctx: OperationContext,
-  catalog: Catalog,
+  catalog: OfferLists,
   server: string,
   connection: DownstreamConnection | undefined,
 ): Promise<Record<keyof typeof UNKNOWN, number | null>> {

@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../errors.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
+import { errorMessage } from '../../values.js';
 
 /** The downstream's (cached) tool list; any failure to get it means the server is unavailable. */
 export async function listToolsOf(connection: DownstreamConnection, server: string, signal?: AbortSignal): Promise<readonly Tool[]> {
@@ -8,7 +9,6 @@ export async function listToolsOf(connection: DownstreamConnection, server: stri
     return await connection.listTools(signal ? { signal } : {});
   } catch (err) {
     if (err instanceof GatewayError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    throw new GatewayError('SERVER_UNAVAILABLE', `Server unavailable: ${server}: ${message}`, { server }, { cause: err });
+    throw new GatewayError('SERVER_UNAVAILABLE', `Server unavailable: ${server}: ${errorMessage(err)}`, { server }, { cause: err });
   }
 }

@@ -1,19 +1,22 @@
-import { ReadResourceResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ReadResourceResultSchema, type CallToolResult, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../errors.js';
 import { optionalString, requiredString, type Args } from '../arguments.js';
-import type { OperationContext } from '../context.js';
-import type { Catalog } from '../native/catalog.js';
+import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { authorizeResource, authorizeServer } from './access.js';
-import { connectionFor } from './connection.js';
+import { connectionFor } from './lease.js';
 import { downstreamRequest } from './downstreamRequest.js';
 
 /** The read_resource meta-tool: `server` and the server's own `uri`; without `uri`, what the agent may read there. */
-export function readResourceOperation(catalog: Catalog): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+export function readResourceOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
   return async (ctx, args) => {
     const server = requiredString(args, 'server', 'a server name from list_servers');
     const uri = optionalString(args, 'uri');
-    if (uri !== undefined && uri !== '') return readResourceOn(ctx, server, uri);
+    if (uri !== undefined && uri !== '') {
+      // The contents as embedded resources, with the server's own URIs.
+      const result = await readResourceOn(ctx, server, uri);
+      return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
+    }
     authorizeServer(ctx, server);
     const connection = connectionFor(ctx, server);
     const release = ctx.trackCall(server);
@@ -31,17 +34,13 @@ export function readResourceOperation(catalog: Catalog): (ctx: OperationContext,
   };
 }
 
-/**
- * Reads under the policy, asking the server for the canonical URI that was decided on; the
- * contents come back as embedded resources, with the server's own URIs.
- */
-export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<CallToolResult> {
+/** Reads under the policy, asking the server for the canonical URI that was decided on. */
+export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<ReadResourceResult> {
   const spec = authorizeServer(ctx, server);
   const canonical = authorizeResource(ctx, server, uri);
   const connection = connectionFor(ctx, server);
   const request = { method: 'resources/read', params: { uri: canonical } };
-  const result = await downstreamRequest(ctx, connection, spec, request, ReadResourceResultSchema, () =>
+  return downstreamRequest(ctx, connection, spec, request, ReadResourceResultSchema, () =>
     new GatewayError('RESOURCE_NOT_FOUND', `Resource '${canonical}' not found on server '${server}'`, { server }),
   );
-  return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
 }

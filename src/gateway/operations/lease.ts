@@ -21,7 +21,7 @@ export interface Lease {
   explain(err: unknown): unknown;
 }
 
-/** Leases of shared connections hold nothing per call, so each connection has one. */
+/** Leases of shared connections hold nothing per call, so each connection has one (and keeps it for its lifetime: a WeakMap keyed by it). */
 const sharedLeases = new WeakMap<DownstreamConnection, Lease>();
 
 /** A server with isolation "shared": its one connection (synchronous, so the common call pays no extra turn or allocation). */

@@ -2,9 +2,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../../errors.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
-import type { Target } from '../native/views.js';
-import { CallDeadline } from './deadline.js';
-import { callDownstreamTool } from './executeTool.js';
+import { CallDeadline, callTimeoutMs } from '../operations/deadline.js';
+import { callDownstreamTool } from '../operations/executeTool.js';
+import type { Target } from './visible.js';
 
 /**
  * A native tool call: the name is looked up in the agent's own list, then the call takes
@@ -18,7 +18,7 @@ export function nativeToolOperation(
   return async (ctx, args) => {
     // A name not on a running server makes every allowed server list its tools (starting
     // them): that wait is bounded by the call's timeout like the rest of the call.
-    const deadline = new CallDeadline(Math.min(ctx.settings.defaultTimeoutMs, ctx.settings.maxTimeoutMs), { server: '', tool: name }, ctx.extra.signal);
+    const deadline = new CallDeadline(callTimeoutMs(ctx.settings), { server: '', tool: name }, ctx.signal);
     let target: Target | undefined;
     try {
       target = await deadline.before(resolve(ctx), 'finding the tool');

@@ -37,6 +37,7 @@ export interface ViewContext {
   readonly logger: Logger;
   /** Names a native tool must not take: the gateway's own tools (mode both). */
   readonly reserved: ReadonlySet<string>;
+  readonly toolViews: ToolViewCache;
 }
 
 /** Per server in config order, what `fetch` gave; servers that failed are left out (and logged). */
@@ -62,9 +63,12 @@ async function perServer<T>(
   return out;
 }
 
-// Views by policy (a reload compiles a new one), agent, and the servers' tool lists (each
-// frozen and replaced when it changes), so an entry is reused only while all of them hold.
-const toolViews = new WeakMap<Policy, Map<string, { readonly lists: readonly (readonly Tool[])[]; readonly view: ToolsView }>>();
+/**
+ * Views by policy (a reload compiles a new one), agent, and the servers' tool lists (each
+ * frozen and replaced when it changes), so an entry is reused only while all of them hold.
+ * The surface owns one, so it goes away with its gateway.
+ */
+export type ToolViewCache = WeakMap<Policy, Map<string, { readonly lists: readonly (readonly Tool[])[]; readonly view: ToolsView }>>;
 
 /**
  * The agent's native tools. `runningOnly`: only servers whose tool list is at hand (a
@@ -82,10 +86,10 @@ export async function visibleTools(ctx: ViewContext, agentId: string, runningOnl
     runningOnly,
   );
   const policy = ctx.snapshot.policy;
-  let byAgent = toolViews.get(policy);
+  let byAgent = ctx.toolViews.get(policy);
   if (!byAgent) {
     byAgent = new Map();
-    toolViews.set(policy, byAgent);
+    ctx.toolViews.set(policy, byAgent);
   }
   const key = `${agentId}\u0000${lists.map((l) => l.server).join('\u0000')}\u0000${ctx.naming.separator}\u0000${ctx.naming.maxLength}`;
   const cached = byAgent.get(key);

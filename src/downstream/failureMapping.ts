@@ -5,14 +5,11 @@
 
 import { ErrorCode as McpErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, JSON_RPC_RESOURCE_NOT_FOUND } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { errorMessage } from '../values.js';
 import type { ExitInfo } from './processGroupTransport.js';
 import { isSseError, isStreamableHttpError } from './sdkModules.js';
-
-/** MCP's "resource not found"; servers use it (or -32602) for an unknown resource or prompt. */
-export const RESOURCE_NOT_FOUND = -32002;
 
 /**
  * An error a server answered a call with (not a ConnectionClosed, which only the connection
@@ -38,11 +35,14 @@ function isUnknownToolError(err: McpError): boolean {
   return err.code === McpErrorCode.InvalidParams && /unknown tool|tool .*not found|not found/i.test(err.message);
 }
 
-/** A server's answer to resources/read, prompts/get or completion/complete meaning it has no such thing. */
+/**
+ * A server's answer to resources/read, prompts/get or completion/complete meaning it has no
+ * such thing: MCP's "resource not found", or -32602 saying so (what many servers send).
+ */
 export function isNotFoundAnswer(err: unknown): boolean {
   return (
     err instanceof McpError &&
-    (err.code === RESOURCE_NOT_FOUND || (err.code === McpErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
+    (err.code === JSON_RPC_RESOURCE_NOT_FOUND || (err.code === McpErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
   );
 }
 

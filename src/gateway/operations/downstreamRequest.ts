@@ -1,8 +1,9 @@
-import { ErrorCode, McpError, type Result } from '@modelcontextprotocol/sdk/types.js';
+import type { Result } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { ServerSpec } from '../../config/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
-import { GatewayError, JSON_RPC_RESOURCE_NOT_FOUND } from '../../errors.js';
+import { isNotFoundAnswer } from '../../downstream/failureMapping.js';
+import { GatewayError } from '../../errors.js';
 import type { OperationContext } from '../context.js';
 import { callTimeoutMs } from './deadline.js';
 
@@ -26,13 +27,7 @@ export async function downstreamRequest<T extends z.ZodType<Result>>(
       timeoutMs: callTimeoutMs(ctx.settings, spec.timeoutMs),
     });
   } catch (err) {
-    const cause = err instanceof GatewayError ? err.cause : undefined;
-    if (
-      cause instanceof McpError &&
-      (cause.code === JSON_RPC_RESOURCE_NOT_FOUND || (cause.code === ErrorCode.InvalidParams && /not found|unknown/i.test(cause.message)))
-    ) {
-      throw notFound();
-    }
+    if (err instanceof GatewayError && isNotFoundAnswer(err.cause)) throw notFound();
     throw err;
   } finally {
     release();

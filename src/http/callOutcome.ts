@@ -4,7 +4,7 @@
 // The gateway tells its call observer the code of every call it failed, inside the call's
 // own async context, so the REST request that made the call reads it from there.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CallEvent } from '../gateway/gateway.js';
+import type { CallEvent } from '../gateway/options.js';
 
 export class CallOutcomes {
   readonly #storage = new AsyncLocalStorage<{ event?: CallEvent }>();

@@ -223,7 +223,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       logger.warn({ event: 'origin_refused', ip: req.socket.remoteAddress, method: req.method, path: match.pattern }, 'request from a foreign Origin refused');
       throw new HttpError(403, 'FORBIDDEN_ORIGIN', 'Origin not allowed');
     }
-    const auth = authenticator.authenticate(req.headers.authorization, gateway.snapshot.rules.credentials);
+    const auth = authenticator.authenticate(req.headers.authorization, gateway.credentials());
     // Counted per authenticated identity; per IP when authentication failed.
     if (route.routeClass) await charge(res, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
     if (route.auth && !auth.ok) {

@@ -103,13 +103,13 @@ export function callerReload(
     }
     return true;
   };
-  const view = (file: FileReloadStatus): FileReloadStatus => ({
+  const forCaller = (file: FileReloadStatus): FileReloadStatus => ({
     ...file,
     last_error: file.last_error === null ? null : redactCredentials(errorLinesFor(file.last_error, concerns, mayUse)),
     warnings: file.warnings.filter(concerns).map(redactCredentials),
     ...(file.failed_servers !== undefined ? { failed_servers: file.failed_servers.filter(mayUse) } : {}),
   });
-  return { mcp_config: view(files.mcp_config), gateway_rules: view(files.gateway_rules) };
+  return { mcp_config: forCaller(files.mcp_config), gateway_rules: forCaller(files.gateway_rules) };
 }
 
 /**

@@ -6,11 +6,25 @@ export class InFlightRequests {
   readonly #tracked = new WeakSet<IncomingMessage>();
   #count = 0;
   #drained: (() => void) | undefined;
-  /** Set by close(): new requests get 503 and idle connections close as their requests end. */
-  draining = false;
+  #draining = false;
 
   get count(): number {
     return this.#count;
+  }
+
+  /** True once close() began: new requests get 503 and idle connections close as their requests end. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Resolves when no request is counted any more, or after `timeoutMs`; from now on the server is draining. */
+  drain(timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#drained = resolve;
+      setTimeout(resolve, timeoutMs).unref();
+    });
   }
 
   /** Counts `req` until its response closes; then `ended` runs (if it was still counted). */
@@ -29,13 +43,5 @@ export class InFlightRequests {
     if (!this.#tracked.delete(req)) return;
     this.#count--;
     if (this.#count === 0) this.#drained?.();
-  }
-
-  /** Resolves when no request is counted any more, or after `timeoutMs`. */
-  drained(timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#drained = resolve;
-      setTimeout(resolve, timeoutMs).unref();
-    });
   }
 }

@@ -158,12 +158,12 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     destroyConnections: () => server.closeAllConnections(),
     close: () => {
       closing ??= (async () => {
-        requests.draining = true;
+        const drained = requests.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         if (requests.count > 0) {
           logger.info({ in_flight: requests.count }, 'waiting for in-flight requests');
-          await requests.drained(options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+          await drained;
           if (requests.count > 0) logger.warn({ in_flight: requests.count }, 'drain time is up; closing the remaining requests');
         }
         await mcp.closeAll();

@@ -7,8 +7,10 @@ import { signalWireRules, SIGNALWIRE_AGENT } from '../config/signalwireConfig.js
 import type { RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
 import { compilePolicy } from '../policy/engine.js';
 import { watchConfigFiles, type ConfigWatcher } from './configWatcher.js';
-import { Gateway, type CallEvent, type GatewayOptions } from '../gateway/gateway.js';
-import { describeFailedServers, loadServersForReload, type ConfigFileKey, type ServersReload } from '../gateway/reloader.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { CallEvent, GatewayOptions } from '../gateway/options.js';
+import type { ConfigFileKey } from '../gateway/reload/ledger.js';
+import { describeFailedServers, loadServersForReload, type ServersReload } from '../gateway/reload/loaders.js';
 import { serveStdio } from '../gateway/serveStdio.js';
 import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';

@@ -59,7 +59,7 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
   const prepared = await prepareGateway(io, settings);
   const { gateway, logger } = prepared;
   const loopback = isLoopbackHost(http.host);
-  const perAgent = Object.keys(gateway.snapshot.rules.credentials ?? {}).length;
+  const perAgent = Object.keys(gateway.credentials() ?? {}).length;
   const shared = http.basic !== undefined || http.token !== undefined;
   let server: HttpGatewayHandle;
   let metrics: GatewayMetricsExporter | undefined;
@@ -71,13 +71,7 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
           'GATEWAY_AUTH_USER/GATEWAY_AUTH_PASSWORD, or per-agent "credentials" in the rules file; or pass --allow-unauthenticated',
       );
     }
-    metrics = createMetrics({
-      downstreams: () =>
-        gateway.snapshot.serverNames.map((name) => {
-          const c = gateway.pool.get(name);
-          return { server: name, restarts: c?.restarts ?? 0, state: c?.state ?? 'idle' };
-        }),
-    });
+    metrics = createMetrics(gateway);
     const exporter = metrics;
     prepared.observers.call.push((event) => exporter.onCall(event));
     prepared.observers.reload.push((file, outcome) => exporter.onReload(file, outcome));

@@ -1,122 +1,39 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import type { AuditSink } from '../audit/auditLog.js';
-import { GatewayMetrics } from '../audit/latencyStats.js';
-import { ConfigError } from '../config/configError.js';
-import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
-import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
-import type { BackoffPolicy, ConnectionOptions } from '../downstream/connection.js';
-import { InstanceRegistry } from '../downstream/instances.js';
-import { DownstreamPool, type ApplyResult } from '../downstream/pool.js';
-import { Reaper } from '../downstream/reaper.js';
-import { gatewayFolder, removeAbandonedFolders } from '../downstream/sandboxFolders.js';
-import { crossCheckRules } from '../policy/crossCheck.js';
-import { compilePolicy } from '../policy/engine.js';
+import { GatewayMetrics } from '../audit/callMetrics.js';
+import type { SessionSettings } from '../config/sessionSettings.js';
+import type { InstanceInfo, InstanceRegistry } from '../downstream/instances.js';
+import type { DownstreamPool } from '../downstream/pool.js';
+import type { Reaper } from '../downstream/reaper.js';
+import { removeAbandonedFolders } from '../downstream/sandboxFolders.js';
 import { resolveIdentity } from '../policy/identity.js';
-import { VERSION } from '../version.js';
-import type { Snapshot } from './context.js';
 import { CallPipeline } from './calls/pipeline.js';
-import type { CallEvent, CallOutcome, CallRequest, Operation } from './calls/request.js';
+import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
+import type { Snapshot } from './context.js';
+import { openDownstreams } from './downstreams.js';
+import { LogRelay } from './logRelay.js';
 import { metaTools } from './metaTools.js';
-import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, type NamingOptions } from './native/names.js';
+import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions } from './native/names.js';
 import { NativeSurface } from './native/surface.js';
-import {
-  CONFIG_FILE_KEYS,
-  describeFailedServers,
-  describeIssues,
-  loadRulesForReload,
-  loadServersForReload,
-  ReloadLedger,
-  type ConfigFileKey,
-  type RulesReload,
-  type ServersReload,
-} from './reloader.js';
+import type { GatewayMode, GatewayOptions } from './options.js';
 import { executeTool } from './operations/executeTool.js';
 import { getPromptOperation } from './operations/getPrompt.js';
 import { getServerTools } from './operations/getServerTools.js';
 import { listServersOperation } from './operations/listServers.js';
 import { readResourceOperation } from './operations/readResource.js';
+import { ReloadCoordinator, type ReloadReport } from './reload/coordinator.js';
+import { CONFIG_FILE_KEYS, type ConfigFileKey } from './reload/ledger.js';
 import { jsonResult, toolResult } from './results.js';
 import { ServerRequestRouter, type RequestExtra, type UpstreamSession } from './serverRequests.js';
-import { LogRelay } from './logRelay.js';
-import { redactCredentials, redactSecrets } from '../redact.js';
-import { callerMetrics, callerReloadView } from './statusView.js';
-
-export interface GatewayOptions {
-  readonly servers: ServersConfig;
-  readonly rules: RulesConfig;
-  readonly configPaths: { readonly mcpConfig: string; readonly rules: string };
-  /** `--agent`: every call acts as this agent; naming another is AGENT_MISMATCH. */
-  readonly boundAgent?: string;
-  /** GATEWAY_DEFAULT_AGENT, used only when agent_id is missing and the rules allow a fallback. */
-  readonly fallbackAgent?: string;
-  readonly debug: boolean;
-  readonly defaultTimeoutMs: number;
-  readonly maxTimeoutMs: number;
-  /** Longest message line a stdio server may write (--max-result-bytes). Default 64 MiB. */
-  readonly maxResultBytes?: number;
-  readonly initStrategy: 'lazy' | 'eager';
-  readonly audit: AuditSink;
-  readonly auditPath: string | null;
-  readonly auditArgs: 'hash' | 'full';
-  readonly logger: Logger;
-  /** The environment `${VAR}` in .mcp.json expands from (at start and on reload), and stdio children inherit. */
-  readonly parentEnv: Readonly<Record<string, string | undefined>>;
-  /** Warnings of the start-up load, per file, shown by get_gateway_status until a reload replaces them. */
-  readonly initialWarnings?: Partial<Record<ConfigFileKey, readonly ConfigIssue[]>>;
-  /** Downstream restart backoff (tests shorten it). Default: 0.5 s doubling to 30 s, fail fast after 5. */
-  readonly backoff?: Partial<BackoffPolicy>;
-  /** Told of every finished gateway tool call (metrics exporters). Must not throw or block. */
-  readonly onCall?: (event: CallEvent) => void;
-  /** Told of every reload attempt of each file (metrics exporters). Must not throw or block. */
-  readonly onReload?: (file: ConfigFileKey, outcome: 'success' | 'failure') => void;
-  /** `--mode`: meta-tools only (default), the agent's downstream tools, resources and prompts, or both. */
-  readonly mode?: GatewayMode;
-  /** Native names: separator and length budget. Default `__` and a budget that fits an entry named `gateway`. */
-  readonly naming?: NamingOptions;
-  /** Quiet time before a burst of changes is checked for list_changed. Default 200 ms. */
-  readonly listChangedDebounceMs?: number;
-  /**
-   * How each file reloads when it is not the default (`.mcp.json` server by server, the rules
-   * file in full): a SignalWire config.json, or rules made in code. Each throws ConfigError as
-   * the defaults do.
-   */
-  readonly reloaders?: {
-    readonly mcp_config?: (previous: ReadonlyMap<string, ServerSpec>) => ServersReload;
-    readonly gateway_rules?: () => RulesReload;
-  };
-  /**
-   * Every call acts as this agent, whatever `agent_id` it names (SignalWire's config.json
-   * without a rules file, where one made-up agent may use every server: a name can widen nothing).
-   */
-  readonly soleAgent?: string;
-  /** Isolated instances and sandbox folders. Default: DEFAULT_SESSION_SETTINGS (sandbox folder in ~/.cache). */
-  readonly session?: SessionSettings;
-}
-
-export type GatewayMode = 'meta' | 'native' | 'both';
+import { serverStatesOf, type ServerState } from './serverStates.js';
+import { buildSnapshot } from './snapshot.js';
+import { gatewayStatus } from './status.js';
 
 const DEFAULT_LIST_CHANGED_DEBOUNCE_MS = 200;
-
-export type { CallEvent } from './calls/request.js';
 
 /** Something the gateway closes when it closes: the config file watcher. */
 export interface Closable {
   close(): Promise<void>;
-}
-
-/** What a reload did. */
-export interface ReloadReport {
-  /** The revision in force afterwards (unchanged when nothing applied). */
-  readonly revision: number;
-  /** Files whose new content is in force (mcp_config possibly in part: see status). */
-  readonly applied: readonly ConfigFileKey[];
-  /** Files that could not be used; their last good configuration stays. */
-  readonly failed: readonly ConfigFileKey[];
-  /** Server changes, when mcp_config applied. */
-  readonly servers?: Pick<ApplyResult, 'added' | 'removed' | 'changed' | 'unchanged'>;
 }
 
 export class Gateway {
@@ -130,11 +47,11 @@ export class Gateway {
   readonly #calls: CallPipeline;
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
-  readonly #ledger: ReloadLedger;
+  readonly #reloads: ReloadCoordinator;
   readonly #native: NativeSurface;
   readonly #mode: GatewayMode;
   #snapshot: Snapshot;
-  #pool: DownstreamPool;
+  readonly #pool: DownstreamPool;
   readonly #instances: InstanceRegistry;
   readonly #session: SessionSettings;
   readonly #reaper: Reaper;
@@ -179,43 +96,24 @@ export class Gateway {
       enabled: this.#mode !== 'meta',
     });
     this.#snapshot = buildSnapshot(1, options.servers, options.rules);
-    this.#ledger = new ReloadLedger({
-      revision: 1,
-      warnings: {
-        mcp_config: options.initialWarnings?.mcp_config ?? [],
-        gateway_rules: options.initialWarnings?.gateway_rules ?? [],
-      },
-      cross: crossCheckRules(options.rules, this.#snapshot.serverNames),
-    });
-    const session = options.session ?? DEFAULT_SESSION_SETTINGS;
-    // Only the built-in default starts with "~/"; the CLI hands over absolute folders.
-    this.#session = session.sandboxDir.startsWith('~/') ? { ...session, sandboxDir: join(homedir(), session.sandboxDir.slice(2)) } : session;
-    // This gateway's sandbox folders live in one folder of its own; the reaper ends its process
-    // groups and removes that folder if the gateway is killed.
-    const sandboxFolder = gatewayFolder(this.#session.sandboxDir);
-    this.#reaper = new Reaper({ folder: sandboxFolder, path: options.parentEnv['PATH'], logger: options.logger });
-    const connectionOptions: ConnectionOptions = {
-      logger: options.logger,
-      clientInfo: { name: 'agent-mcp-gateway', version: VERSION },
-      parentEnv: { ...options.parentEnv },
-      sandboxRoot: sandboxFolder,
-      reaper: this.#reaper,
+    const downstreams = openDownstreams(options, {
       onServerRequest: (server, request, extra) => this.#router.route(server, request, extra),
       onToolsChanged: () => this.#native.toolsChanged(),
       onReady: (server) => this.#native.serverReady(server),
       onNotification: (server, notification) => this.#native.notification(server, notification),
       onLog: (server, params, routeKey) => this.#logs.relay(server, params, routeKey),
       logLevel: () => this.#logs.wanted(),
-      ...(options.backoff ? { backoff: options.backoff } : {}),
-      ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
-    };
-    this.#pool = new DownstreamPool(options.servers.servers, connectionOptions);
-    this.#instances = new InstanceRegistry(connectionOptions, {
-      defaultTimeoutS: this.#session.defaultTimeoutS,
-      cleanupIntervalS: this.#session.cleanupIntervalS,
-      maxPerServer: this.#session.maxSessionsPerService,
-      maxTotal: this.#session.maxTotalSessions,
-      ...(this.#session.maxSessionsPerIdentity !== undefined ? { maxPerOwner: this.#session.maxSessionsPerIdentity } : {}),
+    });
+    this.#pool = downstreams.pool;
+    this.#instances = downstreams.instances;
+    this.#reaper = downstreams.reaper;
+    this.#session = downstreams.session;
+    this.#reloads = new ReloadCoordinator({
+      settings: options,
+      logger: options.logger,
+      pool: this.#pool,
+      instances: this.#instances,
+      snapshots: { current: () => this.#snapshot, swap: (next, previous) => this.#swap(next, previous) },
     });
     // The host's getters read the fields as they are at each call (reload replaces the snapshot).
     this.#calls = new CallPipeline(
@@ -252,21 +150,34 @@ export class Gateway {
     return this.#options.debug || snapshot.rules.defaults.debug === true;
   }
 
-  get snapshot(): Snapshot {
-    return this.#snapshot;
+  /** Each configured server and the state of its shared connection, in file order. */
+  serverStates(): ServerState[] {
+    return serverStatesOf(this.#snapshot, this.#pool);
   }
 
-  get pool(): DownstreamPool {
-    return this.#pool;
+  /** The configured servers `agentId`'s rules let it see. */
+  visibleServers(agentId: string): string[] {
+    return this.#snapshot.policy.visibleServers(agentId, this.#snapshot.serverNames);
   }
 
-  /** Instances of servers with isolation "agent" or "session". */
-  get instances(): InstanceRegistry {
-    return this.#instances;
+  /** The rules file's per-agent credentials (SHA-256 of a token -> agent id), as in force now. */
+  credentials(): Readonly<Record<string, string>> | undefined {
+    return this.#snapshot.rules.credentials;
   }
 
-  get sessionSettings(): SessionSettings {
-    return this.#session;
+  /** The isolated instance of `server` in scope `scopeKey`, if one runs. */
+  findInstance(server: string, scopeKey: string): InstanceInfo | undefined {
+    return this.#instances.find(server, scopeKey);
+  }
+
+  /** Closes every isolated instance of a scope (an MCP or REST session that ended); their process groups are gone when it resolves. */
+  async closeScope(scopeKey: string): Promise<void> {
+    await this.#instances.closeScope(scopeKey);
+  }
+
+  /** How long an isolated instance (and a REST session) lives without calls, unless the caller says otherwise. */
+  get sessionTimeoutS(): number {
+    return this.#session.defaultTimeoutS;
   }
 
   start(): void {
@@ -315,123 +226,16 @@ export class Gateway {
     this.#watcher = watcher;
   }
 
-  /**
-   * Loads the given files again (default both, as SIGHUP does) and swaps what loaded. Each
-   * file stands alone: one that fails keeps its last good configuration while the other
-   * applies. Everything that applies goes into one new snapshot with one new revision, so a
-   * call sees the old configuration or the new one, never a mix. Synchronous: nothing can
-   * interleave between loading and swapping. Never throws.
-   */
+  /** Loads the given files again (default both, as SIGHUP does) and swaps what loaded: see ReloadCoordinator. Never throws. */
   reload(keys: readonly ConfigFileKey[] = CONFIG_FILE_KEYS, trigger = 'manual'): ReloadReport {
-    const current = this.#snapshot;
-    if (this.#closing) return { revision: current.revision, applied: [], failed: [] };
-    const started = performance.now();
-    const paths = this.#options.configPaths;
-    const failed: ConfigFileKey[] = [];
+    if (this.#closing) return { revision: this.#snapshot.revision, applied: [], failed: [] };
+    return this.#reloads.reload(keys, trigger);
+  }
 
-    let servers: ServersReload | undefined;
-    if (keys.includes('mcp_config')) {
-      this.#ledger.attempted('mcp_config');
-      try {
-        const reloadServers = this.#options.reloaders?.mcp_config;
-        servers = reloadServers ? reloadServers(current.servers) : loadServersForReload(paths.mcpConfig, this.#options.parentEnv, current.servers);
-      } catch (err) {
-        failed.push('mcp_config');
-        this.#reloadFailed('mcp_config', paths.mcpConfig, err, current.revision, trigger);
-      }
-    }
-    let rules: RulesReload | undefined;
-    if (keys.includes('gateway_rules')) {
-      this.#ledger.attempted('gateway_rules');
-      try {
-        rules = (this.#options.reloaders?.gateway_rules ?? (() => loadRulesForReload(paths.rules)))();
-      } catch (err) {
-        failed.push('gateway_rules');
-        this.#reloadFailed('gateway_rules', paths.rules, err, current.revision, trigger);
-      }
-    }
-    if (!servers && !rules) return { revision: current.revision, applied: [], failed };
-
-    const revision = current.revision + 1;
-    const serverMap: ReadonlyMap<string, ServerSpec> = servers ? new Map(servers.specs.map((s) => [s.name, s] as const)) : current.servers;
-    let changes: ApplyResult | undefined;
-    if (servers) {
-      changes = this.#pool.apply(servers.specs, {
-        connect: this.#options.initStrategy === 'eager',
-        // A call cannot outlive the hard maximum, so waiting that long lets every running call finish.
-        drainMs: this.#options.maxTimeoutMs,
-      });
-      const retiring = [...changes.changed, ...changes.removed];
-      for (const name of changes.unchanged) {
-        const spec = serverMap.get(name);
-        if (spec) this.#instances.updateSpec(spec);
-      }
-      // Their instances were started from the old spec: they close once their calls finish.
-      void this.#instances.retireServers(retiring, this.#options.maxTimeoutMs);
-      if (retiring.length > 0) {
-        void changes.retired.then(() => this.#logger.debug({ servers: retiring }, 'replaced and removed downstream connections closed'));
-      }
-    }
-    this.#snapshot = Object.freeze({
-      revision,
-      policy: rules?.policy ?? current.policy,
-      rules: rules?.rules ?? current.rules,
-      servers: serverMap,
-      serverNames: Object.freeze([...serverMap.keys()]),
-    });
-    const applyMs = Math.round((performance.now() - started) * 1000) / 1000;
-    if (this.#mode === 'meta' && this.#debugIn(current) !== this.#debugIn(this.#snapshot)) this.#toolListChanged();
+  #swap(next: Snapshot, previous: Snapshot): void {
+    this.#snapshot = next;
+    if (this.#mode === 'meta' && this.#debugIn(previous) !== this.#debugIn(next)) this.#toolListChanged();
     this.#native.reloaded();
-
-    const cross = crossCheckRules(this.#snapshot.rules, this.#snapshot.serverNames);
-    this.#ledger.crossChecked(cross);
-    const applied: ConfigFileKey[] = [];
-    if (servers) {
-      applied.push('mcp_config');
-      const partial =
-        servers.failed.length > 0
-          ? { message: describeFailedServers(paths.mcpConfig, servers.failed, current.servers), servers: servers.failed.map((f) => f.name) }
-          : undefined;
-      this.#ledger.succeeded('mcp_config', revision, servers.warnings, partial);
-      this.#observeReload('mcp_config', 'success');
-      if (partial) {
-        this.#logger.error(
-          { file: paths.mcpConfig, trigger, revision, issues: servers.failed.flatMap((f) => f.issues) },
-          `reload: ${partial.message}`,
-        );
-      }
-    }
-    if (rules) {
-      applied.push('gateway_rules');
-      this.#ledger.succeeded('gateway_rules', revision, rules.warnings);
-      this.#observeReload('gateway_rules', 'success');
-      const bound = this.#options.boundAgent;
-      if (bound !== undefined && !rules.policy.agentIds.includes(bound)) {
-        this.#logger.warn({ agent: bound }, 'the bound agent is not in the new rules: every call will be refused (INVALID_AGENT_ID)');
-      }
-    }
-    const warnings = [...(servers?.warnings ?? []), ...(rules?.warnings ?? []), ...cross];
-    if (warnings.length > 0) this.#logger.warn({ revision, warnings: describeIssues(warnings) }, 'configuration warnings after reload');
-    this.#logger.info(
-      {
-        trigger,
-        files: applied,
-        revision,
-        apply_ms: applyMs,
-        ...(changes
-          ? { added: changes.added, removed: changes.removed, changed: changes.changed, unchanged: changes.unchanged }
-          : {}),
-      },
-      'configuration reloaded',
-    );
-    return {
-      revision,
-      applied,
-      failed,
-      ...(changes
-        ? { servers: { added: changes.added, removed: changes.removed, changed: changes.changed, unchanged: changes.unchanged } }
-        : {}),
-    };
   }
 
   /** The gateway's own tool list changed (debug mode flipped): every client is told to list again. */
@@ -443,17 +247,6 @@ export class Gateway {
         this.#logger.debug({ err, session: session.id }, 'could not send notifications/tools/list_changed');
       });
     }
-  }
-
-  #reloadFailed(key: ConfigFileKey, path: string, err: unknown, revision: number, trigger: string): void {
-    const message = err instanceof Error ? err.message : String(err);
-    this.#ledger.failed(key, message);
-    this.#observeReload(key, 'failure');
-    const issues = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error') : [];
-    this.#logger.error(
-      { file: path, trigger, kept_revision: revision, ...(issues.length > 0 ? { issues } : {}) },
-      `reload of ${path} failed; the last good configuration stays in force: ${message}`,
-    );
   }
 
   /** Adds an upstream client session (the stdio peer, or one HTTP session); returns its removal. */
@@ -497,76 +290,21 @@ export class Gateway {
     return this.#operations.get(name);
   }
 
-  #observeReload(file: ConfigFileKey, outcome: 'success' | 'failure'): void {
-    try {
-      this.#options.onReload?.(file, outcome);
-    } catch (err) {
-      this.#logger.warn({ err }, 'reload observer failed');
-    }
-  }
-
-  /**
-   * get_gateway_status as `agentId` may see it: only the servers its rules allow, only its own
-   * isolated instances and metrics, and no other agent's id (in an unbound gateway an id is
-   * all it takes to act as that agent). Stderr tails and error messages come redacted.
-   */
+  /** get_gateway_status as `agentId` may see it: see gatewayStatus. */
   status(agentId: string): Record<string, unknown> {
-    const snapshot = this.#snapshot;
-    const visible = snapshot.policy.visibleServers(agentId, snapshot.serverNames);
-    const shown = new Set(visible);
-    return {
-      version: VERSION,
-      uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),
-      config_paths: { mcp_config: this.#options.configPaths.mcpConfig, gateway_rules: this.#options.configPaths.rules },
-      revision: snapshot.revision,
-      agents: {
-        caller: agentId,
-        deny_on_missing_agent: snapshot.policy.denyOnMissingAgent,
-        fallback_agent: this.#options.fallbackAgent || null,
-        bound_agent: this.#options.boundAgent ?? null,
+    return gatewayStatus(
+      {
+        startedAt: this.#startedAt,
+        settings: this.#options,
+        snapshot: this.#snapshot,
+        servers: this.serverStates(),
+        stderrTail: (server) => this.#pool.get(server)?.stderrTail() ?? '',
+        instances: this.#instances.list(),
+        reload: this.#reloads.status(),
+        metrics: this.#metrics.snapshot(),
       },
-      servers: visible.map((name) => {
-        const c = this.#pool.get(name);
-        const retryAt = c?.nextRetryAt;
-        return {
-          name,
-          transport: snapshot.servers.get(name)?.transport ?? null,
-          state: c?.state ?? 'idle',
-          pid: c?.pid ?? null,
-          tools_cached: c?.cachedToolCount ?? null,
-          restarts: c?.restarts ?? 0,
-          consecutive_failures: c?.consecutiveFailures ?? 0,
-          // While failed: no new attempt before this time; fail_fast says calls are refused until then.
-          next_retry: retryAt === undefined ? null : new Date(retryAt).toISOString(),
-          fail_fast: c?.failingFast ?? false,
-          // A configuration error is the gateway's own message (JSON paths such as `env.TOKEN: ...`,
-          // never a value), which the key=value reading of redactSecrets would garble.
-          last_error:
-            c?.lastError === undefined
-              ? null
-              : snapshot.servers.get(name)?.configError !== undefined
-                ? redactCredentials(c.lastError)
-                : redactSecrets(c.lastError),
-          stderr_tail: c?.lastError ? c.stderrTail() : null,
-        };
-      }),
-      // The caller's instances of servers with isolation "agent" or "session" (scope: the agent or session key).
-      instances: this.#instances
-        .list()
-        .filter((i) => i.agentId === agentId && shown.has(i.server))
-        .map((i) => ({
-          server: i.server,
-          scope: i.scope,
-          agent: i.agentId,
-          state: i.state,
-          pid: i.pid ?? null,
-          idle_s: Math.round((Date.now() - i.lastAccessed) / 1000),
-          timeout_s: i.timeoutS,
-        })),
-      reload: callerReloadView(this.#ledger.status(), agentId, (server) => snapshot.policy.decideServer(agentId, server).allow),
-      audit_log: this.#options.auditPath,
-      metrics: callerMetrics(this.#metrics.snapshot(), agentId),
-    };
+      agentId,
+    );
   }
 
   /** Idempotent: closes every downstream (and its process group), then flushes the audit log. */
@@ -588,9 +326,4 @@ export class Gateway {
     this.#reaper.killSync();
     this.#options.audit.flushSync();
   }
-}
-
-export function buildSnapshot(revision: number, servers: ServersConfig, rules: RulesConfig): Snapshot {
-  const map = new Map(servers.servers.map((s) => [s.name, s] as const));
-  return Object.freeze({ revision, policy: compilePolicy(rules), rules, servers: map, serverNames: Object.freeze([...map.keys()]) });
 }

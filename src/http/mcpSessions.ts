@@ -132,7 +132,7 @@ export class McpSessions {
           this.#count(principal.key, -1);
         }
         await server.close().catch(() => undefined);
-        await this.#options.gateway.instances.closeScope(instanceScope.key);
+        await this.#options.gateway.closeScope(instanceScope.key);
       })();
       return closing;
     };

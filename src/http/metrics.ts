@@ -17,21 +17,17 @@
 // - Every value is cut to 128 characters.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallEvent } from '../gateway/gateway.js';
+import type { CallEvent } from '../gateway/options.js';
+import type { ServerState } from '../gateway/serverStates.js';
 import { ROUTE_CLASSES, type RouteClass } from './rateLimitSpec.js';
 
-/** One downstream server as the pool reports it. */
-export interface DownstreamStat {
-  readonly server: string;
-  /** Restarts since the connection was created (cumulative). */
-  readonly restarts: number;
-  /** Connection state, e.g. idle, connecting, ready, failed, closed. */
-  readonly state: string;
-}
+/** What the exporter reads of each configured server. */
+export type ServerStat = Pick<ServerState, 'name' | 'restarts' | 'state'>;
 
+/** A Gateway is one. */
 export interface MetricsSource {
   /** Read at every scrape, and at every call to know which server names are configured. Must be cheap and not throw. */
-  readonly downstreams: () => readonly DownstreamStat[];
+  serverStates(): readonly ServerStat[];
 }
 
 export interface MetricsOptions {
@@ -104,7 +100,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     registers,
     collect() {
       this.reset();
-      for (const d of readDownstreams(source)) this.inc({ server: clip(d.server) }, Math.max(0, d.restarts));
+      for (const d of readServers(source)) this.inc({ server: clip(d.name) }, Math.max(0, d.restarts));
     },
   });
   new Gauge({
@@ -114,7 +110,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     registers,
     collect() {
       this.reset();
-      for (const d of readDownstreams(source)) this.set({ server: clip(d.server) }, d.state === 'ready' ? 1 : 0);
+      for (const d of readServers(source)) this.set({ server: clip(d.name) }, d.state === 'ready' ? 1 : 0);
     },
   });
   new Gauge({
@@ -124,7 +120,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     registers,
     collect() {
       this.reset();
-      for (const d of readDownstreams(source)) this.set({ server: clip(d.server), state: clip(d.state) }, 1);
+      for (const d of readServers(source)) this.set({ server: clip(d.name), state: clip(d.state) }, 1);
     },
   });
   const sessions = new Gauge({
@@ -156,7 +152,7 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
   // Asked at every call (a list of a few servers): a server added by a reload counts at once.
-  const isKnownServer = (server: string): boolean => readDownstreams(source).some((d) => d.server === server);
+  const isKnownServer = (server: string): boolean => readServers(source).some((d) => d.name === server);
 
   const toolLabel = (event: CallEvent, serverKnown: boolean): string => {
     if (event.tool === null) return NONE;
@@ -219,9 +215,9 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
   };
 }
 
-function readDownstreams(source: MetricsSource): readonly DownstreamStat[] {
+function readServers(source: MetricsSource): readonly ServerStat[] {
   try {
-    return source.downstreams();
+    return source.serverStates();
   } catch {
     return [];
   }
@@ -229,21 +225,4 @@ function readDownstreams(source: MetricsSource): readonly DownstreamStat[] {
 
 function clip(value: string): string {
   return value.length > MAX_LABEL_LENGTH ? value.slice(0, MAX_LABEL_LENGTH) : value;
-}
-
-/** The connection shape createMetrics reads (DownstreamConnection has it). */
-interface ConnectionLike {
-  readonly name: string;
-  readonly restarts: number;
-  readonly state: string;
-}
-
-/**
- * The MetricsSource of a gateway: `createMetrics(downstreamsOf(gateway))`. Reads
- * `gateway.pool` at each use, so a pool replaced by a reload is followed.
- */
-export function downstreamsOf(gateway: { readonly pool: { connections(): readonly ConnectionLike[] } }): MetricsSource {
-  return {
-    downstreams: () => gateway.pool.connections().map((c) => ({ server: c.name, restarts: c.restarts, state: c.state })),
-  };
 }

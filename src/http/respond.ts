@@ -1,5 +1,6 @@
 // Response helpers of the HTTP mode: the error body `{error, code}` and the security headers
-// every response carries. The status of each gateway error code is in CODE_MEANINGS (errors.ts).
+// every response carries (raw ones included). The status of each gateway error code is in
+// CODE_MEANINGS (errors.ts).
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 
@@ -15,7 +16,9 @@ export type HttpErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
-  | 'SHUTTING_DOWN';
+  | 'SHUTTING_DOWN'
+  | 'REQUEST_TIMEOUT'
+  | 'HEADERS_TOO_LARGE';
 
 /** An HTTP answer that is not a success; thrown by handlers, written by the pipeline. */
 export class HttpError extends Error {
@@ -36,14 +39,31 @@ export interface SecurityHeaderOptions {
   readonly tls: boolean;
 }
 
+/** The security headers of every answer, whoever writes it. */
+export function securityHeaders(options: SecurityHeaderOptions): Record<string, string> {
+  return {
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    ...(options.tls ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
+  };
+}
+
 /** Set on every response before anything else, so 401s, 404s and SDK-written /mcp answers carry them too. */
 export function setSecurityHeaders(res: ServerResponse, options: SecurityHeaderOptions): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Cache-Control', 'no-store');
-  if (options.tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+  for (const [name, value] of Object.entries(securityHeaders(options))) res.setHeader(name, value);
+}
+
+/**
+ * A whole HTTP/1.1 answer as bytes for a socket, for a request Node could not parse (no
+ * ServerResponse exists then): the error body, the security headers, and the connection closed.
+ */
+export function rawErrorResponse(statusLine: string, code: HttpErrorCode, message: string, options: SecurityHeaderOptions): string {
+  const body = JSON.stringify({ error: message, code });
+  const headers = { 'Content-Type': 'application/json', ...securityHeaders(options), 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
+  return `HTTP/1.1 ${statusLine}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | readonly string[]> = {}): void {

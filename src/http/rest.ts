@@ -38,16 +38,15 @@ export class RestApi {
 
   constructor(gateway: Gateway) {
     this.#gateway = gateway;
-    this.sessions = new RestSessionRegistry({ defaultTimeoutS: gateway.sessionSettings.defaultTimeoutS });
+    this.sessions = new RestSessionRegistry({ defaultTimeoutS: gateway.sessionTimeoutS });
   }
 
   /** No auth needed. Counts per state always; names only for an authenticated caller (the servers it may see). */
   health(principal: Principal | undefined): RestAnswer {
-    const snapshot = this.#gateway.snapshot;
-    const counts: Record<string, number> = { total: snapshot.serverNames.length, ready: 0, connecting: 0, idle: 0, failed: 0 };
+    const servers = this.#gateway.serverStates();
+    const counts: Record<string, number> = { total: servers.length, ready: 0, connecting: 0, idle: 0, failed: 0 };
     const states: Record<string, string> = {};
-    for (const name of snapshot.serverNames) {
-      const state = this.#gateway.pool.get(name)?.state ?? 'idle';
+    for (const { name, state } of servers) {
       const key = state === 'closed' ? 'idle' : state;
       counts[key] = (counts[key] ?? 0) + 1;
       states[name] = state;
@@ -59,8 +58,7 @@ export class RestApi {
       servers: counts,
     };
     if (principal && principal.kind !== 'anonymous') {
-      const names =
-        principal.boundAgent !== undefined ? snapshot.policy.visibleServers(principal.boundAgent, snapshot.serverNames) : snapshot.serverNames;
+      const names = principal.boundAgent !== undefined ? this.#gateway.visibleServers(principal.boundAgent) : servers.map((s) => s.name);
       body['server_states'] = Object.fromEntries(names.map((n) => [n, states[n] ?? 'idle']));
     }
     return { status: 200, body };
@@ -112,7 +110,7 @@ export class RestApi {
       outcome = await this.#invoke(r, 'execute_tool', callArgs, { auditSessionId: call.sessionId, instanceScope: scope });
     } finally {
       // A failed call still records a session whose instance runs, so it can be listed and deleted.
-      const instance = this.#gateway.instances.find(service, scope.key);
+      const instance = this.#gateway.findInstance(service, scope.key);
       if (outcome !== undefined || instance !== undefined) {
         this.sessions.touch(owner, call.sessionId, service, call.timeout, call.metadata, outcome?.agent ?? instance?.agentId ?? null);
       }
@@ -134,15 +132,14 @@ export class RestApi {
 
   listSessions(r: RestRequest): RestAnswer {
     const owner = r.principal.key;
-    const instances = this.#gateway.instances;
-    return { status: 200, body: this.sessions.list(owner, (s) => instances.find(s.serviceName, restScopeKey(owner, s.id))?.pid) };
+    return { status: 200, body: this.sessions.list(owner, (s) => this.#gateway.findInstance(s.serviceName, restScopeKey(owner, s.id))?.pid) };
   }
 
   /** Forgets the session and closes its instances (their process groups are gone when this answers). */
   async deleteSession(r: RestRequest): Promise<RestAnswer> {
     const id = sessionId(r.params['id'], 'session id');
     if (!this.sessions.delete(r.principal.key, id)) throw new HttpError(404, 'SESSION_NOT_FOUND', `Session ${id} not found`);
-    await this.#gateway.instances.closeScope(restScopeKey(r.principal.key, id));
+    await this.#gateway.closeScope(restScopeKey(r.principal.key, id));
     return { status: 200, body: { message: `Session ${id} closed` } };
   }
 

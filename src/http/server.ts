@@ -23,7 +23,8 @@ import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from './limits.js';
 import { readMcpBody } from './mcpBody.js';
 import { McpSessions } from './mcpSessions.js';
 import type { OriginPolicy } from './origin.js';
-import { HttpError, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
+import { InFlightRequests } from './inFlight.js';
+import { HttpError, rawErrorResponse, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
 import { RestApi, type RestAnswer, type RestRequest } from './rest.js';
 import { Router } from './router.js';
 
@@ -114,8 +115,11 @@ interface PipelineContext {
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
+/** Counts one request of `key` in `routeClass`; sets the RateLimit-* headers; throws 429 when refused. */
+type Charge = (res: ServerResponse, routeClass: RouteClass, key: string) => Promise<void>;
+
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
-  const { gateway, logger, authenticator, origins } = options;
+  const { gateway, logger } = options;
   const tls = options.tls !== undefined;
   const rest = new RestApi(gateway);
   const mcp = new McpSessions({
@@ -127,9 +131,50 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     ...(options.mcpSessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.mcpSessionIdleTimeoutMs } : {}),
   });
   const limits: HttpConnectionLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
+  const charge = rateCharge(options);
+  const requests = new InFlightRequests();
+  const handle = requestPipeline(options, routes(options, rest, mcp, charge), charge, requests);
+  const server = createNodeServer(options, limits, (req, res) => {
+    requests.track(req, res, () => {
+      if (requests.draining) server.closeIdleConnections();
+    });
+    handle(req, res).catch((err: unknown) => answerFailure(err, req, res, logger));
+  });
+  await listen(server, options.port, options.host);
+  server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
+  const address = server.address() as AddressInfo;
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${hostPart}:${address.port}`;
 
-  /** Counts one request of `key` in `routeClass`; sets the RateLimit-* headers; throws 429 when refused. */
-  const charge = async (res: ServerResponse, routeClass: RouteClass, key: string): Promise<void> => {
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    mcpSessionCount: () => mcp.size,
+    inFlight: () => requests.count,
+    destroyConnections: () => server.closeAllConnections(),
+    close: () => {
+      closing ??= (async () => {
+        const drained = requests.drain(options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (requests.count > 0) {
+          logger.info({ in_flight: requests.count }, 'waiting for in-flight requests');
+          await drained;
+          if (requests.count > 0) logger.warn({ in_flight: requests.count }, 'drain time is up; closing the remaining requests');
+        }
+        await mcp.closeAll();
+        rest.sessions.clear();
+        server.closeAllConnections();
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
+
+function rateCharge(options: HttpGatewayOptions): Charge {
+  return async (res, routeClass, key) => {
     if (!options.rateLimiter) return;
     const decision = await options.rateLimiter.check(routeClass, key);
     for (const [name, value] of Object.entries(options.rateLimiter.headers(decision))) res.setHeader(name, value);
@@ -138,7 +183,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       throw new HttpError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
     }
   };
+}
 
+function routes(options: HttpGatewayOptions, rest: RestApi, mcp: McpSessions, charge: Charge): Router<RouteDef> {
   const mcpRoute: RouteDef = {
     auth: true,
     routeClass: 'default',
@@ -158,7 +205,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       return undefined;
     },
   };
-  const router = new Router<RouteDef>()
+  return new Router<RouteDef>()
     .add('GET', '/health', { auth: false, routeClass: null, handler: async ({ auth }) => rest.health(auth.ok ? auth.principal : undefined) })
     .add('GET', '/services', { auth: true, routeClass: 'default', handler: ({ rest: r }) => rest.services(r) })
     .add('GET', '/services/:name/tools', { auth: true, routeClass: 'tools', handler: ({ rest: r }) => rest.tools(r) })
@@ -182,14 +229,20 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     .add('POST', '/mcp', mcpRoute)
     .add('GET', '/mcp', { ...mcpRoute, stream: true })
     .add('DELETE', '/mcp', mcpRoute);
+}
 
-  let draining = false;
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+/** The pipeline of the file comment, up to the handler's answer; a refusal is thrown as an HttpError. */
+function requestPipeline(
+  options: HttpGatewayOptions,
+  router: Router<RouteDef>,
+  charge: Charge,
+  requests: InFlightRequests,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { gateway, logger, authenticator, origins } = options;
+  const tls = options.tls !== undefined;
+  return async (req, res) => {
     setSecurityHeaders(res, { tls });
-    if (draining) {
+    if (requests.draining) {
       res.setHeader('Connection', 'close');
       throw new HttpError(503, 'SHUTTING_DOWN', 'The gateway is shutting down', { 'Retry-After': '5' });
     }
@@ -214,13 +267,13 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       return;
     }
     const route = match.handler;
-    if (route.stream && req.method === 'GET') untrack(req);
+    if (route.stream && req.method === 'GET') requests.untrack(req);
     const origin = req.headers.origin;
     if (!origins.allows(origin)) {
       logger.warn({ event: 'origin_refused', ip: req.socket.remoteAddress, method: req.method, path: match.pattern }, 'request from a foreign Origin refused');
       throw new HttpError(403, 'FORBIDDEN_ORIGIN', 'Origin not allowed');
     }
-    const auth = authenticator.authenticate(req.headers.authorization, gateway.snapshot.rules.credentials);
+    const auth = authenticator.authenticate(req.headers.authorization, gateway.credentials());
     // Counted per authenticated identity; per IP when authentication failed.
     if (route.routeClass) await charge(res, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
     if (route.auth && !auth.ok) {
@@ -251,47 +304,38 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     const answer = await route.handler(ctx);
     if (answer) sendJson(res, answer.status, answer.body);
   };
+}
 
-  const tracked = new WeakSet<IncomingMessage>();
-  const untrack = (req: IncomingMessage): void => {
-    if (!tracked.delete(req)) return;
-    inFlight--;
-    if (inFlight === 0) drained?.();
-  };
+/** What a request that threw is answered, if anyone is still there to hear it. */
+function answerFailure(err: unknown, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  if (err instanceof HttpError) {
+    sendError(res, err);
+    return;
+  }
+  // A stack overflow on a request is a body too deep for some code on its path: the
+  // client's fault, answered as such (bodies are depth-checked; this is the backstop).
+  if (err instanceof RangeError && err.message.includes('call stack') && !res.headersSent && !res.destroyed) {
+    logger.warn({ err: err.message, method: req.method }, 'request refused: too deeply nested to process');
+    sendError(res, new HttpError(400, 'INVALID_ARGUMENT', 'The request is nested too deeply to process'));
+    return;
+  }
+  if (res.destroyed || res.writableEnded || req.socket.destroyed || req.socket.writableEnded) {
+    // The client went away (a cancelled call ends this way): nobody to answer.
+    logger.debug({ err, method: req.method }, 'request ended after its client left');
+    return;
+  }
+  logger.error({ err, method: req.method }, 'unexpected error in an HTTP request');
+  if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL_ERROR', 'Internal gateway error'));
+  else res.end();
+}
 
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    inFlight++;
-    tracked.add(req);
-    res.once('close', () => {
-      if (tracked.delete(req)) {
-        inFlight--;
-        if (draining) server.closeIdleConnections();
-        if (inFlight === 0) drained?.();
-      }
-    });
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) {
-        sendError(res, err);
-        return;
-      }
-      // A stack overflow on a request is a body too deep for some code on its path: the
-      // client's fault, answered as such (bodies are depth-checked; this is the backstop).
-      if (err instanceof RangeError && err.message.includes('call stack') && !res.headersSent && !res.destroyed) {
-        logger.warn({ err: err.message, method: req.method }, 'request refused: too deeply nested to process');
-        sendError(res, new HttpError(400, 'INVALID_ARGUMENT', 'The request is nested too deeply to process'));
-        return;
-      }
-      if (res.destroyed || res.writableEnded || req.socket.destroyed || req.socket.writableEnded) {
-        // The client went away (a cancelled call ends this way): nobody to answer.
-        logger.debug({ err, method: req.method }, 'request ended after its client left');
-        return;
-      }
-      logger.error({ err, method: req.method }, 'unexpected error in an HTTP request');
-      if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL_ERROR', 'Internal gateway error'));
-      else res.end();
-    });
-  };
-
+/** node:http or node:https with the connection limits, and an answer for requests Node cannot parse. */
+function createNodeServer(
+  options: HttpGatewayOptions,
+  limits: HttpConnectionLimits,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
+  const { logger } = options;
   // Answers may take as long as the tool call does: only receiving the request is timed.
   const serverOptions = {
     headersTimeout: limits.headersTimeoutMs,
@@ -300,8 +344,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     // How often Node looks for requests past those timeouts (its default, 30 s, would let a short timeout run long).
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
   };
-  const server: Server = tls
-    ? createHttpsServer({ ...serverOptions, cert: options.tls!.cert, key: options.tls!.key }, listener)
+  const server: Server = options.tls
+    ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
     : createHttpServer(serverOptions, listener);
   server.maxConnections = limits.maxConnections;
   server.on('drop', (data?: { remoteAddress?: string }) => {
@@ -310,62 +354,26 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Only a socket nothing was written to can still carry an answer.
     if (socket.writable && socket.bytesWritten === 0 && err.code !== 'ECONNRESET') {
-      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const headersTooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const body = timedOut
-        ? '{"error":"Request not received in time","code":"REQUEST_TIMEOUT"}'
-        : headersTooLarge
-          ? '{"error":"Request headers too large","code":"HEADERS_TOO_LARGE"}'
-          : '{"error":"Malformed HTTP request","code":"INVALID_ARGUMENT"}';
-      const status = timedOut ? '408 Request Timeout' : headersTooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(
-        `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n` +
-          `X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
-          `Referrer-Policy: no-referrer\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      const [status, code, message] =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? (['408 Request Timeout', 'REQUEST_TIMEOUT', 'Request not received in time'] as const)
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? (['431 Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'Request headers too large'] as const)
+            : (['400 Bad Request', 'INVALID_ARGUMENT', 'Malformed HTTP request'] as const);
+      socket.end(rawErrorResponse(status, code, message, { tls: options.tls !== undefined }));
     } else {
       socket.destroy();
     }
   });
+  return server;
+}
 
-  await new Promise<void>((resolve, reject) => {
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
-  const address = server.address() as AddressInfo;
-  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${tls ? 'https' : 'http'}://${hostPart}:${address.port}`;
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    port: address.port,
-    mcpSessionCount: () => mcp.size,
-    inFlight: () => inFlight,
-    destroyConnections: () => server.closeAllConnections(),
-    close: () => {
-      closing ??= (async () => {
-        draining = true;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        if (inFlight > 0) {
-          logger.info({ in_flight: inFlight }, 'waiting for in-flight requests');
-          await new Promise<void>((resolve) => {
-            drained = resolve;
-            setTimeout(resolve, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS).unref();
-          });
-          if (inFlight > 0) logger.warn({ in_flight: inFlight }, 'drain time is up; closing the remaining requests');
-        }
-        await mcp.closeAll();
-        rest.sessions.clear();
-        server.closeAllConnections();
-        await closed;
-      })();
-      return closing;
-    },
-  };
 }

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { MemoryAuditSink } from '../../src/audit/auditLog.js';
 import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
-import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import type { GatewayOptions } from '../../src/gateway/options.js';
 import type { RequestExtra, UpstreamSession } from '../../src/gateway/serverRequests.js';
 import { createLogger } from '../../src/log.js';
 import { fixture } from './paths.js';

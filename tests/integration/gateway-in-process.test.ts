@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { CallEvent } from '../../src/gateway/gateway.js';
+import type { CallEvent } from '../../src/gateway/options.js';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession as session } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
@@ -85,6 +85,6 @@ describe('Gateway in process', () => {
     writeJson(rules, { agents: { alice: { alow: {} } } });
     expect(gateway.reload(['gateway_rules'], 'test').failed).toEqual(['gateway_rules']);
     expect(seen).toEqual(['mcp_config:success', 'gateway_rules:success', 'gateway_rules:failure']);
-    expect(gateway.snapshot.revision).toBe(2);
+    expect(gateway.status('alice')['revision']).toBe(2);
   });
 });

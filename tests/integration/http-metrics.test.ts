@@ -3,13 +3,12 @@
 // server does.
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { CallEvent } from '../../src/gateway/gateway.js';
+import type { CallEvent } from '../../src/gateway/options.js';
 import {
   CALL_DURATION_BUCKETS,
   createMetrics,
-  downstreamsOf,
-  type DownstreamStat,
   type GatewayMetricsExporter,
+  type ServerStat,
 } from '../../src/http/metrics.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
@@ -55,8 +54,8 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 const exporters: GatewayMetricsExporter[] = [];
-function metrics(downstreams: () => readonly DownstreamStat[] = () => [], maxToolLabels?: number): GatewayMetricsExporter {
-  const m = createMetrics({ downstreams }, maxToolLabels !== undefined ? { maxToolLabels } : {});
+function metrics(serverStates: () => readonly ServerStat[] = () => [], maxToolLabels?: number): GatewayMetricsExporter {
+  const m = createMetrics({ serverStates }, maxToolLabels !== undefined ? { maxToolLabels } : {});
   exporters.push(m);
   return m;
 }
@@ -73,9 +72,9 @@ const call = (fields: Partial<CallEvent>): CallEvent => ({
   ...fields,
 });
 
-const servers = (): DownstreamStat[] => [
-  { server: 'db', restarts: 0, state: 'ready' },
-  { server: 'search', restarts: 2, state: 'failed' },
+const servers = (): ServerStat[] => [
+  { name: 'db', restarts: 0, state: 'ready' },
+  { name: 'search', restarts: 2, state: 'failed' },
 ];
 
 afterAll(() => {
@@ -162,8 +161,8 @@ describe('metrics exporter', () => {
     expect(value(s, 'mcp_gateway_downstream_state', { server: 'search', state: 'failed' })).toBe(1);
 
     list = [
-      { server: 'db', restarts: 1, state: 'connecting' },
-      { server: 'notes', restarts: 0, state: 'idle' },
+      { name: 'db', restarts: 1, state: 'connecting' },
+      { name: 'notes', restarts: 0, state: 'idle' },
     ];
     s = parseExposition(await m.render());
     expect(value(s, 'mcp_gateway_downstream_restarts_total', { server: 'db' })).toBe(1);
@@ -243,7 +242,7 @@ describe('metrics exporter on a real Gateway', () => {
       onCall: (e) => exporter?.onCall(e),
       onReload: (file, outcome) => exporter?.onReload(file, outcome),
     });
-    exporter = createMetrics(downstreamsOf(gateway));
+    exporter = createMetrics(gateway);
     exporters.push(exporter);
 
     const session = testSession({ id: 'metrics-test' });

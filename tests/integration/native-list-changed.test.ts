@@ -69,7 +69,7 @@ describe('native list_changed', () => {
     await waitFor(() => changes() === 1, { message: 'no tools/list_changed after mutate' });
     expect(await names(client)).toContain('paged__delta');
     // A fresh paged process has not been mutated: after the restart, delta is gone.
-    process.kill(gateway.pool.get('paged')!.pid!, 'SIGKILL');
+    process.kill(gateway.serverStates().find((s) => s.name === 'paged')!.pid!, 'SIGKILL');
     await waitFor(async () => (await client.callTool({ name: 'paged__alpha', arguments: {} })).isError !== true, {
       message: 'paged never restarted',
     });

@@ -2,7 +2,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../../audit/auditLog.js';
 import { callRecord, clip } from '../../audit/callRecord.js';
-import type { GatewayMetrics } from '../../audit/latencyStats.js';
+import type { GatewayMetrics } from '../../audit/callMetrics.js';
 import type { AuditDecision } from '../../audit/record.js';
 import type { InstanceRegistry } from '../../downstream/instances.js';
 import type { DownstreamPool } from '../../downstream/pool.js';
@@ -15,7 +15,8 @@ import type { AuditNote, CallSettings, OperationContext, ProgressSink, Snapshot 
 import { argumentDepthProblem, nameProblem } from '../inputBounds.js';
 import { toGatewayError } from '../results.js';
 import type { CallPeer, ServerRequestRouter } from '../serverRequests.js';
-import type { CallEvent, CallOutcome, CallRequest, Operation } from './request.js';
+import type { CallEvent } from '../options.js';
+import type { CallOutcome, CallRequest, Operation } from './request.js';
 
 export interface PipelineOptions extends CallSettings {
   /** `--agent`: every call acts as this agent. */

@@ -61,15 +61,3 @@ export type CallOutcome<T> = Settled &
     | { readonly kind: 'protocol'; readonly error: McpError }
   );
 
-/** One finished gateway call, as observers see it (no argument values). */
-export interface CallEvent {
-  readonly operation: string;
-  readonly agent: string | null;
-  readonly server: string | null;
-  readonly tool: string | null;
-  readonly decision: AuditDecision;
-  readonly code: string | null;
-  readonly latencyMs: number;
-  readonly isError: boolean;
-  readonly sessionId?: string;
-}

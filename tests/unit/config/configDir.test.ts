@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadServersFile } from '../../../src/config/load.js';
-import { loadServersForReload } from '../../../src/gateway/reloader.js';
+import { loadServersForReload } from '../../../src/gateway/reload/loaders.js';
 
 const root = mkdtempSync(join(tmpdir(), 'amg-configdir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditSink } from '../../../src/audit/auditLog.js';
-import { GatewayMetrics } from '../../../src/audit/latencyStats.js';
+import { GatewayMetrics } from '../../../src/audit/callMetrics.js';
 import type { InstanceRegistry } from '../../../src/downstream/instances.js';
 import type { DownstreamPool } from '../../../src/downstream/pool.js';
 import { GatewayError } from '../../../src/errors.js';
 import { CallPipeline } from '../../../src/gateway/calls/pipeline.js';
-import type { CallEvent, CallRequest, Operation } from '../../../src/gateway/calls/request.js';
+import type { CallEvent } from '../../../src/gateway/options.js';
+import type { CallRequest, Operation } from '../../../src/gateway/calls/request.js';
 import type { Snapshot } from '../../../src/gateway/context.js';
 import { ServerRequestRouter } from '../../../src/gateway/serverRequests.js';
 import { createLogger } from '../../../src/log.js';

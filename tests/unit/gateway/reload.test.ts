@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSandbox } from '../../../src/config/sandbox.js';
 import type { ServerSpec } from '../../../src/config/types.js';
 import { ConfigError } from '../../../src/config/configError.js';
-import { describeFailedServers, loadRulesForReload, loadServersForReload, ReloadLedger } from '../../../src/gateway/reloader.js';
+import { ReloadLedger } from '../../../src/gateway/reload/ledger.js';
+import { describeFailedServers, loadRulesForReload, loadServersForReload } from '../../../src/gateway/reload/loaders.js';
 import { cleanupTmpDirs, makeTmpDir } from '../../helpers/tmp.js';
 
 const dir = makeTmpDir('amg-reloader-');

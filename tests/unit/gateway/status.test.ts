@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { FileReloadStatus } from '../../../src/gateway/reloader.js';
-import { callerMetrics, callerReloadView } from '../../../src/gateway/statusView.js';
+import type { FileReloadStatus } from '../../../src/gateway/reload/ledger.js';
+import { callerMetrics, callerReload } from '../../../src/gateway/status.js';
 
 const file = (over: Partial<FileReloadStatus>): FileReloadStatus => ({
   attempts: 1,
@@ -13,8 +13,8 @@ const file = (over: Partial<FileReloadStatus>): FileReloadStatus => ({
   ...over,
 });
 
-describe('callerReloadView', () => {
-  const view = callerReloadView(
+describe('callerReload', () => {
+  const view = callerReload(
     {
       mcp_config: file({
         warnings: ['mcpServers.db.oauth: ignored', 'mcpServers.secret_db.oauth: ignored', 'mcpServers["a.b"].timeout: ignored', '(top level): odd'],
@@ -46,9 +46,9 @@ describe('callerReloadView', () => {
   });
 });
 
-describe('callerReloadView: last_error names only what the caller may see', () => {
+describe('callerReload: last_error names only what the caller may see', () => {
   it('drops the blocks of failed servers it may not use and the issue lines about other agents', () => {
-    const view = callerReloadView(
+    const view = callerReload(
       {
         mcp_config: file({
           last_error: [

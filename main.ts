@@ -100,8 +100,15 @@ async function serve(flags: ParsedFlags): Promise<void> {
 
 await yargs(hideBin(process.argv))
   .scriptName('agent-mcp-gateway')
-  .usage('$0 [command] [options]\n\nAn MCP gateway with per-agent, deny-before-allow policy. Without a command it serves MCP over stdio (or HTTP with --transport http).')
-  .command('$0', 'Serve MCP over stdio (the default) or HTTP (--transport http)', (y) => y.options(toYargs(SERVE_OPTIONS)), (argv) => serve(argv as ParsedFlags))
+  .usage(
+    '$0 [command] [options]\n\nAn MCP gateway with per-agent, deny-before-allow policy. Without a command it serves MCP over stdio (or HTTP with --transport http).',
+  )
+  .command(
+    '$0',
+    'Serve MCP over stdio (the default) or HTTP (--transport http)',
+    (y) => y.options(toYargs(SERVE_OPTIONS)),
+    (argv) => serve(argv as ParsedFlags),
+  )
   .command(
     'validate',
     'Check both configuration files (or a SignalWire config.json with --config); print every error and warning with its JSON path',

@@ -161,7 +161,12 @@ function renderMarkdown(ctx: Context, meta: Record<string, unknown>, machine: Re
     lines.push('');
     lines.push('Self time by area (share of busy time):');
     lines.push('');
-    lines.push(simpleTable(['Area', 'Self ms', 'Share'], s.areas.slice(0, 12).map((e) => [e.name, e.selfMs.toFixed(1), `${(e.share * 100).toFixed(1)}%`])));
+    lines.push(
+      simpleTable(
+        ['Area', 'Self ms', 'Share'],
+        s.areas.slice(0, 12).map((e) => [e.name, e.selfMs.toFixed(1), `${(e.share * 100).toFixed(1)}%`]),
+      ),
+    );
     lines.push('');
     lines.push('Top functions by self time:');
     lines.push('');
@@ -178,11 +183,9 @@ function renderMarkdown(ctx: Context, meta: Record<string, unknown>, machine: Re
       lines.push(
         simpleTable(
           ['Function', p.calls ? 'µs per call' : 'ms', 'Share'],
-          s.gatewayInclusive.slice(0, 12).map((e) => [
-            `\`${e.name}\``,
-            p.calls ? ((e.selfMs * 1000) / p.calls).toFixed(1) : e.selfMs.toFixed(1),
-            `${(e.share * 100).toFixed(1)}%`,
-          ]),
+          s.gatewayInclusive
+            .slice(0, 12)
+            .map((e) => [`\`${e.name}\``, p.calls ? ((e.selfMs * 1000) / p.calls).toFixed(1) : e.selfMs.toFixed(1), `${(e.share * 100).toFixed(1)}%`]),
         ),
       );
     }

@@ -32,7 +32,10 @@ export function summarize(samples: readonly number[]): Summary {
 }
 
 export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** `count` sequential calls, each timed on its own (ms). */

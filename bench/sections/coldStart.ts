@@ -29,12 +29,7 @@ export async function runColdStart(ctx: Context): Promise<void> {
   const configs: Config[] = [
     { strategy: 'lazy', count: 1 },
     { strategy: 'eager', count: 1 },
-    ...(ctx.sizes.coldTwenty
-      ? [
-          { strategy: 'lazy', count: 20 } as const,
-          { strategy: 'eager', count: 20 } as const,
-        ]
-      : []),
+    ...(ctx.sizes.coldTwenty ? [{ strategy: 'lazy', count: 20 } as const, { strategy: 'eager', count: 20 } as const] : []),
   ];
   const bare: number[] = [];
   const init = new Map<Config, number[]>(configs.map((c) => [c, []]));
@@ -127,12 +122,7 @@ const IMPORTS: readonly (readonly [label: string, specifiers: readonly string[]]
   ['minimatch', ['minimatch']],
   ['dist/src/cli/serve.js (the whole serve path, no CLI parsing)', [pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'cli', 'serve.js')).href]],
   ...(existsSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'serveHttp.js'))
-    ? [
-        [
-          'dist/src/cli/serveHttp.js (HTTP mode)',
-          [pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'cli', 'serveHttp.js')).href],
-        ] as const,
-      ]
+    ? [['dist/src/cli/serveHttp.js (HTTP mode)', [pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'cli', 'serveHttp.js')).href]] as const]
     : []),
 ];
 

@@ -113,7 +113,13 @@ export async function runLatency(ctx: Context): Promise<void> {
           { section: sec, metric: 'sequential p50', unit: 'ms', direct: d.p50, gateway: g.p50 },
           { section: sec, metric: 'sequential p99', unit: 'ms', direct: d.p99, gateway: g.p99 },
           { section: sec.replace('Latency', 'Throughput'), metric: `${sizes.inFlight} in flight`, unit: 'calls/s', direct: rd, gateway: median(a.rates) },
-          { section: sec.replace('Latency', 'CPU per call'), metric: 'server process vs relay process (sequential run)', unit: 'µs', direct: (arms[0]!.cpuMsPerCall ?? NaN) * 1000, gateway: (a.cpuMsPerCall ?? NaN) * 1000 },
+          {
+            section: sec.replace('Latency', 'CPU per call'),
+            metric: 'server process vs relay process (sequential run)',
+            unit: 'µs',
+            direct: (arms[0]!.cpuMsPerCall ?? NaN) * 1000,
+            gateway: (a.cpuMsPerCall ?? NaN) * 1000,
+          },
         );
         continue;
       }
@@ -121,17 +127,44 @@ export async function runLatency(ctx: Context): Promise<void> {
       const profile = a.key === 'gateway_audit' ? 'execute_tool-audit-on' : 'execute_tool';
       const relay = `the bare SDK relay (reference rows of the echo fixture) adds about as much with no gateway code at all`;
       const why = {
-        p50: { profile, text: `mostly the SDK's per-message work in the middle process (JSON parse, zod validation, an AbortController per request) and the extra pipe hops; ${relay}.` },
-        p99: { profile, text: `the tail of three processes sharing 2 cores (a woken process waits for a CPU) plus the SDK's per-message allocation and GC; ${relay}.` },
-        throughput: { profile, text: `with 16 in flight the client, the middle process and the server share 2 cores, so the middle process's CPU per message bounds the rate; ${relay}.` },
+        p50: {
+          profile,
+          text: `mostly the SDK's per-message work in the middle process (JSON parse, zod validation, an AbortController per request) and the extra pipe hops; ${relay}.`,
+        },
+        p99: {
+          profile,
+          text: `the tail of three processes sharing 2 cores (a woken process waits for a CPU) plus the SDK's per-message allocation and GC; ${relay}.`,
+        },
+        throughput: {
+          profile,
+          text: `with 16 in flight the client, the middle process and the server share 2 cores, so the middle process's CPU per message bounds the rate; ${relay}.`,
+        },
       };
       const p50Met = g.p50 - d.p50 <= P50_BUDGET_MS;
       const p99Met = g.p99 - d.p99 <= P99_BUDGET_MS;
       missed ||= !p50Met || !p99Met;
       ctx.rows.push(
-        { section: sec, metric: 'sequential p50', unit: 'ms', direct: d.p50, gateway: g.p50, budget: `diff ≤ ${P50_BUDGET_MS} ms`, met: p50Met, explainedBy: why.p50 },
+        {
+          section: sec,
+          metric: 'sequential p50',
+          unit: 'ms',
+          direct: d.p50,
+          gateway: g.p50,
+          budget: `diff ≤ ${P50_BUDGET_MS} ms`,
+          met: p50Met,
+          explainedBy: why.p50,
+        },
         { section: sec, metric: 'sequential p95', unit: 'ms', direct: d.p95, gateway: g.p95 },
-        { section: sec, metric: 'sequential p99', unit: 'ms', direct: d.p99, gateway: g.p99, budget: `diff ≤ ${P99_BUDGET_MS} ms`, met: p99Met, explainedBy: why.p99 },
+        {
+          section: sec,
+          metric: 'sequential p99',
+          unit: 'ms',
+          direct: d.p99,
+          gateway: g.p99,
+          budget: `diff ≤ ${P99_BUDGET_MS} ms`,
+          met: p99Met,
+          explainedBy: why.p99,
+        },
       );
       const rg = median(a.rates);
       const tpMet = rg / rd >= THROUGHPUT_BUDGET;

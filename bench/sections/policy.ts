@@ -50,9 +50,32 @@ function rng(seed: number): () => number {
 
 const SERVERS = ['srv_a', 'srv_b', 'srv_c', 'team3_x', 'db_2', 'prod_1', 'other', 'old_x_srv'];
 const TOOLS = [
-  'read_file', 'list_dir', 'get_3_x', 'search', 'tool_17', 'echo', 'describe_table', 'q_b3', 'stats', 'export_1_csv',
-  'drop_17', 'delete_row', 'users_admin', 'write_secret1', 'purge_all_2', 'fetch_user', 'item_5', 'find_user_by_id',
-  'rm_rf', 'shutdown', 'doc_9_x', 'view_log', 'cat_file', 'b_info', 'unknown_tool', 'a_very_long_tool_name_that_matches_nothing_at_all',
+  'read_file',
+  'list_dir',
+  'get_3_x',
+  'search',
+  'tool_17',
+  'echo',
+  'describe_table',
+  'q_b3',
+  'stats',
+  'export_1_csv',
+  'drop_17',
+  'delete_row',
+  'users_admin',
+  'write_secret1',
+  'purge_all_2',
+  'fetch_user',
+  'item_5',
+  'find_user_by_id',
+  'rm_rf',
+  'shutdown',
+  'doc_9_x',
+  'view_log',
+  'cat_file',
+  'b_info',
+  'unknown_tool',
+  'a_very_long_tool_name_that_matches_nothing_at_all',
 ];
 
 export async function runPolicy(ctx: Context): Promise<void> {
@@ -93,7 +116,10 @@ export async function runPolicy(ctx: Context): Promise<void> {
     if (d.allow) allowed++;
   }
   const sorted = Array.from(samples).sort((a, b) => a - b);
-  const clock = percentile(Array.from(overhead).sort((a, b) => a - b), 50);
+  const clock = percentile(
+    Array.from(overhead).sort((a, b) => a - b),
+    50,
+  );
   const p50 = percentile(sorted, 50);
   const p99 = percentile(sorted, 99);
   const section = `Policy, ${AGENTS.toLocaleString('en-US')} agents × 50 patterns`;

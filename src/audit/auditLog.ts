@@ -179,7 +179,7 @@ export class JsonlAuditSink implements AuditSink {
     this.#open = newBatch();
     const data = this.#serialize(batch.records);
     try {
-      for (let offset = 0; offset < data.length; ) offset += writeSync(this.#fd, data, offset);
+      for (let offset = 0; offset < data.length;) offset += writeSync(this.#fd, data, offset);
     } catch (err) {
       this.#writeFailed(err);
     }

@@ -2,14 +2,7 @@ import { resolve } from 'node:path';
 import { normalizeHostName } from '../http/host.js';
 import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from '../http/limits.js';
 import { normalizeOrigin } from '../http/origin.js';
-import {
-  parseRateLimits,
-  parseRateLimitStorage,
-  RateLimitSpecError,
-  type RateLimitRule,
-  type RateLimitStorage,
-  type RouteClass,
-} from '../http/rateLimitSpec.js';
+import { parseRateLimits, parseRateLimitStorage, RateLimitSpecError, type RateLimitRule, type RateLimitStorage, type RouteClass } from '../http/rateLimitSpec.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../http/server.js';
 import type { ServeOptionName } from './options.js';
 import { SettingsError, type SettingReader } from './settingReader.js';
@@ -115,7 +108,9 @@ export function resolveHttpSettings(read: SettingReader, cwd: string): HttpSetti
   const keyPath = str('tls-key');
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new SettingsError(
-      certPath === undefined ? '--tls-key (GATEWAY_TLS_KEY) is set but --tls-cert (GATEWAY_TLS_CERT) is not' : '--tls-cert (GATEWAY_TLS_CERT) is set but --tls-key (GATEWAY_TLS_KEY) is not',
+      certPath === undefined
+        ? '--tls-key (GATEWAY_TLS_KEY) is set but --tls-cert (GATEWAY_TLS_CERT) is not'
+        : '--tls-cert (GATEWAY_TLS_CERT) is set but --tls-key (GATEWAY_TLS_KEY) is not',
     );
   }
   const limits: Partial<Record<RouteClass, readonly RateLimitRule[]>> = {};

@@ -23,7 +23,7 @@ export const SERVE_OPTIONS = {
   ...CONFIG_OPTIONS,
   config: {
     type: 'string',
-    describe: "A SignalWire MCP gateway config.json: its services replace .mcp.json, its settings apply below flags and env vars; implies --transport http",
+    describe: 'A SignalWire MCP gateway config.json: its services replace .mcp.json, its settings apply below flags and env vars; implies --transport http',
     env: 'GATEWAY_CONFIG',
   },
   agent: {
@@ -102,7 +102,7 @@ export const SERVE_OPTIONS = {
   },
   'client-prefix-length': {
     type: 'number',
-    describe: "Native mode: length of what the client puts before a tool name (Claude Code: mcp__<entry>__); names are shortened to 64 minus this",
+    describe: 'Native mode: length of what the client puts before a tool name (Claude Code: mcp__<entry>__); names are shortened to 64 minus this',
     env: 'GATEWAY_CLIENT_PREFIX_LENGTH',
     defaultText: '14 (mcp__gateway__)',
   },

@@ -35,7 +35,7 @@ export function withoutSelf(specs: readonly ServerSpec[], ctx: Context): { specs
         configWarning(
           ['mcpServers', spec.name],
           `server "${spec.name}" would start this gateway again on the same file (${ctx.mcpConfig}); it is left out. ` +
-            'Point it at another file with --mcp-config, or keep the gateway\'s own entry out of the file it reads',
+            "Point it at another file with --mcp-config, or keep the gateway's own entry out of the file it reads",
         ),
       );
     } else {

@@ -76,10 +76,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     throw new SettingsError(undefinedAgentMessage(settings.agent, Object.keys(configs.rules.agents), paths.rules));
   }
   if (settings.mode !== 'meta' && settings.agent === undefined && settings.defaultAgent === undefined && settings.transport === 'stdio') {
-    logger.warn(
-      { mode: settings.mode },
-      'native tools, resources and prompts carry no agent_id: without --agent (or a fallback agent) the native lists are empty',
-    );
+    logger.warn({ mode: settings.mode }, 'native tools, resources and prompts carry no agent_id: without --agent (or a fallback agent) the native lists are empty');
   }
   const observers: GatewayObservers = { call: [], reload: [] };
   const audit: AuditSink = settings.auditLog ? openAuditLog(settings.auditLog, logger) : new NullAuditSink();
@@ -121,7 +118,8 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
   // The watcher belongs to this function (it started it) and is handed to the gateway, whose
   // close() closes it before anything else.
   const watcher: ConfigWatcher = watchConfigFiles<ConfigFileKey>({
-    files: soleAgent === undefined ? { mcp_config: paths.mcpConfig, gateway_rules: paths.rules } : ({ mcp_config: paths.mcpConfig } as Record<ConfigFileKey, string>),
+    files:
+      soleAgent === undefined ? { mcp_config: paths.mcpConfig, gateway_rules: paths.rules } : ({ mcp_config: paths.mcpConfig } as Record<ConfigFileKey, string>),
     debounceMs,
     logger,
     onChange: (key) => gateway.reload([key], 'file change'),
@@ -238,11 +236,7 @@ function signalWireSources(io: CliIo, signalWire: SignalWireSource, rulesFlag: s
   };
 }
 
-export async function runServe(
-  io: CliIo,
-  settings: ServeSettings,
-  streams: { stdin: Readable; stdout: Writable },
-): Promise<ServeHandle> {
+export async function runServe(io: CliIo, settings: ServeSettings, streams: { stdin: Readable; stdout: Writable }): Promise<ServeHandle> {
   const { gateway, logger, summary } = await prepareGateway(io, settings);
   const stdio = await serveStdio(gateway, streams.stdin, streams.stdout, { logger, maxMessageBytes: settings.maxMessageBytes });
   gateway.start();

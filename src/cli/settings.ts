@@ -90,8 +90,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
   }
 
   const auditRaw = str('audit-log');
-  const auditLog =
-    auditRaw === 'off' ? null : expandHome(auditRaw ?? '~/.cache/agent-mcp-gateway/logs/audit.jsonl', env['HOME'], cwd);
+  const auditLog = auditRaw === 'off' ? null : expandHome(auditRaw ?? '~/.cache/agent-mcp-gateway/logs/audit.jsonl', env['HOME'], cwd);
 
   const timeoutMs = positiveInt('timeout-ms', 60_000);
   const maxTimeoutMs = positiveInt('max-timeout-ms', 600_000);
@@ -166,8 +165,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
  */
 function bindingAgent(flag: unknown, envValue: string | undefined): string | undefined {
   if (Array.isArray(flag)) throw new SettingsError('--agent is given more than once: a gateway acts as one agent');
-  const given =
-    flag !== undefined ? { value: String(flag), from: '--agent' } : envValue !== undefined ? { value: envValue, from: 'GATEWAY_AGENT' } : undefined;
+  const given = flag !== undefined ? { value: String(flag), from: '--agent' } : envValue !== undefined ? { value: envValue, from: 'GATEWAY_AGENT' } : undefined;
   if (given === undefined) return undefined;
   if (given.value.trim() === '') {
     throw new SettingsError(

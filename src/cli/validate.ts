@@ -107,7 +107,12 @@ function validateSignalWire(io: CliIo, given: string, rulesFlag: string | undefi
     const { config, warnings } = loadRulesFile(rulesPath);
     io.out(`rules: ${rulesPath}: valid${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`);
     if (warnings.length) io.out(indent(formatIssues(warnings)));
-    const cross = servers ? crossCheckRules(config, servers.servers.map((s) => s.name)) : [];
+    const cross = servers
+      ? crossCheckRules(
+          config,
+          servers.servers.map((s) => s.name),
+        )
+      : [];
     if (cross.length) io.out(`rules against servers: ${cross.length} warning(s)\n${indent(formatIssues(cross))}`);
   } catch (err) {
     ok = false;

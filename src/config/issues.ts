@@ -65,12 +65,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
  * Schemas used here must give every refinement (min, max, ...) its own `error` text:
  * those messages are passed through as written.
  */
-export function fromZodError(
-  error: z.ZodError,
-  schema: z.ZodType,
-  input: unknown,
-  base: readonly PathSegment[],
-): ConfigIssue[] {
+export function fromZodError(error: z.ZodError, schema: z.ZodType, input: unknown, base: readonly PathSegment[]): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
     const relative = issue.path.map(toSegment);

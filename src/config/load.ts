@@ -57,9 +57,7 @@ function readTextFile(path: string, what: string): string {
  * `error   agents.backend.alow: unknown key "alow" (did you mean "allow"?)`.
  */
 export function formatIssues(issues: readonly ConfigIssue[]): string {
-  return issues
-    .map((issue) => `${issue.severity.padEnd(7)} ${issue.path === '' ? '(top level)' : issue.path}: ${issue.message}`)
-    .join('\n');
+  return issues.map((issue) => `${issue.severity.padEnd(7)} ${issue.path === '' ? '(top level)' : issue.path}: ${issue.message}`).join('\n');
 }
 
 /**
@@ -80,8 +78,7 @@ export function readJsonFile(path: string, what: string): unknown {
     return JSON.parse(text) as unknown;
   } catch {
     const problem = findJsonSyntaxError(text);
-    const detail =
-      problem === undefined ? 'not valid JSON' : `${problem.reason} at line ${problem.line}, column ${problem.column}`;
+    const detail = problem === undefined ? 'not valid JSON' : `${problem.reason} at line ${problem.line}, column ${problem.column}`;
     throw new ConfigError(path, `Invalid JSON in ${path}: ${detail}`);
   }
 }

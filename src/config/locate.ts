@@ -76,10 +76,7 @@ export function resolveUserPath(path: string, opts: { readonly cwd: string; read
 function explicit(path: string, source: ConfigSource, origin: string, info: KindInfo): LocatedConfig {
   const kind = entryKind(path);
   if (kind === 'missing') {
-    throw new ConfigError(
-      path,
-      `Configuration file not found: ${path} (${info.what}, from ${origin}; no other location is searched when ${origin} is set)`,
-    );
+    throw new ConfigError(path, `Configuration file not found: ${path} (${info.what}, from ${origin}; no other location is searched when ${origin} is set)`);
   }
   if (kind === 'other') throw new ConfigError(path, `${path} (${info.what}, from ${origin}) is not a file`);
   return { path, source };

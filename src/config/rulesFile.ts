@@ -23,18 +23,12 @@ const PatternList = z.array(z.string());
 
 const RuleSectionSchema = z.strictObject({
   servers: PatternList.optional().describe('Server names or glob patterns (*, ?, [...]).'),
-  tools: z
-    .record(z.string(), PatternList)
-    .optional()
-    .describe('Per server: tool names or glob patterns. An empty list under "allow" means no tools.'),
+  tools: z.record(z.string(), PatternList).optional().describe('Per server: tool names or glob patterns. An empty list under "allow" means no tools.'),
   resources: z
     .record(z.string(), PatternList)
     .optional()
     .describe('Per server: resource URIs or glob patterns (also matched against URI templates). An empty list under "allow" means none.'),
-  prompts: z
-    .record(z.string(), PatternList)
-    .optional()
-    .describe('Per server: prompt names or glob patterns. An empty list under "allow" means none.'),
+  prompts: z.record(z.string(), PatternList).optional().describe('Per server: prompt names or glob patterns. An empty list under "allow" means none.'),
 });
 
 const AgentSchema = z.strictObject({
@@ -43,19 +37,11 @@ const AgentSchema = z.strictObject({
 });
 
 const DefaultsSchema = z.strictObject({
-  deny_on_missing_agent: z
-    .boolean()
-    .optional()
-    .describe('Refuse calls that give no agent_id (default true).'),
-  debug: z
-    .boolean()
-    .optional()
-    .describe('Offer get_gateway_status, as --debug does; a reload that flips it tells clients the tool list changed.'),
+  deny_on_missing_agent: z.boolean().optional().describe('Refuse calls that give no agent_id (default true).'),
+  debug: z.boolean().optional().describe('Offer get_gateway_status, as --debug does; a reload that flips it tells clients the tool list changed.'),
 });
 
-const CredentialsSchema = z
-  .record(z.string(), z.string())
-  .describe('Hex SHA-256 of a credential, mapped to the agent id it authenticates.');
+const CredentialsSchema = z.record(z.string(), z.string()).describe('Hex SHA-256 of a credential, mapped to the agent id it authenticates.');
 
 // Agents are checked one by one so that each agent's issues come out together.
 const TopLevelSchema = z.strictObject({
@@ -125,12 +111,7 @@ function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRul
   } else if (id.length > AGENT_ID_MAX_LENGTH) {
     issues.push(configError(base, `Agent ID is ${id.length} characters long; at most ${AGENT_ID_MAX_LENGTH} are allowed`));
   } else if (!AGENT_ID.test(id)) {
-    issues.push(
-      configError(
-        base,
-        `Agent ID ${JSON.stringify(id)} contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed`,
-      ),
-    );
+    issues.push(configError(base, `Agent ID ${JSON.stringify(id)} contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed`));
   }
   if (!isPlainObject(entry)) {
     issues.push(configError(base, `agent "${id}" configuration must be an object, got ${jsonType(entry)}`));
@@ -151,21 +132,13 @@ function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRul
   return Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny) });
 }
 
-function checkSection(
-  id: string,
-  name: (typeof SECTIONS)[number],
-  section: Record<string, unknown>,
-  base: PathSegment[],
-  issues: ConfigIssue[],
-): void {
+function checkSection(id: string, name: (typeof SECTIONS)[number], section: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): void {
   const checkPatterns = (list: unknown, path: PathSegment[], names: 'servers' | PerServerKey) => {
     if (!Array.isArray(list)) return;
     list.forEach((pattern: unknown, i) => {
       if (typeof pattern !== 'string') return;
       const problem =
-        names === 'resources'
-          ? uriPatternProblem(pattern)
-          : (patternProblem(pattern) ?? (names === 'servers' ? literalServerProblem(pattern) : undefined));
+        names === 'resources' ? uriPatternProblem(pattern) : (patternProblem(pattern) ?? (names === 'servers' ? literalServerProblem(pattern) : undefined));
       if (problem !== undefined) issues.push(configError([...path, i], problem));
       else if (names === 'resources') canonicalPatternNote(pattern, [...path, i], issues);
     });
@@ -229,26 +202,18 @@ function perServerKeyProblem(section: PerServerKey, key: string): string | undef
   return `"${key}" is not a valid server name (${SERVER_NAME_RULE}), so this entry can never apply`;
 }
 
-function checkCredentials(
-  credentials: unknown,
-  agentIds: readonly string[],
-  issues: ConfigIssue[],
-): Readonly<Record<string, string>> | undefined {
+function checkCredentials(credentials: unknown, agentIds: readonly string[], issues: ConfigIssue[]): Readonly<Record<string, string>> | undefined {
   if (!isPlainObject(credentials)) return undefined;
   const known = new Set(agentIds);
   const out: [string, string][] = [];
   for (const [digest, agent] of Object.entries(credentials)) {
     const path: PathSegment[] = ['credentials', digest];
     if (!CREDENTIAL_DIGEST.test(digest)) {
-      issues.push(
-        configError(path, 'key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)'),
-      );
+      issues.push(configError(path, 'key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)'));
     }
     if (typeof agent !== 'string') continue;
     if (!known.has(agent)) {
-      issues.push(
-        configError(path, `names agent "${agent}", which is not defined in "agents"${suggestionSuffix(agent, agentIds)}`),
-      );
+      issues.push(configError(path, `names agent "${agent}", which is not defined in "agents"${suggestionSuffix(agent, agentIds)}`));
     }
     out.push([digest, agent]);
   }

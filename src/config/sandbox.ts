@@ -28,7 +28,11 @@ export const SandboxEntrySchema = z.strictObject({
   enabled: z.boolean().optional().describe('Sandbox the child. Default false in .mcp.json, true in a SignalWire config.json.'),
   resource_limits: z.boolean().optional().describe('Apply `limits` at spawn. Default true.'),
   restricted_env: z.boolean().optional().describe('Give the child only a minimal environment plus its own `env`. Default true.'),
-  working_dir: z.string().min(1, { error: '"working_dir" must not be empty' }).optional().describe('Working directory of the child. Default: its own sandbox folder.'),
+  working_dir: z
+    .string()
+    .min(1, { error: '"working_dir" must not be empty' })
+    .optional()
+    .describe('Working directory of the child. Default: its own sandbox folder.'),
   limits: SandboxLimitsSchema.optional(),
 });
 

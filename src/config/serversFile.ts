@@ -21,22 +21,13 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty` });
 
 const ServerEntrySchema = z.strictObject({
-  type: z
-    .enum(['stdio', 'http', 'sse'])
-    .optional()
-    .describe('Transport. Defaults to "stdio" when "command" is set and "http" when "url" is set.'),
+  type: z.enum(['stdio', 'http', 'sse']).optional().describe('Transport. Defaults to "stdio" when "command" is set and "http" when "url" is set.'),
   command: nonEmpty('"command"').optional().describe('stdio: the program to start. ${VAR} is expanded.'),
   args: z.array(z.string()).optional().describe('stdio: its arguments. ${VAR} is expanded.'),
-  env: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe('stdio: extra environment variables for the child. Values are ${VAR}-expanded.'),
+  env: z.record(z.string(), z.string()).optional().describe('stdio: extra environment variables for the child. Values are ${VAR}-expanded.'),
   cwd: nonEmpty('"cwd"').optional().describe('stdio: working directory of the child. ${VAR} is expanded.'),
   url: z.string().optional().describe('http/sse: the endpoint, http:// or https://. ${VAR} is expanded.'),
-  headers: z
-    .record(z.string(), z.string())
-    .optional()
-    .describe('http/sse: request headers. Values are ${VAR}-expanded.'),
+  headers: z.record(z.string(), z.string()).optional().describe('http/sse: request headers. Values are ${VAR}-expanded.'),
   description: z.string().optional().describe('Gateway: shown to agents by list_servers.'),
   timeout_ms: z
     .int()
@@ -63,8 +54,7 @@ const TopLevelSchema = z.strictObject({
 const STDIO_ONLY = ['args', 'env', 'cwd', 'sandbox'] as const;
 const HTTP_ONLY = ['headers'] as const;
 const IGNORED_CLAUDE_KEYS: Readonly<Record<string, string>> = {
-  oauth:
-    'accepted so that a Claude Code config can be pasted, but the gateway does not run OAuth for downstream servers; put a token in "headers" instead',
+  oauth: 'accepted so that a Claude Code config can be pasted, but the gateway does not run OAuth for downstream servers; put a token in "headers" instead',
   timeout:
     'accepted so that a Claude Code config can be pasted, but not used (it is Claude Code\'s startup timeout); the gateway\'s per-call timeout is "timeout_ms"',
 };
@@ -163,9 +153,7 @@ function expandEntry(
   }
   const args = entry['args'];
   if (Array.isArray(args)) {
-    copy['args'] = args.map((arg: unknown, i) =>
-      typeof arg === 'string' ? expand(arg, ['mcpServers', name, 'args', i]) : arg,
-    );
+    copy['args'] = args.map((arg: unknown, i) => (typeof arg === 'string' ? expand(arg, ['mcpServers', name, 'args', i]) : arg));
   }
   const sandbox = entry['sandbox'];
   if (isPlainObject(sandbox) && typeof sandbox['working_dir'] === 'string') {
@@ -175,32 +163,17 @@ function expandEntry(
     const map = entry[key];
     if (!isPlainObject(map)) continue;
     // Object.fromEntries, not assignment, so a key named "__proto__" stays an ordinary key.
-    copy[key] = Object.fromEntries(
-      Object.entries(map).map(([k, v]) => [
-        k,
-        typeof v === 'string' ? expand(v, ['mcpServers', name, key, k]) : v,
-      ]),
-    );
+    copy[key] = Object.fromEntries(Object.entries(map).map(([k, v]) => [k, typeof v === 'string' ? expand(v, ['mcpServers', name, key, k]) : v]));
   }
   return { expanded: copy, unresolved };
 }
 
-function checkTransport(
-  name: string,
-  entry: Record<string, unknown>,
-  base: PathSegment[],
-  issues: ConfigIssue[],
-): TransportKind | undefined {
+function checkTransport(name: string, entry: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): TransportKind | undefined {
   // Presence by key, not by value: `"url": ""` next to a command is still two transports.
   const hasCommand = Object.hasOwn(entry, 'command');
   const hasUrl = Object.hasOwn(entry, 'url');
   if (hasCommand && hasUrl) {
-    issues.push(
-      configError(
-        base,
-        `server "${name}" cannot have both "command" (stdio) and "url" (HTTP) - specify one transport type only`,
-      ),
-    );
+    issues.push(configError(base, `server "${name}" cannot have both "command" (stdio) and "url" (HTTP) - specify one transport type only`));
     return undefined;
   }
   if (!hasCommand && !hasUrl) {
@@ -268,12 +241,7 @@ function checkValues(
   if (isPlainObject(env)) {
     for (const [key, value] of Object.entries(env)) {
       if (key === '' || key.includes('=') || key.includes('\0')) {
-        issues.push(
-          configError(
-            [...base, 'env', key],
-            `${JSON.stringify(key)} is not a valid environment variable name (it must be non-empty and contain no "=")`,
-          ),
-        );
+        issues.push(configError([...base, 'env', key], `${JSON.stringify(key)} is not a valid environment variable name (it must be non-empty and contain no "=")`));
       }
       noNul(value, [...base, 'env', key]);
     }
@@ -340,7 +308,6 @@ function buildSpec(name: string, transport: TransportKind, data: z.infer<typeof 
   if (data.timeout_ms !== undefined) spec.timeoutMs = data.timeout_ms;
   return Object.freeze(spec);
 }
-
 
 /**
  * The stand-in for an entry that did not load: it keeps the server's name (so the policy,

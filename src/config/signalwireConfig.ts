@@ -190,7 +190,9 @@ function readSetting(value: unknown, kind: Kind, path: PathSegment[], issues: Co
   }
   if (typeof value === 'string') return value;
   if (kind === 'limits' && Array.isArray(value) && value.every((item) => typeof item === 'string')) return Object.freeze([...value]);
-  issues.push(configError(path, kind === 'limits' ? `must be a list of strings like "200 per day", got ${jsonType(value)}` : `must be a string, got ${jsonType(value)}`));
+  issues.push(
+    configError(path, kind === 'limits' ? `must be a list of strings like "200 per day", got ${jsonType(value)}` : `must be a string, got ${jsonType(value)}`),
+  );
   return undefined;
 }
 

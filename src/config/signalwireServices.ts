@@ -56,7 +56,8 @@ export function parseService(name: string, entry: unknown, cwd: string, issues: 
     // SignalWire skips a disabled service without reading it; a half-written one must not stop the start.
     for (let i = before; i < issues.length; i++) {
       const issue = issues[i]!;
-      if (issue.severity === 'error') issues[i] = { ...issue, severity: 'warning', message: `${issue.message} (the service is disabled, so this is not an error yet)` };
+      if (issue.severity === 'error')
+        issues[i] = { ...issue, severity: 'warning', message: `${issue.message} (the service is disabled, so this is not an error yet)` };
     }
     return undefined;
   }

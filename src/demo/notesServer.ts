@@ -12,30 +12,21 @@ let nextId = 1;
 
 const server = new McpServer({ name: 'agent-mcp-gateway-notes', version: VERSION });
 
-server.registerTool(
-  'add_note',
-  { title: 'Add a note', description: 'Store a short note', inputSchema: { text: z.string().min(1).max(2000) } },
-  ({ text }) => {
-    const note = { id: nextId++, text, at: new Date().toISOString() };
-    notes.push(note);
-    return { content: [{ type: 'text', text: `saved note ${note.id}` }], structuredContent: { note } };
-  },
-);
+server.registerTool('add_note', { title: 'Add a note', description: 'Store a short note', inputSchema: { text: z.string().min(1).max(2000) } }, ({ text }) => {
+  const note = { id: nextId++, text, at: new Date().toISOString() };
+  notes.push(note);
+  return { content: [{ type: 'text', text: `saved note ${note.id}` }], structuredContent: { note } };
+});
 
-server.registerTool(
-  'list_notes',
-  { title: 'List notes', description: 'All notes, oldest first', annotations: { readOnlyHint: true } },
-  () => ({ content: [{ type: 'text', text: JSON.stringify({ notes }) }], structuredContent: { notes } }),
-);
+server.registerTool('list_notes', { title: 'List notes', description: 'All notes, oldest first', annotations: { readOnlyHint: true } }, () => ({
+  content: [{ type: 'text', text: JSON.stringify({ notes }) }],
+  structuredContent: { notes },
+}));
 
-server.registerTool(
-  'clear_notes',
-  { title: 'Clear notes', description: 'Delete every note', annotations: { destructiveHint: true } },
-  () => {
-    const removed = notes.splice(0).length;
-    return { content: [{ type: 'text', text: `removed ${removed} notes` }] };
-  },
-);
+server.registerTool('clear_notes', { title: 'Clear notes', description: 'Delete every note', annotations: { destructiveHint: true } }, () => {
+  const removed = notes.splice(0).length;
+  return { content: [{ type: 'text', text: `removed ${removed} notes` }] };
+});
 
 await server.connect(new StdioServerTransport());
 // The SDK's stdio transport does not notice stdin EOF; a server must exit when its client goes.

@@ -29,10 +29,7 @@ export function isBlockedChildVariable(name: string): boolean {
  * (which wins, except that it cannot reintroduce a loader-injection variable). Undefined
  * parent values are dropped.
  */
-export function buildChildEnv(
-  parentEnv: Readonly<Record<string, string | undefined>>,
-  serverEnv: Readonly<Record<string, string>>,
-): Record<string, string> {
+export function buildChildEnv(parentEnv: Readonly<Record<string, string | undefined>>, serverEnv: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(parentEnv)) {
     if (value === undefined) continue;

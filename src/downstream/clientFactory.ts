@@ -37,11 +37,7 @@ export interface ServerRequest {
  * declared the capability, or throw an McpError. `extra.signal` fires when the downstream
  * cancels the request or the connection goes away.
  */
-export type ServerRequestHandler = (
-  server: string,
-  request: ServerRequest,
-  extra: { signal: AbortSignal },
-) => Promise<unknown>;
+export type ServerRequestHandler = (server: string, request: ServerRequest, extra: { signal: AbortSignal }) => Promise<unknown>;
 
 /**
  * Makes the transport of one connection attempt (called once per start and restart, after

@@ -19,14 +19,7 @@
 
 import type { z } from 'zod';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  ErrorCode as McpErrorCode,
-  McpError,
-  type CallToolResult,
-  type Result,
-  type ServerCapabilities,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode as McpErrorCode, McpError, type CallToolResult, type Result, type ServerCapabilities, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { errorMessage } from '../values.js';

@@ -41,8 +41,7 @@ function isUnknownToolError(err: McpError): boolean {
  */
 export function isNotFoundAnswer(err: unknown): boolean {
   return (
-    err instanceof McpError &&
-    (err.code === JSON_RPC_RESOURCE_NOT_FOUND || (err.code === McpErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
+    err instanceof McpError && (err.code === JSON_RPC_RESOURCE_NOT_FOUND || (err.code === McpErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
   );
 }
 

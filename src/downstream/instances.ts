@@ -121,10 +121,13 @@ export class InstanceRegistry {
 
   /** The next sweep, one cleanup interval from now; each sweep schedules the one after it. */
   #scheduleSweep(): ClockTimer {
-    return this.#clock.setTimeout(() => {
-      if (!this.#closing) this.#sweeper = this.#scheduleSweep();
-      this.sweep();
-    }, Math.max(1, Math.round(this.#limits.cleanupIntervalS * 1000)));
+    return this.#clock.setTimeout(
+      () => {
+        if (!this.#closing) this.#sweeper = this.#scheduleSweep();
+        this.sweep();
+      },
+      Math.max(1, Math.round(this.#limits.cleanupIntervalS * 1000)),
+    );
   }
 
   get size(): number {

@@ -33,8 +33,7 @@ export interface ApplyOptions {
  * can share a connection; description and timeoutMs are read per call and do not count.
  */
 export function connectionKey(spec: ServerSpec): string {
-  const sorted = (record: Readonly<Record<string, string>>): [string, string][] =>
-    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = (record: Readonly<Record<string, string>>): [string, string][] => Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([
     spec.transport,
     spec.command ?? null,
@@ -137,9 +136,7 @@ export class DownstreamPool {
 
   /** Idempotent. Closes every connection in parallel; resolves when all process groups are gone. */
   close(): Promise<void> {
-    this.#closing ??= Promise.allSettled(
-      [...this.#connections.values(), ...this.#retiring].map((c) => c.close()),
-    ).then(() => undefined);
+    this.#closing ??= Promise.allSettled([...this.#connections.values(), ...this.#retiring].map((c) => c.close())).then(() => undefined);
     return this.#closing;
   }
 

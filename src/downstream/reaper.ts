@@ -171,9 +171,6 @@ export class Reaper implements GroupRegistry {
     this.#starts = MAX_STARTS;
     if (this.#warned) return;
     this.#warned = true;
-    this.#opts.logger.warn(
-      { err: err.message },
-      'could not start the reaper (/bin/sh): downstream processes will outlive the gateway if it is killed with SIGKILL',
-    );
+    this.#opts.logger.warn({ err: err.message }, 'could not start the reaper (/bin/sh): downstream processes will outlive the gateway if it is killed with SIGKILL');
   }
 }

@@ -44,10 +44,7 @@ export function loadClientModules(http: boolean): Promise<unknown> {
     },
   );
   if (!http) return clientLoading;
-  httpLoading ??= Promise.all([
-    import('@modelcontextprotocol/sdk/client/sse.js'),
-    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
-  ]).then(
+  httpLoading ??= Promise.all([import('@modelcontextprotocol/sdk/client/sse.js'), import('@modelcontextprotocol/sdk/client/streamableHttp.js')]).then(
     ([sse, streamable]) => (httpModules = { sse, streamable }),
     (err: unknown) => {
       httpLoading = undefined;

@@ -337,9 +337,7 @@ export class SupervisedClient implements CallContext {
     const exit = this.state === 'ready' ? this.#describeExit() : undefined;
     const message =
       this.lastError ??
-      (exit !== undefined
-        ? `Server '${this.server}' ${exit}`
-        : `Server '${this.server}' is unavailable${cause ? `: ${redactUrls(errorMessage(cause))}` : ''}`);
+      (exit !== undefined ? `Server '${this.server}' ${exit}` : `Server '${this.server}' is unavailable${cause ? `: ${redactUrls(errorMessage(cause))}` : ''}`);
     return new GatewayError('SERVER_UNAVAILABLE', message, details, { cause });
   }
 

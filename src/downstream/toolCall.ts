@@ -44,13 +44,7 @@ export interface CallContext {
   readonly succeeded: (client: Client) => void;
 }
 
-export function requestCall(
-  ctx: CallContext,
-  client: Client,
-  name: string,
-  args: Record<string, unknown> | undefined,
-  opts: CallOptions,
-): Promise<CallToolResult> {
+export function requestCall(ctx: CallContext, client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
   // With progress, the SDK's idle timeout can be reset for ever, and a hard maximum above
   // the idle timeout can outlast it: both need the timer below. Otherwise the idle timeout
   // (never above the maximum) already bounds the call, and the cheaper path serves.
@@ -111,28 +105,21 @@ async function requestCallBounded(
   ctx.lifetime.addEventListener('abort', onLifetimeAbort, { once: true });
   // The SDK checks maxTotalTimeout only when progress arrives and then sends no
   // cancellation, so the hard limit is our timer, which aborts (and so cancels downstream).
-  const hardLimit = ctx.clock.setTimeout(
-    () => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)),
-    clampTimer(opts.maxTotalTimeoutMs),
-  );
+  const hardLimit = ctx.clock.setTimeout(() => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)), clampTimer(opts.maxTotalTimeoutMs));
   try {
-    const result = await client.request(
-      { method: 'tools/call', params: { name, arguments: args ?? {} } },
-      CallToolResultSchema,
-      {
-        signal: call.signal,
-        timeout: clampTimer(opts.timeoutMs),
-        resetTimeoutOnProgress: true,
-        onprogress: opts.onprogress
-          ? (p) => {
-              const update: ProgressUpdate = { progress: p.progress };
-              if (p.total !== undefined) update.total = p.total;
-              if (p.message !== undefined) update.message = p.message;
-              opts.onprogress?.(update);
-            }
-          : undefined,
-      },
-    );
+    const result = await client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
+      signal: call.signal,
+      timeout: clampTimer(opts.timeoutMs),
+      resetTimeoutOnProgress: true,
+      onprogress: opts.onprogress
+        ? (p) => {
+            const update: ProgressUpdate = { progress: p.progress };
+            if (p.total !== undefined) update.total = p.total;
+            if (p.message !== undefined) update.message = p.message;
+            opts.onprogress?.(update);
+          }
+        : undefined,
+    });
     ctx.succeeded(client);
     return result;
   } catch (err) {

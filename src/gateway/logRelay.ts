@@ -1,8 +1,4 @@
-import {
-  LoggingLevelSchema,
-  type LoggingLevel,
-  type LoggingMessageNotification,
-} from '@modelcontextprotocol/sdk/types.js';
+import { LoggingLevelSchema, type LoggingLevel, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { ServerRequestRouter, UpstreamSession } from './serverRequests.js';
 

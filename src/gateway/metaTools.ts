@@ -21,7 +21,7 @@ export const LIST_SERVERS: Tool = {
 
 export const GET_SERVER_TOOLS: Tool = {
   name: 'get_server_tools',
-  description: "Step 2: get the definitions of the tools you may call on a server. Pass them to execute_tool.",
+  description: 'Step 2: get the definitions of the tools you may call on a server. Pass them to execute_tool.',
   inputSchema: {
     type: 'object',
     properties: {

@@ -28,8 +28,7 @@ import { CLIENT_REQUEST_TIMEOUT_MS, CLIENT_RESULT_SCHEMAS, isClientRequestMethod
 const INSTRUCTIONS =
   'Gateway to several MCP servers. Call list_servers, then get_server_tools for a server, then execute_tool. ' +
   'Pass agent_id on every call if you were given one.';
-const NATIVE_INSTRUCTIONS =
-  'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
+const NATIVE_INSTRUCTIONS = 'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
 
 // The SDK's SetLevelRequestSchema would answer a bad level with -32603 (a failed parse is an
 // internal error to it); the level is checked in the handler instead, for a -32602 naming it.
@@ -114,9 +113,7 @@ export function createUpstreamServer(
       return {};
     });
     handle(ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
-    handle(GetPromptRequestSchema, (request, extra) =>
-      surface.getPrompt(request.params.name, request.params.arguments, extra, session),
-    );
+    handle(GetPromptRequestSchema, (request, extra) => surface.getPrompt(request.params.name, request.params.arguments, extra, session));
     handle(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra, session));
   }
   // Replaces the SDK's own handler, which keeps levels where the relay cannot see them.
@@ -128,9 +125,7 @@ export function createUpstreamServer(
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle(CallToolRequestSchema, (request, extra) =>
-    gateway.callTool(request.params.name, request.params.arguments, extra, session),
-  );
+  handle(CallToolRequestSchema, (request, extra) => gateway.callTool(request.params.name, request.params.arguments, extra, session));
   const detach = gateway.attachSession(session);
   const connect = async (transport: Transport): Promise<void> => {
     await server.connect(transport);

@@ -67,9 +67,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 }
 
 /** Parses JSON text: the value, or why it is refused (bad JSON, or nested deeper than MAX_MESSAGE_DEPTH). */
-export function parseJsonText(
-  text: string,
-): { ok: true; value: unknown } | { ok: false; reason: 'syntax' | 'depth'; message: string } {
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; reason: 'syntax' | 'depth'; message: string } {
   if (text.trim() === '') return { ok: false, reason: 'syntax', message: 'Invalid JSON: the request body is empty' };
   let value: unknown;
   try {

@@ -36,6 +36,7 @@ export async function readMcpBody(req: IncomingMessage, maxBytes: number): Promi
   if (Array.isArray(value)) {
     return { ok: false, status: 400, rpcCode: INVALID_REQUEST, message: 'Invalid Request: JSON-RPC batches are not supported; send one message per request' };
   }
-  const method = value !== null && typeof value === 'object' && typeof (value as { method?: unknown }).method === 'string' ? (value as { method: string }).method : undefined;
+  const method =
+    value !== null && typeof value === 'object' && typeof (value as { method?: unknown }).method === 'string' ? (value as { method: string }).method : undefined;
   return { ok: true, value, method };
 }

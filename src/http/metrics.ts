@@ -69,9 +69,7 @@ const OTHER = 'other';
 const MAX_LABEL_LENGTH = 128;
 
 /** 0.5 ms to 60 s: an in-process denial takes well under a millisecond, a slow tool a minute. */
-export const CALL_DURATION_BUCKETS: readonly number[] = [
-  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
-];
+export const CALL_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export function createMetrics(source: MetricsSource, options: MetricsOptions = {}): GatewayMetricsExporter {
   const registry = new Registry();

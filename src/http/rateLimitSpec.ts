@@ -135,9 +135,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RouteClass, readonly RateLimit
 });
 
 /** Where counters live. `display` is the URL without user name or password: the only form that may be logged. */
-export type RateLimitStorage =
-  | { readonly kind: 'memory'; readonly display: 'memory' }
-  | { readonly kind: 'redis'; readonly url: string; readonly display: string };
+export type RateLimitStorage = { readonly kind: 'memory'; readonly display: 'memory' } | { readonly kind: 'redis'; readonly url: string; readonly display: string };
 
 /**
  * Parses the storage setting: "memory" or "memory://" (SignalWire's default), or a

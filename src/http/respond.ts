@@ -63,7 +63,9 @@ export function setSecurityHeaders(res: ServerResponse, options: SecurityHeaderO
 export function rawErrorResponse(statusLine: string, code: HttpErrorCode, message: string, options: SecurityHeaderOptions): string {
   const body = JSON.stringify({ error: message, code });
   const headers = { 'Content-Type': 'application/json', ...securityHeaders(options), 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
-  return `HTTP/1.1 ${statusLine}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
+  return `HTTP/1.1 ${statusLine}\r\n${Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}\r\n${body}`;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | readonly string[]> = {}): void {

@@ -184,7 +184,10 @@ export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
 function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
   const bytes = mergedJsonBytes(kept, added);
   if (bytes <= MAX_SESSION_METADATA_BYTES) return undefined;
-  return new GatewayError('INVALID_ARGUMENT', `Invalid 'metadata' parameter: a session's metadata may hold at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON (this call would make ${bytes})`);
+  return new GatewayError(
+    'INVALID_ARGUMENT',
+    `Invalid 'metadata' parameter: a session's metadata may hold at most ${MAX_SESSION_METADATA_BYTES} bytes of JSON (this call would make ${bytes})`,
+  );
 }
 
 /** REST session ids are chosen by callers: the owner is part of the key, so two identities never share an instance. */

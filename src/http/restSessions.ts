@@ -60,14 +60,7 @@ export class RestSessionRegistry {
   }
 
   /** Creates the session, or touches it (a given timeout replaces the session's; metadata is merged in). */
-  touch(
-    owner: string,
-    id: string,
-    serviceName: string,
-    timeout: number | undefined,
-    metadata: Record<string, unknown>,
-    agent: string | null = null,
-  ): RestSession {
+  touch(owner: string, id: string, serviceName: string, timeout: number | undefined, metadata: Record<string, unknown>, agent: string | null = null): RestSession {
     const now = this.#now();
     const existing = this.get(owner, id);
     let sessions = this.#byOwner.get(owner);

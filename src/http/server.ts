@@ -277,10 +277,7 @@ function requestPipeline(
     // Counted per authenticated identity; per IP when authentication failed.
     if (route.routeClass) await charge(res, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
     if (route.auth && !auth.ok) {
-      logger.warn(
-        { event: 'auth_failed', ip: req.socket.remoteAddress, method: req.method, path: match.pattern, reason: auth.reason },
-        'authentication failed',
-      );
+      logger.warn({ event: 'auth_failed', ip: req.socket.remoteAddress, method: req.method, path: match.pattern, reason: auth.reason }, 'authentication failed');
       throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication required', { 'WWW-Authenticate': authenticator.challenges() });
     }
     const controller = new AbortController();
@@ -330,11 +327,7 @@ function answerFailure(err: unknown, req: IncomingMessage, res: ServerResponse, 
 }
 
 /** node:http or node:https with the connection limits, and an answer for requests Node cannot parse. */
-function createNodeServer(
-  options: HttpGatewayOptions,
-  limits: HttpConnectionLimits,
-  listener: (req: IncomingMessage, res: ServerResponse) => void,
-): Server {
+function createNodeServer(options: HttpGatewayOptions, limits: HttpConnectionLimits, listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const { logger } = options;
   // Answers may take as long as the tool call does: only receiving the request is timed.
   const serverOptions = {

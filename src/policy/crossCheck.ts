@@ -19,9 +19,7 @@ export function crossCheckRules(rules: RulesConfig, serverNames: readonly string
     if (pattern === EVERYTHING || patternProblem(pattern) !== undefined) return true;
     if (isLiteralPattern(pattern)) {
       if (configured.has(pattern)) return true;
-      issues.push(
-        configWarning(path, `references undefined server "${pattern}"${suggestionSuffix(pattern, serverNames)}`),
-      );
+      issues.push(configWarning(path, `references undefined server "${pattern}"${suggestionSuffix(pattern, serverNames)}`));
       return false;
     }
     const match = compilePattern(pattern);
@@ -53,12 +51,7 @@ export function crossCheckRules(rules: RulesConfig, serverNames: readonly string
 }
 
 /** Why `server` is closed to the agent whatever the tool, or undefined when it is reachable. */
-function whyUnreachable(
-  server: string,
-  allowServers: readonly string[],
-  denyServers: readonly string[],
-  id: string,
-): string | undefined {
+function whyUnreachable(server: string, allowServers: readonly string[], denyServers: readonly string[], id: string): string | undefined {
   const denied = denyServers.findIndex((p) => matcher(p)(server));
   if (denied >= 0) return `it is denied by ${formatPath(['agents', id, 'deny', 'servers', denied])}`;
   if (!allowServers.some((p) => matcher(p)(server))) return 'no allow.servers entry matches it';

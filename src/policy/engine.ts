@@ -124,8 +124,7 @@ function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): 
     // Resource rules match URIs, which contain "/"; compiled with their own check, one cache each.
     const problem = kind === 'resources' ? uriPatternProblem : undefined;
     // Index i stays entry i, so a decision still names the rule as written in the file.
-    const canonical = (entries: readonly string[]): readonly string[] =>
-      kind === 'resources' ? entries.map((entry) => canonicalPattern(entry)) : entries;
+    const canonical = (entries: readonly string[]): readonly string[] => (kind === 'resources' ? entries.map((entry) => canonicalPattern(entry)) : entries);
     const deny = new Map<string, RuleList>();
     for (const [server, entries] of Object.entries(rules.deny[kind] ?? {})) {
       deny.set(server, new RuleList(canonical(entries), formatPath(['agents', id, 'deny', kind, server]), false, compile, problem));

@@ -44,15 +44,11 @@ export function resolveIdentity(input: IdentityInput): IdentityResult {
     if (id !== undefined && id !== bound) {
       return fail(
         'AGENT_MISMATCH',
-        `This gateway is bound to agent '${show(bound)}'; agent_id '${show(id)}' is not allowed. ` +
-          `Omit agent_id or pass '${show(bound)}'.`,
+        `This gateway is bound to agent '${show(bound)}'; agent_id '${show(id)}' is not allowed. ` + `Omit agent_id or pass '${show(bound)}'.`,
       );
     }
     if (!policy.hasAgent(bound)) {
-      return fail(
-        'INVALID_AGENT_ID',
-        `This gateway is bound to agent '${show(bound)}', which is not configured in the gateway rules`,
-      );
+      return fail('INVALID_AGENT_ID', `This gateway is bound to agent '${show(bound)}', which is not configured in the gateway rules`);
     }
     return { ok: true, agentId: bound, source: 'bound' };
   }
@@ -63,11 +59,7 @@ export function resolveIdentity(input: IdentityInput): IdentityResult {
   }
 
   if (policy.denyOnMissingAgent) {
-    return fail(
-      'MISSING_AGENT_ID',
-      "Missing required parameter 'agent_id'. All tool calls must include agent identity.",
-      MISSING_RULE,
-    );
+    return fail('MISSING_AGENT_ID', "Missing required parameter 'agent_id'. All tool calls must include agent identity.", MISSING_RULE);
   }
 
   // A configured fallback that does not exist is an operator error worth surfacing; falling
@@ -76,8 +68,7 @@ export function resolveIdentity(input: IdentityInput): IdentityResult {
     if (policy.hasAgent(fallbackAgent)) return { ok: true, agentId: fallbackAgent, source: 'env_default' };
     return fail(
       'FALLBACK_AGENT_NOT_IN_RULES',
-      `Missing 'agent_id' parameter and fallback agent '${show(fallbackAgent)}' is not configured in gateway rules.\n` +
-        FALLBACK_HELP,
+      `Missing 'agent_id' parameter and fallback agent '${show(fallbackAgent)}' is not configured in gateway rules.\n` + FALLBACK_HELP,
     );
   }
 

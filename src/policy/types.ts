@@ -36,12 +36,7 @@ export interface RememberedDecisions {
 
 export type IdentitySource = 'bound' | 'argument' | 'env_default' | 'default_agent' | 'sole';
 
-export type IdentityErrorCode =
-  | 'MISSING_AGENT_ID'
-  | 'INVALID_AGENT_ID'
-  | 'AGENT_MISMATCH'
-  | 'FALLBACK_AGENT_NOT_IN_RULES'
-  | 'NO_FALLBACK_CONFIGURED';
+export type IdentityErrorCode = 'MISSING_AGENT_ID' | 'INVALID_AGENT_ID' | 'AGENT_MISMATCH' | 'FALLBACK_AGENT_NOT_IN_RULES' | 'NO_FALLBACK_CONFIGURED';
 
 export type IdentityResult =
   | { readonly ok: true; readonly agentId: string; readonly source: IdentitySource }

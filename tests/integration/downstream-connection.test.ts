@@ -9,7 +9,19 @@ import { isAbortError } from '../../src/downstream/connection.js';
 import { memoryEcho } from '../helpers/memoryDownstream.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/processes.js';
-import { callLog, closeTracked, connectedAs, connection, recordingLogger, expectGatewayError, rejection, expectNoLeftovers, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';
+import {
+  callLog,
+  closeTracked,
+  connectedAs,
+  connection,
+  recordingLogger,
+  expectGatewayError,
+  rejection,
+  expectNoLeftovers,
+  fixtureSpec,
+  stdioSpec,
+  textOf,
+} from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const tmp = mkdtempSync(join(tmpdir(), 'amg-downstream-'));
@@ -95,9 +107,7 @@ describe('server-everything', () => {
     expect(logs.every((l) => l.server === 'everything')).toBe(true);
     expect(seen.every((n) => n.server === 'everything')).toBe(true);
     // Logging, progress and list_changed have their own routes and never show up here.
-    expect(seen.map((n) => n.method)).not.toEqual(
-      expect.arrayContaining([expect.stringMatching(/^notifications\/(message|progress|tools\/list_changed)$/)]),
-    );
+    expect(seen.map((n) => n.method)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^notifications\/(message|progress|tools\/list_changed)$/)]));
   });
 });
 
@@ -107,11 +117,7 @@ describe('server-memory', () => {
     const c = connection(stdioSpec('memory', [SERVER_MEMORY], { env: { MEMORY_FILE_PATH: file } }));
     const tools = await c.listTools();
     expect(tools.find((t) => t.name === 'read_graph')?.outputSchema).toBeDefined();
-    await c.callTool(
-      'create_entities',
-      { entities: [{ name: 'gateway', entityType: 'project', observations: ['written in TypeScript'] }] },
-      CALL,
-    );
+    await c.callTool('create_entities', { entities: [{ name: 'gateway', entityType: 'project', observations: ['written in TypeScript'] }] }, CALL);
     const graph = await c.callTool('read_graph', {}, CALL);
     expect(graph.structuredContent).toMatchObject({ entities: [{ name: 'gateway' }] });
     expect(readFileSync(file, 'utf8')).toContain('gateway');
@@ -187,11 +193,7 @@ describe('fixtures', () => {
     const c = connection(fixtureSpec('echo', 'echo'));
     const progress: unknown[] = [];
     const err = await rejection(
-      c.callTool(
-        'progress',
-        { steps: 100, delayMs: 50 },
-        { timeoutMs: 300, maxTotalTimeoutMs: 600, onprogress: (p) => progress.push(p) },
-      ),
+      c.callTool('progress', { steps: 100, delayMs: 50 }, { timeoutMs: 300, maxTotalTimeoutMs: 600, onprogress: (p) => progress.push(p) }),
     );
     expect(expectGatewayError(err, 'TIMEOUT').message).toBe('Tool execution exceeded the maximum of 600ms');
     expect(progress.length).toBeGreaterThan(3);
@@ -290,12 +292,7 @@ describe('fixtures', () => {
 
   it('shares one start among concurrent callers', async () => {
     const c = connection(fixtureSpec('echo', 'echo'));
-    const [a, b] = await Promise.all([
-      c.callTool('pid', {}, CALL),
-      c.callTool('pid', {}, CALL),
-      c.listTools(),
-      c.connect(),
-    ]);
+    const [a, b] = await Promise.all([c.callTool('pid', {}, CALL), c.callTool('pid', {}, CALL), c.listTools(), c.connect()]);
     expect(textOf(a)).toBe(textOf(b));
     expect(textOf(a)).toBe(String(c.pid));
   });

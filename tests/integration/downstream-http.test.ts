@@ -190,10 +190,7 @@ describe('Streamable HTTP', () => {
 
     await server.expireSessions();
     // Two calls at once share the one re-initialization.
-    const [a, b] = await Promise.all([
-      c.callTool('echo', { message: 'two' }, CALL),
-      c.callTool('echo', { message: 'three' }, CALL),
-    ]);
+    const [a, b] = await Promise.all([c.callTool('echo', { message: 'two' }, CALL), c.callTool('echo', { message: 'three' }, CALL)]);
     expect([textOf(a), textOf(b)]).toEqual(['two', 'three']);
     expect(server.initializations).toBe(2);
     expect(c.state).toBe('ready');

@@ -56,10 +56,7 @@ describe('get_server_tools caches', () => {
     expect(names(bob)).toHaveLength(names(alice).length - 1);
     expect((bob.structuredContent as { total_available: number }).total_available).toBe(names(alice).length - 1);
 
-    writeFileSync(
-      rules,
-      JSON.stringify({ agents: { ...ALICE_BOB_RULES.agents, alice: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['add'] } } } } }),
-    );
+    writeFileSync(rules, JSON.stringify({ agents: { ...ALICE_BOB_RULES.agents, alice: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['add'] } } } } }));
     expect(gateway.reload(['gateway_rules']).applied).toEqual(['gateway_rules']);
     const after = await call(gateway, { agent_id: 'alice', server: 'echo' });
     expect(names(after)).not.toContain('add');

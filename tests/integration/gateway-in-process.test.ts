@@ -37,9 +37,7 @@ describe('Gateway in process', () => {
       );
       expect(result.content).toEqual([{ type: 'text', text: 'hi' }]);
       // An unknown gateway tool is a JSON-RPC error whose message is said once.
-      const err = await client
-        .request({ method: 'tools/call', params: { name: 'nope', arguments: {} } }, CallToolResultSchema)
-        .catch((e: Error) => e);
+      const err = await client.request({ method: 'tools/call', params: { name: 'nope', arguments: {} } }, CallToolResultSchema).catch((e: Error) => e);
       expect(String((err as Error).message)).toBe('MCP error -32602: Unknown tool: nope');
     } finally {
       await client.close();
@@ -62,7 +60,12 @@ describe('Gateway in process', () => {
   it('records a client-chosen session id in the audit line and tells the call observer', async () => {
     const events: CallEvent[] = [];
     const { gateway, audit } = build({ onCall: (e) => events.push(e) });
-    await gateway.callTool('execute_tool', { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'x' } }, extra, session({ auditSessionId: 'call-42' }));
+    await gateway.callTool(
+      'execute_tool',
+      { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'x' } },
+      extra,
+      session({ auditSessionId: 'call-42' }),
+    );
     await gateway.callTool('execute_tool', { agent_id: 'bob', server: 'echo', tool: 'echo', args: { message: 'x' } }, extra, session());
     expect(audit.records.map((r) => r.session_id)).toEqual(['call-42', undefined]);
     expect(events).toMatchObject([

@@ -26,7 +26,12 @@ describe('gateway input bounds in process', () => {
     const { gateway, audit } = buildGateway(ECHO_SERVERS, RULES);
     const args: Record<string, number> = {};
     for (let i = 0; i < 1000; i++) args[`${i}-`.padEnd(1000, 'k')] = i;
-    await gateway.callTool('execute_tool', { agent_id: 'alice', server: 'echo', tool: 'x'.repeat(256), args }, extra, testSession({ auditSessionId: 's'.repeat(10_000) }));
+    await gateway.callTool(
+      'execute_tool',
+      { agent_id: 'alice', server: 'echo', tool: 'x'.repeat(256), args },
+      extra,
+      testSession({ auditSessionId: 's'.repeat(10_000) }),
+    );
     const line = audit.records[0]!;
     expect(line).toMatchObject({ code: 'TOOL_NOT_FOUND', tool: 'x'.repeat(256) });
     expect(line.arg_keys).toHaveLength(64);

@@ -4,12 +4,7 @@
 import { register as globalRegistry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/gateway/options.js';
-import {
-  CALL_DURATION_BUCKETS,
-  createMetrics,
-  type GatewayMetricsExporter,
-  type ServerStat,
-} from '../../src/http/metrics.js';
+import { CALL_DURATION_BUCKETS, createMetrics, type GatewayMetricsExporter, type ServerStat } from '../../src/http/metrics.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 

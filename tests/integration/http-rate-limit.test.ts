@@ -2,14 +2,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  createRateLimiter,
-  parseRateLimits,
-  type RateDecision,
-  type RateLimiter,
-  type RateLimiterOptions,
-  type RouteClass,
-} from '../../src/http/rateLimit.js';
+import { createRateLimiter, parseRateLimits, type RateDecision, type RateLimiter, type RateLimiterOptions, type RouteClass } from '../../src/http/rateLimit.js';
 import { waitFor } from '../helpers/processes.js';
 import { needsRedis, startRedis, stopAllRedis, type RedisHandle } from '../helpers/redis.js';
 
@@ -26,9 +19,7 @@ function captureLogger(): { logger: Logger; text: () => string } {
 
 const limiters: RateLimiter[] = [];
 function limiter(limits: Partial<Record<RouteClass, string>>, rest: Partial<RateLimiterOptions> = {}): RateLimiter {
-  const parsed: RateLimiterOptions['limits'] = Object.fromEntries(
-    Object.entries(limits).map(([k, v]) => [k, parseRateLimits(v, `--rate-limit-${k}`)]),
-  );
+  const parsed: RateLimiterOptions['limits'] = Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, parseRateLimits(v, `--rate-limit-${k}`)]));
   const l = createRateLimiter({ limits: parsed, storage: 'memory', logger: captureLogger().logger, ...rest });
   limiters.push(l);
   return l;
@@ -197,10 +188,7 @@ describe.runIf(redisCheck.run)(`rate limiter, Redis (a real redis-server)${redis
     await Promise.all([a.ready(), b.ready()]);
     expect(a.status()).toEqual({ store: 'redis', display: redis.url, shared: true });
 
-    const seen = [
-      ...(await times(a, 'call', 'agent:researcher', 3)),
-      ...(await times(b, 'call', 'agent:researcher', 2)),
-    ].map((d) => [d.allowed, d.remaining]);
+    const seen = [...(await times(a, 'call', 'agent:researcher', 3)), ...(await times(b, 'call', 'agent:researcher', 2))].map((d) => [d.allowed, d.remaining]);
     expect(seen).toEqual([
       [true, 4],
       [true, 3],

@@ -182,7 +182,9 @@ describe('log relay', () => {
 
   it('refuses an unknown level with invalid params', async () => {
     const { client } = await connect(build(), 'alice');
-    await expect(client.request({ method: 'logging/setLevel', params: { level: 'loud' } }, LoggingMessageNotificationSchema.shape.params.partial())).rejects.toMatchObject({
+    await expect(
+      client.request({ method: 'logging/setLevel', params: { level: 'loud' } }, LoggingMessageNotificationSchema.shape.params.partial()),
+    ).rejects.toMatchObject({
       code: -32602,
       message: expect.stringContaining("'level' must be one of debug, info"),
     });

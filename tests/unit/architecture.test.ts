@@ -99,30 +99,48 @@ describe('architecture', () => {
   it('config/ and policy/ are pure: no MCP SDK, no process, no other layer', () => {
     for (const f of files.filter((f) => /^src\/(config|policy)\//.test(f.path))) {
       const imports = importsOf(f.text);
-      expect(imports.filter((i) => i.startsWith('@modelcontextprotocol')), f.path).toEqual([]);
-      expect(imports.filter((i) => /\.\.\/(downstream|gateway|audit|cli|http)\//.test(i)), f.path).toEqual([]);
+      expect(
+        imports.filter((i) => i.startsWith('@modelcontextprotocol')),
+        f.path,
+      ).toEqual([]);
+      expect(
+        imports.filter((i) => /\.\.\/(downstream|gateway|audit|cli|http)\//.test(i)),
+        f.path,
+      ).toEqual([]);
       expect(/\bprocess\./.test(code(f.text)), `${f.path} touches process`).toBe(false);
     }
   });
 
   it('policy/ may import config/, never the reverse', () => {
     for (const f of files.filter((f) => f.path.startsWith('src/config/'))) {
-      expect(importsOf(f.text).filter((i) => /\.\.\/policy\//.test(i)), f.path).toEqual([]);
+      expect(
+        importsOf(f.text).filter((i) => /\.\.\/policy\//.test(i)),
+        f.path,
+      ).toEqual([]);
     }
   });
 
   it('downstream/ never imports gateway/, http/, policy/ or cli/', () => {
     for (const f of files.filter((f) => f.path.startsWith('src/downstream/'))) {
-      expect(importsOf(f.text).filter((i) => /\.\.\/(gateway|http|policy|cli)\//.test(i)), f.path).toEqual([]);
+      expect(
+        importsOf(f.text).filter((i) => /\.\.\/(gateway|http|policy|cli)\//.test(i)),
+        f.path,
+      ).toEqual([]);
     }
   });
 
   it('gateway/ never imports http/ or cli/; http/ never imports cli/', () => {
     for (const f of files.filter((f) => f.path.startsWith('src/gateway/'))) {
-      expect(importsOf(f.text).filter((i) => /\.\.\/(http|cli)\//.test(i)), f.path).toEqual([]);
+      expect(
+        importsOf(f.text).filter((i) => /\.\.\/(http|cli)\//.test(i)),
+        f.path,
+      ).toEqual([]);
     }
     for (const f of files.filter((f) => f.path.startsWith('src/http/'))) {
-      expect(importsOf(f.text).filter((i) => /\.\.\/cli\//.test(i)), f.path).toEqual([]);
+      expect(
+        importsOf(f.text).filter((i) => /\.\.\/cli\//.test(i)),
+        f.path,
+      ).toEqual([]);
     }
   });
 

@@ -64,7 +64,7 @@ describe('redactSecrets', () => {
   });
 });
 
-describe('redactCredentials (the gateway\'s own diagnostics)', () => {
+describe("redactCredentials (the gateway's own diagnostics)", () => {
   it('keeps configuration paths and messages, removes URL credentials and token shapes', () => {
     const message = 'mcpServers.a.env.TOKEN: Environment variable "X" referenced in configuration but not set';
     expect(redactCredentials(message)).toBe(message);

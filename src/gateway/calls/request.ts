@@ -60,4 +60,3 @@ export type CallOutcome<T> = Settled &
     /** A protocol error (an operation the gateway does not offer). */
     | { readonly kind: 'protocol'; readonly error: McpError }
   );
-

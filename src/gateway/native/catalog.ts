@@ -36,17 +36,13 @@ export class Catalog {
 
   resources(connection: DownstreamConnection): Promise<readonly Resource[]> {
     return this.#cached(connection, 'resources', async () =>
-      (await supports(connection, 'resources'))
-        ? pages(connection, 'resources/list', ListResourcesResultSchema, (r) => r.resources)
-        : [],
+      (await supports(connection, 'resources')) ? pages(connection, 'resources/list', ListResourcesResultSchema, (r) => r.resources) : [],
     );
   }
 
   resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplate[]> {
     return this.#cached(connection, 'resourceTemplates', async () =>
-      (await supports(connection, 'resources'))
-        ? pages(connection, 'resources/templates/list', ListResourceTemplatesResultSchema, (r) => r.resourceTemplates)
-        : [],
+      (await supports(connection, 'resources')) ? pages(connection, 'resources/templates/list', ListResourceTemplatesResultSchema, (r) => r.resourceTemplates) : [],
     );
   }
 
@@ -88,8 +84,7 @@ function pages<S extends { parse(value: unknown): { nextCursor?: string | undefi
 ): Promise<T[]> {
   return collectPages(
     method,
-    async (cursor) =>
-      (await connection.request({ method, ...(cursor !== undefined ? { params: { cursor } } : {}) }, schema)) as ReturnType<S['parse']>,
+    async (cursor) => (await connection.request({ method, ...(cursor !== undefined ? { params: { cursor } } : {}) }, schema)) as ReturnType<S['parse']>,
     items,
   );
 }

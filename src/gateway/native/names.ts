@@ -62,13 +62,7 @@ function shortHash(server: string, item: string, salt: number): string {
 function isPlain(server: string, item: string, opts: NamingOptions): boolean {
   const sep = opts.separator;
   const name = server + sep + item;
-  return (
-    name.length <= opts.maxLength &&
-    VALID.test(server) &&
-    VALID.test(item) &&
-    (server + sep).indexOf(sep) === server.length &&
-    !HASHED_SUFFIX.test(name)
-  );
+  return name.length <= opts.maxLength && VALID.test(server) && VALID.test(item) && (server + sep).indexOf(sep) === server.length && !HASHED_SUFFIX.test(name);
 }
 
 /**

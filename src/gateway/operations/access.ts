@@ -29,11 +29,11 @@ export function authorizeTool(ctx: OperationContext, server: string, tool: strin
   const decision = ctx.snapshot.policy.remembered.tool(ctx.agentId, server, tool);
   ctx.note.rule = decision.rule;
   if (!decision.allow) {
-    throw new GatewayError(
-      'DENIED_BY_POLICY',
-      `Agent '${ctx.agentId}' not authorized to call tool '${tool}' on server '${server}'`,
-      { rule: decision.rule, server, tool },
-    );
+    throw new GatewayError('DENIED_BY_POLICY', `Agent '${ctx.agentId}' not authorized to call tool '${tool}' on server '${server}'`, {
+      rule: decision.rule,
+      server,
+      tool,
+    });
   }
 }
 

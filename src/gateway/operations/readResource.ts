@@ -40,7 +40,12 @@ export async function readResourceOn(ctx: OperationContext, server: string, uri:
   const canonical = authorizeResource(ctx, server, uri);
   const connection = connectionFor(ctx, server);
   const request = { method: 'resources/read', params: { uri: canonical } };
-  return downstreamRequest(ctx, connection, spec, request, ReadResourceResultSchema, () =>
-    new GatewayError('RESOURCE_NOT_FOUND', `Resource '${canonical}' not found on server '${server}'`, { server }),
+  return downstreamRequest(
+    ctx,
+    connection,
+    spec,
+    request,
+    ReadResourceResultSchema,
+    () => new GatewayError('RESOURCE_NOT_FOUND', `Resource '${canonical}' not found on server '${server}'`, { server }),
   );
 }

@@ -102,9 +102,7 @@ export class ReloadCoordinator {
     }
     const warnings = [...(servers?.warnings ?? []), ...(rules?.warnings ?? []), ...cross];
     if (warnings.length > 0) this.#logger.warn({ revision, warnings: describeIssues(warnings) }, 'configuration warnings after reload');
-    const serverChanges = changes
-      ? { added: changes.added, removed: changes.removed, changed: changes.changed, unchanged: changes.unchanged }
-      : undefined;
+    const serverChanges = changes ? { added: changes.added, removed: changes.removed, changed: changes.changed, unchanged: changes.unchanged } : undefined;
     this.#logger.info({ trigger, files: applied, revision, apply_ms: applyMs, ...serverChanges }, 'configuration reloaded');
     return { revision, applied, failed, ...(serverChanges ? { servers: serverChanges } : {}) };
   }
@@ -155,9 +153,7 @@ export class ReloadCoordinator {
   #serversApplied(servers: ServersReload, previous: Snapshot, revision: number, trigger: string): void {
     const path = this.#o.settings.configPaths.mcpConfig;
     const partial =
-      servers.failed.length > 0
-        ? { message: describeFailedServers(path, servers.failed, previous.servers), servers: servers.failed.map((f) => f.name) }
-        : undefined;
+      servers.failed.length > 0 ? { message: describeFailedServers(path, servers.failed, previous.servers), servers: servers.failed.map((f) => f.name) } : undefined;
     this.#ledger.succeeded('mcp_config', revision, servers.warnings, partial);
     this.#observe('mcp_config', 'success');
     if (partial) {

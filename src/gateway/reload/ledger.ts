@@ -69,12 +69,7 @@ export class ReloadLedger {
     this.#file(key).last_error = message;
   }
 
-  succeeded(
-    key: ConfigFileKey,
-    revision: number,
-    warnings: readonly ConfigIssue[],
-    partial?: { message: string; servers: readonly string[] },
-  ): void {
+  succeeded(key: ConfigFileKey, revision: number, warnings: readonly ConfigIssue[], partial?: { message: string; servers: readonly string[] }): void {
     const file = this.#file(key);
     file.successes++;
     file.last_success = file.last_attempt ?? new Date(this.#now()).toISOString();
@@ -114,4 +109,3 @@ type MutableStatus = { -readonly [K in keyof FileReloadStatus]: FileReloadStatus
 export function describeIssues(issues: readonly ConfigIssue[]): string[] {
   return issues.map((issue) => `${issue.path === '' ? '(top level)' : issue.path}: ${issue.message}`);
 }
-

@@ -107,11 +107,7 @@ function describeEntryErrors(name: string, path: string, issues: readonly Config
 }
 
 /** The message for server entries that did not load, with every error's JSON path. */
-export function describeFailedServers(
-  path: string,
-  failed: readonly FailedServer[],
-  previous: ReadonlyMap<string, { readonly configError?: string }>,
-): string {
+export function describeFailedServers(path: string, failed: readonly FailedServer[], previous: ReadonlyMap<string, { readonly configError?: string }>): string {
   const lines = failed.map((f) => {
     const kept = previous.get(f.name);
     const fate = kept && kept.configError === undefined ? 'keeps its last good configuration' : 'listed as failed, not started';

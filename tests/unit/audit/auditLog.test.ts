@@ -106,7 +106,11 @@ describe('JsonlAuditSink group commit', () => {
     const b = sink.write(record(201));
     expect(b).not.toBe(a);
     await b;
-    expect(lines(path).map((r) => r.id).slice(-2)).toEqual(['id-200', 'id-201']);
+    expect(
+      lines(path)
+        .map((r) => r.id)
+        .slice(-2),
+    ).toEqual(['id-200', 'id-201']);
     await sink.close();
   });
 
@@ -129,7 +133,10 @@ describe('JsonlAuditSink writes every line', () => {
     await sink.write({ ...record(1), args: { n: 1n } });
     await sink.write(record(2));
     await sink.close();
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l['id'])).toEqual(['id-1', 'id-2']);
     expect(lines[0]).not.toHaveProperty('args');
   });

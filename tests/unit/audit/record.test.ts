@@ -22,7 +22,11 @@ describe('canonicalJson / hashArgs', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         expect(canonicalJson(value)).toBe(reference(value));
-        expect(hashArgs(value)).toBe(createHash('sha256').update(reference(value ?? {})).digest('hex'));
+        expect(hashArgs(value)).toBe(
+          createHash('sha256')
+            .update(reference(value ?? {}))
+            .digest('hex'),
+        );
       }),
       { numRuns: 500 },
     );

@@ -12,7 +12,18 @@ const root = mkdtempSync(join(tmpdir(), 'amg-cmdpath-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function spec(command: string, args: string[], extra: Partial<ServerSpec> = {}): ServerSpec {
-  return { name: 's', transport: 'stdio', command, args, env: {}, headers: {}, enabled: true, isolation: 'shared', sandbox: buildSandbox(undefined, false), ...extra };
+  return {
+    name: 's',
+    transport: 'stdio',
+    command,
+    args,
+    env: {},
+    headers: {},
+    enabled: true,
+    isolation: 'shared',
+    sandbox: buildSandbox(undefined, false),
+    ...extra,
+  };
 }
 
 describe('scriptArgument', () => {
@@ -54,7 +65,17 @@ describe('resolveCommand and launchWarnings', () => {
         { ...spec('tool', []), name: 'script', command: `${bin}/../bin/tool`, args: [] },
         { ...spec('node', ['missing.js']), name: 'missing', env: { PATH: process.env['PATH'] ?? '' } },
         { ...spec('node', ['inside.js']), name: 'boxed', env: { PATH: process.env['PATH'] ?? '' }, sandbox: { ...buildSandbox({ enabled: true }, false) } },
-        { name: 'web', transport: 'http', url: 'http://127.0.0.1:1/mcp', args: [], env: {}, headers: {}, enabled: true, isolation: 'shared', sandbox: buildSandbox(undefined, false) },
+        {
+          name: 'web',
+          transport: 'http',
+          url: 'http://127.0.0.1:1/mcp',
+          args: [],
+          env: {},
+          headers: {},
+          enabled: true,
+          isolation: 'shared',
+          sandbox: buildSandbox(undefined, false),
+        },
       ],
       { cwd: root, env },
     );

@@ -116,15 +116,21 @@ describe('watchConfigFiles', () => {
     const { dir, files, count, nextReport, watcher, start } = await setup();
     await watcher.close();
     const steps: [string, () => void][] = [
-      ['rename', () => {
-        writeFileSync(join(dir, '.mcp.json.tmp'), '{"a":1}');
-        renameSync(join(dir, '.mcp.json.tmp'), files.servers);
-      }],
+      [
+        'rename',
+        () => {
+          writeFileSync(join(dir, '.mcp.json.tmp'), '{"a":1}');
+          renameSync(join(dir, '.mcp.json.tmp'), files.servers);
+        },
+      ],
       ['in place', () => writeFileSync(files.servers, '{"a":2}')],
-      ['touch', () => {
-        const t = new Date(Date.now() + 60_000);
-        utimesSync(files.servers, t, t);
-      }],
+      [
+        'touch',
+        () => {
+          const t = new Date(Date.now() + 60_000);
+          utimesSync(files.servers, t, t);
+        },
+      ],
       ['truncate', () => truncateSync(files.servers, 0)],
       ['delete', () => unlinkSync(files.servers)],
       ['create again', () => writeFileSync(files.servers, '{"a":3}')],

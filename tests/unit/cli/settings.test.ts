@@ -56,7 +56,7 @@ describe('resolveServeSettings: native mode', () => {
 });
 
 describe('resolveServeSettings: session settings', () => {
-  it('defaults to SignalWire\'s values and a sandbox folder in the cache', () => {
+  it("defaults to SignalWire's values and a sandbox folder in the cache", () => {
     expect(resolveServeSettings({}, { HOME: '/home/u' }, '/tmp').session).toEqual({
       defaultTimeoutS: 300,
       cleanupIntervalS: 60,

@@ -68,7 +68,7 @@ describe('resolveServeSettings with --config', () => {
     expect(s.http?.basic?.password).toBe('12345');
   });
 
-  it('a bad value is reported by the flag\'s own parser, naming the file and the JSON path', () => {
+  it("a bad value is reported by the flag's own parser, naming the file and the JSON path", () => {
     const { dir, path } = configFile({ ...FILE, server: { port: 70_000 }, rate_limiting: { call_limit: '10 per fortnight' } });
     expect(() => resolveServeSettings({ config: path }, {}, dir)).toThrow(`${path}: server.port: expected a whole number from 0 to 65535, got '70000'`);
     const other = configFile({ ...FILE, rate_limiting: { call_limit: '10 per fortnight' } });
@@ -91,7 +91,9 @@ describe('resolveServeSettings with --config', () => {
     expect(() => resolveServeSettings({ config: path, transport: 'stdio' }, {}, dir)).toThrow(SettingsError);
     expect(() => resolveServeSettings({ config: path, transport: 'stdio' }, {}, dir)).toThrow('--transport: stdio does not go with --config');
     expect(() => resolveServeSettings({ config: path, 'mcp-config': '.mcp.json' }, {}, dir)).toThrow('--config and --mcp-config both name the servers');
-    expect(() => resolveServeSettings({}, { GATEWAY_CONFIG: path, GATEWAY_MCP_CONFIG: 'x' }, dir)).toThrow('GATEWAY_CONFIG and GATEWAY_MCP_CONFIG both name the servers');
+    expect(() => resolveServeSettings({}, { GATEWAY_CONFIG: path, GATEWAY_MCP_CONFIG: 'x' }, dir)).toThrow(
+      'GATEWAY_CONFIG and GATEWAY_MCP_CONFIG both name the servers',
+    );
   });
 
   it('--config without a path is refused (it would otherwise fall back to stdio)', () => {

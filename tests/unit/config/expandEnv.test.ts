@@ -59,9 +59,7 @@ describe('expandEnv', () => {
     const name = fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,11}$/);
     // Values and literal text that cannot form "${" on their own or at a seam.
     const value = fc.string({ maxLength: 12 }).filter((s) => !s.includes('${') && !s.endsWith('$'));
-    const literal = fc
-      .string({ maxLength: 8 })
-      .filter((s) => !s.includes('${') && !s.endsWith('$') && !s.startsWith('{'));
+    const literal = fc.string({ maxLength: 8 }).filter((s) => !s.includes('${') && !s.endsWith('$') && !s.startsWith('{'));
     const form = fc.constantFrom('plain', 'claude-default', 'signalwire-default');
 
     it('holds for any mix of literal text and references to set variables', () => {

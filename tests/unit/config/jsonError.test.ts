@@ -39,12 +39,9 @@ describe('findJsonSyntaxError', () => {
     expect(findJsonSyntaxError(text)).toMatchObject({ line, column, reason });
   });
 
-  it.each(['{}', '[]', '0', '-1.5e+3', '"x"', 'true', ' null ', '{"a":[1,{"b":"\\u00e9\\n"}],"c":false}'])(
-    'accepts %j',
-    (text) => {
-      expect(findJsonSyntaxError(text)).toBeUndefined();
-    },
-  );
+  it.each(['{}', '[]', '0', '-1.5e+3', '"x"', 'true', ' null ', '{"a":[1,{"b":"\\u00e9\\n"}],"c":false}'])('accepts %j', (text) => {
+    expect(findJsonSyntaxError(text)).toBeUndefined();
+  });
 
   it('survives nesting far deeper than a recursive parser could', () => {
     const deep = '['.repeat(200_000);
@@ -60,12 +57,10 @@ describe('findJsonSyntaxError', () => {
   });
 
   it('agrees with JSON.parse on what is valid, for mangled JSON', () => {
-    const mangled = fc
-      .tuple(fc.json(), fc.nat(), fc.constantFrom('', ',', '}', ']', '"', ':', '/', ' ', '\n', '0', 'x', '\\'))
-      .map(([text, at, insert]) => {
-        const i = at % (text.length + 1);
-        return text.slice(0, i) + insert + text.slice(i);
-      });
+    const mangled = fc.tuple(fc.json(), fc.nat(), fc.constantFrom('', ',', '}', ']', '"', ':', '/', ' ', '\n', '0', 'x', '\\')).map(([text, at, insert]) => {
+      const i = at % (text.length + 1);
+      return text.slice(0, i) + insert + text.slice(i);
+    });
     fc.assert(
       fc.property(fc.oneof(mangled, fc.string({ maxLength: 20 })), (text) => {
         expect(findJsonSyntaxError(text) === undefined).toBe(parses(text));

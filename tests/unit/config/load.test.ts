@@ -62,9 +62,7 @@ describe('loadServersFile', () => {
 
   it('a missing variable fails the load and names the variable (reference D.1 #7)', () => {
     const path = file({ mcpServers: { db: { command: 'x', env: { K: '${MISSING_VAR}' } } } });
-    expect(caught(() => loadServersFile(path, {})).message).toContain(
-      'Environment variable "MISSING_VAR" referenced in configuration but not set',
-    );
+    expect(caught(() => loadServersFile(path, {})).message).toContain('Environment variable "MISSING_VAR" referenced in configuration but not set');
   });
 
   it('a missing file says so, with its path', () => {

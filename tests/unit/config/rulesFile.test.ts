@@ -137,32 +137,82 @@ describe('parseRulesConfig: errors', () => {
     ['tools list not an array', agent({ allow: { tools: { db: 'query' } } }), ['error agents.a.allow.tools.db: must be an array, got a string']],
     ['tool not a string', agent({ deny: { tools: { db: ['x', null] } } }), ['error agents.a.deny.tools.db[1]: must be a string, got null']],
     // reference D.1 #11, with strict anchoring
-    ['id with @', { agents: { 'agent@invalid': {} } }, ['error agents["agent@invalid"]: Agent ID "agent@invalid" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed']],
-    ['empty id', { agents: { '': {} } }, ["error agents[\"\"]: Agent ID must be a non-empty string, got ''"]],
-    ['id with a trailing newline', { agents: { 'agent\n': {} } }, ['error agents["agent\\n"]: Agent ID "agent\\n" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed']],
+    [
+      'id with @',
+      { agents: { 'agent@invalid': {} } },
+      ['error agents["agent@invalid"]: Agent ID "agent@invalid" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed'],
+    ],
+    ['empty id', { agents: { '': {} } }, ['error agents[""]: Agent ID must be a non-empty string, got \'\'']],
+    [
+      'id with a trailing newline',
+      { agents: { 'agent\n': {} } },
+      ['error agents["agent\\n"]: Agent ID "agent\\n" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed'],
+    ],
     ['id over 256 characters', { agents: { ['a'.repeat(257)]: {} } }, [`error agents.${'a'.repeat(257)}: Agent ID is 257 characters long; at most 256 are allowed`]],
-    ['id with a space', { agents: { 'a b': {} } }, ['error agents["a b"]: Agent ID "a b" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed']],
+    [
+      'id with a space',
+      { agents: { 'a b': {} } },
+      ['error agents["a b"]: Agent ID "a b" contains invalid characters. Only letters, digits, underscore, dot, and hyphen are allowed'],
+    ],
     // reference D.1 #14
-    ['deny_on_missing_agent "true"', { ...agent({}), defaults: { deny_on_missing_agent: 'true' } }, ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got a string']],
-    ['deny_on_missing_agent 0', { ...agent({}), defaults: { deny_on_missing_agent: 0 } }, ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got an integer']],
-    ['deny_on_missing_agent null', { ...agent({}), defaults: { deny_on_missing_agent: null } }, ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got null']],
+    [
+      'deny_on_missing_agent "true"',
+      { ...agent({}), defaults: { deny_on_missing_agent: 'true' } },
+      ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got a string'],
+    ],
+    [
+      'deny_on_missing_agent 0',
+      { ...agent({}), defaults: { deny_on_missing_agent: 0 } },
+      ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got an integer'],
+    ],
+    [
+      'deny_on_missing_agent null',
+      { ...agent({}), defaults: { deny_on_missing_agent: null } },
+      ['error defaults.deny_on_missing_agent: must be a boolean (true or false), got null'],
+    ],
     ['defaults not an object', { ...agent({}), defaults: true }, ['error defaults: must be an object, got true']],
     // patterns that can never match
-    ['server pattern with /', agent({ allow: { servers: ['a/b'] } }), ['error agents.a.allow.servers[0]: pattern "a/b" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)']],
-    ['server pattern with a space', agent({ deny: { servers: ['my db'] } }), ['error agents.a.deny.servers[0]: pattern "my db" contains whitespace, which no name can contain']],
+    [
+      'server pattern with /',
+      agent({ allow: { servers: ['a/b'] } }),
+      ['error agents.a.allow.servers[0]: pattern "a/b" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)'],
+    ],
+    [
+      'server pattern with a space',
+      agent({ deny: { servers: ['my db'] } }),
+      ['error agents.a.deny.servers[0]: pattern "my db" contains whitespace, which no name can contain'],
+    ],
     ['empty server pattern', agent({ allow: { servers: [''] } }), ['error agents.a.allow.servers[0]: pattern is empty']],
     ['unclosed [ in a server pattern', agent({ allow: { servers: ['db['] } }), ['error agents.a.allow.servers[0]: pattern "db[" has an unclosed "["']],
-    ['literal that no server name can be', agent({ allow: { servers: ['db@x'] } }), ['error agents.a.allow.servers[0]: "db@x" can never match a server: server names are 1 to 64 letters, digits, "_", "-" or "."']],
-    ['tool pattern with an unclosed [', agent({ deny: { tools: { db: ['ok', 'drop_[a'] } } }), ['error agents.a.deny.tools.db[1]: pattern "drop_[a" has an unclosed "["']],
-    ['tool pattern with a newline', agent({ allow: { tools: { db: ['query\n'] } } }), ['error agents.a.allow.tools.db[0]: pattern "query\n" contains whitespace, which no name can contain']],
+    [
+      'literal that no server name can be',
+      agent({ allow: { servers: ['db@x'] } }),
+      ['error agents.a.allow.servers[0]: "db@x" can never match a server: server names are 1 to 64 letters, digits, "_", "-" or "."'],
+    ],
+    [
+      'tool pattern with an unclosed [',
+      agent({ deny: { tools: { db: ['ok', 'drop_[a'] } } }),
+      ['error agents.a.deny.tools.db[1]: pattern "drop_[a" has an unclosed "["'],
+    ],
+    [
+      'tool pattern with a newline',
+      agent({ allow: { tools: { db: ['query\n'] } } }),
+      ['error agents.a.allow.tools.db[0]: pattern "query\n" contains whitespace, which no name can contain'],
+    ],
     ['empty tool pattern', agent({ allow: { tools: { db: [''] } } }), ['error agents.a.allow.tools.db[0]: pattern is empty']],
     // tools keys are exact server names
     [
       'tools key "*"',
       agent({ deny: { tools: { '*': ['drop_*'] } } }),
-      ['error agents.a.deny.tools["*"]: tools keys are exact server names, not patterns: "*" can never apply, because server names cannot contain "*", "?" or "["; list the tools under each server\'s own name'],
+      [
+        'error agents.a.deny.tools["*"]: tools keys are exact server names, not patterns: "*" can never apply, because server names cannot contain "*", "?" or "["; list the tools under each server\'s own name',
+      ],
     ],
-    ['tools key not a server name', agent({ allow: { tools: { 'my db': ['x'] } } }), ['error agents.a.allow.tools["my db"]: "my db" is not a valid server name (1 to 64 letters, digits, "_", "-" or "."), so this entry can never apply']],
+    [
+      'tools key not a server name',
+      agent({ allow: { tools: { 'my db': ['x'] } } }),
+      ['error agents.a.allow.tools["my db"]: "my db" is not a valid server name (1 to 64 letters, digits, "_", "-" or "."), so this entry can never apply'],
+    ],
     // unknown keys, with suggestions
     ['alow', agent({ alow: { servers: ['db'] } }), ['error agents.a.alow: unknown key "alow" (did you mean "allow"?)']],
     ['dney', agent({ dney: {} }), ['error agents.a.dney: unknown key "dney" (did you mean "deny"?)']],
@@ -170,22 +220,74 @@ describe('parseRulesConfig: errors', () => {
     ['tool (singular)', agent({ deny: { tool: {} } }), ['error agents.a.deny.tool: unknown key "tool" (did you mean "tools"?)']],
     // resources and prompts: the same per-server shape as tools; resource patterns are URI globs
     ['resource (singular)', agent({ allow: { resource: {} } }), ['error agents.a.allow.resource: unknown key "resource" (did you mean "resources"?)']],
-    ['resources key "*"', agent({ deny: { resources: { '*': ['x'] } } }), ['error agents.a.deny.resources["*"]: resources keys are exact server names, not patterns: "*" can never apply, because server names cannot contain "*", "?" or "["; list the resources under each server\'s own name']],
-    ['resource pattern with whitespace', agent({ allow: { resources: { fs: ['file:///my doc'] } } }), ['error agents.a.allow.resources.fs[0]: pattern "file:///my doc" contains whitespace, which no URI can contain']],
-    ['resource pattern with an unclosed [', agent({ deny: { resources: { fs: ['file:///[a'] } } }), ['error agents.a.deny.resources.fs[0]: pattern "file:///[a" has an unclosed "["']],
+    [
+      'resources key "*"',
+      agent({ deny: { resources: { '*': ['x'] } } }),
+      [
+        'error agents.a.deny.resources["*"]: resources keys are exact server names, not patterns: "*" can never apply, because server names cannot contain "*", "?" or "["; list the resources under each server\'s own name',
+      ],
+    ],
+    [
+      'resource pattern with whitespace',
+      agent({ allow: { resources: { fs: ['file:///my doc'] } } }),
+      ['error agents.a.allow.resources.fs[0]: pattern "file:///my doc" contains whitespace, which no URI can contain'],
+    ],
+    [
+      'resource pattern with an unclosed [',
+      agent({ deny: { resources: { fs: ['file:///[a'] } } }),
+      ['error agents.a.deny.resources.fs[0]: pattern "file:///[a" has an unclosed "["'],
+    ],
     ['resources not a record', agent({ allow: { resources: ['x'] } }), ['error agents.a.allow.resources: must be an object, got an array']],
-    ['prompt pattern with "/"', agent({ deny: { prompts: { db: ['a/b'] } } }), ['error agents.a.deny.prompts.db[0]: pattern "a/b" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)']],
-    ['prompts key not a server name', agent({ allow: { prompts: { 'my db': ['x'] } } }), ['error agents.a.allow.prompts["my db"]: "my db" is not a valid server name (1 to 64 letters, digits, "_", "-" or "."), so this entry can never apply']],
-    ['empty prompts list under allow', agent({ allow: { prompts: { db: [] } } }), ['warning agents.a.allow.prompts.db: empty list: agent "a" may use no prompts of "db" (an absent entry would allow all of them); remove the entry to allow every prompt, or deny the server to hide it']],
-    ['deny_on_missing_agnet', { ...agent({}), defaults: { deny_on_missing_agnet: true } }, ['error defaults.deny_on_missing_agnet: unknown key "deny_on_missing_agnet" (did you mean "deny_on_missing_agent"?)']],
-    ['agent (singular) at the top', { agent: {} }, ['error agent: unknown key "agent" (did you mean "agents"?)', 'warning agents: no agents are defined, so the gateway will refuse every call']],
+    [
+      'prompt pattern with "/"',
+      agent({ deny: { prompts: { db: ['a/b'] } } }),
+      ['error agents.a.deny.prompts.db[0]: pattern "a/b" contains "/"; a pattern cannot (match a "/" in a tool name with ? or *)'],
+    ],
+    [
+      'prompts key not a server name',
+      agent({ allow: { prompts: { 'my db': ['x'] } } }),
+      ['error agents.a.allow.prompts["my db"]: "my db" is not a valid server name (1 to 64 letters, digits, "_", "-" or "."), so this entry can never apply'],
+    ],
+    [
+      'empty prompts list under allow',
+      agent({ allow: { prompts: { db: [] } } }),
+      [
+        'warning agents.a.allow.prompts.db: empty list: agent "a" may use no prompts of "db" (an absent entry would allow all of them); remove the entry to allow every prompt, or deny the server to hide it',
+      ],
+    ],
+    [
+      'deny_on_missing_agnet',
+      { ...agent({}), defaults: { deny_on_missing_agnet: true } },
+      ['error defaults.deny_on_missing_agnet: unknown key "deny_on_missing_agnet" (did you mean "deny_on_missing_agent"?)'],
+    ],
+    [
+      'agent (singular) at the top',
+      { agent: {} },
+      ['error agent: unknown key "agent" (did you mean "agents"?)', 'warning agents: no agents are defined, so the gateway will refuse every call'],
+    ],
     ['default (singular) at the top', { ...agent({}), default: {} }, ['error default: unknown key "default" (did you mean "defaults"?)']],
     // credentials
     ['credentials not an object', { ...agent({}), credentials: [] }, ['error credentials: must be an object, got an array']],
-    ['credential key not hex', { ...agent({}), credentials: { secret: 'a' } }, ['error credentials.secret: key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)']],
-    ['credential key upper case', { ...agent({}), credentials: { ['AB'.repeat(32)]: 'a' } }, [`error credentials.${'AB'.repeat(32)}: key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)`]],
-    ['credential key too short', { ...agent({}), credentials: { ['ab'.repeat(31)]: 'a' } }, [`error credentials.${'ab'.repeat(31)}: key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)`]],
-    ['credential for an unknown agent', { agents: { backend: {} }, credentials: { [digest]: 'backnd' } }, [`error credentials.${digest}: names agent "backnd", which is not defined in "agents" (did you mean "backend"?)`]],
+    [
+      'credential key not hex',
+      { ...agent({}), credentials: { secret: 'a' } },
+      ['error credentials.secret: key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)'],
+    ],
+    [
+      'credential key upper case',
+      { ...agent({}), credentials: { ['AB'.repeat(32)]: 'a' } },
+      [`error credentials.${'AB'.repeat(32)}: key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)`],
+    ],
+    [
+      'credential key too short',
+      { ...agent({}), credentials: { ['ab'.repeat(31)]: 'a' } },
+      [`error credentials.${'ab'.repeat(31)}: key must be the SHA-256 of a credential as 64 lowercase hexadecimal characters (0-9, a-f)`],
+    ],
+    [
+      'credential for an unknown agent',
+      { agents: { backend: {} }, credentials: { [digest]: 'backnd' } },
+      [`error credentials.${digest}: names agent "backnd", which is not defined in "agents" (did you mean "backend"?)`],
+    ],
     ['credential value not a string', { ...agent({}), credentials: { [digest]: 1 } }, [`error credentials.${digest}: must be a string, got an integer`]],
   ])('%s', (_name, raw, expected) => {
     const result = parseRulesConfig(raw);

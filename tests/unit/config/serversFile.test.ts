@@ -157,9 +157,7 @@ describe('parseServersConfig: environment expansion', () => {
   });
 
   it('does not expand description, type, keys, or non-string values (reference D.1 #8)', () => {
-    const server = parse(
-      one({ command: 'x', description: 'uses ${TEST_API_KEY}', env: { ['${TEST_API_KEY}']: '$TEST_API_KEY' } }),
-    ).config!.servers[0]!;
+    const server = parse(one({ command: 'x', description: 'uses ${TEST_API_KEY}', env: { ['${TEST_API_KEY}']: '$TEST_API_KEY' } })).config!.servers[0]!;
     expect(server.description).toBe('uses ${TEST_API_KEY}');
     expect(server.env).toEqual({ ['${TEST_API_KEY}']: '$TEST_API_KEY' });
   });
@@ -197,16 +195,12 @@ describe('parseServersConfig: environment expansion', () => {
     expect(errorsOf(one({ url: '${NOPE}/mcp' }))).toEqual([
       'error mcpServers.s.url: Environment variable "NOPE" referenced in configuration but not set (server "s"); set it, or give a default with ${NOPE:-value}',
     ]);
-    expect(parse({ mcpServers: { off: { url: '${NOPE}', enabled: false } } }).issues.map((i) => i.severity)).toEqual([
-      'warning',
-    ]);
+    expect(parse({ mcpServers: { off: { url: '${NOPE}', enabled: false } } }).issues.map((i) => i.severity)).toEqual(['warning']);
   });
 
   it('a bad expanded URL is shown by its template, not by its value', () => {
     const [issue] = parse(one({ url: '${SECRET_URL}' }), { SECRET_URL: 'ftp://user:hunter2@host' }).issues;
-    expect(issue?.message).toBe(
-      '"url" must start with http:// or https://, got "${SECRET_URL}" (after expansion the value starts with "ftp:")',
-    );
+    expect(issue?.message).toBe('"url" must start with http:// or https://, got "${SECRET_URL}" (after expansion the value starts with "ftp:")');
     expect(issue?.message).not.toContain('hunter2');
   });
 });
@@ -219,10 +213,7 @@ describe('parseServersConfig: errors', () => {
     [
       '"servers" instead of "mcpServers"',
       { servers: {} },
-      [
-        'error servers: unknown key "servers" (did you mean "mcpServers"?)',
-        'error mcpServers: required key "mcpServers" is missing',
-      ],
+      ['error servers: unknown key "servers" (did you mean "mcpServers"?)', 'error mcpServers: required key "mcpServers" is missing'],
     ],
     ['mcpServers not an object', { mcpServers: [] }, ['error mcpServers: must be an object, got an array']],
     ['$schema not a string', { $schema: 1, mcpServers: {} }, ['error $schema: must be a string, got an integer']],
@@ -233,11 +224,7 @@ describe('parseServersConfig: errors', () => {
       one({ command: 'x', url: 'http://x' }),
       ['error mcpServers.s: server "s" cannot have both "command" (stdio) and "url" (HTTP) - specify one transport type only'],
     ],
-    [
-      'only args',
-      one({ args: ['a'] }),
-      ['error mcpServers.s: server "s" must specify either "command" (stdio) or "url" (HTTP) transport'],
-    ],
+    ['only args', one({ args: ['a'] }), ['error mcpServers.s: server "s" must specify either "command" (stdio) or "url" (HTTP) transport']],
     // reference D.1 #4; the scheme check is case-insensitive here (the reference rejects HTTP://)
     ['ftp url', one({ url: 'ftp://x' }), ['error mcpServers.s.url: "url" must start with http:// or https://, got "ftp://x"']],
     ['empty url', one({ url: '' }), ['error mcpServers.s.url: "url" must start with http:// or https://, got ""']],
@@ -253,16 +240,16 @@ describe('parseServersConfig: errors', () => {
     ['empty cwd', one({ command: 'x', cwd: '' }), ['error mcpServers.s.cwd: "cwd" must not be empty']],
     ['description a number', one({ command: 'x', description: 1 }), ['error mcpServers.s.description: must be a string, got an integer']],
     // type
-    [
-      'unknown type',
-      one({ type: 'htpp', url: 'http://x' }),
-      ['error mcpServers.s.type: must be one of "stdio", "http", "sse", got "htpp" (did you mean "http"?)'],
-    ],
+    ['unknown type', one({ type: 'htpp', url: 'http://x' }), ['error mcpServers.s.type: must be one of "stdio", "http", "sse", got "htpp" (did you mean "http"?)']],
     ['type stdio with url', one({ type: 'stdio', url: 'http://x' }), ['error mcpServers.s.type: type "stdio" needs "command", but server "s" has "url"']],
     ['type http with command', one({ type: 'http', command: 'x' }), ['error mcpServers.s.type: type "http" needs "url", but server "s" has "command"']],
     ['type sse with command', one({ type: 'sse', command: 'x' }), ['error mcpServers.s.type: type "sse" needs "url", but server "s" has "command"']],
     // fields of the other transport
-    ['headers on stdio', one({ command: 'x', headers: {} }), ['error mcpServers.s.headers: "headers" only applies to "http" and "sse" servers; server "s" is "stdio"']],
+    [
+      'headers on stdio',
+      one({ command: 'x', headers: {} }),
+      ['error mcpServers.s.headers: "headers" only applies to "http" and "sse" servers; server "s" is "stdio"'],
+    ],
     [
       'args, env, cwd on http',
       one({ url: 'http://x', args: [], env: {}, cwd: '/' }),
@@ -290,22 +277,70 @@ describe('parseServersConfig: errors', () => {
     ['unrelated key', one({ command: 'x', sandboxing: {} }), ['error mcpServers.s.sandboxing: unknown key "sandboxing" (did you mean "sandbox"?)']],
     // isolation and sandbox
     ['isolation unknown', one({ command: 'x', isolation: 'call' }), ['error mcpServers.s.isolation: must be one of "shared", "agent", "session", got "call"']],
-    ['sandbox on an http server', one({ url: 'http://x', sandbox: { enabled: true } }), ['error mcpServers.s.sandbox: "sandbox" only applies to "stdio" servers; server "s" is "http"']],
-    ['sandbox key unknown', one({ command: 'x', sandbox: { enabled: true, drop_privileges: true } }), ['error mcpServers.s.sandbox.drop_privileges: unknown key "drop_privileges"']],
-    ['sandbox limit zero', one({ command: 'x', sandbox: { enabled: true, limits: { memory_mb: 0 } } }), ['error mcpServers.s.sandbox.limits.memory_mb: must be at least 1 (MiB)']],
-    ['sandbox limit a string', one({ command: 'x', sandbox: { enabled: true, limits: { cpu_seconds: '300' } } }), ['error mcpServers.s.sandbox.limits.cpu_seconds: must be a number, got a string']],
-    ['sandbox enabled a string', one({ command: 'x', sandbox: { enabled: 'yes' } }), ['error mcpServers.s.sandbox.enabled: must be a boolean (true or false), got a string']],
-    ['working_dir and cwd', one({ command: 'x', cwd: '/a', sandbox: { enabled: true, working_dir: '/b' } }), ['error mcpServers.s.sandbox.working_dir: "sandbox.working_dir" and "cwd" both set the working directory: keep one']],
+    [
+      'sandbox on an http server',
+      one({ url: 'http://x', sandbox: { enabled: true } }),
+      ['error mcpServers.s.sandbox: "sandbox" only applies to "stdio" servers; server "s" is "http"'],
+    ],
+    [
+      'sandbox key unknown',
+      one({ command: 'x', sandbox: { enabled: true, drop_privileges: true } }),
+      ['error mcpServers.s.sandbox.drop_privileges: unknown key "drop_privileges"'],
+    ],
+    [
+      'sandbox limit zero',
+      one({ command: 'x', sandbox: { enabled: true, limits: { memory_mb: 0 } } }),
+      ['error mcpServers.s.sandbox.limits.memory_mb: must be at least 1 (MiB)'],
+    ],
+    [
+      'sandbox limit a string',
+      one({ command: 'x', sandbox: { enabled: true, limits: { cpu_seconds: '300' } } }),
+      ['error mcpServers.s.sandbox.limits.cpu_seconds: must be a number, got a string'],
+    ],
+    [
+      'sandbox enabled a string',
+      one({ command: 'x', sandbox: { enabled: 'yes' } }),
+      ['error mcpServers.s.sandbox.enabled: must be a boolean (true or false), got a string'],
+    ],
+    [
+      'working_dir and cwd',
+      one({ command: 'x', cwd: '/a', sandbox: { enabled: true, working_dir: '/b' } }),
+      ['error mcpServers.s.sandbox.working_dir: "sandbox.working_dir" and "cwd" both set the working directory: keep one'],
+    ],
     // names
-    ['name with a space', { mcpServers: { 'my server': { command: 'x' } } }, ['error mcpServers["my server"]: server name "my server" is invalid: use 1 to 64 letters, digits, "_", "-" or "."']],
+    [
+      'name with a space',
+      { mcpServers: { 'my server': { command: 'x' } } },
+      ['error mcpServers["my server"]: server name "my server" is invalid: use 1 to 64 letters, digits, "_", "-" or "."'],
+    ],
     ['empty name', { mcpServers: { '': { command: 'x' } } }, ['error mcpServers[""]: server name "" is invalid: use 1 to 64 letters, digits, "_", "-" or "."']],
-    ['name of 65', { mcpServers: { ['x'.repeat(65)]: { command: 'x' } } }, [`error mcpServers.${'x'.repeat(65)}: server name "${'x'.repeat(65)}" is invalid: use 1 to 64 letters, digits, "_", "-" or "."`]],
-    ['name with a slash', { mcpServers: { 'a/b': { command: 'x' } } }, ['error mcpServers["a/b"]: server name "a/b" is invalid: use 1 to 64 letters, digits, "_", "-" or "."']],
+    [
+      'name of 65',
+      { mcpServers: { ['x'.repeat(65)]: { command: 'x' } } },
+      [`error mcpServers.${'x'.repeat(65)}: server name "${'x'.repeat(65)}" is invalid: use 1 to 64 letters, digits, "_", "-" or "."`],
+    ],
+    [
+      'name with a slash',
+      { mcpServers: { 'a/b': { command: 'x' } } },
+      ['error mcpServers["a/b"]: server name "a/b" is invalid: use 1 to 64 letters, digits, "_", "-" or "."'],
+    ],
     // values a child process or an HTTP request cannot carry
-    ['env key with =', one({ command: 'x', env: { 'A=B': 'v' } }), ['error mcpServers.s.env["A=B"]: "A=B" is not a valid environment variable name (it must be non-empty and contain no "=")']],
+    [
+      'env key with =',
+      one({ command: 'x', env: { 'A=B': 'v' } }),
+      ['error mcpServers.s.env["A=B"]: "A=B" is not a valid environment variable name (it must be non-empty and contain no "=")'],
+    ],
     ['NUL in an arg', one({ command: 'x', args: ['a\0b'] }), ['error mcpServers.s.args[0]: must not contain a NUL character']],
-    ['header name with a space', one({ url: 'http://x', headers: { 'X Key': 'v' } }), ['error mcpServers.s.headers["X Key"]: "X Key" is not a valid HTTP header name']],
-    ['header value with a newline', one({ url: 'http://x', headers: { H: 'a\r\nX-Evil: 1' } }), ['error mcpServers.s.headers.H: header value must not contain CR, LF or NUL characters']],
+    [
+      'header name with a space',
+      one({ url: 'http://x', headers: { 'X Key': 'v' } }),
+      ['error mcpServers.s.headers["X Key"]: "X Key" is not a valid HTTP header name'],
+    ],
+    [
+      'header value with a newline',
+      one({ url: 'http://x', headers: { H: 'a\r\nX-Evil: 1' } }),
+      ['error mcpServers.s.headers.H: header value must not contain CR, LF or NUL characters'],
+    ],
   ])('%s', (_name, raw, expected) => {
     const result = parse(raw);
     expect(lines(result.issues)).toEqual(expected);
@@ -371,7 +406,7 @@ describe('parseServersConfig: warnings', () => {
 });
 
 describe('parseServersConfig: isolation and sandbox', () => {
-  it('defaults: shared, sandbox off with SignalWire\'s limits', () => {
+  it("defaults: shared, sandbox off with SignalWire's limits", () => {
     const spec = parse(one({ command: 'x' })).config?.servers[0];
     expect(spec?.isolation).toBe('shared');
     expect(spec?.sandbox).toEqual({
@@ -382,7 +417,7 @@ describe('parseServersConfig: isolation and sandbox', () => {
     });
   });
 
-  it('reads SignalWire\'s keys, with defaults for those left out and ${VAR} in working_dir', () => {
+  it("reads SignalWire's keys, with defaults for those left out and ${VAR} in working_dir", () => {
     const result = parseServersConfig(
       one({
         command: 'x',
@@ -405,9 +440,7 @@ describe('parseServersConfig: isolation and sandbox', () => {
 
   it('warns when sandbox settings are given but the sandbox is not enabled', () => {
     const result = parse(one({ command: 'x', sandbox: { resource_limits: false } }));
-    expect(lines(result.issues)).toEqual([
-      'warning mcpServers.s.sandbox.enabled: the sandbox is off (set "enabled": true), so its other settings have no effect',
-    ]);
+    expect(lines(result.issues)).toEqual(['warning mcpServers.s.sandbox.enabled: the sandbox is off (set "enabled": true), so its other settings have no effect']);
     expect(result.config?.servers[0]?.sandbox.enabled).toBe(false);
   });
 

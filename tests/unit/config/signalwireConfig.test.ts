@@ -18,7 +18,7 @@ function todo(extra: Record<string, unknown> = {}) {
   return { services: { todo: { command: ['node', 'todo.mjs'], ...extra } } };
 }
 
-describe('parseSignalWireConfig: SignalWire\'s sample file', () => {
+describe("parseSignalWireConfig: SignalWire's sample file", () => {
   const SAMPLE = {
     server: {
       host: '${MCP_HOST|0.0.0.0}',
@@ -28,11 +28,27 @@ describe('parseSignalWireConfig: SignalWire\'s sample file', () => {
       auth_token: '${MCP_AUTH_TOKEN|}',
     },
     services: {
-      todo: { command: ['python3', './test/todo_mcp.py'], description: 'Simple todo list for testing', enabled: true, sandbox: { enabled: true, resource_limits: true, restricted_env: true } },
+      todo: {
+        command: ['python3', './test/todo_mcp.py'],
+        description: 'Simple todo list for testing',
+        enabled: true,
+        sandbox: { enabled: true, resource_limits: true, restricted_env: true },
+      },
       off: { command: ['python3', 'x.py'], description: 'disabled', enabled: false },
     },
-    session: { default_timeout: '${MCP_SESSION_TIMEOUT|300}', max_sessions_per_service: '${MCP_MAX_SESSIONS|100}', cleanup_interval: '${MCP_CLEANUP_INTERVAL|60}', sandbox_dir: './sandbox' },
-    rate_limiting: { default_limits: ['200 per day', '50 per hour'], tools_limit: '30 per minute', call_limit: '10 per minute', session_delete_limit: '20 per minute', storage_uri: 'memory://' },
+    session: {
+      default_timeout: '${MCP_SESSION_TIMEOUT|300}',
+      max_sessions_per_service: '${MCP_MAX_SESSIONS|100}',
+      cleanup_interval: '${MCP_CLEANUP_INTERVAL|60}',
+      sandbox_dir: './sandbox',
+    },
+    rate_limiting: {
+      default_limits: ['200 per day', '50 per hour'],
+      tools_limit: '30 per minute',
+      call_limit: '10 per minute',
+      session_delete_limit: '20 per minute',
+      storage_uri: 'memory://',
+    },
     logging: { level: '${MCP_LOG_LEVEL|INFO}', file: '${MCP_LOG_FILE|gateway.log}' },
   };
 
@@ -77,7 +93,7 @@ describe('parseSignalWireConfig: SignalWire\'s sample file', () => {
     expect(DEFAULT_SANDBOX_LIMITS).toEqual({ cpuSeconds: 300, memoryMb: 512, processes: 10, fileSizeMb: 10 });
   });
 
-  it('names the variables the gateway\'s credentials come from, so no server inherits them', () => {
+  it("names the variables the gateway's credentials come from, so no server inherits them", () => {
     expect(parse(SAMPLE).config?.secretVariables).toEqual(['MCP_AUTH_USER', 'MCP_AUTH_PASSWORD', 'MCP_AUTH_TOKEN']);
     const doc = { server: { auth_token: 'Bearer-${A}-${B:-x}', auth_password: 'literal' }, rate_limiting: { storage_uri: 'redis://:${REDIS_PW}@h:6379' } };
     expect(parse(doc).config?.secretVariables).toEqual(['A', 'B', 'REDIS_PW']);
@@ -199,7 +215,10 @@ describe('parseSignalWireConfig: errors name the JSON path', () => {
     const { config, issues } = parse(doc);
     expect(config).toBeUndefined();
     const errors = lines(issues, 'error');
-    expect(errors.some((e) => e.startsWith(expected)), errors.join('\n')).toBe(true);
+    expect(
+      errors.some((e) => e.startsWith(expected)),
+      errors.join('\n'),
+    ).toBe(true);
   });
 
   it('reports every error at once and never shows a value', () => {
@@ -229,7 +248,7 @@ describe('parseSignalWireConfig: what SignalWire ignores is a warning here', () 
     ]);
   });
 
-  it('honours sandbox_config (SignalWire\'s documented key, which its code ignores), with a warning', () => {
+  it("honours sandbox_config (SignalWire's documented key, which its code ignores), with a warning", () => {
     const { config, issues } = parse(todo({ sandbox_config: { enabled: false } }));
     expect(config?.servers.servers[0]?.sandbox.enabled).toBe(false);
     expect(lines(issues, 'warning')).toEqual(['services.todo.sandbox_config: read as "sandbox" (SignalWire\'s gateway ignores "sandbox_config"; it applies here)']);
@@ -238,7 +257,9 @@ describe('parseSignalWireConfig: what SignalWire ignores is a warning here', () 
   it('a disabled service with errors only warns', () => {
     const { config, issues } = parse({ services: { ok: { command: ['x'] }, off: { enabled: false, command: 'oops' } } });
     expect(config?.servers.servers.map((s) => s.name)).toEqual(['ok']);
-    expect(lines(issues, 'warning')).toEqual(['services.off.command: must be a non-empty list of strings, got a string (the service is disabled, so this is not an error yet)']);
+    expect(lines(issues, 'warning')).toEqual([
+      'services.off.command: must be a non-empty list of strings, got a string (the service is disabled, so this is not an error yet)',
+    ]);
   });
 
   it('one half of Basic auth turns Basic off with a warning', () => {

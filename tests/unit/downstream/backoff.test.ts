@@ -47,9 +47,7 @@ function crashOnCall(crashOn: number): ReturnType<typeof memoryServers> {
 describe('backoffDelay', () => {
   it('is 0.5 s doubling to 30 s by default', () => {
     expect(DEFAULT_BACKOFF).toEqual({ baseMs: 500, maxMs: 30_000, failFastAfter: 5, stableMs: 30_000 });
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 1_000].map((n) => backoffDelay(n))).toEqual([
-      0, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
-    ]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 1_000].map((n) => backoffDelay(n))).toEqual([0, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
   });
 
   it('follows a custom policy', () => {

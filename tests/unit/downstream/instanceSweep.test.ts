@@ -15,9 +15,7 @@ describe('InstanceRegistry sweep', () => {
     const transportFactory = memoryServers((server) => {
       server.registerTool('ok', { description: 'ok' }, () => textResult('ok'));
     });
-    const reg = track(
-      new InstanceRegistry(options({ clock, transportFactory }), { defaultTimeoutS: 10, cleanupIntervalS: 1, maxPerServer: 2, maxTotal: 2 }),
-    );
+    const reg = track(new InstanceRegistry(options({ clock, transportFactory }), { defaultTimeoutS: 10, cleanupIntervalS: 1, maxPerServer: 2, maxTotal: 2 }));
     const spec = stdioSpec('todo', [], { isolation: 'session' });
     const lease = await reg.acquire({ spec, scope: 's1', label: 'session "s1"', agentId: 'a' });
     expect(textOf(await lease.connection.callTool('ok', {}, CALL))).toBe('ok');

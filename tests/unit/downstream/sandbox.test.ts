@@ -42,7 +42,11 @@ describe('restrictedEnv', () => {
   it.each([
     ['the full list', PARENT, ['HOME', 'LANG', 'NODE_PATH', 'PATH', 'TMPDIR', 'USER']],
     ['defaults for what the gateway lacks', {}, ['HOME', 'LANG', 'PATH', 'TMPDIR', 'USER']],
-    ['PYTHONPATH and JAVA_HOME when set', { PYTHONPATH: '/py', JAVA_HOME: '/jdk', OTHER: 'x' }, ['HOME', 'JAVA_HOME', 'LANG', 'PATH', 'PYTHONPATH', 'TMPDIR', 'USER']],
+    [
+      'PYTHONPATH and JAVA_HOME when set',
+      { PYTHONPATH: '/py', JAVA_HOME: '/jdk', OTHER: 'x' },
+      ['HOME', 'JAVA_HOME', 'LANG', 'PATH', 'PYTHONPATH', 'TMPDIR', 'USER'],
+    ],
   ])('%s', (_name, parent, keys) => {
     const env = restrictedEnv(parent, {}, '/sb/x');
     expect(Object.keys(env).sort()).toEqual(keys);

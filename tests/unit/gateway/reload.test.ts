@@ -68,7 +68,8 @@ describe('loadServersForReload', () => {
       {
         severity: 'error',
         path: 'mcpServers.keep.env.T',
-        message: 'Environment variable "UNSET_FOR_TEST" referenced in configuration but not set (server "keep"); set it, or give a default with ${UNSET_FOR_TEST:-value}',
+        message:
+          'Environment variable "UNSET_FOR_TEST" referenced in configuration but not set (server "keep"); set it, or give a default with ${UNSET_FOR_TEST:-value}',
       },
     ]);
     expect(r.failed[1]!.issues[0]!.path).toBe('mcpServers.fresh.url');
@@ -79,7 +80,7 @@ describe('loadServersForReload', () => {
     expect(message).toContain('mcpServers.keep.env.T');
   });
 
-  it('a failed entry\'s message, which agents see, never carries credentials written in a URL', () => {
+  it("a failed entry's message, which agents see, never carries credentials written in a URL", () => {
     const path = file({ mcpServers: { web: { url: 'ftp://admin:s3cret@example.com/mcp' } } });
     const [failed] = loadServersForReload(path, {}, new Map()).specs;
     expect(failed?.configError).toContain('mcpServers.web.url');

@@ -12,12 +12,9 @@ describe('gateway resource URIs', () => {
     expect(fromGatewayUri(mapped)).toEqual({ server, uri });
   });
 
-  it.each(['test://static/resource/1', 'mcpgw://', 'mcpgw:///x', 'mcpgw://server', 'mcpgw://server/', 'mcpgw://%E0%A4%A/x'])(
-    '%s is not a gateway URI',
-    (uri) => {
-      expect(fromGatewayUri(uri)).toBeUndefined();
-    },
-  );
+  it.each(['test://static/resource/1', 'mcpgw://', 'mcpgw:///x', 'mcpgw://server', 'mcpgw://server/', 'mcpgw://%E0%A4%A/x'])('%s is not a gateway URI', (uri) => {
+    expect(fromGatewayUri(uri)).toBeUndefined();
+  });
 
   it('round-trips any server name and URI', () => {
     fc.assert(

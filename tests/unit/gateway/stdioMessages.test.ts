@@ -5,10 +5,22 @@ import { describeInvalid, recoverId } from '../../../src/gateway/stdioServerTran
 
 describe('describeInvalid: what a JSON value that is not JSON-RPC gets', () => {
   it.each([
-    [{ jsonrpc: '2.0', id: 5 }, { answer: true, id: 5, reason: '"method" must be a string' }],
-    [{ jsonrpc: '1.0', id: 'a', method: 'x' }, { answer: true, id: 'a', reason: '"jsonrpc" must be "2.0"' }],
-    [{ jsonrpc: '2.0', id: 1.5, method: 'x' }, { answer: true, id: null, reason: '"id" must be a string or an integer' }],
-    [{ jsonrpc: '2.0', id: 2, method: 'x', params: [1] }, { answer: true, id: 2, reason: '"params" must be an object' }],
+    [
+      { jsonrpc: '2.0', id: 5 },
+      { answer: true, id: 5, reason: '"method" must be a string' },
+    ],
+    [
+      { jsonrpc: '1.0', id: 'a', method: 'x' },
+      { answer: true, id: 'a', reason: '"jsonrpc" must be "2.0"' },
+    ],
+    [
+      { jsonrpc: '2.0', id: 1.5, method: 'x' },
+      { answer: true, id: null, reason: '"id" must be a string or an integer' },
+    ],
+    [
+      { jsonrpc: '2.0', id: 2, method: 'x', params: [1] },
+      { answer: true, id: 2, reason: '"params" must be an object' },
+    ],
     ['text', { answer: true, id: null, reason: 'a message must be a JSON object' }],
     [[{ jsonrpc: '2.0', id: 1, method: 'x' }], { answer: true, id: null }],
     // A notification or a response is never answered.

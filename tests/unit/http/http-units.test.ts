@@ -26,8 +26,22 @@ describe('Authenticator', () => {
   it('shared Basic and Bearer; a per-agent token binds; everything else refused', () => {
     expect(auth.authenticate(`Basic ${b64('admin:pw')}`, creds)).toMatchObject({ ok: true, principal: { kind: 'shared', key: 'shared' } });
     expect(auth.authenticate('Bearer shared-tok', creds)).toMatchObject({ ok: true, principal: { kind: 'shared' } });
-    expect(auth.authenticate('Bearer agent-tok', creds)).toMatchObject({ ok: true, principal: { kind: 'agent', key: 'agent:researcher', boundAgent: 'researcher' } });
-    for (const h of [undefined, '', 'Bearer x', 'bearer shared-tok', `Basic ${b64('admin:nope')}`, `Basic ${b64('admin')}`, `Basic ${b64(':pw')}`, 'Basic ***', 'Bearer t\u00e9st', 'Token abc']) {
+    expect(auth.authenticate('Bearer agent-tok', creds)).toMatchObject({
+      ok: true,
+      principal: { kind: 'agent', key: 'agent:researcher', boundAgent: 'researcher' },
+    });
+    for (const h of [
+      undefined,
+      '',
+      'Bearer x',
+      'bearer shared-tok',
+      `Basic ${b64('admin:nope')}`,
+      `Basic ${b64('admin')}`,
+      `Basic ${b64(':pw')}`,
+      'Basic ***',
+      'Bearer t\u00e9st',
+      'Token abc',
+    ]) {
       expect(auth.authenticate(h, creds).ok, String(h)).toBe(false);
     }
     // A shared credential configured: anonymous is never allowed.
@@ -54,18 +68,42 @@ describe('validation (SignalWire rules, anchored)', () => {
   it('names and session ids', () => {
     expect(serviceName('todo_1-x')).toBe('todo_1-x');
     expect(toolName('a'.repeat(64))).toBe('a'.repeat(64));
-    for (const bad of ['', 'a'.repeat(65), 'bad.name', 'a b', 'abc\n', 'é', 7, null]) expect(status(() => serviceName(bad)), String(bad)).toBe(400);
+    for (const bad of ['', 'a'.repeat(65), 'bad.name', 'a b', 'abc\n', 'é', 7, null])
+      expect(
+        status(() => serviceName(bad)),
+        String(bad),
+      ).toBe(400);
     expect(sessionId('call.123_x-y')).toBe('call.123_x-y');
-    for (const bad of ['', 'a'.repeat(129), 'a/b', 'abc\n', 'a b']) expect(status(() => sessionId(bad)), JSON.stringify(bad)).toBe(400);
+    for (const bad of ['', 'a'.repeat(129), 'a/b', 'abc\n', 'a b'])
+      expect(
+        status(() => sessionId(bad)),
+        JSON.stringify(bad),
+      ).toBe(400);
   });
 
   it('call body: defaults, timeout range, agent_id from the body or metadata', () => {
     expect(callBody({ tool: 't', session_id: 's' })).toEqual({ tool: 't', arguments: {}, sessionId: 's', metadata: {} });
     expect(callBody({ tool: 't', session_id: 's', timeout: 3600, metadata: { agent_id: 'a' } })).toMatchObject({ timeout: 3600, agentId: 'a' });
     expect(callBody({ tool: 't', session_id: 's', agent_id: 'b', metadata: { agent_id: 'a' } }).agentId).toBe('b');
-    for (const timeout of [0, -1, 3600.5, '1', true, null, Number.NaN]) expect(status(() => callBody({ tool: 't', session_id: 's', timeout })), String(timeout)).toBe(400);
-    for (const body of [null, [], 'x', {}, { tool: 't' }, { session_id: 's' }, { tool: 't', session_id: 's', arguments: [] }, { tool: 't', session_id: 's', metadata: 'm' }]) {
-      expect(status(() => callBody(body)), JSON.stringify(body)).toBe(400);
+    for (const timeout of [0, -1, 3600.5, '1', true, null, Number.NaN])
+      expect(
+        status(() => callBody({ tool: 't', session_id: 's', timeout })),
+        String(timeout),
+      ).toBe(400);
+    for (const body of [
+      null,
+      [],
+      'x',
+      {},
+      { tool: 't' },
+      { session_id: 's' },
+      { tool: 't', session_id: 's', arguments: [] },
+      { tool: 't', session_id: 's', metadata: 'm' },
+    ]) {
+      expect(
+        status(() => callBody(body)),
+        JSON.stringify(body),
+      ).toBe(400);
     }
   });
 });

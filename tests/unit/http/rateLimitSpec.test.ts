@@ -9,8 +9,7 @@ import {
   RateLimitSpecError,
 } from '../../../src/http/rateLimitSpec.js';
 
-const rules = (spec: string | readonly string[]): string[] =>
-  parseRateLimits(spec, '--rate-limit-call').map((r) => `${r.limit}/${r.windowSeconds}s ${r.text}`);
+const rules = (spec: string | readonly string[]): string[] => parseRateLimits(spec, '--rate-limit-call').map((r) => `${r.limit}/${r.windowSeconds}s ${r.text}`);
 
 describe('parseRateLimits', () => {
   it.each([
@@ -48,9 +47,7 @@ describe('parseRateLimits', () => {
 
   it("accepts SignalWire's default_limits list form and names the element in errors", () => {
     expect(rules(['200 per day', '50 per hour'])).toEqual(['200/86400s 200 per day', '50/3600s 50 per hour']);
-    expect(() => parseRateLimits(['200 per day', 'lots'], 'rate_limiting.default_limits')).toThrow(
-      'rate_limiting.default_limits[1]: "lots" is not',
-    );
+    expect(() => parseRateLimits(['200 per day', 'lots'], 'rate_limiting.default_limits')).toThrow('rate_limiting.default_limits[1]: "lots" is not');
     expect(() => parseRateLimits([], 'rate_limiting.default_limits')).toThrow('rate_limiting.default_limits: an empty list');
     expect(() => parseRateLimits([5 as unknown as string], 'x')).toThrow('x[0]: expected a string');
   });
@@ -89,9 +86,7 @@ describe('parseRateLimits', () => {
   });
 
   it('rejects a value that is neither string nor list', () => {
-    expect(() => parseRateLimits(30 as unknown as string, 'GATEWAY_RATE_LIMIT_CALL')).toThrow(
-      'GATEWAY_RATE_LIMIT_CALL: expected a string',
-    );
+    expect(() => parseRateLimits(30 as unknown as string, 'GATEWAY_RATE_LIMIT_CALL')).toThrow('GATEWAY_RATE_LIMIT_CALL: expected a string');
   });
 
   it('keeps windows within what the in-memory store can time', () => {
@@ -123,10 +118,7 @@ describe('parseRateLimitStorage', () => {
     ['redis://127.0.0.1:6390/2', { kind: 'redis', url: 'redis://127.0.0.1:6390/2', display: 'redis://127.0.0.1:6390/2' }],
     ['rediss://cache.internal', { kind: 'redis', url: 'rediss://cache.internal', display: 'rediss://cache.internal' }],
     // credentials never reach the display form
-    [
-      'redis://gw:s3cret-pw@cache.internal:6380/1',
-      { kind: 'redis', url: 'redis://gw:s3cret-pw@cache.internal:6380/1', display: 'redis://cache.internal:6380/1' },
-    ],
+    ['redis://gw:s3cret-pw@cache.internal:6380/1', { kind: 'redis', url: 'redis://gw:s3cret-pw@cache.internal:6380/1', display: 'redis://cache.internal:6380/1' }],
     ['redis://:s3cret-pw@cache.internal', { kind: 'redis', url: 'redis://:s3cret-pw@cache.internal', display: 'redis://cache.internal' }],
   ])('%j', (spec, expected) => {
     expect(parseRateLimitStorage(spec, '--rate-limit-storage')).toEqual(expected);

@@ -72,9 +72,7 @@ describe('crossCheckRules', () => {
   });
 
   it('reports an undefined tools key once, not also as unreachable', () => {
-    expect(check({ x: { allow: { tools: { ghost: ['x'] } } } })).toEqual([
-      'warning agents.x.allow.tools.ghost: references undefined server "ghost"',
-    ]);
+    expect(check({ x: { allow: { tools: { ghost: ['x'] } } } })).toEqual(['warning agents.x.allow.tools.ghost: references undefined server "ghost"']);
   });
 
   it('checks resources and prompts keys as it checks tools keys', () => {

@@ -49,45 +49,30 @@ const D2: Row[] = [
     ['db', 'get_user', false, 'agents.backend.allow.tools.db'],
     ['search', 'web_search', false, 'agents.backend.allow.servers'],
   ]),
-  ...rowsFor(
-    '18 explicit deny beats wildcard allow',
-    one({ allow: { servers: ['db'], tools: { db: ['*'] } }, deny: { tools: { db: ['drop_table'] } } }),
-    'a',
-    [
-      ['db', 'drop_table', false, 'agents.a.deny.tools.db[0]'],
-      ['db', 'query', true, 'agents.a.allow.tools.db[0]'],
-    ],
-  ),
+  ...rowsFor('18 explicit deny beats wildcard allow', one({ allow: { servers: ['db'], tools: { db: ['*'] } }, deny: { tools: { db: ['drop_table'] } } }), 'a', [
+    ['db', 'drop_table', false, 'agents.a.deny.tools.db[0]'],
+    ['db', 'query', true, 'agents.a.allow.tools.db[0]'],
+  ]),
   ...rowsFor('19 implicit grant', one({ allow: { servers: ['db'] } }), 'a', [
     ['db', null, true, 'agents.a.allow.servers[0]'],
     ['db', 'any_tool', true, 'implicit'],
     ['db', 'query', true, 'implicit'],
     ['db', 'drop_table', true, 'implicit'],
   ]),
-  ...rowsFor(
-    '20 implicit grant filtered by deny',
-    one({ allow: { servers: ['db'] }, deny: { tools: { db: ['drop_*', 'delete_*'] } } }),
-    'a',
-    [
-      ['db', 'query', true, 'implicit'],
-      ['db', 'insert', true, 'implicit'],
-      ['db', 'drop_table', false, 'agents.a.deny.tools.db[0]'],
-      ['db', 'drop_database', false, 'agents.a.deny.tools.db[0]'],
-      ['db', 'delete_user', false, 'agents.a.deny.tools.db[1]'],
-    ],
-  ),
-  ...rowsFor(
-    '21 mixed across servers',
-    one({ allow: { servers: ['db', 'api', 'fs'], tools: { db: ['query'], fs: ['read_*'] } } }),
-    'a',
-    [
-      ['db', 'insert', false, 'agents.a.allow.tools.db'],
-      ['db', 'query', true, 'agents.a.allow.tools.db[0]'],
-      ['api', 'delete_data', true, 'implicit'],
-      ['fs', 'read_file', true, 'agents.a.allow.tools.fs[0]'],
-      ['fs', 'write_file', false, 'agents.a.allow.tools.fs'],
-    ],
-  ),
+  ...rowsFor('20 implicit grant filtered by deny', one({ allow: { servers: ['db'] }, deny: { tools: { db: ['drop_*', 'delete_*'] } } }), 'a', [
+    ['db', 'query', true, 'implicit'],
+    ['db', 'insert', true, 'implicit'],
+    ['db', 'drop_table', false, 'agents.a.deny.tools.db[0]'],
+    ['db', 'drop_database', false, 'agents.a.deny.tools.db[0]'],
+    ['db', 'delete_user', false, 'agents.a.deny.tools.db[1]'],
+  ]),
+  ...rowsFor('21 mixed across servers', one({ allow: { servers: ['db', 'api', 'fs'], tools: { db: ['query'], fs: ['read_*'] } } }), 'a', [
+    ['db', 'insert', false, 'agents.a.allow.tools.db'],
+    ['db', 'query', true, 'agents.a.allow.tools.db[0]'],
+    ['api', 'delete_data', true, 'implicit'],
+    ['fs', 'read_file', true, 'agents.a.allow.tools.fs[0]'],
+    ['fs', 'write_file', false, 'agents.a.allow.tools.fs'],
+  ]),
   ...rowsFor('22 server deny beats wildcard allow', R0, 'admin', [
     ['api', null, false, 'agents.admin.deny.servers[0]'],
     ['api', 'anything', false, 'agents.admin.deny.servers[0]'],
@@ -177,15 +162,10 @@ const PRECEDENCE: Row[] = [
       ['db', 'drop_table', false, 'agents.a.deny.tools.db[0]'],
     ],
   ),
-  ...rowsFor(
-    'server deny beats tool allow',
-    one({ allow: { servers: ['db'], tools: { db: ['query'] } }, deny: { servers: ['db'] } }),
-    'a',
-    [['db', 'query', false, 'agents.a.deny.servers[0]']],
-  ),
-  ...rowsFor('an empty deny.tools list denies nothing', one({ allow: { servers: ['db'] }, deny: { tools: { db: [] } } }), 'a', [
-    ['db', 'query', true, 'implicit'],
+  ...rowsFor('server deny beats tool allow', one({ allow: { servers: ['db'], tools: { db: ['query'] } }, deny: { servers: ['db'] } }), 'a', [
+    ['db', 'query', false, 'agents.a.deny.servers[0]'],
   ]),
+  ...rowsFor('an empty deny.tools list denies nothing', one({ allow: { servers: ['db'] }, deny: { tools: { db: [] } } }), 'a', [['db', 'query', true, 'implicit']]),
   ...rowsFor(
     'a tools key "*" is a literal server name, not a wildcard',
     one({ allow: { servers: ['*'], tools: { '*': ['query'] } }, deny: { tools: { '*': ['drop_table'] } } }),
@@ -214,11 +194,16 @@ const PRECEDENCE: Row[] = [
     ['db', '!x', true, 'agents.a.allow.tools.db[1]'],
     ['db', 'y', false, 'agents.a.allow.tools.db'],
   ]),
-  ...rowsFor('ids with dots are bracketed, as config messages write them', rules({ 'team.backend': { allow: { servers: ['db.main'], tools: { 'db.main': ['q'] } } } }), 'team.backend', [
-    ['db.main', null, true, 'agents["team.backend"].allow.servers[0]'],
-    ['db.main', 'q', true, 'agents["team.backend"].allow.tools["db.main"][0]'],
-    ['db.main', 'r', false, 'agents["team.backend"].allow.tools["db.main"]'],
-  ]),
+  ...rowsFor(
+    'ids with dots are bracketed, as config messages write them',
+    rules({ 'team.backend': { allow: { servers: ['db.main'], tools: { 'db.main': ['q'] } } } }),
+    'team.backend',
+    [
+      ['db.main', null, true, 'agents["team.backend"].allow.servers[0]'],
+      ['db.main', 'q', true, 'agents["team.backend"].allow.tools["db.main"][0]'],
+      ['db.main', 'r', false, 'agents["team.backend"].allow.tools["db.main"]'],
+    ],
+  ),
 ];
 
 function ask(row: Row) {
@@ -357,9 +342,7 @@ describe('policy engine: compilation', () => {
   });
 
   it('refuses never-matching tool patterns with their path', () => {
-    expect(() => compilePolicy(one({ allow: { servers: ['db'] }, deny: { tools: { db: ['ok', 'x/y'] } } }))).toThrow(
-      'agents.a.deny.tools.db[1]',
-    );
+    expect(() => compilePolicy(one({ allow: { servers: ['db'] }, deny: { tools: { db: ['ok', 'x/y'] } } }))).toThrow('agents.a.deny.tools.db[1]');
   });
 });
 

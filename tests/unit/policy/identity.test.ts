@@ -168,7 +168,7 @@ const CASES: Case[] = [
   { name: 'bound, a non-string agent_id', input: { policy: STRICT, bound: 'researcher', requested: 7 }, expected: { ok: false, code: 'INVALID_AGENT_ID' } },
 ];
 
-describe('identity resolution (reference §D.3, the issue\'s binding)', () => {
+describe("identity resolution (reference §D.3, the issue's binding)", () => {
   it.each(CASES)('$name', ({ input, expected }) => {
     const result = resolveIdentity(input);
     if (expected.ok) {
@@ -214,7 +214,7 @@ describe('resolveIdentity: the sole agent (a SignalWire config.json without rule
   it.each([
     ['no agent_id', undefined],
     ['its own name', SIGNALWIRE_AGENT],
-    ['the name SignalWire\'s skill sends (its agent name)', 'greeter-agent'],
+    ["the name SignalWire's skill sends (its agent name)", 'greeter-agent'],
   ])('%s acts as the sole agent', (_label, requested) => {
     expect(resolveIdentity({ policy: SOLE, sole: SIGNALWIRE_AGENT, ...(requested !== undefined ? { requested } : {}) })).toEqual(ok(SIGNALWIRE_AGENT, 'sole'));
   });

@@ -36,8 +36,7 @@ const question = fc.record({
 });
 
 const matchesAny = (patterns: readonly string[], name: string) => patterns.some((p) => compilePattern(p)(name));
-const toolsFor = (s: RuleSection, server: string): readonly string[] | undefined =>
-  Object.hasOwn(s.tools, server) ? s.tools[server] : undefined;
+const toolsFor = (s: RuleSection, server: string): readonly string[] | undefined => (Object.hasOwn(s.tools, server) ? s.tools[server] : undefined);
 
 // The precedence table, written as plainly as possible, to check the compiled engine against.
 function firstIndex(patterns: readonly string[], name: string): number {

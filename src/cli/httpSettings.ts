@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import { normalizeHostName } from '../http/host.js';
-import { DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from '../http/limits.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from '../http/limits.js';
 import { normalizeOrigin } from '../http/origin.js';
 import { parseRateLimits, parseRateLimitStorage, RateLimitSpecError, type RateLimitRule, type RateLimitStorage, type RouteClass } from '../http/rateLimitSpec.js';
-import { DEFAULT_DRAIN_TIMEOUT_MS } from '../http/server.js';
 import type { ServeOptionName } from './options.js';
 import { SettingsError, type SettingReader } from './settingReader.js';
 

@@ -21,3 +21,6 @@ export const HTTP_LIMIT_DEFAULTS: HttpConnectionLimits = Object.freeze({
 
 export const DEFAULT_MAX_MCP_SESSIONS = 1_000;
 export const DEFAULT_MCP_IDLE_TIMEOUT_MS = 60 * 60_000;
+
+/** How long a stopping HTTP gateway lets requests in flight finish (--drain-timeout-ms). */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;

@@ -19,7 +19,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Authenticator, AuthOutcome, Principal } from './auth.js';
 import { readJsonBody } from './body.js';
 import type { HostPolicy } from './host.js';
-import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from './limits.js';
+import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits, DEFAULT_DRAIN_TIMEOUT_MS } from './limits.js';
 import { readMcpBody } from './mcpBody.js';
 import { McpSessions } from './mcpSessions.js';
 import type { OriginPolicy } from './origin.js';
@@ -112,8 +112,6 @@ interface PipelineContext {
   readonly rest: RestRequest;
   readonly auth: AuthOutcome;
 }
-
-export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /** Counts one request of `key` in `routeClass`; sets the RateLimit-* headers; throws 429 when refused. */
 type Charge = (res: ServerResponse, routeClass: RouteClass, key: string) => Promise<void>;

@@ -4,7 +4,7 @@
 // maximum: our own hard-limit timer). Both must report timeouts, aborts and close() alike.
 // In memory (memoryEcho) except where a test is about the process.
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAbortError } from '../../src/downstream/connection.js';
+import { isAbortError } from '../../src/downstream/abort.js';
 import { waitFor } from '../helpers/processes.js';
 import { ManualClock, memoryEcho } from '../helpers/memoryDownstream.js';
 import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAbortError } from '../../src/downstream/abort.js';
 import { waitFor } from '../helpers/processes.js';
-import { ManualClock, memoryEcho } from '../helpers/memoryDownstream.js';
+import { ManualClock } from '../helpers/manualClock.js';
+import { memoryEcho } from '../helpers/memoryDownstream.js';
 import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../../src/downstream/supervision.js';
 import { GatewayError } from '../../../src/errors.js';
-import { ManualClock, memoryServers, stillPending, textResult } from '../../helpers/memoryDownstream.js';
+import { ManualClock } from '../../helpers/manualClock.js';
+import { memoryServers, stillPending, textResult } from '../../helpers/memoryDownstream.js';
 import { closeTracked, connection, stdioSpec, textOf } from '../../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };

@@ -110,8 +110,9 @@ export class SupervisedClient implements CallContext {
     if (!this.#connecting) {
       const retryAt = this.nextRetryAt;
       const wait = retryAt === undefined ? 0 : this.supervision.until(retryAt);
-      if (wait > 0 && this.supervision.refusesUntil(retryAt)) {
-        const message = this.supervision.failFastMessage(this.server, this.lastError, retryAt);
+      // One reading of the clock decides both: refused, or waited out and tried.
+      if (wait > 0 && this.supervision.consecutiveFailures >= this.supervision.policy.failFastAfter) {
+        const message = this.supervision.failFastMessage(this.server, this.lastError, retryAt!);
         return Promise.reject(new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }));
       }
       const attempt = (wait > 0 ? this.#backoffWait(wait).then(() => this.#openClient()) : this.#openClient()).finally(() => {

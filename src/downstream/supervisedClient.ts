@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Implementation, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -50,7 +50,6 @@ export class SupervisedClient implements CallContext {
   generation = 0;
   #connecting: Promise<void> | undefined;
 
-  serverVersion: Implementation | undefined;
   serverCapabilities: ServerCapabilities | undefined;
   /** The level last sent to the current client with logging/setLevel. */
   #sentLogLevel: LoggingLevel | undefined;
@@ -230,16 +229,16 @@ export class SupervisedClient implements CallContext {
     this.lastError = undefined;
     this.resultTooLarge = undefined;
     this.supervision.recordReady();
-    this.serverVersion = client.getServerVersion();
     this.serverCapabilities = client.getServerCapabilities();
     this.#sentLogLevel = undefined;
     this.syncLogLevel();
+    const version = client.getServerVersion();
     const restarts = this.supervision.restarts;
     this.log.info(
       {
         pid: this.pid,
-        serverName: this.serverVersion?.name,
-        serverVersion: this.serverVersion?.version,
+        serverName: version?.name,
+        serverVersion: version?.version,
         ...(restarts > 0 ? { restarts } : {}),
       },
       'downstream server connected',

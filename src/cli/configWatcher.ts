@@ -14,7 +14,8 @@ import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { errorMessage } from '../values.js';
-import { KeyedDebounce, REAL_TIMERS, type Timers } from './debounce.js';
+import { realClock } from '../downstream/clock.js';
+import { KeyedDebounce, type Timers } from './debounce.js';
 
 export const DEFAULT_DEBOUNCE_MS = 300;
 /**
@@ -80,7 +81,7 @@ export function watchConfigFiles<K extends string>(options: ConfigWatcherOptions
     }
   };
 
-  const debounce = new KeyedDebounce<K>(debounceMs, options.timers ?? REAL_TIMERS, report);
+  const debounce = new KeyedDebounce<K>(debounceMs, options.timers ?? realClock, report);
 
   const watcher: FSWatcher = watch([...folders], {
     depth: 0,

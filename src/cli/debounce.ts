@@ -2,17 +2,10 @@
 // once it has been quiet for the whole window. Keys never delay each other. The timers are
 // given, so that tests move time themselves instead of sleeping.
 
-/** setTimeout and clearTimeout, or a stand-in that a test advances by hand. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Clock } from '../downstream/clock.js';
 
-export const REAL_TIMERS: Timers = {
-  // A pending report must never be what keeps a process alive.
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** The timer half of a Clock: realClock's (unref'd), or a stand-in that a test advances by hand. */
+export type Timers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 export class KeyedDebounce<K> {
   readonly #pending = new Map<K, unknown>();

@@ -1,5 +1,5 @@
 // Every flag with its environment variable. main.ts builds the yargs parser from this
-// table and settings.ts resolves flag > env > default from it, so --help, the README and
+// table and settingReader.ts resolves flag > env > default from it, so --help, the README and
 // the behaviour cannot drift apart.
 
 import { DEFAULT_SESSION_SETTINGS } from '../config/sessionSettings.js';

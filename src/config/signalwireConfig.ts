@@ -4,8 +4,8 @@
 // suggestion, never errors; a known key with an unusable value is an error naming its path.
 //
 // Settings that a flag also gives (host, port, credentials, rate limits, session limits,
-// logging) are returned by that flag's name and checked by the flag's own parser in
-// cli/settings.ts, so a value means the same whichever way it arrives.
+// logging) are returned by that flag's name and checked by the flag's own parser
+// (cli/settingReader.ts), so a value means the same whichever way it arrives.
 
 import { referencedVariables, type Env } from './expandEnv.js';
 import { configError, configWarning, hasErrors, jsonType } from './issues.js';

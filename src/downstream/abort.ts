@@ -1,6 +1,6 @@
 // Cancellation and time bounds shared by the connection's calls, listings and connects.
 
-import { realClock, type Clock } from './clock.js';
+import type { Clock } from './clock.js';
 
 /** setTimeout fires at once for larger delays, so longer limits are clamped to this. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -46,7 +46,7 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
   });
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock = realClock): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = clock.setTimeout(() => reject(new Error(`timed out after ${ms}ms`)), ms);
     promise.then(

@@ -1,6 +1,7 @@
-// Time as the downstream layer sees it: supervision, backoff, fail-fast windows, call and
-// connect bounds, drain waits and the instance sweep all read it, so tests can move it
-// instead of sleeping.
+// Time as the downstream layer sees it: supervision, backoff, fail-fast windows, a call's
+// hard maximum, the connect bound, drain waits and the instance sweep all read it, so tests
+// can move it instead of sleeping. The SDK's own request timeouts (a call's idle timeout, a
+// listing's bound) run on the machine's timers whatever the clock.
 
 /** An opaque timer, as returned by Clock.setTimeout. */
 export type ClockTimer = unknown;

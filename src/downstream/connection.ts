@@ -32,12 +32,9 @@ import { SupervisedClient } from './supervisedClient.js';
 import { requestCall, type CallOptions } from './toolCall.js';
 import { fetchToolList } from './toolList.js';
 
-export { isAbortError } from './abort.js';
-export type { ServerRequest, ServerRequestHandler, TransportFactory } from './clientFactory.js';
-export type { Clock } from './clock.js';
+export type { ServerRequest } from './clientFactory.js';
 export type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './supervision.js';
-export type { CallOptions, ProgressUpdate } from './toolCall.js';
+export type { BackoffPolicy } from './supervision.js';
 
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
 

@@ -124,7 +124,7 @@ export class InstanceRegistry {
     return this.#clock.setTimeout(
       () => {
         if (!this.#closing) this.#sweeper = this.#scheduleSweep();
-        this.sweep();
+        this.#sweep();
       },
       Math.max(1, Math.round(this.#limits.cleanupIntervalS * 1000)),
     );
@@ -218,7 +218,7 @@ export class InstanceRegistry {
   }
 
   /** Closes expired and dead instances; runs every cleanup interval. */
-  sweep(): void {
+  #sweep(): void {
     const now = this.#clock.now();
     for (const [key, t] of this.#lost) if (now > t.until) this.#lost.delete(key);
     for (const i of [...this.#instances.values()]) {

@@ -47,7 +47,7 @@ const PASSED_WHEN_SET = ['NODE_PATH', 'PYTHONPATH', 'JAVA_HOME'] as const;
 const MIB = 1024 * 1024;
 
 /** Threads counted per allowed process: Node.js runs about 11, the JVM and Python fewer at start. */
-export const TASKS_PER_PROCESS = 16;
+const TASKS_PER_PROCESS = 16;
 
 export function prepareLaunch(spec: ServerSpec, ctx: LaunchContext): Launch {
   if (spec.command === undefined) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no command`, { server: spec.name });

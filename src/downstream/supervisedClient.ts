@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Implementation, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -50,7 +50,6 @@ export class SupervisedClient implements CallContext {
   generation = 0;
   #connecting: Promise<void> | undefined;
 
-  serverVersion: Implementation | undefined;
   serverCapabilities: ServerCapabilities | undefined;
   /** The level last sent to the current client with logging/setLevel. */
   #sentLogLevel: LoggingLevel | undefined;
@@ -110,8 +109,9 @@ export class SupervisedClient implements CallContext {
     if (!this.#connecting) {
       const retryAt = this.nextRetryAt;
       const wait = retryAt === undefined ? 0 : this.supervision.until(retryAt);
-      if (wait > 0 && this.supervision.refusesUntil(retryAt)) {
-        const message = this.supervision.failFastMessage(this.server, this.lastError, retryAt);
+      // One reading of the clock decides both: refused, or waited out and tried.
+      if (wait > 0 && this.supervision.consecutiveFailures >= this.supervision.policy.failFastAfter) {
+        const message = this.supervision.failFastMessage(this.server, this.lastError, retryAt!);
         return Promise.reject(new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }));
       }
       const attempt = (wait > 0 ? this.#backoffWait(wait).then(() => this.#openClient()) : this.#openClient()).finally(() => {
@@ -229,16 +229,16 @@ export class SupervisedClient implements CallContext {
     this.lastError = undefined;
     this.resultTooLarge = undefined;
     this.supervision.recordReady();
-    this.serverVersion = client.getServerVersion();
     this.serverCapabilities = client.getServerCapabilities();
     this.#sentLogLevel = undefined;
     this.syncLogLevel();
+    const version = client.getServerVersion();
     const restarts = this.supervision.restarts;
     this.log.info(
       {
         pid: this.pid,
-        serverName: this.serverVersion?.name,
-        serverVersion: this.serverVersion?.version,
+        serverName: version?.name,
+        serverVersion: version?.version,
         ...(restarts > 0 ? { restarts } : {}),
       },
       'downstream server connected',

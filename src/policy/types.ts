@@ -1,7 +1,7 @@
 // The policy's answers. Every decision names the rule that decided it, as a JSON path
 // into the rules file (`agents.backend.deny.tools.db[0]`), or `defaults.deny_on_missing_agent`,
 // or `implicit` (a server is allowed and has no `allow.tools` entry), or `invalid_uri` (a resource
-// URI with no canonical form, see resourceUri.ts).
+// URI with no canonical form, see config/resourceUri.ts).
 
 export interface Decision {
   readonly allow: boolean;

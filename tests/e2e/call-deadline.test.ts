@@ -10,8 +10,8 @@ import { killLaunchedGateways, startHttpGateway } from '../helpers/httpGateway.j
 import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
-import { ALLOW_ALL, GatewayFarm, errorOf, exec } from './reload-support.js';
-import { textOf } from '../helpers/results.js';
+import { ALLOW_ALL, GatewayFarm, exec } from './reload-support.js';
+import { textOf, errorOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('call-deadline');
 /** Far below the 30 s connect bound, far above a 1 s deadline. */

@@ -14,6 +14,7 @@ import { descendantsOf, isAlive, waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { makeTmpDir, writeJson } from '../helpers/tmp.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { codeOf } from '../helpers/results.js';
 
 const MARKER = `gw-audit-${process.pid}-${Date.now()}`;
 const ENV = { GW_E2E_MARKER: MARKER };
@@ -57,8 +58,6 @@ async function start(opts: Partial<Parameters<typeof startGateway>[0]> = {}): Pr
   gateways.push(gw);
   return gw;
 }
-
-const errorCode = (r: CallToolResult) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
 
 /** Every record has every field, with the documented types. */
 function expectWellFormed(rec: Record<string, unknown>): void {
@@ -150,14 +149,14 @@ describe('one line per gateway tool call, every outcome', () => {
     // Sanity: the calls did what their names say.
     expect(results.allow!.isError).not.toBe(true);
     expect(results.downstreamIsError!.isError).toBe(true);
-    expect(errorCode(results.deniedTool!)).toBe('DENIED_BY_POLICY');
-    expect(errorCode(results.deniedServer!)).toBe('DENIED_BY_POLICY');
-    expect(errorCode(results.missingAgent!)).toBe('MISSING_AGENT_ID');
-    expect(errorCode(results.unknownAgent!)).toBe('INVALID_AGENT_ID');
-    expect(errorCode(results.serverNotFound!)).toBe('SERVER_NOT_FOUND');
-    expect(errorCode(results.toolNotFound!)).toBe('TOOL_NOT_FOUND');
-    expect(errorCode(results.invalid!)).toBe('INVALID_ARGUMENT');
-    expect(errorCode(results.timeout!)).toBe('TIMEOUT');
+    expect(codeOf(results.deniedTool!)).toBe('DENIED_BY_POLICY');
+    expect(codeOf(results.deniedServer!)).toBe('DENIED_BY_POLICY');
+    expect(codeOf(results.missingAgent!)).toBe('MISSING_AGENT_ID');
+    expect(codeOf(results.unknownAgent!)).toBe('INVALID_AGENT_ID');
+    expect(codeOf(results.serverNotFound!)).toBe('SERVER_NOT_FOUND');
+    expect(codeOf(results.toolNotFound!)).toBe('TOOL_NOT_FOUND');
+    expect(codeOf(results.invalid!)).toBe('INVALID_ARGUMENT');
+    expect(codeOf(results.timeout!)).toBe('TIMEOUT');
 
     await gw.close();
     const raw = readFileSync(gw.auditPath, 'utf8');
@@ -305,7 +304,7 @@ describe('completeness under concurrency, flushed on exit', () => {
       ),
     );
     const results = await Promise.all(calls);
-    expect(results.filter((r) => errorCode(r) === 'DENIED_BY_POLICY')).toHaveLength(100);
+    expect(results.filter((r) => codeOf(r) === 'DENIED_BY_POLICY')).toHaveLength(100);
     // Exit right after the last answer: whatever is still buffered must be flushed on the way out.
     await gw.close();
 
@@ -433,7 +432,7 @@ describe('get_gateway_status (--debug)', () => {
     await x({ agent_id: 'tester', server: 'echo', tool: 'pid' });
     await x({ agent_id: 'tester', server: 'echo', tool: 'fail' });
     const b = await x({ agent_id: 'tester', server: 'broken', tool: 'anything' });
-    expect(errorCode(b)).toBe('SERVER_UNAVAILABLE');
+    expect(codeOf(b)).toBe('SERVER_UNAVAILABLE');
     await callTool(c, 'list_servers', { agent_id: 'tester' });
     // timer: 4 calls of 250 ms, so its percentiles are known from below.
     for (let i = 0; i < 4; i++) await x({ agent_id: 'timer', server: 'echo', tool: 'slow', args: { ms: 250 } });

@@ -15,7 +15,7 @@ import { FIXTURES_DIR, REPO_ROOT, fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { makeTmpDir } from '../helpers/tmp.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
-import { textOf } from '../helpers/results.js';
+import { textOf, codeOf } from '../helpers/results.js';
 
 const MARKER = `gateway-errors-${process.pid}-${Date.now()}`;
 const CLEAN_ENV: Record<string, string> = {
@@ -459,7 +459,6 @@ describe('a gateway bound to one agent (--agent / GATEWAY_AGENT)', () => {
     const { researcher: _dropped, ...others } = R0_AGENTS;
     writeFileSync(dropped.rulesPath, JSON.stringify({ ...R0, agents: others }));
     process.kill(dropped.pid, 'SIGHUP');
-    const codeOf = (r: CallToolResult) => (r.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
     await waitFor(async () => codeOf(await callTool(dropped.client, 'list_servers', {})) === 'INVALID_AGENT_ID', {
       message: 'the reload never took the bound agent away',
     });

@@ -21,7 +21,7 @@ import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { makeTmpDir, writeJson } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
-import { textOf } from '../helpers/results.js';
+import { textOf, errorOf } from '../helpers/results.js';
 
 // Every process this file starts (gateways, their downstreams, grandchildren) inherits this
 // marker, so afterAll can prove none is left behind.
@@ -34,8 +34,6 @@ const MCP_SERVERS = {
   everything: { command: process.execPath, args: [SERVER_EVERYTHING, 'stdio'] },
 };
 const RULES = { agents: { [AGENT]: { allow: { servers: ['*'] } } } };
-
-const errorOf = (r: CallToolResult) => (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
 
 function exec(
   gw: GatewayHandle,

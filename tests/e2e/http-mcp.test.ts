@@ -11,6 +11,7 @@ import { startHttpGateway, type HttpGw } from '../helpers/httpGateway.js';
 import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
+import { codeOf } from '../helpers/results.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const BOB_TOKEN = 'bob-mcp-token';
@@ -50,7 +51,6 @@ async function connect(token: string): Promise<{ client: Client; transport: Stre
 
 const callTool = (client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> =>
   client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema);
-const codeOf = (r: CallToolResult) => (r.structuredContent as { error?: { code?: string } } | undefined)?.error?.code;
 
 describe('/mcp', () => {
   it('serves the meta-tools; the shared token is unbound (agent_id decides)', async () => {

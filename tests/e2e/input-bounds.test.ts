@@ -12,6 +12,7 @@ import { fixture, GATEWAY_MAIN } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
+import { errorOf } from '../helpers/results.js';
 
 const RULES = { agents: { tester: { allow: { servers: ['*'] } } } };
 let callLog: string;
@@ -41,8 +42,6 @@ function nested(levels: number): Record<string, unknown> {
   for (let i = 1; i < levels; i++) value = { z: value, a: i };
   return value;
 }
-
-const errorOf = (r: CallToolResult) => (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
 
 function downstreamCalls(): Record<string, unknown>[] {
   return readJsonl(callLog).filter((l) => l['method'] === 'tools/call');

@@ -15,8 +15,8 @@ import { callTool, readJsonl, type GatewayHandle } from '../helpers/gateway.js';
 import { fixture, SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
-import { errorOf, GatewayFarm } from './reload-support.js';
-import { textOf } from '../helpers/results.js';
+import { GatewayFarm } from './reload-support.js';
+import { textOf, errorOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('native-mode');
 afterAll(async () => {

@@ -69,10 +69,6 @@ export class GatewayFarm {
   }
 }
 
-export function errorOf(r: CallToolResult): { code: string; message: string } | undefined {
-  return (r.structuredContent as { error?: { code: string; message: string } } | undefined)?.error;
-}
-
 export function exec(
   gw: GatewayHandle,
   server: string,

@@ -13,8 +13,8 @@ import { callTool, readJsonl } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive, processGroupMembers, waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
-import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, errorOf, exec, sleep, status, waitForAttempts, waitForFileEvents } from './reload-support.js';
-import { textOf } from '../helpers/results.js';
+import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, exec, sleep, status, waitForAttempts, waitForFileEvents } from './reload-support.js';
+import { textOf, errorOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('reload');
 /** Measured latencies, printed at the end for the report. */

@@ -2,10 +2,10 @@
 // agent allowed one server saw every server, every agent's id and metrics, every isolated
 // instance, and another server's stderr tail holding `postgres://app:S3CR3T@...`.
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { callTool, startGateway, type GatewayHandle } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { errorOf } from '../helpers/results.js';
 
 const MARKER = `status-scope-${process.pid}-${Date.now()}`;
 const SECRET_LINE = 'connecting to postgres://app:S3CR3T@db/x with token=abc Authorization: Bearer eyJ0b2tlbiI6MX0.sig';
@@ -32,10 +32,6 @@ async function statusAs(agent: string): Promise<{ status: Status; text: string }
   return { status: r.structuredContent as unknown as Status, text: (r.content[0] as { text: string }).text };
 }
 
-function errorOf(r: CallToolResult): { code: string; message: string } {
-  return (r.structuredContent as { error: { code: string; message: string } }).error;
-}
-
 beforeAll(async () => {
   gw = await startGateway({
     mcpServers: {
@@ -54,7 +50,7 @@ beforeAll(async () => {
     env: { GW_E2E_MARKER: MARKER, GATEWAY_LOG_LEVEL: 'info' },
   });
   const exec = (agent: string, server: string) => callTool(gw.client, 'execute_tool', { agent_id: agent, server, tool: 'echo', args: { message: 'x' } });
-  expect(errorOf(await exec('mallory', 'hidden')).code).toBe('SERVER_UNAVAILABLE');
+  expect(errorOf(await exec('mallory', 'hidden'))?.code).toBe('SERVER_UNAVAILABLE');
   expect((await exec('mallory', 'iso')).isError).not.toBe(true);
   expect((await exec('alice', 'iso')).isError).not.toBe(true);
   expect((await exec('alice', 'mine')).isError).not.toBe(true);
@@ -97,7 +93,7 @@ describe('credentials are redacted', () => {
 
   it('in the SERVER_UNAVAILABLE message a call gets', async () => {
     const r = await callTool(gw.client, 'execute_tool', { agent_id: 'alice', server: 'mine_broken', tool: 'echo', args: {} });
-    const { code, message } = errorOf(r);
+    const { code, message } = errorOf(r)!;
     expect(code).toBe('SERVER_UNAVAILABLE');
     expect(message).toContain('exited with code 3');
     expect(message).toContain('postgres://[REDACTED]@db/x with token=[REDACTED]');

@@ -9,8 +9,8 @@ import { callTool } from '../helpers/gateway.js';
 import { fixture } from '../helpers/paths.js';
 import { isAlive } from '../helpers/processes.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
-import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, errorOf, exec, serverHealth } from './reload-support.js';
-import { textOf } from '../helpers/results.js';
+import { AGENT, ALLOW_ALL, GatewayFarm, echoPid, exec, serverHealth } from './reload-support.js';
+import { textOf, errorOf } from '../helpers/results.js';
 
 const farm = new GatewayFarm('supervision');
 const measured: string[] = [];

@@ -11,7 +11,7 @@ import type { ServerSpec } from '../../src/config/types.js';
 import { DownstreamConnection, type ConnectionOptions } from '../../src/downstream/connection.js';
 import { GatewayError } from '../../src/errors.js';
 import { fixture } from './paths.js';
-import { processesWithEnv, waitFor } from './processes.js';
+import { expectNoProcessesLeft } from './leakGuard.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -81,11 +81,8 @@ export async function closeTracked(): Promise<void> {
 }
 
 /** Fails if any process started by this test file is still alive (zombies count as gone). */
-export async function expectNoLeftovers(): Promise<void> {
-  await waitFor(() => processesWithEnv(MARKER_NAME, MARKER).length === 0, {
-    timeoutMs: 3_000,
-    message: `processes left behind: ${JSON.stringify(processesWithEnv(MARKER_NAME, MARKER).map((p) => p.cmd))}`,
-  });
+export function expectNoLeftovers(): Promise<void> {
+  return expectNoProcessesLeft(MARKER, { markerVar: MARKER_NAME, timeoutMs: 3_000 });
 }
 
 export { textOf } from './results.js';

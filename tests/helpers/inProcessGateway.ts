@@ -1,7 +1,9 @@
 // A Gateway built as a library in this test process, from real configuration files in a
 // temporary folder, with an in-memory audit sink and silent logs. For integration tests that
 // call Gateway.callTool directly (with testSession/testExtra) or connect an SDK client over
-// InMemoryTransport. closeGateways() in afterEach closes every one built.
+// InMemoryTransport. closeGateways() in afterEach closes every one built and checks that no
+// process any of them started (each carries MARKER in its environment) is left.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { MemoryAuditSink } from '../../src/audit/auditLog.js';
 import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
@@ -9,6 +11,7 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import type { GatewayOptions } from '../../src/gateway/options.js';
 import type { RequestExtra, UpstreamSession } from '../../src/gateway/serverRequests.js';
 import { createLogger } from '../../src/log.js';
+import { expectNoProcessesLeft } from './leakGuard.js';
 import { fixture } from './paths.js';
 import { makeTmpDir, writeJson } from './tmp.js';
 
@@ -33,13 +36,16 @@ export interface InProcessGateway {
 
 const open: Gateway[] = [];
 
+const MARKER_VAR = 'AMG_IN_PROCESS_TEST_MARKER';
+const MARKER = randomUUID();
+
 export function buildGateway(mcpServers: object, rules: object, options: Partial<GatewayOptions> = {}): InProcessGateway {
   const dir = makeTmpDir();
   const mcpConfig = join(dir, '.mcp.json');
   const rulesPath = join(dir, '.mcp-gateway-rules.json');
   writeJson(mcpConfig, { mcpServers });
   writeJson(rulesPath, rules);
-  const env = { ...process.env };
+  const env = { ...process.env, [MARKER_VAR]: MARKER };
   const audit = new MemoryAuditSink();
   const gateway = new Gateway({
     servers: loadServersFile(mcpConfig, env).config,
@@ -62,6 +68,7 @@ export function buildGateway(mcpServers: object, rules: object, options: Partial
 
 export async function closeGateways(): Promise<void> {
   await Promise.all(open.splice(0).map((g) => g.close()));
+  await expectNoProcessesLeft(MARKER, { markerVar: MARKER_VAR, timeoutMs: 3_000 });
 }
 
 /** A client session made by hand: no server-to-client requests, list changes dropped. */

@@ -18,19 +18,20 @@ export interface LeakGuardOptions {
 
 /** Registers the file's `afterAll`: close, check for leftovers, remove the temporary folders. */
 export function guardAgainstLeaks(marker: string, options: LeakGuardOptions = {}): void {
-  const { close, timeoutMs = 10_000, what = 'processes left behind', markerVar = 'GW_E2E_MARKER' } = options;
+  const { close, ...check } = options;
   afterAll(async () => {
     try {
       await close?.();
-      await expectNoProcessesLeft(marker, { timeoutMs, what, markerVar });
+      await expectNoProcessesLeft(marker, check);
     } finally {
       cleanupTmpDirs();
     }
   });
 }
 
-async function expectNoProcessesLeft(marker: string, options: Required<Pick<LeakGuardOptions, 'timeoutMs' | 'what' | 'markerVar'>>): Promise<void> {
-  const { timeoutMs, what, markerVar } = options;
+/** The check itself, for files whose afterAll does more (tests/helpers/downstream.ts). */
+export async function expectNoProcessesLeft(marker: string, options: Omit<LeakGuardOptions, 'close'> = {}): Promise<void> {
+  const { timeoutMs = 10_000, what = 'processes left behind', markerVar = 'GW_E2E_MARKER' } = options;
   try {
     await waitFor(() => processesWithEnv(markerVar, marker).length === 0, { timeoutMs, message: what });
   } catch (e) {

@@ -9,3 +9,13 @@ export function textOf(result: unknown): string {
     .map((block) => block.text as string)
     .join('');
 }
+
+/** The gateway's error in a tool result (structuredContent.error); undefined when it has none. */
+export function errorOf(result: unknown): { code: string; message: string } | undefined {
+  return (result as { structuredContent?: { error?: { code: string; message: string } } } | undefined)?.structuredContent?.error;
+}
+
+/** The code of the gateway's error in a tool result; undefined when it has none. */
+export function codeOf(result: unknown): string | undefined {
+  return errorOf(result)?.code;
+}

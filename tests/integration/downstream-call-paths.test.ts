@@ -3,15 +3,17 @@
 // AbortController of ours) and the bounded path (progress, or an idle timeout above the
 // maximum: our own hard-limit timer). Both must report timeouts, aborts and close() alike.
 // In memory (memoryEcho) except where a test is about the process.
-import { afterEach, describe, expect, it } from 'vitest';
-import { isAbortError } from '../../src/downstream/connection.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isAbortError } from '../../src/downstream/abort.js';
 import { waitFor } from '../helpers/processes.js';
-import { ManualClock, memoryEcho } from '../helpers/memoryDownstream.js';
-import { callLog, closeTracked, connection, expectGatewayError, rejection, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';
+import { ManualClock } from '../helpers/manualClock.js';
+import { memoryEcho } from '../helpers/memoryDownstream.js';
+import { callLog, closeTracked, connection, expectGatewayError, expectNoLeftovers, rejection, fixtureSpec, stdioSpec, textOf } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 
 afterEach(closeTracked);
+afterAll(expectNoLeftovers);
 
 describe('downstream call paths', () => {
   it('an idle timeout equal to the maximum is reported as the maximum, and cancels downstream', async () => {

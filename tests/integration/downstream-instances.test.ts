@@ -3,18 +3,20 @@
 // checked before anything is spawned, a failed start keeping no slot, scopes closed whole.
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { realClock } from '../../src/downstream/clock.js';
 import { InstanceRegistry, type InstanceLimits } from '../../src/downstream/instances.js';
+import { ManualClock } from '../helpers/manualClock.js';
 import { isAlive, processesWithEnv, waitFor } from '../helpers/processes.js';
 import { MARKER, MARKER_NAME, expectNoLeftovers, fixtureSpec, options, stdioSpec, textOf, track, closeTracked } from '../helpers/downstream.js';
 
-const LIMITS: InstanceLimits = { defaultTimeoutS: 10, cleanupIntervalS: 3600, maxPerServer: 2, maxTotal: 3 };
+// Sweeps every second of the test's clock, which moves only when a test advances it.
+const LIMITS: InstanceLimits = { defaultTimeoutS: 10, cleanupIntervalS: 1, maxPerServer: 2, maxTotal: 3 };
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 const todo = fixtureSpec('todo', 'todo', { isolation: 'session' });
 
-let now = 1_000_000;
+let clock = new ManualClock();
 function registry(limits: InstanceLimits = LIMITS): InstanceRegistry {
-  return track(new InstanceRegistry(options({ clock: { ...realClock, now: () => now } }), limits));
+  clock = new ManualClock();
+  return track(new InstanceRegistry(options({ clock }), limits));
 }
 const request = (scope: string, extra: { timeoutS?: number } = {}) => ({ spec: todo, scope, label: `session "${scope}"`, agentId: 'a', ...extra });
 
@@ -47,15 +49,12 @@ describe('InstanceRegistry', () => {
     const reg = registry();
     const pid = await pidOf(reg, 's1');
     const held = await reg.acquire(request('s1', { timeoutS: 5 }));
-    now += 6_000;
-    reg.sweep();
+    clock.advance(6_000);
     expect(isAlive(pid)).toBe(true);
     held.release();
-    now += 4_000;
-    reg.sweep();
+    clock.advance(4_000);
     expect(reg.find('todo', 's1')?.pid).toBe(pid);
-    now += 2_000;
-    reg.sweep();
+    clock.advance(2_000);
     await waitFor(() => !isAlive(pid), { message: 'idle instance not closed' });
     expect(reg.find('todo', 's1')).toBeUndefined();
   });
@@ -65,7 +64,7 @@ describe('InstanceRegistry', () => {
     const pid = await pidOf(reg, 's1');
     process.kill(pid, 'SIGKILL');
     await waitFor(() => reg.find('todo', 's1')?.state === 'failed', { message: 'death not noticed' });
-    reg.sweep();
+    clock.advance(1_000);
     const lost = await refusal(reg.acquire(request('s1')));
     expect(lost.code).toBe('SERVER_UNAVAILABLE');
     expect(lost.message).toContain('was killed by signal SIGKILL');

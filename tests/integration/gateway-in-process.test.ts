@@ -4,12 +4,13 @@
 // observers). The downstream is our echo fixture, a real child process.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/gateway/options.js';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession as session } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
+import { codeOf } from '../helpers/results.js';
 
 afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
@@ -19,8 +20,6 @@ function build(observers: { onCall?: (e: CallEvent) => void; onReload?: (file: s
 }
 
 const extra = testExtra();
-
-const errorCode = (r: CallToolResult) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
 
 describe('Gateway in process', () => {
   it('serves the meta-tools to an SDK client over InMemoryTransport', async () => {
@@ -49,9 +48,9 @@ describe('Gateway in process', () => {
     const { gateway } = build();
     const bound = session({ boundAgent: 'bob' });
     const asBob = await gateway.callTool('execute_tool', { server: 'echo', tool: 'echo', args: { message: 'x' } }, extra, bound);
-    expect(errorCode(asBob)).toBe('DENIED_BY_POLICY');
+    expect(codeOf(asBob)).toBe('DENIED_BY_POLICY');
     const claimAlice = await gateway.callTool('execute_tool', { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'x' } }, extra, bound);
-    expect(errorCode(claimAlice)).toBe('AGENT_MISMATCH');
+    expect(codeOf(claimAlice)).toBe('AGENT_MISMATCH');
     // An unbound session still takes agent_id.
     const unbound = await gateway.callTool('execute_tool', { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'x' } }, extra, session());
     expect(unbound.isError).not.toBe(true);

@@ -14,6 +14,7 @@ import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 import { secretFileSpellings, type Spellings } from '../helpers/uriSpellings.js';
+import { codeOf } from '../helpers/results.js';
 
 afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
@@ -51,7 +52,6 @@ function build() {
 }
 
 const text = (r: CallToolResult) => JSON.stringify(r.content);
-const code = (r: CallToolResult) => (r.structuredContent as { error?: { code: string } } | undefined)?.error?.code;
 /** `<method> <uri>` of each request the downstream received, the URI as it received it. */
 const downstreamLog = (): string[] => {
   try {
@@ -93,7 +93,7 @@ describe('resource URI spellings', () => {
       for (const uri of [...spellings.sameFile, ...spellings.refused]) {
         const r = await gateway.callTool('read_resource', { agent_id: agent, server: 'files', uri }, testExtra(), testSession());
         if (text(r).includes(SECRET_TEXT)) leaks.push(`${agent} ${uri}`);
-        codes.push(`${agent} ${uri} ${code(r)}`);
+        codes.push(`${agent} ${uri} ${codeOf(r)}`);
       }
     }
     expect(leaks).toEqual([]);

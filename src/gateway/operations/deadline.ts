@@ -3,6 +3,7 @@
 // request. The start itself is shared by every caller and is not cut short by one caller's
 // deadline: it goes on in the background (within the connect bound), so a later call may find
 // the server ready.
+import { clampTimer } from '../../downstream/abort.js';
 import { GatewayError } from '../../errors.js';
 import type { CallSettings } from '../context.js';
 
@@ -13,9 +14,6 @@ import type { CallSettings } from '../context.js';
 export function callTimeoutMs(settings: CallSettings, requested?: number): number {
   return Math.min(requested ?? settings.defaultTimeoutMs, settings.maxTimeoutMs);
 }
-
-/** setTimeout fires at once for larger delays. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 export type Phase = 'starting' | 'listing its tools' | 'finding the tool';
 
@@ -35,7 +33,7 @@ export class CallDeadline {
     this.#server = target.server;
     this.#tool = target.tool;
     this.#caller = callerSignal;
-    this.#timer = setTimeout(() => this.#expiry.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
+    this.#timer = setTimeout(() => this.#expiry.abort(), clampTimer(timeoutMs));
     this.#timer.unref();
     this.signal = callerSignal ? AbortSignal.any([callerSignal, this.#expiry.signal]) : this.#expiry.signal;
   }

@@ -1,12 +1,13 @@
 // The config file watcher on real files in a temp folder: every way an editor or a script
 // changes a file is seen, other files are ignored, and close() is idempotent and cancels what
-// is pending. The debounce runs on timers the test moves by hand (ManualTimers), so nothing
+// is pending. The debounce runs on a clock the test moves by hand (ManualClock), so nothing
 // here sleeps to find out whether something happened.
 import { mkdirSync, readFileSync, renameSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_DEBOUNCE_MS, watchConfigFiles, type ConfigWatcher } from '../../../src/cli/configWatcher.js';
-import { KeyedDebounce, type Timers } from '../../../src/cli/debounce.js';
+import { KeyedDebounce } from '../../../src/cli/debounce.js';
+import { ManualClock } from '../../helpers/manualClock.js';
 import { waitFor } from '../../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../../helpers/tmp.js';
 
@@ -20,41 +21,6 @@ afterEach(async () => {
 });
 afterAll(() => cleanupTmpDirs());
 
-/** Timers that fire only when the test advances them; `now` is their clock, in ms. */
-class ManualTimers implements Timers {
-  now = 0;
-  #next = 0;
-  readonly #due = new Map<number, { at: number; fn: () => void }>();
-
-  setTimeout(fn: () => void, ms: number): number {
-    this.#next++;
-    this.#due.set(this.#next, { at: this.now + ms, fn });
-    return this.#next;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#due.delete(handle as number);
-  }
-
-  get pending(): number {
-    return this.#due.size;
-  }
-
-  /** Moves the clock on by `ms`, firing what falls due on the way, in order. */
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      let first: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#due) if (entry[1].at <= end && (first === undefined || entry[1].at < first[1].at)) first = entry;
-      if (first === undefined) break;
-      this.#due.delete(first[0]);
-      this.now = first[1].at;
-      first[1].fn();
-    }
-    this.now = end;
-  }
-}
-
 async function setup(opts: { separateFolders?: boolean } = {}) {
   const dir = makeTmpDir('amg-watch-');
   const rulesDir = opts.separateFolders ? join(dir, 'other') : dir;
@@ -62,7 +28,7 @@ async function setup(opts: { separateFolders?: boolean } = {}) {
   const files: Record<Key, string> = { servers: join(dir, '.mcp.json'), rules: join(rulesDir, '.mcp-gateway-rules.json') };
   writeFileSync(files.servers, '{}');
   writeFileSync(files.rules, '{}');
-  const timers = new ManualTimers();
+  const timers = new ManualClock(0);
   const events: { key: Key; at: number }[] = [];
   /** Every event that reached the debounce, by file. */
   const seen: string[] = [];
@@ -71,7 +37,7 @@ async function setup(opts: { separateFolders?: boolean } = {}) {
       files,
       debounceMs: DEBOUNCE_MS,
       timers,
-      onChange: (key) => events.push({ key, at: timers.now }),
+      onChange: (key) => events.push({ key, at: timers.now() }),
       logger: { debug: (obj) => seen.push((obj as { file: string }).file), warn: () => {} },
     });
     open.push(watcher);
@@ -147,16 +113,16 @@ describe('watchConfigFiles', () => {
   });
 
   it('turns a burst of five writes within 100 ms into one report, after the debounce', () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock(0);
     const events: { key: Key; at: number }[] = [];
-    const debounce = new KeyedDebounce<Key>(DEBOUNCE_MS, timers, (key) => events.push({ key, at: timers.now }));
+    const debounce = new KeyedDebounce<Key>(DEBOUNCE_MS, timers, (key) => events.push({ key, at: timers.now() }));
     const count = (key: Key) => events.filter((e) => e.key === key).length;
-    const started = timers.now;
+    const started = timers.now();
     let lastWrite = 0;
     for (let i = 0; i < 5; i++) {
       if (i > 0) timers.advance(20);
       debounce.poke('rules');
-      lastWrite = timers.now;
+      lastWrite = timers.now();
     }
     expect(lastWrite - started).toBeLessThan(200);
     timers.advance(DEBOUNCE_MS * 3);
@@ -168,15 +134,15 @@ describe('watchConfigFiles', () => {
   });
 
   it('debounces each file on its own: a stream of writes to one never delays the other', () => {
-    const timers = new ManualTimers();
+    const timers = new ManualClock(0);
     const events: { key: Key; at: number }[] = [];
-    const debounce = new KeyedDebounce<Key>(DEBOUNCE_MS, timers, (key) => events.push({ key, at: timers.now }));
+    const debounce = new KeyedDebounce<Key>(DEBOUNCE_MS, timers, (key) => events.push({ key, at: timers.now() }));
     const stop = 1_000;
     let wrote = -1;
-    while (timers.now < stop) {
+    while (timers.now() < stop) {
       debounce.poke('servers');
-      if (wrote < 0 && timers.now >= 100) {
-        wrote = timers.now;
+      if (wrote < 0 && timers.now() >= 100) {
+        wrote = timers.now();
         debounce.poke('rules');
       }
       timers.advance(30);

@@ -2,9 +2,10 @@
 // (the e2e supervision test covers the real 0.5 s .. 30 s numbers, and
 // tests/integration/downstream-supervision.test.ts what real processes report).
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_BACKOFF } from '../../../src/downstream/connection.js';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../../src/downstream/supervision.js';
 import { GatewayError } from '../../../src/errors.js';
-import { ManualClock, memoryServers, stillPending, textResult } from '../../helpers/memoryDownstream.js';
+import { ManualClock } from '../../helpers/manualClock.js';
+import { memoryServers, stillPending, textResult } from '../../helpers/memoryDownstream.js';
 import { closeTracked, connection, stdioSpec, textOf } from '../../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };

@@ -2,7 +2,8 @@
 // clock passes its idle timeout, never while a call holds it. In memory, no processes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { InstanceRegistry } from '../../../src/downstream/instances.js';
-import { ManualClock, memoryServers, textResult } from '../../helpers/memoryDownstream.js';
+import { ManualClock } from '../../helpers/manualClock.js';
+import { memoryServers, textResult } from '../../helpers/memoryDownstream.js';
 import { closeTracked, options, stdioSpec, textOf, track } from '../../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };

@@ -155,6 +155,11 @@ export class Gateway {
     return serverStatesOf(this.#snapshot, this.#pool);
   }
 
+  /** Whether `server` is configured now (cheap: asked by the metrics exporter at every call). */
+  isConfigured(server: string): boolean {
+    return this.#snapshot.servers.has(server);
+  }
+
   /** The configured servers `agentId`'s rules let it see. */
   visibleServers(agentId: string): string[] {
     return this.#snapshot.policy.visibleServers(agentId, this.#snapshot.serverNames);

@@ -63,7 +63,7 @@ export interface GatewayMetricsExporter {
   close(): void;
 }
 
-export const METRIC_PREFIX = 'mcp_gateway_';
+const METRIC_PREFIX = 'mcp_gateway_';
 const META_TOOLS = ['list_servers', 'get_server_tools', 'execute_tool', 'get_gateway_status'];
 const NONE = 'none';
 const UNKNOWN = 'unknown';

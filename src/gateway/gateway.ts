@@ -1,6 +1,6 @@
 import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { GatewayMetrics } from '../audit/callMetrics.js';
+import { CallMetrics } from '../audit/callMetrics.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
 import type { InstanceInfo, InstanceRegistry } from '../downstream/instances.js';
 import type { DownstreamPool } from '../downstream/pool.js';
@@ -39,7 +39,7 @@ export interface Closable {
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #logger: Logger;
-  readonly #metrics = new GatewayMetrics();
+  readonly #metrics = new CallMetrics();
   readonly #router: ServerRequestRouter;
   readonly #logs: LogRelay;
   readonly #startedAt = Date.now();

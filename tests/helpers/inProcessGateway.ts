@@ -3,7 +3,7 @@
 // call Gateway.callTool directly (with testSession/testExtra) or connect an SDK client over
 // InMemoryTransport. closeGateways() in afterEach closes every one built.
 import { join } from 'node:path';
-import { MemoryAuditSink } from '../../src/audit/auditLog.js';
+import { MemoryAuditSink } from './memoryAuditSink.js';
 import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { GatewayOptions } from '../../src/gateway/options.js';

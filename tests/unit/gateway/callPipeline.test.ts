@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../../src/audit/auditLog.js';
+import { MemoryAuditSink } from '../../helpers/memoryAuditSink.js';
 import { CallMetrics } from '../../../src/audit/callMetrics.js';
 import type { InstanceRegistry } from '../../../src/downstream/instances.js';
 import type { DownstreamPool } from '../../../src/downstream/pool.js';

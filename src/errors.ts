@@ -1,5 +1,7 @@
 // Stable error codes. Tool results carry them in `structuredContent.error.code`, the audit
-// log in `code`, and (later) HTTP bodies in `code`. Renaming one is a breaking change.
+// log and REST error bodies in `code`, native protocol errors (but invalid params) in
+// `data.code`. Renaming one is a breaking change. CODE_MEANINGS says how each front end
+// renders each code.
 
 export const ERROR_CODES = [
   'DENIED_BY_POLICY',

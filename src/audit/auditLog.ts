@@ -26,17 +26,6 @@ export class NullAuditSink implements AuditSink {
   flushSync(): void {}
 }
 
-/** Collects records in memory, for tests. */
-export class MemoryAuditSink implements AuditSink {
-  readonly enabled = true;
-  readonly records: AuditRecord[] = [];
-  write(record: AuditRecord): undefined {
-    this.records.push(record);
-  }
-  async close(): Promise<void> {}
-  flushSync(): void {}
-}
-
 /** Records waiting for the same write(2), and the promise their calls wait on. */
 interface Batch {
   readonly records: AuditRecord[];

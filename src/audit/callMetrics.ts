@@ -14,7 +14,7 @@ export interface LatencySummary {
   readonly p99_ms: number;
 }
 
-export class LatencyStats {
+class LatencyStats {
   readonly #ring = new Float64Array(WINDOW);
   #filled = 0;
   #next = 0;
@@ -47,7 +47,7 @@ export class LatencyStats {
 }
 
 /** Linear interpolation between closest ranks (the reference's definition). */
-export function percentile(sorted: readonly number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   const n = sorted.length;
   if (n === 0) return 0;
   if (n === 1) return sorted[0] ?? 0;
@@ -64,7 +64,7 @@ function round(value: number, digits: number): number {
 }
 
 /** Stats per operation and per (agent, operation). */
-export class GatewayMetrics {
+export class CallMetrics {
   readonly #byOperation = new Map<string, LatencyStats>();
   readonly #byAgent = new Map<string, Map<string, LatencyStats>>();
 

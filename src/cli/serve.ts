@@ -209,7 +209,7 @@ function fileSources(io: CliIo, settings: ServeSettings): Sources {
 }
 
 /** What the rules path shows (get_gateway_status, start-up log) when the rules are made for a SignalWire config.json. */
-export const NO_RULES_FILE = `none: no rules file, every service allowed to every caller (as agent "${SIGNALWIRE_AGENT}")`;
+const NO_RULES_FILE = `none: no rules file, every service allowed to every caller (as agent "${SIGNALWIRE_AGENT}")`;
 
 /**
  * --config: the servers are config.json's services (reloaded from it on edits); the rules

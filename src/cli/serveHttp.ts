@@ -16,14 +16,14 @@ import { prepareGateway, type ServeHandle } from './serve.js';
 import { SettingsError, type HttpSettings, type ServeSettings } from './settings.js';
 
 /** SignalWire's gateway serves HTTPS when this file (certificate and key in one PEM) exists in its working directory. */
-export const SIGNALWIRE_PEM = join('certs', 'server.pem');
+const SIGNALWIRE_PEM = join('certs', 'server.pem');
 
 const RATE_LIMIT_READY_BOUND_MS = 3_000;
 
 /** Time for closing sessions, downstreams and the audit log after the drain, before main.ts forces the exit. */
 const AFTER_DRAIN_GRACE_MS = 5_000;
 
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (h === 'localhost') return true;
   if (isIP(h) === 4) return h.startsWith('127.');

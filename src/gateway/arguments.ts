@@ -71,7 +71,8 @@ export function invalid(field: string, message: string, names?: FieldNames): Gat
   return new GatewayError('INVALID_ARGUMENT', `Invalid argument '${names?.[field] ?? field}': ${message}`);
 }
 
-function typeOf(value: unknown): string {
+/** The JSON type of a value for "got ..." messages (the value itself is never echoed). */
+export function typeOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;

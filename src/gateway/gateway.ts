@@ -1,6 +1,6 @@
 import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { GatewayMetrics } from '../audit/callMetrics.js';
+import { CallMetrics } from '../audit/callMetrics.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
 import type { InstanceInfo, InstanceRegistry } from '../downstream/instances.js';
 import type { DownstreamPool } from '../downstream/pool.js';
@@ -39,7 +39,7 @@ export interface Closable {
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #logger: Logger;
-  readonly #metrics = new GatewayMetrics();
+  readonly #metrics = new CallMetrics();
   readonly #router: ServerRequestRouter;
   readonly #logs: LogRelay;
   readonly #startedAt = Date.now();
@@ -66,7 +66,7 @@ export class Gateway {
       router: this.#router,
       logger: options.logger,
       mayUse: (session, server) => {
-        const agent = this.agentFor(session);
+        const agent = this.#agentFor(session);
         return agent !== undefined && this.#snapshot.servers.has(server) && this.#snapshot.policy.decideServer(agent, server).allow;
       },
       levelChanged: () => {
@@ -74,8 +74,9 @@ export class Gateway {
       },
     });
     this.#mode = options.mode ?? 'meta';
-    // The host's getters read the fields as they are at each call (reload replaces them).
-    // The getters live in an object literal, where `this` is that object, so the Gateway is named.
+    // The host's getters read the fields when asked: every reload replaces the snapshot, and the
+    // pool is built after the surface (its connections report to the surface). The getters live
+    // in an object literal, where `this` is that object, so the Gateway is named.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const gateway = this;
     this.#native = new NativeSurface({
@@ -86,7 +87,7 @@ export class Gateway {
         get pool() {
           return gateway.#pool;
         },
-        agentFor: (session) => this.agentFor(session),
+        agentFor: (session) => this.#agentFor(session),
         run: (request, operation) => this.#calls.run(request, operation),
         metaTools: () => this.listTools(),
       },
@@ -115,19 +116,15 @@ export class Gateway {
       instances: this.#instances,
       snapshots: { current: () => this.#snapshot, swap: (next, previous) => this.#swap(next, previous) },
     });
-    // The host's getters read the fields as they are at each call (reload replaces the snapshot).
+    // Each call reads the snapshot in force when it starts (every reload replaces it).
     this.#calls = new CallPipeline(
       options,
       {
         get snapshot() {
           return gateway.#snapshot;
         },
-        get pool() {
-          return gateway.#pool;
-        },
-        get instances() {
-          return gateway.#instances;
-        },
+        pool: this.#pool,
+        instances: this.#instances,
       },
       this.#router,
       this.#metrics,
@@ -153,6 +150,11 @@ export class Gateway {
   /** Each configured server and the state of its shared connection, in file order. */
   serverStates(): ServerState[] {
     return serverStatesOf(this.#snapshot, this.#pool);
+  }
+
+  /** Whether `server` is configured now (cheap: asked by the metrics exporter at every call). */
+  isConfigured(server: string): boolean {
+    return this.#snapshot.servers.has(server);
   }
 
   /** The configured servers `agentId`'s rules let it see. */
@@ -203,7 +205,7 @@ export class Gateway {
   }
 
   /** The agent a session acts as when a request names none (native lists and calls); undefined when none can be settled. */
-  agentFor(session: UpstreamSession): string | undefined {
+  #agentFor(session: UpstreamSession): string | undefined {
     const bound = session.boundAgent ?? this.#options.boundAgent;
     const identity = resolveIdentity({
       requested: undefined,

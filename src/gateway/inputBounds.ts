@@ -17,9 +17,9 @@ import { nestsDeeperThan } from '../jsonDepth.js';
  */
 export const MAX_ARGUMENT_DEPTH = 64;
 /** MCP (2025-11-25) names tools with 1 to 128 characters; downstream servers may go beyond, never this far. */
-export const MAX_TOOL_NAME_LENGTH = 256;
-export const TOOL_NAME_RULE = `1 to ${MAX_TOOL_NAME_LENGTH} characters, none of them a control character`;
-export const AGENT_ID_RULE = `1 to ${AGENT_ID_MAX_LENGTH} characters, none of them a control character`;
+const MAX_TOOL_NAME_LENGTH = 256;
+const TOOL_NAME_RULE = `1 to ${MAX_TOOL_NAME_LENGTH} characters, none of them a control character`;
+const AGENT_ID_RULE = `1 to ${AGENT_ID_MAX_LENGTH} characters, none of them a control character`;
 
 // C0 controls, DEL and C1 controls: no name a person or a server chose contains them, and in
 // a log or audit line they can forge or hide text.

@@ -7,6 +7,7 @@
 
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { typeOf } from './arguments.js';
 
 interface Issue {
   readonly code: string;
@@ -88,10 +89,4 @@ function noun(expected: string): string {
     default:
       return `a ${expected}`;
   }
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
 }

@@ -6,7 +6,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 
 const AGENT_ID = { type: 'string', description: 'Your agent id, if you were given one' } as const;
 
-export const LIST_SERVERS: Tool = {
+const LIST_SERVERS: Tool = {
   name: 'list_servers',
   description: 'Step 1: list the MCP servers you may use, with counts of their tools, resources and prompts. Next: get_server_tools, then execute_tool.',
   inputSchema: {
@@ -19,7 +19,7 @@ export const LIST_SERVERS: Tool = {
   annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
-export const GET_SERVER_TOOLS: Tool = {
+const GET_SERVER_TOOLS: Tool = {
   name: 'get_server_tools',
   description: 'Step 2: get the definitions of the tools you may call on a server. Pass them to execute_tool.',
   inputSchema: {
@@ -36,7 +36,7 @@ export const GET_SERVER_TOOLS: Tool = {
   annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
-export const EXECUTE_TOOL: Tool = {
+const EXECUTE_TOOL: Tool = {
   name: 'execute_tool',
   description: "Step 3: call a tool on a server. Returns the server's result unchanged.",
   inputSchema: {
@@ -52,7 +52,7 @@ export const EXECUTE_TOOL: Tool = {
   },
 };
 
-export const READ_RESOURCE: Tool = {
+const READ_RESOURCE: Tool = {
   name: 'read_resource',
   description: 'Read a resource of a server by URI. Without uri: list the resources and URI templates you may read there.',
   inputSchema: {
@@ -67,7 +67,7 @@ export const READ_RESOURCE: Tool = {
   annotations: { readOnlyHint: true },
 };
 
-export const GET_PROMPT: Tool = {
+const GET_PROMPT: Tool = {
   name: 'get_prompt',
   description: "Get a server's prompt filled in with arguments. Without prompt: list the prompts you may get there.",
   inputSchema: {
@@ -83,7 +83,7 @@ export const GET_PROMPT: Tool = {
   annotations: { readOnlyHint: true },
 };
 
-export const GET_GATEWAY_STATUS: Tool = {
+const GET_GATEWAY_STATUS: Tool = {
   name: 'get_gateway_status',
   description: 'Debug: gateway health, servers, reloads and metrics.',
   inputSchema: { type: 'object', properties: { agent_id: AGENT_ID } },

@@ -1,6 +1,5 @@
-// Each configured server as the outside sees it: get_gateway_status, REST /health, the
-// Prometheus metrics and the start-up line all read this one projection, so they never
-// disagree about a server.
+// Each configured server as the outside sees it: get_gateway_status, REST /health and the
+// Prometheus scrape all read this one projection, so they never disagree about a server.
 import type { ConnectionState } from '../downstream/connection.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { redactCredentials, redactSecrets } from '../redact.js';

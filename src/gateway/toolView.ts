@@ -5,7 +5,7 @@ import { compilePattern } from '../policy/pattern.js';
 // else (no _meta, icons or execution hints, which cost tokens and mean nothing to it).
 const MODEL_FIELDS = ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'] as const;
 
-export function toolForModel(tool: Tool): Record<string, unknown> {
+function toolForModel(tool: Tool): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of MODEL_FIELDS) {
     const value = (tool as Record<string, unknown>)[field];

@@ -26,8 +26,10 @@ export type ServerStat = Pick<ServerState, 'name' | 'restarts' | 'state'>;
 
 /** A Gateway is one. */
 export interface MetricsSource {
-  /** Read at every scrape, and at every call to know which server names are configured. Must be cheap and not throw. */
+  /** Read at every scrape. Must not throw. */
   serverStates(): readonly ServerStat[];
+  /** Asked at every call, so it must be cheap (no per-server projection) and not throw. */
+  isConfigured(server: string): boolean;
 }
 
 export interface MetricsOptions {
@@ -61,7 +63,7 @@ export interface GatewayMetricsExporter {
   close(): void;
 }
 
-export const METRIC_PREFIX = 'mcp_gateway_';
+const METRIC_PREFIX = 'mcp_gateway_';
 const META_TOOLS = ['list_servers', 'get_server_tools', 'execute_tool', 'get_gateway_status'];
 const NONE = 'none';
 const UNKNOWN = 'unknown';
@@ -149,8 +151,14 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
 
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
-  // Asked at every call (a list of a few servers): a server added by a reload counts at once.
-  const isKnownServer = (server: string): boolean => readServers(source).some((d) => d.name === server);
+  // Asked at every call: a server added by a reload counts at once.
+  const isKnownServer = (server: string): boolean => {
+    try {
+      return source.isConfigured(server);
+    } catch {
+      return false;
+    }
+  };
 
   const toolLabel = (event: CallEvent, serverKnown: boolean): string => {
     if (event.tool === null) return NONE;

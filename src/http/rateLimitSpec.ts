@@ -2,6 +2,8 @@
 // `limits` library that flask-limiter uses ("200 per day", "30 per minute", "10/second",
 // lists joined by ";", "," or "|"). Pure: no I/O, no process, no limiter library.
 
+import { redactUrl } from '../redact.js';
+
 /** The route classes that carry their own limits (SignalWire's default, tools, call, session_delete). */
 export type RouteClass = 'default' | 'tools' | 'call' | 'session_delete';
 
@@ -158,10 +160,6 @@ export function parseRateLimitStorage(spec: string, field: string): RateLimitSto
   if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d+$/.test(url.pathname)) {
     throw new RateLimitSpecError(field, 'the redis URL path must be a database number, e.g. redis://host:6379/0');
   }
-  return { kind: 'redis', url: s, display: redactUrl(url) };
-}
-
-function redactUrl(url: URL): string {
-  const db = url.pathname.length > 1 ? url.pathname : '';
-  return `${url.protocol}//${url.host}${db}`;
+  // Shown without credentials or query; the database number stays, a bare "/" goes.
+  return { kind: 'redis', url: s, display: redactUrl(url).replace(/\/$/, '') };
 }

@@ -39,21 +39,27 @@ export interface SecurityHeaderOptions {
   readonly tls: boolean;
 }
 
+// Built once: every request sets them, so none builds them again.
+const PLAIN_HEADERS: readonly (readonly [string, string])[] = Object.freeze([
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cache-Control', 'no-store'],
+] as const);
+const TLS_HEADERS: readonly (readonly [string, string])[] = Object.freeze([
+  ...PLAIN_HEADERS,
+  ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as const,
+]);
+
 /** The security headers of every answer, whoever writes it. */
-export function securityHeaders(options: SecurityHeaderOptions): Record<string, string> {
-  return {
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-    'Referrer-Policy': 'no-referrer',
-    'Cache-Control': 'no-store',
-    ...(options.tls ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
-  };
+function securityHeaders(options: SecurityHeaderOptions): readonly (readonly [string, string])[] {
+  return options.tls ? TLS_HEADERS : PLAIN_HEADERS;
 }
 
 /** Set on every response before anything else, so 401s, 404s and SDK-written /mcp answers carry them too. */
 export function setSecurityHeaders(res: ServerResponse, options: SecurityHeaderOptions): void {
-  for (const [name, value] of Object.entries(securityHeaders(options))) res.setHeader(name, value);
+  for (const [name, value] of securityHeaders(options)) res.setHeader(name, value);
 }
 
 /**
@@ -62,10 +68,13 @@ export function setSecurityHeaders(res: ServerResponse, options: SecurityHeaderO
  */
 export function rawErrorResponse(statusLine: string, code: HttpErrorCode, message: string, options: SecurityHeaderOptions): string {
   const body = JSON.stringify({ error: message, code });
-  const headers = { 'Content-Type': 'application/json', ...securityHeaders(options), 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
-  return `HTTP/1.1 ${statusLine}\r\n${Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('')}\r\n${body}`;
+  const headers: (readonly [string, string])[] = [
+    ['Content-Type', 'application/json'],
+    ...securityHeaders(options),
+    ['Content-Length', String(Buffer.byteLength(body))],
+    ['Connection', 'close'],
+  ];
+  return `HTTP/1.1 ${statusLine}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | readonly string[]> = {}): void {

@@ -179,7 +179,7 @@ interface Invoked {
  * A session keeps its metadata for its lifetime and each call merges more in: the merged
  * object is bounded, so no caller grows a session without limit one call at a time.
  */
-export const MAX_SESSION_METADATA_BYTES = 16 * 1024;
+const MAX_SESSION_METADATA_BYTES = 16 * 1024;
 
 function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
   const bytes = mergedJsonBytes(kept, added);

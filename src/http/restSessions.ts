@@ -23,7 +23,7 @@ export interface RestSession {
   readonly metadata: Record<string, unknown>;
 }
 
-export const MAX_REST_SESSIONS = 10_000;
+const MAX_REST_SESSIONS = 10_000;
 
 export class RestSessionRegistry {
   /** owner key -> session id -> session; Map order is last-access order. */

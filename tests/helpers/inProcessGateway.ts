@@ -5,7 +5,7 @@
 // process any of them started (each carries MARKER in its environment) is left.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { MemoryAuditSink } from '../../src/audit/auditLog.js';
+import { MemoryAuditSink } from './memoryAuditSink.js';
 import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import type { GatewayOptions } from '../../src/gateway/options.js';

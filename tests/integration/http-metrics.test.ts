@@ -50,7 +50,8 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 
 const exporters: GatewayMetricsExporter[] = [];
 function metrics(serverStates: () => readonly ServerStat[] = () => [], maxToolLabels?: number): GatewayMetricsExporter {
-  const m = createMetrics({ serverStates }, maxToolLabels !== undefined ? { maxToolLabels } : {});
+  const isConfigured = (server: string): boolean => serverStates().some((d) => d.name === server);
+  const m = createMetrics({ serverStates, isConfigured }, maxToolLabels !== undefined ? { maxToolLabels } : {});
   exporters.push(m);
   return m;
 }

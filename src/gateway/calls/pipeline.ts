@@ -2,7 +2,7 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../../audit/auditLog.js';
 import { callRecord, clip } from '../../audit/callRecord.js';
-import type { GatewayMetrics } from '../../audit/callMetrics.js';
+import type { CallMetrics } from '../../audit/callMetrics.js';
 import type { AuditDecision } from '../../audit/record.js';
 import type { InstanceRegistry } from '../../downstream/instances.js';
 import type { DownstreamPool } from '../../downstream/pool.js';
@@ -49,10 +49,10 @@ export class CallPipeline {
   readonly #options: PipelineOptions;
   readonly #host: PipelineHost;
   readonly #router: ServerRequestRouter;
-  readonly #metrics: GatewayMetrics;
+  readonly #metrics: CallMetrics;
   readonly #logger: Logger;
 
-  constructor(options: PipelineOptions, host: PipelineHost, router: ServerRequestRouter, metrics: GatewayMetrics, logger: Logger) {
+  constructor(options: PipelineOptions, host: PipelineHost, router: ServerRequestRouter, metrics: CallMetrics, logger: Logger) {
     this.#options = options;
     this.#host = host;
     this.#router = router;

@@ -11,10 +11,10 @@ import { createHash } from 'node:crypto';
 
 export const DEFAULT_SEPARATOR = '__';
 /** Claude Code's limit on `mcp__<entry>__<tool>`. */
-export const CLIENT_NAME_LIMIT = 64;
+const CLIENT_NAME_LIMIT = 64;
 /** `mcp__gateway__`: what Claude Code puts before a tool of an entry named `gateway`. */
 export const DEFAULT_CLIENT_PREFIX_LENGTH = 'mcp__gateway__'.length;
-export const SEPARATOR_RULE = '1 to 4 characters of A-Z, a-z, 0-9, "_" and "-"';
+const SEPARATOR_RULE = '1 to 4 characters of A-Z, a-z, 0-9, "_" and "-"';
 const SEPARATOR = /^[A-Za-z0-9_-]{1,4}$/;
 const VALID = /^[A-Za-z0-9_-]+$/;
 const HASH_LENGTH = 8;

@@ -6,7 +6,7 @@
 // the server's own expansion. Server names are [A-Za-z0-9_.-], which a URI authority takes as
 // they are; they are percent-encoded anyway so the mapping stays reversible whatever they hold.
 
-export const GATEWAY_URI_SCHEME = 'mcpgw';
+const GATEWAY_URI_SCHEME = 'mcpgw';
 const PREFIX = `${GATEWAY_URI_SCHEME}://`;
 
 export function toGatewayUri(server: string, uri: string): string {

@@ -30,7 +30,7 @@ import type { NamingOptions } from './names.js';
 import { nativeToolOperation } from './nativeTool.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
-import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type ToolViewCache, type ViewContext } from './visible.js';
+import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type VisibleToolsCache, type VisibilityContext } from './visible.js';
 import { depthProblem } from '../inputBounds.js';
 
 // The native side of the gateway: the downstream tools, resources, templates and prompts an
@@ -71,7 +71,7 @@ export class NativeSurface {
   readonly #logger: Logger;
   readonly #enabled: boolean;
   readonly #catalog = new Catalog();
-  readonly #toolViews: ToolViewCache = new WeakMap();
+  readonly #toolCache: VisibleToolsCache = new WeakMap();
   readonly #changes: ListChanges;
   readonly #subscriptions: Subscriptions;
 
@@ -96,7 +96,7 @@ export class NativeSurface {
     return this.#catalog;
   }
 
-  #view(): ViewContext {
+  #visibility(): VisibilityContext {
     return {
       snapshot: this.#host.snapshot,
       pool: this.#host.pool,
@@ -104,7 +104,7 @@ export class NativeSurface {
       naming: this.#naming,
       logger: this.#logger,
       reserved: RESERVED,
-      toolViews: this.#toolViews,
+      toolCache: this.#toolCache,
     };
   }
 
@@ -114,8 +114,8 @@ export class NativeSurface {
    * the others; only a name not found there asks every server the agent may use.
    */
   async #resolveTool(ctx: OperationContext, name: string) {
-    const view = { ...this.#view(), snapshot: ctx.snapshot, pool: ctx.pool };
-    return (await visibleTools(view, ctx.agentId, true)).targets.get(name) ?? (await visibleTools(view, ctx.agentId)).targets.get(name);
+    const visibility = { ...this.#visibility(), snapshot: ctx.snapshot, pool: ctx.pool };
+    return (await visibleTools(visibility, ctx.agentId, true)).targets.get(name) ?? (await visibleTools(visibility, ctx.agentId)).targets.get(name);
   }
 
   // ---- lists ----
@@ -151,17 +151,17 @@ export class NativeSurface {
   async #answer(session: UpstreamSession, kind: ListKind): Promise<unknown>;
   async #answer(session: UpstreamSession, kind: ListKind): Promise<unknown> {
     const agent = this.#host.agentFor(session);
-    const view = this.#view();
+    const visibility = this.#visibility();
     switch (kind) {
       case 'tools': {
-        const native = this.#enabled && agent !== undefined ? (await visibleTools(view, agent)).tools : [];
+        const native = this.#enabled && agent !== undefined ? (await visibleTools(visibility, agent)).tools : [];
         return [...this.#host.metaTools(), ...native];
       }
       case 'prompts':
-        return agent === undefined ? [] : (await visiblePrompts(view, agent)).prompts;
+        return agent === undefined ? [] : (await visiblePrompts(visibility, agent)).prompts;
       case 'resources':
         // One fingerprint for both lists: resources/list_changed covers templates too.
-        return agent === undefined ? [[], []] : Promise.all([visibleResources(view, agent), visibleResourceTemplates(view, agent)]);
+        return agent === undefined ? [[], []] : Promise.all([visibleResources(visibility, agent), visibleResourceTemplates(visibility, agent)]);
     }
   }
 
@@ -184,7 +184,7 @@ export class NativeSurface {
 
   async getPrompt(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<GetPromptResult> {
     const outcome = await this.#host.run(nativeRequest('prompts/get', NO_ARGS, extra, session), async (ctx) => {
-      const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(name);
+      const target = (await visiblePrompts({ ...this.#visibility(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(name);
       if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${name}`);
       return getPromptOn(ctx, target.server, target.name, promptArguments({ arguments: rawArgs }, 'arguments'));
     });
@@ -203,7 +203,7 @@ export class NativeSurface {
     let server: string;
     let downstreamRef: Record<string, unknown>;
     if (ref.type === 'ref/prompt') {
-      const target = (await visiblePrompts({ ...this.#view(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(ref.name);
+      const target = (await visiblePrompts({ ...this.#visibility(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(ref.name);
       if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${ref.name}`);
       server = target.server;
       downstreamRef = { ...ref, name: target.name };

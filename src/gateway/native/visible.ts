@@ -19,17 +19,17 @@ export interface Target {
   readonly name: string;
 }
 
-export interface ToolsView {
+export interface VisibleTools {
   readonly tools: readonly Tool[];
   readonly targets: ReadonlyMap<string, Target>;
 }
 
-export interface PromptsView {
+export interface VisiblePrompts {
   readonly prompts: readonly Prompt[];
   readonly targets: ReadonlyMap<string, Target>;
 }
 
-export interface ViewContext {
+export interface VisibilityContext {
   readonly snapshot: Snapshot;
   readonly pool: DownstreamPool;
   readonly catalog: Catalog;
@@ -37,12 +37,12 @@ export interface ViewContext {
   readonly logger: Logger;
   /** Names a native tool must not take: the gateway's own tools (mode both). */
   readonly reserved: ReadonlySet<string>;
-  readonly toolViews: ToolViewCache;
+  readonly toolCache: VisibleToolsCache;
 }
 
 /** Per server in config order, what `fetch` gave; servers that failed are left out (and logged). */
 async function perServer<T>(
-  ctx: ViewContext,
+  ctx: VisibilityContext,
   agentId: string,
   fetch: (connection: DownstreamConnection, server: string) => Promise<T>,
   quiet = false,
@@ -64,17 +64,17 @@ async function perServer<T>(
 }
 
 /**
- * Views by policy (a reload compiles a new one), agent, and the servers' tool lists (each
+ * Answers by policy (a reload compiles a new one), agent, and the servers' tool lists (each
  * frozen and replaced when it changes), so an entry is reused only while all of them hold.
  * The surface owns one, so it goes away with its gateway.
  */
-export type ToolViewCache = WeakMap<Policy, Map<string, { readonly lists: readonly (readonly Tool[])[]; readonly view: ToolsView }>>;
+export type VisibleToolsCache = WeakMap<Policy, Map<string, { readonly lists: readonly (readonly Tool[])[]; readonly answer: VisibleTools }>>;
 
 /**
  * The agent's native tools. `runningOnly`: only servers whose tool list is at hand (a
  * native call's first try, so that a call never waits for another server to start).
  */
-export async function visibleTools(ctx: ViewContext, agentId: string, runningOnly = false): Promise<ToolsView> {
+export async function visibleTools(ctx: VisibilityContext, agentId: string, runningOnly = false): Promise<VisibleTools> {
   const lists = await perServer(
     ctx,
     agentId,
@@ -86,14 +86,14 @@ export async function visibleTools(ctx: ViewContext, agentId: string, runningOnl
     runningOnly,
   );
   const policy = ctx.snapshot.policy;
-  let byAgent = ctx.toolViews.get(policy);
+  let byAgent = ctx.toolCache.get(policy);
   if (!byAgent) {
     byAgent = new Map();
-    ctx.toolViews.set(policy, byAgent);
+    ctx.toolCache.set(policy, byAgent);
   }
   const key = `${agentId}\u0000${lists.map((l) => l.server).join('\u0000')}\u0000${ctx.naming.separator}\u0000${ctx.naming.maxLength}`;
   const cached = byAgent.get(key);
-  if (cached && cached.lists.length === lists.length && cached.lists.every((l, i) => l === lists[i]!.value)) return cached.view;
+  if (cached && cached.lists.length === lists.length && cached.lists.every((l, i) => l === lists[i]!.value)) return cached.answer;
 
   const picked: { server: string; tool: Tool }[] = [];
   for (const { server, value } of lists) {
@@ -111,12 +111,12 @@ export async function visibleTools(ctx: ViewContext, agentId: string, runningOnl
     // Everything the server said about the tool (title, description, schemas, annotations) but its name.
     return Object.freeze({ ...p.tool, name });
   });
-  const view: ToolsView = { tools: Object.freeze(tools), targets };
-  byAgent.set(key, { lists: lists.map((l) => l.value), view });
-  return view;
+  const answer: VisibleTools = { tools: Object.freeze(tools), targets };
+  byAgent.set(key, { lists: lists.map((l) => l.value), answer });
+  return answer;
 }
 
-export async function visiblePrompts(ctx: ViewContext, agentId: string): Promise<PromptsView> {
+export async function visiblePrompts(ctx: VisibilityContext, agentId: string): Promise<VisiblePrompts> {
   const lists = await perServer(ctx, agentId, (connection) => ctx.catalog.prompts(connection));
   const policy = ctx.snapshot.policy;
   const picked: { server: string; prompt: Prompt }[] = [];
@@ -135,7 +135,7 @@ export async function visiblePrompts(ctx: ViewContext, agentId: string): Promise
   return { prompts, targets };
 }
 
-export async function visibleResources(ctx: ViewContext, agentId: string): Promise<Resource[]> {
+export async function visibleResources(ctx: VisibilityContext, agentId: string): Promise<Resource[]> {
   const lists = await perServer(ctx, agentId, (connection) => ctx.catalog.resources(connection));
   const policy = ctx.snapshot.policy;
   const out: Resource[] = [];
@@ -145,7 +145,7 @@ export async function visibleResources(ctx: ViewContext, agentId: string): Promi
   return out;
 }
 
-export async function visibleResourceTemplates(ctx: ViewContext, agentId: string): Promise<ResourceTemplate[]> {
+export async function visibleResourceTemplates(ctx: VisibilityContext, agentId: string): Promise<ResourceTemplate[]> {
   const lists = await perServer(ctx, agentId, (connection) => ctx.catalog.resourceTemplates(connection));
   const policy = ctx.snapshot.policy;
   const out: ResourceTemplate[] = [];

@@ -54,7 +54,7 @@ export function isolatedLease(ctx: OperationContext, spec: ServerSpec): Promise<
   return ctx.instances.acquire({ spec, scope: agentScopeKey(ctx.agentId), label: `agent ${JSON.stringify(ctx.agentId)}`, agentId: ctx.agentId });
 }
 
-export function agentScopeKey(agentId: string): string {
+function agentScopeKey(agentId: string): string {
   return `agent:${agentId}`;
 }
 

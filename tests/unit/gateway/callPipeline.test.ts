@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../../src/audit/auditLog.js';
-import { GatewayMetrics } from '../../../src/audit/callMetrics.js';
+import { MemoryAuditSink } from '../../helpers/memoryAuditSink.js';
+import { CallMetrics } from '../../../src/audit/callMetrics.js';
 import type { InstanceRegistry } from '../../../src/downstream/instances.js';
 import type { DownstreamPool } from '../../../src/downstream/pool.js';
 import { GatewayError } from '../../../src/errors.js';
@@ -26,7 +26,7 @@ function pipeline() {
     { defaultTimeoutMs: 1_000, maxTimeoutMs: 2_000, audit, auditArgs: 'hash', onCall: (e) => events.push(e) },
     { snapshot, pool: {} as DownstreamPool, instances: {} as InstanceRegistry },
     new ServerRequestRouter(logger),
-    new GatewayMetrics(),
+    new CallMetrics(),
     logger,
   );
   return { calls, audit, events };

@@ -64,6 +64,8 @@ export interface InstanceInfo {
   readonly agentId: string;
   readonly createdAt: number;
   readonly lastAccessed: number;
+  /** Since the last call, by the registry's clock (lastAccessed is in that clock's time). */
+  readonly idleMs: number;
   readonly timeoutS: number;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly pid: number | undefined;
@@ -210,11 +212,12 @@ export class InstanceRegistry {
 
   find(server: string, scope: string): InstanceInfo | undefined {
     const i = this.#instances.get(instanceKey(server, scope));
-    return i ? info(i) : undefined;
+    return i ? info(i, this.#clock.now()) : undefined;
   }
 
   list(): InstanceInfo[] {
-    return [...this.#instances.values()].map(info);
+    const now = this.#clock.now();
+    return [...this.#instances.values()].map((i) => info(i, now));
   }
 
   /** Closes expired and dead instances; runs every cleanup interval. */
@@ -367,13 +370,14 @@ function instanceKey(server: string, scope: string): string {
   return `${server}\0${scope}`;
 }
 
-function info(i: Instance): InstanceInfo {
+function info(i: Instance, now: number): InstanceInfo {
   return {
     server: i.server,
     scope: i.scope,
     agentId: i.agentId,
     createdAt: i.createdAt,
     lastAccessed: i.lastAccessed,
+    idleMs: now - i.lastAccessed,
     timeoutS: i.timeoutS,
     metadata: i.metadata,
     pid: i.connection.pid,

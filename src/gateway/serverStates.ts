@@ -15,7 +15,7 @@ export interface ServerState {
   /** Restarts since the connection was created (cumulative). */
   readonly restarts: number;
   readonly consecutiveFailures: number;
-  /** While failed: Date.now() before which no new attempt is made. */
+  /** While failed: the time (the connection clock's, real time outside tests) before which no new attempt is made. */
   readonly nextRetryAt: number | null;
   /** Calls are refused at once until nextRetryAt. */
   readonly failingFast: boolean;

@@ -69,7 +69,7 @@ export function gatewayStatus(source: StatusSource, agentId: string): Record<str
         agent: i.agentId,
         state: i.state,
         pid: i.pid ?? null,
-        idle_s: Math.round((Date.now() - i.lastAccessed) / 1000),
+        idle_s: Math.round(i.idleMs / 1000),
         timeout_s: i.timeoutS,
       })),
     reload: callerReload(source.reload, agentId, (server) => snapshot.policy.decideServer(agentId, server).allow),

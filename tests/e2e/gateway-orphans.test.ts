@@ -34,12 +34,22 @@ guardAgainstLeaks(MARKER, {
   timeoutMs: 5_000,
 });
 
-/** uid of `nobody` when this test runs as root with runuser at hand: then the gateway also runs as an ordinary user. */
+/**
+ * uid of `nobody` when this test runs as root with runuser at hand and `nobody` can read the
+ * built gateway (a checkout inside a private folder, e.g. one made by mktemp, is out of its
+ * reach): then the gateway also runs as an ordinary user.
+ */
 const NOBODY = ((): number | undefined => {
   if (process.getuid?.() !== 0) return undefined;
   const id = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
   const runuser = spawnSync('runuser', ['--help'], { encoding: 'utf8' });
-  return id.status === 0 && runuser.status === 0 ? Number(id.stdout.trim()) : undefined;
+  if (id.status !== 0 || runuser.status !== 0) return undefined;
+  const reachable = spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', GATEWAY_MAIN], { encoding: 'utf8' });
+  if (reachable.status !== 0) {
+    console.log(`gateway-orphans: 'nobody' cannot read ${GATEWAY_MAIN}; the as-nobody case is not run here`);
+    return undefined;
+  }
+  return Number(id.stdout.trim());
 })();
 
 interface Started {

@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { FIELDS, serverTerms, titleOf, toolTerms } from './toolFields.js';
-import { queryTerms } from './tokens.js';
+import { queryWords } from './tokens.js';
 
 // A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
 // terms; a term's frequencies in all fields are weighted and length-normalized per field,
@@ -151,33 +151,39 @@ export class ToolIndex {
     const averages = this.#totalLengths.map((total) => Math.max(total / this.#size, 1));
     const searched = new Map<string, boolean>();
     const scores = new Map<Doc, number>();
-    for (const { term, weight } of queryTerms(query)) {
-      const byServer = this.#postings.get(term);
-      if (!byServer) continue;
-      let found = 0;
-      for (const postings of byServer.values()) found += postings.length;
-      const idf = Math.log(1 + (this.#size - found + 0.5) / (found + 0.5));
-      for (const [server, postings] of byServer) {
-        if (options.servers) {
-          let accepted = searched.get(server);
-          if (accepted === undefined) {
-            accepted = options.servers(server);
-            searched.set(server, accepted);
+    // A word's synonyms are alternatives: each word adds its best match, so a tool that
+    // says both "find" and "search" is not counted twice for "find".
+    for (const { alternatives } of queryWords(query)) {
+      const best = new Map<Doc, number>();
+      for (const { term, weight } of alternatives) {
+        const byServer = this.#postings.get(term);
+        if (!byServer) continue;
+        let found = 0;
+        for (const postings of byServer.values()) found += postings.length;
+        const idf = Math.log(1 + (this.#size - found + 0.5) / (found + 0.5));
+        for (const [server, postings] of byServer) {
+          if (options.servers) {
+            let accepted = searched.get(server);
+            if (accepted === undefined) {
+              accepted = options.servers(server);
+              searched.set(server, accepted);
+            }
+            if (!accepted) continue;
           }
-          if (!accepted) continue;
-        }
-        for (const { doc, counts } of postings) {
-          let frequency = 0;
-          for (let field = 0; field < counts.length; field++) {
-            const count = counts[field]!;
-            if (count === 0) continue;
-            const b = LENGTH_NORMALIZATION[field as 0]!;
-            frequency += (WEIGHTS[field as 0]! * count) / (1 - b + (b * doc.lengths[field]!) / averages[field]!);
+          for (const { doc, counts } of postings) {
+            let frequency = 0;
+            for (let field = 0; field < counts.length; field++) {
+              const count = counts[field]!;
+              if (count === 0) continue;
+              const b = LENGTH_NORMALIZATION[field as 0]!;
+              frequency += (WEIGHTS[field as 0]! * count) / (1 - b + (b * doc.lengths[field]!) / averages[field]!);
+            }
+            const score = (weight * idf * frequency * (K1 + 1)) / (K1 + frequency);
+            if (score > (best.get(doc) ?? 0)) best.set(doc, score);
           }
-          const score = (weight * idf * frequency * (K1 + 1)) / (K1 + frequency);
-          scores.set(doc, (scores.get(doc) ?? 0) + score);
         }
       }
+      for (const [doc, score] of best) scores.set(doc, (scores.get(doc) ?? 0) + score);
     }
     const ranked = [...scores].sort(([a, x], [b, y]) => y - x || compare(a.server, b.server) || compare(a.tool, b.tool));
     const hits: SearchHit[] = [];

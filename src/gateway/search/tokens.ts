@@ -58,6 +58,11 @@ export function termsOf(text: string, maxChars: number, maxTerms: number, splitH
   return out;
 }
 
+/** A question ("what tables are there", "which files changed") asks to read: it looks for the reading verbs too, at this weight. */
+const QUESTION = /(?:^|[^\p{L}])(?:what|which|who|whom|whose|where|when|how)(?:$|[^\p{L}])/iu;
+const QUESTION_WEIGHT = 0.4;
+const READING: readonly string[] = ['list', 'get', 'show', 'search', 'find', 'read', 'describe'].map(stem);
+
 const MAX_QUERY_CHARS = 1_000;
 const MAX_QUERY_WORDS = 32;
 
@@ -67,11 +72,16 @@ const MAX_QUERY_WORDS = 32;
  * not "git" and "hub".
  */
 export function queryWords(query: string): QueryWord[] {
-  const written = [...new Set(termsOf(query, MAX_QUERY_CHARS, MAX_QUERY_WORDS, false))];
-  return written.map((term) => {
+  const clipped = query.slice(0, MAX_QUERY_CHARS);
+  const written = [...new Set(termsOf(clipped, MAX_QUERY_CHARS, MAX_QUERY_WORDS, false))];
+  const words = written.map((term) => {
     const alternatives: QueryTerm[] = [{ term, weight: 1 }];
     const synonyms = synonymsOf(term);
     if (synonyms) for (const [synonym, weight] of synonyms) if (!written.includes(synonym)) alternatives.push({ term: synonym, weight });
     return { alternatives };
   });
+  if (written.length > 0 && QUESTION.test(clipped) && !READING.some((verb) => written.includes(verb))) {
+    words.push({ alternatives: READING.map((term) => ({ term, weight: QUESTION_WEIGHT })) });
+  }
+  return words;
 }

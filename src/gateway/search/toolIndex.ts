@@ -36,6 +36,11 @@ const SERVER_NAME_BONUS = 2;
  * multiplied by (words matched / words) to this power (Lucene's old coordination factor).
  */
 const COVERAGE = 0.5;
+/**
+ * Added, times the share of a tool's name the query says (synonyms at their weight): a name
+ * is the tool's own summary, so "list the tables" is list_tables more than create_table.
+ */
+const NAME_BONUS = 3;
 /** How fast repeated matches saturate. */
 const K1 = 2;
 /** A larger list is indexed up to here: the search stays fast, whatever a server sends. */
@@ -57,6 +62,8 @@ interface Doc {
   readonly title: string | undefined;
   readonly description: string;
   readonly lengths: readonly number[];
+  /** The distinct terms of the name. */
+  readonly name: readonly string[];
 }
 
 interface Posting {
@@ -97,6 +104,7 @@ export class ToolIndex {
         title,
         description: typeof tool.description === 'string' ? clip(tool.description, descriptionChars) : '',
         lengths: fields.map((terms) => terms.length),
+        name: [...new Set(fields[0])],
       };
       docs.push(doc);
       const counts = new Map<string, number[]>();
@@ -201,6 +209,8 @@ export class ToolIndex {
       }
     }
     const named = new Map<string, number>();
+    const wanted = new Map<string, number>();
+    for (const { alternatives } of words) for (const { term, weight } of alternatives) wanted.set(term, Math.max(wanted.get(term) ?? 0, weight));
     for (const [doc, score] of scores) {
       let bonus = named.get(doc.server);
       if (bonus === undefined) {
@@ -208,6 +218,9 @@ export class ToolIndex {
         bonus = SERVER_NAME_BONUS * words.filter((word) => nameTerms.has(word.alternatives[0]!.term)).length;
         named.set(doc.server, bonus);
       }
+      let said = 0;
+      for (const term of doc.name) said += wanted.get(term) ?? 0;
+      if (doc.name.length > 0) bonus += NAME_BONUS * (said / doc.name.length);
       scores.set(doc, (score + bonus) * (matched.get(doc)! / words.length) ** COVERAGE);
     }
     const ranked = [...scores].sort(([a, x], [b, y]) => y - x || compare(a.server, b.server) || compare(a.tool, b.tool));

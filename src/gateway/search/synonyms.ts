@@ -12,12 +12,12 @@ interface Group {
 
 const GROUPS: readonly Group[] = [
   // verbs
-  { weight: 0.6, words: ['create', 'add', 'new', 'make', 'insert', 'generate', 'open'] },
+  { weight: 0.6, words: ['create', 'add', 'new', 'make', 'insert', 'generate', 'open', 'write'] },
   { weight: 0.6, words: ['delete', 'remove', 'destroy', 'erase', 'trash', 'purge', 'unlink', 'forget', 'discard'] },
   { weight: 0.35, words: ['list', 'get', 'show', 'find', 'search', 'fetch', 'read', 'retrieve', 'view', 'lookup', 'display', 'query', 'browse'] },
   { weight: 0.6, words: ['list', 'enumerate'] },
   { weight: 0.6, words: ['search', 'find', 'lookup', 'locate', 'grep', 'query', 'filter'] },
-  { weight: 0.6, words: ['get', 'fetch', 'read', 'retrieve', 'load', 'download'] },
+  { weight: 0.6, words: ['get', 'fetch', 'read', 'retrieve', 'load', 'download', 'open'] },
   { weight: 0.6, words: ['update', 'edit', 'modify', 'change', 'set', 'patch', 'alter', 'replace', 'rename'] },
   { weight: 0.6, words: ['write', 'save', 'store', 'persist', 'put'] },
   { weight: 0.6, words: ['run', 'execute', 'exec', 'invoke', 'launch', 'trigger', 'start', 'dispatch'] },
@@ -58,7 +58,7 @@ const GROUPS: readonly Group[] = [
   { weight: 0.6, words: ['org', 'organization', 'organisation', 'workspace', 'team'] },
   { weight: 0.6, words: ['error', 'exception', 'crash', 'failure'] },
   { weight: 0.6, words: ['image', 'picture', 'photo', 'img', 'png', 'jpeg', 'jpg', 'gif', 'media'] },
-  { weight: 0.6, words: ['url', 'link', 'address'] },
+  { weight: 0.6, words: ['url', 'link', 'address', 'https'] },
   { weight: 0.6, words: ['website', 'site', 'web', 'webpage', 'page', 'homepage'] },
   { weight: 0.6, words: ['http', 'network', 'request', 'traffic'] },
   { weight: 0.8, words: ['email', 'mail', 'inbox'] },
@@ -67,6 +67,7 @@ const GROUPS: readonly Group[] = [
   { weight: 0.6, words: ['config', 'configuration', 'setting', 'preference', 'option'] },
   { weight: 0.6, words: ['info', 'information', 'metadata', 'detail', 'stat', 'properties'] },
   { weight: 0.6, words: ['status', 'state'] },
+  { weight: 0.6, words: ['permission', 'access', 'role', 'restriction'] },
   { weight: 0.6, words: ['label', 'tag'] },
   { weight: 0.6, words: ['relation', 'relationship', 'connection', 'edge', 'link'] },
   { weight: 0.6, words: ['entity', 'node'] },

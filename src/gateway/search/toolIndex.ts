@@ -215,7 +215,9 @@ export class ToolIndex {
       let bonus = named.get(doc.server);
       if (bonus === undefined) {
         const nameTerms = this.#servers.get(doc.server)!.nameTerms;
-        bonus = SERVER_NAME_BONUS * words.filter((word) => nameTerms.has(word.alternatives[0]!.term)).length;
+        bonus = 0;
+        for (const { alternatives } of words)
+          bonus += SERVER_NAME_BONUS * Math.max(0, ...alternatives.map(({ term, weight }) => (nameTerms.has(term) ? weight : 0)));
         named.set(doc.server, bonus);
       }
       let said = 0;

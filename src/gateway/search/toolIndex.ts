@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { FIELDS, serverNameTerms, serverTerms, titleOf, toolTerms } from './toolFields.js';
-import { queryWords } from './tokens.js';
+import { queryWords, type QueryWord } from './tokens.js';
 
 // A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
 // terms; a term's frequencies in all fields are weighted and length-normalized per field,
@@ -166,13 +166,48 @@ export class ToolIndex {
   search(query: string, options: SearchOptions): SearchHit[] {
     const limit = Math.min(Math.floor(options.limit), MAX_HITS);
     if (!(limit > 0) || this.#size === 0) return [];
+    const words = queryWords(query);
+    const { scores, matched } = this.#match(words, options.servers);
+    const wanted = new Map<string, number>();
+    for (const { alternatives } of words) for (const { term, weight } of alternatives) wanted.set(term, Math.max(wanted.get(term) ?? 0, weight));
+    const serverBonuses = new Map<string, number>();
+    for (const [doc, score] of scores) {
+      let serverBonus = serverBonuses.get(doc.server);
+      if (serverBonus === undefined) {
+        serverBonus = this.#serverBonus(doc.server, words);
+        serverBonuses.set(doc.server, serverBonus);
+      }
+      let said = 0;
+      for (const term of doc.name) said += wanted.get(term) ?? 0;
+      const nameBonus = doc.name.length === 0 ? 0 : (NAME_BONUS * said) / doc.name.length;
+      scores.set(doc, (score + serverBonus + nameBonus) * (matched.get(doc)! / words.length) ** COVERAGE);
+    }
+    const ranked = [...scores].sort(([a, x], [b, y]) => y - x || compare(a.server, b.server) || compare(a.tool, b.tool));
+    const hits: SearchHit[] = [];
+    for (const [doc, score] of ranked) {
+      if (hits.length >= limit) break;
+      if (!options.allow(doc.server, doc.tool)) continue;
+      hits.push({
+        server: doc.server,
+        tool: doc.tool,
+        ...(doc.title !== undefined ? { title: doc.title } : {}),
+        description: doc.description,
+        score: Math.round(score * 1000) / 1000,
+      });
+    }
+    return hits;
+  }
+
+  /**
+   * The BM25F score of every tool that matches a word, and how many words it matches. A
+   * word's synonyms are alternatives: each word adds its best match, so a tool that says
+   * both "find" and "search" is not counted twice for "find".
+   */
+  #match(words: readonly QueryWord[], servers: ((server: string) => boolean) | undefined): { scores: Map<Doc, number>; matched: Map<Doc, number> } {
     const averages = this.#totalLengths.map((total) => Math.max(total / this.#size, 1));
     const searched = new Map<string, boolean>();
     const scores = new Map<Doc, number>();
     const matched = new Map<Doc, number>();
-    // A word's synonyms are alternatives: each word adds its best match, so a tool that
-    // says both "find" and "search" is not counted twice for "find".
-    const words = queryWords(query);
     for (const { alternatives } of words) {
       const best = new Map<Doc, number>();
       for (const { term, weight } of alternatives) {
@@ -182,10 +217,10 @@ export class ToolIndex {
         for (const postings of byServer.values()) found += postings.length;
         const idf = Math.log(1 + (this.#size - found + 0.5) / (found + 0.5));
         for (const [server, postings] of byServer) {
-          if (options.servers) {
+          if (servers) {
             let accepted = searched.get(server);
             if (accepted === undefined) {
-              accepted = options.servers(server);
+              accepted = servers(server);
               searched.set(server, accepted);
             }
             if (!accepted) continue;
@@ -208,37 +243,19 @@ export class ToolIndex {
         matched.set(doc, (matched.get(doc) ?? 0) + 1);
       }
     }
-    const named = new Map<string, number>();
-    const wanted = new Map<string, number>();
-    for (const { alternatives } of words) for (const { term, weight } of alternatives) wanted.set(term, Math.max(wanted.get(term) ?? 0, weight));
-    for (const [doc, score] of scores) {
-      let bonus = named.get(doc.server);
-      if (bonus === undefined) {
-        const nameTerms = this.#servers.get(doc.server)!.nameTerms;
-        bonus = 0;
-        for (const { alternatives } of words)
-          bonus += SERVER_NAME_BONUS * Math.max(0, ...alternatives.map(({ term, weight }) => (nameTerms.has(term) ? weight : 0)));
-        named.set(doc.server, bonus);
-      }
-      let said = 0;
-      for (const term of doc.name) said += wanted.get(term) ?? 0;
-      if (doc.name.length > 0) bonus += NAME_BONUS * (said / doc.name.length);
-      scores.set(doc, (score + bonus) * (matched.get(doc)! / words.length) ** COVERAGE);
+    return { scores, matched };
+  }
+
+  /** SERVER_NAME_BONUS for each query word (or synonym, at its weight) the server's name holds. */
+  #serverBonus(server: string, words: readonly QueryWord[]): number {
+    const nameTerms = this.#servers.get(server)!.nameTerms;
+    let bonus = 0;
+    for (const { alternatives } of words) {
+      let best = 0;
+      for (const { term, weight } of alternatives) if (nameTerms.has(term)) best = Math.max(best, weight);
+      bonus += SERVER_NAME_BONUS * best;
     }
-    const ranked = [...scores].sort(([a, x], [b, y]) => y - x || compare(a.server, b.server) || compare(a.tool, b.tool));
-    const hits: SearchHit[] = [];
-    for (const [doc, score] of ranked) {
-      if (hits.length >= limit) break;
-      if (!options.allow(doc.server, doc.tool)) continue;
-      hits.push({
-        server: doc.server,
-        tool: doc.tool,
-        ...(doc.title !== undefined ? { title: doc.title } : {}),
-        description: doc.description,
-        score: Math.round(score * 1000) / 1000,
-      });
-    }
-    return hits;
+    return bonus;
   }
 }
 

@@ -1,0 +1,106 @@
+import { stem } from './stems.js';
+
+// Words that tools and agents use for the same thing. Each group is symmetric: a query word
+// also looks for the others, at the group's weight (below 1, so the word the agent used
+// ranks first). The table is about the vocabulary of tools in general (CRUD verbs, browser
+// actions, the objects of trackers, chats, code hosts and databases), never one server's.
+
+interface Group {
+  readonly weight: number;
+  readonly words: readonly string[];
+}
+
+const GROUPS: readonly Group[] = [
+  // verbs
+  { weight: 0.6, words: ['create', 'add', 'new', 'make', 'insert', 'generate', 'open'] },
+  { weight: 0.6, words: ['delete', 'remove', 'destroy', 'erase', 'trash', 'purge', 'unlink'] },
+  { weight: 0.35, words: ['list', 'get', 'show', 'find', 'search', 'fetch', 'read', 'retrieve', 'view', 'lookup', 'display', 'query', 'browse'] },
+  { weight: 0.6, words: ['list', 'enumerate'] },
+  { weight: 0.6, words: ['search', 'find', 'lookup', 'locate', 'grep', 'query', 'filter'] },
+  { weight: 0.6, words: ['get', 'fetch', 'read', 'retrieve', 'load', 'download'] },
+  { weight: 0.6, words: ['update', 'edit', 'modify', 'change', 'set', 'patch', 'alter', 'replace', 'rename'] },
+  { weight: 0.6, words: ['write', 'save', 'store', 'persist', 'put'] },
+  { weight: 0.6, words: ['run', 'execute', 'exec', 'invoke', 'launch', 'trigger', 'start'] },
+  { weight: 0.6, words: ['stop', 'kill', 'terminate', 'cancel', 'abort', 'halt', 'end'] },
+  { weight: 0.6, words: ['navigate', 'open', 'go', 'goto', 'browse', 'visit', 'load'] },
+  { weight: 0.6, words: ['click', 'press', 'tap'] },
+  { weight: 0.6, words: ['type', 'fill', 'enter', 'input'] },
+  { weight: 0.6, words: ['screenshot', 'capture', 'snapshot'] },
+  { weight: 0.6, words: ['send', 'post', 'publish', 'share'] },
+  { weight: 0.6, words: ['reply', 'respond', 'answer', 'comment'] },
+  { weight: 0.6, words: ['copy', 'duplicate', 'clone'] },
+  { weight: 0.6, words: ['move', 'relocate', 'transfer'] },
+  { weight: 0.6, words: ['close', 'resolve', 'finish'] },
+  { weight: 0.6, words: ['diff', 'compare', 'difference'] },
+  { weight: 0.6, words: ['upload', 'attach'] },
+  { weight: 0.6, words: ['download', 'export'] },
+  { weight: 0.6, words: ['validate', 'verify', 'check'] },
+  { weight: 0.6, words: ['evaluate', 'eval', 'javascript', 'js', 'script'] },
+  { weight: 0.6, words: ['wait', 'sleep', 'pause', 'delay'] },
+  { weight: 0.6, words: ['notify', 'notification', 'alert'] },
+  // nouns
+  { weight: 0.6, words: ['file', 'document'] },
+  { weight: 0.6, words: ['page', 'doc', 'document', 'article', 'note'] },
+  { weight: 0.6, words: ['folder', 'directory', 'dir'] },
+  { weight: 0.7, words: ['issue', 'ticket', 'bug', 'defect'] },
+  { weight: 0.5, words: ['issue', 'task', 'todo'] },
+  { weight: 0.8, words: ['pr', 'mr'] },
+  { weight: 0.8, words: ['repo', 'repository'] },
+  { weight: 0.6, words: ['message', 'chat', 'post', 'msg', 'dm'] },
+  { weight: 0.6, words: ['channel', 'room', 'conversation'] },
+  { weight: 0.8, words: ['db', 'database'] },
+  { weight: 0.6, words: ['sql', 'query'] },
+  { weight: 0.6, words: ['table', 'collection'] },
+  { weight: 0.6, words: ['record', 'row', 'entry'] },
+  { weight: 0.6, words: ['user', 'member', 'person', 'people', 'account', 'profile'] },
+  { weight: 0.6, words: ['org', 'organization', 'organisation', 'workspace', 'team'] },
+  { weight: 0.6, words: ['error', 'exception', 'crash', 'failure'] },
+  { weight: 0.6, words: ['image', 'picture', 'photo', 'img'] },
+  { weight: 0.6, words: ['url', 'link', 'address'] },
+  { weight: 0.6, words: ['website', 'site', 'web', 'webpage', 'page'] },
+  { weight: 0.8, words: ['email', 'mail', 'inbox'] },
+  { weight: 0.6, words: ['event', 'meeting', 'appointment'] },
+  { weight: 0.6, words: ['calendar', 'schedule'] },
+  { weight: 0.6, words: ['config', 'configuration', 'setting', 'preference', 'option'] },
+  { weight: 0.6, words: ['info', 'information', 'metadata', 'detail', 'stat', 'properties'] },
+  { weight: 0.6, words: ['status', 'state'] },
+  { weight: 0.6, words: ['label', 'tag'] },
+  { weight: 0.6, words: ['relation', 'relationship'] },
+  { weight: 0.6, words: ['latest', 'recent', 'newest', 'last'] },
+  { weight: 0.6, words: ['log', 'history'] },
+  { weight: 0.6, words: ['reaction', 'emoji'] },
+  { weight: 0.6, words: ['favorite', 'star', 'bookmark'] },
+  { weight: 0.6, words: ['workflow', 'pipeline'] },
+  { weight: 0.6, words: ['time', 'clock', 'date'] },
+  { weight: 0.6, words: ['memory', 'remember', 'recall'] },
+  { weight: 0.6, words: ['content', 'contents', 'text', 'body'] },
+];
+
+/** Phrases read as one more word, on both the indexed and the query side (after stemming). */
+export const PHRASES: readonly (readonly [string, string, string])[] = [
+  ['pull', 'request', 'pr'],
+  ['merge', 'request', 'mr'],
+  ['web', 'page', 'webpage'],
+].map(([a, b, word]) => [stem(a!), stem(b!), stem(word!)] as const);
+
+/** Stem -> its synonyms' stems with the weight of the strongest group they share. */
+const TABLE: ReadonlyMap<string, ReadonlyMap<string, number>> = (() => {
+  const table = new Map<string, Map<string, number>>();
+  for (const group of GROUPS) {
+    const stems = [...new Set(group.words.map(stem))];
+    for (const from of stems) {
+      let entry = table.get(from);
+      if (!entry) {
+        entry = new Map();
+        table.set(from, entry);
+      }
+      for (const to of stems) if (to !== from) entry.set(to, Math.max(entry.get(to) ?? 0, group.weight));
+    }
+  }
+  return table;
+})();
+
+/** The synonyms of a stemmed word and their weights (none for most words). */
+export function synonymsOf(term: string): ReadonlyMap<string, number> | undefined {
+  return TABLE.get(term);
+}

@@ -1,0 +1,204 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { FIELDS, serverTerms, titleOf, toolTerms } from './toolFields.js';
+import { queryTerms } from './tokens.js';
+
+// A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
+// terms; a term's frequencies in all fields are weighted and length-normalized per field,
+// summed, and saturated once (BM25F), so a word in the name and the description is not
+// counted twice as in a sum of per-field BM25 scores. Query words bring their synonyms at a
+// lower weight (synonyms.ts). Everything is in memory and in process: no network, no model.
+
+export interface SearchHit {
+  readonly server: string;
+  readonly tool: string;
+  readonly title?: string;
+  readonly description: string;
+  readonly score: number;
+}
+
+export interface SearchOptions {
+  readonly limit: number;
+  /** The policy: a hit it refuses is never returned. */
+  readonly allow: (server: string, tool: string) => boolean;
+  /** Only servers it accepts are searched. */
+  readonly servers?: (server: string) => boolean;
+}
+
+/** Per field of FIELDS: how much a match weighs, and how much the field's length discounts it. */
+const WEIGHTS = [3, 2, 1, 0.5, 0.4] as const;
+const LENGTH_NORMALIZATION = [0.3, 0.3, 0.75, 0.75, 0.3] as const;
+/** How fast repeated matches saturate. */
+const K1 = 1.2;
+/** A larger list is indexed up to here: the search stays fast, whatever a server sends. */
+const MAX_TOOLS_PER_SERVER = 5_000;
+const MAX_HITS = 100;
+/** Result descriptions are clipped so that five hits stay well under 500 tokens. */
+const DESCRIPTION_CHARS = 200;
+const TITLE_CHARS = 80;
+
+interface Doc {
+  readonly server: string;
+  readonly tool: string;
+  readonly title: string | undefined;
+  readonly description: string;
+  readonly lengths: readonly number[];
+}
+
+interface Posting {
+  readonly doc: Doc;
+  /** Occurrences of the term per field. */
+  readonly counts: readonly number[];
+}
+
+interface ServerEntry {
+  readonly docs: readonly Doc[];
+  readonly terms: readonly string[];
+}
+
+export class ToolIndex {
+  /** term -> server -> the postings of that server's tools. */
+  readonly #postings = new Map<string, Map<string, Posting[]>>();
+  readonly #servers = new Map<string, ServerEntry>();
+  /** Sum of the field lengths over all tools, for the average lengths. */
+  readonly #totalLengths: number[] = FIELDS.map(() => 0);
+  #size = 0;
+
+  /** Replaces what is indexed for `server` (its description may be undefined). */
+  update(server: string, serverDescription: string | undefined, tools: readonly Tool[]): void {
+    this.remove(server);
+    const serverField = serverTerms(server, serverDescription);
+    const docs: Doc[] = [];
+    const byTerm = new Map<string, Posting[]>();
+    for (const tool of tools.length > MAX_TOOLS_PER_SERVER ? tools.slice(0, MAX_TOOLS_PER_SERVER) : tools) {
+      const fields = toolTerms(tool, serverField);
+      const title = titleOf(tool);
+      const doc: Doc = {
+        server,
+        tool: tool.name,
+        title: title === undefined ? undefined : clip(title, TITLE_CHARS),
+        description: typeof tool.description === 'string' ? clip(tool.description, DESCRIPTION_CHARS) : '',
+        lengths: fields.map((terms) => terms.length),
+      };
+      docs.push(doc);
+      const counts = new Map<string, number[]>();
+      fields.forEach((terms, field) => {
+        this.#totalLengths[field]! += terms.length;
+        for (const term of terms) {
+          let perField = counts.get(term);
+          if (!perField) {
+            perField = FIELDS.map(() => 0);
+            counts.set(term, perField);
+          }
+          perField[field]!++;
+        }
+      });
+      for (const [term, perField] of counts) {
+        let postings = byTerm.get(term);
+        if (!postings) {
+          postings = [];
+          byTerm.set(term, postings);
+        }
+        postings.push({ doc, counts: perField });
+      }
+    }
+    for (const [term, postings] of byTerm) {
+      let byServer = this.#postings.get(term);
+      if (!byServer) {
+        byServer = new Map();
+        this.#postings.set(term, byServer);
+      }
+      byServer.set(server, postings);
+    }
+    this.#servers.set(server, { docs, terms: [...byTerm.keys()] });
+    this.#size += docs.length;
+  }
+
+  remove(server: string): void {
+    const entry = this.#servers.get(server);
+    if (!entry) return;
+    for (const term of entry.terms) {
+      const byServer = this.#postings.get(term);
+      byServer?.delete(server);
+      if (byServer?.size === 0) this.#postings.delete(term);
+    }
+    for (const doc of entry.docs) doc.lengths.forEach((length, field) => (this.#totalLengths[field]! -= length));
+    this.#size -= entry.docs.length;
+    this.#servers.delete(server);
+  }
+
+  has(server: string): boolean {
+    return this.#servers.has(server);
+  }
+
+  /** Tools indexed. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Best first, at most `limit` (and at most MAX_HITS); ties go by server, then tool name. */
+  search(query: string, options: SearchOptions): SearchHit[] {
+    const limit = Math.min(Math.floor(options.limit), MAX_HITS);
+    if (!(limit > 0) || this.#size === 0) return [];
+    const averages = this.#totalLengths.map((total) => Math.max(total / this.#size, 1));
+    const searched = new Map<string, boolean>();
+    const scores = new Map<Doc, number>();
+    for (const { term, weight } of queryTerms(query)) {
+      const byServer = this.#postings.get(term);
+      if (!byServer) continue;
+      let found = 0;
+      for (const postings of byServer.values()) found += postings.length;
+      const idf = Math.log(1 + (this.#size - found + 0.5) / (found + 0.5));
+      for (const [server, postings] of byServer) {
+        if (options.servers) {
+          let accepted = searched.get(server);
+          if (accepted === undefined) {
+            accepted = options.servers(server);
+            searched.set(server, accepted);
+          }
+          if (!accepted) continue;
+        }
+        for (const { doc, counts } of postings) {
+          let frequency = 0;
+          for (let field = 0; field < counts.length; field++) {
+            const count = counts[field]!;
+            if (count === 0) continue;
+            const b = LENGTH_NORMALIZATION[field as 0]!;
+            frequency += (WEIGHTS[field as 0]! * count) / (1 - b + (b * doc.lengths[field]!) / averages[field]!);
+          }
+          const score = (weight * idf * frequency * (K1 + 1)) / (K1 + frequency);
+          scores.set(doc, (scores.get(doc) ?? 0) + score);
+        }
+      }
+    }
+    const ranked = [...scores].sort(([a, x], [b, y]) => y - x || compare(a.server, b.server) || compare(a.tool, b.tool));
+    const hits: SearchHit[] = [];
+    for (const [doc, score] of ranked) {
+      if (hits.length >= limit) break;
+      if (!options.allow(doc.server, doc.tool)) continue;
+      hits.push({
+        server: doc.server,
+        tool: doc.tool,
+        ...(doc.title !== undefined ? { title: doc.title } : {}),
+        description: doc.description,
+        score: Math.round(score * 1000) / 1000,
+      });
+    }
+    return hits;
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** At most `max` characters, cut at a word boundary when one is near, marked with an ellipsis. */
+export function clip(text: string, max: number): string {
+  const flat = text
+    .slice(0, max * 2)
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${space > max * 0.6 ? cut.slice(0, space) : cut}…`;
+}

@@ -69,6 +69,16 @@ export const SERVE_OPTIONS = {
     choices: ['lazy', 'eager'],
     defaultText: 'lazy',
   },
+  'search-index-at-start': {
+    type: 'boolean',
+    describe: 'Start every server at start and index its tools for search_tools: the eager strategy plus one tools/list each (env: true, 1 or yes)',
+    env: 'GATEWAY_SEARCH_INDEX_AT_START',
+  },
+  'native-search': {
+    type: 'boolean',
+    describe: 'Native mode: also offer search_tools, whose results name the tools to call (env: true, 1 or yes)',
+    env: 'GATEWAY_NATIVE_SEARCH',
+  },
   'timeout-ms': {
     type: 'number',
     describe: 'Default tool-call timeout when neither the call nor the server sets one',

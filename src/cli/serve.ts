@@ -91,6 +91,8 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     maxTimeoutMs: settings.maxTimeoutMs,
     maxResultBytes: settings.maxResultBytes,
     initStrategy: settings.initStrategy,
+    searchIndexAtStart: settings.searchIndexAtStart,
+    nativeSearch: settings.nativeSearch,
     mode: settings.mode,
     naming: settings.naming,
     audit,

@@ -32,6 +32,10 @@ export interface ServeSettings {
   readonly auditLog: string | null;
   readonly auditArgs: 'hash' | 'full';
   readonly initStrategy: 'lazy' | 'eager';
+  /** --search-index-at-start: every server starts at start and its tools are indexed for search_tools. */
+  readonly searchIndexAtStart: boolean;
+  /** --native-search: search_tools is offered in native mode too. */
+  readonly nativeSearch: boolean;
   readonly timeoutMs: number;
   readonly maxTimeoutMs: number;
   readonly reloadDebounceMs: number;
@@ -112,6 +116,8 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     auditLog,
     auditArgs: choice<'hash' | 'full'>('audit-args', 'hash'),
     initStrategy: choice<'lazy' | 'eager'>('init-strategy', 'lazy'),
+    searchIndexAtStart: bool('search-index-at-start'),
+    nativeSearch: bool('native-search'),
     timeoutMs,
     maxTimeoutMs,
     reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),

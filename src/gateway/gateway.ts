@@ -12,7 +12,7 @@ import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
 import type { Snapshot } from './context.js';
 import { openDownstreams } from './downstreams.js';
 import { LogRelay } from './logRelay.js';
-import { metaTools } from './metaTools.js';
+import { metaTools, NATIVE_SEARCH_TOOLS } from './metaTools.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions } from './native/names.js';
 import { NativeSurface } from './native/surface.js';
 import type { GatewayMode, GatewayOptions } from './options.js';
@@ -21,9 +21,11 @@ import { getPromptOperation } from './operations/getPrompt.js';
 import { getServerTools } from './operations/getServerTools.js';
 import { listServersOperation } from './operations/listServers.js';
 import { readResourceOperation } from './operations/readResource.js';
+import { searchToolsOperation } from './operations/searchTools.js';
 import { ReloadCoordinator, type ReloadReport } from './reload/coordinator.js';
 import { CONFIG_FILE_KEYS, type ConfigFileKey } from './reload/ledger.js';
 import { jsonResult, toolResult } from './results.js';
+import { IndexedTools } from './search/indexedTools.js';
 import { ServerRequestRouter, type RequestExtra, type UpstreamSession } from './serverRequests.js';
 import { serverStatesOf, type ServerState } from './serverStates.js';
 import { buildSnapshot } from './snapshot.js';
@@ -50,6 +52,10 @@ export class Gateway {
   readonly #reloads: ReloadCoordinator;
   readonly #native: NativeSurface;
   readonly #mode: GatewayMode;
+  /** The tool index search_tools reads (search/indexedTools.ts keeps it current). */
+  readonly #search: IndexedTools;
+  /** search_tools in native mode (--native-search): answers native names. */
+  readonly #nativeSearch: Operation<CallToolResult> | undefined;
   #snapshot: Snapshot;
   readonly #pool: DownstreamPool;
   readonly #instances: InstanceRegistry;
@@ -74,6 +80,7 @@ export class Gateway {
       },
     });
     this.#mode = options.mode ?? 'meta';
+    this.#search = new IndexedTools(options.logger);
     // The host's getters read the fields when asked: every reload replaces the snapshot, and the
     // pool is built after the surface (its connections report to the surface). The getters live
     // in an object literal, where `this` is that object, so the Gateway is named.
@@ -132,6 +139,7 @@ export class Gateway {
     );
     const operations = new Map<string, Operation<CallToolResult>>([
       ['list_servers', listServersOperation(this.#native.catalog)],
+      ['search_tools', searchToolsOperation(this.#search)],
       ['get_server_tools', getServerTools],
       ['execute_tool', executeTool],
       ['read_resource', readResourceOperation(this.#native.catalog)],
@@ -140,6 +148,8 @@ export class Gateway {
     operations.set('get_gateway_status', async (ctx) => jsonResult(this.status(ctx.agentId)));
     this.#operations = operations;
     this.#tools = { plain: metaTools(false), debug: metaTools(true) };
+    this.#nativeSearch =
+      this.#mode === 'native' && options.nativeSearch === true ? searchToolsOperation(this.#search, (ctx) => this.#native.searchNames(ctx)) : undefined;
   }
 
   /** Debug mode (get_gateway_status offered): --debug / GATEWAY_DEBUG, or `defaults.debug` in the rules in force. */
@@ -184,9 +194,29 @@ export class Gateway {
 
   start(): void {
     if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
+    if (this.#options.searchIndexAtStart === true) this.#indexAll();
     void removeAbandonedFolders(this.#session.sandboxDir).then((removed) => {
       if (removed.length > 0) this.#logger.info({ removed }, 'removed the sandbox folders of gateways that are gone');
     });
+  }
+
+  /**
+   * --search-index-at-start: lists the tools of every configured server (starting it) and
+   * indexes them. In the background; a server that fails is left out and named by
+   * search_tools in servers_not_indexed, as one not started.
+   */
+  #indexAll(): void {
+    const snapshot = this.#snapshot;
+    for (const server of snapshot.serverNames) {
+      const connection = this.#pool.get(server);
+      if (!connection || this.#search.index.has(server)) continue;
+      connection.listTools().then(
+        (list) => {
+          if (this.#snapshot === snapshot) this.#search.indexList(snapshot, this.#pool, server, list);
+        },
+        (err: unknown) => this.#logger.debug({ server, err: (err as Error).message }, 'could not index the tools of a server at start'),
+      );
+    }
   }
 
   get mode(): GatewayMode {
@@ -200,7 +230,7 @@ export class Gateway {
 
   /** The gateway's own tools on offer: none in native mode. */
   listTools(): Tool[] {
-    if (this.#mode === 'native') return [];
+    if (this.#mode === 'native') return this.#nativeSearch ? [NATIVE_SEARCH_TOOLS] : [];
     return this.#debugIn(this.#snapshot) ? this.#tools.debug : this.#tools.plain;
   }
 
@@ -238,6 +268,8 @@ export class Gateway {
     this.#snapshot = next;
     if (this.#mode === 'meta' && this.#debugIn(previous) !== this.#debugIn(next)) this.#toolListChanged();
     this.#native.reloaded();
+    this.#search.prune(next, this.#pool);
+    if (this.#options.searchIndexAtStart === true) this.#indexAll();
   }
 
   /** The gateway's own tool list changed (debug mode flipped): every client is told to list again. */
@@ -272,7 +304,7 @@ export class Gateway {
    */
   async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
     const native = this.#mode !== 'meta' && session.mcp === true;
-    const offered = native && this.#mode === 'native' ? undefined : this.#metaOperation(name);
+    const offered = native && this.#mode === 'native' ? this.#nativeOperation(name) : this.#metaOperation(name);
     if (!offered && native) return this.#native.callTool(name, rawArgs, extra, session);
     const request: CallRequest = { operation: name, caller: session, args: rawArgs, ownArgs: true, signal: extra.signal, peer: { session, extra } };
     return toolResult(await this.#calls.run(request, offered));
@@ -284,6 +316,11 @@ export class Gateway {
    */
   invoke(request: CallRequest): Promise<CallOutcome<CallToolResult>> {
     return this.#calls.run(request, this.#metaOperation(request.operation));
+  }
+
+  /** The gateway's own tool `name` in native mode: search_tools with --native-search, nothing else. */
+  #nativeOperation(name: string): Operation<CallToolResult> | undefined {
+    return name === NATIVE_SEARCH_TOOLS.name ? this.#nativeSearch : undefined;
   }
 
   /** The meta-tool `name` when it is on offer (get_gateway_status only in debug mode). */

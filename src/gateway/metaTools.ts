@@ -19,6 +19,27 @@ const LIST_SERVERS: Tool = {
   annotations: { readOnlyHint: true, openWorldHint: false },
 };
 
+const SEARCH_QUERY = { type: 'string', description: 'What you want to do' } as const;
+const SEARCH_LIMIT = { type: 'integer', minimum: 1, description: 'Default 5, at most 20' } as const;
+const SEARCH_SERVERS = { type: 'array', items: { type: 'string' }, description: 'Only these servers (globs)' } as const;
+
+const SEARCH_TOOLS: Tool = {
+  name: 'search_tools',
+  description: 'Find tools for a task on all your servers, best first. get_server_tools with names gives their schemas.',
+  inputSchema: {
+    type: 'object',
+    properties: { agent_id: AGENT_ID, query: SEARCH_QUERY, limit: SEARCH_LIMIT, servers: SEARCH_SERVERS },
+    required: ['query'],
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+};
+
+/** Native mode's search_tools (--native-search): `tool` is the name to call. */
+export const NATIVE_SEARCH_TOOLS: Tool = {
+  ...SEARCH_TOOLS,
+  description: 'Find tools for a task, best first: each result names a tool you can call.',
+};
+
 const GET_SERVER_TOOLS: Tool = {
   name: 'get_server_tools',
   description: 'Step 2: get the definitions of the tools you may call on a server. Pass them to execute_tool.',
@@ -91,7 +112,7 @@ const GET_GATEWAY_STATUS: Tool = {
 };
 
 export function metaTools(debug: boolean): Tool[] {
-  const tools = [LIST_SERVERS, GET_SERVER_TOOLS, EXECUTE_TOOL, READ_RESOURCE, GET_PROMPT];
+  const tools = [LIST_SERVERS, SEARCH_TOOLS, GET_SERVER_TOOLS, EXECUTE_TOOL, READ_RESOURCE, GET_PROMPT];
   if (debug) tools.push(GET_GATEWAY_STATUS);
   return tools;
 }

@@ -24,6 +24,10 @@ export interface GatewayOptions {
   /** Longest message line a stdio server may write (--max-result-bytes). Default 64 MiB. */
   readonly maxResultBytes?: number;
   readonly initStrategy: 'lazy' | 'eager';
+  /** `--search-index-at-start`: start every server at start and index its tools for search_tools. Default off. */
+  readonly searchIndexAtStart?: boolean;
+  /** `--native-search`: offer search_tools in native mode (it answers the names the client calls). Default off. */
+  readonly nativeSearch?: boolean;
   readonly audit: AuditSink;
   readonly auditPath: string | null;
   readonly auditArgs: 'hash' | 'full';

@@ -112,10 +112,10 @@ describe('tools/list', () => {
   const ONE_AGENT = { agents: { a: { allow: { servers: ['*'] } } } };
   const ECHO = { echo: { command: process.execPath, args: [fixture('echo')] } };
 
-  it('offers exactly list_servers, get_server_tools, execute_tool, read_resource, get_prompt, in under 1,000 tokens', async () => {
+  it('offers exactly list_servers, search_tools, get_server_tools, execute_tool, read_resource, get_prompt, in under 1,000 tokens', async () => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
 
     const byName = new Map(answer.tools.map((t) => [t.name, t]));
@@ -147,7 +147,7 @@ describe('tools/list', () => {
   it.each(debugOn)('%s adds get_gateway_status (still under 1,000 tokens)', async (_label, extra) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, ...extra });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
+    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
     const status = ok<{ version: string; servers: Array<{ name: string }> }>(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }));
     expect(typeof status.version).toBe('string');
@@ -157,7 +157,7 @@ describe('tools/list', () => {
 
   it.each(['false', '0', 'no'])('GATEWAY_DEBUG=%s does not', async (value) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, env: { GATEWAY_DEBUG: value } });
-    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
     await gw.close();
   });
 });

@@ -354,7 +354,7 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
       audit_log: gw.auditPath,
       debug: true,
     });
-    expect(summary.tools).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
+    expect(summary.tools).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
     expect(summary.default_policy).toEqual(expect.any(String));
     gw.peer.endStdin();
     await gw.peer.exit;
@@ -367,7 +367,7 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
     await Promise.all([plain.peer.initialize(20_000), quiet.peer.initialize(20_000)]);
     await waitFor(() => logLines(plain).some((l) => /ready/.test(String(l.msg))), { timeoutMs: 5000 });
     const summary = logLines(plain).find((l) => /ready/.test(String(l.msg)))!;
-    expect(summary).toMatchObject({ debug: false, tools: ['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'] });
+    expect(summary).toMatchObject({ debug: false, tools: ['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'] });
     plain.peer.endStdin();
     quiet.peer.endStdin();
     await Promise.all([plain.peer.exit, quiet.peer.exit]);

@@ -50,7 +50,7 @@ async function settledTools(gw: GatewayHandle, server: string): Promise<Tool[]> 
 }
 
 const nativeTools = async (gw: GatewayHandle): Promise<Tool[]> =>
-  (await gw.client.listTools()).tools.filter((t) => !['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'].includes(t.name));
+  (await gw.client.listTools()).tools.filter((t) => !['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'].includes(t.name));
 
 describe('native names', () => {
   it('fit the budget, map characters, match the pure naming function, and are the same after a restart', async () => {
@@ -345,7 +345,7 @@ describe('meta mode additions', () => {
       args: ['--init-strategy', 'eager'],
     });
     const tools = (await gw.client.listTools()).tools;
-    expect(tools.map((t) => t.name)).toEqual(['list_servers', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect(tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
     expect(JSON.stringify({ tools }).length).toBeLessThan(4000);
 
     type Entry = { name: string; tools: number | null; resources: number | null; resource_templates: number | null; prompts: number | null };

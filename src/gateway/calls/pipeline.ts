@@ -217,7 +217,7 @@ function progressSink(peer: CallPeer, logger: Logger): ProgressSink | undefined 
 
 function noteTarget(note: AuditNote, operation: string, args: Args): void {
   const server = args['server'];
-  if (typeof server === 'string' && operation !== 'list_servers') note.server = clip(server);
+  if (typeof server === 'string' && operation !== 'list_servers' && operation !== 'search_tools') note.server = clip(server);
   const tool = args['tool'];
   if (typeof tool === 'string' && operation === 'execute_tool') note.tool = clip(tool);
 }

@@ -30,8 +30,9 @@ import type { NamingOptions } from './names.js';
 import { nativeToolOperation } from './nativeTool.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
-import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type VisibleToolsCache, type VisibilityContext } from './visible.js';
+import { visiblePrompts, visibleResources, visibleResourceTemplates, visibleTools, type Target, type VisibleToolsCache, type VisibilityContext } from './visible.js';
 import { depthProblem } from '../inputBounds.js';
+import type { SearchHit } from '../search/toolIndex.js';
 
 // The native side of the gateway: the downstream tools, resources, templates and prompts an
 // agent may use, offered directly, and list_changed when that set changes. Every request that
@@ -72,6 +73,8 @@ export class NativeSurface {
   readonly #enabled: boolean;
   readonly #catalog = new Catalog();
   readonly #toolCache: VisibleToolsCache = new WeakMap();
+  /** Per native tool list (its targets map): server and tool -> native name, for search_tools. */
+  readonly #namesByTarget = new WeakMap<ReadonlyMap<string, Target>, Map<string, string>>();
   readonly #changes: ListChanges;
   readonly #subscriptions: Subscriptions;
 
@@ -116,6 +119,26 @@ export class NativeSurface {
   async #resolveTool(ctx: OperationContext, name: string) {
     const visibility = { ...this.#visibility(), snapshot: ctx.snapshot, pool: ctx.pool };
     return (await visibleTools(visibility, ctx.agentId, true)).targets.get(name) ?? (await visibleTools(visibility, ctx.agentId)).targets.get(name);
+  }
+
+  /**
+   * search_tools in native mode: a hit renamed to the native name this operation's agent
+   * calls, or undefined when it has none. Only running servers' lists are read, so a search
+   * never starts a server.
+   */
+  async searchNames(ctx: OperationContext): Promise<(hit: SearchHit) => SearchHit | undefined> {
+    const { targets } = await visibleTools({ ...this.#visibility(), snapshot: ctx.snapshot, pool: ctx.pool }, ctx.agentId, true);
+    let names = this.#namesByTarget.get(targets);
+    if (!names) {
+      names = new Map();
+      for (const [name, target] of targets) names.set(`${target.server}\u0000${target.name}`, name);
+      this.#namesByTarget.set(targets, names);
+    }
+    const byTarget = names;
+    return (hit) => {
+      const name = byTarget.get(`${hit.server}\u0000${hit.tool}`);
+      return name === undefined ? undefined : { ...hit, tool: name };
+    };
   }
 
   // ---- lists ----

@@ -32,9 +32,15 @@ const K1 = 1.2;
 /** A larger list is indexed up to here: the search stays fast, whatever a server sends. */
 const MAX_TOOLS_PER_SERVER = 5_000;
 const MAX_HITS = 100;
-/** Result descriptions are clipped so that five hits stay well under 500 tokens. */
-const DESCRIPTION_CHARS = 200;
-const TITLE_CHARS = 80;
+/**
+ * A hit's server, tool, title and description together take about this many characters: the
+ * description is clipped to what the others leave (within the bounds below), so that five
+ * hits and the answer around them stay under 500 tokens (characters / 4).
+ */
+const HIT_TEXT_CHARS = 240;
+const MIN_DESCRIPTION_CHARS = 40;
+const MAX_DESCRIPTION_CHARS = 180;
+const TITLE_CHARS = 60;
 
 interface Doc {
   readonly server: string;
@@ -71,12 +77,15 @@ export class ToolIndex {
     const byTerm = new Map<string, Posting[]>();
     for (const tool of tools.length > MAX_TOOLS_PER_SERVER ? tools.slice(0, MAX_TOOLS_PER_SERVER) : tools) {
       const fields = toolTerms(tool, serverField);
-      const title = titleOf(tool);
+      const fullTitle = titleOf(tool);
+      const title = fullTitle === undefined ? undefined : clip(fullTitle, TITLE_CHARS);
+      const room = HIT_TEXT_CHARS - server.length - tool.name.length - (title?.length ?? 0);
+      const descriptionChars = Math.min(MAX_DESCRIPTION_CHARS, Math.max(MIN_DESCRIPTION_CHARS, room));
       const doc: Doc = {
         server,
         tool: tool.name,
-        title: title === undefined ? undefined : clip(title, TITLE_CHARS),
-        description: typeof tool.description === 'string' ? clip(tool.description, DESCRIPTION_CHARS) : '',
+        title,
+        description: typeof tool.description === 'string' ? clip(tool.description, descriptionChars) : '',
         lengths: fields.map((terms) => terms.length),
       };
       docs.push(doc);

@@ -1,0 +1,106 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { DownstreamConnection } from '../../downstream/connection.js';
+import type { DownstreamPool } from '../../downstream/pool.js';
+import type { Policy } from '../../policy/types.js';
+import type { Snapshot } from '../context.js';
+import { ToolIndex } from './toolIndex.js';
+
+// The gateway's one tool index, kept in step with the tool lists the connections cache. A
+// cached list is frozen and replaced as a whole when it changes (list_changed, restart), so
+// an entry is current exactly while its list object is the connection's: each search
+// compares, and re-indexes what changed. Nothing here starts a server: a server is indexed
+// once its list has been fetched (by any call, the eager strategy, or --search-index-at-start),
+// or fetched here when it is running and has dropped its list after a change.
+
+interface Source {
+  readonly connection: DownstreamConnection;
+  readonly list: readonly Tool[];
+  readonly description: string | undefined;
+}
+
+export class IndexedTools {
+  readonly index = new ToolIndex();
+  readonly #sources = new Map<string, Source>();
+  readonly #logger: Logger;
+  /** Per policy (a reload compiles a new one): agent and server -> how many tools of which list it may call. */
+  readonly #allowedCounts = new WeakMap<Policy, Map<string, { readonly list: readonly Tool[]; readonly count: number }>>();
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /**
+   * Brings `servers` up to date and forgets servers no longer configured (or replaced by a
+   * reload, whose tools may differ). Returns those of `servers` with nothing indexed: not
+   * running, and never listed since they started.
+   */
+  async refresh(snapshot: Snapshot, pool: DownstreamPool, servers: readonly string[]): Promise<string[]> {
+    this.prune(snapshot, pool);
+    await Promise.all(servers.map((server) => this.#refreshOne(snapshot, pool, server)));
+    return servers.filter((server) => !this.index.has(server));
+  }
+
+  /** Drops the servers a reload removed or replaced. */
+  prune(snapshot: Snapshot, pool: DownstreamPool): void {
+    for (const [server, source] of this.#sources) {
+      if (snapshot.servers.has(server) && pool.get(server) === source.connection) continue;
+      this.index.remove(server);
+      this.#sources.delete(server);
+    }
+  }
+
+  async #refreshOne(snapshot: Snapshot, pool: DownstreamPool, server: string): Promise<void> {
+    const connection = pool.get(server);
+    if (!connection) return;
+    let list = connection.cachedTools;
+    if (list === undefined && connection.state === 'ready') {
+      try {
+        await connection.listTools();
+        // The connection's own list: a listing that raced a change is not the one it kept.
+        list = connection.cachedTools;
+      } catch (err) {
+        this.#logger.debug({ server, err: (err as Error).message }, 'search could not list the tools of a running server');
+      }
+    }
+    if (list !== undefined) this.#index(connection, server, snapshot.servers.get(server)?.description, list);
+  }
+
+  /** Indexes a list just fetched (the start-up indexing), unless it is what is indexed already. */
+  indexList(snapshot: Snapshot, pool: DownstreamPool, server: string, list: readonly Tool[]): void {
+    const connection = pool.get(server);
+    if (connection) this.#index(connection, server, snapshot.servers.get(server)?.description, list);
+  }
+
+  #index(connection: DownstreamConnection, server: string, description: string | undefined, list: readonly Tool[]): void {
+    const source = this.#sources.get(server);
+    if (source?.connection === connection && source.list === list && source.description === description) return;
+    this.index.update(server, description, list);
+    this.#sources.set(server, { connection, list, description });
+  }
+
+  /** How many indexed tools of `servers` `agentId` may call. */
+  allowedCount(policy: Policy, agentId: string, servers: readonly string[]): number {
+    let byKey = this.#allowedCounts.get(policy);
+    if (!byKey) {
+      byKey = new Map();
+      this.#allowedCounts.set(policy, byKey);
+    }
+    let total = 0;
+    for (const server of servers) {
+      const list = this.#sources.get(server)?.list;
+      if (!list) continue;
+      // Agents are the policy's own (identity checked them) and servers configured ones: bounded by the files.
+      const key = `${agentId.length}:${agentId}${server}`;
+      let entry = byKey.get(key);
+      if (entry?.list !== list) {
+        let count = 0;
+        for (const tool of list) if (policy.decideTool(agentId, server, tool.name).allow) count++;
+        entry = { list, count };
+        byKey.set(key, entry);
+      }
+      total += entry.count;
+    }
+    return total;
+  }
+}

@@ -147,7 +147,15 @@ describe('tools/list', () => {
   it.each(debugOn)('%s adds get_gateway_status (still under 1,000 tokens)', async (_label, extra) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, ...extra });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
+    expect(answer.tools.map((t) => t.name)).toEqual([
+      'list_servers',
+      'search_tools',
+      'get_server_tools',
+      'execute_tool',
+      'read_resource',
+      'get_prompt',
+      'get_gateway_status',
+    ]);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
     const status = ok<{ version: string; servers: Array<{ name: string }> }>(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }));
     expect(typeof status.version).toBe('string');
@@ -157,7 +165,14 @@ describe('tools/list', () => {
 
   it.each(['false', '0', 'no'])('GATEWAY_DEBUG=%s does not', async (value) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, env: { GATEWAY_DEBUG: value } });
-    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual([
+      'list_servers',
+      'search_tools',
+      'get_server_tools',
+      'execute_tool',
+      'read_resource',
+      'get_prompt',
+    ]);
     await gw.close();
   });
 });

@@ -56,7 +56,14 @@ describe('/mcp', () => {
   it('serves the meta-tools; the shared token is unbound (agent_id decides)', async () => {
     const { client, transport } = await connect('tok-123');
     expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
+      'list_servers',
+      'search_tools',
+      'get_server_tools',
+      'execute_tool',
+      'read_resource',
+      'get_prompt',
+    ]);
     const ok = await callTool(client, 'execute_tool', { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'over http' } });
     expect(ok.content).toEqual([{ type: 'text', text: 'over http' }]);
     const denied = await callTool(client, 'execute_tool', { agent_id: 'bob', server: 'echo', tool: 'echo', args: { message: 'x' } });

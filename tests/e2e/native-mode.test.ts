@@ -50,7 +50,9 @@ async function settledTools(gw: GatewayHandle, server: string): Promise<Tool[]> 
 }
 
 const nativeTools = async (gw: GatewayHandle): Promise<Tool[]> =>
-  (await gw.client.listTools()).tools.filter((t) => !['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'].includes(t.name));
+  (await gw.client.listTools()).tools.filter(
+    (t) => !['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'].includes(t.name),
+  );
 
 describe('native names', () => {
   it('fit the budget, map characters, match the pure naming function, and are the same after a restart', async () => {

@@ -29,7 +29,14 @@ describe('Gateway in process', () => {
     const client = new Client({ name: 'in-process', version: '1.0.0' });
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
     try {
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
+        'list_servers',
+        'search_tools',
+        'get_server_tools',
+        'execute_tool',
+        'read_resource',
+        'get_prompt',
+      ]);
       const result = await client.request(
         { method: 'tools/call', params: { name: 'execute_tool', arguments: { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'hi' } } } },
         CallToolResultSchema,

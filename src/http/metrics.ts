@@ -5,7 +5,7 @@
 // Label policy. Label values come from callers, and every distinct value is a new time
 // series, so none is taken as given:
 // - null (the call ended before that part was known) is "none".
-// - operation: the gateway's tools (list_servers, get_server_tools, execute_tool,
+// - operation: the gateway's tools (list_servers, search_tools, get_server_tools, execute_tool,
 //   get_gateway_status, plus `operations` given at creation); any other name a caller
 //   tried is "unknown".
 // - agent: only a resolved identity (bounded by the rules file); a refused claim is "none".
@@ -64,7 +64,7 @@ export interface GatewayMetricsExporter {
 }
 
 const METRIC_PREFIX = 'mcp_gateway_';
-const META_TOOLS = ['list_servers', 'get_server_tools', 'execute_tool', 'get_gateway_status'];
+const META_TOOLS = ['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'get_gateway_status'];
 const NONE = 'none';
 const UNKNOWN = 'unknown';
 const OTHER = 'other';

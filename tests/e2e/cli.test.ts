@@ -87,6 +87,8 @@ describe('--version and --help', () => {
     '--audit-log': 'GATEWAY_AUDIT_LOG',
     '--audit-args': 'GATEWAY_AUDIT_ARGS',
     '--init-strategy': 'GATEWAY_INIT_STRATEGY',
+    '--search-index-at-start': 'GATEWAY_SEARCH_INDEX_AT_START',
+    '--native-search': 'GATEWAY_NATIVE_SEARCH',
     '--timeout-ms': 'GATEWAY_TIMEOUT_MS',
     '--max-timeout-ms': 'GATEWAY_MAX_TIMEOUT_MS',
     '--reload-debounce-ms': 'GATEWAY_RELOAD_DEBOUNCE_MS',

@@ -132,7 +132,8 @@ describe('search_tools in meta mode', () => {
   it('with searchIndexAtStart, starts and indexes every server at start', async () => {
     const { gateway } = build({ searchIndexAtStart: true });
     gateway.start();
-    await waitFor(async () => (await search(gateway, { agent_id: 'alice', query: 'x' })).servers_not_indexed.length === 0, {
+    const indexed = async (agent: string) => (await search(gateway, { agent_id: agent, query: 'x' })).servers_not_indexed.length === 0;
+    await waitFor(async () => (await indexed('alice')) && (await indexed('bob')), {
       message: 'the servers were not indexed at start',
     });
     expect((await search(gateway, { agent_id: 'bob', query: 'add a new todo item' })).results[0]).toMatchObject({ server: 'todo', tool: 'add_todo' });

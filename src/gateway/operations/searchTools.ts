@@ -32,7 +32,7 @@ export function searchToolsOperation(tools: IndexedTools, names?: HitNames): (ct
 
     const { policy, serverNames } = ctx.snapshot;
     const servers = policy.visibleServers(ctx.agentId, serverNames).filter((server) => wanted === undefined || wanted(server));
-    const notIndexed = await tools.refresh(ctx.snapshot, ctx.pool, servers);
+    const notIndexed = await tools.refresh(ctx.snapshot, ctx.pool, servers, ctx.signal);
     const searched = new Set(servers);
     const agent = ctx.agentId;
     // A hit the caller cannot call is dropped, so ask for a few more when names may drop some.

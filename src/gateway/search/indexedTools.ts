@@ -13,6 +13,9 @@ import { ToolIndex } from './toolIndex.js';
 // once its list has been fetched (by any call, the eager strategy, or --search-index-at-start),
 // or fetched here when it is running and has dropped its list after a change.
 
+/** How long a search waits for a running server to list its tools again; the listing goes on and a later search finds it. */
+const RELIST_WAIT_MS = 3_000;
+
 interface Source {
   readonly connection: DownstreamConnection;
   readonly list: readonly Tool[];
@@ -35,9 +38,11 @@ export class IndexedTools {
    * reload, whose tools may differ). Returns those of `servers` with nothing indexed: not
    * running, and never listed since they started.
    */
-  async refresh(snapshot: Snapshot, pool: DownstreamPool, servers: readonly string[]): Promise<string[]> {
+  async refresh(snapshot: Snapshot, pool: DownstreamPool, servers: readonly string[], signal: AbortSignal): Promise<string[]> {
     this.prune(snapshot, pool);
-    await Promise.all(servers.map((server) => this.#refreshOne(snapshot, pool, server)));
+    let wait: AbortSignal | undefined;
+    const bounded = () => (wait ??= AbortSignal.any([signal, AbortSignal.timeout(RELIST_WAIT_MS)]));
+    await Promise.all(servers.map((server) => this.#refreshOne(snapshot, pool, server, bounded)));
     return servers.filter((server) => !this.index.has(server));
   }
 
@@ -50,13 +55,13 @@ export class IndexedTools {
     }
   }
 
-  async #refreshOne(snapshot: Snapshot, pool: DownstreamPool, server: string): Promise<void> {
+  async #refreshOne(snapshot: Snapshot, pool: DownstreamPool, server: string, signal: () => AbortSignal): Promise<void> {
     const connection = pool.get(server);
     if (!connection) return;
     let list = connection.cachedTools;
     if (list === undefined && connection.state === 'ready') {
       try {
-        await connection.listTools();
+        await connection.listTools({ signal: signal() });
         // The connection's own list: a listing that raced a change is not the one it kept.
         list = connection.cachedTools;
       } catch (err) {

@@ -18,45 +18,70 @@ const STOP_WORDS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
+/** One word of a query with what may stand for it: the word itself at weight 1, its synonyms below. */
+export interface QueryWord {
+  readonly alternatives: readonly QueryTerm[];
+}
+
 export interface QueryTerm {
   readonly term: string;
   readonly weight: number;
 }
 
+const HUMP = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
+
 /**
  * The terms of `text`, in order, repeats kept (they count in BM25). Reads at most
- * `maxChars` characters and returns at most `maxTerms` terms.
+ * `maxChars` characters and returns at most `maxTerms` terms. With `splitHumps`, a
+ * camelCase word gives its parts and itself: indexed text holds identifiers (`listIssues`)
+ * and brand names (`GitHub`) alike, and a query says "list issues" or "github".
  */
-export function termsOf(text: string, maxChars: number, maxTerms: number): string[] {
+export function termsOf(text: string, maxChars: number, maxTerms: number, splitHumps = true): string[] {
   const clipped = text.length > maxChars ? text.slice(0, maxChars) : text;
-  const spaced = clipped.replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2').replace(/(\p{Lu}+)(\p{Lu}\p{Ll})/gu, '$1 $2');
   const out: string[] = [];
   let previous: string | undefined;
-  for (const piece of spaced.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
-    if (out.length >= maxTerms) break;
-    if (piece.length < 2 || STOP_WORDS.has(piece)) continue;
+  const add = (piece: string): void => {
+    if (out.length >= maxTerms || piece.length < 2 || STOP_WORDS.has(piece)) return;
     const term = stem(piece);
     out.push(term);
     if (previous !== undefined) {
       for (const [first, second, word] of PHRASES) if (previous === first && term === second && out.length < maxTerms) out.push(word);
     }
     previous = term;
+  };
+  for (const word of clipped.split(/[^\p{L}\p{N}]+/u)) {
+    if (out.length >= maxTerms) break;
+    const parts = splitHumps ? word.split(HUMP) : [word];
+    for (const part of parts) add(part.toLowerCase());
+    if (parts.length > 1) add(word.toLowerCase());
   }
   return out;
 }
 
+/** A question ("what tables are there", "which files changed") asks to read: it looks for the reading verbs too, at this weight. */
+const QUESTION = /(?:^|[^\p{L}])(?:what|which|who|whom|whose|where|when|how)(?:$|[^\p{L}])/iu;
+const QUESTION_WEIGHT = 0.4;
+const READING: readonly string[] = ['list', 'get', 'show', 'search', 'find', 'read', 'describe'].map(stem);
+
 const MAX_QUERY_CHARS = 1_000;
 const MAX_QUERY_WORDS = 32;
 
-/** A query's distinct terms at weight 1, then their synonyms at the synonym's weight (a word the agent wrote keeps 1). */
-export function queryTerms(query: string): QueryTerm[] {
-  const weights = new Map<string, number>();
-  const written = termsOf(query, MAX_QUERY_CHARS, MAX_QUERY_WORDS);
-  for (const term of written) weights.set(term, 1);
-  for (const term of written) {
+/**
+ * A query's distinct words, each with its synonyms (a synonym the query also says is a word
+ * of its own). camelCase words are taken whole: an agent writing "GitHub" means the brand,
+ * not "git" and "hub".
+ */
+export function queryWords(query: string): QueryWord[] {
+  const clipped = query.slice(0, MAX_QUERY_CHARS);
+  const written = [...new Set(termsOf(clipped, MAX_QUERY_CHARS, MAX_QUERY_WORDS, false))];
+  const words = written.map((term) => {
+    const alternatives: QueryTerm[] = [{ term, weight: 1 }];
     const synonyms = synonymsOf(term);
-    if (!synonyms) continue;
-    for (const [synonym, weight] of synonyms) if ((weights.get(synonym) ?? 0) < weight) weights.set(synonym, weight);
+    if (synonyms) for (const [synonym, weight] of synonyms) if (!written.includes(synonym)) alternatives.push({ term: synonym, weight });
+    return { alternatives };
+  });
+  if (written.length > 0 && QUESTION.test(clipped) && !READING.some((verb) => written.includes(verb))) {
+    words.push({ alternatives: READING.map((term) => ({ term, weight: QUESTION_WEIGHT })) });
   }
-  return [...weights].map(([term, weight]) => ({ term, weight }));
+  return words;
 }

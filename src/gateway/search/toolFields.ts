@@ -5,12 +5,12 @@ import { termsOf } from './tokens.js';
 // What of a tool is searched, field by field, each bounded: a downstream's tool list is not
 // trusted to be small (descriptions of many kilobytes, schemas nested without end).
 
-export const FIELDS = ['name', 'title', 'description', 'parameters', 'server'] as const;
-export type FieldIndex = 0 | 1 | 2 | 3 | 4;
+export const FIELDS = ['name', 'title', 'summary', 'description', 'parameters', 'server'] as const;
 
 const LIMITS = {
   name: { chars: 256, terms: 32 },
   title: { chars: 256, terms: 32 },
+  summary: { chars: 300, terms: 40 },
   description: { chars: 4_000, terms: 400 },
   parameters: { chars: 4_000, terms: 300 },
   server: { chars: 1_000, terms: 100 },
@@ -33,10 +33,26 @@ export function toolTerms(tool: Tool, serverTerms: readonly string[]): readonly 
   return [
     termsOf(tool.name, LIMITS.name.chars, LIMITS.name.terms),
     title !== undefined ? termsOf(title, LIMITS.title.chars, LIMITS.title.terms) : [],
+    typeof tool.description === 'string' ? termsOf(firstSentence(tool.description), LIMITS.summary.chars, LIMITS.summary.terms) : [],
     typeof tool.description === 'string' ? termsOf(tool.description, LIMITS.description.chars, LIMITS.description.terms) : [],
     termsOf(parameterText(tool.inputSchema), LIMITS.parameters.chars, LIMITS.parameters.terms),
     serverTerms,
   ];
+}
+
+/**
+ * A description's first sentence: what the tool does, before the usage notes, examples and
+ * caveats that long descriptions go on with.
+ */
+function firstSentence(description: string): string {
+  const head = description.slice(0, LIMITS.summary.chars);
+  const end = head.search(/[.!?](\s|$)|\n\s*\n/);
+  return end < 0 ? head : head.slice(0, end);
+}
+
+/** The terms of a server's name, which a query that names the server says. */
+export function serverNameTerms(server: string): string[] {
+  return termsOf(server, LIMITS.name.chars, LIMITS.name.terms);
 }
 
 export function serverTerms(server: string, description: string | undefined): string[] {

@@ -1,12 +1,14 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { FIELDS, serverTerms, titleOf, toolTerms } from './toolFields.js';
-import { queryTerms } from './tokens.js';
+import { FIELDS, serverNameTerms, serverTerms, titleOf, toolTerms } from './toolFields.js';
+import { queryWords, type QueryWord } from './tokens.js';
 
 // A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
 // terms; a term's frequencies in all fields are weighted and length-normalized per field,
 // summed, and saturated once (BM25F), so a word in the name and the description is not
 // counted twice as in a sum of per-field BM25 scores. Query words bring their synonyms at a
-// lower weight (synonyms.ts). Everything is in memory and in process: no network, no model.
+// lower weight (synonyms.ts); a tool that matches more of the words, or whose server the
+// query names, ranks higher. Weights were set on a golden set of real servers' tools and
+// agents' requests. Everything is in memory and in process: no network, no model.
 
 export interface SearchHit {
   readonly server: string;
@@ -25,10 +27,22 @@ export interface SearchOptions {
 }
 
 /** Per field of FIELDS: how much a match weighs, and how much the field's length discounts it. */
-const WEIGHTS = [3, 2, 1, 0.5, 0.4] as const;
-const LENGTH_NORMALIZATION = [0.3, 0.3, 0.75, 0.75, 0.3] as const;
+const WEIGHTS = [3, 2, 1.5, 0.7, 0.3, 0.4] as const;
+const LENGTH_NORMALIZATION = [0.3, 0.3, 0.3, 0.75, 0.75, 0.3] as const;
+/** Added to a tool's score for each query word its server's name holds: "in GitHub", "on Sentry". */
+const SERVER_NAME_BONUS = 2;
+/**
+ * How much matching more of the query's words counts beyond their scores: a score is
+ * multiplied by (words matched / words) to this power (Lucene's old coordination factor).
+ */
+const COVERAGE = 0.5;
+/**
+ * Added, times the share of a tool's name the query says (synonyms at their weight): a name
+ * is the tool's own summary, so "list the tables" is list_tables more than create_table.
+ */
+const NAME_BONUS = 3;
 /** How fast repeated matches saturate. */
-const K1 = 1.2;
+const K1 = 2;
 /** A larger list is indexed up to here: the search stays fast, whatever a server sends. */
 const MAX_TOOLS_PER_SERVER = 5_000;
 const MAX_HITS = 100;
@@ -48,6 +62,8 @@ interface Doc {
   readonly title: string | undefined;
   readonly description: string;
   readonly lengths: readonly number[];
+  /** The distinct terms of the name. */
+  readonly name: readonly string[];
 }
 
 interface Posting {
@@ -58,6 +74,7 @@ interface Posting {
 
 interface ServerEntry {
   readonly docs: readonly Doc[];
+  readonly nameTerms: ReadonlySet<string>;
   readonly terms: readonly string[];
 }
 
@@ -87,6 +104,7 @@ export class ToolIndex {
         title,
         description: typeof tool.description === 'string' ? clip(tool.description, descriptionChars) : '',
         lengths: fields.map((terms) => terms.length),
+        name: [...new Set(fields[0])],
       };
       docs.push(doc);
       const counts = new Map<string, number[]>();
@@ -118,7 +136,7 @@ export class ToolIndex {
       }
       byServer.set(server, postings);
     }
-    this.#servers.set(server, { docs, terms: [...byTerm.keys()] });
+    this.#servers.set(server, { docs, nameTerms: new Set(serverNameTerms(server)), terms: [...byTerm.keys()] });
     this.#size += docs.length;
   }
 
@@ -148,36 +166,21 @@ export class ToolIndex {
   search(query: string, options: SearchOptions): SearchHit[] {
     const limit = Math.min(Math.floor(options.limit), MAX_HITS);
     if (!(limit > 0) || this.#size === 0) return [];
-    const averages = this.#totalLengths.map((total) => Math.max(total / this.#size, 1));
-    const searched = new Map<string, boolean>();
-    const scores = new Map<Doc, number>();
-    for (const { term, weight } of queryTerms(query)) {
-      const byServer = this.#postings.get(term);
-      if (!byServer) continue;
-      let found = 0;
-      for (const postings of byServer.values()) found += postings.length;
-      const idf = Math.log(1 + (this.#size - found + 0.5) / (found + 0.5));
-      for (const [server, postings] of byServer) {
-        if (options.servers) {
-          let accepted = searched.get(server);
-          if (accepted === undefined) {
-            accepted = options.servers(server);
-            searched.set(server, accepted);
-          }
-          if (!accepted) continue;
-        }
-        for (const { doc, counts } of postings) {
-          let frequency = 0;
-          for (let field = 0; field < counts.length; field++) {
-            const count = counts[field]!;
-            if (count === 0) continue;
-            const b = LENGTH_NORMALIZATION[field as 0]!;
-            frequency += (WEIGHTS[field as 0]! * count) / (1 - b + (b * doc.lengths[field]!) / averages[field]!);
-          }
-          const score = (weight * idf * frequency * (K1 + 1)) / (K1 + frequency);
-          scores.set(doc, (scores.get(doc) ?? 0) + score);
-        }
+    const words = queryWords(query);
+    const { scores, matched } = this.#match(words, options.servers);
+    const wanted = new Map<string, number>();
+    for (const { alternatives } of words) for (const { term, weight } of alternatives) wanted.set(term, Math.max(wanted.get(term) ?? 0, weight));
+    const serverBonuses = new Map<string, number>();
+    for (const [doc, score] of scores) {
+      let serverBonus = serverBonuses.get(doc.server);
+      if (serverBonus === undefined) {
+        serverBonus = this.#serverBonus(doc.server, words);
+        serverBonuses.set(doc.server, serverBonus);
       }
+      let said = 0;
+      for (const term of doc.name) said += wanted.get(term) ?? 0;
+      const nameBonus = doc.name.length === 0 ? 0 : (NAME_BONUS * said) / doc.name.length;
+      scores.set(doc, (score + serverBonus + nameBonus) * (matched.get(doc)! / words.length) ** COVERAGE);
     }
     const ranked = [...scores].sort(([a, x], [b, y]) => y - x || compare(a.server, b.server) || compare(a.tool, b.tool));
     const hits: SearchHit[] = [];
@@ -193,6 +196,66 @@ export class ToolIndex {
       });
     }
     return hits;
+  }
+
+  /**
+   * The BM25F score of every tool that matches a word, and how many words it matches. A
+   * word's synonyms are alternatives: each word adds its best match, so a tool that says
+   * both "find" and "search" is not counted twice for "find".
+   */
+  #match(words: readonly QueryWord[], servers: ((server: string) => boolean) | undefined): { scores: Map<Doc, number>; matched: Map<Doc, number> } {
+    const averages = this.#totalLengths.map((total) => Math.max(total / this.#size, 1));
+    const searched = new Map<string, boolean>();
+    const scores = new Map<Doc, number>();
+    const matched = new Map<Doc, number>();
+    for (const { alternatives } of words) {
+      const best = new Map<Doc, number>();
+      for (const { term, weight } of alternatives) {
+        const byServer = this.#postings.get(term);
+        if (!byServer) continue;
+        let found = 0;
+        for (const postings of byServer.values()) found += postings.length;
+        const idf = Math.log(1 + (this.#size - found + 0.5) / (found + 0.5));
+        for (const [server, postings] of byServer) {
+          if (servers) {
+            let accepted = searched.get(server);
+            if (accepted === undefined) {
+              accepted = servers(server);
+              searched.set(server, accepted);
+            }
+            if (!accepted) continue;
+          }
+          for (const { doc, counts } of postings) {
+            let frequency = 0;
+            for (let field = 0; field < counts.length; field++) {
+              const count = counts[field]!;
+              if (count === 0) continue;
+              const b = LENGTH_NORMALIZATION[field as 0]!;
+              frequency += (WEIGHTS[field as 0]! * count) / (1 - b + (b * doc.lengths[field]!) / averages[field]!);
+            }
+            const score = (weight * idf * frequency * (K1 + 1)) / (K1 + frequency);
+            if (score > (best.get(doc) ?? 0)) best.set(doc, score);
+          }
+        }
+      }
+      for (const [doc, score] of best) {
+        scores.set(doc, (scores.get(doc) ?? 0) + score);
+        matched.set(doc, (matched.get(doc) ?? 0) + 1);
+      }
+    }
+    return { scores, matched };
+  }
+
+  /** SERVER_NAME_BONUS for each query word (or synonym, at its weight) the server's name holds. */
+  #serverBonus(server: string, words: readonly QueryWord[]): number {
+    const nameTerms = this.#servers.get(server)!.nameTerms;
+    let bonus = 0;
+    for (const { alternatives } of words) {
+      let best = 0;
+      for (const { term, weight } of alternatives) if (nameTerms.has(term)) best = Math.max(best, weight);
+      bonus += SERVER_NAME_BONUS * best;
+    }
+    return bonus;
   }
 }
 

@@ -120,3 +120,16 @@ describe('resolveServeSettings: the agent binding', () => {
     expect(resolveServeSettings({}, {}, '/tmp').agent).toBeUndefined();
   });
 });
+
+describe('resolveServeSettings: tool search', () => {
+  it('indexes at start and offers search_tools in native mode only when asked: flag or variable', () => {
+    expect(resolveServeSettings({}, {}, '/tmp')).toMatchObject({ searchIndexAtStart: false, nativeSearch: false });
+    expect(resolveServeSettings({ 'search-index-at-start': true, 'native-search': true }, {}, '/tmp')).toMatchObject({
+      searchIndexAtStart: true,
+      nativeSearch: true,
+    });
+    const fromEnv = resolveServeSettings({}, { GATEWAY_SEARCH_INDEX_AT_START: 'yes', GATEWAY_NATIVE_SEARCH: '1' }, '/tmp');
+    expect(fromEnv).toMatchObject({ searchIndexAtStart: true, nativeSearch: true });
+    expect(resolveServeSettings({}, { GATEWAY_SEARCH_INDEX_AT_START: 'no' }, '/tmp').searchIndexAtStart).toBe(false);
+  });
+});

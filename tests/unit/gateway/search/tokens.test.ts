@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { queryTerms, termsOf } from '../../../../src/gateway/search/tokens.js';
+import { queryWords, termsOf } from '../../../../src/gateway/search/tokens.js';
 
 const terms = (text: string) => termsOf(text, 10_000, 1_000);
-const weights = (query: string) => new Map(queryTerms(query).map(({ term, weight }) => [term, weight]));
+const weights = (query: string) => new Map(queryWords(query).flatMap((word) => word.alternatives.map(({ term, weight }) => [term, weight] as const)));
 
 describe('termsOf', () => {
   it('splits names at _ - . / and camelCase humps alike', () => {
     const expected = ['list', 'pull', 'request', 'pr'];
-    for (const name of ['list_pull_requests', 'listPullRequests', 'list-pull-requests', 'list.pull.requests', 'list/pull/requests', 'ListPullRequests']) {
-      expect(terms(name), name).toEqual(expected);
-    }
-    expect(terms('getHTMLPage')).toEqual(['get', 'html', 'page']);
+    for (const name of ['list_pull_requests', 'list-pull-requests', 'list.pull.requests', 'list/pull/requests']) expect(terms(name), name).toEqual(expected);
+    // A camelCase word also counts whole, so a query saying it as one word finds it.
+    for (const name of ['listPullRequests', 'ListPullRequests']) expect(terms(name), name).toEqual([...expected, 'listpullrequest']);
+    expect(terms('getHTMLPage')).toEqual(['get', 'html', 'page', 'gethtmlpag']);
     expect(terms('s3_bucket v2')).toEqual(['s3', 'bucket', 'v2']);
   });
 
@@ -31,7 +31,7 @@ describe('termsOf', () => {
   });
 });
 
-describe('queryTerms', () => {
+describe('queryWords', () => {
   it('keeps the words written at weight 1 and adds their synonyms below it', () => {
     const w = weights('delete a ticket');
     expect(w.get('delet')).toBe(1);
@@ -67,6 +67,10 @@ describe('queryTerms', () => {
     for (const [word, synonym] of pairs) expect(weights(word).get(synonym), `${word} -> ${synonym}`).toBeGreaterThan(0);
   });
 
+  it('takes camelCase words whole: GitHub is not git', () => {
+    expect(queryWords('GitHub issues').map((w) => w.alternatives[0]!.term)).toEqual(['github', 'issu']);
+  });
+
   it('a word that is also a synonym keeps weight 1', () => {
     const w = weights('list and show');
     expect(w.get('list')).toBe(1);
@@ -74,9 +78,9 @@ describe('queryTerms', () => {
   });
 
   it('is empty for a query of stop words, and bounded for a huge one', () => {
-    expect(queryTerms('the a of to')).toEqual([]);
+    expect(queryWords('the a of to')).toEqual([]);
     const many = Array.from({ length: 500 }, (_, i) => `word${i}`).join(' ');
-    expect(queryTerms(many).length).toBeLessThanOrEqual(32);
-    expect(queryTerms('x'.repeat(10_000_000)).length).toBeLessThanOrEqual(1);
+    expect(queryWords(many).length).toBeLessThanOrEqual(32);
+    expect(queryWords('x'.repeat(10_000_000)).length).toBeLessThanOrEqual(1);
   });
 });

@@ -30,6 +30,7 @@ function sample(): ToolIndex {
     tool('browser_navigate', 'Go to a URL', { title: 'Navigate' }),
     tool('browser_take_screenshot', 'Take a screenshot of the page'),
     tool('browser_click', 'Click an element'),
+    tool('browserPressKey', 'Press a key on the keyboard'),
   ]);
   return index;
 }
@@ -37,16 +38,16 @@ function sample(): ToolIndex {
 describe('ToolIndex', () => {
   it('counts what it indexes, and replaces or removes a server as a whole', () => {
     const index = sample();
-    expect(index.size).toBe(10);
+    expect(index.size).toBe(11);
     expect(index.has('files')).toBe(true);
     index.update('files', undefined, [tool('stat_file', 'File metadata')]);
-    expect(index.size).toBe(8);
+    expect(index.size).toBe(9);
     expect(names(index, 'read a file')).not.toContain('files/read_file');
     expect(names(index, 'file metadata')[0]).toBe('files/stat_file');
     index.remove('files');
     index.remove('files');
     expect(index.has('files')).toBe(false);
-    expect(index.size).toBe(7);
+    expect(index.size).toBe(8);
     expect(names(index, 'file')).toEqual([]);
   });
 
@@ -58,9 +59,11 @@ describe('ToolIndex', () => {
     expect(names(index, 'erase a document')[0]).toBe('files/delete_file');
     expect(names(index, 'capture the screen')[0]).toBe('browser/browser_take_screenshot');
     expect(names(index, 'browse to a website')[0]).toBe('browser/browser_navigate');
-    expect(names(index, 'press a button')[0]).toBe('browser/browser_click');
+    expect(names(index, 'tap on the element')[0]).toBe('browser/browser_click');
     expect(names(index, 'contents of a directory')[0]).toBe('files/list_directory');
-    expect(names(index, 'listDirectory')[0]).toBe('files/list_directory');
+    expect(names(index, 'list_directory')[0]).toBe('files/list_directory');
+    expect(names(index, 'browserPressKey')[0]).toBe('browser/browserPressKey');
+    expect(names(index, 'press a key')[0]).toBe('browser/browserPressKey');
   });
 
   it('searches parameter names and descriptions, and the server name and description', () => {

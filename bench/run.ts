@@ -22,12 +22,14 @@ import { runLatency } from './sections/latency.js';
 import { runMemory } from './sections/memory.js';
 import { runPolicy } from './sections/policy.js';
 import { runReload } from './sections/reload.js';
+import { runSearch } from './sections/search.js';
 
 const SECTIONS = {
   cold: runColdStart,
   latency: runLatency,
   memory: runMemory,
   discovery: runDiscovery,
+  search: runSearch,
   policy: runPolicy,
   reload: runReload,
   http: runHttp,

@@ -1,7 +1,8 @@
 // The report: one row per figure (direct, via gateway, difference, ratio, budget, check),
 // rendered as a markdown table and kept whole in the JSON file.
 
-export type Unit = 'ms' | 'µs' | 'calls/s' | 'MB';
+/** `score`: a quality figure between 0 and 1 (recall, MRR), shown bare; `tokens`: chars / 4. */
+export type Unit = 'ms' | 'µs' | 'calls/s' | 'MB' | 'tokens' | 'score';
 
 export interface Row {
   readonly section: string;
@@ -35,7 +36,8 @@ export function fmt(value: number | undefined, unit: Unit): string {
   if (value === undefined || Number.isNaN(value)) return '—';
   const abs = Math.abs(value);
   let s: string;
-  if (unit === 'calls/s') s = Math.round(value).toLocaleString('en-US');
+  if (unit === 'score') return value.toFixed(3);
+  if (unit === 'calls/s' || unit === 'tokens') s = Math.round(value).toLocaleString('en-US');
   else if (unit === 'MB') s = value.toFixed(1);
   else if (abs >= 100) s = value.toFixed(0);
   else if (abs >= 10) s = value.toFixed(1);

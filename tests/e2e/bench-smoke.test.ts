@@ -40,7 +40,17 @@ describe('bench harness (quick mode)', () => {
     expect(run.code, run.stderr).toBe(0);
 
     expect(run.stdout).toContain('| Section | Figure | Direct | Via gateway | Difference | Ratio | Budget | Check |');
-    for (const section of ['Cold start', 'Latency, echo fixture', 'Throughput, echo fixture', 'Memory', 'Discovery, 500 tools', 'Policy', 'Reload', 'HTTP mode']) {
+    for (const section of [
+      'Cold start',
+      'Latency, echo fixture',
+      'Throughput, echo fixture',
+      'Memory',
+      'Discovery, 500 tools',
+      'Policy',
+      'Reload',
+      'HTTP mode',
+      'Tool search',
+    ]) {
       expect(run.stdout).toContain(`| ${section}`);
     }
     expect(run.stdout).toMatch(/Node v\d+\.\d+\.\d+, @modelcontextprotocol\/sdk \d+\.\d+\.\d+/);

@@ -22,6 +22,7 @@ import { spawnRaw, type RawStdioPeer } from '../helpers/rawStdio.js';
 import { makeTmpDir } from '../helpers/tmp.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 import { textOf } from '../helpers/results.js';
+import { loadGoldenSet } from '../helpers/searchQuality.js';
 
 // Every process this file starts carries this marker in its environment (inherited by
 // grandchildren), so afterAll can prove none is left.
@@ -527,6 +528,27 @@ describe('many-tools.mjs', () => {
     expect(textOf(await callTool(c.client, 'tool_499'))).toBe('tool_499');
     expect((await callTool(c.client, 'tool_500')).isError).toBe(true);
     await c.close();
+  });
+});
+
+// ------------------------------------------------------------------------------------------
+describe('toolsets.mjs', () => {
+  it('serves each golden toolset exactly as its file holds it; a call answers server/tool', async () => {
+    for (const set of loadGoldenSet().toolsets) {
+      const c = await connect('toolsets', { env: { TOOLSET: set.server } });
+      const tools = await listAllTools(c.client);
+      expect(tools.map((t) => t.name)).toEqual(set.tools.map((t) => t.name));
+      expect(tools.map((t) => [t.description, t.inputSchema])).toEqual(set.tools.map((t) => [t.description, t.inputSchema]));
+      const first = set.tools[0]!.name;
+      expect(textOf(await callTool(c.client, first))).toBe(`${set.server}/${first}`);
+      expect((await callTool(c.client, 'no_such_tool')).isError).toBe(true);
+      await c.close();
+    }
+  });
+
+  it('refuses a toolset that does not exist: exit code 2 before initialize', async () => {
+    const peer = raw('toolsets', { TOOLSET: 'queries' });
+    expect(await peer.exit).toEqual({ code: 2, signal: null });
   });
 });
 

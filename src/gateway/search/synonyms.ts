@@ -92,6 +92,14 @@ const GROUPS: readonly Group[] = [
   { weight: 0.6, words: ['time', 'clock', 'date'] },
   { weight: 0.6, words: ['memory', 'remember', 'recall', 'memorize'] },
   { weight: 0.6, words: ['content', 'contents', 'text', 'body'] },
+  // a file named by its kind: "what README.md says", "the config.yaml"
+  { weight: 0.5, words: ['file', 'readme', 'md', 'txt', 'csv', 'yaml', 'yml', 'toml'] },
+  // who the caller is signed in as: get_me, whoami, "the authenticated user"
+  { weight: 0.6, words: ['whoami', 'logged', 'login', 'authenticated', 'signed', 'current'] },
+  { weight: 0.5, words: ['repo', 'repository', 'project', 'codebase'] },
+  { weight: 0.6, words: ['note', 'observation', 'fact', 'remark'] },
+  { weight: 0.6, words: ['balance', 'money', 'funds', 'fund'] },
+  { weight: 0.6, words: ['uptime', 'downtime', 'outage', 'availability'] },
 ];
 
 /** Phrases read as one more word, on both the indexed and the query side (after stemming). */

@@ -138,6 +138,14 @@ describe('search_tools in meta mode', () => {
     });
     expect((await search(gateway, { agent_id: 'bob', query: 'add a new todo item' })).results[0]).toMatchObject({ server: 'todo', tool: 'add_todo' });
   });
+
+  it('with searchIndexAtStart, the first search waits for the servers still starting', async () => {
+    const { gateway } = build({ searchIndexAtStart: true });
+    gateway.start();
+    const first = await search(gateway, { agent_id: 'bob', query: 'add a new todo item' });
+    expect(first.servers_not_indexed).toEqual([]);
+    expect(first.results[0]).toMatchObject({ server: 'todo', tool: 'add_todo' });
+  });
 });
 
 describe('search_tools in native mode', () => {

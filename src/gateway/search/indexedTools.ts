@@ -13,8 +13,24 @@ import { ToolIndex } from './toolIndex.js';
 // once its list has been fetched (by any call, the eager strategy, or --search-index-at-start),
 // or fetched here when it is running and has dropped its list after a change.
 
-/** How long a search waits for a running server to list its tools again; the listing goes on and a later search finds it. */
+/**
+ * How long a search waits for a running server to list its tools again, or for a starting one
+ * to be ready; the start or the listing goes on, and a later search finds it.
+ */
 const RELIST_WAIT_MS = 3_000;
+
+/** Resolves when `work` settles or `signal` aborts, whichever is first; never rejects. */
+function untilSettled(work: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    work.then(done, done);
+  });
+}
 
 interface Source {
   readonly connection: DownstreamConnection;
@@ -59,6 +75,9 @@ export class IndexedTools {
     const connection = pool.get(server);
     if (!connection) return;
     let list = connection.cachedTools;
+    // Starting (--search-index-at-start, the eager strategy, another call): worth the wait,
+    // within the same bound, so the first search after a start sees what is coming up.
+    if (list === undefined && connection.state === 'connecting') await untilSettled(connection.connect(), signal());
     if (list === undefined && connection.state === 'ready') {
       try {
         await connection.listTools({ signal: signal() });

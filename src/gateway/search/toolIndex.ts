@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { FIELDS, serverNameTerms, serverTerms, titleOf, toolTerms } from './toolFields.js';
 import { queryWords, type QueryWord } from './tokens.js';
+import { compoundParts } from './compounds.js';
 
 // A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
 // terms; a term's frequencies in all fields are weighted and length-normalized per field,
@@ -92,8 +93,11 @@ export class ToolIndex {
     const serverField = serverTerms(server, serverDescription);
     const docs: Doc[] = [];
     const byTerm = new Map<string, Posting[]>();
-    for (const tool of tools.length > MAX_TOOLS_PER_SERVER ? tools.slice(0, MAX_TOOLS_PER_SERVER) : tools) {
-      const fields = toolTerms(tool, serverField);
+    const indexed = tools.length > MAX_TOOLS_PER_SERVER ? tools.slice(0, MAX_TOOLS_PER_SERVER) : tools;
+    const allFields = indexed.map((tool) => toolTerms(tool, serverField));
+    const vocabulary = new Set(allFields.flat(2));
+    indexed.forEach((tool, i) => {
+      const fields = withCompoundParts(allFields[i]!, vocabulary);
       const fullTitle = titleOf(tool);
       const title = fullTitle === undefined ? undefined : clip(fullTitle, TITLE_CHARS);
       const room = HIT_TEXT_CHARS - server.length - tool.name.length - (title?.length ?? 0);
@@ -127,7 +131,7 @@ export class ToolIndex {
         }
         postings.push({ doc, counts: perField });
       }
-    }
+    });
     for (const [term, postings] of byTerm) {
       let byServer = this.#postings.get(term);
       if (!byServer) {
@@ -257,6 +261,13 @@ export class ToolIndex {
     }
     return bonus;
   }
+}
+
+/** The fields with the name's compound terms followed by their parts (the name is fields[0]). */
+function withCompoundParts(fields: readonly (readonly string[])[], vocabulary: ReadonlySet<string>): readonly (readonly string[])[] {
+  const name = fields[0]!;
+  const parts = name.flatMap((term) => compoundParts(term, vocabulary)).filter((part) => !name.includes(part));
+  return parts.length === 0 ? fields : [[...name, ...parts], ...fields.slice(1)];
 }
 
 function compare(a: string, b: string): number {

@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { FIELDS, serverNameTerms, serverTerms, titleOf, toolTerms } from './toolFields.js';
 import { queryWords, type QueryWord } from './tokens.js';
 import { compoundParts } from './compounds.js';
+import { NEAR_WEIGHT, nearTerms } from './nearTerms.js';
 
 // A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
 // terms; a term's frequencies in all fields are weighted and length-normalized per field,
@@ -170,7 +171,7 @@ export class ToolIndex {
   search(query: string, options: SearchOptions): SearchHit[] {
     const limit = Math.min(Math.floor(options.limit), MAX_HITS);
     if (!(limit > 0) || this.#size === 0) return [];
-    const words = queryWords(query);
+    const words = queryWords(query).map((word) => this.#withNearTerms(word));
     const { scores, matched } = this.#match(words, options.servers);
     const wanted = new Map<string, number>();
     for (const { alternatives } of words) for (const { term, weight } of alternatives) wanted.set(term, Math.max(wanted.get(term) ?? 0, weight));
@@ -248,6 +249,15 @@ export class ToolIndex {
       }
     }
     return { scores, matched };
+  }
+
+  /** A word no tool says looks for the indexed terms near it (nearTerms.ts). */
+  #withNearTerms(word: QueryWord): QueryWord {
+    const said = word.alternatives[0]!.term;
+    if (this.#postings.has(said)) return word;
+    const near = nearTerms(said, this.#postings.keys());
+    if (near.length === 0) return word;
+    return { alternatives: [...word.alternatives, ...near.map((term) => ({ term, weight: NEAR_WEIGHT }))] };
   }
 
   /** SERVER_NAME_BONUS for each query word (or synonym, at its weight) the server's name holds. */

@@ -28,6 +28,12 @@ export interface QueryTerm {
   readonly weight: number;
 }
 
+/**
+ * "log in", "logged in", "sign in": one word (login, signin) before "in" goes as a stop word,
+ * so that they are not read as the logs of a server or the signing of a document.
+ */
+const SIGN_IN = /\b(log|sign)(?:ged|ed|ging|ing)?[\s-]+(?:in|on)\b/giu;
+
 const HUMP = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
 
 /**
@@ -37,7 +43,7 @@ const HUMP = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
  * and brand names (`GitHub`) alike, and a query says "list issues" or "github".
  */
 export function termsOf(text: string, maxChars: number, maxTerms: number, splitHumps = true): string[] {
-  const clipped = text.length > maxChars ? text.slice(0, maxChars) : text;
+  const clipped = (text.length > maxChars ? text.slice(0, maxChars) : text).replace(SIGN_IN, '$1in');
   const out: string[] = [];
   let previous: string | undefined;
   const add = (piece: string): void => {

@@ -30,7 +30,7 @@ export interface SearchOptions {
 
 /** Per field of FIELDS: how much a match weighs, and how much the field's length discounts it. */
 const WEIGHTS = [3, 1.5, 1.5, 0.7, 0.3, 0.4] as const;
-const LENGTH_NORMALIZATION = [0.3, 0.3, 0.3, 0.75, 0.75, 0.3] as const;
+const LENGTH_NORMALIZATION = [0.5, 0.3, 0.3, 0.75, 0.75, 0.3] as const;
 /** Added to a tool's score for each query word its server's name holds: "in GitHub", "on Sentry". */
 const SERVER_NAME_BONUS = 2;
 /**

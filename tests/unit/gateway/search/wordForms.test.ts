@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compoundParts } from '../../../../src/gateway/search/compounds.js';
 import { nearTerms } from '../../../../src/gateway/search/nearTerms.js';
+import { stem } from '../../../../src/gateway/search/stems.js';
 import { queryWords, termsOf } from '../../../../src/gateway/search/tokens.js';
 import { ToolIndex } from '../../../../src/gateway/search/toolIndex.js';
 
@@ -30,6 +31,17 @@ describe('nearTerms', () => {
     expect(nearTerms('architectur', ['archiv'])).toEqual([]);
     expect(nearTerms('expiri', ['expiresecond'])).toEqual([]);
     expect(nearTerms('abc', ['abcdef'])).toEqual([]);
+  });
+});
+
+describe('stem', () => {
+  it('keeps the -er of a noun in all its forms, where Porter would take it off', () => {
+    expect(['customer', 'customers'].map(stem)).toEqual(['customer', 'customer']);
+    expect(stem('custom')).toBe('custom');
+    expect(['reviewer', 'reviewers'].map(stem)).toEqual(['reviewer', 'reviewer']);
+    expect(['register', 'registers', 'registered', 'registering'].map(stem)).toEqual(['register', 'register', 'register', 'register']);
+    // What Porter already reads alike stays so.
+    expect(['user', 'users', 'filter', 'filtered', 'offering', 'offer'].map(stem)).toEqual(['user', 'user', 'filter', 'filter', 'offer', 'offer']);
   });
 });
 

@@ -1,8 +1,8 @@
 // Search quality on the golden set: the real tool lists of public MCP servers and queries
 // written as an agent states a need. Ranking is deterministic, so its quality is asserted.
-// The target for recall@5 is 0.9 and is not met yet (0.87, see docs/performance.md): this
-// test holds the floor reached so that a change can only move it up; raise it with the
-// ranking, never by editing the queries.
+// The targets (recall@5 >= 0.9, recall@1 >= 0.6) are met (0.901 and 0.648, see
+// docs/performance.md) and asserted, so that a change can only keep or move them up;
+// improve the ranking in general, never by editing the queries or fitting them.
 import { describe, expect, it } from 'vitest';
 import { ToolIndex } from '../../src/gateway/search/toolIndex.js';
 import { describeOutcome, evaluate, loadGoldenSet, worstMissed } from '../helpers/searchQuality.js';
@@ -36,8 +36,8 @@ describe('search quality on the golden set', () => {
     expect(index.size).toBe(golden.toolCount);
   });
 
-  it('finds an expected tool within the top 5 for at least 87% of the queries (target 90%)', () => {
-    expect(quality.recallAt5, `recall@5 ${quality.recallAt5.toFixed(3)}; worst:\n${worst}`).toBeGreaterThanOrEqual(0.87);
+  it('finds an expected tool within the top 5 for at least 90% of the queries', () => {
+    expect(quality.recallAt5, `recall@5 ${quality.recallAt5.toFixed(3)}; worst:\n${worst}`).toBeGreaterThanOrEqual(0.9);
   });
 
   it('ranks an expected tool first for at least 60% of the queries', () => {

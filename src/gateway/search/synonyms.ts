@@ -95,7 +95,7 @@ const GROUPS: readonly Group[] = [
   // a file named by its kind: "what README.md says", "the config.yaml"
   { weight: 0.5, words: ['file', 'readme', 'md', 'txt', 'csv', 'yaml', 'yml', 'toml'] },
   // who the caller is signed in as: get_me, whoami, "the authenticated user"
-  { weight: 0.6, words: ['whoami', 'logged', 'login', 'authenticated', 'signed', 'current'] },
+  { weight: 0.6, words: ['whoami', 'login', 'authenticated', 'signed', 'current'] },
   { weight: 0.5, words: ['repo', 'repository', 'project', 'codebase'] },
   { weight: 0.6, words: ['note', 'observation', 'fact', 'remark'] },
   { weight: 0.6, words: ['balance', 'money', 'funds', 'fund'] },

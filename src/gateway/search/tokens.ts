@@ -28,6 +28,12 @@ export interface QueryTerm {
   readonly weight: number;
 }
 
+/**
+ * "log in", "logged in", "sign in": one word (login, signin) before "in" goes as a stop word,
+ * so that they are not read as the logs of a server or the signing of a document.
+ */
+const SIGN_IN = /\b(log|sign)(?:ged|ed|ging|ing)?[\s-]+(?:in|on)\b/giu;
+
 const HUMP = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
 
 /**
@@ -37,7 +43,7 @@ const HUMP = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
  * and brand names (`GitHub`) alike, and a query says "list issues" or "github".
  */
 export function termsOf(text: string, maxChars: number, maxTerms: number, splitHumps = true): string[] {
-  const clipped = text.length > maxChars ? text.slice(0, maxChars) : text;
+  const clipped = (text.length > maxChars ? text.slice(0, maxChars) : text).replace(SIGN_IN, '$1in');
   const out: string[] = [];
   let previous: string | undefined;
   const add = (piece: string): void => {
@@ -63,6 +69,17 @@ const QUESTION = /(?:^|[^\p{L}])(?:what|which|who|whom|whose|where|when|how)(?:$
 const QUESTION_WEIGHT = 0.4;
 const READING: readonly string[] = ['list', 'get', 'show', 'search', 'find', 'read', 'describe'].map(stem);
 
+/**
+ * What follows "about", "named", "called", ... is what the tool is to look for or work on
+ * ("pages about onboarding", "a folder called build"), not what the tool does: those words
+ * weigh less. A subject ("about", "mentioning") also asks to search, so the query looks for
+ * the searching verbs too; a name ("called") does not.
+ */
+const TOPIC = /\b(?:(about(?!\s+to\b)|regarding|mentioning|containing)|named|called|titled)\b/iu;
+const TOPIC_WEIGHT = 0.5;
+const SEARCHING_WEIGHT = 0.5;
+const SEARCHING: readonly string[] = ['search', 'find', 'query', 'lookup'].map(stem);
+
 const MAX_QUERY_CHARS = 1_000;
 const MAX_QUERY_WORDS = 32;
 
@@ -74,12 +91,16 @@ const MAX_QUERY_WORDS = 32;
 export function queryWords(query: string): QueryWord[] {
   const clipped = query.slice(0, MAX_QUERY_CHARS);
   const written = [...new Set(termsOf(clipped, MAX_QUERY_CHARS, MAX_QUERY_WORDS, false))];
+  const topic = TOPIC.exec(clipped);
+  const beforeTopic = topic ? new Set(termsOf(clipped.slice(0, topic.index), MAX_QUERY_CHARS, MAX_QUERY_WORDS, false)) : undefined;
   const words = written.map((term) => {
-    const alternatives: QueryTerm[] = [{ term, weight: 1 }];
+    const scale = beforeTopic === undefined || beforeTopic.has(term) ? 1 : TOPIC_WEIGHT;
+    const alternatives: QueryTerm[] = [{ term, weight: scale }];
     const synonyms = synonymsOf(term);
-    if (synonyms) for (const [synonym, weight] of synonyms) if (!written.includes(synonym)) alternatives.push({ term: synonym, weight });
+    if (synonyms) for (const [synonym, weight] of synonyms) if (!written.includes(synonym)) alternatives.push({ term: synonym, weight: scale * weight });
     return { alternatives };
   });
+  if (topic?.[1] !== undefined && written.length > 0) words.push({ alternatives: SEARCHING.map((term) => ({ term, weight: SEARCHING_WEIGHT })) });
   if (written.length > 0 && QUESTION.test(clipped) && !READING.some((verb) => written.includes(verb))) {
     words.push({ alternatives: READING.map((term) => ({ term, weight: QUESTION_WEIGHT })) });
   }

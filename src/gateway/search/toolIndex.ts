@@ -1,6 +1,8 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { FIELDS, serverNameTerms, serverTerms, titleOf, toolTerms } from './toolFields.js';
 import { queryWords, type QueryWord } from './tokens.js';
+import { compoundParts } from './compounds.js';
+import { NEAR_WEIGHT, nearTerms } from './nearTerms.js';
 
 // A BM25F index of tool lists, one entry per server. Each field of a tool (FIELDS) counts its
 // terms; a term's frequencies in all fields are weighted and length-normalized per field,
@@ -27,8 +29,8 @@ export interface SearchOptions {
 }
 
 /** Per field of FIELDS: how much a match weighs, and how much the field's length discounts it. */
-const WEIGHTS = [3, 2, 1.5, 0.7, 0.3, 0.4] as const;
-const LENGTH_NORMALIZATION = [0.3, 0.3, 0.3, 0.75, 0.75, 0.3] as const;
+const WEIGHTS = [3, 1.5, 1.5, 0.7, 0.3, 0.4] as const;
+const LENGTH_NORMALIZATION = [0.5, 0.3, 0.3, 0.75, 0.75, 0.3] as const;
 /** Added to a tool's score for each query word its server's name holds: "in GitHub", "on Sentry". */
 const SERVER_NAME_BONUS = 2;
 /**
@@ -92,8 +94,11 @@ export class ToolIndex {
     const serverField = serverTerms(server, serverDescription);
     const docs: Doc[] = [];
     const byTerm = new Map<string, Posting[]>();
-    for (const tool of tools.length > MAX_TOOLS_PER_SERVER ? tools.slice(0, MAX_TOOLS_PER_SERVER) : tools) {
-      const fields = toolTerms(tool, serverField);
+    const indexed = tools.length > MAX_TOOLS_PER_SERVER ? tools.slice(0, MAX_TOOLS_PER_SERVER) : tools;
+    const allFields = indexed.map((tool) => toolTerms(tool, serverField));
+    const vocabulary = new Set(allFields.flat(2));
+    indexed.forEach((tool, i) => {
+      const fields = withCompoundParts(allFields[i]!, vocabulary);
       const fullTitle = titleOf(tool);
       const title = fullTitle === undefined ? undefined : clip(fullTitle, TITLE_CHARS);
       const room = HIT_TEXT_CHARS - server.length - tool.name.length - (title?.length ?? 0);
@@ -127,7 +132,7 @@ export class ToolIndex {
         }
         postings.push({ doc, counts: perField });
       }
-    }
+    });
     for (const [term, postings] of byTerm) {
       let byServer = this.#postings.get(term);
       if (!byServer) {
@@ -166,7 +171,7 @@ export class ToolIndex {
   search(query: string, options: SearchOptions): SearchHit[] {
     const limit = Math.min(Math.floor(options.limit), MAX_HITS);
     if (!(limit > 0) || this.#size === 0) return [];
-    const words = queryWords(query);
+    const words = queryWords(query).map((word) => this.#withNearTerms(word));
     const { scores, matched } = this.#match(words, options.servers);
     const wanted = new Map<string, number>();
     for (const { alternatives } of words) for (const { term, weight } of alternatives) wanted.set(term, Math.max(wanted.get(term) ?? 0, weight));
@@ -246,6 +251,15 @@ export class ToolIndex {
     return { scores, matched };
   }
 
+  /** A word no tool says looks for the indexed terms near it (nearTerms.ts). */
+  #withNearTerms(word: QueryWord): QueryWord {
+    const said = word.alternatives[0]!.term;
+    if (this.#postings.has(said)) return word;
+    const near = nearTerms(said, this.#postings.keys());
+    if (near.length === 0) return word;
+    return { alternatives: [...word.alternatives, ...near.map((term) => ({ term, weight: NEAR_WEIGHT }))] };
+  }
+
   /** SERVER_NAME_BONUS for each query word (or synonym, at its weight) the server's name holds. */
   #serverBonus(server: string, words: readonly QueryWord[]): number {
     const nameTerms = this.#servers.get(server)!.nameTerms;
@@ -257,6 +271,13 @@ export class ToolIndex {
     }
     return bonus;
   }
+}
+
+/** The fields with the name's compound terms followed by their parts (the name is fields[0]). */
+function withCompoundParts(fields: readonly (readonly string[])[], vocabulary: ReadonlySet<string>): readonly (readonly string[])[] {
+  const name = fields[0]!;
+  const parts = name.flatMap((term) => compoundParts(term, vocabulary)).filter((part) => !name.includes(part));
+  return parts.length === 0 ? fields : [[...name, ...parts], ...fields.slice(1)];
 }
 
 function compare(a: string, b: string): number {

@@ -118,3 +118,8 @@ export function expectGatewayError(err: unknown, code: string): GatewayError {
   expect((err as GatewayError).code).toBe(code);
   return err as GatewayError;
 }
+
+/** The SERVER_UNAVAILABLE a call or start must fail with. */
+export async function unavailable(promise: Promise<unknown>): Promise<GatewayError> {
+  return expectGatewayError(await rejection(promise), 'SERVER_UNAVAILABLE');
+}

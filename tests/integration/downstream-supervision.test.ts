@@ -2,23 +2,12 @@
 // call counts as failing (the messages quote its exit code). The streak and backoff logic
 // itself is covered in memory by tests/unit/downstream/backoff.test.ts.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { GatewayError } from '../../src/errors.js';
-import { closeTracked, connection, expectNoLeftovers, fixtureSpec } from '../helpers/downstream.js';
+import { closeTracked, connection, expectNoLeftovers, fixtureSpec, unavailable } from '../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 
 afterEach(closeTracked);
 afterAll(expectNoLeftovers);
-
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  expect((err as GatewayError).code).toBe('SERVER_UNAVAILABLE');
-  return err as GatewayError;
-}
 
 describe('DownstreamConnection supervision of processes', () => {
   it('counts a server that starts but crashes on every call as failing', async () => {
@@ -26,7 +15,7 @@ describe('DownstreamConnection supervision of processes', () => {
       backoff: { baseMs: 50, maxMs: 100, failFastAfter: 3 },
     });
     for (let i = 1; i <= 3; i++) {
-      expect((await failure(loop.callTool('ok', {}, CALL))).message).toContain('exited with code 42');
+      expect((await unavailable(loop.callTool('ok', {}, CALL))).message).toContain('exited with code 42');
       expect(loop.consecutiveFailures).toBe(i);
     }
     expect(loop.failingFast).toBe(true);

@@ -6,21 +6,11 @@ import { backoffDelay, DEFAULT_BACKOFF } from '../../../src/downstream/supervisi
 import { GatewayError } from '../../../src/errors.js';
 import { ManualClock } from '../../helpers/manualClock.js';
 import { memoryServers, stillPending, textResult } from '../../helpers/memoryDownstream.js';
-import { closeTracked, connection, stdioSpec, textOf } from '../../helpers/downstream.js';
+import { closeTracked, connection, stdioSpec, textOf, unavailable } from '../../helpers/downstream.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
 
 afterEach(closeTracked);
-
-async function failure(promise: Promise<unknown>): Promise<GatewayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(GatewayError);
-  expect((err as GatewayError).code).toBe('SERVER_UNAVAILABLE');
-  return err as GatewayError;
-}
 
 /** Stands in for a process that dies at start: the transport cannot be made. */
 function neverStarts(name: string): () => never {
@@ -65,13 +55,13 @@ describe('DownstreamConnection supervision', () => {
       clock,
       backoff: { baseMs: 300, maxMs: 1_000, failFastAfter: 3 },
     });
-    await failure(c.connect());
+    await unavailable(c.connect());
     expect(c.consecutiveFailures).toBe(1);
     expect(c.nextRetryAt! - clock.now()).toBe(300);
     expect(c.failingFast).toBe(false);
 
     // Three callers during the wait: one attempt for all of them, made after the delay.
-    const all = Promise.all([failure(c.connect()), failure(c.listTools()), failure(c.callTool('x', {}, CALL))]);
+    const all = Promise.all([unavailable(c.connect()), unavailable(c.listTools()), unavailable(c.callTool('x', {}, CALL))]);
     clock.advance(299);
     expect(await stillPending(all)).toBe(true);
     clock.advance(1);
@@ -80,7 +70,7 @@ describe('DownstreamConnection supervision', () => {
     expect(c.consecutiveFailures).toBe(2);
     expect(c.restarts).toBe(1);
 
-    const third = failure(c.connect());
+    const third = unavailable(c.connect());
     clock.advance(600);
     await third;
     expect(c.consecutiveFailures).toBe(3);
@@ -88,7 +78,7 @@ describe('DownstreamConnection supervision', () => {
     expect(c.state).toBe('failed');
 
     // Fail fast: no wait (the clock does not move), no attempt, and the message says when the next one will be.
-    const refused = await failure(c.callTool('x', {}, CALL));
+    const refused = await unavailable(c.callTool('x', {}, CALL));
     expect(refused.message).toMatch(
       /^Server 'dead' is marked failed after 3 failures in a row; next retry at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(in 1 s\)\. Last error: Server 'dead' exited with code 3/,
     );
@@ -98,7 +88,7 @@ describe('DownstreamConnection supervision', () => {
     // Once the retry time has passed, the next call makes one attempt.
     clock.advance(c.nextRetryAt! - clock.now() + 20);
     expect(c.failingFast).toBe(false);
-    await failure(c.connect());
+    await unavailable(c.connect());
     expect(c.consecutiveFailures).toBe(4);
     expect(c.restarts).toBe(3);
     expect(c.nextRetryAt! - clock.now()).toBe(1_000);
@@ -112,7 +102,7 @@ describe('DownstreamConnection supervision', () => {
       backoff: { baseMs: 50, maxMs: 100, failFastAfter: 3 },
     });
     expect(textOf(await flaky.callTool('ok', {}, CALL))).toBe('ok');
-    await failure(flaky.callTool('ok', {}, CALL));
+    await unavailable(flaky.callTool('ok', {}, CALL));
     expect(flaky.consecutiveFailures).toBe(1);
     const answered = flaky.callTool('ok', {}, CALL);
     clock.advance(50);
@@ -129,8 +119,8 @@ describe('DownstreamConnection supervision', () => {
       clock,
       backoff: { baseMs: 20, maxMs: 50, failFastAfter: 10, stableMs: 300 },
     });
-    await failure(c.callTool('ok', {}, CALL));
-    const second = failure(c.callTool('ok', {}, CALL));
+    await unavailable(c.callTool('ok', {}, CALL));
+    const second = unavailable(c.callTool('ok', {}, CALL));
     clock.advance(20);
     await second;
     expect(c.consecutiveFailures).toBe(2);
@@ -138,18 +128,18 @@ describe('DownstreamConnection supervision', () => {
     clock.advance(50);
     await reconnected;
     clock.advance(300);
-    await failure(c.callTool('crash_now', {}, CALL));
+    await unavailable(c.callTool('crash_now', {}, CALL));
     expect(c.consecutiveFailures).toBe(1);
   });
 
   it('close() ends a backoff wait at once', async () => {
     const clock = new ManualClock();
     const c = connection(stdioSpec('dead', []), { transportFactory: neverStarts('dead'), clock, backoff: { baseMs: 10_000 } });
-    await failure(c.connect());
+    await unavailable(c.connect());
     const waiting = c.connect();
     expect(await stillPending(waiting)).toBe(true);
     await c.close();
-    const err = await failure(waiting);
+    const err = await unavailable(waiting);
     expect(err.message).toBe("Connection to server 'dead' is closed");
     expect(c.state).toBe('closed');
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { crossCheckRules } from '../../../src/policy/crossCheck.js';
 import { parseRulesConfig } from '../../../src/config/rulesFile.js';
 import type { RulesConfig } from '../../../src/config/types.js';
+import { R0_AGENTS } from './fixtures.js';
 
 const SERVERS = ['db', 'search', 'api'];
 
@@ -17,17 +18,7 @@ function check(agents: Record<string, unknown>, servers: readonly string[] = SER
 
 describe('crossCheckRules', () => {
   it('is silent for the reference rules R0 against the reference servers', () => {
-    expect(
-      check({
-        researcher: { allow: { servers: ['search', 'db'], tools: { db: ['query'] } } },
-        backend: {
-          allow: { servers: ['db'], tools: { db: ['query', 'list_*', 'delete_user'] } },
-          deny: { tools: { db: ['drop_*', 'delete_*'] } },
-        },
-        admin: { allow: { servers: ['*'] }, deny: { servers: ['api'], tools: { db: ['drop_table'] } } },
-        default: { deny: { servers: ['*'] } },
-      }),
-    ).toEqual([]);
+    expect(check(R0_AGENTS)).toEqual([]);
   });
 
   it('warns about undefined servers, never errs (reference D.1 #15)', () => {

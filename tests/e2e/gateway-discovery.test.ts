@@ -12,6 +12,7 @@ import { fixture, SERVER_MEMORY } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { makeTmpDir } from '../helpers/tmp.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
+import { DEBUG_META_TOOL_NAMES, META_TOOL_NAMES } from '../helpers/metaTools.js';
 
 // Every gateway (and, through the inherited environment, every downstream server and direct
 // client this file starts) carries this marker, so afterAll can prove nothing is left behind.
@@ -115,7 +116,7 @@ describe('tools/list', () => {
   it('offers exactly list_servers, search_tools, get_server_tools, execute_tool, read_resource, get_prompt, in under 1,000 tokens', async () => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect(answer.tools.map((t) => t.name)).toEqual(META_TOOL_NAMES);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
 
     const byName = new Map(answer.tools.map((t) => [t.name, t]));
@@ -147,15 +148,7 @@ describe('tools/list', () => {
   it.each(debugOn)('%s adds get_gateway_status (still under 1,000 tokens)', async (_label, extra) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, ...extra });
     const answer = await gw.client.listTools();
-    expect(answer.tools.map((t) => t.name)).toEqual([
-      'list_servers',
-      'search_tools',
-      'get_server_tools',
-      'execute_tool',
-      'read_resource',
-      'get_prompt',
-      'get_gateway_status',
-    ]);
+    expect(answer.tools.map((t) => t.name)).toEqual(DEBUG_META_TOOL_NAMES);
     expect(JSON.stringify(answer).length).toBeLessThan(4000);
     const status = ok<{ version: string; servers: Array<{ name: string }> }>(await callTool(gw.client, 'get_gateway_status', { agent_id: 'a' }));
     expect(typeof status.version).toBe('string');
@@ -165,14 +158,7 @@ describe('tools/list', () => {
 
   it.each(['false', '0', 'no'])('GATEWAY_DEBUG=%s does not', async (value) => {
     const gw = await start({ mcpServers: ECHO, rules: ONE_AGENT, env: { GATEWAY_DEBUG: value } });
-    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual([
-      'list_servers',
-      'search_tools',
-      'get_server_tools',
-      'execute_tool',
-      'read_resource',
-      'get_prompt',
-    ]);
+    expect((await gw.client.listTools()).tools.map((t) => t.name)).toEqual(META_TOOL_NAMES);
     await gw.close();
   });
 });

@@ -17,6 +17,7 @@ import { spawnRaw, type JsonRpcResponse, type RawExit, type RawStdioPeer } from 
 import { makeTmpDir, writeJson } from '../helpers/tmp.js';
 import { guardAgainstLeaks } from '../helpers/leakGuard.js';
 import { textOf } from '../helpers/results.js';
+import { DEBUG_META_TOOL_NAMES, META_TOOL_NAMES } from '../helpers/metaTools.js';
 
 const MARKER = `gw-lifecycle-${process.pid}-${Date.now()}`;
 const BASE_ENV: Record<string, string> = {};
@@ -354,7 +355,7 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
       audit_log: gw.auditPath,
       debug: true,
     });
-    expect(summary.tools).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt', 'get_gateway_status']);
+    expect(summary.tools).toEqual(DEBUG_META_TOOL_NAMES);
     expect(summary.default_policy).toEqual(expect.any(String));
     gw.peer.endStdin();
     await gw.peer.exit;
@@ -367,7 +368,7 @@ describe('stdout is JSON-RPC only; logs go to stderr', () => {
     await Promise.all([plain.peer.initialize(20_000), quiet.peer.initialize(20_000)]);
     await waitFor(() => logLines(plain).some((l) => /ready/.test(String(l.msg))), { timeoutMs: 5000 });
     const summary = logLines(plain).find((l) => /ready/.test(String(l.msg)))!;
-    expect(summary).toMatchObject({ debug: false, tools: ['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'] });
+    expect(summary).toMatchObject({ debug: false, tools: META_TOOL_NAMES });
     plain.peer.endStdin();
     quiet.peer.endStdin();
     await Promise.all([plain.peer.exit, quiet.peer.exit]);

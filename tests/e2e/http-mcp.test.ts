@@ -12,6 +12,7 @@ import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
 import { codeOf } from '../helpers/results.js';
+import { META_TOOL_NAMES } from '../helpers/metaTools.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const BOB_TOKEN = 'bob-mcp-token';
@@ -56,14 +57,7 @@ describe('/mcp', () => {
   it('serves the meta-tools; the shared token is unbound (agent_id decides)', async () => {
     const { client, transport } = await connect('tok-123');
     expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
-      'list_servers',
-      'search_tools',
-      'get_server_tools',
-      'execute_tool',
-      'read_resource',
-      'get_prompt',
-    ]);
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(META_TOOL_NAMES);
     const ok = await callTool(client, 'execute_tool', { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'over http' } });
     expect(ok.content).toEqual([{ type: 'text', text: 'over http' }]);
     const denied = await callTool(client, 'execute_tool', { agent_id: 'bob', server: 'echo', tool: 'echo', args: { message: 'x' } });

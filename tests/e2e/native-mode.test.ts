@@ -17,6 +17,7 @@ import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 import { GatewayFarm } from './reload-support.js';
 import { textOf, errorOf } from '../helpers/results.js';
+import { META_TOOL_NAMES } from '../helpers/metaTools.js';
 
 const farm = new GatewayFarm('native-mode');
 afterAll(async () => {
@@ -49,10 +50,7 @@ async function settledTools(gw: GatewayHandle, server: string): Promise<Tool[]> 
   return tools;
 }
 
-const nativeTools = async (gw: GatewayHandle): Promise<Tool[]> =>
-  (await gw.client.listTools()).tools.filter(
-    (t) => !['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt'].includes(t.name),
-  );
+const nativeTools = async (gw: GatewayHandle): Promise<Tool[]> => (await gw.client.listTools()).tools.filter((t) => !META_TOOL_NAMES.includes(t.name));
 
 describe('native names', () => {
   it('fit the budget, map characters, match the pure naming function, and are the same after a restart', async () => {
@@ -347,7 +345,7 @@ describe('meta mode additions', () => {
       args: ['--init-strategy', 'eager'],
     });
     const tools = (await gw.client.listTools()).tools;
-    expect(tools.map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect(tools.map((t) => t.name)).toEqual(META_TOOL_NAMES);
     expect(JSON.stringify({ tools }).length).toBeLessThan(4000);
 
     type Entry = { name: string; tools: number | null; resources: number | null; resource_templates: number | null; prompts: number | null };

@@ -11,6 +11,7 @@ import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession as session } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 import { codeOf } from '../helpers/results.js';
+import { META_TOOL_NAMES } from '../helpers/metaTools.js';
 
 afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
@@ -29,14 +30,7 @@ describe('Gateway in process', () => {
     const client = new Client({ name: 'in-process', version: '1.0.0' });
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
     try {
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
-        'list_servers',
-        'search_tools',
-        'get_server_tools',
-        'execute_tool',
-        'read_resource',
-        'get_prompt',
-      ]);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(META_TOOL_NAMES);
       const result = await client.request(
         { method: 'tools/call', params: { name: 'execute_tool', arguments: { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'hi' } } } },
         CallToolResultSchema,

@@ -9,6 +9,7 @@ import { buildGateway, closeGateways, testExtra, testSession } from '../helpers/
 import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { codeOf, errorOf } from '../helpers/results.js';
+import { META_TOOL_NAMES } from '../helpers/metaTools.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
 
 afterEach(closeGateways);
@@ -49,7 +50,7 @@ async function list(gateway: Gateway, agent: string, target: string): Promise<vo
 describe('search_tools in meta mode', () => {
   it('is offered between list_servers and get_server_tools', () => {
     const { gateway } = build();
-    expect(gateway.listTools().map((t) => t.name)).toEqual(['list_servers', 'search_tools', 'get_server_tools', 'execute_tool', 'read_resource', 'get_prompt']);
+    expect(gateway.listTools().map((t) => t.name)).toEqual(META_TOOL_NAMES);
   });
 
   it('starts no server: servers never listed are named in servers_not_indexed, those the agent may not see are not', async () => {

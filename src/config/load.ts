@@ -8,6 +8,7 @@ import { parseRulesConfig } from './rulesFile.js';
 import { parseServersConfig } from './serversFile.js';
 import { parseSignalWireConfig, type SignalWireConfig } from './signalwireConfig.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from './types.js';
+import { errorMessage } from '../values.js';
 
 // Reading and parsing are synchronous: the files are small, and a loader that finishes before
 // it returns is simpler to reason about on reload (nothing can change between read and swap).
@@ -48,7 +49,7 @@ function readTextFile(path: string, what: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ConfigError(path, `Configuration file not found: ${path} (${what})`);
-    throw new ConfigError(path, `Cannot read ${what} file ${path}: ${(err as Error).message}`);
+    throw new ConfigError(path, `Cannot read ${what} file ${path}: ${errorMessage(err)}`);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Clock } from './clock.js';
 import { terminateSession } from './httpSession.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
+import { errorMessage } from '../values.js';
 
 export class Disposal {
   readonly #log: Logger;
@@ -38,7 +39,7 @@ export class Disposal {
       if (endSession) await terminateSession(transport, this.#clock);
       await client.close();
     } catch (err) {
-      this.#log.debug({ err: (err as Error).message }, 'error while closing downstream client');
+      this.#log.debug({ err: errorMessage(err) }, 'error while closing downstream client');
     }
     // client.close() is a no-op once the transport closed on its own; make sure of the process.
     await transport.close().catch(() => {});

@@ -21,6 +21,7 @@ import { GatewayError } from '../errors.js';
 import { realClock, type Clock, type ClockTimer } from './clock.js';
 import { DownstreamConnection, type ConnectionOptions, type ServerRequest } from './connection.js';
 import { refuseOverLimit, type InstanceLimits } from './instanceLimits.js';
+import { errorMessage } from '../values.js';
 
 export type { InstanceLimits } from './instanceLimits.js';
 /** As REST's bound on a session's metadata: what one instance keeps of its callers' metadata. */
@@ -252,7 +253,7 @@ export class InstanceRegistry {
       try {
         connection.killSync();
       } catch (err) {
-        this.#opts.logger.warn({ server: connection.name, err: (err as Error).message }, 'could not kill instance process group');
+        this.#opts.logger.warn({ server: connection.name, err: errorMessage(err) }, 'could not kill instance process group');
       }
     }
   }

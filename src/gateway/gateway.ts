@@ -30,6 +30,7 @@ import { ServerRequestRouter, type RequestExtra, type UpstreamSession } from './
 import { serverStatesOf, type ServerState } from './serverStates.js';
 import { buildSnapshot } from './snapshot.js';
 import { gatewayStatus } from './status.js';
+import { errorMessage } from '../values.js';
 
 const DEFAULT_LIST_CHANGED_DEBOUNCE_MS = 200;
 
@@ -214,7 +215,7 @@ export class Gateway {
         (list) => {
           if (this.#snapshot === snapshot) this.#search.indexList(snapshot, this.#pool, server, list);
         },
-        (err: unknown) => this.#logger.debug({ server, err: (err as Error).message }, 'could not index the tools of a server at start'),
+        (err: unknown) => this.#logger.debug({ server, err: errorMessage(err) }, 'could not index the tools of a server at start'),
       );
     }
   }

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './respond.js';
 import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '../jsonDepth.js';
+import { errorMessage } from '../values.js';
 
 const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
 
@@ -73,7 +74,7 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   try {
     value = JSON.parse(text) as unknown;
   } catch (err) {
-    return { ok: false, reason: 'syntax', message: `Invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, reason: 'syntax', message: `Invalid JSON: ${errorMessage(err)}` };
   }
   if (nestsDeeperThan(value, MAX_MESSAGE_DEPTH)) return { ok: false, reason: 'depth', message: `Invalid JSON: nested deeper than ${MAX_MESSAGE_DEPTH} levels` };
   return { ok: true, value };

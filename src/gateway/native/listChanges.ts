@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { UpstreamSession } from '../serverRequests.js';
+import { errorMessage } from '../../values.js';
 
 // Tells each client that a list changed only when what it was shown changed. A session's
 // answer to tools/list, resources/list (+ templates) and prompts/list is remembered as a
@@ -92,7 +93,7 @@ export class ListChanges {
           try {
             now = fingerprint(await this.#options.current(session, kind));
           } catch (err) {
-            this.#options.logger.debug({ err: (err as Error).message, kind }, 'could not recompute a list');
+            this.#options.logger.debug({ err: errorMessage(err), kind }, 'could not recompute a list');
             continue;
           }
           if (seen[kind] === now || !this.#seen.has(session)) continue;

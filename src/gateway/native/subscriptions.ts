@@ -4,6 +4,7 @@ import type { DownstreamPool } from '../../downstream/pool.js';
 import { canonicalResourceUri } from '../../config/resourceUri.js';
 import type { UpstreamSession } from '../serverRequests.js';
 import { toGatewayUri } from './resourceUris.js';
+import { errorMessage } from '../../values.js';
 
 // Resource subscriptions of every client, per downstream (server, URI). The downstream is
 // subscribed once, by the first client, and unsubscribed when the last one leaves; its
@@ -51,7 +52,7 @@ export class Subscriptions {
     if (!entry || !entry.sessions.delete(session) || entry.sessions.size > 0) return;
     this.#entries.delete(key);
     await this.#send(server, 'resources/unsubscribe', uri).catch((err: unknown) => {
-      this.#logger.debug({ server, err: (err as Error).message }, 'downstream unsubscribe failed');
+      this.#logger.debug({ server, err: errorMessage(err) }, 'downstream unsubscribe failed');
     });
   }
 
@@ -67,7 +68,7 @@ export class Subscriptions {
     for (const entry of this.#entries.values()) {
       if (entry.server !== server) continue;
       this.#send(server, 'resources/subscribe', entry.uri).catch((err: unknown) => {
-        this.#logger.warn({ server, err: (err as Error).message }, 'could not renew a resource subscription after a restart');
+        this.#logger.warn({ server, err: errorMessage(err) }, 'could not renew a resource subscription after a restart');
       });
     }
   }

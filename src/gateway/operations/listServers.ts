@@ -4,6 +4,7 @@ import { optionalBoolean, type Args } from '../arguments.js';
 import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { redactUrl } from '../../redact.js';
+import { errorMessage } from '../../values.js';
 
 /**
  * list_servers. Each entry counts the tools, resources, resource templates and prompts the
@@ -66,7 +67,7 @@ async function counts(
       prompts: prompts.filter((p) => policy.decidePrompt(agent, server, p.name).allow).length,
     };
   } catch (err) {
-    ctx.logger.debug({ server, err: (err as Error).message }, 'list_servers could not count what the server offers');
+    ctx.logger.debug({ server, err: errorMessage(err) }, 'list_servers could not count what the server offers');
     return UNKNOWN;
   }
 }

@@ -5,6 +5,7 @@ import type { DownstreamPool } from '../../downstream/pool.js';
 import type { Policy } from '../../policy/types.js';
 import type { Snapshot } from '../context.js';
 import { ToolIndex } from './toolIndex.js';
+import { errorMessage } from '../../values.js';
 
 // The gateway's one tool index, kept in step with the tool lists the connections cache. A
 // cached list is frozen and replaced as a whole when it changes (list_changed, restart), so
@@ -84,7 +85,7 @@ export class IndexedTools {
         // The connection's own list: a listing that raced a change is not the one it kept.
         list = connection.cachedTools;
       } catch (err) {
-        this.#logger.debug({ server, err: (err as Error).message }, 'search could not list the tools of a running server');
+        this.#logger.debug({ server, err: errorMessage(err) }, 'search could not list the tools of a running server');
       }
     }
     if (list !== undefined) this.#index(connection, server, snapshot.servers.get(server)?.description, list);

@@ -91,6 +91,7 @@ describe('search_tools in meta mode', () => {
     const { gateway } = build();
     const cases: [Record<string, unknown>, string][] = [
       [{}, "'query'"],
+      [{ query: '' }, "'query'"],
       [{ query: '   ' }, "'query'"],
       [{ query: 'x'.repeat(1_001) }, "'query'"],
       [{ query: 'a', limit: 0 }, "'limit'"],

@@ -30,8 +30,12 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const JSON_RPC_INVALID_REQUEST = -32600;
 export const JSON_RPC_INVALID_PARAMS = -32602;
 export const JSON_RPC_INTERNAL_ERROR = -32603;
-/** MCP's "resource not found"; servers use it (or -32602) for an unknown resource or prompt. */
-export const JSON_RPC_RESOURCE_NOT_FOUND = -32002;
+/**
+ * The "resource not found" code of MCP revisions before 2025-11-25. Still read from servers
+ * that send it; never sent: an unknown resource is -32602 on every revision now, and the SDK
+ * rewrites a thrown -32002 to -32602 itself.
+ */
+export const JSON_RPC_LEGACY_RESOURCE_NOT_FOUND = -32002;
 
 /** How each front end and the audit line read a code. */
 export interface CodeMeaning {

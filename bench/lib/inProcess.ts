@@ -53,10 +53,13 @@ export function inProcessGateway(servers: Readonly<Record<string, ServerCommand>
     gateway,
     call: (name, args, id) => {
       const extra = {
-        signal,
-        requestId: id,
-        sendNotification: () => Promise.resolve(),
-        sendRequest: () => Promise.reject(new Error('no server requests in the benchmark')),
+        mcpReq: {
+          id,
+          method: 'tools/call',
+          signal,
+          notify: () => Promise.resolve(),
+          send: () => Promise.reject(new Error('no server requests in the benchmark')),
+        },
       } as unknown as RequestExtra;
       return gateway.callTool(name, args, extra, session);
     },

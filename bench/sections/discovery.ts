@@ -1,8 +1,9 @@
 // get_server_tools from the gateway's cache on a server with 500 tools, with and without a
 // token budget; in process (the gateway's own work) and end to end over stdio.
 
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import { ListToolsResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { serializeMessage } from '@modelcontextprotocol/server';
+import { ListToolsResultSchema } from '@modelcontextprotocol/core';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { shouldProfile, type Context } from '../lib/context.js';
 import { inProcessGateway } from '../lib/inProcess.js';
 import { profileGateway } from '../lib/profile.js';

@@ -2,8 +2,8 @@
 // states a need), the search's speed over 2,000 tools and an index update after a 500-tool
 // list change, in process; and the size of the meta surface an agent loads.
 
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { serializeMessage } from '@modelcontextprotocol/server';
+import type { Tool } from '@modelcontextprotocol/server';
 import { ToolIndex } from '../../src/gateway/search/toolIndex.js';
 import { describeOutcome, evaluate, loadGoldenSet, worstMissed, type GoldenSet } from '../../tests/helpers/searchQuality.js';
 import type { Context } from '../lib/context.js';

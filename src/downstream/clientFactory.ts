@@ -4,18 +4,17 @@
 // connection.
 
 import type { Logger } from 'pino';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ErrorCode as McpErrorCode,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
-  ToolListChangedNotificationSchema,
+  Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type Transport,
   type LoggingMessageNotification,
   type Result,
-} from '@modelcontextprotocol/sdk/types.js';
+  type CreateMessageResult,
+  type ElicitResult,
+  type ListRootsResult,
+} from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { protocolError } from '../protocolError.js';
@@ -24,7 +23,7 @@ import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import type { GroupRegistry } from './reaper.js';
 import { prepareLaunch } from './sandbox.js';
-import { loadedClientModule, loadedHttpModules } from './sdkModules.js';
+import { ProtocolErrorCode } from '@modelcontextprotocol/client';
 
 /** A request a downstream server sends to its client (sampling, elicitation, roots/list). */
 export interface ServerRequest {
@@ -72,12 +71,10 @@ export function defaultTransportFactory(settings: TransportSettings): TransportF
     }
     if (!spec.url) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no url`, { server: spec.name });
     const { url, headers } = httpTarget(spec.url, spec.headers);
-    // In SDK 1.32 requestInit.headers also go on the SSE GET, so one setting covers both.
     const requestInit: RequestInit = { headers };
-    const http = loadedHttpModules()!;
     return spec.transport === 'sse'
-      ? new http.sse.SSEClientTransport(url, { requestInit, fetch: fetchWithSharedSignal })
-      : new http.streamable.StreamableHTTPClientTransport(url, { requestInit, fetch: fetchWithSharedSignal });
+      ? new SSEClientTransport(url, { requestInit, fetch: fetchWithSharedSignal })
+      : new StreamableHTTPClientTransport(url, { requestInit, fetch: fetchWithSharedSignal });
   };
 }
 
@@ -95,9 +92,9 @@ export interface ClientHooks {
   readonly onClose: () => void;
 }
 
-/** A new SDK client (the client module must be loaded). */
+/** A new SDK client. */
 export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks): Client {
-  const client = new (loadedClientModule()!.Client)(
+  const client = new Client(
     { name: clientInfo.name, version: clientInfo.version },
     {
       // Declared so downstream servers offer their sampling/elicitation/roots tools; the
@@ -110,24 +107,24 @@ export function createClient(clientInfo: { name: string; version: string }, hook
     },
   );
   const forward =
-    (method: string) =>
-    async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<Result> => {
+    <R extends Result>(method: string) =>
+    async (request: { method: string; params?: unknown }, ctx: { mcpReq: { signal: AbortSignal } }): Promise<R> => {
       const handler = hooks.onServerRequest;
-      if (!handler) throw protocolError(McpErrorCode.InvalidRequest, `${method} is not supported by the gateway client`);
+      if (!handler) throw protocolError(ProtocolErrorCode.InvalidRequest, `${method} is not supported by the gateway client`);
       const params = isPlainObject(request.params) ? request.params : undefined;
       // The SDK validates sampling and elicitation results before they go downstream.
-      return (await handler(hooks.server, { method: request.method, params }, { signal: extra.signal })) as Result;
+      return (await handler(hooks.server, { method: request.method, params }, { signal: ctx.mcpReq.signal })) as R;
     };
-  client.setRequestHandler(CreateMessageRequestSchema, forward('sampling/createMessage'));
-  client.setRequestHandler(ElicitRequestSchema, forward('elicitation/create'));
-  client.setRequestHandler(ListRootsRequestSchema, forward('roots/list'));
+  client.setRequestHandler('sampling/createMessage', forward<CreateMessageResult>('sampling/createMessage'));
+  client.setRequestHandler('elicitation/create', forward<ElicitResult>('elicitation/create'));
+  client.setRequestHandler('roots/list', forward<ListRootsResult>('roots/list'));
 
-  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+  client.setNotificationHandler('notifications/tools/list_changed', () => {
     if (!hooks.isCurrent()) return;
     hooks.logger.debug('downstream tool list changed');
     hooks.onToolsChanged();
   });
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+  client.setNotificationHandler('notifications/message', (notification) => {
     if (hooks.isCurrent()) hooks.onLog(notification.params);
   });
   client.fallbackNotificationHandler = async (notification) => {

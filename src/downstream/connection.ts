@@ -18,8 +18,8 @@
 // A result with isError: true is a result and comes back untouched.
 
 import type { z } from 'zod';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ErrorCode as McpErrorCode, McpError, type CallToolResult, type Result, type ServerCapabilities, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
+import type { Client, CallToolResult, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { errorMessage } from '../values.js';
@@ -152,10 +152,10 @@ export class DownstreamConnection {
   ): Promise<z.infer<T>> {
     return this.#guard(undefined, opts.signal, () =>
       this.#withSession(opts.signal, async (client) => {
-        const result = await client.request(request, schema, {
+        const result = (await client.request(request, schema, {
           ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
           timeout: clampTimer(opts.timeoutMs ?? this.#core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS),
-        });
+        })) as z.infer<T>;
         this.#core.succeeded(client);
         return result;
       }),
@@ -260,8 +260,8 @@ export class DownstreamConnection {
     if (err instanceof GatewayError) return err;
     if (core.state === 'closed') return core.closedError();
     const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
-    if (err instanceof McpError) {
-      if (err.code !== McpErrorCode.ConnectionClosed) return mapMcpError(err, this.name, tool);
+    if (err instanceof ProtocolError || err instanceof SdkError) {
+      if (!(err instanceof SdkError && err.code === SdkErrorCode.ConnectionClosed)) return mapMcpError(err, this.name, tool);
       if (core.resultTooLarge === undefined) return core.unavailableError(err, tool);
       return new GatewayError('RESULT_TOO_LARGE', core.resultTooLarge, details, { cause: err });
     }

@@ -2,7 +2,7 @@
 // each of theirs).
 
 import type { Logger } from 'pino';
-import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/client';
 import type { ServerRequestHandler, TransportFactory } from './clientFactory.js';
 import type { Clock } from './clock.js';
 import type { GroupRegistry } from './reaper.js';

@@ -2,8 +2,7 @@
 // close() so that no process outlives the pool, and killed at once on the last-resort exit.
 
 import type { Logger } from 'pino';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Client, Transport } from '@modelcontextprotocol/client';
 import type { Clock } from './clock.js';
 import { terminateSession } from './httpSession.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';

@@ -3,36 +3,39 @@
 // transport failures are told apart from bad answers, and messages never quote a URL's
 // credentials.
 
-import { ErrorCode as McpErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError, SseError } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
-import { GatewayError, JSON_RPC_RESOURCE_NOT_FOUND } from '../errors.js';
+import { GatewayError, JSON_RPC_LEGACY_RESOURCE_NOT_FOUND } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { errorMessage } from '../values.js';
 import type { ExitInfo } from './processGroupTransport.js';
-import { isSseError, isStreamableHttpError } from './sdkModules.js';
 
 /**
- * An error a server answered a call with (not a ConnectionClosed, which only the connection
- * can explain): TIMEOUT, TOOL_NOT_FOUND, INVALID_ARGUMENT, else SERVER_UNAVAILABLE.
+ * An error a server answered a call with, or the SDK raised about the exchange (not a
+ * ConnectionClosed, which only the connection can explain): TIMEOUT, TOOL_NOT_FOUND,
+ * INVALID_ARGUMENT, else SERVER_UNAVAILABLE.
  */
-export function mapMcpError(err: McpError, server: string, tool?: string): GatewayError {
+export function mapMcpError(err: ProtocolError | SdkError, server: string, tool?: string): GatewayError {
   const details = tool === undefined ? { server } : { server, tool };
-  if (err.code === McpErrorCode.RequestTimeout) {
-    return new GatewayError('TIMEOUT', `Server '${server}' did not answer in time`, details, { cause: err });
+  if (err instanceof SdkError) {
+    if (err.code === SdkErrorCode.RequestTimeout) {
+      return new GatewayError('TIMEOUT', `Server '${server}' did not answer in time`, details, { cause: err });
+    }
+    return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' failed the request: ${err.message}`, details, { cause: err });
   }
   if (tool !== undefined && isUnknownToolError(err)) {
     return new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, details, { cause: err });
   }
-  if (err.code === McpErrorCode.InvalidParams) {
+  if (err.code === ProtocolErrorCode.InvalidParams) {
     return new GatewayError('INVALID_ARGUMENT', `Server '${server}' rejected the arguments: ${err.message}`, details, { cause: err });
   }
   return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' returned an error: ${err.message}`, details, { cause: err });
 }
 
 /** A server's answer to tools/call meaning it has no such tool. */
-function isUnknownToolError(err: McpError): boolean {
-  if (err.code === McpErrorCode.MethodNotFound) return true;
-  return err.code === McpErrorCode.InvalidParams && /unknown tool|tool .*not found|not found/i.test(err.message);
+function isUnknownToolError(err: ProtocolError): boolean {
+  if (err.code === ProtocolErrorCode.MethodNotFound) return true;
+  return err.code === ProtocolErrorCode.InvalidParams && /unknown tool|tool .*not found|not found/i.test(err.message);
 }
 
 /**
@@ -41,17 +44,18 @@ function isUnknownToolError(err: McpError): boolean {
  */
 export function isNotFoundAnswer(err: unknown): boolean {
   return (
-    err instanceof McpError && (err.code === JSON_RPC_RESOURCE_NOT_FOUND || (err.code === McpErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
+    err instanceof ProtocolError &&
+    (err.code === JSON_RPC_LEGACY_RESOURCE_NOT_FOUND || (err.code === ProtocolErrorCode.InvalidParams && /not found|unknown/i.test(err.message)))
   );
 }
 
 export function isTimeout(err: unknown): boolean {
-  return err instanceof McpError && err.code === McpErrorCode.RequestTimeout;
+  return err instanceof SdkError && err.code === SdkErrorCode.RequestTimeout;
 }
 
 /** The exchange itself failed (HTTP error, no connection), as opposed to a bad answer. */
 export function isTransportFailure(err: unknown): boolean {
-  if (isStreamableHttpError(err) || isSseError(err)) return true;
+  if (err instanceof SdkHttpError || err instanceof SseError) return true;
   if (!(err instanceof Error)) return false;
   return (err instanceof TypeError && /fetch/i.test(err.message)) || /^Not connected/.test(err.message);
 }

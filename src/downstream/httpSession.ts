@@ -2,21 +2,21 @@
 // (the connection then starts a fresh one and retries once), and a session we end is
 // terminated with a DELETE, bounded so that closing never waits on a slow server.
 
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport } from '@modelcontextprotocol/client';
 import { withTimeout } from './abort.js';
 import type { Clock } from './clock.js';
-import { isStreamableHttpError, isStreamableHttpTransport } from './sdkModules.js';
+import { SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 const TERMINATE_SESSION_BOUND_MS = 500;
 
 /** The server forgot our session: the request may be retried on a new one. */
 export function isSessionExpired(err: unknown): boolean {
-  return isStreamableHttpError(err) && err.code === 404;
+  return err instanceof SdkHttpError && err.status === 404;
 }
 
 /** Ends the transport's HTTP session, if it has one; never throws. */
 export async function terminateSession(transport: Transport, clock: Clock): Promise<void> {
-  if (isStreamableHttpTransport(transport) && transport.sessionId !== undefined) {
+  if (transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
     await withTimeout(transport.terminateSession(), TERMINATE_SESSION_BOUND_MS, clock).catch(() => {});
   }
 }

@@ -13,7 +13,7 @@
 // fails leaves no process and no slot behind. There is no lock: starting an instance never
 // holds up calls to any other.
 
-import type { LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingMessageNotification } from '@modelcontextprotocol/client';
 import { defaultPerIdentityCap } from '../config/sessionSettings.js';
 import { mergedJsonBytes, mergeRecord } from '../mergeRecord.js';
 import type { ServerSpec } from '../config/types.js';

@@ -12,9 +12,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import { serializeMessage } from '@modelcontextprotocol/client';
+import type { Transport, JSONRPCMessage } from '@modelcontextprotocol/client';
 import { JsonLineReader } from '../jsonLines.js';
 import { RateLimit, StderrCollector } from './childOutput.js';
 import { isGroupAlive, killGroupSync, signalGroup } from './processGroup.js';

@@ -3,9 +3,7 @@
 // for good. DownstreamConnection puts the request surface on top of it.
 
 import type { Logger } from 'pino';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Transport, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -17,7 +15,6 @@ import type { ConnectionOptions, ConnectionState } from './connectionOptions.js'
 import { Disposal } from './disposal.js';
 import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
-import { clientModulesLoaded, loadClientModules } from './sdkModules.js';
 import { Supervision } from './supervision.js';
 import type { CallContext } from './toolCall.js';
 import { ToolCache } from './toolList.js';
@@ -167,12 +164,6 @@ export class SupervisedClient implements CallContext {
 
     let transport: Transport;
     try {
-      // Resolved at once after the first connection (see sdkModules.ts).
-      if (!clientModulesLoaded(this.spec.transport !== 'stdio')) {
-        await loadClientModules(this.spec.transport !== 'stdio');
-        // close() ran meanwhile: nothing was started, nothing to dispose.
-        if (generation !== this.generation || this.#isClosed()) throw this.closedError();
-      }
       transport = this.#makeTransport(this.spec);
       this.#disposal.track(transport);
     } catch (err) {

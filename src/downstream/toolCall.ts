@@ -1,8 +1,6 @@
 // tools/call on a ready client, with its deadline: the idle timeout (restarted by progress)
 // and the hard maximum, both reported as TIMEOUT, both cancelling the call downstream.
-
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, CallToolResult } from '@modelcontextprotocol/client';
 import { GatewayError } from '../errors.js';
 import { clampTimer, TotalTimeoutReason } from './abort.js';
 import type { Clock } from './clock.js';
@@ -64,10 +62,13 @@ async function requestCallPlain(
   args: Record<string, unknown> | undefined,
   opts: CallOptions,
 ): Promise<CallToolResult> {
-  const request = client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
-    ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-    timeout: clampTimer(opts.timeoutMs),
-  });
+  const request = client.request(
+    { method: 'tools/call', params: { name, arguments: args ?? {} } },
+    {
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      timeout: clampTimer(opts.timeoutMs),
+    },
+  );
   let fail: ((reason: unknown) => void) | undefined;
   try {
     const result = await new Promise<CallToolResult>((resolve, reject) => {
@@ -107,19 +108,22 @@ async function requestCallBounded(
   // cancellation, so the hard limit is our timer, which aborts (and so cancels downstream).
   const hardLimit = ctx.clock.setTimeout(() => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)), clampTimer(opts.maxTotalTimeoutMs));
   try {
-    const result = await client.request({ method: 'tools/call', params: { name, arguments: args ?? {} } }, CallToolResultSchema, {
-      signal: call.signal,
-      timeout: clampTimer(opts.timeoutMs),
-      resetTimeoutOnProgress: true,
-      onprogress: opts.onprogress
-        ? (p) => {
-            const update: ProgressUpdate = { progress: p.progress };
-            if (p.total !== undefined) update.total = p.total;
-            if (p.message !== undefined) update.message = p.message;
-            opts.onprogress?.(update);
-          }
-        : undefined,
-    });
+    const result = await client.request(
+      { method: 'tools/call', params: { name, arguments: args ?? {} } },
+      {
+        signal: call.signal,
+        timeout: clampTimer(opts.timeoutMs),
+        resetTimeoutOnProgress: true,
+        onprogress: opts.onprogress
+          ? (p) => {
+              const update: ProgressUpdate = { progress: p.progress };
+              if (p.total !== undefined) update.total = p.total;
+              if (p.message !== undefined) update.message = p.message;
+              opts.onprogress?.(update);
+            }
+          : undefined,
+      },
+    );
     ctx.succeeded(client);
     return result;
   } catch (err) {

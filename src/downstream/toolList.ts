@@ -3,8 +3,7 @@
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Tool } from '@modelcontextprotocol/client';
 import { isPlainObject } from '../values.js';
 
 /** A server that keeps handing out cursors is broken; stop instead of looping forever. */

@@ -1,4 +1,4 @@
-import type { Prompt, Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplateType } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { RulesConfig, ServerSpec } from '../config/types.js';
 import type { DownstreamConnection } from '../downstream/connection.js';
@@ -65,6 +65,6 @@ export type ProgressSink = (progress: { progress: number; total?: number; messag
 /** The cached resource, template and prompt lists of each connection (native/catalog.ts keeps them). */
 export interface OfferLists {
   resources(connection: DownstreamConnection): Promise<readonly Resource[]>;
-  resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplate[]>;
+  resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplateType[]>;
   prompts(connection: DownstreamConnection): Promise<readonly Prompt[]>;
 }

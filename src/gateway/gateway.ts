@@ -1,4 +1,4 @@
-import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { CallMetrics } from '../audit/callMetrics.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
@@ -307,7 +307,7 @@ export class Gateway {
     const native = this.#mode !== 'meta' && session.mcp === true;
     const offered = native && this.#mode === 'native' ? this.#nativeOperation(name) : this.#metaOperation(name);
     if (!offered && native) return this.#native.callTool(name, rawArgs, extra, session);
-    const request: CallRequest = { operation: name, caller: session, args: rawArgs, ownArgs: true, signal: extra.signal, peer: { session, extra } };
+    const request: CallRequest = { operation: name, caller: session, args: rawArgs, ownArgs: true, signal: extra.mcpReq.signal, peer: { session, extra } };
     return toolResult(await this.#calls.run(request, offered));
   }
 

@@ -5,8 +5,8 @@
 // -32602 with the same dump). A client that sent `"arguments": "x"` must get -32602 with a
 // message naming the field, over stdio and over HTTP alike.
 
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isJSONRPCRequest, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { Transport, JSONRPCMessage } from '@modelcontextprotocol/server';
 import { typeOf } from './arguments.js';
 
 interface Issue {
@@ -34,7 +34,7 @@ export function refuseInvalidParams(transport: Transport, schemas: ReadonlyMap<s
       deliver?.(message, extra);
       return;
     }
-    const answer: JSONRPCMessage = { jsonrpc: '2.0', id: message.id, error: { code: ErrorCode.InvalidParams, message: problem } };
+    const answer: JSONRPCMessage = { jsonrpc: '2.0', id: message.id, error: { code: ProtocolErrorCode.InvalidParams, message: problem } };
     transport.send(answer).catch((err: unknown) => transport.onerror?.(err as Error));
   };
 }

@@ -1,4 +1,5 @@
-import { LoggingLevelSchema, type LoggingLevel, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/server';
+import { LoggingLevelSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import type { ServerRequestRouter, UpstreamSession } from './serverRequests.js';
 
@@ -72,8 +73,8 @@ export class LogRelay {
       if (peer === undefined || reached.has(peer.session)) continue;
       reached.add(peer.session);
       if (!admits(peer.session, severity)) continue;
-      peer.extra
-        .sendNotification({ method: 'notifications/message', params: message() })
+      peer.extra.mcpReq
+        .notify({ method: 'notifications/message', params: message() })
         .catch((err: unknown) => this.#host.logger.debug({ err, server }, 'log relay to a caller failed'));
     }
     if (routeKey !== undefined || calls.length > 0) return;

@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 
 // The tools the gateway itself offers. Descriptions teach the three-step workflow in few
 // words: the whole tools/list answer must stay under 1,000 tokens (chars / 4), because

@@ -1,20 +1,11 @@
-import {
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  ErrorCode,
-  ListRootsResultSchema,
-  type ClientCapabilities,
-  type LoggingLevel,
-  type LoggingMessageNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, LoggingLevel, LoggingMessageNotification, ServerRequest, ServerContext } from '@modelcontextprotocol/server';
+import { CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import { protocolError } from '../protocolError.js';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 /** What the SDK hands a request handler of a client's request. */
-export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type RequestExtra = ServerContext;
 
 /** One client connected to the gateway: the stdio peer, or one HTTP session. */
 export interface UpstreamSession {
@@ -139,22 +130,22 @@ export class ServerRequestRouter {
 
   async route(server: string, request: { method: string; params?: unknown }, extra: { signal: AbortSignal }): Promise<unknown> {
     const method = request.method;
-    if (!isClientRequestMethod(method)) throw protocolError(ErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
+    if (!isClientRequestMethod(method)) throw protocolError(ProtocolErrorCode.MethodNotFound, `The gateway does not forward ${method}`);
     const schema = CLIENT_RESULT_SCHEMAS[method];
     const calls = this.#inFlight.get(server);
     const call = calls?.[calls.length - 1];
     // A call in flight decides who answers, even one whose caller can answer nothing.
     const session = call ? call.peer?.session : this.#sessions.size === 1 ? [...this.#sessions][0] : undefined;
-    if (!call && !session) throw protocolError(ErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
+    if (!call && !session) throw protocolError(ProtocolErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
     const missing = missingCapability(session?.clientCapabilities(), request);
     if (missing) {
-      throw protocolError(ErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
+      throw protocolError(ProtocolErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;
     if (call?.peer) {
       // On the caller's own request stream, so an HTTP client receives it on the call it made.
-      return call.peer.extra.sendRequest(forwarded, schema, { signal: extra.signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });
+      return call.peer.extra.mcpReq.send(forwarded, schema, { signal: extra.signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });
     }
     return session!.request(forwarded, extra.signal);
   }

@@ -10,9 +10,9 @@
 
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
+import { serializeMessage, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { Transport, JSONRPCMessage, RequestId } from '@modelcontextprotocol/server';
 import { JsonLineReader } from '../jsonLines.js';
 import { isPlainObject } from '../values.js';
 
@@ -106,7 +106,7 @@ export class LineStdioServerTransport implements Transport {
           break;
         case 'notJson':
           this.#log.debug('stdin: a line that is not JSON, answered with a parse error (-32700)');
-          this.#answerError(null, ErrorCode.ParseError, 'Parse error: the line is not valid JSON');
+          this.#answerError(null, ProtocolErrorCode.ParseError, 'Parse error: the line is not valid JSON');
           break;
         case 'overflow':
           this.#log.warn(
@@ -117,7 +117,7 @@ export class LineStdioServerTransport implements Transport {
         case 'tooLong':
           this.#answerError(
             recoverId(line.head, line.tail),
-            ErrorCode.InvalidRequest,
+            ProtocolErrorCode.InvalidRequest,
             `Invalid Request: the message is longer than ${this.#reader.maxLineBytes} bytes (the gateway's --max-message-bytes)`,
           );
           break;
@@ -137,7 +137,7 @@ export class LineStdioServerTransport implements Transport {
     }
     const problem = describeInvalid(value);
     // A notification or a response gets no answer, even an invalid one (JSON-RPC 2.0, section 5).
-    if (problem.answer) this.#answerError(problem.id, ErrorCode.InvalidRequest, `Invalid Request: ${problem.reason}`);
+    if (problem.answer) this.#answerError(problem.id, ProtocolErrorCode.InvalidRequest, `Invalid Request: ${problem.reason}`);
     this.#log.debug({ reason: problem.reason, answered: problem.answer }, 'stdin: a message that is not valid JSON-RPC');
   }
 

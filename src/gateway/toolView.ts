@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import { compilePattern } from '../policy/pattern.js';
 
 // What get_server_tools shows of a downstream tool: every field a model can use, nothing

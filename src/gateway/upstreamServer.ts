@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
@@ -9,15 +8,13 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  ErrorCode,
   LoggingLevelSchema,
   ReadResourceRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
-  type ServerCapabilities,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+} from '@modelcontextprotocol/core';
+import { Server, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { HandlerResultTypeMap, RequestMethod, RequestTypeMap, ServerCapabilities, ServerContext, ServerRequest, Transport } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { protocolError } from '../protocolError.js';
 import { VERSION } from '../version.js';
@@ -30,9 +27,7 @@ const INSTRUCTIONS =
   'Pass agent_id on every call if you were given one.';
 const NATIVE_INSTRUCTIONS = 'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
 
-// The SDK's SetLevelRequestSchema would answer a bad level with -32603 (a failed parse is an
-// internal error to it); the level is checked in the handler instead, for a -32602 naming it.
-const SetLevelRequest = z.object({ method: z.literal('logging/setLevel'), params: z.looseObject({ level: z.unknown() }) });
+const SetLevelParams = z.looseObject({ level: z.unknown() });
 
 /**
  * One SDK Server per client connection (the SDK binds a Server to one transport): the
@@ -89,43 +84,47 @@ export function createUpstreamServer(
   };
   // The schema of every request served, so bad params are refused before the SDK sees them (invalidParams.ts).
   const schemas = new Map<string, ParamsSchema>([['initialize', InitializeRequestSchema]]);
-  const handle: typeof server.setRequestHandler = (schema, handler) => {
-    // Every schema passed here is one of the SDK's zod objects with a method literal.
-    schemas.set((schema as unknown as { shape: { method: { value: string } } }).shape.method.value, schema as unknown as ParamsSchema);
-    server.setRequestHandler(schema, handler);
+  const handle = <M extends RequestMethod>(
+    method: M,
+    schema: ParamsSchema,
+    handler: (request: RequestTypeMap[M], ctx: ServerContext) => HandlerResultTypeMap[M] | Promise<HandlerResultTypeMap[M]>,
+  ): void => {
+    schemas.set(method, schema);
+    server.setRequestHandler(method, handler);
   };
-  handle(ListToolsRequestSchema, async () => ({
+  handle('tools/list', ListToolsRequestSchema, async () => ({
     tools: native ? await gateway.native.tools(session) : gateway.listTools(),
   }));
   if (native) {
     const surface = gateway.native;
-    handle(ListResourcesRequestSchema, async () => ({ resources: await surface.resources(session) }));
-    handle(ListResourceTemplatesRequestSchema, async () => ({
+    handle('resources/list', ListResourcesRequestSchema, async () => ({ resources: await surface.resources(session) }));
+    handle('resources/templates/list', ListResourceTemplatesRequestSchema, async () => ({
       resourceTemplates: await surface.resourceTemplates(session),
     }));
-    handle(ReadResourceRequestSchema, (request, extra) => surface.readResource(request.params.uri, extra, session));
-    handle(SubscribeRequestSchema, async (request, extra) => {
-      await surface.subscribe(request.params.uri, extra, session, true);
+    handle('resources/read', ReadResourceRequestSchema, (request, ctx) => surface.readResource(request.params.uri, ctx, session));
+    handle('resources/subscribe', SubscribeRequestSchema, async (request, ctx) => {
+      await surface.subscribe(request.params.uri, ctx, session, true);
       return {};
     });
-    handle(UnsubscribeRequestSchema, async (request, extra) => {
-      await surface.subscribe(request.params.uri, extra, session, false);
+    handle('resources/unsubscribe', UnsubscribeRequestSchema, async (request, ctx) => {
+      await surface.subscribe(request.params.uri, ctx, session, false);
       return {};
     });
-    handle(ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
-    handle(GetPromptRequestSchema, (request, extra) => surface.getPrompt(request.params.name, request.params.arguments, extra, session));
-    handle(CompleteRequestSchema, (request, extra) => surface.complete(request.params, extra, session));
+    handle('prompts/list', ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
+    handle('prompts/get', GetPromptRequestSchema, (request, ctx) => surface.getPrompt(request.params.name, request.params.arguments, ctx, session));
+    handle('completion/complete', CompleteRequestSchema, (request, ctx) => surface.complete(request.params, ctx, session));
   }
-  // Replaces the SDK's own handler, which keeps levels where the relay cannot see them.
-  server.setRequestHandler(SetLevelRequest, (request) => {
-    const level = LoggingLevelSchema.safeParse(request.params.level);
+  // Replaces the SDK's own handler, which keeps levels where the relay cannot see them. The
+  // level is checked here rather than by the SDK, which would answer a bad one with -32603.
+  server.setRequestHandler('logging/setLevel', { params: SetLevelParams }, (params) => {
+    const level = LoggingLevelSchema.safeParse(params.level);
     if (!level.success) {
-      throw protocolError(ErrorCode.InvalidParams, `logging/setLevel: 'level' must be one of ${LoggingLevelSchema.options.join(', ')}`);
+      throw protocolError(ProtocolErrorCode.InvalidParams, `logging/setLevel: 'level' must be one of ${LoggingLevelSchema.options.join(', ')}`);
     }
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle(CallToolRequestSchema, (request, extra) => gateway.callTool(request.params.name, request.params.arguments, extra, session));
+  handle('tools/call', CallToolRequestSchema, (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
   const detach = gateway.attachSession(session);
   const connect = async (transport: Transport): Promise<void> => {
     await server.connect(transport);

@@ -10,8 +10,8 @@
 // cannot take every slot); a session idle past the idle timeout is closed.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { Server } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { createUpstreamServer } from '../gateway/upstreamServer.js';
@@ -35,7 +35,7 @@ export interface McpSessionsOptions {
 interface Entry {
   readonly id: string;
   readonly principalKey: string;
-  readonly transport: StreamableHTTPServerTransport;
+  readonly transport: NodeStreamableHTTPServerTransport;
   readonly server: Server;
   readonly close: () => Promise<void>;
   lastUsed: number;
@@ -136,7 +136,7 @@ export class McpSessions {
       })();
       return closing;
     };
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       maxRequestBodySize: this.#options.maxBodyBytes,
       onsessioninitialized: () => {

@@ -2,7 +2,7 @@
 // GET /services/:name/tools, POST /services/:name/call, GET /sessions,
 // DELETE /sessions/:id), implemented by calling the Gateway's own tools through its one call
 // path: identity, policy, timeouts and the audit line are those of stdio mode.
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Caller } from '../gateway/calls/request.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { depthProblem } from '../gateway/inputBounds.js';
@@ -67,7 +67,7 @@ export class RestApi {
   async services(r: RestRequest): Promise<RestAnswer> {
     const agentId = optionalAgentId(r.query.get('agent_id') ?? undefined, 'agent_id');
     const { result } = await this.#invoke(r, 'list_servers', { include_metadata: true, ...agentArg(agentId) });
-    const servers = (result.structuredContent?.['servers'] ?? []) as { name: string; description: string | null; transport?: string }[];
+    const servers = (structuredOf(result)['servers'] ?? []) as { name: string; description: string | null; transport?: string }[];
     const body: Record<string, unknown> = {};
     for (const s of servers) body[s.name] = { description: s.description ?? '', enabled: true, transport: s.transport ?? null };
     return { status: 200, body };
@@ -77,7 +77,7 @@ export class RestApi {
     const service = serviceName(r.params['name']);
     const agentId = optionalAgentId(r.query.get('agent_id') ?? undefined, 'agent_id');
     const { result } = await this.#invoke(r, 'get_server_tools', { server: service, ...agentArg(agentId) });
-    return { status: 200, body: { service, tools: result.structuredContent?.['tools'] ?? [] } };
+    return { status: 200, body: { service, tools: structuredOf(result)['tools'] ?? [] } };
   }
 
   async call(r: RestRequest): Promise<RestAnswer> {
@@ -209,4 +209,9 @@ function signalWireResult(result: CallToolResult): unknown {
   const text = firstText(result);
   if (text !== undefined) return text;
   return isPlainObject(result) ? result : null;
+}
+
+/** A meta-tool's structured result (the gateway's own tools always return an object). */
+function structuredOf(result: CallToolResult): Record<string, unknown> {
+  return (result.structuredContent ?? {}) as Record<string, unknown>;
 }

@@ -252,8 +252,8 @@ describe('resources, templates, subscriptions, prompts, completions', () => {
     expect(fromTemplate.contents[0]).toMatchObject({ uri: expanded });
     expect(JSON.stringify(fromTemplate.contents[0])).toContain('7');
 
-    await expect(gw.client.readResource({ uri: 'mcpgw://nowhere/x://y' })).rejects.toMatchObject({ code: -32002 });
-    await expect(gw.client.readResource({ uri: 'demo://resource/static/document/architecture.md' })).rejects.toMatchObject({ code: -32002 });
+    await expect(gw.client.readResource({ uri: 'mcpgw://nowhere/x://y' })).rejects.toMatchObject({ code: -32602 });
+    await expect(gw.client.readResource({ uri: 'demo://resource/static/document/architecture.md' })).rejects.toMatchObject({ code: -32602 });
 
     const updates: string[] = [];
     gw.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {

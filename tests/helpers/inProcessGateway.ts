@@ -85,9 +85,12 @@ export function testSession(fields: Partial<UpstreamSession> = {}): UpstreamSess
 /** What the SDK hands a request handler, reduced to what the gateway reads. */
 export function testExtra(): RequestExtra {
   return {
-    signal: new AbortController().signal,
-    requestId: 1,
-    sendNotification: () => Promise.resolve(),
-    sendRequest: () => Promise.reject(new Error('no requests')),
+    mcpReq: {
+      id: 1,
+      method: 'tools/call',
+      signal: new AbortController().signal,
+      notify: () => Promise.resolve(),
+      send: () => Promise.reject(new Error('no requests')),
+    },
   } as unknown as RequestExtra;
 }

@@ -2,8 +2,7 @@
 // rather than processes: a transport factory that serves every connection attempt from a
 // fresh in-process McpServer over the SDK's in-memory pair (the clock the test moves is
 // manualClock.ts).
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { InMemoryTransport, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { TransportFactory } from '../../src/downstream/clientFactory.js';
 
@@ -65,11 +64,11 @@ export function memoryEcho(): { transportFactory: TransportFactory; reached(tool
   const calls = new Set<string>();
   let cancelled = 0;
   const transportFactory = memoryServers((server) => {
-    server.registerTool('echo', { description: 'echo', inputSchema: { message: z.string() } }, ({ message }) => {
+    server.registerTool('echo', { description: 'echo', inputSchema: z.object({ message: z.string() }) }, ({ message }) => {
       calls.add('echo');
       return textResult(`Echo: ${message}`);
     });
-    server.registerTool('slow', { description: 'slow', inputSchema: { ms: z.number() } }, ({ ms }, extra) => {
+    server.registerTool('slow', { description: 'slow', inputSchema: z.object({ ms: z.number() }) }, ({ ms }, ctx) => {
       calls.add('slow');
       return new Promise((resolve, reject) => {
         const onAbort = (): void => {
@@ -78,11 +77,11 @@ export function memoryEcho(): { transportFactory: TransportFactory; reached(tool
           reject(new Error('cancelled'));
         };
         const timer = setTimeout(() => {
-          extra.signal.removeEventListener('abort', onAbort);
+          ctx.mcpReq.signal.removeEventListener('abort', onAbort);
           resolve(textResult(`slept ${ms}`));
         }, ms);
-        if (extra.signal.aborted) onAbort();
-        else extra.signal.addEventListener('abort', onAbort, { once: true });
+        if (ctx.mcpReq.signal.aborted) onAbort();
+        else ctx.mcpReq.signal.addEventListener('abort', onAbort, { once: true });
       });
     });
     server.registerTool('cancelled_count', { description: 'cancelled_count' }, () => textResult(String(cancelled)));

@@ -4,7 +4,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import { REPO_ROOT } from './paths.js';
 
 export const TOOLSETS_DIR = join(REPO_ROOT, 'tests', 'fixtures', 'toolsets');

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError } from '@modelcontextprotocol/server';
 import { isAbortError } from '../../src/downstream/abort.js';
 import { memoryEcho } from '../helpers/memoryDownstream.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
@@ -329,7 +329,7 @@ describe('fixtures', () => {
     expect(bad.message).toContain('count must be a number');
     const internal = expectGatewayError(await rejection(c.callTool('internal', {}, CALL)), 'SERVER_UNAVAILABLE');
     expect(internal.message).toContain('database on fire');
-    expect((internal.cause as McpError).code).toBe(-32603);
+    expect((internal.cause as ProtocolError).code).toBe(-32603);
     // A protocol error does not break the connection.
     expect(c.state).toBe('ready');
   });

@@ -2,7 +2,7 @@
 // and the agent: the answers must be exactly what an uncached computation gives (text =
 // the JSON of structuredContent), per agent, and follow a rules reload at once.
 import { writeFileSync } from 'node:fs';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra as extra, testSession } from '../helpers/inProcessGateway.js';

@@ -2,9 +2,9 @@
 // caller of a call hears that call's messages at its level, other clients only what the
 // policy lets their agent see, and the downstream is asked to log at the most verbose level
 // any client wants.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/core';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import type { LoggingMessageNotification } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { MAX_LOG_DATA_CHARS } from '../../src/gateway/logRelay.js';
@@ -50,7 +50,7 @@ async function connect(gateway: Gateway, agent: string) {
   const client = new Client({ name: agent, version: '1.0.0' });
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   const logs: Log[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+  client.setNotificationHandler('notifications/message', (n) => {
     logs.push(n.params);
   });
   clients.push(async () => {

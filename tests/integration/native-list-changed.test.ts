@@ -2,9 +2,7 @@
 // (its own notification, a restart that brings another list, a servers reload); sessions
 // bound to different agents see different lists from one gateway. (That a reload changing
 // nothing visible sends none is tested end to end in native-mode.test.ts.)
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
@@ -36,7 +34,7 @@ async function connect(gateway: Gateway, boundAgent?: string) {
   const client = new Client({ name: 'in-process', version: '1.0.0' });
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   let changes = 0;
-  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+  client.setNotificationHandler('notifications/tools/list_changed', () => {
     changes++;
   });
   clients.push(async () => {

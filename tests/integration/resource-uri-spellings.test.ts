@@ -4,9 +4,8 @@
 // child process that resolves URIs as a browser would and has no root check of its own.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpError, ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport, ProtocolError } from '@modelcontextprotocol/client';
+import type { CallToolResult } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstreamServer } from '../../src/gateway/upstreamServer.js';
 import { buildGateway, closeGateways, testExtra, testSession } from '../helpers/inProcessGateway.js';
@@ -112,15 +111,15 @@ describe('resource URI spellings', () => {
         for (const uri of [...spellings.sameFile, ...spellings.refused]) {
           const outcome = await client.readResource({ uri: `mcpgw://files/${uri}` }).catch((e: unknown) => e);
           if (JSON.stringify(outcome).includes(SECRET_TEXT)) leaks.push(`${agent} ${uri}`);
-          codes.push(`${agent} ${uri} ${outcome instanceof McpError ? outcome.code : 'read'}`);
+          codes.push(`${agent} ${uri} ${outcome instanceof ProtocolError ? outcome.code : 'read'}`);
         }
       } finally {
         await close();
       }
     }
     expect(leaks).toEqual([]);
-    // Denied answers as missing (-32002); a URI with no single reading is invalid params.
-    expect(codes).toEqual(expected((uri) => (spellings.refused.includes(uri) ? '-32602' : '-32002')));
+    // Denied answers as missing: -32602 with the URI, as a URI with no single reading is.
+    expect(codes).toEqual(expected((uri) => '-32602'));
     expect(readsLogged()).toEqual([]);
   });
 
@@ -147,7 +146,7 @@ describe('resource URI spellings', () => {
     const { client, close } = await nativeClient(gateway, 'denylist');
     try {
       const updated: string[] = [];
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+      client.setNotificationHandler('notifications/resources/updated', (n) => void updated.push(n.params.uri));
       await client.subscribeResource({ uri: `mcpgw://files/FILE://localhost${base}/public/./readme.txt` });
       // The server names the resource in yet another spelling; the client hears of the canonical one.
       await waitFor(() => updated.length > 0, { message: 'no notifications/resources/updated relayed' });
@@ -158,12 +157,12 @@ describe('resource URI spellings', () => {
         ref: { type: 'ref/resource', uri: `mcpgw://files/file://${base}/x/../public/{name}` },
         argument: { name: 'name', value: 'r' },
       });
-      const refused = async (request: Promise<unknown>) => ((await request.catch((e: unknown) => e)) as McpError).code;
-      for (const uri of spellings.sameFile) expect(await refused(client.subscribeResource({ uri: `mcpgw://files/${uri}` })), uri).toBe(-32002);
+      const refused = async (request: Promise<unknown>) => ((await request.catch((e: unknown) => e)) as ProtocolError).code;
+      for (const uri of spellings.sameFile) expect(await refused(client.subscribeResource({ uri: `mcpgw://files/${uri}` })), uri).toBe(-32602);
       for (const uri of spellings.refused) expect(await refused(client.subscribeResource({ uri: `mcpgw://files/${uri}` })), uri).toBe(-32602);
       // A completion error is invalid params either way; the message tells a denied template from a refused URI.
       const completing = async (uri: string) =>
-        ((await client.complete({ ref: { type: 'ref/resource', uri }, argument: { name: 'name', value: 'k' } }).catch((e: unknown) => e)) as McpError).message;
+        ((await client.complete({ ref: { type: 'ref/resource', uri }, argument: { name: 'name', value: 'k' } }).catch((e: unknown) => e)) as ProtocolError).message;
       expect(await completing(`mcpgw://files/file://${base}/public/%2e%2e/secret/{name}`)).toMatch(/-32602: Resource not found/);
       expect(await completing(`mcpgw://files/file://${base}/public\\..\\secret/{name}`)).toMatch(/-32602: Invalid argument 'uri'.*backslash/);
     } finally {

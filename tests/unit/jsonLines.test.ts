@@ -1,4 +1,4 @@
-import { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { ReadBuffer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JsonLineReader, type JsonLine } from '../../src/jsonLines.js';
 

@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { AuditSink } from '../../audit/auditLog.js';
 import { callRecord, clip } from '../../audit/callRecord.js';
@@ -76,7 +76,7 @@ export class CallPipeline {
     try {
       if (!operation) {
         failure = new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
-        throw protocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+        throw protocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       }
       args = asArgs(request.args);
       const tooDeep = argumentDepthProblem(name, args, ownArgs, fields);
@@ -126,7 +126,7 @@ export class CallPipeline {
       const value = await operation(ctx, args);
       outcome = { kind: 'value', value, agent: agentId, decision: 'ALLOW' };
     } catch (err) {
-      if (err instanceof McpError) {
+      if (err instanceof ProtocolError) {
         outcome = { kind: 'protocol', error: err, agent: agentId, decision: decisionOf(failure) };
       } else if (request.signal.aborted) {
         // The caller cancelled: the SDK sends no response, so there is nothing to shape.
@@ -206,11 +206,11 @@ function decisionOf(failure: GatewayError | undefined): AuditDecision {
 
 /** Progress relayed under the caller's own token: the SDK rewrote it to its own id downstream. */
 function progressSink(peer: CallPeer, logger: Logger): ProgressSink | undefined {
-  const progressToken = peer.extra._meta?.progressToken;
+  const progressToken = peer.extra.mcpReq._meta?.progressToken;
   if (progressToken === undefined) return undefined;
   return (p) => {
-    peer.extra
-      .sendNotification({ method: 'notifications/progress', params: { ...p, progressToken } })
+    peer.extra.mcpReq
+      .notify({ method: 'notifications/progress', params: { ...p, progressToken } })
       .catch((err: unknown) => logger.debug({ err }, 'progress relay failed'));
   };
 }

@@ -1,4 +1,4 @@
-import type { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { ProtocolError } from '@modelcontextprotocol/server';
 import type { AuditDecision } from '../../audit/record.js';
 import type { GatewayError } from '../../errors.js';
 import type { Args, FieldNames } from '../arguments.js';
@@ -58,5 +58,5 @@ export type CallOutcome<T> = Settled &
     /** The caller cancelled: there is nobody to answer. */
     | { readonly kind: 'cancelled'; readonly reason: unknown }
     /** A protocol error (an operation the gateway does not offer). */
-    | { readonly kind: 'protocol'; readonly error: McpError }
+    | { readonly kind: 'protocol'; readonly error: ProtocolError }
   );

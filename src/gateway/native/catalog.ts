@@ -1,11 +1,5 @@
-import {
-  ListPromptsResultSchema,
-  ListResourcesResultSchema,
-  ListResourceTemplatesResultSchema,
-  type Prompt,
-  type Resource,
-  type ResourceTemplate,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplateType } from '@modelcontextprotocol/server';
+import { ListPromptsResultSchema, ListResourcesResultSchema, ListResourceTemplatesResultSchema } from '@modelcontextprotocol/core';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { collectPages } from '../../downstream/toolList.js';
 
@@ -17,7 +11,7 @@ export type CatalogKind = 'resources' | 'resourceTemplates' | 'prompts';
 
 interface Lists {
   resources?: Promise<readonly Resource[]>;
-  resourceTemplates?: Promise<readonly ResourceTemplate[]>;
+  resourceTemplates?: Promise<readonly ResourceTemplateType[]>;
   prompts?: Promise<readonly Prompt[]>;
 }
 
@@ -40,7 +34,7 @@ export class Catalog {
     );
   }
 
-  resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplate[]> {
+  resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplateType[]> {
     return this.#cached(connection, 'resourceTemplates', async () =>
       (await supports(connection, 'resources')) ? pages(connection, 'resources/templates/list', ListResourceTemplatesResultSchema, (r) => r.resourceTemplates) : [],
     );

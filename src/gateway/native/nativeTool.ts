@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { GatewayError } from '../../errors.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';

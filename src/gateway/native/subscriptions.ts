@@ -1,4 +1,4 @@
-import { EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { EmptyResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
 import { canonicalResourceUri } from '../../config/resourceUri.js';

@@ -1,18 +1,18 @@
-import {
-  CompleteResultSchema,
-  type CallToolResult,
-  type CompleteRequest,
-  type CompleteResult,
-  type GetPromptResult,
-  type Prompt,
-  type ReadResourceResult,
-  type Resource,
-  type ResourceTemplate,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import type {
+  CallToolResult,
+  CompleteRequest,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType,
+  Tool,
+} from '@modelcontextprotocol/server';
+import { CompleteResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
-import { CODE_MEANINGS, GatewayError, JSON_RPC_INVALID_PARAMS, JSON_RPC_RESOURCE_NOT_FOUND } from '../../errors.js';
+import { CODE_MEANINGS, GatewayError, JSON_RPC_INVALID_PARAMS } from '../../errors.js';
 import { protocolError } from '../../protocolError.js';
 import type { CallOutcome, CallRequest, Operation } from '../calls/request.js';
 import type { OperationContext, Snapshot } from '../context.js';
@@ -153,12 +153,12 @@ export class NativeSurface {
     return (await this.#resourceLists(session))[0];
   }
 
-  async resourceTemplates(session: UpstreamSession): Promise<ResourceTemplate[]> {
+  async resourceTemplates(session: UpstreamSession): Promise<ResourceTemplateType[]> {
     return (await this.#resourceLists(session))[1];
   }
 
-  async #resourceLists(session: UpstreamSession): Promise<[Resource[], ResourceTemplate[]]> {
-    const answer = (await this.#answer(session, 'resources')) as [Resource[], ResourceTemplate[]];
+  async #resourceLists(session: UpstreamSession): Promise<[Resource[], ResourceTemplateType[]]> {
+    const answer = (await this.#answer(session, 'resources')) as [Resource[], ResourceTemplateType[]];
     this.#changes.shown(session, 'resources', answer);
     return answer;
   }
@@ -333,7 +333,7 @@ function resourceNotFound(uri: string): GatewayError {
 }
 
 function nativeRequest(operation: string, args: unknown, extra: RequestExtra, session: UpstreamSession): CallRequest {
-  return { operation, caller: session, args, ownArgs: false, signal: extra.signal, peer: { session, extra } };
+  return { operation, caller: session, args, ownArgs: false, signal: extra.mcpReq.signal, peer: { session, extra } };
 }
 
 /**
@@ -357,7 +357,7 @@ function protocolValue<T>(outcome: CallOutcome<T>, what: { resource?: string; pr
 function asProtocolError(error: GatewayError, what: { resource?: string; prompt?: string }): Error {
   const meaning = CODE_MEANINGS[error.code];
   if (meaning.hidesTarget && what.resource !== undefined) {
-    return protocolError(JSON_RPC_RESOURCE_NOT_FOUND, `Resource not found: ${what.resource}`, { uri: what.resource });
+    return protocolError(JSON_RPC_INVALID_PARAMS, `Resource not found: ${what.resource}`, { uri: what.resource });
   }
   if (meaning.hidesTarget && what.prompt !== undefined) return protocolError(JSON_RPC_INVALID_PARAMS, `Unknown prompt: ${what.prompt}`);
   // Invalid params say what is wrong in the message; the others carry the gateway's code.

@@ -1,4 +1,4 @@
-import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplateType, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { DownstreamPool } from '../../downstream/pool.js';
@@ -145,10 +145,10 @@ export async function visibleResources(ctx: VisibilityContext, agentId: string):
   return out;
 }
 
-export async function visibleResourceTemplates(ctx: VisibilityContext, agentId: string): Promise<ResourceTemplate[]> {
+export async function visibleResourceTemplates(ctx: VisibilityContext, agentId: string): Promise<ResourceTemplateType[]> {
   const lists = await perServer(ctx, agentId, (connection) => ctx.catalog.resourceTemplates(connection));
   const policy = ctx.snapshot.policy;
-  const out: ResourceTemplate[] = [];
+  const out: ResourceTemplateType[] = [];
   for (const { server, value } of lists) {
     for (const t of value) {
       if (policy.decideResource(agentId, server, t.uriTemplate).allow) out.push({ ...t, uriTemplate: toGatewayUri(server, t.uriTemplate) });

@@ -1,4 +1,4 @@
-import type { Result } from '@modelcontextprotocol/sdk/types.js';
+import type { Result } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { ServerSpec } from '../../config/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';

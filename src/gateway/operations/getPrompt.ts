@@ -1,4 +1,5 @@
-import { GetPromptResultSchema, type CallToolResult, type GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, GetPromptResult } from '@modelcontextprotocol/server';
+import { GetPromptResultSchema } from '@modelcontextprotocol/core';
 import { GatewayError } from '../../errors.js';
 import { invalid, optionalObject, optionalString, requiredString, type Args } from '../arguments.js';
 import type { OfferLists, OperationContext } from '../context.js';

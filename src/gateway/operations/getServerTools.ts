@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { Policy } from '../../policy/types.js';
 import { patternProblem } from '../../config/patternSyntax.js';
 import { invalid, optionalInteger, optionalNameList, optionalString, requiredString, type Args } from '../arguments.js';

@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { optionalBoolean, type Args } from '../arguments.js';
 import type { OfferLists, OperationContext } from '../context.js';

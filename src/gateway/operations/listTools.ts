@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import { GatewayError } from '../../errors.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { errorMessage } from '../../values.js';

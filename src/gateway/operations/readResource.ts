@@ -1,4 +1,5 @@
-import { ReadResourceResultSchema, type CallToolResult, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/server';
+import { ReadResourceResultSchema } from '@modelcontextprotocol/core';
 import { GatewayError } from '../../errors.js';
 import { optionalString, requiredString, type Args } from '../arguments.js';
 import type { OfferLists, OperationContext } from '../context.js';

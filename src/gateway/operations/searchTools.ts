@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import { patternProblem } from '../../config/patternSyntax.js';
 import { compilePattern, type NameMatcher } from '../../policy/pattern.js';
 import { invalid, optionalInteger, requiredString, typeOf, type Args } from '../arguments.js';

@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { DownstreamPool } from '../../downstream/pool.js';

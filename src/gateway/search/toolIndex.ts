@@ -1,4 +1,4 @@
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/server';
 import { FIELDS, serverNameTerms, serverTerms, titleOf, toolTerms } from './toolFields.js';
 import { queryWords, type QueryWord } from './tokens.js';
 import { compoundParts } from './compounds.js';

@@ -1,4 +1,4 @@
-import { CallToolRequestSchema, ReadResourceRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ReadResourceRequestSchema } from '@modelcontextprotocol/core';
 import { describe, expect, it } from 'vitest';
 import { invalidParamsMessage, type ParamsSchema } from '../../../src/gateway/invalidParams.js';
 import { describeInvalid, recoverId } from '../../../src/gateway/stdioServerTransport.js';

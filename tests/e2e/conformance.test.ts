@@ -67,24 +67,44 @@ function runSuite(url: string, era: string, outDir: string): Promise<Run> {
   });
 }
 
-/** Status of every check, by scenario, from the suite's result folders (`server-<scenario>-<time>`). */
-function statuses(outDir: string): Map<string, string[]> {
-  const byScenario = new Map<string, string[]>();
+interface Check {
+  readonly id: string;
+  readonly status: string;
+  readonly errorMessage?: string;
+}
+
+/** Every check but INFO, by scenario, from the suite's result folders (`server-<scenario>-<time>`). */
+function results(outDir: string): Map<string, Check[]> {
+  const byScenario = new Map<string, Check[]>();
   for (const entry of readdirSync(outDir)) {
     const m = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(entry);
     if (!m) continue;
-    const checks = JSON.parse(readFileSync(join(outDir, entry, 'checks.json'), 'utf8')) as Array<{ status: string }>;
+    const checks = JSON.parse(readFileSync(join(outDir, entry, 'checks.json'), 'utf8')) as Check[];
     byScenario.set(
       m[1]!,
-      checks.map((c) => c.status).filter((s) => s !== 'INFO'),
+      checks.filter((c) => c.status !== 'INFO'),
     );
   }
   return byScenario;
 }
 
-/** The scenarios an expected-failures file names (`- scenario` or `- scenario:check-id`). */
-function baselined(era: string): string[] {
-  return [...readFileSync(expectedFailuresFile(era), 'utf8').matchAll(/^\s*-\s+([\w-]+)/gm)].map((m) => m[1]!);
+/**
+ * The suite prints only counts per scenario and the result folders are temporary: the checks
+ * that did not succeed, with their messages, outside the expected failures, so a failing run
+ * says why.
+ */
+function unsuccessful(byScenario: Map<string, Check[]>, expected: readonly string[]): string {
+  const lines: string[] = [];
+  for (const [scenario, checks] of byScenario)
+    for (const c of checks)
+      if (c.status !== 'SUCCESS' && !expected.includes(scenario) && !expected.includes(`${scenario}:${c.id}`))
+        lines.push(`${scenario}: ${c.status} ${c.id}: ${(c.errorMessage ?? '').slice(0, 300)}`);
+  return lines.join('\n');
+}
+
+/** The entries of an expected-failures file: `scenario` or `scenario:check-id`. */
+function expectedFailures(era: string): string[] {
+  return [...readFileSync(expectedFailuresFile(era), 'utf8').matchAll(/^\s*-\s+([\w:-]+)/gm)].map((m) => m[1]!);
 }
 
 /**
@@ -110,14 +130,19 @@ describe.each(Object.keys(MUST_PASS))('MCP conformance suite against /mcp, spec 
     async () => {
       const outDir = makeTmpDir('amg-conformance-');
       const run = await runSuite(`${gw.url}/mcp`, era, outDir);
-      expect(run.code, run.output).toBe(0);
-      const results = statuses(outDir);
+      const byScenario = results(outDir);
+      const expected = expectedFailures(era);
+      expect(run.code, `${run.output}\n--- unexpected checks that did not succeed ---\n${unsuccessful(byScenario, expected)}`).toBe(0);
       for (const scenario of MUST_PASS[era]!) {
-        expect(results.get(scenario), `${scenario}\n${run.output}`).toEqual(expect.arrayContaining(['SUCCESS']));
-        expect(results.get(scenario)).not.toContain('FAILURE');
+        const statuses = (byScenario.get(scenario) ?? []).map((c) => c.status);
+        expect(statuses, `${scenario}\n${run.output}`).toEqual(expect.arrayContaining(['SUCCESS']));
+        expect(statuses).not.toContain('FAILURE');
       }
       // An expected failure the suite no longer runs (renamed, or out of this era) is a stale entry.
-      for (const scenario of baselined(era)) expect(results.has(scenario), `${scenario} did not run\n${run.output}`).toBe(true);
+      for (const entry of expected) {
+        const scenario = entry.split(':')[0]!;
+        expect(byScenario.has(scenario), `${scenario} did not run\n${run.output}`).toBe(true);
+      }
     },
     SUITE_TIMEOUT_MS,
   );

@@ -9,7 +9,7 @@
 // conformance-expected-failures-<era>.yml, with the reason in docs/conformance.md: the suite
 // fails on any other failure, and on a listed scenario that starts to pass.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpGateway, type HttpGw } from '../helpers/httpGateway.js';
@@ -79,7 +79,9 @@ function results(outDir: string): Map<string, Check[]> {
   for (const entry of readdirSync(outDir)) {
     const m = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(entry);
     if (!m) continue;
-    const checks = JSON.parse(readFileSync(join(outDir, entry, 'checks.json'), 'utf8')) as Check[];
+    // A scenario that crashed leaves no checks.json; the suite's exit code reports it.
+    const file = join(outDir, entry, 'checks.json');
+    const checks = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Check[]) : [];
     byScenario.set(
       m[1]!,
       checks.filter((c) => c.status !== 'INFO'),

@@ -3,6 +3,7 @@
 // objects: if GatewayOptions changes, this is the file to follow it.
 
 import { join } from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { RequestExtra, UpstreamSession } from '../../src/gateway/serverRequests.js';
 import { NullAuditSink } from '../../src/audit/auditLog.js';
 import { loadRulesFile, loadServersFile } from '../../src/config/load.js';
@@ -13,7 +14,7 @@ import { childEnv, gatewayRules, makeTmpDir, writeJsonAtomic, type ServerCommand
 export interface InProcessGateway {
   readonly gateway: Gateway;
   /** A tool call as the stdio server would make it; `id` only labels the request. */
-  call(name: string, args: Record<string, unknown>, id: number): ReturnType<Gateway['callTool']>;
+  call(name: string, args: Record<string, unknown>, id: number): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -56,12 +57,14 @@ export function inProcessGateway(servers: Readonly<Record<string, ServerCommand>
         mcpReq: {
           id,
           method: 'tools/call',
+          requestState: () => undefined,
           signal,
           notify: () => Promise.resolve(),
           send: () => Promise.reject(new Error('no server requests in the benchmark')),
         },
       } as unknown as RequestExtra;
-      return gateway.callTool(name, args, extra, session);
+      // A 2025-era request: the answer is always a final result.
+      return gateway.callTool(name, args, extra, session) as Promise<CallToolResult>;
     },
     close: () => gateway.close(),
   };

@@ -6,6 +6,7 @@ import type { InstanceRegistry } from '../downstream/instances.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { IdentitySource, Policy } from '../policy/types.js';
 import type { FieldNames } from './arguments.js';
+import type { ForwardedEnvelope } from './calls/envelope.js';
 import type { InstanceScope } from './serverRequests.js';
 
 /**
@@ -49,6 +50,8 @@ export interface OperationContext {
   readonly identitySource: IdentitySource;
   /** Aborted when the caller cancels. */
   readonly signal: AbortSignal;
+  /** What the caller's request carries on to the downstream (trace context, capabilities, a retry's answers); undefined for REST. */
+  readonly forward: ForwardedEnvelope | undefined;
   /** Relays a downstream's progress to the caller; undefined when the caller asked for none. */
   readonly progress: ProgressSink | undefined;
   /** What the caller calls the argument fields, for messages. */

@@ -1,4 +1,4 @@
-import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, InputRequiredResult, LoggingLevel, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { CallMetrics } from '../audit/callMetrics.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
@@ -7,6 +7,8 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import type { Reaper } from '../downstream/reaper.js';
 import { removeAbandonedFolders } from '../downstream/sandboxFolders.js';
 import { resolveIdentity } from '../policy/identity.js';
+import { isModernRequest } from './calls/envelope.js';
+import { InputBridge } from './calls/inputBridge.js';
 import { CallPipeline } from './calls/pipeline.js';
 import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
 import type { Snapshot } from './context.js';
@@ -26,7 +28,7 @@ import { ReloadCoordinator, type ReloadReport } from './reload/coordinator.js';
 import { CONFIG_FILE_KEYS, type ConfigFileKey } from './reload/ledger.js';
 import { jsonResult, toolResult } from './results.js';
 import { IndexedTools } from './search/indexedTools.js';
-import { ServerRequestRouter, type RequestExtra, type UpstreamSession } from './serverRequests.js';
+import { CLIENT_REQUEST_TIMEOUT_MS, ServerRequestRouter, type CallPeer, type RequestExtra, type UpstreamSession } from './serverRequests.js';
 import { serverStatesOf, type ServerState } from './serverStates.js';
 import { buildSnapshot } from './snapshot.js';
 import { gatewayStatus } from './status.js';
@@ -48,6 +50,7 @@ export class Gateway {
   readonly #startedAt = Date.now();
   readonly #operations: ReadonlyMap<string, Operation<CallToolResult>>;
   readonly #calls: CallPipeline;
+  readonly #inputs = new InputBridge(CLIENT_REQUEST_TIMEOUT_MS);
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
   readonly #reloads: ReloadCoordinator;
@@ -303,11 +306,20 @@ export class Gateway {
    * One tools/call: a meta-tool on offer, else (an MCP client in modes native and both) a
    * native tool. REST callers reach the meta-tools in every mode (see invoke).
    */
-  async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+  async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult | InputRequiredResult> {
+    const peer: CallPeer = { session, extra };
+    if (!isModernRequest(peer)) return this.#callTool(name, rawArgs, peer);
+    // A 2026 caller's call may wait, parked, for input its 2025 downstream asked for.
+    const owner = session.boundAgent ?? '';
+    return this.#inputs.run(owner, extra.mcpReq.requestState(), extra.mcpReq.inputResponses, (input) => this.#callTool(name, rawArgs, { ...peer, input }));
+  }
+
+  async #callTool(name: string, rawArgs: unknown, peer: CallPeer): Promise<CallToolResult> {
+    const session = peer.session;
     const native = this.#mode !== 'meta' && session.mcp === true;
     const offered = native && this.#mode === 'native' ? this.#nativeOperation(name) : this.#metaOperation(name);
-    if (!offered && native) return this.#native.callTool(name, rawArgs, extra, session);
-    const request: CallRequest = { operation: name, caller: session, args: rawArgs, ownArgs: true, signal: extra.mcpReq.signal, peer: { session, extra } };
+    if (!offered && native) return this.#native.callTool(name, rawArgs, peer);
+    const request: CallRequest = { operation: name, caller: session, args: rawArgs, ownArgs: true, signal: peer.extra.mcpReq.signal, peer };
     return toolResult(await this.#calls.run(request, offered));
   }
 
@@ -351,6 +363,7 @@ export class Gateway {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#native.close();
+      this.#inputs.close();
       await this.#watcher?.close();
       await Promise.all([this.#pool.close(), this.#instances.close()]);
       this.#reaper.close();

@@ -1,8 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from 'pino';
+import { serveStdio as serveBothEras } from '@modelcontextprotocol/server/stdio';
 import type { Gateway } from './gateway.js';
+import { refuseInvalidParams } from './invalidParams.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineStdioServerTransport } from './stdioServerTransport.js';
-import { createUpstreamServer } from './upstreamServer.js';
+import { createUpstreamServer, requestSchemas } from './upstreamServer.js';
 
 export interface StdioHandle {
   /** Resolves when the client goes away: stdin ended or closed, or the transport closed. */
@@ -20,8 +22,14 @@ export interface ServeStdioOptions {
   readonly maxMessageBytes?: number;
 }
 
+/**
+ * Both protocol eras on one pipe: the SDK's stdio entry reads the client's first message and
+ * asks for a server of that era (2025-11-25: initialize and a session; 2026-07-28: requests
+ * that carry their own envelope, server/discover, subscriptions/listen). A client that probes
+ * with server/discover and then falls back to initialize gets a second server; the probe's
+ * is closed, and with it detached from the gateway.
+ */
 export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writable, opts: ServeStdioOptions): Promise<StdioHandle> {
-  const { server, detach, connect } = createUpstreamServer(gateway);
   const transport = new LineStdioServerTransport(stdin, stdout, {
     logger: opts.logger,
     maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
@@ -31,8 +39,27 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   const onEnd = (): void => resolveClosed();
   stdin.once('end', onEnd);
   stdin.once('close', onEnd);
-  server.onclose = onEnd;
-  await connect(transport);
+  const detachers = new Set<() => void>();
+  const entry = serveBothEras(
+    ({ era }) => {
+      const { server, detach } = createUpstreamServer(gateway, { era });
+      detachers.add(detach);
+      // A discarded probe server closes too; only the transport closing ends the connection.
+      server.onclose = () => {
+        detach();
+        detachers.delete(detach);
+      };
+      return server;
+    },
+    { transport, legacy: 'serve', onerror: (err) => opts.logger.debug({ err: err.message }, 'stdio client protocol error') },
+  );
+  // The entry owns the transport's callbacks from here; the check runs in front of them.
+  refuseInvalidParams(transport, requestSchemas(gateway.mode !== 'meta'));
+  const entryOnClose = transport.onclose;
+  transport.onclose = () => {
+    entryOnClose?.();
+    onEnd();
+  };
   let closing: Promise<void> | undefined;
   return {
     closed,
@@ -40,8 +67,9 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
       closing ??= (async () => {
         stdin.off('end', onEnd);
         stdin.off('close', onEnd);
-        detach();
-        await server.close().catch(() => undefined);
+        for (const detach of detachers) detach();
+        detachers.clear();
+        await entry.close().catch(() => undefined);
         resolveClosed();
       })();
       return closing;

@@ -1,7 +1,10 @@
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server';
 import type { ClientCapabilities, LoggingLevel, LoggingMessageNotification, ServerRequest, ServerContext } from '@modelcontextprotocol/server';
 import { CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import { protocolError } from '../protocolError.js';
+import { isPlainObject } from '../values.js';
+import type { InputChannel } from './calls/inputBridge.js';
 import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 
 /** What the SDK hands a request handler of a client's request. */
@@ -58,6 +61,8 @@ export interface InstanceScope {
 export interface CallPeer {
   readonly session: UpstreamSession;
   readonly extra: RequestExtra;
+  /** A 2026 caller, which takes no requests: the downstream's questions go back as input_required (inputBridge.ts). */
+  readonly input?: InputChannel;
 }
 
 /** A call in flight on a server; no peer: a caller that can answer nothing (REST). */
@@ -137,18 +142,27 @@ export class ServerRequestRouter {
     // A call in flight decides who answers, even one whose caller can answer nothing.
     const session = call ? call.peer?.session : this.#sessions.size === 1 ? [...this.#sessions][0] : undefined;
     if (!call && !session) throw protocolError(ProtocolErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
-    const missing = missingCapability(session?.clientCapabilities(), request);
+    const missing = missingCapability(call?.peer ? callerCapabilities(call.peer) : session?.clientCapabilities(), request);
     if (missing) {
       throw protocolError(ProtocolErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;
+    if (call?.peer?.input) return call.peer.input.ask(method, isPlainObject(request.params) ? request.params : undefined);
     if (call?.peer) {
       // On the caller's own request stream, so an HTTP client receives it on the call it made.
       return call.peer.extra.mcpReq.send(forwarded, schema, { signal: extra.signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });
     }
     return session!.request(forwarded, extra.signal);
   }
+}
+
+/** The capabilities of the client behind a request: stated in the request (2026), else at initialize (2025). */
+export function callerCapabilities(peer: CallPeer): ClientCapabilities | undefined {
+  // The SDK checked the envelope's shape before the handler ran; its type does not say which keys.
+  const envelope = peer.extra.mcpReq.envelope as Readonly<Record<string, unknown>> | undefined;
+  const stated = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+  return stated ?? peer.session.clientCapabilities();
 }
 
 function missingCapability(caps: ClientCapabilities | undefined, request: { method: string; params?: unknown }): string | undefined {

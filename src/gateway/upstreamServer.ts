@@ -43,6 +43,51 @@ export interface UpstreamSessionFields {
   readonly auditSessionId?: string;
   /** The session servers with isolation "session" run one instance per (HTTP mode: the MCP session). */
   readonly instanceScope?: InstanceScope;
+  /**
+   * The protocol era the SDK's entry made this server for. Default legacy (2025-11-25: an
+   * initialize handshake, one session). A modern (2026-07-28) server reads the caller's
+   * capabilities from each request's envelope and answers lists in name order.
+   */
+  readonly era?: 'legacy' | 'modern';
+}
+
+/** Per-agent lists: never to be shared between callers, and re-read every time. */
+const PRIVATE_LISTS = { ttlMs: 0, cacheScope: 'private' } as const;
+
+/**
+ * The schema of every request served, so bad params are refused before the SDK sees them
+ * (invalidParams.ts). The same for both eras: the 2026 envelope rides in `_meta`, which the
+ * schemas let through.
+ */
+export function requestSchemas(native: boolean): ReadonlyMap<string, ParamsSchema> {
+  const schemas = new Map<string, ParamsSchema>([
+    ['initialize', InitializeRequestSchema],
+    ['tools/list', ListToolsRequestSchema],
+    ['tools/call', CallToolRequestSchema],
+  ]);
+  if (native) {
+    schemas.set('resources/list', ListResourcesRequestSchema);
+    schemas.set('resources/templates/list', ListResourceTemplatesRequestSchema);
+    schemas.set('resources/read', ReadResourceRequestSchema);
+    schemas.set('resources/subscribe', SubscribeRequestSchema);
+    schemas.set('resources/unsubscribe', UnsubscribeRequestSchema);
+    schemas.set('prompts/list', ListPromptsRequestSchema);
+    schemas.set('prompts/get', GetPromptRequestSchema);
+    schemas.set('completion/complete', CompleteRequestSchema);
+  }
+  return schemas;
+}
+
+function byName<T extends { name: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function byUri<T extends { uri: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+}
+
+function byTemplate<T extends { uriTemplate: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.uriTemplate < b.uriTemplate ? -1 : a.uriTemplate > b.uriTemplate ? 1 : 0));
 }
 
 export function createUpstreamServer(
@@ -50,6 +95,7 @@ export function createUpstreamServer(
   fields: UpstreamSessionFields = {},
 ): { server: Server; session: UpstreamSession; detach: () => void; connect: (transport: Transport) => Promise<void> } {
   const native = gateway.mode !== 'meta';
+  const modern = fields.era === 'modern';
   // Meta mode offers the gateway's own tools only; resources and prompts are reached through them.
   // Logging in every mode: downstream servers' log messages are relayed (see logRelay.ts).
   const capabilities: ServerCapabilities = native
@@ -63,7 +109,18 @@ export function createUpstreamServer(
     : { tools: { listChanged: true }, logging: {} };
   const server = new Server(
     { name: 'agent-mcp-gateway', version: VERSION },
-    { capabilities, instructions: gateway.mode === 'native' ? NATIVE_INSTRUCTIONS : INSTRUCTIONS },
+    {
+      capabilities,
+      instructions: gateway.mode === 'native' ? NATIVE_INSTRUCTIONS : INSTRUCTIONS,
+      // Said explicitly, though it is the SDK's default: what an agent sees is its own.
+      cacheHints: {
+        'tools/list': PRIVATE_LISTS,
+        'resources/list': PRIVATE_LISTS,
+        'resources/templates/list': PRIVATE_LISTS,
+        'prompts/list': PRIVATE_LISTS,
+        'resources/read': PRIVATE_LISTS,
+      },
+    },
   );
   const session: UpstreamSession = {
     id: fields.id ?? randomUUID(),
@@ -71,48 +128,46 @@ export function createUpstreamServer(
     ...(fields.boundAgent !== undefined ? { boundAgent: fields.boundAgent } : {}),
     ...(fields.auditSessionId !== undefined ? { auditSessionId: fields.auditSessionId } : {}),
     ...(fields.instanceScope !== undefined ? { instanceScope: fields.instanceScope } : {}),
-    clientCapabilities: () => server.getClientCapabilities(),
+    // A 2026 client states its capabilities in each request (serverRequests.ts reads them there).
+    clientCapabilities: () => (modern ? undefined : server.getClientCapabilities()),
     notifyToolListChanged: () => server.sendToolListChanged(),
     notifyListChanged: (kind) =>
       kind === 'tools' ? server.sendToolListChanged() : kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged(),
     notifyResourceUpdated: (uri) => server.sendResourceUpdated({ uri }),
     notifyLog: (params) => server.sendLoggingMessage(params),
     request: (request: ServerRequest, signal: AbortSignal) => {
+      if (modern) return Promise.reject(new Error(`a 2026-07-28 client takes no ${request.method} request outside a call`));
       if (!isClientRequestMethod(request.method)) return Promise.reject(new Error(`cannot forward ${request.method}`));
       return server.request(request, CLIENT_RESULT_SCHEMAS[request.method], { signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });
     },
   };
-  // The schema of every request served, so bad params are refused before the SDK sees them (invalidParams.ts).
-  const schemas = new Map<string, ParamsSchema>([['initialize', InitializeRequestSchema]]);
   const handle = <M extends RequestMethod>(
     method: M,
-    schema: ParamsSchema,
     handler: (request: RequestTypeMap[M], ctx: ServerContext) => HandlerResultTypeMap[M] | Promise<HandlerResultTypeMap[M]>,
-  ): void => {
-    schemas.set(method, schema);
-    server.setRequestHandler(method, handler);
-  };
-  handle('tools/list', ListToolsRequestSchema, async () => ({
-    tools: native ? await gateway.native.tools(session) : gateway.listTools(),
+  ): void => server.setRequestHandler(method, handler);
+  // A 2026 list is in a stable order (the spec asks it of cacheable lists); a 2025 one as it always was.
+  const ordered = <T>(items: readonly T[], sort: (items: readonly T[]) => T[]): T[] => (modern ? sort(items) : [...items]);
+  handle('tools/list', async () => ({
+    tools: native ? ordered(await gateway.native.tools(session), byName) : gateway.listTools(),
   }));
   if (native) {
     const surface = gateway.native;
-    handle('resources/list', ListResourcesRequestSchema, async () => ({ resources: await surface.resources(session) }));
-    handle('resources/templates/list', ListResourceTemplatesRequestSchema, async () => ({
-      resourceTemplates: await surface.resourceTemplates(session),
+    handle('resources/list', async () => ({ resources: ordered(await surface.resources(session), byUri) }));
+    handle('resources/templates/list', async () => ({
+      resourceTemplates: ordered(await surface.resourceTemplates(session), byTemplate),
     }));
-    handle('resources/read', ReadResourceRequestSchema, (request, ctx) => surface.readResource(request.params.uri, ctx, session));
-    handle('resources/subscribe', SubscribeRequestSchema, async (request, ctx) => {
+    handle('resources/read', (request, ctx) => surface.readResource(request.params.uri, ctx, session));
+    handle('resources/subscribe', async (request, ctx) => {
       await surface.subscribe(request.params.uri, ctx, session, true);
       return {};
     });
-    handle('resources/unsubscribe', UnsubscribeRequestSchema, async (request, ctx) => {
+    handle('resources/unsubscribe', async (request, ctx) => {
       await surface.subscribe(request.params.uri, ctx, session, false);
       return {};
     });
-    handle('prompts/list', ListPromptsRequestSchema, async () => ({ prompts: await surface.prompts(session) }));
-    handle('prompts/get', GetPromptRequestSchema, (request, ctx) => surface.getPrompt(request.params.name, request.params.arguments, ctx, session));
-    handle('completion/complete', CompleteRequestSchema, (request, ctx) => surface.complete(request.params, ctx, session));
+    handle('prompts/list', async () => ({ prompts: ordered(await surface.prompts(session), byName) }));
+    handle('prompts/get', (request, ctx) => surface.getPrompt(request.params.name, request.params.arguments, ctx, session));
+    handle('completion/complete', (request, ctx) => surface.complete(request.params, ctx, session));
   }
   // Replaces the SDK's own handler, which keeps levels where the relay cannot see them. The
   // level is checked here rather than by the SDK, which would answer a bad one with -32603.
@@ -124,8 +179,9 @@ export function createUpstreamServer(
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle('tools/call', CallToolRequestSchema, (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
+  handle('tools/call', (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
   const detach = gateway.attachSession(session);
+  const schemas = requestSchemas(native);
   const connect = async (transport: Transport): Promise<void> => {
     await server.connect(transport);
     refuseInvalidParams(transport, schemas);

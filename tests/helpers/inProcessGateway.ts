@@ -88,6 +88,7 @@ export function testExtra(): RequestExtra {
     mcpReq: {
       id: 1,
       method: 'tools/call',
+      requestState: () => undefined,
       signal: new AbortController().signal,
       notify: () => Promise.resolve(),
       send: () => Promise.reject(new Error('no requests')),

@@ -1,3 +1,5 @@
+import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
+
 // Reading what a tool call returned, the same way in every test.
 
 /** The text blocks of a tool result's content, joined; '' when it has none. */
@@ -18,4 +20,10 @@ export function errorOf(result: unknown): { code: string; message: string } | un
 /** The code of the gateway's error in a tool result; undefined when it has none. */
 export function codeOf(result: unknown): string | undefined {
   return errorOf(result)?.code;
+}
+
+/** A tools/call answer that must be a final result (a 2025 caller never gets input_required). */
+export function completed(result: CallToolResult | InputRequiredResult): CallToolResult {
+  if (result.resultType === 'input_required') throw new Error(`expected a final result, got input_required: ${JSON.stringify(result)}`);
+  return result as CallToolResult;
 }

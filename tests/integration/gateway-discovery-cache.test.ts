@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra as extra, testSession } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs } from '../helpers/tmp.js';
-import { textOf } from '../helpers/results.js';
+import { completed, textOf } from '../helpers/results.js';
 
 afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
@@ -16,7 +16,7 @@ const build = () => buildGateway(ECHO_SERVERS, ALICE_BOB_RULES);
 
 const session = testSession({ id: 'cache-test' });
 
-const call = (g: Gateway, args: Record<string, unknown>): Promise<CallToolResult> => g.callTool('get_server_tools', args, extra(), session);
+const call = async (g: Gateway, args: Record<string, unknown>): Promise<CallToolResult> => completed(await g.callTool('get_server_tools', args, extra(), session));
 
 const names = (r: CallToolResult): string[] => (r.structuredContent as { tools: { name: string }[] }).tools.map((t) => t.name);
 

@@ -13,7 +13,7 @@ import { fixture } from '../helpers/paths.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, makeTmpDir } from '../helpers/tmp.js';
 import { secretFileSpellings, type Spellings } from '../helpers/uriSpellings.js';
-import { codeOf } from '../helpers/results.js';
+import { codeOf, completed } from '../helpers/results.js';
 
 afterEach(closeGateways);
 afterAll(cleanupTmpDirs);
@@ -90,7 +90,7 @@ describe('resource URI spellings', () => {
     const codes: string[] = [];
     for (const agent of ['allowlist', 'denylist']) {
       for (const uri of [...spellings.sameFile, ...spellings.refused]) {
-        const r = await gateway.callTool('read_resource', { agent_id: agent, server: 'files', uri }, testExtra(), testSession());
+        const r = completed(await gateway.callTool('read_resource', { agent_id: agent, server: 'files', uri }, testExtra(), testSession()));
         if (text(r).includes(SECRET_TEXT)) leaks.push(`${agent} ${uri}`);
         codes.push(`${agent} ${uri} ${codeOf(r)}`);
       }
@@ -119,7 +119,7 @@ describe('resource URI spellings', () => {
     }
     expect(leaks).toEqual([]);
     // Denied answers as missing: -32602 with the URI, as a URI with no single reading is.
-    expect(codes).toEqual(expected((uri) => '-32602'));
+    expect(codes).toEqual(expected(() => '-32602'));
     expect(readsLogged()).toEqual([]);
   });
 
@@ -127,7 +127,7 @@ describe('resource URI spellings', () => {
     const { gateway } = build();
     const canonical = `file://${base}/public/readme.txt`;
     const spelt = `FILE://localhost${base}/public/./sub/..//%72eadme.txt`;
-    const meta = await gateway.callTool('read_resource', { agent_id: 'allowlist', server: 'files', uri: spelt }, testExtra(), testSession());
+    const meta = completed(await gateway.callTool('read_resource', { agent_id: 'allowlist', server: 'files', uri: spelt }, testExtra(), testSession()));
     expect(text(meta)).toContain(PUBLIC_TEXT);
     const { client, close } = await nativeClient(gateway, 'denylist');
     try {

@@ -14,6 +14,7 @@ import { asArgs, type Args } from '../arguments.js';
 import type { AuditNote, CallSettings, OperationContext, ProgressSink, Snapshot } from '../context.js';
 import { argumentDepthProblem, nameProblem } from '../inputBounds.js';
 import { toGatewayError } from '../results.js';
+import { forwardedEnvelope } from './envelope.js';
 import type { CallPeer, ServerRequestRouter } from '../serverRequests.js';
 import type { CallEvent } from '../options.js';
 import type { CallOutcome, CallRequest, Operation } from './request.js';
@@ -116,6 +117,7 @@ export class CallPipeline {
         agentId,
         identitySource: source,
         signal: request.signal,
+        forward: peer === undefined ? undefined : forwardedEnvelope(peer),
         progress: peer === undefined ? undefined : progressSink(peer, this.#logger),
         fields,
         settings: options,

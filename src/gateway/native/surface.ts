@@ -23,7 +23,7 @@ import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
 import { readResourceOn } from '../operations/readResource.js';
 import { metaTools } from '../metaTools.js';
 import { toolResult } from '../results.js';
-import type { RequestExtra, UpstreamSession } from '../serverRequests.js';
+import type { CallPeer, RequestExtra, UpstreamSession } from '../serverRequests.js';
 import { Catalog } from './catalog.js';
 import { ListChanges, type ListKind } from './listChanges.js';
 import type { NamingOptions } from './names.js';
@@ -190,9 +190,10 @@ export class NativeSurface {
 
   // ---- calls ----
 
-  async callTool(name: string, args: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult> {
+  async callTool(name: string, args: unknown, peer: CallPeer): Promise<CallToolResult> {
     const operation = nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name));
-    return toolResult(await this.#host.run(nativeRequest('native_call', args, extra, session), operation));
+    const request: CallRequest = { operation: 'native_call', caller: peer.session, args, ownArgs: false, signal: peer.extra.mcpReq.signal, peer };
+    return toolResult(await this.#host.run(request, operation));
   }
 
   async readResource(uri: string, extra: RequestExtra, session: UpstreamSession): Promise<ReadResourceResult> {

@@ -1,0 +1,56 @@
+// What a caller's request carries to the downstream beside its arguments: W3C trace context,
+// the caller's own capabilities (a 2026 downstream asks for input only of a client that can
+// give it: the gateway's capabilities would be a lie), and a 2026 retry's answers and state.
+
+import { BAGGAGE_META_KEY, CLIENT_CAPABILITIES_META_KEY, TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from '@modelcontextprotocol/server';
+import { callerCapabilities, type CallPeer } from '../serverRequests.js';
+import { isGatewayState } from './inputBridge.js';
+
+/** The caller's part of a downstream request. */
+export interface ForwardedEnvelope {
+  /** Keys for the downstream request's `_meta`: trace context and the caller's capabilities. */
+  readonly meta: Readonly<Record<string, unknown>>;
+  /** A 2026 retry: the caller's answers to the input the downstream asked for. */
+  readonly inputResponses?: Readonly<Record<string, unknown>>;
+  /** A 2026 retry: the downstream's state, untouched (the downstream checks its integrity). */
+  readonly requestState?: string;
+}
+
+// W3C Trace Context: a fixed-length traceparent, at most 32 list members of tracestate
+// (512 characters is the advised bound), and W3C Baggage's 8192 bytes.
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const TRACE_BOUNDS: readonly (readonly [string, number])[] = [
+  [TRACESTATE_META_KEY, 512],
+  [BAGGAGE_META_KEY, 8192],
+];
+
+/** A request of the 2026-07-28 era: it carries its own envelope, there is no session to ask. */
+export function isModernRequest(peer: CallPeer): boolean {
+  return peer.extra.mcpReq.envelope !== undefined;
+}
+
+export function forwardedEnvelope(peer: CallPeer): ForwardedEnvelope {
+  const meta: Record<string, unknown> = {};
+  const received = peer.extra.mcpReq._meta;
+  const traceparent = received?.[TRACEPARENT_META_KEY];
+  // Malformed trace context is dropped, not forwarded: the downstream would only reject or misread it.
+  if (traceparent !== undefined) {
+    if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
+      meta[TRACEPARENT_META_KEY] = traceparent;
+      for (const [key, max] of TRACE_BOUNDS) {
+        const value = received?.[key];
+        if (typeof value === 'string' && value.length <= max) meta[key] = value;
+      }
+    }
+  }
+  const capabilities = callerCapabilities(peer);
+  if (capabilities !== undefined) meta[CLIENT_CAPABILITIES_META_KEY] = capabilities;
+  const state = peer.extra.mcpReq.requestState();
+  const envelope: { meta: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } = { meta };
+  // The gateway's own state (inputBridge.ts) is answered by the gateway, never forwarded.
+  if (typeof state === 'string' && !isGatewayState(state)) {
+    envelope.requestState = state;
+    if (peer.extra.mcpReq.inputResponses !== undefined) envelope.inputResponses = peer.extra.mcpReq.inputResponses;
+  }
+  return envelope;
+}

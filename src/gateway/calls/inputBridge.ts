@@ -1,0 +1,137 @@
+// A 2025 downstream asks its client for input in the middle of a call (elicitation/create,
+// sampling/createMessage, roots/list), but the caller speaks 2026-07-28: it takes no requests
+// from the gateway. The question goes back to it as an `input_required` result instead, and
+// the call waits, parked, for the caller's retry, whose answers resolve the downstream's
+// pending requests; the call then goes on from where it was.
+//
+// The state handed to the caller is an unguessable token naming the parked call; it works once,
+// only for the caller it was given to, and expires when a human would have answered long ago.
+
+import { randomUUID } from 'node:crypto';
+import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
+import { ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { protocolError } from '../../protocolError.js';
+
+const TOKEN_PREFIX = 'agent-mcp-gateway.input.';
+
+/** A question a downstream asked, on its way to the caller. */
+interface Question {
+  readonly key: string;
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+  readonly answer: (value: unknown) => void;
+  readonly fail: (err: Error) => void;
+}
+
+/** Where a parked call's downstream puts its questions. */
+export class InputChannel {
+  #questions: Question[] = [];
+  #wake: (() => void) | undefined;
+  #next = 0;
+
+  /** The downstream's request, answered when the caller retries. */
+  ask(method: string, params: Record<string, unknown> | undefined): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#questions.push({ key: `input-${++this.#next}`, method, params: params ?? {}, answer: resolve, fail: reject });
+      this.#wake?.();
+    });
+  }
+
+  /** Resolves once at least one question waits. */
+  waitForQuestions(): Promise<void> {
+    if (this.#questions.length > 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  take(): Question[] {
+    const taken = this.#questions;
+    this.#questions = [];
+    this.#wake = undefined;
+    return taken;
+  }
+}
+
+interface Parked {
+  readonly owner: string;
+  readonly result: Promise<CallToolResult>;
+  readonly channel: InputChannel;
+  readonly asked: ReadonlyMap<string, Question>;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** The gateway minted this state: it is answered here and never forwarded. */
+export function isGatewayState(state: string): boolean {
+  return state.startsWith(TOKEN_PREFIX);
+}
+
+export class InputBridge {
+  readonly #parked = new Map<string, Parked>();
+  readonly #expiryMs: number;
+
+  /** `expiryMs`: how long a parked call waits for the caller's retry. */
+  constructor(expiryMs: number) {
+    this.#expiryMs = expiryMs;
+  }
+
+  /**
+   * A 2026 caller's tools/call: resumes the parked call its state names, or starts one with a
+   * channel for the downstream's questions. `owner` is who may resume it (the agent's session).
+   */
+  async run(
+    owner: string,
+    state: unknown,
+    inputResponses: Readonly<Record<string, unknown>> | undefined,
+    start: (channel: InputChannel) => Promise<CallToolResult>,
+  ): Promise<CallToolResult | InputRequiredResult> {
+    if (typeof state === 'string' && isGatewayState(state)) {
+      const parked = this.#parked.get(state);
+      if (parked === undefined || parked.owner !== owner) {
+        throw protocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState', { reason: 'invalid_request_state' });
+      }
+      this.#parked.delete(state);
+      clearTimeout(parked.timer);
+      for (const [key, question] of parked.asked) {
+        const answer = inputResponses?.[key];
+        if (answer === undefined) question.fail(protocolError(ProtocolErrorCode.InvalidParams, `The client gave no answer to ${question.method}`));
+        else question.answer(answer);
+      }
+      return this.#settle(owner, parked.result, parked.channel);
+    }
+    const channel = new InputChannel();
+    return this.#settle(owner, start(channel), channel);
+  }
+
+  /** Fails every parked call's questions (gateway shutdown). */
+  close(): void {
+    for (const [token, parked] of this.#parked) this.#expire(token, parked, 'the gateway is shutting down');
+  }
+
+  async #settle(owner: string, result: Promise<CallToolResult>, channel: InputChannel): Promise<CallToolResult | InputRequiredResult> {
+    const asked = await Promise.race([result.then(() => false), channel.waitForQuestions().then(() => true)]);
+    if (!asked) return result;
+    const questions = channel.take();
+    const token = TOKEN_PREFIX + randomUUID();
+    const parked: Parked = {
+      owner,
+      result,
+      channel,
+      asked: new Map(questions.map((q) => [q.key, q])),
+      timer: setTimeout(() => this.#expire(token, parked, 'the client did not answer in time'), this.#expiryMs).unref(),
+    };
+    // Settled by the timer if the caller never retries: the call's own promise must not go unobserved.
+    result.catch(() => undefined);
+    this.#parked.set(token, parked);
+    return {
+      resultType: 'input_required',
+      inputRequests: Object.fromEntries(questions.map((q) => [q.key, { method: q.method, params: q.params }])),
+      requestState: token,
+    } as InputRequiredResult;
+  }
+
+  #expire(token: string, parked: Parked, why: string): void {
+    if (this.#parked.get(token) !== parked) return;
+    this.#parked.delete(token);
+    clearTimeout(parked.timer);
+    for (const question of parked.asked.values()) question.fail(protocolError(ProtocolErrorCode.InvalidRequest, `Input for ${question.method} never came: ${why}`));
+  }
+}

@@ -71,11 +71,17 @@ guardAgainstLeaks(MARKER, {
 });
 
 beforeAll(async () => {
-  for (const d of DOWNSTREAMS.filter((s) => s.file.endsWith('http'))) fixtures.set(d.name, await startHttpFixture(d.file as 'v1-http' | 'v2-http', [...d.args], ENV));
+  for (const d of DOWNSTREAMS.filter((s) => s.file.endsWith('http')))
+    fixtures.set(d.name, await startHttpFixture(d.file as 'v1-http' | 'v2-http', [...d.args], ENV));
   configDir = makeTmpDir();
   writeJson(`${configDir}/.mcp.json`, { mcpServers: mcpServers() });
   writeJson(`${configDir}/rules.json`, RULES);
-  httpGateway = await startHttpGateway({ mcpServers: { mcpServers: mcpServers() }, rules: RULES, args: ['--allow-unauthenticated', '--mode', 'native'], env: ENV as Record<string, string> });
+  httpGateway = await startHttpGateway({
+    mcpServers: { mcpServers: mcpServers() },
+    rules: RULES,
+    args: ['--allow-unauthenticated', '--mode', 'native'],
+    env: ENV as Record<string, string>,
+  });
 }, CELL_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import { serveStdio as serveBothEras } from '@modelcontextprotocol/server/stdio';
 import type { Gateway } from './gateway.js';
 import { refuseInvalidParams } from './invalidParams.js';
+import { followListens, listenRequestContext } from './listenResources.js';
+import type { UpstreamSession } from './serverRequests.js';
+import { errorMessage } from '../values.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineStdioServerTransport } from './stdioServerTransport.js';
 import { createUpstreamServer, requestSchemas } from './upstreamServer.js';
 
@@ -40,9 +43,12 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   stdin.once('end', onEnd);
   stdin.once('close', onEnd);
   const detachers = new Set<() => void>();
+  let modernSession!: (session: UpstreamSession) => void;
+  const modern = new Promise<UpstreamSession>((resolve) => (modernSession = resolve));
   const entry = serveBothEras(
     ({ era }) => {
-      const { server, detach } = createUpstreamServer(gateway, { era });
+      const { server, session, detach } = createUpstreamServer(gateway, { era });
+      if (era === 'modern') modernSession(session);
       detachers.add(detach);
       // A discarded probe server closes too; only the transport closing ends the connection.
       server.onclose = () => {
@@ -55,6 +61,13 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   );
   // The entry owns the transport's callbacks from here; the check runs in front of them.
   refuseInvalidParams(transport, requestSchemas(gateway.mode !== 'meta'));
+  if (gateway.mode !== 'meta') {
+    followListens(transport, (uri, subscribe) => {
+      void modern
+        .then((session) => gateway.native.subscribe(uri, listenRequestContext(), session, subscribe))
+        .catch((err: unknown) => opts.logger.debug({ err: errorMessage(err) }, 'resource subscription of a listen refused'));
+    });
+  }
   const entryOnClose = transport.onclose;
   transport.onclose = () => {
     entryOnClose?.();

@@ -148,7 +148,7 @@ export class ServerRequestRouter {
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;
-    if (call?.peer?.input) return call.peer.input.ask(method, isPlainObject(request.params) ? request.params : undefined);
+    if (call?.peer?.input) return call.peer.input.ask(method, isPlainObject(request.params) ? request.params : undefined, extra.signal);
     if (call?.peer) {
       // On the caller's own request stream, so an HTTP client receives it on the call it made.
       return call.peer.extra.mcpReq.send(forwarded, schema, { signal: extra.signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });

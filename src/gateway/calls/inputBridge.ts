@@ -29,10 +29,20 @@ export class InputChannel {
   #wake: (() => void) | undefined;
   #next = 0;
 
-  /** The downstream's request, answered when the caller retries. */
-  ask(method: string, params: Record<string, unknown> | undefined): Promise<unknown> {
+  /** The downstream's request, answered when the caller retries; `signal`: the downstream gave up asking. */
+  ask(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#questions.push({ key: `input-${++this.#next}`, method, params: params ?? {}, answer: resolve, fail: reject });
+      const question: Question = { key: `input-${++this.#next}`, method, params: params ?? {}, answer: resolve, fail: reject };
+      signal.addEventListener(
+        'abort',
+        () => {
+          // Not yet handed to the caller: it never will be. Handed: its answer will find nobody.
+          this.#questions = this.#questions.filter((q) => q !== question);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+      this.#questions.push(question);
       this.#wake?.();
     });
   }

@@ -1,0 +1,92 @@
+import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InputBridge, isGatewayState, type InputChannel } from '../../../src/gateway/calls/inputBridge.js';
+
+const done = (text: string): CallToolResult => ({ content: [{ type: 'text', text }] });
+const never = new AbortController().signal;
+
+function asInputRequired(r: CallToolResult | InputRequiredResult): InputRequiredResult {
+  expect(r.resultType).toBe('input_required');
+  return r as InputRequiredResult;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('InputBridge', () => {
+  it('answers a call that asks nothing with its result', async () => {
+    const bridge = new InputBridge(60_000);
+    expect(await bridge.run('a', undefined, undefined, () => Promise.resolve(done('plain')))).toEqual(done('plain'));
+  });
+
+  it("turns a downstream's question into input_required, and the retry's answer into the call's result", async () => {
+    const bridge = new InputBridge(60_000);
+    const start = async (channel: InputChannel): Promise<CallToolResult> => {
+      const answer = (await channel.ask('elicitation/create', { message: 'colour?' }, never)) as { content: { colour: string } };
+      return done(`got ${answer.content.colour}`);
+    };
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, start));
+    expect(first.inputRequests).toEqual({ 'input-1': { method: 'elicitation/create', params: { message: 'colour?' } } });
+    expect(isGatewayState(first.requestState!)).toBe(true);
+    const second = await bridge.run('a', first.requestState, { 'input-1': { action: 'accept', content: { colour: 'blue' } } }, () => {
+      throw new Error('a retry resumes, it does not start again');
+    });
+    expect(second).toEqual(done('got blue'));
+  });
+
+  it('asks again when the call asks again, and each state works once', async () => {
+    const bridge = new InputBridge(60_000);
+    const start = async (channel: InputChannel): Promise<CallToolResult> => {
+      await channel.ask('roots/list', {}, never);
+      await channel.ask('sampling/createMessage', { messages: [] }, never);
+      return done('both answered');
+    };
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, start));
+    const second = asInputRequired(await bridge.run('a', first.requestState, { 'input-1': { roots: [] } }, start));
+    expect(Object.values(second.inputRequests!).map((q) => q.method)).toEqual(['sampling/createMessage']);
+    await expect(bridge.run('a', first.requestState, {}, start)).rejects.toMatchObject({ code: -32602 });
+    expect(await bridge.run('a', second.requestState, { 'input-2': { role: 'assistant', content: { type: 'text', text: 'x' }, model: 'm' } }, start)).toEqual(
+      done('both answered'),
+    );
+  });
+
+  it("refuses another caller's state, and one it never made", async () => {
+    const bridge = new InputBridge(60_000);
+    const first = asInputRequired(await bridge.run('alice', undefined, undefined, (c) => c.ask('roots/list', {}, never).then(() => done('x'))));
+    await expect(bridge.run('bob', first.requestState, {}, () => Promise.resolve(done('y')))).rejects.toMatchObject({
+      code: -32602,
+      data: { reason: 'invalid_request_state' },
+    });
+    await expect(bridge.run('alice', 'agent-mcp-gateway.input.forged', {}, () => Promise.resolve(done('y')))).rejects.toMatchObject({ code: -32602 });
+  });
+
+  it("fails the downstream's question when the caller never comes back", async () => {
+    vi.useFakeTimers();
+    const bridge = new InputBridge(1_000);
+    let failure: unknown;
+    await bridge.run('a', undefined, undefined, (c) =>
+      c.ask('roots/list', {}, never).then(
+        () => done('answered'),
+        (err: unknown) => {
+          failure = err;
+          return done('gave up');
+        },
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(String(failure)).toMatch(/never came: the client did not answer in time/);
+  });
+
+  it('a missing answer fails that question only', async () => {
+    const bridge = new InputBridge(60_000);
+    const start = (c: InputChannel): Promise<CallToolResult> =>
+      c.ask('elicitation/create', { message: 'm' }, never).then(
+        () => done('answered'),
+        (err: unknown) => done(`refused: ${String(err)}`),
+      );
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, start));
+    const second = await bridge.run('a', first.requestState, {}, start);
+    expect(JSON.stringify(second)).toMatch(/gave no answer to elicitation\/create/);
+  });
+});

@@ -1,0 +1,177 @@
+// /mcp for 2026-07-28 clients: stateless requests, each carrying its protocol version and
+// the client's capabilities, served by the SDK's createMcpHandler (legacy: 'reject'; 2025
+// traffic never reaches it, see mcpSessions.ts). The SDK checks the routing headers
+// (MCP-Protocol-Version, Mcp-Method, Mcp-Name) against the body and answers a mismatch with
+// 400 and the spec's error before it builds a Server, so nothing below that step (a call's
+// rate-limit unit, the audit line) sees a request the SDK refuses.
+//
+// Each request gets its own gateway Server from createUpstreamServer, bound to the caller's
+// identity (per-agent token), attached to the gateway for the request's life only.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toNodeHandler, toWebRequest, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpHttpHandler, type McpRequestContext, type Server } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import type { Gateway } from '../gateway/gateway.js';
+import type { InstanceScope } from '../gateway/serverRequests.js';
+import { createUpstreamServer } from '../gateway/upstreamServer.js';
+import type { Principal } from './auth.js';
+import { IdentityBus, ModernListeners, type ListenFilter } from './modernListeners.js';
+import { HttpError } from './respond.js';
+
+/**
+ * `_meta` key a modern client may send to name its own scope for servers with isolation
+ * "session" (it has no MCP session); without it the agent is the scope.
+ */
+export const ISOLATION_KEY_META = 'io.agent-mcp-gateway/isolationKey';
+const ISOLATION_KEY = /^[\x21-\x7e]{1,128}$/;
+
+/** Counts one call of the request's identity; throws HttpError 429 when refused. */
+export type ChargeCall = () => Promise<void>;
+
+/** What the SDK's factory learns of the request it builds a Server for. */
+interface ModernRequest {
+  readonly principal: Principal;
+  readonly instanceScope: InstanceScope | undefined;
+  readonly chargeCall: ChargeCall | undefined;
+  refusal?: HttpError;
+  /** Undo what this request attached to the gateway; run once, when its response closes. */
+  readonly detaches: (() => void)[];
+}
+
+export interface ModernMcpOptions {
+  readonly gateway: Gateway;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+}
+
+export class ModernMcp {
+  readonly #options: ModernMcpOptions;
+  readonly #requests = new AsyncLocalStorage<ModernRequest>();
+  readonly #bus: IdentityBus;
+  readonly #listeners: ModernListeners;
+  readonly #handler: McpHttpHandler;
+  readonly #node: NodeMcpRequestHandler;
+
+  constructor(options: ModernMcpOptions) {
+    this.#options = options;
+    this.#bus = new IdentityBus(options.logger);
+    this.#listeners = new ModernListeners(options.gateway, this.#bus, options.logger);
+    this.#handler = createMcpHandler((ctx) => this.#serverFor(ctx), {
+      legacy: 'reject',
+      bus: this.#bus,
+      maxRequestBodySize: options.maxBodyBytes,
+      onerror: (err) => options.logger.debug({ err: err.message }, 'modern /mcp request refused or failed'),
+    });
+    const handler = this.#handler;
+    const requests = this.#requests;
+    // A call refused by the rate limiter is answered as every 429 of the gateway, not as the SDK's 500.
+    this.#node = toNodeHandler(
+      {
+        fetch: async (request, fetchOptions) => {
+          const response = await handler.fetch(request, fetchOptions);
+          const refusal = requests.getStore()?.refusal;
+          return refusal ? refusalResponse(refusal) : response;
+        },
+      },
+      { maxRequestBodySize: options.maxBodyBytes },
+    );
+  }
+
+  /** Identities with a listen stream open (each holds one listener session on the gateway). */
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Whether the SDK reads this request as 2026-07-28 traffic (it then owns every answer to it, errors included). */
+  async claims(req: IncomingMessage, parsedBody: unknown): Promise<boolean> {
+    if (req.method !== 'POST') return false;
+    return !(await isLegacyRequest(await toWebRequest(req, parsedBody), parsedBody));
+  }
+
+  /** `chargeCall`: set for a tools/call, counted only once the SDK accepted the request. */
+  async handle(req: IncomingMessage, res: ServerResponse, principal: Principal, parsedBody: unknown, chargeCall?: ChargeCall): Promise<void> {
+    const request: ModernRequest = { principal, instanceScope: scopeOf(principal, parsedBody), chargeCall, detaches: [] };
+    res.once('close', () => {
+      for (const detach of request.detaches) detach();
+    });
+    const listen = listenFilter(parsedBody);
+    if (listen !== undefined) {
+      const release = await this.#listeners.open(principal, listen.filter);
+      if (res.closed) release();
+      else res.once('close', release);
+    }
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(principal);
+    await this.#requests.run(request, () => this.#bus.run(principal.key, () => this.#node(req, res, parsedBody)));
+  }
+
+  /** The SDK's factory: runs once per modern request, after the SDK checked its headers. */
+  async #serverFor(ctx: McpRequestContext): Promise<Server> {
+    const request = this.#requests.getStore();
+    if (!request) throw new Error('a modern /mcp request outside its handling');
+    if (request.chargeCall) {
+      try {
+        await request.chargeCall();
+      } catch (err) {
+        if (err instanceof HttpError) request.refusal = err;
+        throw err;
+      }
+    }
+    const boundAgent = ctx.authInfo?.extra?.['boundAgent'];
+    const { server, detach } = createUpstreamServer(this.#options.gateway, {
+      ...(typeof boundAgent === 'string' ? { boundAgent } : {}),
+      ...(request.instanceScope !== undefined ? { instanceScope: request.instanceScope } : {}),
+    });
+    let detached = false;
+    const once = (): void => {
+      if (detached) return;
+      detached = true;
+      detach();
+    };
+    request.detaches.push(once);
+    // The SDK closes the instance when the exchange ends, which may be before the response closes.
+    server.onclose = once;
+    return server;
+  }
+
+  /** Ends every listen stream and in-flight modern exchange; idempotent. */
+  async close(): Promise<void> {
+    this.#listeners.closeAll();
+    await this.#handler.close();
+  }
+}
+
+/** Never the credential itself: the identity and the agent it binds. */
+function authInfoOf(principal: Principal): AuthInfo {
+  return {
+    token: '',
+    clientId: principal.key,
+    scopes: [],
+    extra: principal.boundAgent !== undefined ? { boundAgent: principal.boundAgent } : {},
+  };
+}
+
+/**
+ * Servers with isolation "session": the client's own key when it sends one, scoped to its
+ * identity (another identity sending the same key gets another instance); else the agent.
+ */
+function scopeOf(principal: Principal, body: unknown): InstanceScope | undefined {
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
+  const key = meta !== null && typeof meta === 'object' ? meta[ISOLATION_KEY_META] : undefined;
+  if (typeof key !== 'string' || !ISOLATION_KEY.test(key)) return undefined;
+  return { key: JSON.stringify(['mcp-key', principal.key, key]), label: `isolation key ${JSON.stringify(key)}`, owner: principal.key };
+}
+
+function listenFilter(body: unknown): { filter: ListenFilter | undefined } | undefined {
+  const message = body as { method?: unknown; params?: { notifications?: unknown } } | undefined;
+  if (message?.method !== 'subscriptions/listen') return undefined;
+  const notifications = message.params?.notifications;
+  return { filter: notifications !== null && typeof notifications === 'object' ? (notifications as ListenFilter) : undefined };
+}
+
+function refusalResponse(err: HttpError): Response {
+  const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8' });
+  for (const [name, value] of Object.entries(err.headers)) headers.set(name, typeof value === 'string' ? value : value.join(', '));
+  if (err.status === 429 && !headers.has('Retry-After')) headers.set('Retry-After', '5');
+  return new Response(JSON.stringify({ error: err.message, code: err.code }), { status: err.status, headers });
+}

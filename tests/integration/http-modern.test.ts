@@ -1,0 +1,200 @@
+// /mcp for 2026-07-28 clients (issue 16), in process: a v2 client pinned to 2026-07-28 over
+// real HTTP on 127.0.0.1 against startHttpGateway with a Gateway built here. Per-request
+// Servers leave nothing attached; the routing headers are checked before a call counts or is
+// audited; a per-agent token binds every modern request; a listen stream hears a list change.
+import { createHash } from 'node:crypto';
+import { pino } from 'pino';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { UpstreamSession } from '../../src/gateway/serverRequests.js';
+import { Authenticator } from '../../src/http/auth.js';
+import { OriginPolicy } from '../../src/http/origin.js';
+import { startHttpGateway, type HttpGatewayHandle, type RateLimitHook } from '../../src/http/server.js';
+import type { RouteClass } from '../../src/http/rateLimitSpec.js';
+import { buildGateway, closeGateways, ECHO_SERVERS, type InProcessGateway } from '../helpers/inProcessGateway.js';
+import { waitFor } from '../helpers/processes.js';
+import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const ALICE_TOKEN = 'alice-modern-token';
+const BOB_TOKEN = 'bob-modern-token';
+const RULES = {
+  agents: {
+    alice: { allow: { servers: ['echo'] } },
+    bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
+  },
+  credentials: { [sha256(ALICE_TOKEN)]: 'alice', [sha256(BOB_TOKEN)]: 'bob' },
+};
+const MODERN = '2026-07-28';
+
+/** Counts the calls of each class and identity; refuses nothing. */
+class CountingLimiter implements RateLimitHook {
+  readonly calls: string[] = [];
+  check(routeClass: RouteClass, identityKey: string) {
+    if (routeClass === 'call') this.calls.push(identityKey);
+    return Promise.resolve({ allowed: true });
+  }
+  headers() {
+    return {};
+  }
+}
+
+interface Running {
+  readonly built: InProcessGateway;
+  readonly http: HttpGatewayHandle;
+  readonly limiter: CountingLimiter;
+  /** Sessions attached to the gateway now (wrapping Gateway.attachSession). */
+  attached: () => number;
+}
+
+const running: Running[] = [];
+async function start(mode: 'meta' | 'native'): Promise<Running> {
+  const built = buildGateway(ECHO_SERVERS, RULES, { mode });
+  const sessions = new Set<UpstreamSession>();
+  const attach = built.gateway.attachSession.bind(built.gateway);
+  built.gateway.attachSession = (session) => {
+    sessions.add(session);
+    const detach = attach(session);
+    return () => {
+      sessions.delete(session);
+      detach();
+    };
+  };
+  const limiter = new CountingLimiter();
+  const http = await startHttpGateway({
+    gateway: built.gateway,
+    logger: pino({ level: 'silent' }),
+    host: '127.0.0.1',
+    port: 0,
+    authenticator: new Authenticator({ token: 'shared-token' }, false),
+    origins: new OriginPolicy(undefined),
+    maxBodyBytes: 1_000_000,
+    rateLimiter: limiter,
+  });
+  const r = { built, http, limiter, attached: () => sessions.size };
+  running.push(r);
+  return r;
+}
+
+const clients: Client[] = [];
+async function modernClient(r: Running, token: string): Promise<Client> {
+  const client = new Client({ name: 'modern-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${r.http.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  clients.push(client);
+  return client;
+}
+
+function post(r: Running, token: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+  return fetch(`${r.http.url}/mcp`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+const envelope = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+});
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.http.close()));
+  await closeGateways();
+  cleanupTmpDirs();
+});
+
+describe('/mcp, 2026-07-28 requests', () => {
+  let meta: Running;
+  let native: Running;
+  beforeAll(async () => {
+    meta = await start('meta');
+    native = await start('native');
+  });
+
+  it('serves a pinned client statelessly: private lists, meta-tool calls bound to the token, audited without a session', async () => {
+    const client = await modernClient(meta, BOB_TOKEN);
+    expect(client.getProtocolEra()).toBe('modern');
+    const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
+    expect(listed.cacheScope).toBe('private');
+    expect(listed.tools.map((t) => t.name)).toContain('execute_tool');
+    const add = await client.callTool({ name: 'execute_tool', arguments: { server: 'echo', tool: 'add', args: { a: 2, b: 3 } } });
+    expect(add.content).toEqual([{ type: 'text', text: '5' }]);
+    // bob's token cannot act as alice, and bob's rules apply.
+    const claim = await client.callTool({ name: 'execute_tool', arguments: { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'x' } } });
+    expect(claim.isError).toBe(true);
+    expect(JSON.stringify(claim.structuredContent ?? claim.content)).toContain('AGENT_MISMATCH');
+    const denied = await client.callTool({ name: 'execute_tool', arguments: { server: 'echo', tool: 'echo', args: { message: 'x' } } });
+    expect(JSON.stringify(denied.structuredContent ?? denied.content)).toContain('DENIED_BY_POLICY');
+    const line = meta.built.audit.records.find((l) => l.tool === 'add' && l.agent === 'bob');
+    expect(line).toMatchObject({ agent: 'bob', server: 'echo', decision: 'ALLOW' });
+    expect(line?.session_id ?? null).toBeNull();
+  });
+
+  it('answers a routing header that disagrees with the body with 400/-32020 before the call counts or is audited', async () => {
+    const callsBefore = meta.limiter.calls.length;
+    const auditBefore = meta.built.audit.records.length;
+    const body = {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'execute_tool', arguments: { server: 'echo', tool: 'add', args: { a: 1, b: 1 } }, _meta: envelope },
+    };
+    const mismatches: Record<string, string>[] = [
+      { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/list', 'Mcp-Name': 'execute_tool' },
+      { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'list_servers' },
+      { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call' },
+      { 'MCP-Protocol-Version': MODERN, 'Mcp-Name': 'execute_tool' },
+    ];
+    for (const headers of mismatches) {
+      const res = await post(meta, BOB_TOKEN, headers, body);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32020 } });
+    }
+    expect(meta.limiter.calls.length).toBe(callsBefore);
+    // The same request with agreeing headers is served, counted and audited.
+    const ok = await post(meta, BOB_TOKEN, { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'execute_tool' }, body);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('"2"');
+    expect(meta.limiter.calls.slice(callsBefore)).toEqual(['agent:bob']);
+    expect(meta.built.audit.records.length).toBe(auditBefore + 1);
+  });
+
+  it('leaves nothing attached to the gateway after many modern requests', async () => {
+    const baseline = native.attached();
+    const client = await modernClient(native, ALICE_TOKEN);
+    for (let i = 0; i < 25; i++) {
+      const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
+      expect(listed.tools.map((t) => t.name)).toContain('echo__echo');
+      const called = await client.callTool({ name: 'echo__add', arguments: { a: i, b: 1 } });
+      expect(called.content).toEqual([{ type: 'text', text: String(i + 1) }]);
+    }
+    await waitFor(() => native.attached() === baseline, { message: `attached sessions stay above ${baseline}: ${native.attached()}` });
+  });
+
+  it('a listen stream hears a list change of its own agent only, and its listener goes with it', async () => {
+    const baseline = native.attached();
+    const alice = await modernClient(native, ALICE_TOKEN);
+    const bob = await modernClient(native, BOB_TOKEN);
+    const heard = { alice: 0, bob: 0 };
+    alice.setNotificationHandler('notifications/tools/list_changed', () => void heard.alice++);
+    bob.setNotificationHandler('notifications/tools/list_changed', () => void heard.bob++);
+    const before = (await bob.listTools(undefined, { cacheMode: 'bypass' })).tools.map((t) => t.name);
+    expect(before).not.toContain('echo__echo');
+    const subs = [await alice.listen({ toolsListChanged: true }), await bob.listen({ toolsListChanged: true })];
+    expect(subs[1]!.honoredFilter).toMatchObject({ toolsListChanged: true });
+    // The reload gives bob the tool `echo`; alice's list does not change.
+    writeJson(native.built.rules, { ...RULES, agents: { ...RULES.agents, bob: { allow: { servers: ['echo'] } } } });
+    native.built.gateway.reload(['gateway_rules']);
+    await waitFor(() => heard.bob === 1, { message: 'bob heard no tools/list_changed after the reload' });
+    expect((await bob.listTools(undefined, { cacheMode: 'bypass' })).tools.map((t) => t.name)).toContain('echo__echo');
+    expect(heard.alice).toBe(0);
+    await Promise.all(subs.map((s) => s.close()));
+    await waitFor(() => native.attached() === baseline, { message: 'a listener session outlived its streams' });
+    writeJson(native.built.rules, RULES);
+    native.built.gateway.reload(['gateway_rules']);
+  });
+});

@@ -10,18 +10,27 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler, toWebRequest, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, isLegacyRequest, type AuthInfo, type McpHttpHandler, type McpRequestContext, type Server } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  INVALID_PARAMS,
+  isLegacyRequest,
+  type AuthInfo,
+  type McpHttpHandler,
+  type McpRequestContext,
+  type Server,
+} from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import type { InstanceScope } from '../gateway/serverRequests.js';
 import { createUpstreamServer } from '../gateway/upstreamServer.js';
 import type { Principal } from './auth.js';
 import { IdentityBus, ModernListeners, type ListenFilter } from './modernListeners.js';
-import { HttpError } from './respond.js';
+import { HttpError, sendJson } from './respond.js';
 
 /**
  * `_meta` key a modern client may send to name its own scope for servers with isolation
- * "session" (it has no MCP session); without it the agent is the scope.
+ * "session" (it has no MCP session); without it the agent is the scope. Only this identity's
+ * requests reach the instances of a key; they live until idle past the session timeout.
  */
 export const ISOLATION_KEY_META = 'io.agent-mcp-gateway/isolationKey';
 const ISOLATION_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -91,7 +100,17 @@ export class ModernMcp {
 
   /** `chargeCall`: set for a tools/call, counted only once the SDK accepted the request. */
   async handle(req: IncomingMessage, res: ServerResponse, principal: Principal, parsedBody: unknown, chargeCall?: ChargeCall): Promise<void> {
-    const request: ModernRequest = { principal, instanceScope: scopeOf(principal, parsedBody), chargeCall, detaches: [] };
+    const instanceScope = scopeOf(principal, parsedBody);
+    if (instanceScope === 'invalid') {
+      const id = (parsedBody as { id?: unknown }).id;
+      sendJson(res, 400, {
+        jsonrpc: '2.0',
+        error: { code: INVALID_PARAMS, message: `Invalid params: _meta["${ISOLATION_KEY_META}"] must be 1 to 128 printable ASCII characters without spaces` },
+        id: typeof id === 'string' || typeof id === 'number' ? id : null,
+      });
+      return;
+    }
+    const request: ModernRequest = { principal, instanceScope, chargeCall, detaches: [] };
     res.once('close', () => {
       for (const detach of request.detaches) detach();
     });
@@ -155,10 +174,12 @@ function authInfoOf(principal: Principal): AuthInfo {
  * Servers with isolation "session": the client's own key when it sends one, scoped to its
  * identity (another identity sending the same key gets another instance); else the agent.
  */
-function scopeOf(principal: Principal, body: unknown): InstanceScope | undefined {
+function scopeOf(principal: Principal, body: unknown): InstanceScope | undefined | 'invalid' {
   const meta = (body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta;
-  const key = meta !== null && typeof meta === 'object' ? meta[ISOLATION_KEY_META] : undefined;
-  if (typeof key !== 'string' || !ISOLATION_KEY.test(key)) return undefined;
+  const key = meta !== null && typeof meta === 'object' && Object.hasOwn(meta, ISOLATION_KEY_META) ? meta[ISOLATION_KEY_META] : undefined;
+  if (key === undefined) return undefined;
+  // Refused rather than ignored: falling back to the agent would share what the client meant to keep apart.
+  if (typeof key !== 'string' || !ISOLATION_KEY.test(key)) return 'invalid';
   return { key: JSON.stringify(['mcp-key', principal.key, key]), label: `isolation key ${JSON.stringify(key)}`, owner: principal.key };
 }
 

@@ -11,6 +11,7 @@ import { Authenticator } from '../../src/http/auth.js';
 import { OriginPolicy } from '../../src/http/origin.js';
 import { startHttpGateway, type HttpGatewayHandle, type RateLimitHook } from '../../src/http/server.js';
 import type { RouteClass } from '../../src/http/rateLimitSpec.js';
+import { fixture } from '../helpers/paths.js';
 import { buildGateway, closeGateways, ECHO_SERVERS, type InProcessGateway } from '../helpers/inProcessGateway.js';
 import { waitFor } from '../helpers/processes.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
@@ -20,8 +21,8 @@ const ALICE_TOKEN = 'alice-modern-token';
 const BOB_TOKEN = 'bob-modern-token';
 const RULES = {
   agents: {
-    alice: { allow: { servers: ['echo'] } },
-    bob: { allow: { servers: ['echo'] }, deny: { tools: { echo: ['echo'] } } },
+    alice: { allow: { servers: ['echo', 'todo'] } },
+    bob: { allow: { servers: ['echo', 'todo'] }, deny: { tools: { echo: ['echo'] } } },
   },
   credentials: { [sha256(ALICE_TOKEN)]: 'alice', [sha256(BOB_TOKEN)]: 'bob' },
 };
@@ -48,8 +49,8 @@ interface Running {
 }
 
 const running: Running[] = [];
-async function start(mode: 'meta' | 'native'): Promise<Running> {
-  const built = buildGateway(ECHO_SERVERS, RULES, { mode });
+async function start(mode: 'meta' | 'native', servers: object = ECHO_SERVERS): Promise<Running> {
+  const built = buildGateway(servers, RULES, { mode });
   const sessions = new Set<UpstreamSession>();
   const attach = built.gateway.attachSession.bind(built.gateway);
   built.gateway.attachSession = (session) => {
@@ -196,5 +197,54 @@ describe('/mcp, 2026-07-28 requests', () => {
     await waitFor(() => native.attached() === baseline, { message: 'a listener session outlived its streams' });
     writeJson(native.built.rules, RULES);
     native.built.gateway.reload(['gateway_rules']);
+  });
+});
+
+describe('/mcp, 2026-07-28 requests: isolation "session" without an MCP session', () => {
+  let gw: Running;
+  beforeAll(async () => {
+    gw = await start('meta', { todo: { command: process.execPath, args: [fixture('todo')], isolation: 'session' } });
+  });
+  const KEY = 'io.agent-mcp-gateway/isolationKey';
+  const pid = async (client: Client, key?: string): Promise<string> => {
+    const r = await client.callTool({
+      name: 'execute_tool',
+      arguments: { server: 'todo', tool: 'pid', args: {} },
+      ...(key !== undefined ? { _meta: { [KEY]: key } } : {}),
+    });
+    expect(r.isError).not.toBe(true);
+    return (r.content as { text: string }[])[0]!.text;
+  };
+
+  it('the agent is the scope; an isolation key in _meta is a scope of its own, per identity', async () => {
+    const alice1 = await modernClient(gw, ALICE_TOKEN);
+    const alice2 = await modernClient(gw, ALICE_TOKEN);
+    const bob = await modernClient(gw, BOB_TOKEN);
+    const aliceAgent = await pid(alice1);
+    expect(await pid(alice2)).toBe(aliceAgent);
+    expect(await pid(bob)).not.toBe(aliceAgent);
+    const keyed = await pid(alice1, 'call-1');
+    expect(keyed).not.toBe(aliceAgent);
+    expect(await pid(alice2, 'call-1')).toBe(keyed);
+    expect(await pid(alice2, 'call-2')).not.toBe(keyed);
+    expect(await pid(bob, 'call-1')).not.toBe(keyed);
+  });
+
+  it('refuses an isolation key that is not a short printable string, before anything runs', async () => {
+    const before = gw.built.audit.records.length;
+    const res = await post(
+      gw,
+      ALICE_TOKEN,
+      { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'execute_tool' },
+      {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'execute_tool', arguments: { server: 'todo', tool: 'pid', args: {} }, _meta: { ...envelope, [KEY]: 'has space' } },
+      },
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ id: 3, error: { code: -32602 } });
+    expect(gw.built.audit.records.length).toBe(before);
   });
 });

@@ -41,6 +41,7 @@ export type ChargeCall = () => Promise<void>;
 /** What the SDK's factory learns of the request it builds a Server for. */
 interface ModernRequest {
   readonly principal: Principal;
+  readonly res: ServerResponse;
   readonly instanceScope: InstanceScope | undefined;
   readonly chargeCall: ChargeCall | undefined;
   refusal?: HttpError;
@@ -79,8 +80,8 @@ export class ModernMcp {
       {
         fetch: async (request, fetchOptions) => {
           const response = await handler.fetch(request, fetchOptions);
-          const refusal = requests.getStore()?.refusal;
-          return refusal ? refusalResponse(refusal) : response;
+          const served = requests.getStore();
+          return served?.refusal ? refusalResponse(served.refusal, served.res) : response;
         },
       },
       { maxRequestBodySize: options.maxBodyBytes },
@@ -110,7 +111,7 @@ export class ModernMcp {
       });
       return;
     }
-    const request: ModernRequest = { principal, instanceScope, chargeCall, detaches: [] };
+    const request: ModernRequest = { principal, res, instanceScope, chargeCall, detaches: [] };
     res.once('close', () => {
       for (const detach of request.detaches) detach();
     });
@@ -190,9 +191,10 @@ function listenFilter(body: unknown): { filter: ListenFilter | undefined } | und
   return { filter: notifications !== null && typeof notifications === 'object' ? (notifications as ListenFilter) : undefined };
 }
 
-function refusalResponse(err: HttpError): Response {
+/** As sendError answers it; the limiter's RateLimit-* and Retry-After headers are already on `res`. */
+function refusalResponse(err: HttpError, res: ServerResponse): Response {
   const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8' });
   for (const [name, value] of Object.entries(err.headers)) headers.set(name, typeof value === 'string' ? value : value.join(', '));
-  if (err.status === 429 && !headers.has('Retry-After')) headers.set('Retry-After', '5');
+  if (err.status === 429 && !headers.has('Retry-After') && !res.hasHeader('Retry-After')) headers.set('Retry-After', '5');
   return new Response(JSON.stringify({ error: err.message, code: err.code }), { status: err.status, headers });
 }

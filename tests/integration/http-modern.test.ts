@@ -28,15 +28,17 @@ const RULES = {
 };
 const MODERN = '2026-07-28';
 
-/** Counts the calls of each class and identity; refuses nothing. */
+/** Counts the calls of each identity; refuses the calls of `refused`. */
 class CountingLimiter implements RateLimitHook {
   readonly calls: string[] = [];
+  refused: string | undefined;
   check(routeClass: RouteClass, identityKey: string) {
-    if (routeClass === 'call') this.calls.push(identityKey);
-    return Promise.resolve({ allowed: true });
+    if (routeClass !== 'call') return Promise.resolve({ allowed: true });
+    this.calls.push(identityKey);
+    return Promise.resolve(identityKey === this.refused ? { allowed: false, retryAfterSeconds: 7 } : { allowed: true });
   }
-  headers() {
-    return {};
+  headers(decision: { allowed: boolean }): Record<string, string> {
+    return decision.allowed ? {} : { 'Retry-After': '7' };
   }
 }
 
@@ -162,6 +164,40 @@ describe('/mcp, 2026-07-28 requests', () => {
     expect(await ok.text()).toContain('"2"');
     expect(meta.limiter.calls.slice(callsBefore)).toEqual(['agent:bob']);
     expect(meta.built.audit.records.length).toBe(auditBefore + 1);
+  });
+
+  it('a modern tools/call past the call budget is 429 RATE_LIMITED with Retry-After, and runs nothing', async () => {
+    const baseline = meta.attached();
+    const auditBefore = meta.built.audit.records.length;
+    meta.limiter.refused = 'agent:bob';
+    try {
+      const res = await post(
+        meta,
+        BOB_TOKEN,
+        { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'list_servers' },
+        {
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'tools/call',
+          params: { name: 'list_servers', arguments: {}, _meta: envelope },
+        },
+      );
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect(await res.json()).toMatchObject({ code: 'RATE_LIMITED' });
+      // Other requests of that identity are not calls: served.
+      const list = await post(
+        meta,
+        BOB_TOKEN,
+        { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/list' },
+        { jsonrpc: '2.0', id: 10, method: 'tools/list', params: { _meta: envelope } },
+      );
+      expect(list.status).toBe(200);
+    } finally {
+      meta.limiter.refused = undefined;
+    }
+    expect(meta.built.audit.records.length).toBe(auditBefore);
+    await waitFor(() => meta.attached() === baseline);
   });
 
   it('leaves nothing attached to the gateway after many modern requests', async () => {

@@ -14,6 +14,7 @@ import {
   createMcpHandler,
   INVALID_PARAMS,
   isLegacyRequest,
+  SUPPORTED_PROTOCOL_VERSIONS,
   type AuthInfo,
   type McpHttpHandler,
   type McpRequestContext,
@@ -95,7 +96,12 @@ export class ModernMcp {
 
   /** Whether the SDK reads this request as 2026-07-28 traffic (it then owns every answer to it, errors included). */
   async claims(req: IncomingMessage, parsedBody: unknown): Promise<boolean> {
-    if (req.method !== 'POST') return false;
+    if (req.method !== 'POST') {
+      // GET and DELETE belong to 2025 sessions; without one, a client naming a later
+      // revision gets the SDK's answer for its era (405), not the 2025 "initialize first".
+      const version = req.headers['mcp-protocol-version'];
+      return req.headers['mcp-session-id'] === undefined && typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version);
+    }
     return !(await isLegacyRequest(await toWebRequest(req, parsedBody), parsedBody));
   }
 

@@ -200,6 +200,22 @@ describe('/mcp, 2026-07-28 requests', () => {
     await waitFor(() => meta.attached() === baseline);
   });
 
+  it("GET and DELETE: the SDK's 405 for a 2026 client without a session, today's 400 otherwise", async () => {
+    const ask = (method: string, headers: Record<string, string>) =>
+      fetch(`${meta.http.url}/mcp`, { method, headers: { Authorization: `Bearer ${BOB_TOKEN}`, Accept: 'text/event-stream', ...headers } });
+    for (const method of ['GET', 'DELETE']) {
+      const modern = await ask(method, { 'MCP-Protocol-Version': MODERN });
+      expect(modern.status).toBe(405);
+      expect(modern.headers.get('allow')).toBe('POST');
+      expect(modern.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await modern.json()).toMatchObject({ error: { code: -32000 } });
+      const legacy = await ask(method, { 'MCP-Protocol-Version': '2025-11-25' });
+      expect(legacy.status).toBe(400);
+      expect(await legacy.json()).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect((await ask(method, {})).status).toBe(400);
+    }
+  });
+
   it('leaves nothing attached to the gateway after many modern requests', async () => {
     const baseline = native.attached();
     const client = await modernClient(native, ALICE_TOKEN);

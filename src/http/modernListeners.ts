@@ -9,7 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
-import type { UpstreamSession } from '../gateway/serverRequests.js';
+import type { RequestExtra, UpstreamSession } from '../gateway/serverRequests.js';
 import type { Principal } from './auth.js';
 
 /** A bus event addressed to the listen streams of one identity (Principal.key). */
@@ -62,7 +62,12 @@ export interface ListenFilter {
   readonly toolsListChanged?: boolean;
   readonly promptsListChanged?: boolean;
   readonly resourcesListChanged?: boolean;
+  /** Gateway URIs (native mode) whose notifications/resources/updated the stream wants. */
+  readonly resourceSubscriptions?: readonly unknown[];
 }
+
+/** Resource URIs one listen stream may subscribe to; the rest are not subscribed. */
+const MAX_STREAM_RESOURCES = 100;
 
 interface Entry {
   readonly session: UpstreamSession;
@@ -93,7 +98,7 @@ export class ModernListeners {
    * shown the lists the stream asks about, so the next change of them is noticed. Returns the
    * stream's release, to call once when it closes.
    */
-  async open(principal: Principal, filter: ListenFilter | undefined): Promise<() => void> {
+  async open(principal: Principal, filter: ListenFilter | undefined, signal: AbortSignal): Promise<() => void> {
     let entry = this.#entries.get(principal.key);
     if (!entry) {
       const session = this.#listenerSession(principal);
@@ -118,7 +123,27 @@ export class ModernListeners {
       // A list that cannot be computed now is compared from its next answer on.
       this.#logger.debug({ err, identity: principal.key }, 'could not compute the lists of a new listen stream');
     }
+    await this.#subscribe(opened.session, filter, signal);
     return release;
+  }
+
+  /**
+   * Subscribes the listener session to the stream's resources, each through the gateway's call
+   * path (policy, audit) as a 2025 resources/subscribe is. One the agent may not read is not
+   * subscribed, so its updates never reach the stream. The subscriptions end with the session.
+   */
+  async #subscribe(session: UpstreamSession, filter: ListenFilter | undefined, signal: AbortSignal): Promise<void> {
+    const native = this.#gateway.native;
+    const uris = filter?.resourceSubscriptions;
+    if (!native.enabled || !Array.isArray(uris)) return;
+    const wanted = [...new Set(uris.filter((uri): uri is string => typeof uri === 'string'))].slice(0, MAX_STREAM_RESOURCES);
+    await Promise.all(
+      wanted.map((uri) =>
+        native.subscribe(uri, streamContext(signal), session, true).catch((err: unknown) => {
+          this.#logger.debug({ err, uri }, 'a listen stream asked for a resource it cannot subscribe to');
+        }),
+      ),
+    );
   }
 
   /** The lists a change is looked for in are the ones a session was shown (native/listChanges.ts). */
@@ -147,6 +172,7 @@ export class ModernListeners {
       request: () => Promise.reject(new Error('a listen stream cannot answer requests')),
       notifyToolListChanged: () => publish({ kind: 'tools_list_changed' }),
       notifyListChanged: (kind) => publish({ kind: `${kind}_list_changed` }),
+      notifyResourceUpdated: (uri) => publish({ kind: 'resource_updated', uri }),
     };
   }
 
@@ -155,4 +181,13 @@ export class ModernListeners {
     for (const entry of this.#entries.values()) entry.detach();
     this.#entries.clear();
   }
+}
+
+/**
+ * The request context a subscription made for a listen stream runs with. The SDK answers the
+ * listen request itself, so none of its own exists; a subscription reads only the signal (it
+ * reports no progress and asks the client nothing).
+ */
+function streamContext(signal: AbortSignal): RequestExtra {
+  return { mcpReq: { signal } } as unknown as RequestExtra;
 }

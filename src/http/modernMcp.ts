@@ -45,9 +45,17 @@ interface ModernRequest {
   readonly res: ServerResponse;
   readonly instanceScope: InstanceScope | undefined;
   readonly chargeCall: ChargeCall | undefined;
+  /** Set for a subscriptions/listen request. */
+  readonly listen: { readonly filter: ListenFilter | undefined } | undefined;
+  /** Aborted when the response closes (a listen stream: when the client leaves). */
+  readonly closed: AbortSignal;
   refusal?: HttpError;
-  /** Undo what this request attached to the gateway; run once, when its response closes. */
-  readonly detaches: (() => void)[];
+}
+
+/** Runs `undo` once the request's response has closed (at once if it has). */
+function whenClosed(request: ModernRequest, undo: () => void): void {
+  if (request.closed.aborted) undo();
+  else request.closed.addEventListener('abort', undo, { once: true });
 }
 
 export interface ModernMcpOptions {
@@ -117,16 +125,9 @@ export class ModernMcp {
       });
       return;
     }
-    const request: ModernRequest = { principal, res, instanceScope, chargeCall, detaches: [] };
-    res.once('close', () => {
-      for (const detach of request.detaches) detach();
-    });
-    const listen = listenFilter(parsedBody);
-    if (listen !== undefined) {
-      const release = await this.#listeners.open(principal, listen.filter);
-      if (res.closed) release();
-      else res.once('close', release);
-    }
+    const closed = new AbortController();
+    res.once('close', () => closed.abort());
+    const request: ModernRequest = { principal, res, instanceScope, chargeCall, listen: listenFilter(parsedBody), closed: closed.signal };
     (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(principal);
     await this.#requests.run(request, () => this.#bus.run(principal.key, () => this.#node(req, res, parsedBody)));
   }
@@ -143,6 +144,10 @@ export class ModernMcp {
         throw err;
       }
     }
+    if (request.listen) {
+      // Before the SDK subscribes the stream to the bus: the lists it will be told about are the ones shown now.
+      whenClosed(request, await this.#listeners.open(request.principal, request.listen.filter, request.closed));
+    }
     const boundAgent = ctx.authInfo?.extra?.['boundAgent'];
     const { server, detach } = createUpstreamServer(this.#options.gateway, {
       ...(typeof boundAgent === 'string' ? { boundAgent } : {}),
@@ -154,7 +159,9 @@ export class ModernMcp {
       detached = true;
       detach();
     };
-    request.detaches.push(once);
+    // A listen request's instance only tells the SDK its capabilities: the listener session hears the changes.
+    if (request.listen) once();
+    whenClosed(request, once);
     // The SDK closes the instance when the exchange ends, which may be before the response closes.
     server.onclose = once;
     return server;

@@ -3,6 +3,9 @@
 // Servers leave nothing attached; the routing headers are checked before a call counts or is
 // audited; a per-agent token binds every modern request; a listen stream hears a list change.
 import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +17,7 @@ import type { RouteClass } from '../../src/http/rateLimitSpec.js';
 import { fixture } from '../helpers/paths.js';
 import { buildGateway, closeGateways, ECHO_SERVERS, type InProcessGateway } from '../helpers/inProcessGateway.js';
 import { waitFor } from '../helpers/processes.js';
-import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
+import { cleanupTmpDirs, makeTmpDir, writeJson } from '../helpers/tmp.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const ALICE_TOKEN = 'alice-modern-token';
@@ -51,8 +54,8 @@ interface Running {
 }
 
 const running: Running[] = [];
-async function start(mode: 'meta' | 'native', servers: object = ECHO_SERVERS): Promise<Running> {
-  const built = buildGateway(servers, RULES, { mode });
+async function start(mode: 'meta' | 'native', servers: object = ECHO_SERVERS, rules: object = RULES): Promise<Running> {
+  const built = buildGateway(servers, rules, { mode });
   const sessions = new Set<UpstreamSession>();
   const attach = built.gateway.attachSession.bind(built.gateway);
   built.gateway.attachSession = (session) => {
@@ -164,6 +167,24 @@ describe('/mcp, 2026-07-28 requests', () => {
     expect(await ok.text()).toContain('"2"');
     expect(meta.limiter.calls.slice(callsBefore)).toEqual(['agent:bob']);
     expect(meta.built.audit.records.length).toBe(auditBefore + 1);
+  });
+
+  it('a listen request whose headers disagree is refused before a listener is attached', async () => {
+    const baseline = meta.attached();
+    const res = await post(
+      meta,
+      BOB_TOKEN,
+      { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/list' },
+      {
+        jsonrpc: '2.0',
+        id: 'listen-1',
+        method: 'subscriptions/listen',
+        params: { notifications: { toolsListChanged: true }, _meta: envelope },
+      },
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ id: 'listen-1', error: { code: -32020 } });
+    expect(meta.attached()).toBe(baseline);
   });
 
   it('a modern tools/call past the call budget is 429 RATE_LIMITED with Retry-After, and runs nothing', async () => {
@@ -298,5 +319,47 @@ describe('/mcp, 2026-07-28 requests: isolation "session" without an MCP session'
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ id: 3, error: { code: -32602 } });
     expect(gw.built.audit.records.length).toBe(before);
+  });
+});
+
+describe('/mcp, 2026-07-28 requests: resource updates on a listen stream', () => {
+  let gw: Running;
+  let publicUri: string;
+  let secretUri: string;
+  beforeAll(async () => {
+    const base = join(makeTmpDir(), 'srv');
+    mkdirSync(join(base, 'public'), { recursive: true });
+    mkdirSync(join(base, 'secret'), { recursive: true });
+    writeFileSync(join(base, 'public', 'readme.txt'), 'public');
+    writeFileSync(join(base, 'secret', 'key.txt'), 'secret');
+    publicUri = `mcpgw://files/${pathToFileURL(join(base, 'public', 'readme.txt')).href}`;
+    secretUri = `mcpgw://files/${pathToFileURL(join(base, 'secret', 'key.txt')).href}`;
+    gw = await start(
+      'native',
+      { files: { command: process.execPath, args: [fixture('files-resources')], env: { FILES_ROOT: base } } },
+      {
+        agents: {
+          alice: { allow: { servers: ['files'], resources: { files: [`file://${base}/public/*`] } } },
+          bob: { allow: { servers: ['files'], resources: { files: [`file://${base}/secret/*`] } } },
+        },
+        credentials: RULES.credentials,
+      },
+    );
+  });
+
+  it('reach the streams of an agent that may read the resource, and no other', async () => {
+    const baseline = gw.attached();
+    const alice = await modernClient(gw, ALICE_TOKEN);
+    const bob = await modernClient(gw, BOB_TOKEN);
+    const heard: Record<'alice' | 'bob', string[]> = { alice: [], bob: [] };
+    alice.setNotificationHandler('notifications/resources/updated', (n) => void heard.alice.push(n.params.uri));
+    bob.setNotificationHandler('notifications/resources/updated', (n) => void heard.bob.push(n.params.uri));
+    const subs = [await bob.listen({ resourceSubscriptions: [publicUri] }), await alice.listen({ resourceSubscriptions: [publicUri, secretUri] })];
+    // The downstream repeats the update every 50 ms while subscribed.
+    await waitFor(() => heard.alice.length >= 3, { message: 'alice heard no notifications/resources/updated' });
+    expect(new Set(heard.alice)).toEqual(new Set([publicUri]));
+    expect(heard.bob).toEqual([]);
+    await Promise.all(subs.map((s) => s.close()));
+    await waitFor(() => gw.attached() === baseline, { message: 'a listener session outlived its streams' });
   });
 });

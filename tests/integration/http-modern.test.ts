@@ -169,6 +169,23 @@ describe('/mcp, 2026-07-28 requests', () => {
     expect(meta.built.audit.records.length).toBe(auditBefore + 1);
   });
 
+  it('runs the gateway checks first: 401 without a credential, 403 for a foreign Origin, 413 past the body limit; security headers on every answer', async () => {
+    const headers = { 'MCP-Protocol-Version': MODERN, 'Mcp-Method': 'tools/list' };
+    const body = { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: envelope } };
+    const anonymous = await fetch(`${meta.http.url}/mcp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
+      body: JSON.stringify(body),
+    });
+    expect(anonymous.status).toBe(401);
+    expect((await post(meta, BOB_TOKEN, { ...headers, Origin: 'https://evil.example' }, body)).status).toBe(403);
+    const huge = await post(meta, BOB_TOKEN, headers, { ...body, params: { ...body.params, pad: 'x'.repeat(1_100_000) } });
+    expect(huge.status).toBe(413);
+    const served = await post(meta, BOB_TOKEN, headers, body);
+    expect(served.status).toBe(200);
+    for (const res of [anonymous, huge, served]) expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
   it('a listen request whose headers disagree is refused before a listener is attached', async () => {
     const baseline = meta.attached();
     const res = await post(

@@ -88,11 +88,6 @@ export class ModernListeners {
     this.#logger = logger;
   }
 
-  /** Open listener sessions (identities with a listen stream open). */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /**
    * A listen stream of `principal` opens: its listener session is attached (first stream) and
    * shown the lists the stream asks about, so the next change of them is noticed. Returns the

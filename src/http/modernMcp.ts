@@ -97,11 +97,6 @@ export class ModernMcp {
     );
   }
 
-  /** Identities with a listen stream open (each holds one listener session on the gateway). */
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
   /** Whether the SDK reads this request as 2026-07-28 traffic (it then owns every answer to it, errors included). */
   async claims(req: IncomingMessage, parsedBody: unknown): Promise<boolean> {
     if (req.method !== 'POST') {

@@ -266,6 +266,23 @@ describe('/mcp, 2026-07-28 requests', () => {
     await waitFor(() => native.attached() === baseline, { message: `attached sessions stay above ${baseline}: ${native.attached()}` });
   });
 
+  it('meta mode: a listen stream hears the meta-tool list change when debug mode flips', async () => {
+    const client = await modernClient(meta, ALICE_TOKEN);
+    let heard = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', () => void heard++);
+    const sub = await client.listen({ toolsListChanged: true });
+    try {
+      writeJson(meta.built.rules, { ...RULES, defaults: { debug: true } });
+      meta.built.gateway.reload(['gateway_rules']);
+      await waitFor(() => heard === 1, { message: 'no tools/list_changed when get_gateway_status came' });
+      expect((await client.listTools(undefined, { cacheMode: 'bypass' })).tools.map((t) => t.name)).toContain('get_gateway_status');
+    } finally {
+      writeJson(meta.built.rules, RULES);
+      meta.built.gateway.reload(['gateway_rules']);
+      await sub.close();
+    }
+  });
+
   it('a listen stream hears a list change of its own agent only, and its listener goes with it', async () => {
     const baseline = native.attached();
     const alice = await modernClient(native, ALICE_TOKEN);

@@ -9,11 +9,11 @@
 // identity (per-agent token), attached to the gateway for the request's life only.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toNodeHandler, toWebRequest, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
+import { toNodeHandler, type NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import {
+  classifyInboundRequest,
   createMcpHandler,
   INVALID_PARAMS,
-  isLegacyRequest,
   SUPPORTED_PROTOCOL_VERSIONS,
   type AuthInfo,
   type McpHttpHandler,
@@ -98,14 +98,15 @@ export class ModernMcp {
   }
 
   /** Whether the SDK reads this request as 2026-07-28 traffic (it then owns every answer to it, errors included). */
-  async claims(req: IncomingMessage, parsedBody: unknown): Promise<boolean> {
+  claims(req: IncomingMessage, parsedBody: unknown): boolean {
     if (req.method !== 'POST') {
       // GET and DELETE belong to 2025 sessions; without one, a client naming a later
       // revision gets the SDK's answer for its era (405), not the 2025 "initialize first".
       const version = req.headers['mcp-protocol-version'];
       return req.headers['mcp-session-id'] === undefined && typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version);
     }
-    return !(await isLegacyRequest(await toWebRequest(req, parsedBody), parsedBody));
+    // What isLegacyRequest decides for a body already parsed, without copying the request into a web Request.
+    return classifyInboundRequest({ httpMethod: 'POST', ...routingHeaders(req), body: parsedBody }).kind !== 'legacy';
   }
 
   /** `chargeCall`: set for a tools/call, counted only once the SDK accepted the request. */
@@ -167,6 +168,21 @@ export class ModernMcp {
     this.#listeners.closeAll();
     await this.#handler.close();
   }
+}
+
+function routingHeaders(req: IncomingMessage): { protocolVersionHeader?: string; mcpMethodHeader?: string; mcpNameHeader?: string } {
+  const one = (name: string): string | undefined => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  const version = one('mcp-protocol-version');
+  const method = one('mcp-method');
+  const name = one('mcp-name');
+  return {
+    ...(version !== undefined ? { protocolVersionHeader: version } : {}),
+    ...(method !== undefined ? { mcpMethodHeader: method } : {}),
+    ...(name !== undefined ? { mcpNameHeader: name } : {}),
+  };
 }
 
 /** Never the credential itself: the identity and the agent it binds. */

@@ -212,7 +212,7 @@ function routes(options: HttpGatewayOptions, rest: RestApi, front: McpFront, cha
       // A tool call costs what it costs on REST, whichever way it arrives; a modern one only
       // once the SDK found its headers agree with its body.
       const callCharge = isCall ? () => charge(res, 'call', r.principal.key) : undefined;
-      if (await front.modern.claims(req, parsed)) {
+      if (front.modern.claims(req, parsed)) {
         await front.modern.handle(req, res, r.principal, parsed, callCharge);
         return undefined;
       }

@@ -1,5 +1,6 @@
-// /mcp: MCP Streamable HTTP through the SDK's transport, one SDK Server (our
-// createUpstreamServer) per MCP session, keyed by Mcp-Session-Id.
+// /mcp for 2025-era clients: MCP Streamable HTTP through the SDK's transport, one SDK Server
+// (our createUpstreamServer) per MCP session, keyed by Mcp-Session-Id. 2026-07-28 requests
+// have no session: modernMcp.ts serves them.
 //
 // A session belongs to the identity that initialized it: a request with another identity
 // (or a per-agent token now mapped to another agent after a reload) gets 404, as an

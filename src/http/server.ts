@@ -3,7 +3,8 @@
 //   security headers -> (draining? 503) -> Host (403) -> route (404/405/OPTIONS)
 //   -> Origin (403) -> authenticate -> rate limit (per identity, per IP before auth; 429)
 //   -> 401 if authentication failed -> handler (REST or /mcp; a tools/call on /mcp costs
-//   a unit of the `call` class on top of the request's `default` unit)
+//   a unit of the `call` class on top of the request's `default` unit; /mcp sends
+//   2026-07-28 requests to modernMcp.ts and the rest to the 2025 sessions of mcpSessions.ts)
 //
 // The server bounds the time a client may take to send its headers and its whole request,
 // how long an idle keep-alive connection stays open, and how many connections are open.
@@ -22,6 +23,7 @@ import type { HostPolicy } from './host.js';
 import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits, DEFAULT_DRAIN_TIMEOUT_MS } from './limits.js';
 import { readMcpBody } from './mcpBody.js';
 import { McpSessions } from './mcpSessions.js';
+import { ModernMcp } from './modernMcp.js';
 import type { OriginPolicy } from './origin.js';
 import { InFlightRequests } from './inFlight.js';
 import { HttpError, rawErrorResponse, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
@@ -128,10 +130,11 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     ...(options.maxMcpSessionsPerIdentity !== undefined ? { maxSessionsPerIdentity: options.maxMcpSessionsPerIdentity } : {}),
     ...(options.mcpSessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.mcpSessionIdleTimeoutMs } : {}),
   });
+  const modern = new ModernMcp({ gateway, logger, maxBodyBytes: options.maxBodyBytes });
   const limits: HttpConnectionLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
   const charge = rateCharge(options);
   const requests = new InFlightRequests();
-  const handle = requestPipeline(options, routes(options, rest, mcp, charge), charge, requests);
+  const handle = requestPipeline(options, routes(options, rest, { sessions: mcp, modern }, charge), charge, requests);
   const server = createNodeServer(options, limits, (req, res) => {
     requests.track(req, res, () => {
       if (requests.draining) server.closeIdleConnections();
@@ -161,7 +164,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
           await drained;
           if (requests.count > 0) logger.warn({ in_flight: requests.count }, 'drain time is up; closing the remaining requests');
         }
-        await mcp.closeAll();
+        await Promise.all([mcp.closeAll(), modern.close()]);
         rest.sessions.clear();
         server.closeAllConnections();
         await closed;
@@ -183,22 +186,37 @@ function rateCharge(options: HttpGatewayOptions): Charge {
   };
 }
 
-function routes(options: HttpGatewayOptions, rest: RestApi, mcp: McpSessions, charge: Charge): Router<RouteDef> {
+/** /mcp: 2026-07-28 requests go to the SDK's stateless handler, the rest to 2025 sessions. */
+interface McpFront {
+  readonly sessions: McpSessions;
+  readonly modern: ModernMcp;
+}
+
+function routes(options: HttpGatewayOptions, rest: RestApi, front: McpFront, charge: Charge): Router<RouteDef> {
+  const mcp = front.sessions;
   const mcpRoute: RouteDef = {
     auth: true,
     routeClass: 'default',
     handler: async ({ req, res, rest: r }) => {
       let parsed: unknown;
+      let isCall = false;
       if (req.method === 'POST') {
         const body = await readMcpBody(req, options.maxBodyBytes);
         if (!body.ok) {
           sendJsonRpcError(res, body.status, body.rpcCode, body.message);
           return undefined;
         }
-        // A tool call costs what it costs on REST, whichever way it arrives.
-        if (body.method === 'tools/call') await charge(res, 'call', r.principal.key);
         parsed = body.value;
+        isCall = body.method === 'tools/call';
       }
+      // A tool call costs what it costs on REST, whichever way it arrives; a modern one only
+      // once the SDK found its headers agree with its body.
+      const callCharge = isCall ? () => charge(res, 'call', r.principal.key) : undefined;
+      if (front.modern.claims(req, parsed)) {
+        await front.modern.handle(req, res, r.principal, parsed, callCharge);
+        return undefined;
+      }
+      await callCharge?.();
       await mcp.handle(req, res, r.principal, parsed);
       return undefined;
     },

@@ -118,6 +118,7 @@ export class McpSessions {
     // Servers with isolation "session" run one instance per MCP session, closed with it.
     const instanceScope = { key: JSON.stringify(['mcp', id]), label: `MCP session ${id}`, owner: principal.key };
     const { server, detach, connect } = createUpstreamServer(this.#options.gateway, {
+      era: 'legacy',
       id,
       auditSessionId: id,
       instanceScope,

@@ -22,8 +22,10 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
+import { isPlainObject } from '../values.js';
 import type { InstanceScope } from '../gateway/serverRequests.js';
-import { createUpstreamServer } from '../gateway/upstreamServer.js';
+import { invalidParamsMessage } from '../gateway/invalidParams.js';
+import { createUpstreamServer, requestSchemas } from '../gateway/upstreamServer.js';
 import type { Principal } from './auth.js';
 import { IdentityBus, ModernListeners, type ListenFilter } from './modernListeners.js';
 import { HttpError, sendJson } from './respond.js';
@@ -71,9 +73,11 @@ export class ModernMcp {
   readonly #listeners: ModernListeners;
   readonly #handler: McpHttpHandler;
   readonly #node: NodeMcpRequestHandler;
+  readonly #schemas: ReturnType<typeof requestSchemas>;
 
   constructor(options: ModernMcpOptions) {
     this.#options = options;
+    this.#schemas = requestSchemas(options.gateway.mode !== 'meta');
     this.#bus = new IdentityBus(options.logger);
     this.#listeners = new ModernListeners(options.gateway, this.#bus, options.logger);
     this.#handler = createMcpHandler((ctx) => this.#serverFor(ctx), {
@@ -121,11 +125,30 @@ export class ModernMcp {
       });
       return;
     }
+    const problem = this.#paramsProblem(req, parsedBody);
+    if (problem !== undefined) {
+      // The same words as for a 2025 request (invalidParams.ts), not the SDK's dump of zod's issues.
+      sendJson(res, 200, { jsonrpc: '2.0', error: { code: INVALID_PARAMS, message: problem.message }, id: problem.id });
+      return;
+    }
     const closed = new AbortController();
     res.once('close', () => closed.abort());
     const request: ModernRequest = { principal, res, instanceScope, chargeCall, listen: listenFilter(parsedBody), closed: closed.signal };
     (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(principal);
     await this.#requests.run(request, () => this.#bus.run(principal.key, () => this.#node(req, res, parsedBody)));
+  }
+
+  /**
+   * Bad params of a request the SDK would otherwise accept: its Mcp-Method header names the
+   * body's method (a request whose headers disagree gets the SDK's 400 first, as the
+   * specification orders).
+   */
+  #paramsProblem(req: IncomingMessage, body: unknown): { message: string; id: string | number } | undefined {
+    if (!isPlainObject(body) || typeof body['method'] !== 'string' || req.headers['mcp-method'] !== body['method']) return undefined;
+    const id = body['id'];
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    const message = invalidParamsMessage(this.#schemas.get(body['method']), body as { method: string; params?: unknown });
+    return message === undefined ? undefined : { message, id };
   }
 
   /** The SDK's factory: runs once per modern request, after the SDK checked its headers. */
@@ -146,6 +169,7 @@ export class ModernMcp {
     }
     const boundAgent = ctx.authInfo?.extra?.['boundAgent'];
     const { server, detach } = createUpstreamServer(this.#options.gateway, {
+      era: 'modern',
       ...(typeof boundAgent === 'string' ? { boundAgent } : {}),
       ...(request.instanceScope !== undefined ? { instanceScope: request.instanceScope } : {}),
     });

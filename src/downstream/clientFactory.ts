@@ -14,6 +14,7 @@ import {
   type CreateMessageResult,
   type ElicitResult,
   type ListRootsResult,
+  type VersionNegotiationOptions,
 } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
@@ -92,8 +93,8 @@ export interface ClientHooks {
   readonly onClose: () => void;
 }
 
-/** A new SDK client. */
-export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks): Client {
+/** A new SDK client; `negotiation` says which protocol eras it may find (negotiation.ts). */
+export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks, negotiation: VersionNegotiationOptions): Client {
   const client = new Client(
     { name: clientInfo.name, version: clientInfo.version },
     {
@@ -104,6 +105,10 @@ export function createClient(clientInfo: { name: string; version: string }, hook
         elicitation: { form: {}, url: {} },
         roots: { listChanged: true },
       },
+      versionNegotiation: negotiation,
+      // An input_required result goes back to the calling client, which has the answers;
+      // the gateway's own client has none to give.
+      inputRequired: { autoFulfill: false },
     },
   );
   const forward =

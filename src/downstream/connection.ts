@@ -28,6 +28,7 @@ import { CallTracker } from './callTracker.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 import { isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js';
 import { isSessionExpired } from './httpSession.js';
+import type { ProtocolEra } from './negotiation.js';
 import { SupervisedClient } from './supervisedClient.js';
 import { requestCall, type CallOptions } from './toolCall.js';
 import { fetchToolList } from './toolList.js';
@@ -35,6 +36,7 @@ import { fetchToolList } from './toolList.js';
 export type { ServerRequest } from './clientFactory.js';
 export type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 export type { BackoffPolicy } from './supervision.js';
+export type { ProtocolEra } from './negotiation.js';
 
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
 
@@ -90,6 +92,18 @@ export class DownstreamConnection {
   }
   get serverCapabilities(): ServerCapabilities | undefined {
     return this.#core.serverCapabilities;
+  }
+  /**
+   * The protocol era the server was last reached in: 'modern' (2026-07-28, found with
+   * server/discover) or 'legacy' (2025-11-25, initialize); undefined before it was ever ready.
+   * Negotiated again on every restart.
+   */
+  get era(): ProtocolEra | undefined {
+    return this.#core.era;
+  }
+  /** The protocol version behind `era` ('2026-07-28', '2025-11-25', ...). */
+  get protocolVersion(): string | undefined {
+    return this.#core.protocolVersion;
   }
   /** Number of cached tools, or undefined when the list is not cached. */
   get cachedToolCount(): number | undefined {

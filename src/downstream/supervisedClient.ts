@@ -3,7 +3,7 @@
 // for good. DownstreamConnection puts the request surface on top of it.
 
 import type { Logger } from 'pino';
-import type { Client, Transport, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/client';
+import type { Client, ConnectOptions, Transport, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -14,6 +14,7 @@ import { realClock, type Clock } from './clock.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 import { Disposal } from './disposal.js';
 import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
+import { exitedOnProbe, LEGACY_PRIOR, versionNegotiationFor, type ProtocolEra } from './negotiation.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import { Supervision } from './supervision.js';
 import type { CallContext } from './toolCall.js';
@@ -48,6 +49,11 @@ export class SupervisedClient implements CallContext {
   #connecting: Promise<void> | undefined;
 
   serverCapabilities: ServerCapabilities | undefined;
+  /** What the last client that became ready negotiated; kept while a restart is pending. */
+  era: ProtocolEra | undefined;
+  protocolVersion: string | undefined;
+  /** The server exited on the server/discover probe once: it is a 2025 server, started without the probe. */
+  #exitsOnProbe = false;
   /** The level last sent to the current client with logging/setLevel. */
   #sentLogLevel: LoggingLevel | undefined;
 
@@ -162,6 +168,29 @@ export class SupervisedClient implements CallContext {
     const generation = ++this.generation;
     this.tools.drop();
 
+    const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const startedAt = this.clock.now();
+    let client = await this.#attempt(generation, timeoutMs, timeoutMs, this.#exitsOnProbe ? LEGACY_PRIOR : undefined);
+    if (client === undefined) {
+      this.log.info('downstream server exited on the server/discover probe; starting it again for a 2025 initialize');
+      const left = Math.max(1, timeoutMs - (this.clock.now() - startedAt));
+      client = await this.#attempt(generation, left, timeoutMs, LEGACY_PRIOR);
+      if (client === undefined) throw this.closedError();
+      // Until this connection is replaced (config change) or the gateway restarts: a restart
+      // of this server would only die on the probe again.
+      this.#exitsOnProbe = true;
+    }
+    if (generation !== this.generation || this.state !== 'connecting') {
+      throw this.closedError();
+    }
+    this.#becameReady(client);
+  }
+
+  /**
+   * One start + connect, bounded by `boundMs` (`timeoutMs` is what messages name). Resolves
+   * undefined when the process ended on the server/discover probe (see exitedOnProbe).
+   */
+  async #attempt(generation: number, boundMs: number, timeoutMs: number, prior: ConnectOptions['prior']): Promise<Client | undefined> {
     let transport: Transport;
     try {
       transport = this.#makeTransport(this.spec);
@@ -172,20 +201,20 @@ export class SupervisedClient implements CallContext {
       this.#startFailed(message);
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }, { cause: err });
     }
-    const client = this.#newClient(generation);
+    const client = this.#newClient(generation, timeoutMs);
     this.client = client;
     this.#transport = transport;
 
-    const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const attempt = new AbortController();
     const onLifetimeAbort = (): void => attempt.abort(this.#lifetime.signal.reason);
     this.#lifetime.signal.addEventListener('abort', onLifetimeAbort, { once: true });
     // client.connect's own timeout covers only initialize; transport start (an SSE stream
     // that never opens) needs a bound too.
-    const timer = this.clock.setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(timeoutMs));
+    const timer = this.clock.setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(boundMs));
     try {
-      const connecting = client.connect(transport, { timeout: clampTimer(timeoutMs), signal: attempt.signal });
+      const connecting = client.connect(transport, { timeout: clampTimer(boundMs), signal: attempt.signal, ...(prior ? { prior } : {}) });
       await raceAbort(connecting, attempt.signal);
+      return client;
     } catch (err) {
       // close() ran meanwhile; it disposes this client itself. (A method call, because TS
       // narrowed state to 'connecting' above and cannot see close() change it.)
@@ -196,6 +225,10 @@ export class SupervisedClient implements CallContext {
       // Make sure the process is gone (and its stderr drained) before describing it.
       this.client = undefined;
       await this.#disposal.disposeAndWait(client, transport);
+      if (prior === undefined && !timedOut && exitedOnProbe(err, exit)) {
+        if (generation !== this.generation || this.#isClosed()) throw this.closedError();
+        return undefined;
+      }
       const message = describeConnectFailure({
         spec: this.spec,
         err,
@@ -209,10 +242,6 @@ export class SupervisedClient implements CallContext {
       this.clock.clearTimeout(timer);
       this.#lifetime.signal.removeEventListener('abort', onLifetimeAbort);
     }
-    if (generation !== this.generation || this.state !== 'connecting') {
-      throw this.closedError();
-    }
-    this.#becameReady(client);
   }
 
   #becameReady(client: Client): void {
@@ -221,6 +250,8 @@ export class SupervisedClient implements CallContext {
     this.resultTooLarge = undefined;
     this.supervision.recordReady();
     this.serverCapabilities = client.getServerCapabilities();
+    this.era = client.getProtocolEra();
+    this.protocolVersion = client.getNegotiatedProtocolVersion();
     this.#sentLogLevel = undefined;
     this.syncLogLevel();
     const version = client.getServerVersion();
@@ -230,6 +261,7 @@ export class SupervisedClient implements CallContext {
         pid: this.pid,
         serverName: version?.name,
         serverVersion: version?.version,
+        protocolVersion: this.protocolVersion,
         ...(restarts > 0 ? { restarts } : {}),
       },
       'downstream server connected',
@@ -237,26 +269,30 @@ export class SupervisedClient implements CallContext {
     this.opts.onReady?.(this.server);
   }
 
-  #newClient(generation: number): Client {
-    return createClient(this.opts.clientInfo, {
-      server: this.server,
-      logger: this.log,
-      onServerRequest: this.opts.onServerRequest,
-      isCurrent: () => generation === this.generation,
-      onToolsChanged: () => {
-        this.tools.drop();
-        this.opts.onToolsChanged?.(this.server);
+  #newClient(generation: number, connectTimeoutMs: number): Client {
+    return createClient(
+      this.opts.clientInfo,
+      {
+        server: this.server,
+        logger: this.log,
+        onServerRequest: this.opts.onServerRequest,
+        isCurrent: () => generation === this.generation,
+        onToolsChanged: () => {
+          this.tools.drop();
+          this.opts.onToolsChanged?.(this.server);
+        },
+        onLog: (params) => this.opts.onLog?.(this.server, params),
+        onNotification: (notification) => this.opts.onNotification?.(this.server, notification),
+        onClose: () => {
+          // Protocol calls this before it rejects the pending requests, so they see lastError.
+          if (this.state !== 'ready') return;
+          const tooLarge = this.#transport instanceof ProcessGroupTransport ? this.#transport.outputTooLarge : undefined;
+          if (tooLarge !== undefined) this.resultTooLarge = `Server '${this.server}' ${tooLarge}`;
+          this.broken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
+        },
       },
-      onLog: (params) => this.opts.onLog?.(this.server, params),
-      onNotification: (notification) => this.opts.onNotification?.(this.server, notification),
-      onClose: () => {
-        // Protocol calls this before it rejects the pending requests, so they see lastError.
-        if (this.state !== 'ready') return;
-        const tooLarge = this.#transport instanceof ProcessGroupTransport ? this.#transport.outputTooLarge : undefined;
-        if (tooLarge !== undefined) this.resultTooLarge = `Server '${this.server}' ${tooLarge}`;
-        this.broken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
-      },
-    });
+      versionNegotiationFor(this.spec, connectTimeoutMs),
+    );
   }
 
   /** Sleeps out the backoff before an attempt; close() cuts it short. */

@@ -19,7 +19,7 @@
 
 import type { z } from 'zod';
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
-import type { Client, CallToolResult, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
+import type { Client, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { errorMessage } from '../values.js';
@@ -30,13 +30,16 @@ import { isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js
 import { isSessionExpired } from './httpSession.js';
 import type { ProtocolEra } from './negotiation.js';
 import { SupervisedClient } from './supervisedClient.js';
-import { requestCall, type CallOptions } from './toolCall.js';
+import { requestCall, type CallOptions, type ToolCallResult } from './toolCall.js';
+import { stripEnvelope, withMeta } from './envelope.js';
 import { fetchToolList } from './toolList.js';
 
 export type { ServerRequest } from './clientFactory.js';
 export type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 export type { BackoffPolicy } from './supervision.js';
 export type { ProtocolEra } from './negotiation.js';
+export type { CallOptions, ToolCallResult } from './toolCall.js';
+export { isInputRequiredResult } from '@modelcontextprotocol/client';
 
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
 
@@ -157,27 +160,34 @@ export class DownstreamConnection {
 
   /**
    * Any other request to the server (resources, prompts, completions), connecting if needed;
-   * it fails as listTools does. Bounded by `timeoutMs`, default the list timeout.
+   * it fails as listTools does. Bounded by `timeoutMs`, default the list timeout. `meta` is
+   * merged into the request's `_meta` as callTool's is; the result comes back without the
+   * server's serverInfo and cache hints.
    */
   async request<T extends z.ZodType<Result>>(
     request: { method: string; params?: Record<string, unknown> },
     schema: T,
-    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+    opts: { signal?: AbortSignal; timeoutMs?: number; meta?: Record<string, unknown> } = {},
   ): Promise<z.infer<T>> {
     return this.#guard(undefined, opts.signal, () =>
       this.#withSession(opts.signal, async (client) => {
-        const result = (await client.request(request, schema, {
+        const params = withMeta(request.params, opts.meta, client.getProtocolEra());
+        const result = (await client.request(params === undefined ? { method: request.method } : { method: request.method, params }, schema, {
           ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
           timeout: clampTimer(opts.timeoutMs ?? this.#core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS),
         })) as z.infer<T>;
         this.#core.succeeded(client);
-        return result;
+        return stripEnvelope(result);
       }),
     );
   }
 
-  /** Forwards tools/call. See the header comment for the ways it fails. */
-  async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
+  /**
+   * Forwards tools/call. See the header comment for the ways it fails. A 2026 server may
+   * answer with an input_required result (isInputRequiredResult): the caller gathers the
+   * answers and calls again with `inputResponses` and the untouched `requestState`.
+   */
+  async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<ToolCallResult> {
     const core = this.#core;
     const client = core.client;
     if (core.state !== 'ready' || client === undefined || core.spec.transport !== 'stdio') {

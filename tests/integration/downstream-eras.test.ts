@@ -5,9 +5,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../../src/config/types.js';
-import { eraFixture, startHttpFixture, type HttpFixture } from '../fixtures/era/eraHarness.js';
-import { closeTracked, connection, expectNoLeftovers, MARKER, MARKER_NAME, stdioSpec, textOf } from '../helpers/downstream.js';
+import { isInputRequiredResult } from '../../src/downstream/connection.js';
+import { GatewayError } from '../../src/errors.js';
+import { eraFixture, startHttpFixture, TRACE_META, type HttpFixture } from '../fixtures/era/eraHarness.js';
+import { closeTracked, connection, expectGatewayError, expectNoLeftovers, MARKER, MARKER_NAME, rejection, stdioSpec, textOf } from '../helpers/downstream.js';
 import { waitFor } from '../helpers/processes.js';
 
 const CALL = { timeoutMs: 10_000, maxTotalTimeoutMs: 60_000 };
@@ -125,5 +129,79 @@ describe('Streamable HTTP: the era per flavour', () => {
     expect(c.era).toBe(era);
     expect(textOf(await c.callTool('echo', { text: 'over http' }, CALL))).toContain('over http');
     expect(log.starts()).toHaveLength(1);
+  });
+});
+
+describe('pass-through of the envelope', () => {
+  const flavours: [string, string, string[]][] = [
+    ['v1', 'v1-stdio', []],
+    ["v2 on legacy: 'serve'", 'v2-stdio', ['--legacy', 'serve']],
+    ["v2 on legacy: 'reject'", 'v2-stdio', ['--legacy', 'reject']],
+  ];
+  it.each(flavours)('trace context reaches %s, with and without progress', async (_label, fixture, args) => {
+    const c = connection(eraSpec('trace', fixture, args));
+    const plain = await c.callTool('echo', { text: 'traced' }, { ...CALL, meta: { ...TRACE_META } });
+    expect(plain.structuredContent).toEqual({ text: 'traced', meta: TRACE_META });
+    const bounded = await c.callTool('echo', { text: 'traced' }, { ...CALL, meta: { ...TRACE_META }, onprogress: () => {} });
+    expect(bounded.structuredContent).toEqual({ text: 'traced', meta: TRACE_META });
+  });
+
+  it('trace context reaches a 2026 server over HTTP', async () => {
+    const server = await httpFixture('v2-http', ['--legacy', 'reject'], {});
+    const c = connection(httpSpec('remote', server.url));
+    const result = await c.callTool('echo', { text: 'traced' }, { ...CALL, meta: { ...TRACE_META } });
+    expect(result.structuredContent).toEqual({ text: 'traced', meta: TRACE_META });
+  });
+
+  it('returns input_required as the result, and the retry with inputResponses and requestState completes', async () => {
+    const c = connection(eraSpec('mrtr', 'v2-mrtr', []));
+    const asked = await c.callTool('deploy', {}, CALL);
+    if (!isInputRequiredResult(asked)) throw new Error(`expected input_required, got ${JSON.stringify(asked)}`);
+    expect(asked.inputRequests?.['confirm']).toMatchObject({ method: 'elicitation/create', params: { message: 'Deploy?' } });
+    expect(asked.requestState).toMatch(/^v1\./);
+    // The downstream's serverInfo is not the gateway's to hand on.
+    expect(asked).not.toHaveProperty('_meta');
+
+    const answers = { confirm: { action: 'accept', content: { confirm: true } } };
+    const done = await c.callTool('deploy', {}, { ...CALL, inputResponses: answers, requestState: asked.requestState! });
+    expect(textOf(done)).toBe('deployed (state asked)');
+    expect(done).not.toHaveProperty('_meta');
+
+    const tampered = await rejection(c.callTool('deploy', {}, { ...CALL, inputResponses: answers, requestState: `${asked.requestState!}x` }));
+    expect(expectGatewayError(tampered, 'INVALID_ARGUMENT').message).toContain('Invalid or expired requestState');
+  });
+
+  it('sends a 2026 server the calling client’s capabilities instead of the gateway’s', async () => {
+    const c = connection(eraSpec('caps', 'v2-mrtr', []));
+    const own = JSON.parse(textOf(await c.callTool('whoami', {}, CALL))) as { capabilities: Record<string, unknown> };
+    expect(own.capabilities).toHaveProperty('elicitation');
+    const meta = { [CLIENT_CAPABILITIES_META_KEY]: { sampling: {} }, ...TRACE_META };
+    const theirs = JSON.parse(textOf(await c.callTool('whoami', {}, { ...CALL, meta }))) as unknown;
+    expect(theirs).toEqual({ capabilities: { sampling: {} }, trace: TRACE_META });
+    // A caller that cannot elicit: the server refuses to ask it.
+    const refused = await rejection(c.callTool('deploy', {}, { ...CALL, meta: { [CLIENT_CAPABILITIES_META_KEY]: {} } }));
+    expect(refused).toBeInstanceOf(GatewayError);
+  });
+
+  it('returns request results without the server’s serverInfo and cache hints', async () => {
+    const c = connection(eraSpec('hints', 'v2-stdio', []));
+    await c.connect();
+    expect(c.era).toBe('modern');
+    const page = await c.request({ method: 'tools/list', params: {} }, z.looseObject({ tools: z.array(z.unknown()) }), { meta: { ...TRACE_META } });
+    expect(page.tools.length).toBeGreaterThan(0);
+    expect(Object.keys(page)).toEqual(['tools']);
+  });
+
+  it('a 2025 server’s elicitation during a call still goes to the server-request handler', async () => {
+    const asked: unknown[] = [];
+    const c = connection(eraSpec('elicit', 'v1-stdio', []), {
+      onServerRequest: async (_server, request) => {
+        asked.push(request.method);
+        return { action: 'accept', content: { answer: 'blue' } };
+      },
+    });
+    expect(textOf(await c.callTool('ask', {}, CALL))).toBe('you said blue');
+    expect(asked).toEqual(['elicitation/create']);
+    expect(c.era).toBe('legacy');
   });
 });

@@ -20,6 +20,7 @@ import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { protocolError } from '../protocolError.js';
 import { isPlainObject } from '../values.js';
+import { stripEnvelope } from './envelope.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import type { GroupRegistry } from './reaper.js';
@@ -133,7 +134,8 @@ export function createClient(clientInfo: { name: string; version: string }, hook
     if (hooks.isCurrent()) hooks.onLog(notification.params);
   });
   client.fallbackNotificationHandler = async (notification) => {
-    if (hooks.isCurrent()) hooks.onNotification({ method: notification.method, params: notification.params });
+    // A 2026 server's notifications name the listen stream they came on: ours, not the gateway clients'.
+    if (hooks.isCurrent()) hooks.onNotification({ method: notification.method, params: stripEnvelope(notification.params) });
   };
   client.onerror = (err) => {
     hooks.logger.debug({ err: err.message }, 'downstream protocol error');

@@ -18,6 +18,7 @@
 // A result with isError: true is a result and comes back untouched.
 
 import type { z } from 'zod';
+import { EmptyResultSchema } from '@modelcontextprotocol/core';
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import type { Client, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
@@ -180,6 +181,38 @@ export class DownstreamConnection {
         return stripEnvelope(result);
       }),
     );
+  }
+
+  /**
+   * Subscribes to updates of the server's resource `uri`, connecting if needed: with
+   * resources/subscribe on a 2025 server, as the filter of the subscriptions/listen stream on
+   * a 2026 one (which keeps it across its restarts). Either way the updates reach
+   * options.onNotification as notifications/resources/updated. Fails as request() does.
+   */
+  async subscribeResource(uri: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = await this.#guard(undefined, opts.signal, () => this.#core.ready(opts.signal));
+    if (client.getProtocolEra() !== 'modern') {
+      await this.request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, opts);
+      await this.#core.listen.subscribe(uri);
+      return;
+    }
+    await this.#guard(undefined, opts.signal, async () => {
+      if (!this.#core.serverCapabilities?.resources?.subscribe) {
+        throw new GatewayError('SERVER_UNAVAILABLE', `Server '${this.name}' does not offer resource subscriptions`, { server: this.name });
+      }
+      await raceAbort(this.#core.listen.subscribe(uri), opts.signal);
+    });
+  }
+
+  /** Ends what subscribeResource(uri) started. */
+  async unsubscribeResource(uri: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = await this.#guard(undefined, opts.signal, () => this.#core.ready(opts.signal));
+    if (client.getProtocolEra() !== 'modern') {
+      await this.#core.listen.unsubscribe(uri);
+      await this.request({ method: 'resources/unsubscribe', params: { uri } }, EmptyResultSchema, opts);
+      return;
+    }
+    await this.#guard(undefined, opts.signal, () => raceAbort(this.#core.listen.unsubscribe(uri), opts.signal));
   }
 
   /**

@@ -14,6 +14,7 @@ import { realClock, type Clock } from './clock.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 import { Disposal } from './disposal.js';
 import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
+import { ListenStream } from './listenStream.js';
 import { exitedOnProbe, LEGACY_PRIOR, versionNegotiationFor, type ProtocolEra } from './negotiation.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import { Supervision } from './supervision.js';
@@ -21,6 +22,7 @@ import type { CallContext } from './toolCall.js';
 import { ToolCache } from './toolList.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const DEFAULT_LIST_TIMEOUT_MS = 30_000;
 const LOG_LEVEL_TIMEOUT_MS = 10_000;
 const STDERR_LINES_IN_MESSAGES = 10;
 
@@ -32,6 +34,8 @@ export class SupervisedClient implements CallContext {
   readonly supervision: Supervision;
   /** The tool list of the current client; dropped with it. */
   readonly tools = new ToolCache();
+  /** The subscriptions/listen stream of a modern client, and the resources subscribed. */
+  readonly listen: ListenStream;
   /** How close() fails the calls that run without an AbortController of ours. */
   readonly failOnClose = new Set<(reason: unknown) => void>();
   readonly #makeTransport: TransportFactory;
@@ -65,6 +69,9 @@ export class SupervisedClient implements CallContext {
     this.supervision = new Supervision(opts.backoff, this.clock);
     this.log = opts.logger.child({ server: spec.name });
     this.#disposal = new Disposal(this.log, this.clock);
+    this.listen = new ListenStream(this.log, this.clock, () =>
+      Math.min(opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    );
     if (spec.configError !== undefined) {
       this.state = 'failed';
       this.lastError = spec.configError;
@@ -147,6 +154,7 @@ export class SupervisedClient implements CallContext {
     this.state = 'closed';
     this.generation++;
     this.tools.drop();
+    this.listen.detach();
     const reason = new Error(`Connection to server '${this.server}' closed`);
     this.#lifetime.abort(reason);
     for (const fail of [...this.failOnClose]) fail(reason);
@@ -180,10 +188,14 @@ export class SupervisedClient implements CallContext {
       // of this server would only die on the probe again.
       this.#exitsOnProbe = true;
     }
+    // Ready once changes can reach us: a change between connect and the stream would be lost.
+    if (generation === this.generation) await this.listen.attach(client);
     if (generation !== this.generation || this.state !== 'connecting') {
       throw this.closedError();
     }
     this.#becameReady(client);
+    // It closed while the stream was being opened, which onClose ignores before ready.
+    if (client.transport === undefined) this.broken(this.#describeExit() ?? 'closed the connection');
   }
 
   /**
@@ -308,6 +320,7 @@ export class SupervisedClient implements CallContext {
     const client = this.client;
     const transport = this.#transport;
     this.client = undefined;
+    this.listen.detach();
     this.supervision.recordBroken();
     this.#markFailed(message);
     if (client && transport) this.#disposal.dispose(client, transport, false);
@@ -320,6 +333,7 @@ export class SupervisedClient implements CallContext {
     this.client = undefined;
     this.state = 'idle';
     this.tools.drop();
+    this.listen.detach();
     if (transport) this.#disposal.dispose(client, transport, false);
   }
 

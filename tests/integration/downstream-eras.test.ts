@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../../src/config/types.js';
-import { isInputRequiredResult } from '../../src/downstream/connection.js';
+import { isInputRequiredResult, type DownstreamConnection } from '../../src/downstream/connection.js';
 import { GatewayError } from '../../src/errors.js';
 import { eraFixture, startHttpFixture, TRACE_META, type HttpFixture } from '../fixtures/era/eraHarness.js';
 import { closeTracked, connection, expectGatewayError, expectNoLeftovers, MARKER, MARKER_NAME, rejection, stdioSpec, textOf } from '../helpers/downstream.js';
@@ -203,5 +203,78 @@ describe('pass-through of the envelope', () => {
     expect(textOf(await c.callTool('ask', {}, CALL))).toBe('you said blue');
     expect(asked).toEqual(['elicitation/create']);
     expect(c.era).toBe('legacy');
+  });
+});
+
+describe('notifications from a 2026 server, on its subscriptions/listen stream', () => {
+  function watched(spec: ServerSpec): { c: DownstreamConnection; changes: () => number; notes: { method: string; params?: unknown }[] } {
+    let changes = 0;
+    const notes: { method: string; params?: unknown }[] = [];
+    const c = connection(spec, { onToolsChanged: () => void changes++, onNotification: (_server, n) => void notes.push(n) });
+    return { c, changes: () => changes, notes };
+  }
+
+  it.each([
+    ['v1 over stdio (unsolicited)', 'v1-stdio', [], 'legacy'],
+    ['v2 over stdio', 'v2-stdio', ['--legacy', 'reject'], 'modern'],
+  ] as const)('a tool list change reaches onToolsChanged: %s', async (_label, fixture, args, era) => {
+    const { c, changes } = watched(eraSpec('grow', fixture, [...args]));
+    const before = await c.listTools();
+    expect(c.era).toBe(era);
+    expect(textOf(await c.callTool('grow', {}, CALL))).toMatch(/^added grown_\d+$/);
+    await waitFor(() => changes() === 1);
+    expect((await c.listTools()).length).toBe(before.length + 1);
+  });
+
+  it('over HTTP, and the stream is opened again when the server comes back', async () => {
+    const first = await httpFixture('v2-http', ['--legacy', 'reject'], {});
+    const { c, changes } = watched(httpSpec('remote', first.url));
+    await c.connect();
+    expect(c.era).toBe('modern');
+    await c.callTool('grow', {}, CALL);
+    await waitFor(() => changes() === 1);
+
+    await first.close();
+    const port = new URL(first.url).port;
+    await httpFixture('v2-http', ['--legacy', 'reject', '--port', port], {});
+    // The stream ended with the old server; the change is seen once the new stream is open.
+    await waitFor(
+      async () => {
+        // Calls fail until the new server is up.
+        await c.callTool('grow', {}, CALL).catch(() => {});
+        return changes() >= 2;
+      },
+      { timeoutMs: 15_000, intervalMs: 300 },
+    );
+  });
+
+  it('resource subscriptions are the stream’s filter, kept across a restart', async () => {
+    const { c, notes } = watched(eraSpec('res', 'v2-mrtr', []));
+    await c.subscribeResource('file:///a');
+    expect(c.era).toBe('modern');
+    await c.callTool('touch', { uri: 'file:///b' }, CALL);
+    await c.callTool('touch', { uri: 'file:///a' }, CALL);
+    await waitFor(() => notes.length > 0);
+    // Only the subscribed URI, and as a 2025 server would send it: no subscription id.
+    expect(notes).toEqual([{ method: 'notifications/resources/updated', params: { uri: 'file:///a' } }]);
+
+    process.kill(c.pid!, 'SIGKILL');
+    await waitFor(() => c.state === 'failed');
+    await c.connect();
+    await c.callTool('touch', { uri: 'file:///a' }, CALL);
+    await waitFor(() => notes.length === 2);
+
+    await c.unsubscribeResource('file:///a');
+    await c.subscribeResource('file:///b');
+    await c.callTool('touch', { uri: 'file:///a' }, CALL);
+    await c.callTool('touch', { uri: 'file:///b' }, CALL);
+    await waitFor(() => notes.length === 3);
+    expect(notes[2]).toEqual({ method: 'notifications/resources/updated', params: { uri: 'file:///b' } });
+  });
+
+  it('refuses a resource subscription a 2026 server does not offer', async () => {
+    const c = connection(eraSpec('nores', 'v2-stdio', []));
+    await c.connect();
+    expectGatewayError(await rejection(c.subscribeResource('file:///a')), 'SERVER_UNAVAILABLE');
   });
 });

@@ -3,7 +3,7 @@
 // for good. DownstreamConnection puts the request surface on top of it.
 
 import type { Logger } from 'pino';
-import type { Client, ConnectOptions, Transport, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/client';
+import type { Client, Transport, LoggingLevel, ServerCapabilities, VersionNegotiationOptions } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -15,7 +15,7 @@ import type { ConnectionOptions, ConnectionState } from './connectionOptions.js'
 import { Disposal } from './disposal.js';
 import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
 import { ListenStream } from './listenStream.js';
-import { exitedOnProbe, LEGACY_PRIOR, versionNegotiationFor, type ProtocolEra } from './negotiation.js';
+import { connectPrior, retryPlan, versionNegotiationFor, type EraPlan, type ProtocolEra } from './negotiation.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import { Supervision } from './supervision.js';
 import type { CallContext } from './toolCall.js';
@@ -177,17 +177,18 @@ export class SupervisedClient implements CallContext {
     this.tools.drop();
 
     const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const startedAt = this.clock.now();
-    let client = await this.#attempt(generation, timeoutMs, timeoutMs, this.#exitsOnProbe ? LEGACY_PRIOR : undefined);
-    if (client === undefined) {
-      this.log.info('downstream server exited on the server/discover probe; starting it again for a 2025 initialize');
-      const left = Math.max(1, timeoutMs - (this.clock.now() - startedAt));
-      client = await this.#attempt(generation, left, timeoutMs, LEGACY_PRIOR);
-      if (client === undefined) throw this.closedError();
+    let outcome = await this.#attempt(generation, timeoutMs, timeoutMs, this.#exitsOnProbe ? 'legacy' : 'probe');
+    if (typeof outcome === 'string') {
+      const plan = outcome;
+      this.log.info({ plan }, 'downstream server did not take the server/discover probe; starting it again');
+      // A new process, so a new start: a slow starter needs its whole time again.
+      outcome = await this.#attempt(generation, timeoutMs, timeoutMs, plan);
+      if (typeof outcome === 'string') throw this.closedError();
       // Until this connection is replaced (config change) or the gateway restarts: a restart
       // of this server would only die on the probe again.
-      this.#exitsOnProbe = true;
+      if (plan === 'legacy') this.#exitsOnProbe = true;
     }
+    const client = outcome;
     // Ready once changes can reach us: a change between connect and the stream would be lost.
     if (generation === this.generation) await this.listen.attach(client);
     if (generation !== this.generation || this.state !== 'connecting') {
@@ -200,9 +201,9 @@ export class SupervisedClient implements CallContext {
 
   /**
    * One start + connect, bounded by `boundMs` (`timeoutMs` is what messages name). Resolves
-   * undefined when the process ended on the server/discover probe (see exitedOnProbe).
+   * with the plan for one more start when the server did not take the probe (retryPlan).
    */
-  async #attempt(generation: number, boundMs: number, timeoutMs: number, prior: ConnectOptions['prior']): Promise<Client | undefined> {
+  async #attempt(generation: number, boundMs: number, timeoutMs: number, plan: EraPlan): Promise<Client | EraPlan> {
     let transport: Transport;
     try {
       transport = this.#makeTransport(this.spec);
@@ -213,7 +214,7 @@ export class SupervisedClient implements CallContext {
       this.#startFailed(message);
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }, { cause: err });
     }
-    const client = this.#newClient(generation, timeoutMs);
+    const client = this.#newClient(generation, versionNegotiationFor(this.spec, plan, boundMs));
     this.client = client;
     this.#transport = transport;
 
@@ -224,7 +225,7 @@ export class SupervisedClient implements CallContext {
     // that never opens) needs a bound too.
     const timer = this.clock.setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(boundMs));
     try {
-      const connecting = client.connect(transport, { timeout: clampTimer(boundMs), signal: attempt.signal, ...(prior ? { prior } : {}) });
+      const connecting = client.connect(transport, { timeout: clampTimer(boundMs), signal: attempt.signal, ...connectPrior(plan) });
       await raceAbort(connecting, attempt.signal);
       return client;
     } catch (err) {
@@ -237,9 +238,10 @@ export class SupervisedClient implements CallContext {
       // Make sure the process is gone (and its stderr drained) before describing it.
       this.client = undefined;
       await this.#disposal.disposeAndWait(client, transport);
-      if (prior === undefined && !timedOut && exitedOnProbe(err, exit)) {
+      const retry = plan === 'probe' && !timedOut && transport instanceof ProcessGroupTransport ? retryPlan(err, exit) : undefined;
+      if (retry !== undefined) {
         if (generation !== this.generation || this.#isClosed()) throw this.closedError();
-        return undefined;
+        return retry;
       }
       const message = describeConnectFailure({
         spec: this.spec,
@@ -281,7 +283,7 @@ export class SupervisedClient implements CallContext {
     this.opts.onReady?.(this.server);
   }
 
-  #newClient(generation: number, connectTimeoutMs: number): Client {
+  #newClient(generation: number, negotiation: VersionNegotiationOptions): Client {
     return createClient(
       this.opts.clientInfo,
       {
@@ -303,7 +305,7 @@ export class SupervisedClient implements CallContext {
           this.broken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
         },
       },
-      versionNegotiationFor(this.spec, connectTimeoutMs),
+      negotiation,
     );
   }
 

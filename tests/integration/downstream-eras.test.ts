@@ -94,6 +94,19 @@ describe('stdio: the era per flavour, one process per start', () => {
     expect(log.starts()).toHaveLength(3);
   });
 
+  it('starts a slow 2026-only server once more, waiting for its server/discover answer, when it refused the 2025 fallback', async () => {
+    const log = startLog();
+    const which = join(tmp, 'slow-reject');
+    writeFileSync(which, 'v2-stdio --legacy reject');
+    const env = { ...log.env, ERA_SWITCH_FILE: which, ERA_START_DELAY_MS: '1700' };
+    // The probe gives up after 1.5 s; the server reads it after 1.7 s.
+    const c = connection(eraSpec('slow', 'switch', [], env), { connectTimeoutMs: 3_000 });
+    await c.connect();
+    expect(c.era).toBe('modern');
+    expect(log.starts()).toHaveLength(2);
+    expect(textOf(await c.callTool('echo', { text: 'late' }, CALL))).toContain('late');
+  });
+
   it('negotiates again after a restart: a server upgraded in place is reached in its new era', async () => {
     const log = startLog();
     const which = join(tmp, 'switch-1');

@@ -20,7 +20,7 @@
 import type { z } from 'zod';
 import { EmptyResultSchema } from '@modelcontextprotocol/core';
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
-import type { Client, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
+import type { Client, InputRequiredResult, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { errorMessage } from '../values.js';
@@ -43,6 +43,15 @@ export type { CallOptions, ToolCallResult } from './toolCall.js';
 export { isInputRequiredResult } from '@modelcontextprotocol/client';
 
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
+
+/** Options of DownstreamConnection.request. */
+export interface DownstreamRequestOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Merged into the request's `_meta` (see CallOptions.meta). */
+  readonly meta?: Record<string, unknown>;
+  readonly allowInputRequired?: boolean;
+}
 
 export class DownstreamConnection {
   readonly #core: SupervisedClient;
@@ -163,20 +172,33 @@ export class DownstreamConnection {
    * Any other request to the server (resources, prompts, completions), connecting if needed;
    * it fails as listTools does. Bounded by `timeoutMs`, default the list timeout. `meta` is
    * merged into the request's `_meta` as callTool's is; the result comes back without the
-   * server's serverInfo and cache hints.
+   * server's serverInfo and cache hints. With `allowInputRequired` (prompts/get,
+   * resources/read), a 2026 server's input_required result is returned, as by callTool; the
+   * retry puts inputResponses and requestState into `request.params`.
    */
+  request<T extends z.ZodType<Result>>(
+    request: { method: string; params?: Record<string, unknown> },
+    schema: T,
+    opts: DownstreamRequestOptions & { allowInputRequired: true },
+  ): Promise<z.infer<T> | InputRequiredResult>;
+  request<T extends z.ZodType<Result>>(
+    request: { method: string; params?: Record<string, unknown> },
+    schema: T,
+    opts?: DownstreamRequestOptions,
+  ): Promise<z.infer<T>>;
   async request<T extends z.ZodType<Result>>(
     request: { method: string; params?: Record<string, unknown> },
     schema: T,
-    opts: { signal?: AbortSignal; timeoutMs?: number; meta?: Record<string, unknown> } = {},
-  ): Promise<z.infer<T>> {
+    opts: DownstreamRequestOptions = {},
+  ): Promise<z.infer<T> | InputRequiredResult> {
     return this.#guard(undefined, opts.signal, () =>
       this.#withSession(opts.signal, async (client) => {
         const params = withMeta(request.params, opts.meta, client.getProtocolEra());
         const result = (await client.request(params === undefined ? { method: request.method } : { method: request.method, params }, schema, {
           ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
           timeout: clampTimer(opts.timeoutMs ?? this.#core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS),
-        })) as z.infer<T>;
+          ...(opts.allowInputRequired === true ? { allowInputRequired: true } : {}),
+        })) as z.infer<T> | InputRequiredResult;
         this.#core.succeeded(client);
         return stripEnvelope(result);
       }),

@@ -144,7 +144,9 @@ export class ListenStream {
   #openFailed(client: Client, err: unknown): void {
     if (this.#client !== client) return;
     this.#failures++;
-    this.#log.warn({ err: errorMessage(err), failures: this.#failures }, 'could not open the downstream subscriptions/listen stream');
+    // Once per streak: a server that never takes the stream is retried every 30 s.
+    const level = this.#failures === 1 ? 'warn' : 'debug';
+    this.#log[level]({ err: errorMessage(err), failures: this.#failures }, 'could not open the downstream subscriptions/listen stream');
     this.#again(client);
   }
 

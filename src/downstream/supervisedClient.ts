@@ -97,7 +97,8 @@ export class SupervisedClient implements CallContext {
     const client = this.client;
     const level = this.opts.logLevel?.();
     if (level === undefined || level === this.#sentLogLevel || this.state !== 'ready' || !client) return;
-    if (!this.serverCapabilities?.logging) return;
+    // logging/setLevel is gone from the 2026 protocol.
+    if (!this.serverCapabilities?.logging || client.getProtocolEra() === 'modern') return;
     this.#sentLogLevel = level;
     client.setLoggingLevel(level, { timeout: LOG_LEVEL_TIMEOUT_MS }).catch((err: unknown) => {
       this.log.debug({ err: errorMessage(err), level }, 'downstream refused logging/setLevel');

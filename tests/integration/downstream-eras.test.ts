@@ -180,8 +180,23 @@ describe('pass-through of the envelope', () => {
     expect(textOf(done)).toBe('deployed (state asked)');
     expect(done).not.toHaveProperty('_meta');
 
+    // With progress too (the bounded call path).
+    expect(isInputRequiredResult(await c.callTool('deploy', {}, { ...CALL, onprogress: () => {} }))).toBe(true);
+
     const tampered = await rejection(c.callTool('deploy', {}, { ...CALL, inputResponses: answers, requestState: `${asked.requestState!}x` }));
     expect(expectGatewayError(tampered, 'INVALID_ARGUMENT').message).toContain('Invalid or expired requestState');
+  });
+
+  it('returns input_required from resources/read when asked to, and the retry completes', async () => {
+    const c = connection(eraSpec('read', 'v2-mrtr', []));
+    const schema = z.looseObject({ contents: z.array(z.looseObject({ text: z.string().optional() })) });
+    const asked = await c.request({ method: 'resources/read', params: { uri: 'file:///secret' } }, schema, { allowInputRequired: true });
+    expect(isInputRequiredResult(asked)).toBe(true);
+    const answers = { confirm: { action: 'accept', content: { confirm: true } } };
+    const read = await c.request({ method: 'resources/read', params: { uri: 'file:///secret', inputResponses: answers } }, schema);
+    expect(read.contents[0]?.text).toBe('secret');
+    // Without the option, an input_required answer is a failure, not a result.
+    expectGatewayError(await rejection(c.request({ method: 'resources/read', params: { uri: 'file:///secret' } }, schema)), 'SERVER_UNAVAILABLE');
   });
 
   it('sends a 2026 server the calling client’s capabilities instead of the gateway’s', async () => {

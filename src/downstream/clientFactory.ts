@@ -14,11 +14,13 @@ import {
   type CreateMessageResult,
   type ElicitResult,
   type ListRootsResult,
+  type VersionNegotiationOptions,
 } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { protocolError } from '../protocolError.js';
 import { isPlainObject } from '../values.js';
+import { stripEnvelope } from './envelope.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import type { GroupRegistry } from './reaper.js';
@@ -92,8 +94,8 @@ export interface ClientHooks {
   readonly onClose: () => void;
 }
 
-/** A new SDK client. */
-export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks): Client {
+/** A new SDK client; `negotiation` says which protocol eras it may find (negotiation.ts). */
+export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks, negotiation: VersionNegotiationOptions): Client {
   const client = new Client(
     { name: clientInfo.name, version: clientInfo.version },
     {
@@ -104,6 +106,10 @@ export function createClient(clientInfo: { name: string; version: string }, hook
         elicitation: { form: {}, url: {} },
         roots: { listChanged: true },
       },
+      versionNegotiation: negotiation,
+      // An input_required result goes back to the calling client, which has the answers;
+      // the gateway's own client has none to give.
+      inputRequired: { autoFulfill: false },
     },
   );
   const forward =
@@ -128,7 +134,8 @@ export function createClient(clientInfo: { name: string; version: string }, hook
     if (hooks.isCurrent()) hooks.onLog(notification.params);
   });
   client.fallbackNotificationHandler = async (notification) => {
-    if (hooks.isCurrent()) hooks.onNotification({ method: notification.method, params: notification.params });
+    // A 2026 server's notifications name the listen stream they came on: ours, not the gateway clients'.
+    if (hooks.isCurrent()) hooks.onNotification({ method: notification.method, params: stripEnvelope(notification.params) });
   };
   client.onerror = (err) => {
     hooks.logger.debug({ err: err.message }, 'downstream protocol error');

@@ -18,8 +18,9 @@
 // A result with isError: true is a result and comes back untouched.
 
 import type { z } from 'zod';
+import { EmptyResultSchema } from '@modelcontextprotocol/core';
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
-import type { Client, CallToolResult, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
+import type { Client, InputRequiredResult, Result, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { errorMessage } from '../values.js';
@@ -28,15 +29,29 @@ import { CallTracker } from './callTracker.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 import { isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js';
 import { isSessionExpired } from './httpSession.js';
+import type { ProtocolEra } from './negotiation.js';
 import { SupervisedClient } from './supervisedClient.js';
-import { requestCall, type CallOptions } from './toolCall.js';
+import { requestCall, type CallOptions, type ToolCallResult } from './toolCall.js';
+import { stripEnvelope, withMeta } from './envelope.js';
 import { fetchToolList } from './toolList.js';
 
 export type { ServerRequest } from './clientFactory.js';
 export type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 export type { BackoffPolicy } from './supervision.js';
+export type { ProtocolEra } from './negotiation.js';
+export type { CallOptions, ToolCallResult } from './toolCall.js';
+export { isInputRequiredResult } from '@modelcontextprotocol/client';
 
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
+
+/** Options of DownstreamConnection.request. */
+export interface DownstreamRequestOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Merged into the request's `_meta` (see CallOptions.meta). */
+  readonly meta?: Record<string, unknown>;
+  readonly allowInputRequired?: boolean;
+}
 
 export class DownstreamConnection {
   readonly #core: SupervisedClient;
@@ -91,6 +106,18 @@ export class DownstreamConnection {
   get serverCapabilities(): ServerCapabilities | undefined {
     return this.#core.serverCapabilities;
   }
+  /**
+   * The protocol era the server was last reached in: 'modern' (2026-07-28, found with
+   * server/discover) or 'legacy' (2025-11-25, initialize); undefined before it was ever ready.
+   * Negotiated again on every restart.
+   */
+  get era(): ProtocolEra | undefined {
+    return this.#core.era;
+  }
+  /** The protocol version behind `era` ('2026-07-28', '2025-11-25', ...). */
+  get protocolVersion(): string | undefined {
+    return this.#core.protocolVersion;
+  }
   /** Number of cached tools, or undefined when the list is not cached. */
   get cachedToolCount(): number | undefined {
     return this.#core.tools.tools?.length;
@@ -143,27 +170,79 @@ export class DownstreamConnection {
 
   /**
    * Any other request to the server (resources, prompts, completions), connecting if needed;
-   * it fails as listTools does. Bounded by `timeoutMs`, default the list timeout.
+   * it fails as listTools does. Bounded by `timeoutMs`, default the list timeout. `meta` is
+   * merged into the request's `_meta` as callTool's is; the result comes back without the
+   * server's serverInfo and cache hints. With `allowInputRequired` (prompts/get,
+   * resources/read), a 2026 server's input_required result is returned, as by callTool; the
+   * retry puts inputResponses and requestState into `request.params`.
    */
+  request<T extends z.ZodType<Result>>(
+    request: { method: string; params?: Record<string, unknown> },
+    schema: T,
+    opts: DownstreamRequestOptions & { allowInputRequired: true },
+  ): Promise<z.infer<T> | InputRequiredResult>;
+  request<T extends z.ZodType<Result>>(
+    request: { method: string; params?: Record<string, unknown> },
+    schema: T,
+    opts?: DownstreamRequestOptions,
+  ): Promise<z.infer<T>>;
   async request<T extends z.ZodType<Result>>(
     request: { method: string; params?: Record<string, unknown> },
     schema: T,
-    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-  ): Promise<z.infer<T>> {
+    opts: DownstreamRequestOptions = {},
+  ): Promise<z.infer<T> | InputRequiredResult> {
     return this.#guard(undefined, opts.signal, () =>
       this.#withSession(opts.signal, async (client) => {
-        const result = (await client.request(request, schema, {
+        const params = withMeta(request.params, opts.meta, client.getProtocolEra());
+        const result = (await client.request(params === undefined ? { method: request.method } : { method: request.method, params }, schema, {
           ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
           timeout: clampTimer(opts.timeoutMs ?? this.#core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS),
-        })) as z.infer<T>;
+          ...(opts.allowInputRequired === true ? { allowInputRequired: true } : {}),
+        })) as z.infer<T> | InputRequiredResult;
         this.#core.succeeded(client);
-        return result;
+        return stripEnvelope(result);
       }),
     );
   }
 
-  /** Forwards tools/call. See the header comment for the ways it fails. */
-  async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
+  /**
+   * Subscribes to updates of the server's resource `uri`, connecting if needed: with
+   * resources/subscribe on a 2025 server, as the filter of the subscriptions/listen stream on
+   * a 2026 one (which keeps it across its restarts). Either way the updates reach
+   * options.onNotification as notifications/resources/updated. Fails as request() does.
+   */
+  async subscribeResource(uri: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = await this.#guard(undefined, opts.signal, () => this.#core.ready(opts.signal));
+    if (client.getProtocolEra() !== 'modern') {
+      await this.request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, opts);
+      await this.#core.listen.subscribe(uri);
+      return;
+    }
+    await this.#guard(undefined, opts.signal, async () => {
+      if (!this.#core.serverCapabilities?.resources?.subscribe) {
+        throw new GatewayError('SERVER_UNAVAILABLE', `Server '${this.name}' does not offer resource subscriptions`, { server: this.name });
+      }
+      await raceAbort(this.#core.listen.subscribe(uri), opts.signal);
+    });
+  }
+
+  /** Ends what subscribeResource(uri) started. */
+  async unsubscribeResource(uri: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const client = await this.#guard(undefined, opts.signal, () => this.#core.ready(opts.signal));
+    if (client.getProtocolEra() !== 'modern') {
+      await this.#core.listen.unsubscribe(uri);
+      await this.request({ method: 'resources/unsubscribe', params: { uri } }, EmptyResultSchema, opts);
+      return;
+    }
+    await this.#guard(undefined, opts.signal, () => raceAbort(this.#core.listen.unsubscribe(uri), opts.signal));
+  }
+
+  /**
+   * Forwards tools/call. See the header comment for the ways it fails. A 2026 server may
+   * answer with an input_required result (isInputRequiredResult): the caller gathers the
+   * answers and calls again with `inputResponses` and the untouched `requestState`.
+   */
+  async callTool(name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<ToolCallResult> {
     const core = this.#core;
     const client = core.client;
     if (core.state !== 'ready' || client === undefined || core.spec.transport !== 'stdio') {

@@ -11,6 +11,7 @@
 // limit it dropped the line silently, so the call waited for its full timeout.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { serializeMessage } from '@modelcontextprotocol/client';
@@ -108,6 +109,15 @@ export class ProcessGroupTransport implements Transport {
   /** The direct child's pid (also its process group id) once spawned. */
   get pid(): number | undefined {
     return this.#pid;
+  }
+
+  /**
+   * The child's stderr (read by us; see stderrTail). Its presence next to `pid` is how the
+   * SDK tells a stdio transport from an HTTP one: on stdio a silent server/discover probe
+   * means a 2025 server, and initialize follows on the same process.
+   */
+  get stderr(): Readable | null {
+    return this.#child?.stderr ?? null;
   }
 
   /** Set once the direct child has exited or failed to start. */

@@ -3,7 +3,7 @@
 // for good. DownstreamConnection puts the request surface on top of it.
 
 import type { Logger } from 'pino';
-import type { Client, Transport, LoggingLevel, ServerCapabilities } from '@modelcontextprotocol/client';
+import type { Client, Transport, LoggingLevel, ServerCapabilities, VersionNegotiationOptions } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
@@ -14,12 +14,15 @@ import { realClock, type Clock } from './clock.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 import { Disposal } from './disposal.js';
 import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
+import { ListenStream } from './listenStream.js';
+import { connectPrior, retryPlan, versionNegotiationFor, type EraPlan, type ProtocolEra } from './negotiation.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import { Supervision } from './supervision.js';
 import type { CallContext } from './toolCall.js';
 import { ToolCache } from './toolList.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const DEFAULT_LIST_TIMEOUT_MS = 30_000;
 const LOG_LEVEL_TIMEOUT_MS = 10_000;
 const STDERR_LINES_IN_MESSAGES = 10;
 
@@ -31,6 +34,8 @@ export class SupervisedClient implements CallContext {
   readonly supervision: Supervision;
   /** The tool list of the current client; dropped with it. */
   readonly tools = new ToolCache();
+  /** The subscriptions/listen stream of a modern client, and the resources subscribed. */
+  readonly listen: ListenStream;
   /** How close() fails the calls that run without an AbortController of ours. */
   readonly failOnClose = new Set<(reason: unknown) => void>();
   readonly #makeTransport: TransportFactory;
@@ -48,6 +53,11 @@ export class SupervisedClient implements CallContext {
   #connecting: Promise<void> | undefined;
 
   serverCapabilities: ServerCapabilities | undefined;
+  /** What the last client that became ready negotiated; kept while a restart is pending. */
+  era: ProtocolEra | undefined;
+  protocolVersion: string | undefined;
+  /** The server exited on the server/discover probe once: it is a 2025 server, started without the probe. */
+  #exitsOnProbe = false;
   /** The level last sent to the current client with logging/setLevel. */
   #sentLogLevel: LoggingLevel | undefined;
 
@@ -59,6 +69,9 @@ export class SupervisedClient implements CallContext {
     this.supervision = new Supervision(opts.backoff, this.clock);
     this.log = opts.logger.child({ server: spec.name });
     this.#disposal = new Disposal(this.log, this.clock);
+    this.listen = new ListenStream(this.log, this.clock, () =>
+      Math.min(opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+    );
     if (spec.configError !== undefined) {
       this.state = 'failed';
       this.lastError = spec.configError;
@@ -84,7 +97,8 @@ export class SupervisedClient implements CallContext {
     const client = this.client;
     const level = this.opts.logLevel?.();
     if (level === undefined || level === this.#sentLogLevel || this.state !== 'ready' || !client) return;
-    if (!this.serverCapabilities?.logging) return;
+    // logging/setLevel is gone from the 2026 protocol.
+    if (!this.serverCapabilities?.logging || client.getProtocolEra() === 'modern') return;
     this.#sentLogLevel = level;
     client.setLoggingLevel(level, { timeout: LOG_LEVEL_TIMEOUT_MS }).catch((err: unknown) => {
       this.log.debug({ err: errorMessage(err), level }, 'downstream refused logging/setLevel');
@@ -141,6 +155,7 @@ export class SupervisedClient implements CallContext {
     this.state = 'closed';
     this.generation++;
     this.tools.drop();
+    this.listen.detach();
     const reason = new Error(`Connection to server '${this.server}' closed`);
     this.#lifetime.abort(reason);
     for (const fail of [...this.failOnClose]) fail(reason);
@@ -162,6 +177,34 @@ export class SupervisedClient implements CallContext {
     const generation = ++this.generation;
     this.tools.drop();
 
+    const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    let outcome = await this.#attempt(generation, timeoutMs, timeoutMs, this.#exitsOnProbe ? 'legacy' : 'probe');
+    if (typeof outcome === 'string') {
+      const plan = outcome;
+      this.log.info({ plan }, 'downstream server did not take the server/discover probe; starting it again');
+      // A new process, so a new start: a slow starter needs its whole time again.
+      outcome = await this.#attempt(generation, timeoutMs, timeoutMs, plan);
+      if (typeof outcome === 'string') throw this.closedError();
+      // Until this connection is replaced (config change) or the gateway restarts: a restart
+      // of this server would only die on the probe again.
+      if (plan === 'legacy') this.#exitsOnProbe = true;
+    }
+    const client = outcome;
+    // Ready once changes can reach us: a change between connect and the stream would be lost.
+    if (generation === this.generation) await this.listen.attach(client);
+    if (generation !== this.generation || this.state !== 'connecting') {
+      throw this.closedError();
+    }
+    this.#becameReady(client);
+    // It closed while the stream was being opened, which onClose ignores before ready.
+    if (client.transport === undefined) this.broken(this.#describeExit() ?? 'closed the connection');
+  }
+
+  /**
+   * One start + connect, bounded by `boundMs` (`timeoutMs` is what messages name). Resolves
+   * with the plan for one more start when the server did not take the probe (retryPlan).
+   */
+  async #attempt(generation: number, boundMs: number, timeoutMs: number, plan: EraPlan): Promise<Client | EraPlan> {
     let transport: Transport;
     try {
       transport = this.#makeTransport(this.spec);
@@ -172,20 +215,20 @@ export class SupervisedClient implements CallContext {
       this.#startFailed(message);
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server: this.server }, { cause: err });
     }
-    const client = this.#newClient(generation);
+    const client = this.#newClient(generation, versionNegotiationFor(this.spec, plan, boundMs));
     this.client = client;
     this.#transport = transport;
 
-    const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const attempt = new AbortController();
     const onLifetimeAbort = (): void => attempt.abort(this.#lifetime.signal.reason);
     this.#lifetime.signal.addEventListener('abort', onLifetimeAbort, { once: true });
     // client.connect's own timeout covers only initialize; transport start (an SSE stream
     // that never opens) needs a bound too.
-    const timer = this.clock.setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(timeoutMs));
+    const timer = this.clock.setTimeout(() => attempt.abort(new TotalTimeoutReason('connect timeout')), clampTimer(boundMs));
     try {
-      const connecting = client.connect(transport, { timeout: clampTimer(timeoutMs), signal: attempt.signal });
+      const connecting = client.connect(transport, { timeout: clampTimer(boundMs), signal: attempt.signal, ...connectPrior(plan) });
       await raceAbort(connecting, attempt.signal);
+      return client;
     } catch (err) {
       // close() ran meanwhile; it disposes this client itself. (A method call, because TS
       // narrowed state to 'connecting' above and cannot see close() change it.)
@@ -196,6 +239,11 @@ export class SupervisedClient implements CallContext {
       // Make sure the process is gone (and its stderr drained) before describing it.
       this.client = undefined;
       await this.#disposal.disposeAndWait(client, transport);
+      const retry = plan === 'probe' && !timedOut && transport instanceof ProcessGroupTransport ? retryPlan(err, exit) : undefined;
+      if (retry !== undefined) {
+        if (generation !== this.generation || this.#isClosed()) throw this.closedError();
+        return retry;
+      }
       const message = describeConnectFailure({
         spec: this.spec,
         err,
@@ -209,10 +257,6 @@ export class SupervisedClient implements CallContext {
       this.clock.clearTimeout(timer);
       this.#lifetime.signal.removeEventListener('abort', onLifetimeAbort);
     }
-    if (generation !== this.generation || this.state !== 'connecting') {
-      throw this.closedError();
-    }
-    this.#becameReady(client);
   }
 
   #becameReady(client: Client): void {
@@ -221,6 +265,8 @@ export class SupervisedClient implements CallContext {
     this.resultTooLarge = undefined;
     this.supervision.recordReady();
     this.serverCapabilities = client.getServerCapabilities();
+    this.era = client.getProtocolEra();
+    this.protocolVersion = client.getNegotiatedProtocolVersion();
     this.#sentLogLevel = undefined;
     this.syncLogLevel();
     const version = client.getServerVersion();
@@ -230,6 +276,7 @@ export class SupervisedClient implements CallContext {
         pid: this.pid,
         serverName: version?.name,
         serverVersion: version?.version,
+        protocolVersion: this.protocolVersion,
         ...(restarts > 0 ? { restarts } : {}),
       },
       'downstream server connected',
@@ -237,26 +284,30 @@ export class SupervisedClient implements CallContext {
     this.opts.onReady?.(this.server);
   }
 
-  #newClient(generation: number): Client {
-    return createClient(this.opts.clientInfo, {
-      server: this.server,
-      logger: this.log,
-      onServerRequest: this.opts.onServerRequest,
-      isCurrent: () => generation === this.generation,
-      onToolsChanged: () => {
-        this.tools.drop();
-        this.opts.onToolsChanged?.(this.server);
+  #newClient(generation: number, negotiation: VersionNegotiationOptions): Client {
+    return createClient(
+      this.opts.clientInfo,
+      {
+        server: this.server,
+        logger: this.log,
+        onServerRequest: this.opts.onServerRequest,
+        isCurrent: () => generation === this.generation,
+        onToolsChanged: () => {
+          this.tools.drop();
+          this.opts.onToolsChanged?.(this.server);
+        },
+        onLog: (params) => this.opts.onLog?.(this.server, params),
+        onNotification: (notification) => this.opts.onNotification?.(this.server, notification),
+        onClose: () => {
+          // Protocol calls this before it rejects the pending requests, so they see lastError.
+          if (this.state !== 'ready') return;
+          const tooLarge = this.#transport instanceof ProcessGroupTransport ? this.#transport.outputTooLarge : undefined;
+          if (tooLarge !== undefined) this.resultTooLarge = `Server '${this.server}' ${tooLarge}`;
+          this.broken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
+        },
       },
-      onLog: (params) => this.opts.onLog?.(this.server, params),
-      onNotification: (notification) => this.opts.onNotification?.(this.server, notification),
-      onClose: () => {
-        // Protocol calls this before it rejects the pending requests, so they see lastError.
-        if (this.state !== 'ready') return;
-        const tooLarge = this.#transport instanceof ProcessGroupTransport ? this.#transport.outputTooLarge : undefined;
-        if (tooLarge !== undefined) this.resultTooLarge = `Server '${this.server}' ${tooLarge}`;
-        this.broken(tooLarge ?? this.#describeExit() ?? 'closed the connection');
-      },
-    });
+      negotiation,
+    );
   }
 
   /** Sleeps out the backoff before an attempt; close() cuts it short. */
@@ -272,6 +323,7 @@ export class SupervisedClient implements CallContext {
     const client = this.client;
     const transport = this.#transport;
     this.client = undefined;
+    this.listen.detach();
     this.supervision.recordBroken();
     this.#markFailed(message);
     if (client && transport) this.#disposal.dispose(client, transport, false);
@@ -284,6 +336,7 @@ export class SupervisedClient implements CallContext {
     this.client = undefined;
     this.state = 'idle';
     this.tools.drop();
+    this.listen.detach();
     if (transport) this.#disposal.dispose(client, transport, false);
   }
 

@@ -1,6 +1,8 @@
 // tools/call on a ready client, with its deadline: the idle timeout (restarted by progress)
-// and the hard maximum, both reported as TIMEOUT, both cancelling the call downstream.
-import type { Client, CallToolResult } from '@modelcontextprotocol/client';
+// and the hard maximum, both reported as TIMEOUT, both cancelling the call downstream. An
+// input_required answer (2026) is a result like any other: it goes back to the caller.
+import type { Client, CallToolResult, InputRequiredResult } from '@modelcontextprotocol/client';
+import { stripEnvelope, withMeta } from './envelope.js';
 import { GatewayError } from '../errors.js';
 import { clampTimer, TotalTimeoutReason } from './abort.js';
 import type { Clock } from './clock.js';
@@ -28,7 +30,20 @@ export interface CallOptions {
    */
   budgetMs?: number;
   onprogress?: (progress: ProgressUpdate) => void;
+  /**
+   * Merged into the request's `_meta`: the calling client's trace context (traceparent,
+   * tracestate, baggage) and its capabilities (io.modelcontextprotocol/clientCapabilities),
+   * which only a 2026 server is sent.
+   */
+  meta?: Record<string, unknown>;
+  /** The calling client's answers to an input_required result, on its retry. */
+  inputResponses?: Record<string, unknown>;
+  /** That input_required result's requestState, byte for byte, on the retry. */
+  requestState?: string;
 }
+
+/** What tools/call answers: a result, or (2026 servers) a request for the caller's input. */
+export type ToolCallResult = CallToolResult | InputRequiredResult;
 
 /** What a call needs of its connection; one per connection, shared by its calls. */
 export interface CallContext {
@@ -42,7 +57,15 @@ export interface CallContext {
   readonly succeeded: (client: Client) => void;
 }
 
-export function requestCall(ctx: CallContext, client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<CallToolResult> {
+/** The tools/call params: the call, the caller's envelope, and the retry fields of an input_required round. */
+function callParams(client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Record<string, unknown> {
+  const params: Record<string, unknown> = { name, arguments: args ?? {} };
+  if (opts.inputResponses !== undefined) params['inputResponses'] = opts.inputResponses;
+  if (opts.requestState !== undefined) params['requestState'] = opts.requestState;
+  return withMeta(params, opts.meta, client.getProtocolEra()) ?? params;
+}
+
+export function requestCall(ctx: CallContext, client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<ToolCallResult> {
   // With progress, the SDK's idle timeout can be reset for ever, and a hard maximum above
   // the idle timeout can outlast it: both need the timer below. Otherwise the idle timeout
   // (never above the maximum) already bounds the call, and the cheaper path serves.
@@ -61,23 +84,24 @@ async function requestCallPlain(
   name: string,
   args: Record<string, unknown> | undefined,
   opts: CallOptions,
-): Promise<CallToolResult> {
+): Promise<ToolCallResult> {
   const request = client.request(
-    { method: 'tools/call', params: { name, arguments: args ?? {} } },
+    { method: 'tools/call', params: callParams(client, name, args, opts) },
     {
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       timeout: clampTimer(opts.timeoutMs),
+      allowInputRequired: true,
     },
   );
   let fail: ((reason: unknown) => void) | undefined;
   try {
-    const result = await new Promise<CallToolResult>((resolve, reject) => {
+    const result = await new Promise<ToolCallResult>((resolve, reject) => {
       fail = reject;
       ctx.failOnClose.add(reject);
       request.then(resolve, reject);
     });
     ctx.succeeded(client);
-    return result;
+    return stripEnvelope(result);
   } catch (err) {
     if (isTimeout(err) && !opts.signal?.aborted && !ctx.lifetime.aborted) {
       // The idle timeout equal to the maximum is the maximum (as the bounded path reports it).
@@ -96,7 +120,7 @@ async function requestCallBounded(
   name: string,
   args: Record<string, unknown> | undefined,
   opts: CallOptions,
-): Promise<CallToolResult> {
+): Promise<ToolCallResult> {
   // A per-call signal: the SDK never removes its abort listener, so the long-lived
   // lifetime signal must not be handed to it directly.
   const call = new AbortController();
@@ -108,10 +132,11 @@ async function requestCallBounded(
   // cancellation, so the hard limit is our timer, which aborts (and so cancels downstream).
   const hardLimit = ctx.clock.setTimeout(() => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)), clampTimer(opts.maxTotalTimeoutMs));
   try {
-    const result = await client.request(
-      { method: 'tools/call', params: { name, arguments: args ?? {} } },
+    const result: ToolCallResult = await client.request(
+      { method: 'tools/call', params: callParams(client, name, args, opts) },
       {
         signal: call.signal,
+        allowInputRequired: true,
         timeout: clampTimer(opts.timeoutMs),
         resetTimeoutOnProgress: true,
         onprogress: opts.onprogress
@@ -125,7 +150,7 @@ async function requestCallBounded(
       },
     );
     ctx.succeeded(client);
-    return result;
+    return stripEnvelope(result);
   } catch (err) {
     if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) throw totalTimeoutError(ctx.server, name, opts);
     if (isTimeout(err) && !call.signal.aborted) throw idleTimeoutError(ctx.server, name, opts);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ProtocolError } from '@modelcontextprotocol/server';
+import { ProtocolError, type CallToolResult } from '@modelcontextprotocol/server';
 import { isAbortError } from '../../src/downstream/abort.js';
 import { memoryEcho } from '../helpers/memoryDownstream.js';
 import { SERVER_EVERYTHING, SERVER_MEMORY } from '../helpers/paths.js';
@@ -53,7 +53,7 @@ describe('server-everything', () => {
     const echo = await c.callTool('echo', { message: 'hi' }, CALL);
     expect(echo).toEqual({ content: [{ type: 'text', text: 'Echo: hi' }] });
 
-    const image = await c.callTool('get-tiny-image', {}, CALL);
+    const image = (await c.callTool('get-tiny-image', {}, CALL)) as CallToolResult;
     expect(image.content.some((b) => b.type === 'image' && b.mimeType === 'image/png' && b.data.length > 0)).toBe(true);
   });
 

@@ -264,6 +264,8 @@ describe('SSE', () => {
       const port = (http.address() as AddressInfo).port;
       const c = connection(remoteSpec('sse', `http://127.0.0.1:${port}/sse`));
       expect(textOf(await c.callTool('echo', { message: 'over sse' }, CALL))).toBe('over sse');
+      // SSE is 2025-only: no probe, straight to initialize.
+      expect(c.era).toBe('legacy');
       await c.close();
       expect(seen.some((r) => r.method === 'GET')).toBe(true);
       expect(seen.some((r) => r.method === 'POST')).toBe(true);

@@ -69,7 +69,7 @@ export async function callDownstreamTool(
         ...(progress !== undefined ? { onprogress: progress } : {}),
       });
       ctx.note.isError = result.isError === true;
-      return result;
+      return result as CallToolResult; // input_required handling belongs to the issue-16 gateway work
     } catch (err) {
       throw lease.explain(err);
     } finally {

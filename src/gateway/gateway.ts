@@ -1,4 +1,4 @@
-import type { CallToolResult, InputRequiredResult, LoggingLevel, Tool } from '@modelcontextprotocol/server';
+import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { CallMetrics } from '../audit/callMetrics.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
@@ -26,7 +26,7 @@ import { readResourceOperation } from './operations/readResource.js';
 import { searchToolsOperation } from './operations/searchTools.js';
 import { ReloadCoordinator, type ReloadReport } from './reload/coordinator.js';
 import { CONFIG_FILE_KEYS, type ConfigFileKey } from './reload/ledger.js';
-import { jsonResult, toolResult } from './results.js';
+import { jsonResult, toolResult, type ToolAnswer } from './results.js';
 import { IndexedTools } from './search/indexedTools.js';
 import { CLIENT_REQUEST_TIMEOUT_MS, ServerRequestRouter, type CallPeer, type RequestExtra, type UpstreamSession } from './serverRequests.js';
 import { serverStatesOf, type ServerState } from './serverStates.js';
@@ -48,7 +48,7 @@ export class Gateway {
   readonly #router: ServerRequestRouter;
   readonly #logs: LogRelay;
   readonly #startedAt = Date.now();
-  readonly #operations: ReadonlyMap<string, Operation<CallToolResult>>;
+  readonly #operations: ReadonlyMap<string, Operation<ToolAnswer>>;
   readonly #calls: CallPipeline;
   readonly #inputs = new InputBridge(CLIENT_REQUEST_TIMEOUT_MS);
   /** The gateway's own tools, without and with get_gateway_status. */
@@ -59,7 +59,7 @@ export class Gateway {
   /** The tool index search_tools reads (search/indexedTools.ts keeps it current). */
   readonly #search: IndexedTools;
   /** search_tools in native mode (--native-search): answers native names. */
-  readonly #nativeSearch: Operation<CallToolResult> | undefined;
+  readonly #nativeSearch: Operation<ToolAnswer> | undefined;
   #snapshot: Snapshot;
   readonly #pool: DownstreamPool;
   readonly #instances: InstanceRegistry;
@@ -141,7 +141,7 @@ export class Gateway {
       this.#metrics,
       options.logger,
     );
-    const operations = new Map<string, Operation<CallToolResult>>([
+    const operations = new Map<string, Operation<ToolAnswer>>([
       ['list_servers', listServersOperation(this.#native.catalog)],
       ['search_tools', searchToolsOperation(this.#search)],
       ['get_server_tools', getServerTools],
@@ -306,15 +306,20 @@ export class Gateway {
    * One tools/call: a meta-tool on offer, else (an MCP client in modes native and both) a
    * native tool. REST callers reach the meta-tools in every mode (see invoke).
    */
-  async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<CallToolResult | InputRequiredResult> {
+  async callTool(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<ToolAnswer> {
     const peer: CallPeer = { session, extra };
     if (!isModernRequest(peer)) return this.#callTool(name, rawArgs, peer);
-    // A 2026 caller's call may wait, parked, for input its 2025 downstream asked for.
+    // A 2026 caller's call may wait, parked, for input its 2025 downstream asked for. The call
+    // outlives the request that started it, so it runs on the bridge's signal, which each
+    // round's request aborts only while that round waits.
     const owner = session.boundAgent ?? '';
-    return this.#inputs.run(owner, extra.mcpReq.requestState(), extra.mcpReq.inputResponses, (input) => this.#callTool(name, rawArgs, { ...peer, input }));
+    const { requestState, inputResponses, signal } = extra.mcpReq;
+    return this.#inputs.run(owner, requestState(), inputResponses, signal, (input, callSignal) =>
+      this.#callTool(name, rawArgs, { session, extra: { ...extra, mcpReq: { ...extra.mcpReq, signal: callSignal } }, input }),
+    );
   }
 
-  async #callTool(name: string, rawArgs: unknown, peer: CallPeer): Promise<CallToolResult> {
+  async #callTool(name: string, rawArgs: unknown, peer: CallPeer): Promise<ToolAnswer> {
     const session = peer.session;
     const native = this.#mode !== 'meta' && session.mcp === true;
     const offered = native && this.#mode === 'native' ? this.#nativeOperation(name) : this.#metaOperation(name);
@@ -327,17 +332,18 @@ export class Gateway {
    * A meta-tool call from a front end that renders the outcome itself (REST): identity,
    * input checks and the audit line as for every call, ending in `request.refusal` when set.
    */
-  invoke(request: CallRequest): Promise<CallOutcome<CallToolResult>> {
-    return this.#calls.run(request, this.#metaOperation(request.operation));
+  async invoke(request: CallRequest): Promise<CallOutcome<CallToolResult>> {
+    // A caller without an MCP peer never gets input_required: execute_tool refuses it (INPUT_REQUIRED).
+    return (await this.#calls.run(request, this.#metaOperation(request.operation))) as CallOutcome<CallToolResult>;
   }
 
   /** The gateway's own tool `name` in native mode: search_tools with --native-search, nothing else. */
-  #nativeOperation(name: string): Operation<CallToolResult> | undefined {
+  #nativeOperation(name: string): Operation<ToolAnswer> | undefined {
     return name === NATIVE_SEARCH_TOOLS.name ? this.#nativeSearch : undefined;
   }
 
   /** The meta-tool `name` when it is on offer (get_gateway_status only in debug mode). */
-  #metaOperation(name: string): Operation<CallToolResult> | undefined {
+  #metaOperation(name: string): Operation<ToolAnswer> | undefined {
     if (name === 'get_gateway_status' && !this.#debugIn(this.#snapshot)) return undefined;
     return this.#operations.get(name);
   }

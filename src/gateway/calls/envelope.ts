@@ -47,10 +47,10 @@ export function forwardedEnvelope(peer: CallPeer): ForwardedEnvelope {
   if (capabilities !== undefined) meta[CLIENT_CAPABILITIES_META_KEY] = capabilities;
   const state = peer.extra.mcpReq.requestState();
   const envelope: { meta: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } = { meta };
-  // The gateway's own state (inputBridge.ts) is answered by the gateway, never forwarded.
-  if (typeof state === 'string' && !isGatewayState(state)) {
-    envelope.requestState = state;
-    if (peer.extra.mcpReq.inputResponses !== undefined) envelope.inputResponses = peer.extra.mcpReq.inputResponses;
-  }
+  // The gateway's own state (inputBridge.ts) and the answers that go with it are the
+  // gateway's; anything else is the downstream's (a retry may carry answers and no state).
+  if (typeof state === 'string' && isGatewayState(state)) return envelope;
+  if (typeof state === 'string') envelope.requestState = state;
+  if (peer.extra.mcpReq.inputResponses !== undefined) envelope.inputResponses = peer.extra.mcpReq.inputResponses;
   return envelope;
 }

@@ -8,9 +8,10 @@
 // only for the caller it was given to, and expires when a human would have answered long ago.
 
 import { randomUUID } from 'node:crypto';
-import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
+import type { InputRequiredResult } from '@modelcontextprotocol/server';
 import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { protocolError } from '../../protocolError.js';
+import type { ToolAnswer } from '../results.js';
 
 const TOKEN_PREFIX = 'agent-mcp-gateway.input.';
 
@@ -32,6 +33,10 @@ export class InputChannel {
   /** The downstream's request, answered when the caller retries; `signal`: the downstream gave up asking. */
   ask(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const question: Question = { key: `input-${++this.#next}`, method, params: params ?? {}, answer: resolve, fail: reject };
       signal.addEventListener(
         'abort',
@@ -61,10 +66,15 @@ export class InputChannel {
   }
 }
 
-interface Parked {
-  readonly owner: string;
-  readonly result: Promise<CallToolResult>;
+/** A call in flight: its result, where its questions arrive, and how to cancel it. */
+interface Call {
+  readonly result: Promise<ToolAnswer>;
   readonly channel: InputChannel;
+  readonly cancel: AbortController;
+}
+
+interface Parked extends Call {
+  readonly owner: string;
   readonly asked: ReadonlyMap<string, Question>;
   readonly timer: NodeJS.Timeout;
 }
@@ -91,8 +101,9 @@ export class InputBridge {
     owner: string,
     state: unknown,
     inputResponses: Readonly<Record<string, unknown>> | undefined,
-    start: (channel: InputChannel) => Promise<CallToolResult>,
-  ): Promise<CallToolResult | InputRequiredResult> {
+    round: AbortSignal,
+    start: (channel: InputChannel, signal: AbortSignal) => Promise<ToolAnswer>,
+  ): Promise<ToolAnswer> {
     if (typeof state === 'string' && isGatewayState(state)) {
       const parked = this.#parked.get(state);
       if (parked === undefined || parked.owner !== owner) {
@@ -105,10 +116,11 @@ export class InputBridge {
         if (answer === undefined) question.fail(protocolError(ProtocolErrorCode.InvalidParams, `The client gave no answer to ${question.method}`));
         else question.answer(answer);
       }
-      return this.#settle(owner, parked.result, parked.channel);
+      return this.#settle(owner, { result: parked.result, channel: parked.channel, cancel: parked.cancel }, round);
     }
     const channel = new InputChannel();
-    return this.#settle(owner, start(channel), channel);
+    const cancel = new AbortController();
+    return this.#settle(owner, { result: start(channel, cancel.signal), channel, cancel }, round);
   }
 
   /** Fails every parked call's questions (gateway shutdown). */
@@ -116,8 +128,18 @@ export class InputBridge {
     for (const [token, parked] of this.#parked) this.#expire(token, parked, 'the gateway is shutting down');
   }
 
-  async #settle(owner: string, result: Promise<CallToolResult>, channel: InputChannel): Promise<CallToolResult | InputRequiredResult> {
-    const asked = await Promise.race([result.then(() => false), channel.waitForQuestions().then(() => true)]);
+  async #settle(owner: string, call: Call, round: AbortSignal): Promise<ToolAnswer> {
+    const { result, channel, cancel } = call;
+    // The caller cancelling this round cancels the call; a round that ended (answered) does not.
+    const onAbort = (): void => cancel.abort(round.reason);
+    if (round.aborted) onAbort();
+    else round.addEventListener('abort', onAbort, { once: true });
+    let asked: boolean;
+    try {
+      asked = await Promise.race([result.then(() => false), channel.waitForQuestions().then(() => true)]);
+    } finally {
+      round.removeEventListener('abort', onAbort);
+    }
     if (!asked) return result;
     const questions = channel.take();
     const token = TOKEN_PREFIX + randomUUID();
@@ -125,6 +147,7 @@ export class InputBridge {
       owner,
       result,
       channel,
+      cancel,
       asked: new Map(questions.map((q) => [q.key, q])),
       timer: setTimeout(() => this.#expire(token, parked, 'the client did not answer in time'), this.#expiryMs).unref(),
     };
@@ -143,5 +166,6 @@ export class InputBridge {
     this.#parked.delete(token);
     clearTimeout(parked.timer);
     for (const question of parked.asked.values()) question.fail(protocolError(ProtocolErrorCode.InvalidRequest, `Input for ${question.method} never came: ${why}`));
+    parked.cancel.abort(new Error(why));
   }
 }

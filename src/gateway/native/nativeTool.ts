@@ -1,9 +1,9 @@
-import type { CallToolResult } from '@modelcontextprotocol/server';
 import { GatewayError } from '../../errors.js';
 import type { Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { CallDeadline, callTimeoutMs } from '../operations/deadline.js';
 import { callDownstreamTool } from '../operations/executeTool.js';
+import type { ToolAnswer } from '../results.js';
 import type { Target } from './visible.js';
 
 /**
@@ -14,7 +14,7 @@ import type { Target } from './visible.js';
 export function nativeToolOperation(
   name: string,
   resolve: (ctx: OperationContext) => Promise<Target | undefined>,
-): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+): (ctx: OperationContext, args: Args) => Promise<ToolAnswer> {
   return async (ctx, args) => {
     // A name not on a running server makes every allowed server list its tools (starting
     // them): that wait is bounded by the call's timeout like the rest of the call.

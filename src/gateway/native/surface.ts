@@ -1,5 +1,4 @@
 import type {
-  CallToolResult,
   CompleteRequest,
   CompleteResult,
   GetPromptResult,
@@ -22,7 +21,7 @@ import { downstreamRequest } from '../operations/downstreamRequest.js';
 import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
 import { readResourceOn } from '../operations/readResource.js';
 import { metaTools } from '../metaTools.js';
-import { toolResult } from '../results.js';
+import { toolResult, type ToolAnswer } from '../results.js';
 import type { CallPeer, RequestExtra, UpstreamSession } from '../serverRequests.js';
 import { Catalog } from './catalog.js';
 import { ListChanges, type ListKind } from './listChanges.js';
@@ -190,7 +189,7 @@ export class NativeSurface {
 
   // ---- calls ----
 
-  async callTool(name: string, args: unknown, peer: CallPeer): Promise<CallToolResult> {
+  async callTool(name: string, args: unknown, peer: CallPeer): Promise<ToolAnswer> {
     const operation = nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name));
     const request: CallRequest = { operation: 'native_call', caller: peer.session, args, ownArgs: false, signal: peer.extra.mcpReq.signal, peer };
     return toolResult(await this.#host.run(request, operation));

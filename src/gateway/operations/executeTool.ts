@@ -1,4 +1,7 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
+import type { InputRequiredResult, Tool } from '@modelcontextprotocol/server';
+import { isInputRequiredResult } from '../../downstream/connection.js';
+import type { ForwardedEnvelope } from '../calls/envelope.js';
+import type { ToolAnswer } from '../results.js';
 import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
@@ -21,7 +24,7 @@ function hasTool(tools: readonly Tool[], name: string): boolean {
   return names.has(name);
 }
 
-export async function executeTool(ctx: OperationContext, args: Args): Promise<CallToolResult> {
+export async function executeTool(ctx: OperationContext, args: Args): Promise<ToolAnswer> {
   const server = requiredString(args, 'server', 'a server name from list_servers', ctx.fields);
   const tool = requiredString(args, 'tool', 'a tool name from get_server_tools', ctx.fields);
   const toolArgs = optionalObject(args, 'args', ctx.fields);
@@ -40,7 +43,7 @@ export async function callDownstreamTool(
   tool: string,
   toolArgs: Record<string, unknown>,
   requestedTimeout: number | undefined,
-): Promise<CallToolResult> {
+): Promise<ToolAnswer> {
   const spec = authorizeServer(ctx, server);
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);
@@ -67,9 +70,15 @@ export async function callDownstreamTool(
         // The hard maximum counts from the call's start, as the timeout does.
         maxTotalTimeoutMs: deadline ? Math.max(1, Math.floor(ctx.settings.maxTimeoutMs - deadline.spentMs)) : ctx.settings.maxTimeoutMs,
         ...(progress !== undefined ? { onprogress: progress } : {}),
+        ...forwarded(ctx.forward),
       });
+      if (isInputRequiredResult(result)) {
+        // An MCP caller answers it (a 2025 one through the SDK's own requests); REST cannot.
+        if (ctx.forward === undefined) throw inputImpossible(server, tool, result);
+        return result;
+      }
       ctx.note.isError = result.isError === true;
-      return result as CallToolResult; // input_required handling belongs to the issue-16 gateway work
+      return result;
     } catch (err) {
       throw lease.explain(err);
     } finally {
@@ -90,4 +99,19 @@ async function toolsBefore(deadline: CallDeadline, connection: DownstreamConnect
     if (deadline.signal.aborted) throw deadline.failure('listing its tools');
     throw err;
   }
+}
+
+/** The caller's envelope as the downstream call takes it. */
+function forwarded(envelope: ForwardedEnvelope | undefined): { meta?: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } {
+  if (envelope === undefined) return {};
+  return {
+    meta: { ...envelope.meta },
+    ...(envelope.inputResponses !== undefined ? { inputResponses: { ...envelope.inputResponses } } : {}),
+    ...(envelope.requestState !== undefined ? { requestState: envelope.requestState } : {}),
+  };
+}
+
+function inputImpossible(server: string, tool: string, result: InputRequiredResult): GatewayError {
+  const methods = [...new Set(Object.values(result.inputRequests ?? {}).map((r) => r.method))].join(', ');
+  return new GatewayError('INPUT_REQUIRED', `Server '${server}' asked for input (${methods}), which this caller cannot give`, { server, tool });
 }

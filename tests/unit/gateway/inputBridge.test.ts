@@ -17,7 +17,7 @@ afterEach(() => {
 describe('InputBridge', () => {
   it('answers a call that asks nothing with its result', async () => {
     const bridge = new InputBridge(60_000);
-    expect(await bridge.run('a', undefined, undefined, () => Promise.resolve(done('plain')))).toEqual(done('plain'));
+    expect(await bridge.run('a', undefined, undefined, never, () => Promise.resolve(done('plain')))).toEqual(done('plain'));
   });
 
   it("turns a downstream's question into input_required, and the retry's answer into the call's result", async () => {
@@ -26,10 +26,10 @@ describe('InputBridge', () => {
       const answer = (await channel.ask('elicitation/create', { message: 'colour?' }, never)) as { content: { colour: string } };
       return done(`got ${answer.content.colour}`);
     };
-    const first = asInputRequired(await bridge.run('a', undefined, undefined, start));
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, never, start));
     expect(first.inputRequests).toEqual({ 'input-1': { method: 'elicitation/create', params: { message: 'colour?' } } });
     expect(isGatewayState(first.requestState!)).toBe(true);
-    const second = await bridge.run('a', first.requestState, { 'input-1': { action: 'accept', content: { colour: 'blue' } } }, () => {
+    const second = await bridge.run('a', first.requestState, { 'input-1': { action: 'accept', content: { colour: 'blue' } } }, never, () => {
       throw new Error('a retry resumes, it does not start again');
     });
     expect(second).toEqual(done('got blue'));
@@ -42,30 +42,30 @@ describe('InputBridge', () => {
       await channel.ask('sampling/createMessage', { messages: [] }, never);
       return done('both answered');
     };
-    const first = asInputRequired(await bridge.run('a', undefined, undefined, start));
-    const second = asInputRequired(await bridge.run('a', first.requestState, { 'input-1': { roots: [] } }, start));
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, never, start));
+    const second = asInputRequired(await bridge.run('a', first.requestState, { 'input-1': { roots: [] } }, never, start));
     expect(Object.values(second.inputRequests!).map((q) => q.method)).toEqual(['sampling/createMessage']);
-    await expect(bridge.run('a', first.requestState, {}, start)).rejects.toMatchObject({ code: -32602 });
-    expect(await bridge.run('a', second.requestState, { 'input-2': { role: 'assistant', content: { type: 'text', text: 'x' }, model: 'm' } }, start)).toEqual(
+    await expect(bridge.run('a', first.requestState, {}, never, start)).rejects.toMatchObject({ code: -32602 });
+    expect(await bridge.run('a', second.requestState, { 'input-2': { role: 'assistant', content: { type: 'text', text: 'x' }, model: 'm' } }, never, start)).toEqual(
       done('both answered'),
     );
   });
 
   it("refuses another caller's state, and one it never made", async () => {
     const bridge = new InputBridge(60_000);
-    const first = asInputRequired(await bridge.run('alice', undefined, undefined, (c) => c.ask('roots/list', {}, never).then(() => done('x'))));
-    await expect(bridge.run('bob', first.requestState, {}, () => Promise.resolve(done('y')))).rejects.toMatchObject({
+    const first = asInputRequired(await bridge.run('alice', undefined, undefined, never, (c) => c.ask('roots/list', {}, never).then(() => done('x'))));
+    await expect(bridge.run('bob', first.requestState, {}, never, () => Promise.resolve(done('y')))).rejects.toMatchObject({
       code: -32602,
       data: { reason: 'invalid_request_state' },
     });
-    await expect(bridge.run('alice', 'agent-mcp-gateway.input.forged', {}, () => Promise.resolve(done('y')))).rejects.toMatchObject({ code: -32602 });
+    await expect(bridge.run('alice', 'agent-mcp-gateway.input.forged', {}, never, () => Promise.resolve(done('y')))).rejects.toMatchObject({ code: -32602 });
   });
 
   it("fails the downstream's question when the caller never comes back", async () => {
     vi.useFakeTimers();
     const bridge = new InputBridge(1_000);
     let failure: unknown;
-    await bridge.run('a', undefined, undefined, (c) =>
+    await bridge.run('a', undefined, undefined, never, (c) =>
       c.ask('roots/list', {}, never).then(
         () => done('answered'),
         (err: unknown) => {
@@ -78,6 +78,27 @@ describe('InputBridge', () => {
     expect(String(failure)).toMatch(/never came: the client did not answer in time/);
   });
 
+  it('a round the caller cancels cancels the call; a round that answered input_required does not', async () => {
+    const bridge = new InputBridge(60_000);
+    const seen: AbortSignal[] = [];
+    const start = async (c: InputChannel, signal: AbortSignal): Promise<CallToolResult> => {
+      seen.push(signal);
+      await c.ask('roots/list', {}, never);
+      // The second question waits on the call's own signal: cancelling the call withdraws it.
+      await c.ask('roots/list', {}, signal);
+      return done('answered');
+    };
+    const firstRound = new AbortController();
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, firstRound.signal, start));
+    firstRound.abort(new Error('the first request is over'));
+    expect(seen[0]!.aborted).toBe(false);
+    const secondRound = new AbortController();
+    const second = bridge.run('a', first.requestState, { 'input-1': { roots: [] } }, secondRound.signal, start);
+    secondRound.abort(new Error('cancelled by the caller'));
+    await expect(second).rejects.toThrow('cancelled by the caller');
+    expect(seen[0]!.aborted).toBe(true);
+  });
+
   it('a missing answer fails that question only', async () => {
     const bridge = new InputBridge(60_000);
     const start = (c: InputChannel): Promise<CallToolResult> =>
@@ -85,8 +106,8 @@ describe('InputBridge', () => {
         () => done('answered'),
         (err: unknown) => done(`refused: ${String(err)}`),
       );
-    const first = asInputRequired(await bridge.run('a', undefined, undefined, start));
-    const second = await bridge.run('a', first.requestState, {}, start);
+    const first = asInputRequired(await bridge.run('a', undefined, undefined, never, start));
+    const second = await bridge.run('a', first.requestState, {}, never, start);
     expect(JSON.stringify(second)).toMatch(/gave no answer to elicitation\/create/);
   });
 });

@@ -117,8 +117,9 @@ function renderMarkdown(ctx: Context, meta: Record<string, unknown>, machine: Re
       `load average ${machine.loadAvgStart.join(' / ')} at start, ${(machine.loadAvgEnd ?? []).join(' / ')} at end`,
   );
   lines.push(
-    `- Node ${machine.node}; gateway on @modelcontextprotocol/server ${machine.sdkServer} and client ${machine.sdkClient}; ` +
-      `bench client v1 @modelcontextprotocol/sdk ${machine.sdk} (2025-11-25) and v2 client (2026-07-28); server-everything ${machine.serverEverything}`,
+    `- Node ${machine.node}, @modelcontextprotocol/sdk ${machine.sdk} (v1: the bench's 2025-11-25 client), ` +
+      `@modelcontextprotocol/server ${machine.sdkServer} and client ${machine.sdkClient} (v2: the gateway, and the bench's 2026-07-28 client), ` +
+      `server-everything ${machine.serverEverything}`,
   );
   lines.push('');
   lines.push(

@@ -112,12 +112,23 @@ export async function runLatency(ctx: Context): Promise<void> {
     // Started together (start-up is not what this section measures).
     const spec = { [scenario.name]: scenario.server };
     const { era } = scenario;
-    const [direct, gateway, audited, ...relays] = await Promise.all([
+    const started = await Promise.allSettled([
       startDirect(scenario.server, `direct ${scenario.name} ${era}`, era),
       startGateway({ servers: spec, era, label: `gateway ${scenario.name} ${era}` }),
       scenario.audit ? startGateway({ servers: spec, era, audit: true, label: `gateway+audit ${scenario.name} ${era}` }) : undefined,
       ...scenario.relays.map((kind) => startRelay(kind, scenario.server, era)),
     ]);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      for (const s of started) if (s.status === 'fulfilled') await s.value?.close();
+      // A gateway build from before the v2 SDK (BENCH_GATEWAY_MAIN) cannot speak 2026-07-28: say so, measure the rest.
+      if (era === LEGACY_ERA) throw failed.reason;
+      const why = failed.reason instanceof Error ? failed.reason.message.split('\n')[0] : String(failed.reason);
+      ctx.rows.push({ section: `Latency, ${scenario.label}`, metric: 'sequential p50', unit: 'ms', text: `n/a (${why})` });
+      continue;
+    }
+    const [direct, gateway, audited, ...relays] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    if (!direct || !gateway) throw new Error(`${scenario.label}: a target is missing though every start succeeded`);
     const arm = (key: string, target: Target<Era>, viaGateway: boolean): Arm => ({
       key,
       target,
@@ -128,7 +139,7 @@ export async function runLatency(ctx: Context): Promise<void> {
     });
     const arms = [
       arm('direct', direct, false),
-      ...relays.map((r, i) => arm(`${scenario.relays[i]!}_relay`, r, false)),
+      ...relays.map((r, i) => arm(`${scenario.relays[i]!}_relay`, r!, false)),
       arm('gateway', gateway, true),
       ...(audited ? [arm('gateway_audit', audited, true)] : []),
     ];

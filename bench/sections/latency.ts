@@ -201,7 +201,10 @@ export async function runLatency(ctx: Context): Promise<void> {
       }
       const sec = a.key === 'gateway_audit' ? `${section}, audit log on` : section;
       const profile = a.key === 'gateway_audit' ? 'execute_tool-audit-on' : scenario.profile;
-      const relay = `the bare SDK relay (reference rows of the echo fixture) adds about as much with no gateway code at all`;
+      const relay =
+        scenario.era === MODERN_ERA
+          ? `the bare v2 SDK relay (this scenario's reference rows) adds about as much with no gateway code at all`
+          : `the bare SDK relays, v1 and v2 (reference rows of the echo fixture), add about as much with no gateway code at all`;
       const why = {
         p50: {
           profile,

@@ -116,7 +116,15 @@ function renderMarkdown(ctx: Context, meta: Record<string, unknown>, machine: Re
     `- Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memTotalMb} MB, ${machine.kernel}; ` +
       `load average ${machine.loadAvgStart.join(' / ')} at start, ${(machine.loadAvgEnd ?? []).join(' / ')} at end`,
   );
-  lines.push(`- Node ${machine.node}, @modelcontextprotocol/sdk ${machine.sdk}, server-everything ${machine.serverEverything}`);
+  lines.push(
+    `- Node ${machine.node}, @modelcontextprotocol/sdk ${machine.sdk} (v1: the bench's 2025-11-25 client), ` +
+      `@modelcontextprotocol/server ${machine.sdkServer} and client ${machine.sdkClient} (v2: the gateway, and the bench's 2026-07-28 client), ` +
+      `server-everything ${machine.serverEverything}`,
+  );
+  lines.push('');
+  lines.push(
+    'Stdio rows name their era when it is 2026-07-28 or the v2 echo fixture; every other stdio row is 2025-11-25 through the v1 SDK client, as in the runs before the v2 SDK.',
+  );
   lines.push('');
   lines.push(
     'Difference = via gateway − direct; ratio = via gateway ÷ direct; both measured in the same run, interleaved. ' +

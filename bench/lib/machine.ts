@@ -14,7 +14,11 @@ export interface Machine {
   readonly memTotalMb: number;
   readonly kernel: string;
   readonly node: string;
+  /** The v1 SDK: the bench's 2025-11-25 client and the v1 fixtures. */
   readonly sdk: string;
+  /** The v2 SDK packages the gateway runs on (and the bench's 2026-07-28 client). */
+  readonly sdkServer: string;
+  readonly sdkClient: string;
   readonly serverEverything: string;
   readonly gateway: string;
   readonly commit: string;
@@ -52,6 +56,8 @@ export function describeMachine(): Machine {
     kernel: `${process.platform} ${release()}`,
     node: process.version,
     sdk: versionOf('node_modules/@modelcontextprotocol/sdk'),
+    sdkServer: versionOf('node_modules/@modelcontextprotocol/server'),
+    sdkClient: versionOf('node_modules/@modelcontextprotocol/client'),
     serverEverything: versionOf('node_modules/@modelcontextprotocol/server-everything'),
     gateway: versionOf('.'),
     commit: gitCommit(),

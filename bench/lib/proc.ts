@@ -3,12 +3,14 @@
 //
 // The transport frames messages exactly as the SDK's StdioClientTransport does (the SDK's own
 // ReadBuffer and serializeMessage, one write per message, the same 'data' handler), so a
-// direct call and a call through the gateway pay the same client-side cost. It differs only
-// in process handling: `detached: true` makes every server (and the gateway) lead its own
+// direct call and a call through the gateway pay the same client-side cost. The framing is
+// that of the client's SDK (v1 for the v1 client, v2 for the v2 client), so each client pays
+// what its own stdio transport would. It differs only in process handling: `detached: true` makes every server (and the gateway) lead its own
 // process group, so close() can signal the whole group and nothing outlives the run.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { ReadBuffer as ReadBufferV2, serializeMessage as serializeMessageV2 } from '@modelcontextprotocol/client';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -22,6 +24,19 @@ export interface SpawnSpec {
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string;
+  /** Whose stdio framing to use: the v1 SDK's (default) or the v2 SDK's. */
+  readonly framing?: 'v1' | 'v2';
+}
+
+interface Framing {
+  readonly buffer: { append(chunk: Buffer): void; readMessage(): unknown; clear(): void };
+  serialize(message: JSONRPCMessage): string;
+}
+
+function framingOf(kind: 'v1' | 'v2'): Framing {
+  const maxBufferSize = 256 * 1024 * 1024;
+  if (kind === 'v1') return { buffer: new ReadBuffer({ maxBufferSize }), serialize: serializeMessage };
+  return { buffer: new ReadBufferV2({ maxBufferSize }), serialize: (m) => serializeMessageV2(m as Parameters<typeof serializeMessageV2>[0]) };
 }
 
 export class GroupStdioTransport implements Transport {
@@ -30,7 +45,7 @@ export class GroupStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   readonly #spec: SpawnSpec;
-  readonly #readBuffer = new ReadBuffer({ maxBufferSize: 256 * 1024 * 1024 });
+  readonly #framing: Framing;
   #child: ChildProcess | undefined;
   #stderr = '';
   #exited: Promise<void> | undefined;
@@ -40,6 +55,7 @@ export class GroupStdioTransport implements Transport {
 
   constructor(spec: SpawnSpec) {
     this.#spec = spec;
+    this.#framing = framingOf(spec.framing ?? 'v1');
   }
 
   get pid(): number {
@@ -79,11 +95,11 @@ export class GroupStdioTransport implements Transport {
       child.stdin?.on('error', (err) => this.onerror?.(err));
       child.stdout?.on('data', (chunk: Buffer) => {
         try {
-          this.#readBuffer.append(chunk);
+          this.#framing.buffer.append(chunk);
           for (;;) {
-            const message = this.#readBuffer.readMessage();
+            const message = this.#framing.buffer.readMessage();
             if (message === null) break;
-            this.onmessage?.(message);
+            this.onmessage?.(message as JSONRPCMessage);
           }
         } catch (err) {
           this.onerror?.(err instanceof Error ? err : new Error(String(err)));
@@ -103,7 +119,7 @@ export class GroupStdioTransport implements Transport {
         reject(new Error('Not connected'));
         return;
       }
-      if (stdin.write(serializeMessage(message))) resolve();
+      if (stdin.write(this.#framing.serialize(message))) resolve();
       else stdin.once('drain', resolve);
     });
   }
@@ -133,7 +149,7 @@ export class GroupStdioTransport implements Transport {
       signalGroup(pid, 'SIGKILL');
       for (const group of below) signalGroup(group, 'SIGKILL');
       liveGroups.delete(pid);
-      this.#readBuffer.clear();
+      this.#framing.buffer.clear();
     })();
     return this.#closing;
   }

@@ -1,13 +1,16 @@
 // The things the benchmark talks to: a downstream server called directly, or the built
 // gateway (dist/main.js) in front of it. Both are reached by the same SDK Client over the same
-// stdio transport, so the only difference between them is the gateway.
+// stdio transport, so the only difference between them is the gateway. A target speaks one
+// protocol era: 2025-11-25 through the v1 SDK Client (the client of every figure before the
+// v2 SDK, kept so those figures stay comparable), 2026-07-28 through the v2 Client pinned to it.
 
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client as ModernClient } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { GroupStdioTransport } from './proc.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,6 +31,8 @@ export const SERVERS = {
     args: [join(REPO_ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js'), 'stdio'],
   },
   many: { command: process.execPath, args: [join(FIXTURES, 'many-tools.mjs')] },
+  /** A v2 SDK server that serves both eras (serveStdio, legacy: 'serve'); its echo takes {text}. */
+  v2echo: { command: process.execPath, args: [join(REPO_ROOT, 'tests', 'fixtures', 'era', 'v2-stdio.mjs'), '--legacy', 'serve'] },
 } as const satisfies Record<string, ServerCommand>;
 
 export const AGENT = 'bench';
@@ -66,31 +71,58 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
-export interface Target {
+export type Era = '2025-11-25' | '2026-07-28';
+export const LEGACY_ERA = '2025-11-25';
+export const MODERN_ERA = '2026-07-28';
+type ClientFor<E extends Era> = E extends typeof MODERN_ERA ? ModernClient : Client;
+
+export interface Target<E extends Era = typeof LEGACY_ERA> {
   readonly label: string;
-  readonly client: Client;
+  readonly era: E;
+  readonly client: ClientFor<E>;
   readonly transport: GroupStdioTransport;
   readonly pid: number;
-  /** performance.now() when the client's initialize exchange finished. */
+  /** performance.now() when the client's connect finished (initialize, or server/discover on 2026-07-28). */
   readonly initializedAt: number;
   readonly rulesPath?: string;
   readonly auditPath?: string;
   close(): Promise<void>;
 }
 
-const open = new Set<Target>();
+const open = new Set<Target<Era>>();
+const CLIENT_INFO = { name: 'amg-bench', version: '1.0.0' };
 
-async function connect(label: string, transport: GroupStdioTransport, extra: Partial<Target> = {}): Promise<Target> {
-  const client = new Client({ name: 'amg-bench', version: '1.0.0' }, { capabilities: {} });
-  try {
+function isModern(target: Target<Era>): target is Target<typeof MODERN_ERA> {
+  return target.era === MODERN_ERA;
+}
+
+/** Connects and, for 2026-07-28, checks the era really negotiated: a row labelled with an era must have spoken it. */
+async function connectClient(era: Era, transport: GroupStdioTransport): Promise<Client | ModernClient> {
+  if (era === LEGACY_ERA) {
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
     await client.connect(transport, { timeout: 30_000 });
+    return client;
+  }
+  // Pinned: the probe runs in place on our transport (it has `pid` and `stderr`), no fallback.
+  const client = new ModernClient(CLIENT_INFO, { capabilities: {}, versionNegotiation: { mode: { pin: MODERN_ERA } } });
+  await client.connect(transport, { timeout: 30_000 });
+  const version = client.getNegotiatedProtocolVersion();
+  if (version !== MODERN_ERA) throw new Error(`negotiated ${String(version)}, not ${MODERN_ERA}`);
+  return client;
+}
+
+async function connect<E extends Era>(label: string, transport: GroupStdioTransport, era: E, extra: Partial<Target<E>> = {}): Promise<Target<E>> {
+  let client: ClientFor<E>;
+  try {
+    client = (await connectClient(era, transport)) as ClientFor<E>;
   } catch (err) {
     await transport.close(500);
     throw new Error(`${label} did not start: ${err instanceof Error ? err.message : String(err)}\n${transport.stderr()}`, { cause: err });
   }
   const initializedAt = performance.now();
-  const target: Target = {
+  const target: Target<E> = {
     label,
+    era,
     client,
     transport,
     pid: transport.pid,
@@ -106,17 +138,28 @@ async function connect(label: string, transport: GroupStdioTransport, extra: Par
   return target;
 }
 
-export function startDirect(server: ServerCommand, label = 'direct'): Promise<Target> {
-  return connect(label, new GroupStdioTransport({ command: server.command, args: server.args, env: childEnv() }));
+export function startDirect(server: ServerCommand, label?: string): Promise<Target>;
+export function startDirect<E extends Era>(server: ServerCommand, label: string, era: E): Promise<Target<E>>;
+export function startDirect(server: ServerCommand, label = 'direct', era: Era = LEGACY_ERA): Promise<Target<Era>> {
+  return connect(label, new GroupStdioTransport({ command: server.command, args: server.args, env: childEnv(), framing: framingFor(era) }), era);
 }
+
+function framingFor(era: Era): 'v1' | 'v2' {
+  return era === MODERN_ERA ? 'v2' : 'v1';
+}
+
+/** The reference proxies in bench/fixtures: `<kind>-relay.mjs`. */
+export type RelayKind = 'raw' | 'sdk' | 'sdk2';
 
 /** A reference proxy from bench/fixtures in front of `server` (called like the server itself). */
-export function startRelay(kind: 'raw' | 'sdk', server: ServerCommand): Promise<Target> {
+export function startRelay<E extends Era>(kind: RelayKind, server: ServerCommand, era: E): Promise<Target<E>> {
   const relay = join(REPO_ROOT, 'bench', 'fixtures', `${kind}-relay.mjs`);
-  return startDirect({ command: process.execPath, args: [relay, server.command, ...server.args] }, `${kind} relay`);
+  return startDirect({ command: process.execPath, args: [relay, server.command, ...server.args] }, `${kind} relay ${era}`, era);
 }
 
-export interface GatewayStart {
+export interface GatewayStart<E extends Era = typeof LEGACY_ERA> {
+  /** The era the bench client speaks to the gateway (default 2025-11-25, the v1 client). */
+  readonly era?: E;
   /** name -> command; all are configured in .mcp.json. */
   readonly servers: Readonly<Record<string, ServerCommand>>;
   readonly audit?: boolean;
@@ -132,7 +175,10 @@ export function gatewayRules(extra: Record<string, unknown> = {}): Record<string
   return { agents: { [AGENT]: { allow: { servers: ['*'] }, ...extra } }, defaults: { deny_on_missing_agent: true } };
 }
 
-export function startGateway(opts: GatewayStart): Promise<Target> {
+export function startGateway(opts: GatewayStart): Promise<Target>;
+export function startGateway<E extends Era>(opts: GatewayStart<E> & { readonly era: E }): Promise<Target<E>>;
+export function startGateway(opts: GatewayStart<Era>): Promise<Target<Era>> {
+  const era = opts.era ?? LEGACY_ERA;
   const dir = makeTmpDir();
   const mcpConfigPath = join(dir, '.mcp.json');
   const rulesPath = join(dir, '.mcp-gateway-rules.json');
@@ -156,8 +202,8 @@ export function startGateway(opts: GatewayStart): Promise<Target> {
     opts.initStrategy ?? 'lazy',
     ...(opts.logLevel ? ['--log-level', opts.logLevel] : []),
   ];
-  const transport = new GroupStdioTransport({ command: process.execPath, args, env: childEnv(), cwd: dir });
-  return connect(opts.label ?? 'gateway', transport, { rulesPath, ...(opts.audit ? { auditPath } : {}) });
+  const transport = new GroupStdioTransport({ command: process.execPath, args, env: childEnv(), cwd: dir, framing: framingFor(era) });
+  return connect(opts.label ?? 'gateway', transport, era, { rulesPath, ...(opts.audit ? { auditPath } : {}) });
 }
 
 /** Close everything still open (normal end, error or signal). */
@@ -165,9 +211,17 @@ export async function closeAll(): Promise<void> {
   await Promise.all([...open].map((t) => t.close().catch(() => undefined)));
 }
 
+/** What the bench reads of a tool result, in either SDK's type. */
+export interface ToolResult {
+  readonly isError?: boolean | undefined;
+  readonly content: readonly unknown[];
+}
+
 /** tools/call through the SDK client, checked: an error result or protocol error throws. */
-export async function call(target: Target, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  const result = await target.client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema);
+export async function call(target: Target<Era>, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  const request = { method: 'tools/call', params: { name, arguments: args } } as const;
+  // Both validate the result against the SDK's own CallToolResult schema.
+  const result: ToolResult = isModern(target) ? await target.client.request(request) : await (target as Target).client.request(request, CallToolResultSchema);
   if (result.isError) throw new Error(`${target.label}: ${name} returned an error: ${JSON.stringify(result.content).slice(0, 500)}`);
   return result;
 }
@@ -175,7 +229,7 @@ export async function call(target: Target, name: string, args: Record<string, un
 /** One call of `tool` with `args` on the server behind `target`: direct tools/call, or execute_tool through the gateway. */
 export type Caller = () => Promise<unknown>;
 
-export function echoCaller(target: Target, viaGateway: boolean, server: string, tool: string, args: Record<string, unknown>): Caller {
+export function echoCaller(target: Target<Era>, viaGateway: boolean, server: string, tool: string, args: Record<string, unknown>): Caller {
   if (!viaGateway) return () => call(target, tool, args);
   const wrapped = { agent_id: AGENT, server, tool, args };
   return () => call(target, 'execute_tool', wrapped);

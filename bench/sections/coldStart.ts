@@ -73,7 +73,7 @@ export async function runColdStart(ctx: Context): Promise<void> {
               met: readyMs <= READY_BUDGET_MS,
               explainedBy: {
                 profile: 'cold-start',
-                text: "module loading: node's own start plus the SDK server (zod schemas, ajv) that serving MCP on the SDK needs, then yargs and the rest of main.ts's imports; see the import-cost table.",
+                text: "module loading: node's own start plus the v2 SDK server and client (zod schemas, ajv) that serving MCP on the SDK needs, then yargs and the rest of main.ts's imports; see the import-cost table.",
               },
             }
           : {}),
@@ -108,14 +108,23 @@ function outputOf(command: string, args: readonly string[], env: Readonly<Record
 /** What each dependency costs to load: a `node` that only imports it, spawn → exit. */
 const IMPORTS: readonly (readonly [label: string, specifiers: readonly string[]])[] = [
   ['zod', ['zod']],
-  ["@modelcontextprotocol/sdk/types.js (the protocol's zod schemas)", ['@modelcontextprotocol/sdk/types.js']],
+  ["@modelcontextprotocol/core (the protocol's zod schemas, both eras)", ['@modelcontextprotocol/core']],
   ['ajv (JSON Schema validator; the SDK server and client load it)', ['ajv']],
-  ['@modelcontextprotocol/sdk/server/index.js', ['@modelcontextprotocol/sdk/server/index.js']],
+  ['@modelcontextprotocol/server', ['@modelcontextprotocol/server']],
   [
-    'SDK server + server/stdio.js (the least a stdio MCP server on the SDK loads)',
-    ['@modelcontextprotocol/sdk/server/index.js', '@modelcontextprotocol/sdk/server/stdio.js'],
+    'SDK server + server/stdio (serveStdio: the least a stdio MCP server on the v2 SDK loads)',
+    ['@modelcontextprotocol/server', '@modelcontextprotocol/server/stdio'],
   ],
-  ['@modelcontextprotocol/sdk/client/index.js (loaded on the first downstream connection)', ['@modelcontextprotocol/sdk/client/index.js']],
+  ['@modelcontextprotocol/client (the downstream side)', ['@modelcontextprotocol/client']],
+  [
+    'SDK server + server/stdio + client (what the stdio gateway loads of the SDK)',
+    ['@modelcontextprotocol/server', '@modelcontextprotocol/server/stdio', '@modelcontextprotocol/client'],
+  ],
+  // The v1 SDK the gateway ran on before issue 16, measured beside it for the comparison.
+  [
+    'v1: @modelcontextprotocol/sdk server/index.js + server/stdio.js + client/index.js (before the v2 SDK)',
+    ['@modelcontextprotocol/sdk/server/index.js', '@modelcontextprotocol/sdk/server/stdio.js', '@modelcontextprotocol/sdk/client/index.js'],
+  ],
   ['pino', ['pino']],
   ['yargs + yargs/helpers', ['yargs', 'yargs/helpers']],
   ['chokidar', ['chokidar']],

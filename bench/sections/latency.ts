@@ -1,11 +1,26 @@
 // Added latency and throughput of execute_tool over a direct tools/call of the same tool on
 // the same server, with the targets interleaved (A B A B ...) so drift hits both alike.
+// Rows without an era in their name are 2025-11-25 through the v1 SDK client, as in every run
+// before the v2 SDK; the v2 echo fixture is measured in both eras, 2026-07-28 with the v2 client.
 
 import { shouldProfile, type Context } from '../lib/context.js';
 import { profileGateway } from '../lib/profile.js';
 import { readCpuMs, readMemory, sampleRss } from '../lib/proc.js';
 import { median, summarize, timeConcurrent, timeSequential, type Summary } from '../lib/stats.js';
-import { echoCaller, SERVERS, startDirect, startGateway, startRelay, type Caller, type ServerCommand, type Target } from '../lib/targets.js';
+import {
+  echoCaller,
+  LEGACY_ERA,
+  MODERN_ERA,
+  SERVERS,
+  startDirect,
+  startGateway,
+  startRelay,
+  type Caller,
+  type Era,
+  type RelayKind,
+  type ServerCommand,
+  type Target,
+} from '../lib/targets.js';
 
 export const P50_BUDGET_MS = 0.3;
 export const P99_BUDGET_MS = 1.5;
@@ -13,7 +28,7 @@ export const THROUGHPUT_BUDGET = 0.8;
 
 interface Arm {
   readonly key: string;
-  readonly target: Target;
+  readonly target: Target<Era>;
   readonly caller: Caller;
   readonly samples: number[];
   readonly roundP50: number[];
@@ -26,16 +41,67 @@ interface Scenario {
   readonly label: string;
   readonly server: ServerCommand;
   readonly name: string;
-  /** Also a gateway with the audit log on, and the two reference relays. */
-  readonly extras: boolean;
+  readonly era: Era;
+  readonly args: Record<string, unknown>;
+  /** Also a gateway with the audit log on. */
+  readonly audit: boolean;
+  /** The reference relays run beside it. */
+  readonly relays: readonly RelayKind[];
+  /** What its profile is called when a row misses. */
+  readonly profile: string;
 }
 
+const ECHO_ARGS = { message: 'hello from the benchmark' };
+const TEXT_ARGS = { text: 'hello from the benchmark' };
+
 const SCENARIOS: readonly Scenario[] = [
-  { label: 'echo fixture', server: SERVERS.echo, name: 'echo', extras: true },
-  { label: 'server-everything echo', server: SERVERS.everything, name: 'everything', extras: false },
+  {
+    label: 'echo fixture',
+    server: SERVERS.echo,
+    name: 'echo',
+    era: LEGACY_ERA,
+    args: ECHO_ARGS,
+    audit: true,
+    relays: ['raw', 'sdk', 'sdk2'],
+    profile: 'execute_tool',
+  },
+  {
+    label: 'server-everything echo',
+    server: SERVERS.everything,
+    name: 'everything',
+    era: LEGACY_ERA,
+    args: ECHO_ARGS,
+    audit: false,
+    relays: [],
+    profile: 'execute_tool',
+  },
+  {
+    label: `v2 echo fixture, ${LEGACY_ERA} (v1 client)`,
+    server: SERVERS.v2echo,
+    name: 'v2echo',
+    era: LEGACY_ERA,
+    args: TEXT_ARGS,
+    audit: false,
+    relays: [],
+    profile: 'execute_tool',
+  },
+  {
+    label: `v2 echo fixture, ${MODERN_ERA} (v2 client)`,
+    server: SERVERS.v2echo,
+    name: 'v2echo',
+    era: MODERN_ERA,
+    args: TEXT_ARGS,
+    audit: false,
+    relays: ['sdk2'],
+    profile: `execute_tool-${MODERN_ERA}`,
+  },
 ];
 
-const ECHO_ARGS = { message: 'hello from the benchmark' };
+const RELAY_LABELS: Record<RelayKind, string> = {
+  raw: 'raw byte relay (no parsing)',
+  sdk: 'bare SDK relay (Server + Client, nothing else)',
+  sdk2: 'bare v2 SDK relay (Server + Client, nothing else)',
+};
 
 export async function runLatency(ctx: Context): Promise<void> {
   const { sizes } = ctx;
@@ -45,25 +111,35 @@ export async function runLatency(ctx: Context): Promise<void> {
     ctx.log(`latency: ${scenario.label}`);
     // Started together (start-up is not what this section measures).
     const spec = { [scenario.name]: scenario.server };
-    const [direct, gateway, audited, raw, sdk] = await Promise.all([
-      startDirect(scenario.server, `direct ${scenario.name}`),
-      startGateway({ servers: spec, label: `gateway ${scenario.name}` }),
-      scenario.extras ? startGateway({ servers: spec, audit: true, label: `gateway+audit ${scenario.name}` }) : undefined,
-      scenario.extras ? startRelay('raw', scenario.server) : undefined,
-      scenario.extras ? startRelay('sdk', scenario.server) : undefined,
+    const { era } = scenario;
+    const started = await Promise.allSettled([
+      startDirect(scenario.server, `direct ${scenario.name} ${era}`, era),
+      startGateway({ servers: spec, era, label: `gateway ${scenario.name} ${era}` }),
+      scenario.audit ? startGateway({ servers: spec, era, audit: true, label: `gateway+audit ${scenario.name} ${era}` }) : undefined,
+      ...scenario.relays.map((kind) => startRelay(kind, scenario.server, era)),
     ]);
-    const arm = (key: string, target: Target, viaGateway: boolean): Arm => ({
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      for (const s of started) if (s.status === 'fulfilled') await s.value?.close();
+      // A gateway build from before the v2 SDK (BENCH_GATEWAY_MAIN) cannot speak 2026-07-28: say so, measure the rest.
+      if (era === LEGACY_ERA) throw failed.reason;
+      const why = failed.reason instanceof Error ? failed.reason.message.split('\n')[0] : String(failed.reason);
+      ctx.rows.push({ section: `Latency, ${scenario.label}`, metric: 'sequential p50', unit: 'ms', text: `n/a (${why})` });
+      continue;
+    }
+    const [direct, gateway, audited, ...relays] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    if (!direct || !gateway) throw new Error(`${scenario.label}: a target is missing though every start succeeded`);
+    const arm = (key: string, target: Target<Era>, viaGateway: boolean): Arm => ({
       key,
       target,
-      caller: echoCaller(target, viaGateway, scenario.name, 'echo', ECHO_ARGS),
+      caller: echoCaller(target, viaGateway, scenario.name, 'echo', scenario.args),
       samples: [],
       roundP50: [],
       rates: [],
     });
     const arms = [
       arm('direct', direct, false),
-      ...(raw ? [arm('raw_relay', raw, false)] : []),
-      ...(sdk ? [arm('sdk_relay', sdk, false)] : []),
+      ...relays.map((r, i) => arm(`${scenario.relays[i]!}_relay`, r!, false)),
       arm('gateway', gateway, true),
       ...(audited ? [arm('gateway_audit', audited, true)] : []),
     ];
@@ -108,7 +184,7 @@ export async function runLatency(ctx: Context): Promise<void> {
       if (a.key === 'direct') continue;
       const g = sums.get(a.key)!;
       if (a.key.endsWith('_relay')) {
-        const sec = `${section}, reference: ${a.key === 'raw_relay' ? 'raw byte relay (no parsing)' : 'bare SDK relay (Server + Client, nothing else)'}`;
+        const sec = `${section}, reference: ${RELAY_LABELS[a.key.slice(0, -'_relay'.length) as RelayKind]}`;
         ctx.rows.push(
           { section: sec, metric: 'sequential p50', unit: 'ms', direct: d.p50, gateway: g.p50 },
           { section: sec, metric: 'sequential p99', unit: 'ms', direct: d.p99, gateway: g.p99 },
@@ -124,8 +200,11 @@ export async function runLatency(ctx: Context): Promise<void> {
         continue;
       }
       const sec = a.key === 'gateway_audit' ? `${section}, audit log on` : section;
-      const profile = a.key === 'gateway_audit' ? 'execute_tool-audit-on' : 'execute_tool';
-      const relay = `the bare SDK relay (reference rows of the echo fixture) adds about as much with no gateway code at all`;
+      const profile = a.key === 'gateway_audit' ? 'execute_tool-audit-on' : scenario.profile;
+      const relay =
+        scenario.era === MODERN_ERA
+          ? `the bare v2 SDK relay (this scenario's reference rows) adds about as much with no gateway code at all`
+          : `the bare SDK relays, v1 and v2 (reference rows of the echo fixture), add about as much with no gateway code at all`;
       const why = {
         p50: {
           profile,
@@ -203,7 +282,7 @@ export async function runLatency(ctx: Context): Promise<void> {
         gateway: g.peakRssMb ?? NaN,
       });
     }
-    results[scenario.name] = Object.fromEntries(
+    results[scenario.era === LEGACY_ERA ? scenario.name : `${scenario.name}-${scenario.era}`] = Object.fromEntries(
       arms.map((a) => [
         a.key,
         {
@@ -219,9 +298,14 @@ export async function runLatency(ctx: Context): Promise<void> {
   ctx.data['latency'] = results;
 
   if (shouldProfile(ctx, missed)) {
-    for (const audit of [false, true]) {
-      await profileGateway(ctx, audit ? 'execute_tool-audit-on' : 'execute_tool', { servers: { echo: SERVERS.echo }, audit }, async (gw) => {
-        const caller = echoCaller(gw, true, 'echo', 'echo', ECHO_ARGS);
+    const profiled = [
+      { what: 'execute_tool', server: SERVERS.echo, name: 'echo', era: LEGACY_ERA, args: ECHO_ARGS, audit: false },
+      { what: 'execute_tool-audit-on', server: SERVERS.echo, name: 'echo', era: LEGACY_ERA, args: ECHO_ARGS, audit: true },
+      { what: `execute_tool-${MODERN_ERA}`, server: SERVERS.v2echo, name: 'v2echo', era: MODERN_ERA, args: TEXT_ARGS, audit: false },
+    ] as const;
+    for (const p of profiled) {
+      await profileGateway(ctx, p.what, { servers: { [p.name]: p.server }, era: p.era as Era, audit: p.audit }, async (gw) => {
+        const caller = echoCaller(gw, true, p.name, 'echo', p.args);
         await timeSequential(caller, ctx.sizes.latencyWarmup, []);
         const fromMs = performance.now() - gw.transport.spawnedAt;
         await timeSequential(caller, ctx.sizes.profileCalls, []);

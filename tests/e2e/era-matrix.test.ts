@@ -77,10 +77,10 @@ beforeAll(async () => {
   writeJson(`${configDir}/.mcp.json`, { mcpServers: mcpServers() });
   writeJson(`${configDir}/rules.json`, RULES);
   httpGateway = await startHttpGateway({
-    mcpServers: { mcpServers: mcpServers() },
+    mcpServers: mcpServers(),
     rules: RULES,
     args: ['--allow-unauthenticated', '--mode', 'native'],
-    env: ENV as Record<string, string>,
+    env: { GW_E2E_MARKER: MARKER },
   });
 }, CELL_TIMEOUT_MS);
 
@@ -89,7 +89,7 @@ afterAll(async () => {
 });
 
 function gatewayArgs(transport: 'stdio' | 'http'): string[] {
-  if (transport === 'http') return ['--transport', 'http', '--url', httpGateway!.url];
+  if (transport === 'http') return ['--transport', 'http', '--url', `${httpGateway!.url}/mcp`];
   const gateway = [GATEWAY_MAIN, '--mcp-config', `${configDir}/.mcp.json`, '--rules', `${configDir}/rules.json`, '--mode', 'native'];
   return ['--transport', 'stdio', '--command', process.execPath, ...gateway.flatMap((a) => ['--arg', a])];
 }

@@ -241,7 +241,7 @@ function signalWireSources(io: CliIo, signalWire: SignalWireSource, rulesFlag: s
 export async function runServe(io: CliIo, settings: ServeSettings, streams: { stdin: Readable; stdout: Writable }): Promise<ServeHandle> {
   const { gateway, logger, summary } = await prepareGateway(io, settings);
   const stdio = await serveStdio(gateway, streams.stdin, streams.stdout, { logger, maxMessageBytes: settings.maxMessageBytes });
-  gateway.start();
+  gateway.start(stdio.answered);
   logger.info(summary, 'agent-mcp-gateway ready on stdio');
   let shuttingDown: Promise<void> | undefined;
   return {

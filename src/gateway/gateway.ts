@@ -196,9 +196,17 @@ export class Gateway {
     return this.#session.defaultTimeoutS;
   }
 
-  start(): void {
-    if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
-    if (this.#options.searchIndexAtStart === true) this.#indexAll();
+  /**
+   * Starts what starts with the gateway. `serversAfter`: the eager start of every server (and
+   * the index built at start) waits for it. Over stdio that is the client's first answer, so
+   * twenty servers starting at once do not hold up the answer to initialize on a small machine.
+   */
+  start(serversAfter: Promise<void> = Promise.resolve()): void {
+    void serversAfter.then(() => {
+      if (this.#closing) return;
+      if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
+      if (this.#options.searchIndexAtStart === true) this.#indexAll();
+    });
     void removeAbandonedFolders(this.#session.sandboxDir).then((removed) => {
       if (removed.length > 0) this.#logger.info({ removed }, 'removed the sandbox folders of gateways that are gone');
     });

@@ -12,6 +12,8 @@ import { createUpstreamServer, requestSchemas } from './upstreamServer.js';
 export interface StdioHandle {
   /** Resolves when the client goes away: stdin ended or closed, or the transport closed. */
   readonly closed: Promise<void>;
+  /** Resolves once the client has had its first answer. */
+  readonly answered: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   let closing: Promise<void> | undefined;
   return {
     closed,
+    answered: transport.firstSend,
     close: () => {
       closing ??= (async () => {
         stdin.off('end', onEnd);

@@ -44,6 +44,7 @@ export class LineStdioServerTransport implements Transport {
     this.#stdout = stdout;
     this.#reader = new JsonLineReader(opts.maxMessageBytes);
     this.#log = opts.logger;
+    this.firstSend = new Promise((resolve) => (this.#sent = resolve));
   }
 
   async start(): Promise<void> {
@@ -55,7 +56,13 @@ export class LineStdioServerTransport implements Transport {
     this.#stdout.on('error', this.#onOutputError);
   }
 
+  /** Resolves once the first message was handed to stdout: the client has had its first answer. */
+  readonly firstSend: Promise<void>;
+  #sent: (() => void) | undefined;
+
   send(message: JSONRPCMessage): Promise<void> {
+    this.#sent?.();
+    this.#sent = undefined;
     if (this.#outputBroken) return Promise.resolve();
     if (this.#stdout.write(serializeMessage(message))) return Promise.resolve();
     // The client is not reading: stop reading its requests until it has taken the answers,

@@ -11,6 +11,8 @@ export interface ServerState {
   /** 'idle' for a server not started yet (lazy start). */
   readonly state: ConnectionState;
   readonly pid: number | null;
+  /** The protocol revision negotiated with the server (kept while it restarts); null before the first start. */
+  readonly protocolVersion: string | null;
   readonly toolsCached: number | null;
   /** Restarts since the connection was created (cumulative). */
   readonly restarts: number;
@@ -33,6 +35,7 @@ export function serverStatesOf(snapshot: Snapshot, pool: DownstreamPool): Server
       transport: spec?.transport ?? null,
       state: c?.state ?? 'idle',
       pid: c?.pid ?? null,
+      protocolVersion: c?.protocolVersion ?? null,
       toolsCached: c?.cachedToolCount ?? null,
       restarts: c?.restarts ?? 0,
       consecutiveFailures: c?.consecutiveFailures ?? 0,

@@ -51,6 +51,7 @@ export function gatewayStatus(source: StatusSource, agentId: string): Record<str
         transport: s.transport,
         state: s.state,
         pid: s.pid,
+        protocol_version: s.protocolVersion,
         tools_cached: s.toolsCached,
         restarts: s.restarts,
         consecutive_failures: s.consecutiveFailures,

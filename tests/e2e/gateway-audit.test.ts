@@ -480,7 +480,9 @@ describe('get_gateway_status (--debug)', () => {
     expect(descendantsOf(gw.pid).map((p) => p.pid)).toContain(byName.echo!.pid);
     const tools = await callTool(c, 'get_server_tools', { agent_id: 'timer', server: 'echo' });
     expect(byName.echo!.tools_cached).toBe((tools.structuredContent as { total_available: number }).total_available);
-    expect(byName.unused).toMatchObject({ state: 'idle', pid: null, tools_cached: null });
+    expect(byName.unused).toMatchObject({ state: 'idle', pid: null, tools_cached: null, protocol_version: null });
+    // The echo fixture is a v1 server: it answers the 2026 probe as unknown and speaks 2025.
+    expect(byName.echo).toMatchObject({ protocol_version: '2025-11-25' });
     expect(byName.broken).toMatchObject({ state: 'failed', pid: null });
     expect(byName.broken!.last_error).toMatch(/broken/);
     expect(byName.broken!.stderr_tail).toContain('fatal: cannot start (fixture)');

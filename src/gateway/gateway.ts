@@ -26,7 +26,8 @@ import { readResourceOperation } from './operations/readResource.js';
 import { searchToolsOperation } from './operations/searchTools.js';
 import { ReloadCoordinator, type ReloadReport } from './reload/coordinator.js';
 import { CONFIG_FILE_KEYS, type ConfigFileKey } from './reload/ledger.js';
-import { jsonResult, toolResult, type ToolAnswer } from './results.js';
+import type { ToolAnswer } from './calls/toolAnswer.js';
+import { jsonResult, toolResult } from './results.js';
 import { IndexedTools } from './search/indexedTools.js';
 import { CLIENT_REQUEST_TIMEOUT_MS, ServerRequestRouter, type CallPeer, type RequestExtra, type UpstreamSession } from './serverRequests.js';
 import { serverStatesOf, type ServerState } from './serverStates.js';
@@ -201,12 +202,14 @@ export class Gateway {
    * the index built at start) waits for it. Over stdio that is the client's first answer, so
    * twenty servers starting at once do not hold up the answer to initialize on a small machine.
    */
-  start(serversAfter: Promise<void> = Promise.resolve()): void {
-    void serversAfter.then(() => {
+  start(serversAfter?: Promise<void>): void {
+    const startServers = (): void => {
       if (this.#closing) return;
       if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
       if (this.#options.searchIndexAtStart === true) this.#indexAll();
-    });
+    };
+    if (serversAfter === undefined) startServers();
+    else void serversAfter.then(startServers);
     void removeAbandonedFolders(this.#session.sandboxDir).then((removed) => {
       if (removed.length > 0) this.#logger.info({ removed }, 'removed the sandbox folders of gateways that are gone');
     });

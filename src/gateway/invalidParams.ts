@@ -42,6 +42,8 @@ export function refuseInvalidParams(transport: Transport, schemas: ReadonlyMap<s
 /** "Invalid params: arguments must be an object, got string", or undefined when the request passes. */
 export function invalidParamsMessage(schema: ParamsSchema | undefined, request: { method: string; params?: unknown }): string | undefined {
   if (schema === undefined) return undefined;
+  const retry = retryProblem(request.params);
+  if (retry !== undefined) return `Invalid params: ${retry}`;
   const parsed = schema.safeParse(request);
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0];
@@ -89,4 +91,24 @@ function noun(expected: string): string {
     default:
       return `a ${expected}`;
   }
+}
+
+/**
+ * A 2026 retry's `inputResponses` (an object of answers, each an object) and `requestState`
+ * (a string), on any request: a malformed one is refused here, not handed to a downstream.
+ */
+function retryProblem(params: unknown): string | undefined {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return undefined;
+  const record = params as Record<string, unknown>;
+  if ('inputResponses' in record) {
+    const responses = record['inputResponses'];
+    if (typeof responses !== 'object' || responses === null || Array.isArray(responses)) {
+      return `inputResponses must be an object, got ${typeOf(responses)}`;
+    }
+    for (const [key, answer] of Object.entries(responses)) {
+      if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return `inputResponses.${key} must be an object, got ${typeOf(answer)}`;
+    }
+  }
+  if ('requestState' in record && typeof record['requestState'] !== 'string') return `requestState must be a string, got ${typeOf(record['requestState'])}`;
+  return undefined;
 }

@@ -1,6 +1,6 @@
-// A 2026 client subscribes to resources inside `subscriptions/listen`, which the SDK's stdio
-// entry answers itself (acknowledgement, filtering, the stream's end): the gateway never gets
-// the request. It watches it go by instead, so that the downstream servers are subscribed for
+// A 2026 client subscribes to resources inside `subscriptions/listen`, which the SDK answers
+// itself (acknowledgement, filtering, the stream's end; over stdio its entry, over HTTP
+// createMcpHandler): the gateway never gets the request. Over stdio it watches it go by, so that the downstream servers are subscribed for
 // the URIs the agent may read (and unsubscribed when the listen ends), the same way as for a
 // 2025 client's resources/subscribe. A URI the agent may not read is subscribed nowhere: the
 // listen goes on, and nothing about that resource ever reaches it.
@@ -51,12 +51,12 @@ function resourceSubscriptions(params: unknown): string[] {
  * What a resources/subscribe handler would get from the SDK, for a subscription a listen
  * asked for: the listen's own request has no handler, and nothing here is sent to the client.
  */
-export function listenRequestContext(): RequestExtra {
+export function listenRequestContext(signal: AbortSignal = new AbortController().signal): RequestExtra {
   return {
     mcpReq: {
       id: 'subscriptions/listen',
       method: 'subscriptions/listen',
-      signal: new AbortController().signal,
+      signal,
       requestState: () => undefined,
       notify: () => Promise.resolve(),
       send: () => Promise.reject(new Error('a listen takes no requests')),

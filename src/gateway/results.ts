@@ -1,4 +1,5 @@
-import type { CallToolResult, InputRequiredResult } from '@modelcontextprotocol/server';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { ToolAnswer } from './calls/toolAnswer.js';
 import { GatewayError } from '../errors.js';
 import { errorMessage } from '../values.js';
 import type { CallOutcome } from './calls/request.js';
@@ -28,9 +29,6 @@ export function toGatewayError(err: unknown): GatewayError {
 }
 
 /** A call's outcome as tools/call answers it; a cancelled call and a protocol error have no result. */
-/** What a tools/call answers: a result, or (2026) the downstream's request for input. */
-export type ToolAnswer = CallToolResult | InputRequiredResult;
-
 export function toolResult<T extends ToolAnswer>(outcome: CallOutcome<T>): T | CallToolResult {
   switch (outcome.kind) {
     case 'value':

@@ -1,4 +1,4 @@
-import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server';
+import { CLIENT_CAPABILITIES_META_KEY, MissingRequiredClientCapabilityError } from '@modelcontextprotocol/server';
 import type { ClientCapabilities, LoggingLevel, LoggingMessageNotification, ServerRequest, ServerContext } from '@modelcontextprotocol/server';
 import { CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
@@ -144,7 +144,10 @@ export class ServerRequestRouter {
     if (!call && !session) throw protocolError(ProtocolErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
     const missing = missingCapability(call?.peer ? callerCapabilities(call.peer) : session?.clientCapabilities(), request);
     if (missing) {
-      throw protocolError(ProtocolErrorCode.InvalidRequest, `The client connected to the gateway does not support ${missing}`);
+      const message = `The client connected to the gateway does not support ${missing}`;
+      // A 2026 caller's call fails with the specification's error, naming what it lacks.
+      call?.peer?.input?.refuse(new MissingRequiredClientCapabilityError({ requiredCapabilities: requiredCapabilities(request) }, message));
+      throw protocolError(ProtocolErrorCode.InvalidRequest, message);
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;
@@ -163,6 +166,20 @@ export function callerCapabilities(peer: CallPeer): ClientCapabilities | undefin
   const envelope = peer.extra.mcpReq.envelope as Readonly<Record<string, unknown>> | undefined;
   const stated = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
   return stated ?? peer.session.clientCapabilities();
+}
+
+/** What the client must declare to answer `request`. */
+function requiredCapabilities(request: { method: string; params?: unknown }): ClientCapabilities {
+  switch (request.method) {
+    case 'sampling/createMessage':
+      return { sampling: {} };
+    case 'roots/list':
+      return { roots: {} };
+    default: {
+      const mode = (request.params as { mode?: string } | undefined)?.mode;
+      return { elicitation: mode === 'url' ? { url: {} } : { form: {} } };
+    }
+  }
 }
 
 function missingCapability(caps: ClientCapabilities | undefined, request: { method: string; params?: unknown }): string | undefined {

@@ -9,7 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerEvent, ServerEventBus } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
-import type { RequestExtra, UpstreamSession } from '../gateway/serverRequests.js';
+import { listenRequestContext } from '../gateway/listenResources.js';
+import type { UpstreamSession } from '../gateway/serverRequests.js';
 import type { Principal } from './auth.js';
 
 /** A bus event addressed to the listen streams of one identity (Principal.key). */
@@ -134,7 +135,7 @@ export class ModernListeners {
     const wanted = [...new Set(uris.filter((uri): uri is string => typeof uri === 'string'))].slice(0, MAX_STREAM_RESOURCES);
     await Promise.all(
       wanted.map((uri) =>
-        native.subscribe(uri, streamContext(signal), session, true).catch((err: unknown) => {
+        native.subscribe(uri, listenRequestContext(signal), session, true).catch((err: unknown) => {
           this.#logger.debug({ err, uri }, 'a listen stream asked for a resource it cannot subscribe to');
         }),
       ),
@@ -176,13 +177,4 @@ export class ModernListeners {
     for (const entry of this.#entries.values()) entry.detach();
     this.#entries.clear();
   }
-}
-
-/**
- * The request context a subscription made for a listen stream runs with. The SDK answers the
- * listen request itself, so none of its own exists; a subscription reads only the signal (it
- * reports no progress and asks the client nothing).
- */
-function streamContext(signal: AbortSignal): RequestExtra {
-  return { mcpReq: { signal } } as unknown as RequestExtra;
 }

@@ -35,6 +35,9 @@ import { HttpError, sendJson } from './respond.js';
  * "session" (it has no MCP session); without it the agent is the scope. Only this identity's
  * requests reach the instances of a key; they live until idle past the session timeout.
  */
+/** Requests of 2025-11-25 that 2026-07-28 no longer has. */
+const LEGACY_ONLY_METHODS: ReadonlySet<string> = new Set(['initialize', 'resources/subscribe', 'resources/unsubscribe', 'logging/setLevel', 'ping']);
+
 export const ISOLATION_KEY_META = 'io.agent-mcp-gateway/isolationKey';
 const ISOLATION_KEY = /^[\x21-\x7e]{1,128}$/;
 
@@ -77,7 +80,8 @@ export class ModernMcp {
 
   constructor(options: ModernMcpOptions) {
     this.#options = options;
-    this.#schemas = requestSchemas(options.gateway.mode !== 'meta');
+    // Only the methods of 2026-07-28: the SDK answers the others (initialize, resources/subscribe, ...) 404 / -32601.
+    this.#schemas = new Map([...requestSchemas(options.gateway.mode !== 'meta')].filter(([method]) => !LEGACY_ONLY_METHODS.has(method)));
     this.#bus = new IdentityBus(options.logger);
     this.#listeners = new ModernListeners(options.gateway, this.#bus, options.logger);
     this.#handler = createMcpHandler((ctx) => this.#serverFor(ctx), {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { InputRequiredResult } from '@modelcontextprotocol/server';
 import { ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { protocolError } from '../../protocolError.js';
-import type { ToolAnswer } from '../results.js';
+import type { ToolAnswer } from './toolAnswer.js';
 
 const TOKEN_PREFIX = 'agent-mcp-gateway.input.';
 
@@ -52,9 +52,21 @@ export class InputChannel {
     });
   }
 
-  /** Resolves once at least one question waits. */
+  /** Why the call cannot go on with this caller (it cannot answer what was asked); it fails with it. */
+  #refusal: Error | undefined;
+
+  refuse(err: Error): void {
+    this.#refusal ??= err;
+    this.#wake?.();
+  }
+
+  get refusal(): Error | undefined {
+    return this.#refusal;
+  }
+
+  /** Resolves once at least one question waits, or the caller was refused. */
   waitForQuestions(): Promise<void> {
-    if (this.#questions.length > 0) return Promise.resolve();
+    if (this.#questions.length > 0 || this.#refusal !== undefined) return Promise.resolve();
     return new Promise((resolve) => (this.#wake = resolve));
   }
 
@@ -141,6 +153,11 @@ export class InputBridge {
       round.removeEventListener('abort', onAbort);
     }
     if (!asked) return result;
+    if (channel.refusal !== undefined) {
+      cancel.abort(channel.refusal);
+      result.catch(() => undefined);
+      throw channel.refusal;
+    }
     const questions = channel.take();
     const token = TOKEN_PREFIX + randomUUID();
     const parked: Parked = {

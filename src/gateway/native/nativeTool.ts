@@ -3,7 +3,7 @@ import type { Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { CallDeadline, callTimeoutMs } from '../operations/deadline.js';
 import { callDownstreamTool } from '../operations/executeTool.js';
-import type { ToolAnswer } from '../results.js';
+import type { ToolAnswer } from '../calls/toolAnswer.js';
 import type { Target } from './visible.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { InputRequiredResult, Tool } from '@modelcontextprotocol/server';
 import { isInputRequiredResult } from '../../downstream/connection.js';
 import type { ForwardedEnvelope } from '../calls/envelope.js';
-import type { ToolAnswer } from '../results.js';
+import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';

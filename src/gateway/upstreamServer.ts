@@ -14,9 +14,19 @@ import {
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/core';
 import { Server, ProtocolErrorCode } from '@modelcontextprotocol/server';
-import type { HandlerResultTypeMap, RequestMethod, RequestTypeMap, ServerCapabilities, ServerContext, ServerRequest, Transport } from '@modelcontextprotocol/server';
+import type {
+  HandlerResultTypeMap,
+  RequestMethod,
+  RequestTypeMap,
+  ServerCapabilities,
+  ServerContext,
+  ServerRequest,
+  Tool,
+  Transport,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { protocolError } from '../protocolError.js';
+import { HEADER_MISMATCH, paramHeaderProblem } from './paramHeaders.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
@@ -147,8 +157,9 @@ export function createUpstreamServer(
   ): void => server.setRequestHandler(method, handler);
   // A 2026 list is in a stable order (the spec asks it of cacheable lists); a 2025 one as it always was.
   const ordered = <T>(items: readonly T[], sort: (items: readonly T[]) => T[]): T[] => (modern ? sort(items) : [...items]);
+  const offeredTools = async (): Promise<readonly Tool[]> => (native ? gateway.native.tools(session) : gateway.listTools());
   handle('tools/list', async () => ({
-    tools: native ? ordered(await gateway.native.tools(session), byName) : gateway.listTools(),
+    tools: native ? ordered(await offeredTools(), byName) : gateway.listTools(),
   }));
   if (native) {
     const surface = gateway.native;
@@ -179,7 +190,15 @@ export function createUpstreamServer(
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle('tools/call', (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
+  handle('tools/call', async (request, ctx) => {
+    const headers = ctx.http?.req?.headers;
+    if (modern && headers !== undefined) {
+      const tool = (await offeredTools()).find((t) => t.name === request.params.name);
+      const problem = paramHeaderProblem(tool, request.params.arguments, headers);
+      if (problem !== undefined) throw protocolError(HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${problem}`);
+    }
+    return gateway.callTool(request.params.name, request.params.arguments, ctx, session);
+  });
   const detach = gateway.attachSession(session);
   const schemas = requestSchemas(native);
   const connect = async (transport: Transport): Promise<void> => {

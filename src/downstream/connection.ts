@@ -27,7 +27,7 @@ import { errorMessage } from '../values.js';
 import { abortError, clampTimer, isAbortError, raceAbort } from './abort.js';
 import { CallTracker } from './callTracker.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
-import { isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js';
+import { isCallersOwnError, isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js';
 import { isSessionExpired } from './httpSession.js';
 import type { ProtocolEra } from './negotiation.js';
 import { SupervisedClient } from './supervisedClient.js';
@@ -339,6 +339,7 @@ export class DownstreamConnection {
     if (err instanceof GatewayError) return err;
     if (core.state === 'closed') return core.closedError();
     const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
+    if (isCallersOwnError(err)) return err;
     if (err instanceof ProtocolError || err instanceof SdkError) {
       if (!(err instanceof SdkError && err.code === SdkErrorCode.ConnectionClosed)) return mapMcpError(err, this.name, tool);
       if (core.resultTooLarge === undefined) return core.unavailableError(err, tool);

@@ -4,6 +4,9 @@
 // credentials.
 
 import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError, SseError } from '@modelcontextprotocol/client';
+
+/** MissingRequiredClientCapabilityError's code (2026-07-28). */
+const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
 import type { ServerSpec } from '../config/types.js';
 import { GatewayError, JSON_RPC_LEGACY_RESOURCE_NOT_FOUND } from '../errors.js';
 import { redactUrl } from '../redact.js';
@@ -30,6 +33,18 @@ export function mapMcpError(err: ProtocolError | SdkError, server: string, tool?
     return new GatewayError('INVALID_ARGUMENT', `Server '${server}' rejected the arguments: ${err.message}`, details, { cause: err });
   }
   return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' returned an error: ${err.message}`, details, { cause: err });
+}
+
+/**
+ * An error that is about the caller's own request, not about the server: the caller lacks a
+ * capability the server requires (-32021), or its retry's requestState failed the server's
+ * integrity check. It goes back to the caller as the same JSON-RPC error.
+ */
+export function isCallersOwnError(err: unknown): err is ProtocolError {
+  if (!(err instanceof ProtocolError)) return false;
+  if (err.code === MISSING_REQUIRED_CLIENT_CAPABILITY) return true;
+  const reason = (err.data as { reason?: unknown } | undefined)?.reason;
+  return err.code === ProtocolErrorCode.InvalidParams && reason === 'invalid_request_state';
 }
 
 /** A server's answer to tools/call meaning it has no such tool. */

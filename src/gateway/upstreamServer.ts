@@ -26,7 +26,6 @@ import type {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { protocolError } from '../protocolError.js';
-import { HEADER_MISMATCH, paramHeaderProblem } from './paramHeaders.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
@@ -157,9 +156,8 @@ export function createUpstreamServer(
   ): void => server.setRequestHandler(method, handler);
   // A 2026 list is in a stable order (the spec asks it of cacheable lists); a 2025 one as it always was.
   const ordered = <T>(items: readonly T[], sort: (items: readonly T[]) => T[]): T[] => (modern ? sort(items) : [...items]);
-  const offeredTools = async (): Promise<readonly Tool[]> => (native ? gateway.native.tools(session) : gateway.listTools());
   handle('tools/list', async () => ({
-    tools: native ? ordered(await offeredTools(), byName) : gateway.listTools(),
+    tools: native ? ordered(await gateway.native.tools(session), byName) : gateway.listTools(),
   }));
   if (native) {
     const surface = gateway.native;
@@ -190,15 +188,7 @@ export function createUpstreamServer(
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle('tools/call', async (request, ctx) => {
-    const headers = ctx.http?.req?.headers;
-    if (modern && headers !== undefined) {
-      const tool = (await offeredTools()).find((t) => t.name === request.params.name);
-      const problem = paramHeaderProblem(tool, request.params.arguments, headers);
-      if (problem !== undefined) throw protocolError(HEADER_MISMATCH, `Bad Request: the request headers and body disagree: ${problem}`);
-    }
-    return gateway.callTool(request.params.name, request.params.arguments, ctx, session);
-  });
+  handle('tools/call', (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
   const detach = gateway.attachSession(session);
   const schemas = requestSchemas(native);
   const connect = async (transport: Transport): Promise<void> => {
@@ -206,4 +196,9 @@ export function createUpstreamServer(
     refuseInvalidParams(transport, schemas);
   };
   return { server, session, detach, connect };
+}
+
+/** The tools a session is offered (tools/list's answer, before any ordering). */
+export async function offeredTools(gateway: Gateway, session: UpstreamSession): Promise<readonly Tool[]> {
+  return gateway.mode !== 'meta' ? gateway.native.tools(session) : gateway.listTools();
 }

@@ -25,7 +25,8 @@ import type { Gateway } from '../gateway/gateway.js';
 import { isPlainObject } from '../values.js';
 import type { InstanceScope } from '../gateway/serverRequests.js';
 import { invalidParamsMessage } from '../gateway/invalidParams.js';
-import { createUpstreamServer, requestSchemas } from '../gateway/upstreamServer.js';
+import { HEADER_MISMATCH, paramHeaderProblem } from '../gateway/paramHeaders.js';
+import { createUpstreamServer, offeredTools, requestSchemas } from '../gateway/upstreamServer.js';
 import type { Principal } from './auth.js';
 import { IdentityBus, ModernListeners, type ListenFilter } from './modernListeners.js';
 import { HttpError, sendJson } from './respond.js';
@@ -54,7 +55,21 @@ interface ModernRequest {
   readonly listen: { readonly filter: ListenFilter | undefined } | undefined;
   /** Aborted when the response closes (a listen stream: when the client leaves). */
   readonly closed: AbortSignal;
-  refusal?: HttpError;
+  /** A tools/call: its id, tool and arguments, for the Mcp-Param-* header check. */
+  readonly toolCall: ToolCallBody | undefined;
+  refusal?: HttpError | JsonRpcRefusal;
+}
+
+interface ToolCallBody {
+  readonly id: string | number;
+  readonly name: string;
+  readonly args: unknown;
+}
+
+/** A request refused with a JSON-RPC error and an HTTP status of its own (SEP-2243: 400). */
+interface JsonRpcRefusal {
+  readonly status: number;
+  readonly body: { jsonrpc: '2.0'; id: string | number; error: { code: number; message: string } };
 }
 
 /** Runs `undo` once the request's response has closed (at once if it has). */
@@ -137,7 +152,15 @@ export class ModernMcp {
     }
     const closed = new AbortController();
     res.once('close', () => closed.abort());
-    const request: ModernRequest = { principal, res, instanceScope, chargeCall, listen: listenFilter(parsedBody), closed: closed.signal };
+    const request: ModernRequest = {
+      principal,
+      res,
+      instanceScope,
+      chargeCall,
+      listen: listenFilter(parsedBody),
+      closed: closed.signal,
+      toolCall: toolCallOf(parsedBody),
+    };
     (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoOf(principal);
     await this.#requests.run(request, () => this.#bus.run(principal.key, () => this.#node(req, res, parsedBody)));
   }
@@ -159,20 +182,8 @@ export class ModernMcp {
   async #serverFor(ctx: McpRequestContext): Promise<Server> {
     const request = this.#requests.getStore();
     if (!request) throw new Error('a modern /mcp request outside its handling');
-    if (request.chargeCall) {
-      try {
-        await request.chargeCall();
-      } catch (err) {
-        if (err instanceof HttpError) request.refusal = err;
-        throw err;
-      }
-    }
-    if (request.listen) {
-      // Before the SDK subscribes the stream to the bus: the lists it will be told about are the ones shown now.
-      whenClosed(request, await this.#listeners.open(request.principal, request.listen.filter, request.closed));
-    }
     const boundAgent = ctx.authInfo?.extra?.['boundAgent'];
-    const { server, detach } = createUpstreamServer(this.#options.gateway, {
+    const { server, session, detach } = createUpstreamServer(this.#options.gateway, {
       era: 'modern',
       ...(typeof boundAgent === 'string' ? { boundAgent } : {}),
       ...(request.instanceScope !== undefined ? { instanceScope: request.instanceScope } : {}),
@@ -183,11 +194,43 @@ export class ModernMcp {
       detached = true;
       detach();
     };
-    // A listen request's instance only tells the SDK its capabilities: the listener session hears the changes.
-    if (request.listen) once();
     whenClosed(request, once);
     // The SDK closes the instance when the exchange ends, which may be before the response closes.
     server.onclose = once;
+    try {
+      // The Mcp-Param-* headers name arguments of the tool as this caller was offered it; checked
+      // before the call counts, as the fixed routing headers are.
+      const call = request.toolCall;
+      const headers = ctx.requestInfo?.headers;
+      if (call !== undefined && headers !== undefined) {
+        const tool = (await offeredTools(this.#options.gateway, session)).find((t) => t.name === call.name);
+        const problem = paramHeaderProblem(tool, call.args, headers);
+        if (problem !== undefined) {
+          request.refusal = {
+            status: 400,
+            body: { jsonrpc: '2.0', id: call.id, error: { code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${problem}` } },
+          };
+          throw new Error(problem);
+        }
+      }
+      if (request.chargeCall) {
+        try {
+          await request.chargeCall();
+        } catch (err) {
+          if (err instanceof HttpError) request.refusal = err;
+          throw err;
+        }
+      }
+      if (request.listen) {
+        // A listen request's instance only tells the SDK its capabilities: the listener session hears the changes.
+        once();
+        // Before the SDK subscribes the stream to the bus: the lists it will be told about are the ones shown now.
+        whenClosed(request, await this.#listeners.open(request.principal, request.listen.filter, request.closed));
+      }
+    } catch (err) {
+      once();
+      throw err;
+    }
     return server;
   }
 
@@ -244,9 +287,18 @@ function listenFilter(body: unknown): { filter: ListenFilter | undefined } | und
 }
 
 /** As sendError answers it; the limiter's RateLimit-* and Retry-After headers are already on `res`. */
-function refusalResponse(err: HttpError, res: ServerResponse): Response {
+function refusalResponse(err: HttpError | JsonRpcRefusal, res: ServerResponse): Response {
   const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8' });
+  if (!(err instanceof HttpError)) return new Response(JSON.stringify(err.body), { status: err.status, headers });
   for (const [name, value] of Object.entries(err.headers)) headers.set(name, typeof value === 'string' ? value : value.join(', '));
   if (err.status === 429 && !headers.has('Retry-After') && !res.hasHeader('Retry-After')) headers.set('Retry-After', '5');
   return new Response(JSON.stringify({ error: err.message, code: err.code }), { status: err.status, headers });
+}
+
+function toolCallOf(body: unknown): ToolCallBody | undefined {
+  if (!isPlainObject(body) || body['method'] !== 'tools/call' || !isPlainObject(body['params'])) return undefined;
+  const id = body['id'];
+  const name = body['params']['name'];
+  if ((typeof id !== 'string' && typeof id !== 'number') || typeof name !== 'string') return undefined;
+  return { id, name, args: body['params']['arguments'] };
 }

@@ -9,7 +9,7 @@ import type { DownstreamPool } from '../../downstream/pool.js';
 import { CODE_MEANINGS, GatewayError } from '../../errors.js';
 import { resolveIdentity } from '../../policy/identity.js';
 import type { IdentitySource } from '../../policy/types.js';
-import { protocolError } from '../../protocolError.js';
+import { asForeignProtocolError, protocolError } from '../../protocolError.js';
 import { asArgs, type Args } from '../arguments.js';
 import type { AuditNote, CallSettings, OperationContext, ProgressSink, Snapshot } from '../context.js';
 import { argumentDepthProblem, nameProblem } from '../inputBounds.js';
@@ -128,8 +128,9 @@ export class CallPipeline {
       const value = await operation(ctx, args);
       outcome = { kind: 'value', value, agent: agentId, decision: 'ALLOW' };
     } catch (err) {
-      if (err instanceof ProtocolError) {
-        outcome = { kind: 'protocol', error: err, agent: agentId, decision: decisionOf(failure) };
+      const foreign = asForeignProtocolError(err);
+      if (err instanceof ProtocolError || foreign !== undefined) {
+        outcome = { kind: 'protocol', error: foreign ?? (err as ProtocolError), agent: agentId, decision: decisionOf(failure) };
       } else if (request.signal.aborted) {
         // The caller cancelled: the SDK sends no response, so there is nothing to shape.
         outcome = { kind: 'cancelled', reason: err, agent: agentId, decision: 'ERROR' };

@@ -1,5 +1,6 @@
 import type {
   CompleteRequest,
+  InputRequiredResult,
   CompleteResult,
   GetPromptResult,
   Prompt,
@@ -16,6 +17,7 @@ import { protocolError } from '../../protocolError.js';
 import type { CallOutcome, CallRequest, Operation } from '../calls/request.js';
 import type { OperationContext, Snapshot } from '../context.js';
 import { authorizeResource, authorizeServer, canonicalUri } from '../operations/access.js';
+import { isInputRequiredResult } from '../../downstream/connection.js';
 import { connectionFor } from '../operations/lease.js';
 import { downstreamRequest } from '../operations/downstreamRequest.js';
 import { getPromptOn, promptArguments } from '../operations/getPrompt.js';
@@ -196,17 +198,18 @@ export class NativeSurface {
     return toolResult(await this.#host.run(request, operation));
   }
 
-  async readResource(uri: string, extra: RequestExtra, session: UpstreamSession): Promise<ReadResourceResult> {
+  async readResource(uri: string, extra: RequestExtra, session: UpstreamSession): Promise<ReadResourceResult | InputRequiredResult> {
     const target = fromGatewayUri(uri);
     const outcome = await this.#host.run(nativeRequest('resources/read', NO_ARGS, extra, session), async (ctx) => {
       if (!target) throw resourceNotFound(uri);
       return readResourceOn(ctx, target.server, target.uri);
     });
     const result = protocolValue(outcome, { resource: uri });
+    if (isInputRequiredResult(result)) return result;
     return { contents: result.contents.map((resource) => ({ ...resource, uri: toGatewayUri(target!.server, resource.uri) })) };
   }
 
-  async getPrompt(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<GetPromptResult> {
+  async getPrompt(name: string, rawArgs: unknown, extra: RequestExtra, session: UpstreamSession): Promise<GetPromptResult | InputRequiredResult> {
     const outcome = await this.#host.run(nativeRequest('prompts/get', NO_ARGS, extra, session), async (ctx) => {
       const target = (await visiblePrompts({ ...this.#visibility(), snapshot: ctx.snapshot }, ctx.agentId)).targets.get(name);
       if (!target) throw new GatewayError('PROMPT_NOT_FOUND', `Unknown prompt: ${name}`);

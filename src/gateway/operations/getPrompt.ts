@@ -1,4 +1,6 @@
-import type { CallToolResult, GetPromptResult } from '@modelcontextprotocol/server';
+import type { InputRequiredResult, GetPromptResult } from '@modelcontextprotocol/server';
+import { isInputRequiredResult } from '../../downstream/connection.js';
+import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { GetPromptResultSchema } from '@modelcontextprotocol/core';
 import { GatewayError } from '../../errors.js';
 import { invalid, optionalObject, optionalString, requiredString, type Args } from '../arguments.js';
@@ -6,14 +8,17 @@ import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { authorizePrompt, authorizeServer } from './access.js';
 import { connectionFor } from './lease.js';
-import { downstreamRequest } from './downstreamRequest.js';
+import { downstreamRequestAsking } from './downstreamRequest.js';
 
 /** The get_prompt meta-tool: `server`, `prompt` (the server's own name) and string `arguments`; without `prompt`, the agent's prompts there. */
-export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<ToolAnswer> {
   return async (ctx, args) => {
     const server = requiredString(args, 'server', 'a server name from list_servers');
     const prompt = optionalString(args, 'prompt');
-    if (prompt !== undefined && prompt !== '') return jsonResult(await getPromptOn(ctx, server, prompt, promptArguments(args, 'arguments')));
+    if (prompt !== undefined && prompt !== '') {
+      const result = await getPromptOn(ctx, server, prompt, promptArguments(args, 'arguments'));
+      return isInputRequiredResult(result) ? result : jsonResult(result);
+    }
     authorizeServer(ctx, server);
     const connection = connectionFor(ctx, server);
     const release = ctx.trackCall(server);
@@ -35,11 +40,16 @@ export function promptArguments(args: Args, field: string): Record<string, strin
 }
 
 /** The prompt under the policy: its description and messages. */
-export async function getPromptOn(ctx: OperationContext, server: string, prompt: string, promptArgs: Record<string, string>): Promise<GetPromptResult> {
+export async function getPromptOn(
+  ctx: OperationContext,
+  server: string,
+  prompt: string,
+  promptArgs: Record<string, string>,
+): Promise<GetPromptResult | InputRequiredResult> {
   const spec = authorizeServer(ctx, server);
   authorizePrompt(ctx, server, prompt);
   const connection = connectionFor(ctx, server);
-  return downstreamRequest(
+  return downstreamRequestAsking(
     ctx,
     connection,
     spec,

@@ -1,4 +1,6 @@
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/server';
+import type { InputRequiredResult, ReadResourceResult } from '@modelcontextprotocol/server';
+import { isInputRequiredResult } from '../../downstream/connection.js';
+import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { ReadResourceResultSchema } from '@modelcontextprotocol/core';
 import { GatewayError } from '../../errors.js';
 import { optionalString, requiredString, type Args } from '../arguments.js';
@@ -6,16 +8,17 @@ import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { authorizeResource, authorizeServer } from './access.js';
 import { connectionFor } from './lease.js';
-import { downstreamRequest } from './downstreamRequest.js';
+import { downstreamRequestAsking } from './downstreamRequest.js';
 
 /** The read_resource meta-tool: `server` and the server's own `uri`; without `uri`, what the agent may read there. */
-export function readResourceOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<CallToolResult> {
+export function readResourceOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<ToolAnswer> {
   return async (ctx, args) => {
     const server = requiredString(args, 'server', 'a server name from list_servers');
     const uri = optionalString(args, 'uri');
     if (uri !== undefined && uri !== '') {
       // The contents as embedded resources, with the server's own URIs.
       const result = await readResourceOn(ctx, server, uri);
+      if (isInputRequiredResult(result)) return result;
       return { content: result.contents.map((resource) => ({ type: 'resource' as const, resource })) };
     }
     authorizeServer(ctx, server);
@@ -36,12 +39,12 @@ export function readResourceOperation(catalog: OfferLists): (ctx: OperationConte
 }
 
 /** Reads under the policy, asking the server for the canonical URI that was decided on. */
-export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<ReadResourceResult> {
+export async function readResourceOn(ctx: OperationContext, server: string, uri: string): Promise<ReadResourceResult | InputRequiredResult> {
   const spec = authorizeServer(ctx, server);
   const canonical = authorizeResource(ctx, server, uri);
   const connection = connectionFor(ctx, server);
   const request = { method: 'resources/read', params: { uri: canonical } };
-  return downstreamRequest(
+  return downstreamRequestAsking(
     ctx,
     connection,
     spec,

@@ -193,7 +193,7 @@ export class DownstreamConnection {
   ): Promise<z.infer<T> | InputRequiredResult> {
     return this.#guard(undefined, opts.signal, () =>
       this.#withSession(opts.signal, async (client) => {
-        const params = withMeta(request.params, opts.meta, client.getProtocolEra());
+        const params = withMeta(request.params, opts.meta, client.getProtocolEra(), this.#core.logLevel());
         const result = (await client.request(params === undefined ? { method: request.method } : { method: request.method, params }, schema, {
           ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
           timeout: clampTimer(opts.timeoutMs ?? this.#core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS),

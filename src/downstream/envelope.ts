@@ -4,6 +4,7 @@
 // Coming back: the downstream's own identity and cache hints, which describe the gateway's
 // link to it, not what the gateway tells its clients.
 
+import { LOG_LEVEL_META_KEY, type LoggingLevel } from '@modelcontextprotocol/client';
 import type { ProtocolEra } from './negotiation.js';
 import { isPlainObject } from '../values.js';
 
@@ -31,10 +32,13 @@ export function withMeta(
   params: Record<string, unknown> | undefined,
   meta: Readonly<Record<string, unknown>> | undefined,
   era: ProtocolEra | undefined,
+  logLevel?: LoggingLevel,
 ): Record<string, unknown> | undefined {
-  if (meta === undefined) return params;
+  // logging/setLevel is gone from 2026-07-28: the level rides in each request instead.
+  const level = era === 'modern' && logLevel !== undefined ? { [LOG_LEVEL_META_KEY]: logLevel } : undefined;
+  if (meta === undefined && level === undefined) return params;
   const own = isPlainObject(params?.['_meta']) ? params['_meta'] : {};
-  return { ...params, _meta: { ...own, ...outgoingMeta(meta, era) } };
+  return { ...params, _meta: { ...own, ...(meta === undefined ? {} : outgoingMeta(meta, era)), ...level } };
 }
 
 /**

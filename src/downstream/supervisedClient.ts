@@ -93,6 +93,9 @@ export class SupervisedClient implements CallContext {
     return this.state === 'failed' ? this.supervision.retryAt() : undefined;
   }
 
+  /** The level the gateway's clients asked for (CallContext). */
+  readonly logLevel = (): LoggingLevel | undefined => this.opts.logLevel?.();
+
   syncLogLevel(): void {
     const client = this.client;
     const level = this.opts.logLevel?.();

@@ -1,7 +1,7 @@
 // tools/call on a ready client, with its deadline: the idle timeout (restarted by progress)
 // and the hard maximum, both reported as TIMEOUT, both cancelling the call downstream. An
 // input_required answer (2026) is a result like any other: it goes back to the caller.
-import type { Client, CallToolResult, InputRequiredResult } from '@modelcontextprotocol/client';
+import type { Client, CallToolResult, InputRequiredResult, LoggingLevel } from '@modelcontextprotocol/client';
 import { stripEnvelope, withMeta } from './envelope.js';
 import { GatewayError } from '../errors.js';
 import { clampTimer, TotalTimeoutReason } from './abort.js';
@@ -55,14 +55,22 @@ export interface CallContext {
   readonly failOnClose: Set<(reason: unknown) => void>;
   /** The server answered on `client`. */
   readonly succeeded: (client: Client) => void;
+  /** The log level the gateway's clients asked for; a 2026 server is told it in each request's `_meta`. */
+  readonly logLevel: () => LoggingLevel | undefined;
 }
 
 /** The tools/call params: the call, the caller's envelope, and the retry fields of an input_required round. */
-function callParams(client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Record<string, unknown> {
+function callParams(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> | undefined,
+  opts: CallOptions,
+  logLevel: LoggingLevel | undefined,
+): Record<string, unknown> {
   const params: Record<string, unknown> = { name, arguments: args ?? {} };
   if (opts.inputResponses !== undefined) params['inputResponses'] = opts.inputResponses;
   if (opts.requestState !== undefined) params['requestState'] = opts.requestState;
-  return withMeta(params, opts.meta, client.getProtocolEra()) ?? params;
+  return withMeta(params, opts.meta, client.getProtocolEra(), logLevel) ?? params;
 }
 
 export function requestCall(ctx: CallContext, client: Client, name: string, args: Record<string, unknown> | undefined, opts: CallOptions): Promise<ToolCallResult> {
@@ -86,7 +94,7 @@ async function requestCallPlain(
   opts: CallOptions,
 ): Promise<ToolCallResult> {
   const request = client.request(
-    { method: 'tools/call', params: callParams(client, name, args, opts) },
+    { method: 'tools/call', params: callParams(client, name, args, opts, ctx.logLevel()) },
     {
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       timeout: clampTimer(opts.timeoutMs),
@@ -133,7 +141,7 @@ async function requestCallBounded(
   const hardLimit = ctx.clock.setTimeout(() => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)), clampTimer(opts.maxTotalTimeoutMs));
   try {
     const result: ToolCallResult = await client.request(
-      { method: 'tools/call', params: callParams(client, name, args, opts) },
+      { method: 'tools/call', params: callParams(client, name, args, opts, ctx.logLevel()) },
       {
         signal: call.signal,
         allowInputRequired: true,

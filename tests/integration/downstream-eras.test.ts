@@ -9,7 +9,6 @@ import * as z from 'zod';
 import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../../src/config/types.js';
 import { isInputRequiredResult, type DownstreamConnection } from '../../src/downstream/connection.js';
-import { GatewayError } from '../../src/errors.js';
 import { eraFixture, startHttpFixture, TRACE_META, type HttpFixture } from '../fixtures/era/eraHarness.js';
 import { closeTracked, connection, expectGatewayError, expectNoLeftovers, MARKER, MARKER_NAME, rejection, stdioSpec, textOf } from '../helpers/downstream.js';
 import { waitFor } from '../helpers/processes.js';
@@ -184,7 +183,8 @@ describe('pass-through of the envelope', () => {
     expect(isInputRequiredResult(await c.callTool('deploy', {}, { ...CALL, onprogress: () => {} }))).toBe(true);
 
     const tampered = await rejection(c.callTool('deploy', {}, { ...CALL, inputResponses: answers, requestState: `${asked.requestState!}x` }));
-    expect(expectGatewayError(tampered, 'INVALID_ARGUMENT').message).toContain('Invalid or expired requestState');
+    // About the caller's own request: passed on as the server's JSON-RPC error, not made a GatewayError.
+    expect(tampered).toMatchObject({ code: -32602, message: 'Invalid or expired requestState', data: { reason: 'invalid_request_state' } });
   });
 
   it('returns input_required from resources/read when asked to, and the retry completes', async () => {
@@ -206,9 +206,9 @@ describe('pass-through of the envelope', () => {
     const meta = { [CLIENT_CAPABILITIES_META_KEY]: { sampling: {} }, ...TRACE_META };
     const theirs = JSON.parse(textOf(await c.callTool('whoami', {}, { ...CALL, meta }))) as unknown;
     expect(theirs).toEqual({ capabilities: { sampling: {} }, trace: TRACE_META });
-    // A caller that cannot elicit: the server refuses to ask it.
+    // A caller that cannot elicit: the server refuses to ask it, and says so to the caller (-32021).
     const refused = await rejection(c.callTool('deploy', {}, { ...CALL, meta: { [CLIENT_CAPABILITIES_META_KEY]: {} } }));
-    expect(refused).toBeInstanceOf(GatewayError);
+    expect(refused).toMatchObject({ code: -32021 });
   });
 
   it('returns request results without the server’s serverInfo and cache hints', async () => {

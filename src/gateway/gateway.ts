@@ -10,6 +10,8 @@ import { resolveIdentity } from '../policy/identity.js';
 import { isModernRequest } from './calls/envelope.js';
 import { InputBridge } from './calls/inputBridge.js';
 import { CallPipeline } from './calls/pipeline.js';
+import { TaskRelay } from './taskRelay.js';
+import { TaskTable } from './calls/taskTable.js';
 import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
 import type { Snapshot } from './context.js';
 import { openDownstreams } from './downstreams.js';
@@ -51,6 +53,8 @@ export class Gateway {
   readonly #operations: ReadonlyMap<string, Operation<ToolAnswer>>;
   readonly #calls: CallPipeline;
   readonly #inputs = new InputBridge(CLIENT_REQUEST_TIMEOUT_MS);
+  readonly #taskTable = new TaskTable();
+  readonly #tasks = new TaskRelay(this.#taskTable, (request, operation) => this.#calls.run(request, operation));
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
   readonly #reloads: ReloadCoordinator;
@@ -136,6 +140,7 @@ export class Gateway {
         },
         pool: this.#pool,
         instances: this.#instances,
+        tasks: this.#taskTable,
       },
       this.#router,
       this.#metrics,
@@ -225,6 +230,11 @@ export class Gateway {
 
   get mode(): GatewayMode {
     return this.#mode;
+  }
+
+  /** tasks/get, tasks/update and tasks/cancel of the tasks downstream servers created (2026 clients). */
+  get tasks(): TaskRelay {
+    return this.#tasks;
   }
 
   /** Downstream tools, resources and prompts offered directly (modes native and both). */

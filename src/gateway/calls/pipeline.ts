@@ -18,6 +18,7 @@ import { forwardedEnvelope } from './envelope.js';
 import type { CallPeer, ServerRequestRouter } from '../serverRequests.js';
 import type { CallEvent } from '../options.js';
 import type { CallOutcome, CallRequest, Operation } from './request.js';
+import { TaskTable } from './taskTable.js';
 
 export interface PipelineOptions extends CallSettings {
   /** `--agent`: every call acts as this agent. */
@@ -37,6 +38,8 @@ export interface PipelineHost {
   readonly snapshot: Snapshot;
   readonly pool: DownstreamPool;
   readonly instances: InstanceRegistry;
+  /** The tasks handed out (tasks extension); default a table of the pipeline's own. */
+  readonly tasks?: TaskTable;
 }
 
 /** The metrics entry of every call to a tool the gateway does not offer. */
@@ -52,10 +55,12 @@ export class CallPipeline {
   readonly #router: ServerRequestRouter;
   readonly #metrics: CallMetrics;
   readonly #logger: Logger;
+  readonly #tasks: TaskTable;
 
   constructor(options: PipelineOptions, host: PipelineHost, router: ServerRequestRouter, metrics: CallMetrics, logger: Logger) {
     this.#options = options;
     this.#host = host;
+    this.#tasks = host.tasks ?? new TaskTable();
     this.#router = router;
     this.#metrics = metrics;
     this.#logger = logger;
@@ -124,6 +129,7 @@ export class CallPipeline {
         logger: this.#logger,
         note,
         trackCall: (server) => this.#router.track(server, peer),
+        tasks: { table: this.#tasks, owner: caller.boundAgent ?? '' },
       };
       const value = await operation(ctx, args);
       outcome = { kind: 'value', value, agent: agentId, decision: 'ALLOW' };

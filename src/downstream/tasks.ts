@@ -47,7 +47,11 @@ export function interceptTaskResults(transport: Transport, generation: number): 
   const calls = new Set<string | number>();
   const send = transport.send.bind(transport);
   transport.send = (message, options) => {
-    if ('method' in message && message.method === 'tools/call' && 'id' in message && message.id !== undefined) calls.add(message.id);
+    if ('method' in message) {
+      if (message.method === 'tools/call' && 'id' in message && message.id !== undefined) calls.add(message.id);
+      // A call given up (cancelled, timed out) gets no answer: its id would stay for ever.
+      else if (message.method === 'notifications/cancelled') calls.delete(message.params?.['requestId'] as string | number);
+    }
     return send(message, options);
   };
   const deliver = transport.onmessage;

@@ -161,6 +161,36 @@ describe('stdio, meta mode: tasks through execute_tool', () => {
   });
 });
 
+describe('stdio, what has no task', () => {
+  it('a 2025 client is never offered one, even declaring the extension; tasks/result and tasks/list do not exist in 2026', async () => {
+    const dir = makeTmpDir('amg-tasks-');
+    writeJson(join(dir, 'mcp.json'), { mcpServers: SERVERS });
+    writeJson(join(dir, 'rules.json'), RULES);
+    const legacy = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', join(dir, 'mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', 'off'], {
+      env: ENV,
+      cwd: dir,
+    });
+    peers.push(legacy);
+    const init = await legacy.request('initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: { extensions: { [TASKS]: {} } },
+      clientInfo: { name: 'tasks-test-2025', version: '1.0.0' },
+    });
+    expect(init.error).toBeUndefined();
+    legacy.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const plain = await legacy.request(
+      'tools/call',
+      { name: 'execute_tool', arguments: { agent_id: 'a', server: 'alpha', tool: 'slow_job', args: { ms: 10 } } },
+      TIMEOUT_MS,
+    );
+    expect(plain.result).toMatchObject({ content: [{ type: 'text', text: 'slept 10ms' }] });
+    expect(plain.result).not.toHaveProperty('taskId');
+
+    const { send } = startStdio([]);
+    for (const method of ['tasks/result', 'tasks/list']) expect((await send(method, { taskId: 'alpha/1.task-1' })).error?.code, method).toBe(-32601);
+  });
+});
+
 describe('stdio, native mode', () => {
   it('hands out and serves tasks of a native tool', async () => {
     const { send } = startStdio(['--mode', 'native', '--agent', 'a']);

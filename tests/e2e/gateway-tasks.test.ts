@@ -6,6 +6,7 @@
 // whatever its shape; a client without the extension gets plain results. Over /mcp, another
 // agent (its own token) cannot see, update or cancel the first agent's task.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraFixture } from '../fixtures/era/eraHarness.js';
@@ -70,12 +71,12 @@ afterAll(async () => {
 });
 guardAgainstLeaks(MARKER, { close: closeAll, what: 'gateway or v2-tasks servers left behind' });
 
-function startStdio(extraArgs: string[]): { send: Send; auditPath: string } {
+function startStdio(extraArgs: string[], servers: object = SERVERS): { send: Send; auditPath: string } {
   const dir = makeTmpDir('amg-tasks-');
   const mcp = join(dir, '.mcp.json');
   const rules = join(dir, '.mcp-gateway-rules.json');
   const auditPath = join(dir, 'audit.jsonl');
-  writeJson(mcp, { mcpServers: SERVERS });
+  writeJson(mcp, { mcpServers: servers });
   writeJson(rules, RULES);
   const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', mcp, '--rules', rules, '--audit-log', auditPath, ...extraArgs], { env: ENV, cwd: dir });
   peers.push(peer);
@@ -188,6 +189,34 @@ describe('stdio, what has no task', () => {
 
     const { send } = startStdio([]);
     for (const method of ['tasks/result', 'tasks/list']) expect((await send(method, { taskId: 'alpha/1.task-1' })).error?.code, method).toBe(-32601);
+  });
+});
+
+describe('stdio, a restarted server', () => {
+  it('takes its tasks with it: the old id is -32602, not the new process task-1', async () => {
+    const startLog = join(makeTmpDir('amg-tasks-log-'), 'starts.log');
+    const { send } = startStdio([], { alpha: { ...TASK_SERVER, env: { ERA_START_LOG: startLog } } });
+    const call = () => send('tools/call', { name: 'execute_tool', arguments: { agent_id: 'a', server: 'alpha', tool: 'slow_job', args: { ms: 600_000 } } });
+    const before = (await call()).result?.['taskId'] as string;
+    expect(before).toMatch(/^alpha\/\d+\.task-1$/);
+    const pid = Number(readFileSync(startLog, 'utf8').trim().split(/\s+/).pop());
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => (await send('tasks/get', { taskId: before })).error?.code === -32602, { timeoutMs: TIMEOUT_MS });
+
+    // The call starts the server again, whose first task is task-1 again, under another name.
+    let after: string | undefined;
+    await waitFor(
+      async () => {
+        after = (await call()).result?.['taskId'] as string | undefined;
+        return after !== undefined;
+      },
+      { timeoutMs: TIMEOUT_MS, intervalMs: 200 },
+    );
+    expect(after).toMatch(/^alpha\/\d+\.task-1$/);
+    expect(after).not.toBe(before);
+    expect((await send('tasks/get', { taskId: after! })).result?.['status']).toBe('working');
+    expect((await send('tasks/get', { taskId: before })).error).toEqual({ code: -32602, message: 'Unknown taskId' });
+    await send('tasks/cancel', { taskId: after! });
   });
 });
 

@@ -4,7 +4,7 @@
 // task was created by and under the policy in force now (the agent must still be allowed the
 // server and the tool).
 
-import { CLIENT_CAPABILITIES_META_KEY, ProtocolErrorCode, type CallToolResult, type Result } from '@modelcontextprotocol/server';
+import { CLIENT_CAPABILITIES_META_KEY, ProtocolError, ProtocolErrorCode, type CallToolResult, type Result } from '@modelcontextprotocol/server';
 import { DetailedTaskSchema, TASKS_EXTENSION, TaskAckSchema, serverErrorOf, type TaskCreated } from '../../downstream/tasks.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { protocolError } from '../../protocolError.js';
@@ -43,19 +43,24 @@ export function unknownTask(): Error {
   return protocolError(ProtocolErrorCode.InvalidParams, 'Unknown taskId');
 }
 
+function isCurrent(entry: TaskEntry): boolean {
+  return entry.connection.state === 'ready' && entry.connection.generation === entry.generation;
+}
+
 /** The operation of one tasks/* request about `entry` (the caller's id `id`). */
 export async function forwardTask(ctx: OperationContext, table: TaskTable, method: TaskMethod, id: string, entry: TaskEntry): Promise<Result> {
   const spec = authorizeServer(ctx, entry.server);
   authorizeTool(ctx, entry.server, entry.tool);
-  // The process the task lived in is gone: so is the task.
-  if (entry.connection.state === 'closed' || entry.connection.generation !== entry.generation) {
+  // The process the task lived in is gone (or about to be replaced): so is the task. A request
+  // now would start a new process, which may hand out the same downstream id for another task.
+  if (!isCurrent(entry)) {
     table.forget(id);
     throw unknownTask();
   }
   const lease = spec.isolation === 'shared' ? sharedLease(ctx, entry.server) : await isolatedLease(ctx, spec);
   try {
     // Another session's instance of an isolated server, or a replaced connection.
-    if (lease.connection !== entry.connection || lease.connection.generation !== entry.generation) throw unknownTask();
+    if (lease.connection !== entry.connection || !isCurrent(entry)) throw unknownTask();
     const params: Record<string, unknown> = { taskId: entry.downstreamId };
     // The SDK lifted the answers off the params (its input_required seam); they go back on.
     if (method === 'tasks/update') params['inputResponses'] = { ...(ctx.forward?.inputResponses ?? {}) };
@@ -64,13 +69,18 @@ export async function forwardTask(ctx: OperationContext, table: TaskTable, metho
       timeoutMs: ctx.settings.defaultTimeoutMs,
       ...(ctx.forward !== undefined ? { meta: { ...ctx.forward.meta } } : {}),
     });
+    // Answered by a client of another generation (the connection was renewed meanwhile): not this task's process.
+    if (lease.connection.generation !== entry.generation) throw unknownTask();
     table.seen(id, result['ttlMs']);
     if (method !== 'tasks/get') return result;
     ctx.note.isError = result['status'] === 'failed';
     return { ...result, taskId: id };
   } catch (err) {
+    // The gateway's own answer (the downstream's errors come as GatewayErrors).
+    if (err instanceof ProtocolError) throw err;
     const answered = serverErrorOf(err);
-    if (answered?.code === ProtocolErrorCode.InvalidParams) {
+    // The downstream no longer knows the task (its message names its own id: not passed on).
+    if (answered?.code === ProtocolErrorCode.InvalidParams && /unknown|not found|expired/i.test(answered.message)) {
       table.forget(id);
       throw unknownTask();
     }

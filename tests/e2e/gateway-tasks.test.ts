@@ -39,7 +39,7 @@ function envelope(tasks: boolean): Record<string, unknown> {
 }
 
 /** One way of sending a 2026 request to the gateway (stdio or /mcp). */
-type Send = (method: string, params: Record<string, unknown>, tasks?: boolean) => Promise<Answer>;
+type Send = (method: string, params: Record<string, unknown>, tasks?: boolean, isolationKey?: string) => Promise<Answer>;
 
 async function untilStatus(send: Send, taskId: string, status: string): Promise<Record<string, unknown>> {
   let last: Answer | undefined;
@@ -240,7 +240,7 @@ describe('/mcp: a task belongs to the agent that created it', () => {
   /** A 2026 POST with the routing headers the SDK checks against the body. */
   const post =
     (token: string): Send =>
-    async (method, params, tasks = true) => {
+    async (method, params, tasks = true, isolationKey?: string) => {
       const name = method === 'tools/call' ? params['name'] : method.startsWith('tasks/') ? params['taskId'] : undefined;
       const response = await fetch(`${gw.url}/mcp`, {
         method: 'POST',
@@ -252,7 +252,12 @@ describe('/mcp: a task belongs to the agent that created it', () => {
           'mcp-method': method,
           ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
         },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: envelope(tasks) } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method,
+          params: { ...params, _meta: { ...envelope(tasks), ...(isolationKey !== undefined ? { 'io.agent-mcp-gateway/isolationKey': isolationKey } : {}) } },
+        }),
       });
       const text = await response.text();
       const json = text.startsWith('{')
@@ -266,7 +271,7 @@ describe('/mcp: a task belongs to the agent that created it', () => {
 
   beforeAll(async () => {
     gw = await startHttpGateway({
-      mcpServers: SERVERS,
+      mcpServers: { ...SERVERS, solo: { ...TASK_SERVER, isolation: 'session' } },
       rules: {
         agents: { alice: { allow: { servers: ['*'] } }, bob: { allow: { servers: ['*'] } } },
         credentials: { [sha256(ALICE)]: 'alice', [sha256(BOB)]: 'bob' },
@@ -292,5 +297,22 @@ describe('/mcp: a task belongs to the agent that created it', () => {
     expect((await alice('tasks/update', { taskId, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } } })).error).toBeUndefined();
     const done = await untilStatus(alice, taskId, 'completed');
     expect(done['result']).toEqual({ content: [{ type: 'text', text: 'slept 0ms, confirm=true' }] });
+  });
+  it('a task of a session-isolated server is reached only with the isolation key it was created under', async () => {
+    const alice = post(ALICE);
+    const solo = { name: 'solo__slow_job', arguments: { ms: 600_000 } };
+    const created = await alice('tools/call', solo, true, 'k1');
+    expect(created.result?.['taskId'], JSON.stringify(created)).toBeDefined();
+    const taskId = created.result?.['taskId'] as string;
+    expect(taskId).toMatch(/^solo\/\d+\.task-1$/);
+    // Key k2 has an instance of its own, with a task-1 of its own under another name.
+    const other = await alice('tools/call', solo, true, 'k2');
+    expect(other.result?.['taskId']).toMatch(/^solo\/\d+\.task-1$/);
+    expect(other.result?.['taskId']).not.toBe(taskId);
+
+    expect((await alice('tasks/get', { taskId }, true, 'k2')).error).toEqual({ code: -32602, message: 'Unknown taskId' });
+    expect((await alice('tasks/get', { taskId }, true, 'k1')).result?.['status']).toBe('working');
+    expect((await alice('tasks/cancel', { taskId }, true, 'k1')).error).toBeUndefined();
+    expect((await alice('tasks/cancel', { taskId: other.result?.['taskId'] }, true, 'k2')).error).toBeUndefined();
   });
 });

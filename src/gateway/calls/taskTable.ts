@@ -48,9 +48,8 @@ export class TaskTable {
     this.#sweep();
     const id = `${entry.server}/${this.#epoch(entry.connection, entry.generation)}.${entry.downstreamId}`;
     this.#delete(id);
-    const count = this.#perOwner.get(entry.owner) ?? 0;
-    if (count >= MAX_PER_OWNER) this.#evictOldest(entry.owner);
-    this.#perOwner.set(entry.owner, Math.min(count, MAX_PER_OWNER - 1) + 1);
+    if ((this.#perOwner.get(entry.owner) ?? 0) >= MAX_PER_OWNER) this.#evictOldest(entry.owner);
+    this.#perOwner.set(entry.owner, (this.#perOwner.get(entry.owner) ?? 0) + 1);
     const now = this.#now();
     this.#rows.set(id, { ...entry, seenAt: now, expiresAt: now + lifetime(ttlMs) });
     return id;

@@ -11,7 +11,6 @@ import { isModernRequest } from './calls/envelope.js';
 import { InputBridge } from './calls/inputBridge.js';
 import { CallPipeline } from './calls/pipeline.js';
 import { TaskRelay } from './taskRelay.js';
-import { TaskTable } from './calls/taskTable.js';
 import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
 import type { Snapshot } from './context.js';
 import { openDownstreams } from './downstreams.js';
@@ -52,9 +51,9 @@ export class Gateway {
   readonly #startedAt = Date.now();
   readonly #operations: ReadonlyMap<string, Operation<ToolAnswer>>;
   readonly #calls: CallPipeline;
+  /** tasks/get, tasks/update and tasks/cancel of 2026 clients, about tasks created through calls. */
+  readonly tasks: TaskRelay;
   readonly #inputs = new InputBridge(CLIENT_REQUEST_TIMEOUT_MS);
-  readonly #taskTable = new TaskTable();
-  readonly #tasks = new TaskRelay(this.#taskTable, (request, operation) => this.#calls.run(request, operation));
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
   readonly #reloads: ReloadCoordinator;
@@ -140,12 +139,12 @@ export class Gateway {
         },
         pool: this.#pool,
         instances: this.#instances,
-        tasks: this.#taskTable,
       },
       this.#router,
       this.#metrics,
       options.logger,
     );
+    this.tasks = new TaskRelay(this.#calls);
     const operations = new Map<string, Operation<ToolAnswer>>([
       ['list_servers', listServersOperation(this.#native.catalog)],
       ['search_tools', searchToolsOperation(this.#search)],
@@ -230,11 +229,6 @@ export class Gateway {
 
   get mode(): GatewayMode {
     return this.#mode;
-  }
-
-  /** tasks/get, tasks/update and tasks/cancel of the tasks downstream servers created (2026 clients). */
-  get tasks(): TaskRelay {
-    return this.#tasks;
   }
 
   /** Downstream tools, resources and prompts offered directly (modes native and both). */

@@ -9,8 +9,8 @@ import { TASKS_EXTENSION } from '../downstream/tasks.js';
 import { CODE_MEANINGS } from '../errors.js';
 import { protocolError } from '../protocolError.js';
 import { isPlainObject } from '../values.js';
-import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
-import type { TaskTable } from './calls/taskTable.js';
+import type { CallPipeline } from './calls/pipeline.js';
+import type { CallRequest } from './calls/request.js';
 import { forwardTask, unknownTask, type TaskMethod } from './operations/tasks.js';
 import { callerCapabilities, type RequestExtra, type UpstreamSession } from './serverRequests.js';
 
@@ -18,12 +18,10 @@ import { callerCapabilities, type RequestExtra, type UpstreamSession } from './s
 const MISSING_CLIENT_CAPABILITY = -32021;
 
 export class TaskRelay {
-  readonly #table: TaskTable;
-  readonly #run: <T>(request: CallRequest, operation: Operation<T>) => Promise<CallOutcome<T>>;
+  readonly #calls: CallPipeline;
 
-  constructor(table: TaskTable, run: <T>(request: CallRequest, operation: Operation<T>) => Promise<CallOutcome<T>>) {
-    this.#table = table;
-    this.#run = run;
+  constructor(calls: CallPipeline) {
+    this.#calls = calls;
   }
 
   /** One tasks/* request of a 2026 client: `params` as the SDK handed them over (`_meta` lifted off). */
@@ -36,7 +34,7 @@ export class TaskRelay {
       });
     }
     const id = params['taskId'];
-    const entry = this.#table.find(id, session.boundAgent ?? '');
+    const entry = this.#calls.tasks.find(id, session.boundAgent ?? '');
     if (entry === undefined || typeof id !== 'string') throw unknownTask();
     const request: CallRequest = {
       operation: method,
@@ -47,7 +45,7 @@ export class TaskRelay {
       signal: extra.mcpReq.signal,
       peer,
     };
-    const outcome = await this.#run(request, (ctx) => forwardTask(ctx, this.#table, method, id, entry));
+    const outcome = await this.#calls.run(request, (ctx) => forwardTask(ctx, this.#calls.tasks, method, id, entry));
     switch (outcome.kind) {
       case 'value':
         return outcome.value;

@@ -38,8 +38,6 @@ export interface PipelineHost {
   readonly snapshot: Snapshot;
   readonly pool: DownstreamPool;
   readonly instances: InstanceRegistry;
-  /** The tasks handed out (tasks extension); default a table of the pipeline's own. */
-  readonly tasks?: TaskTable;
 }
 
 /** The metrics entry of every call to a tool the gateway does not offer. */
@@ -55,12 +53,12 @@ export class CallPipeline {
   readonly #router: ServerRequestRouter;
   readonly #metrics: CallMetrics;
   readonly #logger: Logger;
-  readonly #tasks: TaskTable;
+  /** The tasks downstream servers handed out through calls (tasks extension). */
+  readonly tasks = new TaskTable();
 
   constructor(options: PipelineOptions, host: PipelineHost, router: ServerRequestRouter, metrics: CallMetrics, logger: Logger) {
     this.#options = options;
     this.#host = host;
-    this.#tasks = host.tasks ?? new TaskTable();
     this.#router = router;
     this.#metrics = metrics;
     this.#logger = logger;
@@ -129,7 +127,7 @@ export class CallPipeline {
         logger: this.#logger,
         note,
         trackCall: (server) => this.#router.track(server, peer),
-        tasks: { table: this.#tasks, owner: caller.boundAgent ?? '' },
+        tasks: { table: this.tasks, owner: caller.boundAgent ?? '' },
       };
       const value = await operation(ctx, args);
       outcome = { kind: 'value', value, agent: agentId, decision: 'ALLOW' };

@@ -189,6 +189,7 @@ export function createUpstreamServer(
     handle('prompts/get', (request, ctx) => surface.getPrompt(request.params.name, request.params.arguments, ctx, session));
     handle('completion/complete', (request, ctx) => surface.complete(request.params, ctx, session));
   }
+  if (modern) serveTasks(server, gateway, session);
   // Replaces the SDK's own handler, which keeps levels where the relay cannot see them. The
   // level is checked here rather than by the SDK, which would answer a bad one with -32603.
   server.setRequestHandler('logging/setLevel', { params: SetLevelParams }, (params) => {
@@ -200,7 +201,6 @@ export function createUpstreamServer(
     return {};
   });
   handle('tools/call', (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
-  if (modern) serveTasks(server, gateway, session);
   const detach = gateway.attachSession(session);
   const schemas = requestSchemas(native);
   const connect = async (transport: Transport): Promise<void> => {

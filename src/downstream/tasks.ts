@@ -17,7 +17,7 @@ export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 const CARRIED_TASK = 'agent-mcp-gateway/task';
 
 /** A task id is a handle the gateway prefixes and echoes in headers: a longer one is refused. */
-export const MAX_TASK_ID_LENGTH = 256;
+const MAX_TASK_ID_LENGTH = 256;
 
 /** A tools/call answered with a task, as the gateway receives it (not a wire shape). */
 export interface TaskCreated {

@@ -114,6 +114,13 @@ export class DownstreamConnection {
   get era(): ProtocolEra | undefined {
     return this.#core.era;
   }
+  /**
+   * Bumped for every new client (each start and restart) and on close: a task the server
+   * handed out (tasks.ts) lives only as long as the generation it came with.
+   */
+  get generation(): number {
+    return this.#core.generation;
+  }
   /** The protocol version behind `era` ('2026-07-28', '2025-11-25', ...). */
   get protocolVersion(): string | undefined {
     return this.#core.protocolVersion;

@@ -49,7 +49,8 @@ export function stripEnvelope<T>(result: T): T {
   if (!isPlainObject(result)) return result;
   const meta = result['_meta'];
   const reserved = isPlainObject(meta) ? Object.keys(meta).filter((key) => key.startsWith(RESERVED_META_PREFIX)) : [];
-  const hints = CACHE_HINT_FIELDS.filter((field) => field in result);
+  // A task's ttlMs (tasks extension) is how long the server keeps it, not a cache hint.
+  const hints = 'taskId' in result ? [] : CACHE_HINT_FIELDS.filter((field) => field in result);
   if (reserved.length === 0 && hints.length === 0) return result;
   const out: Record<string, unknown> = { ...result };
   for (const field of hints) delete out[field];

@@ -18,6 +18,7 @@ import { ListenStream } from './listenStream.js';
 import { connectPrior, retryPlan, versionNegotiationFor, type EraPlan, type ProtocolEra } from './negotiation.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import { Supervision } from './supervision.js';
+import { interceptTaskResults } from './tasks.js';
 import type { CallContext } from './toolCall.js';
 import { ToolCache } from './toolList.js';
 
@@ -231,6 +232,7 @@ export class SupervisedClient implements CallContext {
     try {
       const connecting = client.connect(transport, { timeout: clampTimer(boundMs), signal: attempt.signal, ...connectPrior(plan) });
       await raceAbort(connecting, attempt.signal);
+      interceptTaskResults(transport, generation);
       return client;
     } catch (err) {
       // close() ran meanwhile; it disposes this client itself. (A method call, because TS

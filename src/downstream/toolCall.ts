@@ -1,8 +1,10 @@
 // tools/call on a ready client, with its deadline: the idle timeout (restarted by progress)
 // and the hard maximum, both reported as TIMEOUT, both cancelling the call downstream. An
-// input_required answer (2026) is a result like any other: it goes back to the caller.
+// input_required answer (2026) is a result like any other: it goes back to the caller, and
+// so is a task (tasks extension), which tasks.ts carries past the SDK Client.
 import type { Client, CallToolResult, InputRequiredResult, LoggingLevel } from '@modelcontextprotocol/client';
 import { stripEnvelope, withMeta } from './envelope.js';
+import { isTaskCreated, takeCarriedTask, type TaskCreated } from './tasks.js';
 import { GatewayError } from '../errors.js';
 import { clampTimer, TotalTimeoutReason } from './abort.js';
 import type { Clock } from './clock.js';
@@ -42,8 +44,14 @@ export interface CallOptions {
   requestState?: string;
 }
 
-/** What tools/call answers: a result, or (2026 servers) a request for the caller's input. */
-export type ToolCallResult = CallToolResult | InputRequiredResult;
+/** What tools/call answers: a result, or (2026 servers) a request for the caller's input or a task. */
+export type ToolCallResult = CallToolResult | InputRequiredResult | TaskCreated;
+
+/** The answer without what describes the server's link to us (its serverInfo, cache hints). */
+function received(result: CallToolResult | InputRequiredResult): ToolCallResult {
+  const answer = takeCarriedTask(result);
+  return isTaskCreated(answer) ? { ...answer, task: stripEnvelope(answer.task) } : stripEnvelope(answer);
+}
 
 /** What a call needs of its connection; one per connection, shared by its calls. */
 export interface CallContext {
@@ -103,13 +111,13 @@ async function requestCallPlain(
   );
   let fail: ((reason: unknown) => void) | undefined;
   try {
-    const result = await new Promise<ToolCallResult>((resolve, reject) => {
+    const result = await new Promise<CallToolResult | InputRequiredResult>((resolve, reject) => {
       fail = reject;
       ctx.failOnClose.add(reject);
       request.then(resolve, reject);
     });
     ctx.succeeded(client);
-    return stripEnvelope(result);
+    return received(result);
   } catch (err) {
     if (isTimeout(err) && !opts.signal?.aborted && !ctx.lifetime.aborted) {
       // The idle timeout equal to the maximum is the maximum (as the bounded path reports it).
@@ -140,7 +148,7 @@ async function requestCallBounded(
   // cancellation, so the hard limit is our timer, which aborts (and so cancels downstream).
   const hardLimit = ctx.clock.setTimeout(() => call.abort(new TotalTimeoutReason(`exceeded ${opts.maxTotalTimeoutMs}ms`)), clampTimer(opts.maxTotalTimeoutMs));
   try {
-    const result: ToolCallResult = await client.request(
+    const result: CallToolResult | InputRequiredResult = await client.request(
       { method: 'tools/call', params: callParams(client, name, args, opts, ctx.logLevel()) },
       {
         signal: call.signal,
@@ -158,7 +166,7 @@ async function requestCallBounded(
       },
     );
     ctx.succeeded(client);
-    return stripEnvelope(result);
+    return received(result);
   } catch (err) {
     if (call.signal.reason instanceof TotalTimeoutReason && !opts.signal?.aborted) throw totalTimeoutError(ctx.server, name, opts);
     if (isTimeout(err) && !call.signal.aborted) throw idleTimeoutError(ctx.server, name, opts);

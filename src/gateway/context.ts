@@ -7,6 +7,7 @@ import type { DownstreamPool } from '../downstream/pool.js';
 import type { IdentitySource, Policy } from '../policy/types.js';
 import type { FieldNames } from './arguments.js';
 import type { ForwardedEnvelope } from './calls/envelope.js';
+import type { TaskTable } from './calls/taskTable.js';
 import type { InstanceScope } from './serverRequests.js';
 
 /**
@@ -59,8 +60,17 @@ export interface OperationContext {
   readonly settings: CallSettings;
   readonly logger: Logger;
   readonly note: AuditNote;
+  /** Where a task the downstream creates for this call is recorded (tasks extension). */
+  readonly tasks: TaskScope;
   /** Registers the call as in flight on a downstream server, so that server's requests (elicitation, sampling) reach this caller. */
   readonly trackCall: (server: string) => () => void;
+}
+
+/** The tasks of one caller's calls (tasks extension): the table, and who the caller is to it. */
+export interface TaskScope {
+  readonly table: TaskTable;
+  /** TaskEntry.owner of the tasks this caller creates and may use. */
+  readonly owner: string;
 }
 
 export type ProgressSink = (progress: { progress: number; total?: number; message?: string }) => void;

@@ -10,6 +10,7 @@ import { resolveIdentity } from '../policy/identity.js';
 import { isModernRequest } from './calls/envelope.js';
 import { InputBridge } from './calls/inputBridge.js';
 import { CallPipeline } from './calls/pipeline.js';
+import { TaskRelay } from './taskRelay.js';
 import type { CallOutcome, CallRequest, Operation } from './calls/request.js';
 import type { Snapshot } from './context.js';
 import { openDownstreams } from './downstreams.js';
@@ -33,7 +34,6 @@ import { CLIENT_REQUEST_TIMEOUT_MS, ServerRequestRouter, type CallPeer, type Req
 import { serverStatesOf, type ServerState } from './serverStates.js';
 import { buildSnapshot } from './snapshot.js';
 import { gatewayStatus } from './status.js';
-import { errorMessage } from '../values.js';
 
 const DEFAULT_LIST_CHANGED_DEBOUNCE_MS = 200;
 
@@ -51,6 +51,8 @@ export class Gateway {
   readonly #startedAt = Date.now();
   readonly #operations: ReadonlyMap<string, Operation<ToolAnswer>>;
   readonly #calls: CallPipeline;
+  /** tasks/get, tasks/update and tasks/cancel of 2026 clients, about tasks created through calls. */
+  readonly tasks: TaskRelay;
   readonly #inputs = new InputBridge(CLIENT_REQUEST_TIMEOUT_MS);
   /** The gateway's own tools, without and with get_gateway_status. */
   readonly #tools: { readonly plain: Tool[]; readonly debug: Tool[] };
@@ -142,6 +144,7 @@ export class Gateway {
       this.#metrics,
       options.logger,
     );
+    this.tasks = new TaskRelay(this.#calls);
     const operations = new Map<string, Operation<ToolAnswer>>([
       ['list_servers', listServersOperation(this.#native.catalog)],
       ['search_tools', searchToolsOperation(this.#search)],
@@ -206,32 +209,13 @@ export class Gateway {
     const startServers = (): void => {
       if (this.#closing) return;
       if (this.#options.initStrategy === 'eager') this.#pool.connectAll();
-      if (this.#options.searchIndexAtStart === true) this.#indexAll();
+      if (this.#options.searchIndexAtStart === true) this.#search.indexAll(this.#snapshot, this.#pool, () => this.#snapshot);
     };
     if (serversAfter === undefined) startServers();
     else void serversAfter.then(startServers);
     void removeAbandonedFolders(this.#session.sandboxDir).then((removed) => {
       if (removed.length > 0) this.#logger.info({ removed }, 'removed the sandbox folders of gateways that are gone');
     });
-  }
-
-  /**
-   * --search-index-at-start: lists the tools of every configured server (starting it) and
-   * indexes them. In the background; a server that fails is left out and named by
-   * search_tools in servers_not_indexed, as one not started.
-   */
-  #indexAll(): void {
-    const snapshot = this.#snapshot;
-    for (const server of snapshot.serverNames) {
-      const connection = this.#pool.get(server);
-      if (!connection || this.#search.index.has(server)) continue;
-      connection.listTools().then(
-        (list) => {
-          if (this.#snapshot === snapshot) this.#search.indexList(snapshot, this.#pool, server, list);
-        },
-        (err: unknown) => this.#logger.debug({ server, err: errorMessage(err) }, 'could not index the tools of a server at start'),
-      );
-    }
   }
 
   get mode(): GatewayMode {
@@ -284,7 +268,7 @@ export class Gateway {
     if (this.#mode === 'meta' && this.#debugIn(previous) !== this.#debugIn(next)) this.#toolListChanged();
     this.#native.reloaded();
     this.#search.prune(next, this.#pool);
-    if (this.#options.searchIndexAtStart === true) this.#indexAll();
+    if (this.#options.searchIndexAtStart === true) this.#search.indexAll(next, this.#pool, () => this.#snapshot);
   }
 
   /** The gateway's own tool list changed (debug mode flipped): every client is told to list again. */

@@ -25,7 +25,9 @@ import type {
   Transport,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { TASKS_EXTENSION } from '../downstream/tasks.js';
 import { protocolError } from '../protocolError.js';
+import { isPlainObject } from '../values.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
@@ -37,6 +39,7 @@ const INSTRUCTIONS =
 const NATIVE_INSTRUCTIONS = 'Gateway to several MCP servers: their tools, resources and prompts are offered directly, named <server>__<name>.';
 
 const SetLevelParams = z.looseObject({ level: z.unknown() });
+const TaskIdParams = z.looseObject({ taskId: z.unknown() });
 
 /**
  * One SDK Server per client connection (the SDK binds a Server to one transport): the
@@ -99,6 +102,21 @@ function byTemplate<T extends { uriTemplate: string }>(items: readonly T[]): T[]
   return [...items].sort((a, b) => (a.uriTemplate < b.uriTemplate ? -1 : a.uriTemplate > b.uriTemplate ? 1 : 0));
 }
 
+/**
+ * tasks/get and tasks/cancel reach a 2026 handler only when registered with a schema of their
+ * own (the SDK took them out of the 2026 registry); tasks/update is in no registry, so it
+ * comes to the fallback handler. A malformed taskId is answered as an unknown one (taskRelay.ts).
+ */
+function serveTasks(server: Server, gateway: Gateway, session: UpstreamSession): void {
+  const byId = { params: TaskIdParams };
+  server.setRequestHandler('tasks/get', byId, (params, ctx) => gateway.tasks.handle('tasks/get', params, ctx, session));
+  server.setRequestHandler('tasks/cancel', byId, (params, ctx) => gateway.tasks.handle('tasks/cancel', params, ctx, session));
+  server.fallbackRequestHandler = async (request, ctx) => {
+    if (request.method !== 'tasks/update') throw protocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
+    return gateway.tasks.handle('tasks/update', isPlainObject(request.params) ? request.params : {}, ctx, session);
+  };
+}
+
 export function createUpstreamServer(
   gateway: Gateway,
   fields: UpstreamSessionFields = {},
@@ -116,6 +134,8 @@ export function createUpstreamServer(
         logging: {},
       }
     : { tools: { listChanged: true }, logging: {} };
+  // The tasks extension is a 2026 one; which calls become tasks is for the downstream to say.
+  if (modern) capabilities.extensions = { [TASKS_EXTENSION]: {} };
   const server = new Server(
     { name: 'agent-mcp-gateway', version: VERSION },
     {
@@ -178,6 +198,7 @@ export function createUpstreamServer(
     handle('prompts/get', (request, ctx) => surface.getPrompt(request.params.name, request.params.arguments, ctx, session));
     handle('completion/complete', (request, ctx) => surface.complete(request.params, ctx, session));
   }
+  if (modern) serveTasks(server, gateway, session);
   // Replaces the SDK's own handler, which keeps levels where the relay cannot see them. The
   // level is checked here rather than by the SDK, which would answer a bad one with -32603.
   server.setRequestHandler('logging/setLevel', { params: SetLevelParams }, (params) => {

@@ -3,6 +3,8 @@
 // give it: the gateway's capabilities would be a lie), and a 2026 retry's answers and state.
 
 import { BAGGAGE_META_KEY, CLIENT_CAPABILITIES_META_KEY, TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from '@modelcontextprotocol/server';
+import type { ClientCapabilities } from '@modelcontextprotocol/server';
+import { TASKS_EXTENSION } from '../../downstream/tasks.js';
 import { callerCapabilities, type CallPeer } from '../serverRequests.js';
 import { isGatewayState } from './inputBridge.js';
 
@@ -29,6 +31,15 @@ export function isModernRequest(peer: CallPeer): boolean {
   return peer.extra.mcpReq.envelope !== undefined;
 }
 
+/** A 2025 client cannot poll a task (its era has no tasks/get of that kind): it is never offered one. */
+function withoutTasks(capabilities: ClientCapabilities): ClientCapabilities {
+  const extensions = capabilities.extensions;
+  if (extensions === undefined || !(TASKS_EXTENSION in extensions)) return capabilities;
+  const rest = { ...extensions };
+  delete rest[TASKS_EXTENSION];
+  return { ...capabilities, extensions: rest };
+}
+
 export function forwardedEnvelope(peer: CallPeer): ForwardedEnvelope {
   const meta: Record<string, unknown> = {};
   const received = peer.extra.mcpReq._meta;
@@ -44,7 +55,7 @@ export function forwardedEnvelope(peer: CallPeer): ForwardedEnvelope {
     }
   }
   const capabilities = callerCapabilities(peer);
-  if (capabilities !== undefined) meta[CLIENT_CAPABILITIES_META_KEY] = capabilities;
+  if (capabilities !== undefined) meta[CLIENT_CAPABILITIES_META_KEY] = isModernRequest(peer) ? capabilities : withoutTasks(capabilities);
   const state = peer.extra.mcpReq.requestState();
   const envelope: { meta: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } = { meta };
   // The gateway's own state (inputBridge.ts) and the answers that go with it are the

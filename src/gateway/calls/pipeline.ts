@@ -18,6 +18,7 @@ import { forwardedEnvelope } from './envelope.js';
 import type { CallPeer, ServerRequestRouter } from '../serverRequests.js';
 import type { CallEvent } from '../options.js';
 import type { CallOutcome, CallRequest, Operation } from './request.js';
+import { TaskTable } from './taskTable.js';
 
 export interface PipelineOptions extends CallSettings {
   /** `--agent`: every call acts as this agent. */
@@ -52,6 +53,8 @@ export class CallPipeline {
   readonly #router: ServerRequestRouter;
   readonly #metrics: CallMetrics;
   readonly #logger: Logger;
+  /** The tasks downstream servers handed out through calls (tasks extension). */
+  readonly tasks = new TaskTable();
 
   constructor(options: PipelineOptions, host: PipelineHost, router: ServerRequestRouter, metrics: CallMetrics, logger: Logger) {
     this.#options = options;
@@ -124,6 +127,7 @@ export class CallPipeline {
         logger: this.#logger,
         note,
         trackCall: (server) => this.#router.track(server, peer),
+        tasks: { table: this.tasks, owner: caller.boundAgent ?? '' },
       };
       const value = await operation(ctx, args);
       outcome = { kind: 'value', value, agent: agentId, decision: 'ALLOW' };

@@ -1,5 +1,7 @@
 import type { InputRequiredResult, Tool } from '@modelcontextprotocol/server';
 import { isInputRequiredResult } from '../../downstream/connection.js';
+import { isTaskCreated } from '../../downstream/tasks.js';
+import { offersTasks, recordTask } from './tasks.js';
 import type { ForwardedEnvelope } from '../calls/envelope.js';
 import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { GatewayError } from '../../errors.js';
@@ -72,6 +74,12 @@ export async function callDownstreamTool(
         ...(progress !== undefined ? { onprogress: progress } : {}),
         ...forwarded(ctx.forward),
       });
+      if (isTaskCreated(result)) {
+        // Only a 2026 caller that declared the extension polls for it (envelope.ts forwards no other).
+        if (!offersTasks(ctx.forward))
+          throw new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' answered with a task this caller did not ask for`, { server, tool });
+        return recordTask(ctx, server, tool, connection, result);
+      }
       if (isInputRequiredResult(result)) {
         // An MCP caller answers it (a 2025 one through the SDK's own requests); REST cannot.
         if (ctx.forward === undefined) throw inputImpossible(server, tool, result);

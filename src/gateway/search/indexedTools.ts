@@ -51,6 +51,25 @@ export class IndexedTools {
   }
 
   /**
+   * --search-index-at-start: lists the tools of every configured server (starting it) and
+   * indexes them. In the background; a server that fails is left out and named by
+   * search_tools in servers_not_indexed, as one not started. `current` is the gateway's
+   * snapshot at the time a list arrives: a list from before a reload is dropped.
+   */
+  indexAll(snapshot: Snapshot, pool: DownstreamPool, current: () => Snapshot): void {
+    for (const server of snapshot.serverNames) {
+      const connection = pool.get(server);
+      if (!connection || this.index.has(server)) continue;
+      connection.listTools().then(
+        (list) => {
+          if (current() === snapshot) this.indexList(snapshot, pool, server, list);
+        },
+        (err: unknown) => this.#logger.debug({ server, err: errorMessage(err) }, 'could not index the tools of a server at start'),
+      );
+    }
+  }
+
+  /**
    * Brings `servers` up to date and forgets servers no longer configured (or replaced by a
    * reload, whose tools may differ). Returns those of `servers` with nothing indexed: not
    * running, and never listed since they started.

@@ -40,4 +40,9 @@ describe('results coming back', () => {
     expect(stripEnvelope(plain)).toBe(plain);
     expect(stripEnvelope(null)).toBeNull();
   });
+
+  it('keep a task’s ttlMs, which is its retention, not a cache hint', () => {
+    const task = { taskId: 'task-1', status: 'working', ttlMs: 600_000, _meta: { 'io.modelcontextprotocol/serverInfo': {} } };
+    expect(stripEnvelope(task)).toEqual({ taskId: 'task-1', status: 'working', ttlMs: 600_000 });
+  });
 });

@@ -106,7 +106,8 @@ function retryProblem(params: unknown): string | undefined {
       return `inputResponses must be an object, got ${typeOf(responses)}`;
     }
     for (const [key, answer] of Object.entries(responses)) {
-      if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return `inputResponses.${key} must be an object, got ${typeOf(answer)}`;
+      if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
+        return `inputResponses.${key.length > 64 ? `${key.slice(0, 64)}…` : key} must be an object, got ${typeOf(answer)}`;
     }
   }
   if ('requestState' in record && typeof record['requestState'] !== 'string') return `requestState must be a string, got ${typeOf(record['requestState'])}`;

@@ -27,7 +27,6 @@ import type {
 import { z } from 'zod';
 import { TASKS_EXTENSION } from '../downstream/tasks.js';
 import { protocolError } from '../protocolError.js';
-import { isPlainObject } from '../values.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
@@ -104,17 +103,16 @@ function byTemplate<T extends { uriTemplate: string }>(items: readonly T[]): T[]
 
 /**
  * tasks/get and tasks/cancel reach a 2026 handler only when registered with a schema of their
- * own (the SDK took them out of the 2026 registry); tasks/update is in no registry, so it
- * comes to the fallback handler. A malformed taskId is answered as an unknown one (taskRelay.ts).
+ * own (the SDK took them out of the 2026 registry); tasks/update is in no registry, so it is
+ * registered as a custom method. A malformed taskId is answered as an unknown one (taskRelay.ts).
  */
 function serveTasks(server: Server, gateway: Gateway, session: UpstreamSession): void {
   const byId = { params: TaskIdParams };
   server.setRequestHandler('tasks/get', byId, (params, ctx) => gateway.tasks.handle('tasks/get', params, ctx, session));
   server.setRequestHandler('tasks/cancel', byId, (params, ctx) => gateway.tasks.handle('tasks/cancel', params, ctx, session));
-  server.fallbackRequestHandler = async (request, ctx) => {
-    if (request.method !== 'tasks/update') throw protocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
-    return gateway.tasks.handle('tasks/update', isPlainObject(request.params) ? request.params : {}, ctx, session);
-  };
+  // A method of no registry: registered as a custom one, so that unknown methods keep the
+  // SDK's own answer (HTTP 404 with -32601 over /mcp), which a fallback handler would replace.
+  server.setRequestHandler('tasks/update', byId, (params, ctx) => gateway.tasks.handle('tasks/update', params, ctx, session));
 }
 
 export function createUpstreamServer(

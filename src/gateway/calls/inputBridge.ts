@@ -14,6 +14,8 @@ import { protocolError } from '../../protocolError.js';
 import type { ToolAnswer } from './toolAnswer.js';
 
 const TOKEN_PREFIX = 'agent-mcp-gateway.input.';
+/** Calls parked at once, gateway-wide; each holds a downstream request open until it expires. */
+const MAX_PARKED = 1024;
 
 /** A question a downstream asked, on its way to the caller. */
 interface Question {
@@ -159,6 +161,11 @@ export class InputBridge {
       throw channel.refusal;
     }
     const questions = channel.take();
+    if (this.#parked.size >= MAX_PARKED) {
+      // Bounded: the questions fail at once, and the call goes on without the answers.
+      for (const q of questions) q.fail(protocolError(ProtocolErrorCode.InvalidRequest, `Too many calls wait for input: ${q.method} cannot be asked now`));
+      return this.#settle(owner, call, round);
+    }
     const token = TOKEN_PREFIX + randomUUID();
     const parked: Parked = {
       owner,

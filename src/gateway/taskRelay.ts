@@ -6,10 +6,10 @@
 
 import type { Result } from '@modelcontextprotocol/server';
 import { TASKS_EXTENSION } from '../downstream/tasks.js';
-import { CODE_MEANINGS } from '../errors.js';
 import { protocolError } from '../protocolError.js';
 import { isPlainObject } from '../values.js';
 import type { CallPipeline } from './calls/pipeline.js';
+import { protocolValue } from './calls/protocolValue.js';
 import type { CallRequest } from './calls/request.js';
 import { forwardTask, unknownTask, type TaskMethod } from './operations/tasks.js';
 import { callerCapabilities, type RequestExtra, type UpstreamSession } from './serverRequests.js';
@@ -46,17 +46,6 @@ export class TaskRelay {
       peer,
     };
     const outcome = await this.#calls.run(request, (ctx) => forwardTask(ctx, this.#calls.tasks, method, id, entry));
-    switch (outcome.kind) {
-      case 'value':
-        return outcome.value;
-      case 'cancelled':
-        throw outcome.reason;
-      case 'protocol':
-        throw outcome.error;
-      case 'failed': {
-        const meaning = CODE_MEANINGS[outcome.error.code];
-        throw protocolError(meaning.jsonRpc, outcome.error.message, { code: outcome.error.code });
-      }
-    }
+    return protocolValue(outcome, {});
   }
 }

@@ -12,8 +12,7 @@ import type {
 import { CompleteResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
-import { CODE_MEANINGS, GatewayError, JSON_RPC_INVALID_PARAMS } from '../../errors.js';
-import { protocolError } from '../../protocolError.js';
+import { GatewayError } from '../../errors.js';
 import type { CallOutcome, CallRequest, Operation } from '../calls/request.js';
 import type { OperationContext, Snapshot } from '../context.js';
 import { authorizeResource, authorizeServer, canonicalUri } from '../operations/access.js';
@@ -25,6 +24,7 @@ import { readResourceOn } from '../operations/readResource.js';
 import { metaTools } from '../metaTools.js';
 import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { toolResult } from '../results.js';
+import { protocolValue } from '../calls/protocolValue.js';
 import type { CallPeer, RequestExtra, UpstreamSession } from '../serverRequests.js';
 import { Catalog } from './catalog.js';
 import { ListChanges, type ListKind } from './listChanges.js';
@@ -338,32 +338,4 @@ function resourceNotFound(uri: string): GatewayError {
 
 function nativeRequest(operation: string, args: unknown, extra: RequestExtra, session: UpstreamSession): CallRequest {
   return { operation, caller: session, args, ownArgs: false, signal: extra.mcpReq.signal, peer: { session, extra } };
-}
-
-/**
- * A native request's outcome as the protocol answers it: the value, or a JSON-RPC error. A
- * resource or prompt the agent may not use answers exactly as one that does not exist, so
- * neither can be probed.
- */
-function protocolValue<T>(outcome: CallOutcome<T>, what: { resource?: string; prompt?: string }): T {
-  switch (outcome.kind) {
-    case 'value':
-      return outcome.value;
-    case 'cancelled':
-      throw outcome.reason;
-    case 'protocol':
-      throw outcome.error;
-    case 'failed':
-      throw asProtocolError(outcome.error, what);
-  }
-}
-
-function asProtocolError(error: GatewayError, what: { resource?: string; prompt?: string }): Error {
-  const meaning = CODE_MEANINGS[error.code];
-  if (meaning.hidesTarget && what.resource !== undefined) {
-    return protocolError(JSON_RPC_INVALID_PARAMS, `Resource not found: ${what.resource}`, { uri: what.resource });
-  }
-  if (meaning.hidesTarget && what.prompt !== undefined) return protocolError(JSON_RPC_INVALID_PARAMS, `Unknown prompt: ${what.prompt}`);
-  // Invalid params say what is wrong in the message; the others carry the gateway's code.
-  return protocolError(meaning.jsonRpc, error.message, meaning.jsonRpc === JSON_RPC_INVALID_PARAMS ? undefined : { code: error.code });
 }

@@ -265,6 +265,8 @@ export class Gateway {
 
   #swap(next: Snapshot, previous: Snapshot): void {
     this.#snapshot = next;
+    // A parked call was decided under the previous configuration: it does not resume under this one.
+    this.#inputs.expireAll('the configuration was reloaded');
     if (this.#mode === 'meta' && this.#debugIn(previous) !== this.#debugIn(next)) this.#toolListChanged();
     this.#native.reloaded();
     this.#search.prune(next, this.#pool);
@@ -309,7 +311,7 @@ export class Gateway {
     // round's request aborts only while that round waits.
     const owner = session.boundAgent ?? '';
     const { requestState, inputResponses, signal } = extra.mcpReq;
-    return this.#inputs.run(owner, requestState(), inputResponses, signal, (input, callSignal) =>
+    return this.#inputs.run(owner, name, requestState(), inputResponses, signal, (input, callSignal) =>
       this.#callTool(name, rawArgs, { session, extra: { ...extra, mcpReq: { ...extra.mcpReq, signal: callSignal } }, input }),
     );
   }
@@ -364,7 +366,7 @@ export class Gateway {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#native.close();
-      this.#inputs.close();
+      this.#inputs.expireAll('the gateway is shutting down');
       await this.#watcher?.close();
       await Promise.all([this.#pool.close(), this.#instances.close()]);
       this.#reaper.close();

@@ -16,23 +16,42 @@ const MAX_URI_LENGTH = 4096;
 
 export type FollowResource = (uri: string, subscribe: boolean) => void;
 
-/** Calls `follow` for each resource a listen asks for, and again (false) when that listen is cancelled. */
-export function followListens(transport: Transport, follow: FollowResource): void {
+/** At most this many listens with resources are followed at once on one connection. */
+const MAX_LISTENS = 64;
+
+/**
+ * Calls `follow(uri, true)` when a listen first asks for a resource, and `follow(uri, false)`
+ * when the last listen asking for it is cancelled. `legacy()`: the connection turned out to
+ * be 2025-11-25, whose client has no listens to follow.
+ */
+export function followListens(transport: Transport, follow: FollowResource, legacy: () => boolean): void {
   const listens = new Map<string | number, readonly string[]>();
+  const listeners = new Map<string, number>();
   const deliver = transport.onmessage;
   transport.onmessage = (message: JSONRPCMessage, extra) => {
-    if (isJSONRPCRequest(message) && message.method === 'subscriptions/listen') {
+    if (isJSONRPCRequest(message) && message.method === 'subscriptions/listen' && !legacy()) {
       const uris = resourceSubscriptions(message.params);
-      if (uris.length > 0 && !listens.has(message.id)) {
+      if (uris.length > 0 && !listens.has(message.id) && listens.size < MAX_LISTENS) {
         listens.set(message.id, uris);
-        for (const uri of uris) follow(uri, true);
+        for (const uri of uris) {
+          const count = listeners.get(uri) ?? 0;
+          listeners.set(uri, count + 1);
+          if (count === 0) follow(uri, true);
+        }
       }
     } else if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
       const id = isPlainObject(message.params) ? message.params['requestId'] : undefined;
       const uris = typeof id === 'string' || typeof id === 'number' ? listens.get(id) : undefined;
       if (uris !== undefined) {
         listens.delete(id as string | number);
-        for (const uri of uris) follow(uri, false);
+        for (const uri of uris) {
+          const count = (listeners.get(uri) ?? 1) - 1;
+          if (count > 0) listeners.set(uri, count);
+          else {
+            listeners.delete(uri);
+            follow(uri, false);
+          }
+        }
       }
     }
     deliver?.(message, extra);

@@ -46,11 +46,14 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   stdin.once('close', onEnd);
   const detachers = new Set<() => void>();
   let modernSession!: (session: UpstreamSession) => void;
+  // A client that opened with initialize: its connection is 2025-11-25 to the end.
+  let legacy = false;
   const modern = new Promise<UpstreamSession>((resolve) => (modernSession = resolve));
   const entry = serveBothEras(
     ({ era }) => {
       const { server, session, detach } = createUpstreamServer(gateway, { era });
       if (era === 'modern') modernSession(session);
+      else legacy = true;
       detachers.add(detach);
       // A discarded probe server closes too; only the transport closing ends the connection.
       server.onclose = () => {
@@ -64,11 +67,15 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   // The entry owns the transport's callbacks from here; the check runs in front of them.
   refuseInvalidParams(transport, requestSchemas(gateway.mode !== 'meta'));
   if (gateway.mode !== 'meta') {
-    followListens(transport, (uri, subscribe) => {
-      void modern
-        .then((session) => gateway.native.subscribe(uri, listenRequestContext(), session, subscribe))
-        .catch((err: unknown) => opts.logger.debug({ err: errorMessage(err) }, 'resource subscription of a listen refused'));
-    });
+    followListens(
+      transport,
+      (uri, subscribe) => {
+        void modern
+          .then((session) => gateway.native.subscribe(uri, listenRequestContext(), session, subscribe))
+          .catch((err: unknown) => opts.logger.debug({ err: errorMessage(err) }, 'resource subscription of a listen refused'));
+      },
+      () => legacy,
+    );
   }
   const entryOnClose = transport.onclose;
   transport.onclose = () => {

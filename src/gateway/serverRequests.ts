@@ -68,6 +68,8 @@ export interface CallPeer {
 /** A call in flight on a server; no peer: a caller that can answer nothing (REST). */
 export interface InFlight {
   readonly peer: CallPeer | undefined;
+  /** The agent the call acts as. */
+  readonly agent: string;
 }
 
 /** A human may take minutes to answer an elicitation; the downstream's own timeout bounds it. */
@@ -116,8 +118,8 @@ export class ServerRequestRouter {
     return this.#inFlight.get(server) ?? [];
   }
 
-  track(server: string, peer: CallPeer | undefined): () => void {
-    const entry: InFlight = { peer };
+  track(server: string, peer: CallPeer | undefined, agent: string): () => void {
+    const entry: InFlight = { peer, agent };
     let list = this.#inFlight.get(server);
     if (!list) {
       list = [];
@@ -139,6 +141,14 @@ export class ServerRequestRouter {
     const schema = CLIENT_RESULT_SCHEMAS[method];
     const calls = this.#inFlight.get(server);
     const call = calls?.[calls.length - 1];
+    // Calls of several agents on one server: nothing says which of them the server asks, and
+    // the question (and its answer) must not cross from one agent to another.
+    if (calls !== undefined && calls.some((c) => c.agent !== call?.agent)) {
+      throw protocolError(
+        ProtocolErrorCode.InvalidRequest,
+        `Calls of several agents are in flight on server '${server}': ${method} cannot be routed to one of them`,
+      );
+    }
     // A call in flight decides who answers, even one whose caller can answer nothing.
     const session = call ? call.peer?.session : this.#sessions.size === 1 ? [...this.#sessions][0] : undefined;
     if (!call && !session) throw protocolError(ProtocolErrorCode.InvalidRequest, `No client is waiting on server '${server}' to answer ${method}`);
@@ -151,7 +161,13 @@ export class ServerRequestRouter {
     }
     this.#logger.debug({ server, method }, 'forwarding downstream request to the client');
     const forwarded = request as ServerRequest;
-    if (call?.peer?.input) return call.peer.input.ask(method, isPlainObject(request.params) ? request.params : undefined, extra.signal);
+    if (call?.peer?.input) {
+      // The caller's answer goes to the downstream as its result: checked as a 2025 client's would be.
+      const answer = await call.peer.input.ask(method, isPlainObject(request.params) ? request.params : undefined, extra.signal);
+      const parsed = schema.safeParse(answer);
+      if (!parsed.success) throw protocolError(ProtocolErrorCode.InvalidParams, `The client's answer to ${method} is not a valid result`);
+      return parsed.data;
+    }
     if (call?.peer) {
       // On the caller's own request stream, so an HTTP client receives it on the call it made.
       return call.peer.extra.mcpReq.send(forwarded, schema, { signal: extra.signal, timeout: CLIENT_REQUEST_TIMEOUT_MS });

@@ -14,8 +14,9 @@ import { protocolError } from '../../protocolError.js';
 import type { ToolAnswer } from './toolAnswer.js';
 
 const TOKEN_PREFIX = 'agent-mcp-gateway.input.';
-/** Calls parked at once, gateway-wide; each holds a downstream request open until it expires. */
+/** Calls parked at once, gateway-wide and per caller; each holds a downstream request open until it expires. */
 const MAX_PARKED = 1024;
+const MAX_PARKED_PER_OWNER = 32;
 
 /** A question a downstream asked, on its way to the caller. */
 interface Question {
@@ -89,6 +90,8 @@ interface Call {
 
 interface Parked extends Call {
   readonly owner: string;
+  /** The tool the call is of: a retry must name the same one. */
+  readonly name: string;
   readonly asked: ReadonlyMap<string, Question>;
   readonly timer: NodeJS.Timeout;
 }
@@ -113,6 +116,7 @@ export class InputBridge {
    */
   async run(
     owner: string,
+    name: string,
     state: unknown,
     inputResponses: Readonly<Record<string, unknown>> | undefined,
     round: AbortSignal,
@@ -120,7 +124,7 @@ export class InputBridge {
   ): Promise<ToolAnswer> {
     if (typeof state === 'string' && isGatewayState(state)) {
       const parked = this.#parked.get(state);
-      if (parked === undefined || parked.owner !== owner) {
+      if (parked === undefined || parked.owner !== owner || parked.name !== name) {
         throw protocolError(ProtocolErrorCode.InvalidParams, 'Invalid or expired requestState', { reason: 'invalid_request_state' });
       }
       this.#parked.delete(state);
@@ -130,19 +134,22 @@ export class InputBridge {
         if (answer === undefined) question.fail(protocolError(ProtocolErrorCode.InvalidParams, `The client gave no answer to ${question.method}`));
         else question.answer(answer);
       }
-      return this.#settle(owner, { result: parked.result, channel: parked.channel, cancel: parked.cancel }, round);
+      return this.#settle(owner, name, { result: parked.result, channel: parked.channel, cancel: parked.cancel }, round);
     }
     const channel = new InputChannel();
     const cancel = new AbortController();
-    return this.#settle(owner, { result: start(channel, cancel.signal), channel, cancel }, round);
+    return this.#settle(owner, name, { result: start(channel, cancel.signal), channel, cancel }, round);
   }
 
-  /** Fails every parked call's questions (gateway shutdown). */
-  close(): void {
-    for (const [token, parked] of this.#parked) this.#expire(token, parked, 'the gateway is shutting down');
+  /**
+   * Fails every parked call's questions: at shutdown, and when a reload changed the
+   * configuration (a parked call was authorized under the old one; its caller calls again).
+   */
+  expireAll(why: string): void {
+    for (const [token, parked] of this.#parked) this.#expire(token, parked, why);
   }
 
-  async #settle(owner: string, call: Call, round: AbortSignal): Promise<ToolAnswer> {
+  async #settle(owner: string, name: string, call: Call, round: AbortSignal): Promise<ToolAnswer> {
     const { result, channel, cancel } = call;
     // The caller cancelling this round cancels the call; a round that ended (answered) does not.
     const onAbort = (): void => cancel.abort(round.reason);
@@ -161,14 +168,15 @@ export class InputBridge {
       throw channel.refusal;
     }
     const questions = channel.take();
-    if (this.#parked.size >= MAX_PARKED) {
+    if (this.#parked.size >= MAX_PARKED || this.#parkedBy(owner) >= MAX_PARKED_PER_OWNER) {
       // Bounded: the questions fail at once, and the call goes on without the answers.
       for (const q of questions) q.fail(protocolError(ProtocolErrorCode.InvalidRequest, `Too many calls wait for input: ${q.method} cannot be asked now`));
-      return this.#settle(owner, call, round);
+      return this.#settle(owner, name, call, round);
     }
     const token = TOKEN_PREFIX + randomUUID();
     const parked: Parked = {
       owner,
+      name,
       result,
       channel,
       cancel,
@@ -183,6 +191,12 @@ export class InputBridge {
       inputRequests: Object.fromEntries(questions.map((q) => [q.key, { method: q.method, params: q.params }])),
       requestState: token,
     } as InputRequiredResult;
+  }
+
+  #parkedBy(owner: string): number {
+    let count = 0;
+    for (const parked of this.#parked.values()) if (parked.owner === owner) count++;
+    return count;
   }
 
   #expire(token: string, parked: Parked, why: string): void {

@@ -112,6 +112,7 @@ export class CallPipeline {
       if (ownArgs && source === 'sole' && typeof args['agent_id'] === 'string' && args['agent_id'] !== agentId) note.requestedAgent = clip(args['agent_id']);
       if (request.refusal) throw request.refusal;
       const peer = request.peer;
+      const agent = agentId;
       const ctx: OperationContext = {
         snapshot,
         pool: this.#host.pool,
@@ -126,7 +127,7 @@ export class CallPipeline {
         settings: options,
         logger: this.#logger,
         note,
-        trackCall: (server) => this.#router.track(server, peer),
+        trackCall: (server) => this.#router.track(server, peer, agent),
         tasks: { table: this.tasks, owner: caller.boundAgent ?? '' },
       };
       const value = await operation(ctx, args);

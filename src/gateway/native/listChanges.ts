@@ -25,6 +25,8 @@ export interface ListChangeOptions {
 export class ListChanges {
   readonly #options: ListChangeOptions;
   readonly #seen = new Map<UpstreamSession, Partial<Record<ListKind, string>>>();
+  /** Sessions that left: a list answered after they did (a slow tools/list) must not bring them back. */
+  readonly #gone = new WeakSet<UpstreamSession>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -36,6 +38,7 @@ export class ListChanges {
 
   /** The session was just shown `answer` for `kind`. */
   shown(session: UpstreamSession, kind: ListKind, answer: unknown): void {
+    if (this.#gone.has(session)) return;
     let seen = this.#seen.get(session);
     if (!seen) {
       seen = {};
@@ -46,6 +49,7 @@ export class ListChanges {
 
   forget(session: UpstreamSession): void {
     this.#seen.delete(session);
+    this.#gone.add(session);
   }
 
   /** Something may have changed: check every session after the debounce. */

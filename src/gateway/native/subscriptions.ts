@@ -1,4 +1,3 @@
-import { EmptyResultSchema } from '@modelcontextprotocol/core';
 import type { Logger } from 'pino';
 import type { DownstreamPool } from '../../downstream/pool.js';
 import { canonicalResourceUri } from '../../config/resourceUri.js';
@@ -65,6 +64,8 @@ export class Subscriptions {
 
   /** The downstream (re)started: make its subscriptions again. */
   resubscribe(server: string): void {
+    // A 2026 server's subscriptions ride its listen stream, which the connection reopens with them.
+    if (this.#pool().get(server)?.era === 'modern') return;
     for (const entry of this.#entries.values()) {
       if (entry.server !== server) continue;
       this.#send(server, 'resources/subscribe', entry.uri).catch((err: unknown) => {
@@ -90,6 +91,9 @@ export class Subscriptions {
   async #send(server: string, method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, signal?: AbortSignal): Promise<void> {
     const connection = this.#pool().get(server);
     if (!connection) throw new Error(`server '${server}' is not configured`);
-    await connection.request({ method, params: { uri } }, EmptyResultSchema, signal !== undefined ? { signal } : {});
+    const opts = signal !== undefined ? { signal } : {};
+    // Era-aware: a 2026 server has no resources/subscribe; the connection's listen stream carries the URIs.
+    if (method === 'resources/subscribe') await connection.subscribeResource(uri, opts);
+    else await connection.unsubscribeResource(uri, opts);
   }
 }

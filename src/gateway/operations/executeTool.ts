@@ -1,6 +1,6 @@
 import type { InputRequiredResult, Tool } from '@modelcontextprotocol/server';
 import { isInputRequiredResult } from '../../downstream/connection.js';
-import { isTaskCreated } from '../../downstream/tasks.js';
+import { isTaskCreated, TaskAckSchema } from '../../downstream/tasks.js';
 import { offersTasks, recordTask } from './tasks.js';
 import type { ForwardedEnvelope } from '../calls/envelope.js';
 import type { ToolAnswer } from '../calls/toolAnswer.js';
@@ -76,8 +76,11 @@ export async function callDownstreamTool(
       });
       if (isTaskCreated(result)) {
         // Only a 2026 caller that declared the extension polls for it (envelope.ts forwards no other).
-        if (!offersTasks(ctx.forward))
+        if (!offersTasks(ctx.forward)) {
+          // Nobody could ever poll or cancel it: it is cancelled at once, without waiting.
+          connection.request({ method: 'tasks/cancel', params: { taskId: result.task.taskId } }, TaskAckSchema).catch(() => undefined);
           throw new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' answered with a task this caller did not ask for`, { server, tool });
+        }
         return recordTask(ctx, server, tool, connection, result);
       }
       if (isInputRequiredResult(result)) {

@@ -54,6 +54,12 @@ export function isolatedLease(ctx: OperationContext, spec: ServerSpec): Promise<
   return ctx.instances.acquire({ spec, scope: agentScopeKey(ctx.agentId), label: `agent ${JSON.stringify(ctx.agentId)}`, agentId: ctx.agentId });
 }
 
+/** The scope of the caller's instance of an isolated server: its session's, else its agent's. */
+export function isolatedScopeKey(ctx: OperationContext, spec: ServerSpec): string {
+  const session = spec.isolation === 'session' ? ctx.instanceScope : undefined;
+  return session ? session.key : agentScopeKey(ctx.agentId);
+}
+
 function agentScopeKey(agentId: string): string {
   return `agent:${agentId}`;
 }

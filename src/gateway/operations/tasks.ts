@@ -13,7 +13,7 @@ import type { ForwardedEnvelope } from '../calls/envelope.js';
 import type { TaskEntry, TaskTable } from '../calls/taskTable.js';
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
-import { isolatedLease, sharedLease } from './lease.js';
+import { isolatedLease, isolatedScopeKey, sharedLease } from './lease.js';
 
 export type TaskMethod = 'tasks/get' | 'tasks/update' | 'tasks/cancel';
 
@@ -57,6 +57,9 @@ export async function forwardTask(ctx: OperationContext, table: TaskTable, metho
     table.forget(id);
     throw unknownTask();
   }
+  // A task of an isolated server lives in an instance of the caller's scope, which exists already:
+  // a caller of another scope must not start one just to be told the id is unknown.
+  if (spec.isolation !== 'shared' && ctx.instances.find(spec.name, isolatedScopeKey(ctx, spec)) === undefined) throw unknownTask();
   const lease = spec.isolation === 'shared' ? sharedLease(ctx, entry.server) : await isolatedLease(ctx, spec);
   try {
     // Another session's instance of an isolated server, or a replaced connection.

@@ -112,7 +112,8 @@ export class InputBridge {
 
   /**
    * A 2026 caller's tools/call: resumes the parked call its state names, or starts one with a
-   * channel for the downstream's questions. `owner` is who may resume it (the agent's session).
+   * channel for the downstream's questions. `owner` is who may resume it (the credential's agent),
+   * `name` the tool called.
    */
   async run(
     owner: string,
@@ -168,6 +169,8 @@ export class InputBridge {
       throw channel.refusal;
     }
     const questions = channel.take();
+    // Every question was withdrawn before it could be handed on: the call goes on.
+    if (questions.length === 0) return this.#settle(owner, name, call, round);
     if (this.#parked.size >= MAX_PARKED || this.#parkedBy(owner) >= MAX_PARKED_PER_OWNER) {
       // Bounded: the questions fail at once, and the call goes on without the answers.
       for (const q of questions) q.fail(protocolError(ProtocolErrorCode.InvalidRequest, `Too many calls wait for input: ${q.method} cannot be asked now`));

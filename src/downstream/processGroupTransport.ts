@@ -200,8 +200,17 @@ export class ProcessGroupTransport implements Transport {
     }
     // The write callback fires once the data is handed to the pipe (or with the error when
     // the child is gone), which gives backpressure without a 'drain' wait that could hang.
-    return new Promise<void>((resolve, reject) => {
-      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
+    return new Promise<void>((resolve) => {
+      stdin.write(serializeMessage(message), (err) => {
+        if (err) {
+          // The child stopped reading: it exited, or is about to. The request fails with the
+          // connection's close, which says why (its exit, its last stderr), not with EPIPE; a
+          // child that lives on without its stdin is closed the same way.
+          this.#log.debug({ server: this.#opts.serverName, err: err.message }, 'downstream stdin closed');
+          if (this.#exitInfo === undefined) setTimeout(() => this.#fireClose(), PIPE_DRAIN_MS).unref();
+        }
+        resolve();
+      });
     });
   }
 

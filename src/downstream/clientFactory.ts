@@ -35,7 +35,7 @@ export interface ServerRequest {
 
 /**
  * Decides what to do with a server-to-client request: pass it to an upstream client that
- * declared the capability, or throw an McpError. `extra.signal` fires when the downstream
+ * declared the capability, or throw a JSON-RPC error. `extra.signal` fires when the downstream
  * cancels the request or the connection goes away.
  */
 export type ServerRequestHandler = (server: string, request: ServerRequest, extra: { signal: AbortSignal }) => Promise<unknown>;

@@ -3,7 +3,8 @@
 // give it: the gateway's capabilities would be a lie), and a 2026 retry's answers and state.
 
 import { BAGGAGE_META_KEY, CLIENT_CAPABILITIES_META_KEY, TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from '@modelcontextprotocol/server';
-import type { ClientCapabilities } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, InputRequiredResult } from '@modelcontextprotocol/server';
+import { GatewayError } from '../../errors.js';
 import { TASKS_EXTENSION } from '../../downstream/tasks.js';
 import { callerCapabilities, type CallPeer } from '../serverRequests.js';
 import { isGatewayState } from './inputBridge.js';
@@ -64,4 +65,28 @@ export function forwardedEnvelope(peer: CallPeer): ForwardedEnvelope {
   if (typeof state === 'string') envelope.requestState = state;
   if (peer.extra.mcpReq.inputResponses !== undefined) envelope.inputResponses = peer.extra.mcpReq.inputResponses;
   return envelope;
+}
+
+/** The caller's envelope as a downstream request takes it (nothing for a caller without one: REST). */
+export function downstreamEnvelope(envelope: ForwardedEnvelope | undefined): {
+  meta?: Record<string, unknown>;
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
+} {
+  if (envelope === undefined) return {};
+  return {
+    meta: { ...envelope.meta },
+    ...(envelope.inputResponses !== undefined ? { inputResponses: { ...envelope.inputResponses } } : {}),
+    ...(envelope.requestState !== undefined ? { requestState: envelope.requestState } : {}),
+  };
+}
+
+/** A server asked for input of a caller that cannot give it (REST has no MCP peer). */
+export function inputImpossible(result: InputRequiredResult, server: string, tool?: string): GatewayError {
+  const methods = [...new Set(Object.values(result.inputRequests ?? {}).map((r) => r.method))].join(', ');
+  return new GatewayError(
+    'INPUT_REQUIRED',
+    `Server '${server}' asked for input (${methods}), which this caller cannot give`,
+    tool === undefined ? { server } : { server, tool },
+  );
 }

@@ -4,6 +4,7 @@ import type { ServerSpec } from '../../config/types.js';
 import { isInputRequiredResult, type DownstreamConnection } from '../../downstream/connection.js';
 import { isNotFoundAnswer } from '../../downstream/failureMapping.js';
 import { GatewayError } from '../../errors.js';
+import { downstreamEnvelope, inputImpossible } from '../calls/envelope.js';
 import type { OperationContext } from '../context.js';
 import { callTimeoutMs } from './deadline.js';
 
@@ -43,31 +44,17 @@ export async function downstreamRequestAsking<T extends z.ZodType<Result>>(
   notFound: () => GatewayError,
 ): Promise<z.infer<T> | InputRequiredResult> {
   const release = ctx.trackCall(spec.name);
-  const forward = ctx.forward;
   try {
-    if (forward === undefined) {
-      // No MCP peer (REST): a server that asks for input cannot be answered.
-      const result = await connection.request(request, schema, {
-        signal: ctx.signal,
-        timeoutMs: callTimeoutMs(ctx.settings, spec.timeoutMs),
-        allowInputRequired: true,
-      });
-      if (isInputRequiredResult(result))
-        throw new GatewayError('INPUT_REQUIRED', `Server '${spec.name}' asked for input, which this caller cannot give`, { server: spec.name });
-      return result;
-    }
     // A 2026 retry's answers and state go back into the params, untouched.
-    const params = {
-      ...request.params,
-      ...(forward.inputResponses !== undefined ? { inputResponses: { ...forward.inputResponses } } : {}),
-      ...(forward.requestState !== undefined ? { requestState: forward.requestState } : {}),
-    };
-    return await connection.request({ method: request.method, params }, schema, {
+    const { meta, ...retry } = downstreamEnvelope(ctx.forward);
+    const result = await connection.request({ method: request.method, params: { ...request.params, ...retry } }, schema, {
       signal: ctx.signal,
       timeoutMs: callTimeoutMs(ctx.settings, spec.timeoutMs),
-      meta: { ...forward.meta },
+      ...(meta !== undefined ? { meta } : {}),
       allowInputRequired: true,
     });
+    if (isInputRequiredResult(result) && ctx.forward === undefined) throw inputImpossible(result, spec.name);
+    return result;
   } catch (err) {
     throw explainNotFound(err, notFound);
   } finally {

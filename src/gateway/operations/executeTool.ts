@@ -1,8 +1,8 @@
-import type { InputRequiredResult, Tool } from '@modelcontextprotocol/server';
+import type { Tool } from '@modelcontextprotocol/server';
 import { isInputRequiredResult } from '../../downstream/connection.js';
 import { isTaskCreated, TaskAckSchema } from '../../downstream/tasks.js';
 import { offersTasks, recordTask } from './tasks.js';
-import type { ForwardedEnvelope } from '../calls/envelope.js';
+import { downstreamEnvelope, inputImpossible } from '../calls/envelope.js';
 import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
@@ -72,7 +72,7 @@ export async function callDownstreamTool(
         // The hard maximum counts from the call's start, as the timeout does.
         maxTotalTimeoutMs: deadline ? Math.max(1, Math.floor(ctx.settings.maxTimeoutMs - deadline.spentMs)) : ctx.settings.maxTimeoutMs,
         ...(progress !== undefined ? { onprogress: progress } : {}),
-        ...forwarded(ctx.forward),
+        ...downstreamEnvelope(ctx.forward),
       });
       if (isTaskCreated(result)) {
         // Only a 2026 caller that declared the extension polls for it (envelope.ts forwards no other).
@@ -85,7 +85,7 @@ export async function callDownstreamTool(
       }
       if (isInputRequiredResult(result)) {
         // An MCP caller answers it (a 2025 one through the SDK's own requests); REST cannot.
-        if (ctx.forward === undefined) throw inputImpossible(server, tool, result);
+        if (ctx.forward === undefined) throw inputImpossible(result, server, tool);
         return result;
       }
       ctx.note.isError = result.isError === true;
@@ -110,19 +110,4 @@ async function toolsBefore(deadline: CallDeadline, connection: DownstreamConnect
     if (deadline.signal.aborted) throw deadline.failure('listing its tools');
     throw err;
   }
-}
-
-/** The caller's envelope as the downstream call takes it. */
-function forwarded(envelope: ForwardedEnvelope | undefined): { meta?: Record<string, unknown>; inputResponses?: Record<string, unknown>; requestState?: string } {
-  if (envelope === undefined) return {};
-  return {
-    meta: { ...envelope.meta },
-    ...(envelope.inputResponses !== undefined ? { inputResponses: { ...envelope.inputResponses } } : {}),
-    ...(envelope.requestState !== undefined ? { requestState: envelope.requestState } : {}),
-  };
-}
-
-function inputImpossible(server: string, tool: string, result: InputRequiredResult): GatewayError {
-  const methods = [...new Set(Object.values(result.inputRequests ?? {}).map((r) => r.method))].join(', ');
-  return new GatewayError('INPUT_REQUIRED', `Server '${server}' asked for input (${methods}), which this caller cannot give`, { server, tool });
 }

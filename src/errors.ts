@@ -22,6 +22,10 @@ export const ERROR_CODES = [
   'SESSION_CONFLICT',
   'TOO_MANY_SESSIONS_FOR_IDENTITY',
   'INPUT_REQUIRED',
+  'TOOL_QUARANTINED',
+  'APPROVAL_DENIED',
+  'APPROVAL_UNAVAILABLE',
+  'AUTH_REQUIRED',
   'INTERNAL_ERROR',
 ] as const;
 
@@ -77,6 +81,13 @@ export const CODE_MEANINGS: Readonly<Record<ErrorCode, CodeMeaning>> = Object.fr
   SESSION_CONFLICT: meaning(409, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
   TOO_MANY_SESSIONS_FOR_IDENTITY: meaning(429, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
   INPUT_REQUIRED: meaning(409, JSON_RPC_INVALID_REQUEST, 'ERROR'),
+  // A definition that changed since it was pinned: refused until a human accepts it (pin --accept).
+  TOOL_QUARANTINED: meaning(403, JSON_RPC_INVALID_PARAMS, 'DENY'),
+  APPROVAL_DENIED: meaning(403, JSON_RPC_INVALID_PARAMS, 'DENY'),
+  // Fail closed: a call that needs a human's approval and has nobody to ask is refused.
+  APPROVAL_UNAVAILABLE: meaning(403, JSON_RPC_INVALID_PARAMS, 'DENY'),
+  // The downstream needs a login the operator has not done: not the caller's credential, so not 401.
+  AUTH_REQUIRED: meaning(503, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
   INTERNAL_ERROR: meaning(500, JSON_RPC_INTERNAL_ERROR, 'ERROR'),
 });
 

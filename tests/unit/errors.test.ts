@@ -15,7 +15,17 @@ describe('CODE_MEANINGS', () => {
   it('identity and policy refusals are DENY, a timeout TIMEOUT, the rest ERROR', () => {
     const deny = ERROR_CODES.filter((c) => CODE_MEANINGS[c].decision === 'DENY');
     expect(deny.sort()).toEqual(
-      ['AGENT_MISMATCH', 'DENIED_BY_POLICY', 'FALLBACK_AGENT_NOT_IN_RULES', 'INVALID_AGENT_ID', 'MISSING_AGENT_ID', 'NO_FALLBACK_CONFIGURED'].sort(),
+      [
+        'AGENT_MISMATCH',
+        'APPROVAL_DENIED',
+        'APPROVAL_UNAVAILABLE',
+        'DENIED_BY_POLICY',
+        'FALLBACK_AGENT_NOT_IN_RULES',
+        'INVALID_AGENT_ID',
+        'MISSING_AGENT_ID',
+        'NO_FALLBACK_CONFIGURED',
+        'TOOL_QUARANTINED',
+      ].sort(),
     );
     expect(ERROR_CODES.filter((c) => CODE_MEANINGS[c].decision === 'TIMEOUT')).toEqual(['TIMEOUT']);
   });

@@ -40,7 +40,7 @@ export function isLiteralPattern(pattern: string): boolean {
   return !MAGIC.test(pattern);
 }
 
-function hasUnclosedBracket(pattern: string): boolean {
+export function hasUnclosedBracket(pattern: string): boolean {
   let i = 0;
   while (i < pattern.length) {
     const ch = pattern[i];

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseArgumentRules } from './argumentRules.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './jsonPath.js';
@@ -34,6 +35,7 @@ const RuleSectionSchema = z.strictObject({
 const AgentSchema = z.strictObject({
   allow: RuleSectionSchema.optional(),
   deny: RuleSectionSchema.optional(),
+  arguments: z.unknown().optional().describe('Per server and tool pattern: conditions on arguments by JSON Pointer (config/argumentRules.ts).'),
 });
 
 const DefaultsSchema = z.strictObject({
@@ -124,12 +126,13 @@ function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRul
     const section = entry[name];
     if (isPlainObject(section)) checkSection(id, name, section, [...base, name], issues);
   }
+  const args = entry['arguments'] === undefined ? undefined : parseArgumentRules(entry['arguments'], [...base, 'arguments'], issues);
   if (hasErrors(issues.slice(before)) || !parsed.success) return undefined;
 
   // Built from the raw entry, not parsed.data: zod rebuilds records by assignment, which would
   // turn a tools key "__proto__" into a prototype change. The schema has no transforms.
   const agent = entry as z.infer<typeof AgentSchema>;
-  return Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny) });
+  return Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny), ...(args !== undefined ? { arguments: args } : {}) });
 }
 
 function checkSection(id: string, name: (typeof SECTIONS)[number], section: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): void {

@@ -74,7 +74,29 @@ export interface RuleSection {
 export interface AgentRules {
   readonly allow: RuleSection;
   readonly deny: RuleSection;
+  /** Conditions on a call's arguments (config/argumentRules.ts). Absent when the agent has none. */
+  readonly arguments?: ArgumentRules;
 }
+
+/** How a string argument is normalized before it is matched: not at all, as a POSIX path, or as a URL. */
+export type ArgumentValueType = 'string' | 'path' | 'url';
+
+/** The conditions on the value(s) one JSON Pointer addresses; an omitted field checks nothing. */
+export interface ArgumentCondition {
+  readonly type: ArgumentValueType;
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+  readonly regex?: string;
+  readonly deny_regex?: string;
+  readonly enum?: readonly unknown[];
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly absent?: true;
+  readonly required?: boolean;
+}
+
+/** Per server (exact name), per tool pattern, per JSON Pointer (as written), in file order. */
+export type ArgumentRules = Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, ArgumentCondition>>>>>>;
 
 export interface RulesConfig {
   /** In file order. */

@@ -1,5 +1,6 @@
 import { formatPath } from '../config/jsonPath.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
+import { compileArgumentRules, type ArgumentDecider } from './arguments.js';
 import { DecisionMemo } from './decisionMemo.js';
 import { uriPatternProblem } from '../config/patternSyntax.js';
 import { canonicalResourcePattern, canonicalResourceUri } from '../config/resourceUri.js';
@@ -52,12 +53,16 @@ interface CompiledAgent {
  */
 export function compilePolicy(rules: RulesConfig): Policy {
   const agents = new Map<string, CompiledAgent>();
+  // Only agents with argument rules have an entry, so a call for any other agent finds nothing and allocates nothing.
+  const argumentDeciders = new Map<string, ArgumentDecider>();
   // Many agents repeat the same patterns (`drop_*`, `*`): one matcher each keeps the hot set small.
   const compile = matcherCache();
   // Object.keys, not `in`: ids such as `constructor` or `toString` must not be found on the prototype.
   for (const id of Object.keys(rules.agents)) {
     const agentRules = rules.agents[id];
     if (agentRules !== undefined) agents.set(id, compileAgent(id, agentRules, compile));
+    const decideArguments = compileArgumentRules(id, agentRules?.arguments);
+    if (decideArguments !== undefined) argumentDeciders.set(id, decideArguments);
   }
   const agentIds = Object.freeze([...agents.keys()]);
   const denyOnMissingAgent = rules.defaults.deny_on_missing_agent;
@@ -107,6 +112,8 @@ export function compilePolicy(rules: RulesConfig): Policy {
       return canonical.ok ? decideItem('resources', agentId, server, canonical.uri) : NO_CANONICAL_URI;
     },
     decidePrompt: (agentId: string, server: string, prompt: string): Decision => decideItem('prompts', agentId, server, prompt),
+    decideArguments: (agentId: string, server: string, tool: string, args: Record<string, unknown>, explain = false) =>
+      argumentDeciders.get(agentId)?.(server, tool, args, explain),
     visibleServers,
     remembered: new DecisionMemo(decideServer, decideTool),
   });

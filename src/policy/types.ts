@@ -1,3 +1,5 @@
+import type { ArgumentVerdict } from './argumentsVerdict.js';
+
 // The policy's answers. Every decision names the rule that decided it, as a JSON path
 // into the rules file (`agents.backend.deny.tools.db[0]`), or `defaults.deny_on_missing_agent`,
 // or `implicit` (a server is allowed and has no `allow.tools` entry), or `invalid_uri` (a resource
@@ -22,6 +24,12 @@ export interface Policy {
   decideResource(agentId: string, server: string, uri: string): Decision;
   /** As decideTool, under the `prompts` rules. */
   decidePrompt(agentId: string, server: string, prompt: string): Decision;
+  /**
+   * The agent's argument rules on a call (policy/arguments.ts), for a tool decideTool allowed:
+   * undefined when none applies (forward `args` as they are), else a refusal or the arguments to
+   * forward. `explain` collects every decision with the normalized values.
+   */
+  decideArguments(agentId: string, server: string, tool: string, args: Record<string, unknown>, explain?: boolean): ArgumentVerdict | undefined;
   /** The servers of `configured` (kept in that order) this agent may use: exactly those whose decideServer allows. */
   visibleServers(agentId: string, configured: readonly string[]): string[];
   /** decideServer and decideTool remembered for this policy's lifetime (bounded), for the call path. */

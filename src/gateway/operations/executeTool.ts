@@ -8,6 +8,7 @@ import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
+import { checkArguments } from './argumentCheck.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
@@ -49,6 +50,8 @@ export async function callDownstreamTool(
   const spec = authorizeServer(ctx, server);
   // A denied call never reaches the downstream server: both checks come before any I/O.
   authorizeTool(ctx, server, tool);
+  // From here on, the arguments are those the rules decided on (normalized paths and URLs).
+  toolArgs = checkArguments(ctx, server, tool, toolArgs);
 
   const timeoutMs = callTimeoutMs(ctx.settings, requestedTimeout ?? spec.timeoutMs);
   const shared = spec.isolation === 'shared' ? sharedLease(ctx, server) : undefined;

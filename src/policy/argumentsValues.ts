@@ -1,0 +1,129 @@
+import { MAX_ARGUMENT_VALUE_LENGTH, POINTER_WILDCARD } from '../config/argumentRules.js';
+import { canonicalResourceUri } from '../config/resourceUri.js';
+import { isPlainObject } from '../values.js';
+
+// The values an argument condition is decided on: found by JSON Pointer, and for `path` and
+// `url` conditions brought into one canonical spelling, which is then what the server gets.
+
+export type Normalized = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly reason: string };
+
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
+// C0 controls and DEL: no file name a caller means holds one, and NUL ends a name in C.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A POSIX path in normal form: absolute, no empty, "." or ".." segments, no trailing "/" (but
+ * the root). Refused as ambiguous, since servers differ on them: a relative path (relative to
+ * what?), ".." above the root, a backslash (a separator on Windows), a percent-escape (some
+ * servers decode `%2e%2e` or `%2F`, most do not), a control character.
+ */
+export function normalizePath(value: string): Normalized {
+  if (value.length > MAX_ARGUMENT_VALUE_LENGTH) return { ok: false, reason: `is longer than ${MAX_ARGUMENT_VALUE_LENGTH} characters` };
+  if (CONTROL.test(value)) return { ok: false, reason: 'contains a control character' };
+  if (value.includes('\\')) return { ok: false, reason: 'contains a backslash, which some servers read as a separator' };
+  if (PERCENT_ESCAPE.test(value)) return { ok: false, reason: 'contains a percent-escape, which some servers decode (%2e, %2F)' };
+  if (!value.startsWith('/')) return { ok: false, reason: 'is not an absolute path' };
+  const out: string[] = [];
+  for (const segment of value.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (out.length === 0) return { ok: false, reason: 'climbs above the root with ".."' };
+      out.pop();
+    } else {
+      out.push(segment);
+    }
+  }
+  return { ok: true, value: `/${out.join('/')}` };
+}
+
+/**
+ * A URL in canonical form: the resource URI canonical form (config/resourceUri.ts: scheme and
+ * host in lowercase, unreserved escapes decoded, dot segments and "//" resolved, `%2F`,
+ * backslashes, userinfo and rewritten hosts refused), then serialized by the WHATWG parser, so
+ * `https://x.com` is `https://x.com/` as every client sends it.
+ */
+export function normalizeUrl(value: string): Normalized {
+  if (value.length > MAX_ARGUMENT_VALUE_LENGTH) return { ok: false, reason: `is longer than ${MAX_ARGUMENT_VALUE_LENGTH} characters` };
+  const canonical = canonicalResourceUri(value);
+  if (!canonical.ok) return { ok: false, reason: canonical.reason };
+  let href: string;
+  try {
+    href = new URL(canonical.uri).href;
+  } catch {
+    return { ok: false, reason: 'is not a URL that WHATWG URL parsers accept' };
+  }
+  if (href.length > MAX_ARGUMENT_VALUE_LENGTH) return { ok: false, reason: `is longer than ${MAX_ARGUMENT_VALUE_LENGTH} characters once normalized` };
+  return { ok: true, value: href };
+}
+
+/** One value a pointer addresses: where it is (for substitution) and how to name it without its content. */
+export interface Located {
+  readonly at: readonly (string | number)[];
+  /** The pointer with array indices filled in; a wildcard over an object's keys stays "*", as keys are caller data. */
+  readonly display: string;
+  /** `undefined` when the pointer addresses nothing here. */
+  readonly value: unknown;
+  /** Set when a wildcard met a value that is neither an array nor an object. */
+  readonly notContainer?: true;
+}
+
+/**
+ * Every value `segments` addresses in `root`. A missing member yields nothing; `*` over an
+ * array or object yields each element; `*` over anything else is reported, since a server
+ * that accepts a lone value where a list was meant would otherwise receive it unchecked.
+ */
+export function locate(root: unknown, segments: readonly string[]): Located[] {
+  let frontier: Located[] = [{ at: [], display: '', value: root }];
+  for (const segment of segments) {
+    const next: Located[] = [];
+    for (const here of frontier) {
+      const { value } = here;
+      if (segment === POINTER_WILDCARD) {
+        if (Array.isArray(value)) value.forEach((item, i) => next.push({ at: [...here.at, i], display: `${here.display}/${i}`, value: item }));
+        else if (isPlainObject(value)) for (const key of Object.keys(value)) next.push({ at: [...here.at, key], display: `${here.display}/*`, value: value[key] });
+        else next.push({ ...here, display: `${here.display}/*`, notContainer: true });
+        continue;
+      }
+      const display = `${here.display}/${segment.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (Array.isArray(value)) {
+        if (/^(?:0|[1-9][0-9]*)$/.test(segment) && Number(segment) < value.length)
+          next.push({ at: [...here.at, Number(segment)], display, value: value[Number(segment)] });
+      } else if (isPlainObject(value) && Object.hasOwn(value, segment) && value[segment] !== undefined) {
+        next.push({ at: [...here.at, segment], display, value: value[segment] });
+      }
+    }
+    frontier = next;
+    if (frontier.length === 0) break;
+  }
+  return frontier.filter((found) => found.notContainer === true || found.value !== undefined);
+}
+
+/** A copy of `root` with `value` at `at`; containers along the way are copied, the rest shared. */
+export function replaceAt(root: Record<string, unknown>, at: readonly (string | number)[], value: unknown): Record<string, unknown> {
+  const rebuild = (node: unknown, depth: number): unknown => {
+    if (depth === at.length) return value;
+    const key = at[depth]!;
+    if (Array.isArray(node)) {
+      const copy = [...node];
+      copy[key as number] = rebuild(node[key as number], depth + 1);
+      return copy;
+    }
+    // defineProperty, not assignment: a key "__proto__" stays an ordinary key.
+    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
+    Object.defineProperty(copy, key, { value: rebuild((node as Record<string, unknown>)[key], depth + 1), enumerable: true, writable: true, configurable: true });
+    return copy;
+  };
+  return rebuild(root, 0) as Record<string, unknown>;
+}
+
+/** Equality of JSON values: object key order does not matter. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && jsonEqual(a[key], b[key]));
+  }
+  return false;
+}

@@ -144,6 +144,7 @@ await yargs(hideBin(process.argv))
         tool: { type: 'string', describe: 'Tool name' },
         resource: { type: 'string', describe: 'Resource URI (or URI template) of that server' },
         prompt: { type: 'string', describe: 'Prompt name' },
+        args: { type: 'string', describe: "With --tool: the call's arguments as a JSON object; shows every argument decision" },
       }),
     (argv) => {
       try {
@@ -155,6 +156,7 @@ await yargs(hideBin(process.argv))
           ...optionalString('tool', argv.tool),
           ...optionalString('resource', argv.resource),
           ...optionalString('prompt', argv.prompt),
+          ...optionalString('args', argv.args),
         });
       } catch (err) {
         fail(err);

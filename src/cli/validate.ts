@@ -2,6 +2,7 @@ import { ConfigError } from '../config/configError.js';
 import { formatIssues, loadRulesFile, loadServersFile, loadSignalWireFile } from '../config/load.js';
 import { locateConfigFile, resolveUserPath } from '../config/locate.js';
 import type { ConfigIssue, RulesConfig, ServersConfig } from '../config/types.js';
+import { crossCheckArgumentRules } from '../policy/argumentsCrossCheck.js';
 import { crossCheckRules } from '../policy/crossCheck.js';
 import { launchWarnings } from './commandPath.js';
 import type { CliIo } from './io.js';
@@ -59,10 +60,8 @@ export function runValidate(io: CliIo, flags: { mcpConfig?: string; rules?: stri
     return r;
   });
   if (servers && rules) {
-    const cross = crossCheckRules(
-      rules,
-      servers.servers.map((s) => s.name),
-    );
+    const names = servers.servers.map((s) => s.name);
+    const cross = [...crossCheckRules(rules, names), ...crossCheckArgumentRules(rules, names)];
     if (cross.length) io.out(`rules against servers: ${cross.length} warning(s)\n${indent(formatIssues(cross))}`);
   }
   return ok ? 0 : 1;
@@ -107,12 +106,8 @@ function validateSignalWire(io: CliIo, given: string, rulesFlag: string | undefi
     const { config, warnings } = loadRulesFile(rulesPath);
     io.out(`rules: ${rulesPath}: valid${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`);
     if (warnings.length) io.out(indent(formatIssues(warnings)));
-    const cross = servers
-      ? crossCheckRules(
-          config,
-          servers.servers.map((s) => s.name),
-        )
-      : [];
+    const names = servers?.servers.map((s) => s.name);
+    const cross = names ? [...crossCheckRules(config, names), ...crossCheckArgumentRules(config, names)] : [];
     if (cross.length) io.out(`rules against servers: ${cross.length} warning(s)\n${indent(formatIssues(cross))}`);
   } catch (err) {
     ok = false;

@@ -217,7 +217,9 @@ function parseCondition(c: Context, raw: unknown): ArgumentCondition | undefined
   }
   if (raw['required'] === true) out.required = true;
   combinationProblems(c, has, type);
-  if (Object.keys(raw).length === 0 || (Object.keys(raw).length === 1 && has('type'))) warn(c, [], 'checks nothing (a "type" alone normalizes no forwarded value)');
+  // A "path" or "url" type alone still normalizes the value and refuses one without a normal form.
+  if (Object.keys(raw).length === 0 || (Object.keys(raw).length === 1 && raw['type'] === 'string'))
+    warn(c, [], 'checks nothing: add a condition, or remove the entry');
   return c.issues.slice(before).some((issue) => issue.severity === 'error') ? undefined : Object.freeze(out);
 }
 

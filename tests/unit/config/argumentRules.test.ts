@@ -155,14 +155,15 @@ describe('arguments: errors and suggestions', () => {
 
   it('warnings: an empty allow list, a condition that checks nothing, a URL pattern not in canonical form', () => {
     const result = withArguments({
-      fs: { write_file: { '/a': { allow: [] }, '/b': {}, '/c': { type: 'path' } } },
+      // A type alone normalizes and refuses values with no normal form: that is a check.
+      fs: { write_file: { '/a': { allow: [] }, '/b': {}, '/c': { type: 'path' }, '/d': { type: 'string' } } },
       web: { fetch: { '/url': { type: 'url', allow: ['HTTPS://API.example.com:443'] } } },
     });
     expect(result.config).toBeDefined();
     expect(lines(result.issues)).toEqual([
       'warning agents.dev.arguments.fs.write_file./a.allow: empty list: no value is allowed, so every call that has one is refused',
-      'warning agents.dev.arguments.fs.write_file./b: checks nothing (a "type" alone normalizes no forwarded value)',
-      'warning agents.dev.arguments.fs.write_file./c: checks nothing (a "type" alone normalizes no forwarded value)',
+      'warning agents.dev.arguments.fs.write_file./b: checks nothing: add a condition, or remove the entry',
+      'warning agents.dev.arguments.fs.write_file./d: checks nothing: add a condition, or remove the entry',
       'warning agents.dev.arguments.web.fetch./url.allow[0]: URL pattern "HTTPS://API.example.com:443" is matched in its canonical form "https://api.example.com/"',
     ]);
   });

@@ -40,7 +40,8 @@ export function isLiteralPattern(pattern: string): boolean {
   return !MAGIC.test(pattern);
 }
 
-function hasUnclosedBracket(pattern: string): boolean {
+/** Whether some `[` opens a class that never closes. */
+export function hasUnclosedBracket(pattern: string): boolean {
   let i = 0;
   while (i < pattern.length) {
     const ch = pattern[i];

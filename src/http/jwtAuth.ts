@@ -89,6 +89,7 @@ export class TokenVerifier {
     if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return 'token signed by an unknown key';
     if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return 'token algorithm not allowed';
     if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'malformed token';
+    this.#keys.failed(issuer);
     this.#onProviderError(issuer.issuer, err);
     return 'identity provider unavailable';
   }

@@ -6,7 +6,7 @@
 //
 // A provider that cannot be reached, or answers something unusable, fails the token (401);
 // the failure is remembered for a few seconds so a burst of tokens does not become a burst of
-// fetches.
+// fetches, and the next attempt starts again from the metadata (its jwks_uri may have moved).
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
 import { isLoopbackHostname } from '../config/oauthRules.js';
 import type { OAuthIssuer } from '../config/types.js';
@@ -27,7 +27,7 @@ export class IssuerKeys {
   /** The key resolver of `issuer`; rejects (IssuerFetchError) when its metadata cannot be used. */
   keysOf(issuer: OAuthIssuer): Promise<JWTVerifyGetKey> {
     // A reload that changes the cooldown gets a fresh key set.
-    const id = `${issuer.jwksCooldownSeconds}|${issuer.issuer}`;
+    const id = idOf(issuer);
     let entry = this.#entries.get(id);
     if (entry?.failedAt !== undefined && Date.now() - entry.failedAt >= RETRY_AFTER_FAILURE_MS) entry = undefined;
     if (entry?.keys) return entry.keys;
@@ -42,11 +42,21 @@ export class IssuerKeys {
     return fresh.keys;
   }
 
+  /** The keys of `issuer` could not be fetched: back off, then discover again (a failure already backing off keeps its time). */
+  failed(issuer: OAuthIssuer): void {
+    const id = idOf(issuer);
+    if (this.#entries.get(id)?.failedAt === undefined) this.#entries.set(id, { failedAt: Date.now() });
+  }
+
   /** Drops the key sets of issuers no longer configured (after a reload). */
   retain(issuers: readonly OAuthIssuer[]): void {
-    const live = new Set(issuers.map((i) => `${i.jwksCooldownSeconds}|${i.issuer}`));
+    const live = new Set(issuers.map(idOf));
     for (const id of this.#entries.keys()) if (!live.has(id)) this.#entries.delete(id);
   }
+}
+
+function idOf(issuer: OAuthIssuer): string {
+  return `${issuer.jwksCooldownSeconds}|${issuer.issuer}`;
 }
 
 async function discoverKeys(issuer: OAuthIssuer): Promise<JWTVerifyGetKey> {

@@ -31,6 +31,8 @@ const stranger = new OAuth2Server();
 const published = new Set<string>();
 let issuer = '';
 let resource = '';
+/** A configured issuer nobody listens for: its tokens must be refused (fail closed). */
+let downIssuer = '';
 let kid1 = '';
 let gw: HttpGw;
 
@@ -49,7 +51,7 @@ function oauthRules(agents: unknown[] = MAPPINGS) {
   return {
     agents: AGENTS,
     credentials: { [sha256(PER_AGENT)]: 'researcher' },
-    oauth: { issuers: [{ issuer, scopes: ['mcp'], jwks_cooldown_seconds: 1 }], agents },
+    oauth: { issuers: [{ issuer, scopes: ['mcp'], jwks_cooldown_seconds: 1 }, { issuer: downIssuer }], agents },
   };
 }
 const MAPPINGS = [
@@ -96,6 +98,7 @@ beforeAll(async () => {
   issuer = idp.issuer.url!;
   await stranger.issuer.keys.generate('RS256');
   await stranger.start(0, '127.0.0.1');
+  downIssuer = `http://127.0.0.1:${await freePort()}`;
   const port = await freePort();
   resource = `http://127.0.0.1:${port}/mcp`;
   gw = await startHttpGateway({
@@ -124,7 +127,7 @@ describe('discovery: what a client needs to find the issuer', () => {
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
     expect(metadataUrl).toBe(`${new URL(resource).origin}/.well-known/oauth-protected-resource/mcp`);
     const metadata = (await (await fetch(metadataUrl!)).json()) as Record<string, unknown>;
-    expect(metadata).toEqual({ resource, authorization_servers: [issuer], scopes_supported: ['mcp'], bearer_methods_supported: ['header'] });
+    expect(metadata).toEqual({ resource, authorization_servers: [issuer, downIssuer], scopes_supported: ['mcp'], bearer_methods_supported: ['header'] });
     // The bare well-known path serves the same document.
     expect(await (await fetch(`${gw.url}/.well-known/oauth-protected-resource`)).json()).toEqual(metadata);
     // As a client would: RFC 8414 first, then OpenID Connect discovery.
@@ -210,6 +213,13 @@ describe('REST with identity-provider tokens', () => {
     const res = await rest('/services', bearer(await make()));
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="MCP Gateway", resource_metadata="[^"]+", error="invalid_token"/);
+  });
+
+  it('an issuer whose metadata cannot be fetched: refused (fail closed), logged without the token', async () => {
+    const res = await rest('/services', bearer(await token({ iss: downIssuer }, { server: stranger })));
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    await waitFor(() => gw.stderr().includes('identity provider metadata or keys unavailable'));
   });
 
   it('a required scope missing: 403 insufficient_scope naming it', async () => {

@@ -41,8 +41,8 @@ export async function fetchBounded(url: string, maxBytes: number, init: { signal
 }
 
 /** A JSON object from `url`, bounded as fetchBounded. */
-export async function fetchJsonObject(url: string, maxBytes: number): Promise<Record<string, unknown>> {
-  const res = await fetchBounded(url, maxBytes);
+export async function fetchJsonObject(url: string, maxBytes: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  const res = await fetchBounded(url, maxBytes, signal ? { signal } : {});
   let body: unknown;
   try {
     body = JSON.parse(await res.text());

@@ -72,12 +72,13 @@ async function discoverKeys(issuer: OAuthIssuer): Promise<JWTVerifyGetKey> {
   });
 }
 
-/** The first metadata document found, in the order RFC 8414 section 5 gives. */
+/** The first metadata document found, in the order RFC 8414 section 5 gives; all tries share one time bound. */
 async function metadataOf(issuer: string): Promise<Record<string, unknown>> {
+  const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
   let last: unknown;
   for (const url of metadataUrls(issuer)) {
     try {
-      return await fetchJsonObject(url, MAX_METADATA_BYTES);
+      return await fetchJsonObject(url, MAX_METADATA_BYTES, signal);
     } catch (err) {
       last = err;
     }

@@ -2,9 +2,10 @@
 //
 //   security headers -> (draining? 503) -> Host (403) -> route (404/405/OPTIONS)
 //   -> Origin (403) -> authenticate (identity-provider tokens: asynchronously) -> rate limit
-//   (per identity, per IP before auth; 429) -> 401/403 if authentication failed -> handler (REST or /mcp; a tools/call on /mcp costs
-//   a unit of the `call` class on top of the request's `default` unit; /mcp sends
-//   2026-07-28 requests to modernMcp.ts and the rest to the 2025 sessions of mcpSessions.ts)
+//   (per identity, per IP before auth; 429) -> 401/403 if authentication failed -> handler
+//   (REST or /mcp; a tools/call on /mcp costs a unit of the `call` class on top of the
+//   request's `default` unit; /mcp sends 2026-07-28 requests to modernMcp.ts and the rest
+//   to the 2025 sessions of mcpSessions.ts)
 //
 // The server bounds the time a client may take to send its headers and its whole request,
 // how long an idle keep-alive connection stays open, and how many connections are open.

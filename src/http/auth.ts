@@ -76,7 +76,8 @@ export class Authenticator {
   /**
    * `anonymousAllowed`: no shared credential is configured and the host permits it
    * (loopback, or --allow-unauthenticated). Even then a request is anonymous only while
-   * the rules hold no per-agent credential either: auth cannot be silently off.
+   * the rules hold no per-agent credential or identity provider either: auth cannot be
+   * silently off. `frontDoor`: what identity-provider tokens need (jwtAuth.ts).
    */
   constructor(shared: SharedCredentials, anonymousAllowed: boolean, frontDoor: FrontDoorOptions = {}) {
     this.#resourceUrl = frontDoor.resourceUrl;
@@ -118,8 +119,9 @@ export class Authenticator {
     if (this.#resourceUrl === undefined) return { ok: false, presented: true, reason: 'OAuth issuers are configured but --resource-url is not' };
     const verdict = await this.#tokens.verify(token, oauth, this.#resourceUrl);
     if (verdict.ok) return { ok: true, principal: { kind: 'oauth', key: verdict.key, boundAgent: verdict.agent } };
-    if (verdict.status === 403)
+    if (verdict.status === 403) {
       return { ok: false, presented: true, reason: verdict.reason, forbidden: verdict.scope !== undefined ? { scope: verdict.scope } : {} };
+    }
     return { ok: false, presented: true, reason: verdict.reason, token: true };
   }
 

@@ -2,9 +2,10 @@ import { resolve } from 'node:path';
 import { normalizeHostName } from '../http/host.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_MAX_MCP_SESSIONS, DEFAULT_MCP_IDLE_TIMEOUT_MS, HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits } from '../http/limits.js';
 import { normalizeOrigin } from '../http/origin.js';
+import { normalizeResourceUrl } from '../http/protectedResource.js';
 import { parseRateLimits, parseRateLimitStorage, RateLimitSpecError, type RateLimitRule, type RateLimitStorage, type RouteClass } from '../http/rateLimitSpec.js';
 import type { ServeOptionName } from './options.js';
-import { SettingsError, type SettingReader } from './settingReader.js';
+import { SettingsError, type Given, type SettingReader } from './settingReader.js';
 
 // The serve settings of HTTP mode: address, origins and hosts, connection and session limits,
 // credentials, TLS and rate limits.
@@ -26,6 +27,8 @@ export interface HttpSettings {
   readonly basic?: { readonly user: string; readonly password: string };
   readonly token?: string;
   readonly allowUnauthenticated: boolean;
+  /** --resource-url, normalized: the audience of identity-provider tokens. */
+  readonly resourceUrl?: string;
   /** From --tls-cert/--tls-key; certs/server.pem in the working directory is looked for at start. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string };
   readonly drainTimeoutMs: number;
@@ -46,6 +49,7 @@ export const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [
   'auth-user',
   'auth-password',
   'auth-token',
+  'resource-url',
   'allow-unauthenticated',
   'allowed-origins',
   'max-body-bytes',
@@ -67,6 +71,13 @@ export const HTTP_ONLY_OPTIONS: readonly ServeOptionName[] = [
   'mcp-session-idle-timeout-ms',
   'max-sessions-per-identity',
 ];
+
+function readResourceUrl(given: Given | undefined): string | undefined {
+  if (!given) return undefined;
+  const resource = normalizeResourceUrl(String(given.value));
+  if (!resource.ok) throw new SettingsError(`${given.from}: ${resource.reason}`);
+  return resource.url;
+}
 
 /** The settings read only with --transport http. */
 export function resolveHttpSettings(read: SettingReader, cwd: string): HttpSettings {
@@ -103,6 +114,7 @@ export function resolveHttpSettings(read: SettingReader, cwd: string): HttpSetti
     }
   }
   const token = str('auth-token');
+  const resourceUrl = readResourceUrl(pick('resource-url'));
   const certPath = str('tls-cert');
   const keyPath = str('tls-key');
   if ((certPath === undefined) !== (keyPath === undefined)) {
@@ -145,6 +157,7 @@ export function resolveHttpSettings(read: SettingReader, cwd: string): HttpSetti
     ...(user && password ? { basic: { user: String(user.value), password: String(password.value) } } : {}),
     ...(token !== undefined ? { token } : {}),
     allowUnauthenticated: bool('allow-unauthenticated'),
+    ...(resourceUrl !== undefined ? { resourceUrl } : {}),
     drainTimeoutMs: intInRange('drain-timeout-ms', DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
     ...(certPath !== undefined && keyPath !== undefined ? { tls: { certPath: resolve(cwd, certPath), keyPath: resolve(cwd, keyPath) } } : {}),
   };

@@ -187,6 +187,12 @@ export const SERVE_OPTIONS = {
     describe: 'HTTP mode: shared Bearer token (prefer the environment variable: flags show in ps)',
     env: 'GATEWAY_AUTH_TOKEN',
   },
+  'resource-url': {
+    type: 'string',
+    describe:
+      'HTTP mode: the public URL of this gateway\'s /mcp (e.g. https://mcp.example.com/mcp): the audience identity-provider tokens must carry; required with "oauth" in the rules file',
+    env: 'GATEWAY_RESOURCE_URL',
+  },
   'allow-unauthenticated': {
     type: 'boolean',
     describe: 'HTTP mode: allow serving a non-loopback host with no credential at all (env: true, 1 or yes)',

@@ -61,11 +61,15 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
   const loopback = isLoopbackHost(http.host);
   const perAgent = Object.keys(gateway.credentials() ?? {}).length;
   const shared = http.basic !== undefined || http.token !== undefined;
+  const issuers = gateway.oauth()?.issuers.length ?? 0;
   let server: HttpGatewayHandle;
   let metrics: GatewayMetricsExporter | undefined;
   let rateLimiter: RateLimiter | undefined;
   try {
-    if (!loopback && !shared && perAgent === 0 && !http.allowUnauthenticated) {
+    if (issuers > 0 && http.resourceUrl === undefined) {
+      throw new SettingsError('the rules file configures "oauth" issuers: set --resource-url (GATEWAY_RESOURCE_URL), the audience their tokens must carry');
+    }
+    if (!loopback && !shared && perAgent === 0 && issuers === 0 && !http.allowUnauthenticated) {
       throw new SettingsError(
         `refusing to serve ${http.host} (not a loopback address) without credentials: set GATEWAY_AUTH_TOKEN, ` +
           'GATEWAY_AUTH_USER/GATEWAY_AUTH_PASSWORD, or per-agent "credentials" in the rules file; or pass --allow-unauthenticated',
@@ -91,6 +95,11 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
       authenticator: new Authenticator(
         { ...(http.basic ? { basic: http.basic } : {}), ...(http.token !== undefined ? { token: http.token } : {}) },
         loopback || http.allowUnauthenticated,
+        {
+          ...(http.resourceUrl !== undefined ? { resourceUrl: http.resourceUrl } : {}),
+          onProviderError: (issuer, err) =>
+            logger.warn({ issuer, err: err instanceof Error ? err.message : String(err) }, 'identity provider metadata or keys unavailable'),
+        },
       ),
       origins: new OriginPolicy(http.allowedOrigins),
       hosts: new HostPolicy(http.allowedHosts, { host: http.host, loopback }),
@@ -121,6 +130,8 @@ export async function runServeHttp(io: CliIo, settings: ServeSettings): Promise<
         basic: http.basic !== undefined,
         bearer: http.token !== undefined,
         per_agent_credentials: perAgent,
+        oauth_issuers: issuers,
+        ...(http.resourceUrl !== undefined ? { resource_url: http.resourceUrl } : {}),
         anonymous: !shared && (loopback || http.allowUnauthenticated) ? 'allowed while no credential is configured' : false,
       },
       allowed_origins: http.allowedOrigins ?? 'loopback origins',

@@ -40,6 +40,7 @@ export function isLiteralPattern(pattern: string): boolean {
   return !MAGIC.test(pattern);
 }
 
+/** Whether some `[` opens a class that never closes. */
 export function hasUnclosedBracket(pattern: string): boolean {
   let i = 0;
   while (i < pattern.length) {

@@ -3,6 +3,7 @@ import { parseArgumentRules } from './argumentRules.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './jsonPath.js';
+import { parseOAuthRules } from './oauthRules.js';
 import { isLiteralPattern, patternProblem, uriPatternProblem } from './patternSyntax.js';
 import { canonicalResourcePattern } from './resourceUri.js';
 import { SERVER_NAME, SERVER_NAME_RULE } from './serversFile.js';
@@ -51,6 +52,7 @@ const TopLevelSchema = z.strictObject({
   agents: z.record(z.string(), z.unknown()).optional(),
   defaults: DefaultsSchema.optional(),
   credentials: CredentialsSchema.optional(),
+  oauth: z.unknown().optional().describe('Identity providers whose tokens the HTTP mode accepts, and the agent each token acts as (oauthRules.ts).'),
 });
 
 const SECTIONS = ['allow', 'deny'] as const;
@@ -87,6 +89,7 @@ export function parseRulesConfig(raw: unknown): RulesParseResult {
 
   const agentIds = isPlainObject(rawAgents) ? Object.keys(rawAgents) : [];
   const credentials = checkCredentials(raw['credentials'], agentIds, issues);
+  const oauth = parseOAuthRules(raw['oauth'], agentIds, issues);
 
   const defaults = raw['defaults'];
   const denyOnMissing = isPlainObject(defaults) ? defaults['deny_on_missing_agent'] : undefined;
@@ -102,6 +105,7 @@ export function parseRulesConfig(raw: unknown): RulesParseResult {
     }),
   };
   if (credentials !== undefined) config.credentials = credentials;
+  if (oauth !== undefined) config.oauth = oauth;
   return { config: Object.freeze(config), issues: ordered };
 }
 

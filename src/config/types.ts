@@ -108,6 +108,32 @@ export interface RulesConfig {
   };
   /** Hex SHA-256 of a credential -> the agent id it authenticates. Absent when the file has no `credentials`. */
   readonly credentials?: Readonly<Record<string, string>>;
+  /** The `oauth` section (config/oauthRules.ts): identity providers whose tokens are accepted, and who is which agent. */
+  readonly oauth?: OAuthRules;
+}
+
+/** An identity provider whose access tokens (JWTs) the HTTP front door accepts. */
+export interface OAuthIssuer {
+  /** Compared exactly with a token's `iss`; its metadata document names the JWKS. */
+  readonly issuer: string;
+  /** Every one of them must be granted to the token. */
+  readonly scopes: readonly string[];
+  /** Shortest time between two JWKS fetches that a token with an unknown `kid` can cause. */
+  readonly jwksCooldownSeconds: number;
+}
+
+/** Tokens whose claims all match (glob patterns; an array claim matches if any element does) act as `agent`. */
+export interface OAuthAgentMapping {
+  readonly agent: string;
+  /** Only tokens of this issuer; absent: of any configured issuer. */
+  readonly issuer?: string;
+  readonly match: Readonly<Record<string, string>>;
+}
+
+export interface OAuthRules {
+  readonly issuers: readonly OAuthIssuer[];
+  /** In file order: the first mapping a token matches decides its agent. */
+  readonly agents: readonly OAuthAgentMapping[];
 }
 
 export type IssueSeverity = 'error' | 'warning';

@@ -2,6 +2,7 @@ import type { CallToolResult, LoggingLevel, Tool } from '@modelcontextprotocol/s
 import type { Logger } from 'pino';
 import { CallMetrics } from '../audit/callMetrics.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
+import type { OAuthRules } from '../config/types.js';
 import type { InstanceInfo, InstanceRegistry } from '../downstream/instances.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import type { Reaper } from '../downstream/reaper.js';
@@ -183,6 +184,11 @@ export class Gateway {
   /** The rules file's per-agent credentials (SHA-256 of a token -> agent id), as in force now. */
   credentials(): Readonly<Record<string, string>> | undefined {
     return this.#snapshot.rules.credentials;
+  }
+
+  /** The rules file's `oauth` section (identity providers, token-to-agent mappings), as in force now. */
+  oauth(): OAuthRules | undefined {
+    return this.#snapshot.rules.oauth;
   }
 
   /** The isolated instance of `server` in scope `scopeKey`, if one runs. */

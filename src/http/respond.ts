@@ -8,6 +8,7 @@ import type { ErrorCode } from '../errors.js';
 export type HttpErrorCode =
   | ErrorCode
   | 'UNAUTHENTICATED'
+  | 'INSUFFICIENT_SCOPE'
   | 'FORBIDDEN_ORIGIN'
   | 'FORBIDDEN_HOST'
   | 'NOT_FOUND'

@@ -1,10 +1,11 @@
 // The HTTP mode's server: node:http or node:https, our router, and one request pipeline:
 //
 //   security headers -> (draining? 503) -> Host (403) -> route (404/405/OPTIONS)
-//   -> Origin (403) -> authenticate -> rate limit (per identity, per IP before auth; 429)
-//   -> 401 if authentication failed -> handler (REST or /mcp; a tools/call on /mcp costs
-//   a unit of the `call` class on top of the request's `default` unit; /mcp sends
-//   2026-07-28 requests to modernMcp.ts and the rest to the 2025 sessions of mcpSessions.ts)
+//   -> Origin (403) -> authenticate (identity-provider tokens: asynchronously) -> rate limit
+//   (per identity, per IP before auth; 429) -> 401/403 if authentication failed -> handler
+//   (REST or /mcp; a tools/call on /mcp costs a unit of the `call` class on top of the
+//   request's `default` unit; /mcp sends 2026-07-28 requests to modernMcp.ts and the rest
+//   to the 2025 sessions of mcpSessions.ts)
 //
 // The server bounds the time a client may take to send its headers and its whole request,
 // how long an idle keep-alive connection stays open, and how many connections are open.
@@ -221,7 +222,10 @@ function routes(options: HttpGatewayOptions, rest: RestApi, front: McpFront, cha
       return undefined;
     },
   };
-  return new Router<RouteDef>()
+  const metadata: RouteDef = { auth: false, routeClass: null, handler: async () => options.authenticator.protectedResourceMetadata(options.gateway.oauth()) };
+  const router = new Router<RouteDef>();
+  for (const path of options.authenticator.metadataPaths()) router.add('GET', path, metadata);
+  return router
     .add('GET', '/health', { auth: false, routeClass: null, handler: async ({ auth }) => rest.health(auth.ok ? auth.principal : undefined) })
     .add('GET', '/services', { auth: true, routeClass: 'default', handler: ({ rest: r }) => rest.services(r) })
     .add('GET', '/services/:name/tools', { auth: true, routeClass: 'tools', handler: ({ rest: r }) => rest.tools(r) })
@@ -289,12 +293,12 @@ function requestPipeline(
       logger.warn({ event: 'origin_refused', ip: req.socket.remoteAddress, method: req.method, path: match.pattern }, 'request from a foreign Origin refused');
       throw new HttpError(403, 'FORBIDDEN_ORIGIN', 'Origin not allowed');
     }
-    const auth = authenticator.authenticate(req.headers.authorization, gateway.credentials());
+    const auth = await authenticator.authenticateRequest(req.headers.authorization, gateway.credentials(), gateway.oauth());
     // Counted per authenticated identity; per IP when authentication failed.
     if (route.routeClass) await charge(res, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
     if (route.auth && !auth.ok) {
       logger.warn({ event: 'auth_failed', ip: req.socket.remoteAddress, method: req.method, path: match.pattern, reason: auth.reason }, 'authentication failed');
-      throw new HttpError(401, 'UNAUTHENTICATED', 'Authentication required', { 'WWW-Authenticate': authenticator.challenges() });
+      throw authenticator.refusal(auth, gateway.oauth());
     }
     const controller = new AbortController();
     res.once('close', () => {

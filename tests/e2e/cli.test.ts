@@ -109,6 +109,7 @@ describe('--version and --help', () => {
     '--auth-user': 'GATEWAY_AUTH_USER',
     '--auth-password': 'GATEWAY_AUTH_PASSWORD',
     '--auth-token': 'GATEWAY_AUTH_TOKEN',
+    '--resource-url': 'GATEWAY_RESOURCE_URL',
     '--allow-unauthenticated': 'GATEWAY_ALLOW_UNAUTHENTICATED',
     '--allowed-origins': 'GATEWAY_ALLOWED_ORIGINS',
     '--max-body-bytes': 'GATEWAY_MAX_BODY_BYTES',

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ALLOW_SECTION_KEYS, APPROVE_AGENT_KEYS, DENY_SECTION_KEYS, checkApprovalRules, withApprovalRules } from './approvalRules.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './jsonPath.js';
@@ -32,8 +33,9 @@ const RuleSectionSchema = z.strictObject({
 });
 
 const AgentSchema = z.strictObject({
-  allow: RuleSectionSchema.optional(),
-  deny: RuleSectionSchema.optional(),
+  allow: RuleSectionSchema.extend(ALLOW_SECTION_KEYS).optional(),
+  deny: RuleSectionSchema.extend(DENY_SECTION_KEYS).optional(),
+  ...APPROVE_AGENT_KEYS,
 });
 
 const DefaultsSchema = z.strictObject({
@@ -124,12 +126,13 @@ function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRul
     const section = entry[name];
     if (isPlainObject(section)) checkSection(id, name, section, [...base, name], issues);
   }
+  checkApprovalRules(entry, base, issues);
   if (hasErrors(issues.slice(before)) || !parsed.success) return undefined;
 
   // Built from the raw entry, not parsed.data: zod rebuilds records by assignment, which would
   // turn a tools key "__proto__" into a prototype change. The schema has no transforms.
   const agent = entry as z.infer<typeof AgentSchema>;
-  return Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny) });
+  return withApprovalRules(Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny) }), entry);
 }
 
 function checkSection(id: string, name: (typeof SECTIONS)[number], section: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): void {

@@ -74,6 +74,28 @@ export interface RuleSection {
 export interface AgentRules {
   readonly allow: RuleSection;
   readonly deny: RuleSection;
+  /** `deny.annotations`: tools denied by their effective annotations. Absent when the file has none. */
+  readonly denyAnnotations?: readonly AnnotationRule[];
+  /** `approve`: calls that wait for a human's approval. Absent when the file has none. */
+  readonly approve?: ApproveRules;
+}
+
+/** The hints of MCP's ToolAnnotations that rules can name. */
+export type AnnotationHint = 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint';
+
+/** One entry of `deny.annotations` or `approve.annotations`: matches a tool whose effective hints equal every one named. */
+export interface AnnotationRule {
+  readonly hints: Readonly<Partial<Record<AnnotationHint, boolean>>>;
+  /** Server name patterns it applies to; absent: every server. */
+  readonly servers?: readonly string[];
+  /** Tool name patterns it applies to; absent: every tool. */
+  readonly tools?: readonly string[];
+}
+
+export interface ApproveRules {
+  /** Per exact server name: tool name patterns whose calls need approval. */
+  readonly tools: Readonly<Record<string, readonly string[]>>;
+  readonly annotations: readonly AnnotationRule[];
 }
 
 export interface RulesConfig {

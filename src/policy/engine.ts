@@ -1,10 +1,11 @@
 import { formatPath } from '../config/jsonPath.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
+import { compileAnnotationPolicy } from './annotations.js';
 import { DecisionMemo } from './decisionMemo.js';
 import { uriPatternProblem } from '../config/patternSyntax.js';
 import { canonicalResourcePattern, canonicalResourceUri } from '../config/resourceUri.js';
 import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './ruleList.js';
-import type { Decision, Policy } from './types.js';
+import type { AnnotationPolicy, Decision, Policy } from './types.js';
 
 // Precedence per (agent, server, tool), first answer wins:
 //   unknown agent                      -> DENY  defaults.deny_on_missing_agent
@@ -44,6 +45,7 @@ interface CompiledAgent {
   readonly serverNotAllowed: Decision;
   // Keyed by the literal server name: a tools key "*" only ever applies to a server named "*".
   readonly items: Readonly<Record<ItemKind, ItemRules>>;
+  readonly annotations: AnnotationPolicy | undefined;
 }
 
 /**
@@ -108,6 +110,7 @@ export function compilePolicy(rules: RulesConfig): Policy {
     },
     decidePrompt: (agentId: string, server: string, prompt: string): Decision => decideItem('prompts', agentId, server, prompt),
     visibleServers,
+    annotationRules: (agentId: string): AnnotationPolicy | undefined => agents.get(agentId)?.annotations,
     remembered: new DecisionMemo(decideServer, decideTool),
   });
 }
@@ -141,6 +144,7 @@ function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): 
     allowServers: new RuleList(rules.allow.servers, `${base}.allow.servers`, true, compile),
     serverNotAllowed: makeDecision(false, `${base}.allow.servers`),
     items: { tools: itemRules('tools'), resources: itemRules('resources'), prompts: itemRules('prompts') },
+    annotations: compileAnnotationPolicy(id, rules, compile),
   };
 }
 

@@ -8,6 +8,7 @@ import { GatewayError } from '../../errors.js';
 import { optionalInteger, optionalObject, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
+import { checkAnnotations, requestApproval } from '../calls/approval.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
@@ -60,9 +61,12 @@ export async function callDownstreamTool(
     const connection = lease.connection;
     const release = ctx.trackCall(lease.routeKey);
     try {
-      if (!hasTool(cached ?? (await toolsBefore(deadline!, connection, server)), tool)) {
+      const tools = cached ?? (await toolsBefore(deadline!, connection, server));
+      if (!hasTool(tools, tool)) {
         throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
       }
+      const approvalRule = checkAnnotations(ctx, server, tool, tools);
+      if (approvalRule !== undefined) await requestApproval(ctx, server, tool, toolArgs, approvalRule);
       const progress = ctx.progress;
       const result = await connection.callTool(tool, toolArgs, {
         signal: ctx.signal,

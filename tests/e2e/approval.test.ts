@@ -2,7 +2,7 @@
 // (2025) with an elicitation handler, one without, a REST caller, and a v2 client pinned to
 // 2026-07-28, which is asked with an `input_required` result. The downstream is our echo
 // fixture: `annotated` is read-only, every other tool has no annotations (destructive).
-import { Client as ModernClient } from '@modelcontextprotocol/client';
+import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -127,6 +127,47 @@ describe('approval, REST caller', () => {
       });
       expect({ status: res.status, body: await res.json() }).toMatchObject({ status: 403, body: { code: 'APPROVAL_UNAVAILABLE' } });
     } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe('approval over /mcp: "this session"', () => {
+  it('2026-07-28 (no sessions): the caller identity; 2025-11-25: the MCP session', async () => {
+    const gw = await startHttpGateway({ mcpServers: SERVERS, rules: RULES, env: { GATEWAY_AUTH_TOKEN: 'tok-approval' } });
+    const clients: ModernClient[] = [];
+    try {
+      const connectAs = async (mode: 'legacy' | { pin: '2026-07-28' }) => {
+        const client = new ModernClient({ name: 'approval-http', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode } });
+        clients.push(client);
+        let asked = 0;
+        client.setRequestHandler('elicitation/create', () => {
+          asked++;
+          return { action: 'accept', content: { decision: 'session' } };
+        });
+        await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { Authorization: 'Bearer tok-approval' } } }));
+        const call = async () =>
+          textOf(await client.callTool({ name: 'execute_tool', arguments: { agent_id: 'alice', server: 'echo', tool: 'echo', args: { message: 'm' } } }));
+        return { call, asked: () => asked };
+      };
+      const modernA = await connectAs({ pin: '2026-07-28' });
+      expect(await modernA.call()).toBe('m');
+      expect(await modernA.call()).toBe('m');
+      expect(modernA.asked()).toBe(1);
+      // Another 2026 client with the same credential is the same caller.
+      const modernB = await connectAs({ pin: '2026-07-28' });
+      expect(await modernB.call()).toBe('m');
+      expect(modernB.asked()).toBe(0);
+      // A 2025 client has its own MCP session: asked once, then remembered; a new session asks again.
+      const legacyA = await connectAs('legacy');
+      expect(await legacyA.call()).toBe('m');
+      expect(await legacyA.call()).toBe('m');
+      expect(legacyA.asked()).toBe(1);
+      const legacyB = await connectAs('legacy');
+      expect(await legacyB.call()).toBe('m');
+      expect(legacyB.asked()).toBe(1);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
       await gw.stop();
     }
   });

@@ -174,7 +174,7 @@ describe('approval over /mcp: "this session"', () => {
 });
 
 describe('approval, 2026-07-28 client', () => {
-  async function modernClient(decisions: ElicitResult[]) {
+  async function modernClient(decisions: ElicitResult[], elicitation = true) {
     const dir = makeTmpDir('amg-approval-');
     writeJson(join(dir, '.mcp.json'), { mcpServers: SERVERS });
     writeJson(join(dir, 'rules.json'), RULES);
@@ -186,13 +186,15 @@ describe('approval, 2026-07-28 client', () => {
     });
     const client = new ModernClient(
       { name: 'approval-2026', version: '1.0.0' },
-      { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: { pin: '2026-07-28' } } },
+      { capabilities: elicitation ? { elicitation: { form: {} } } : {}, versionNegotiation: { mode: { pin: '2026-07-28' } } },
     );
     const asked: string[] = [];
-    client.setRequestHandler('elicitation/create', (request) => {
-      asked.push((request.params as { message: string }).message);
-      return decisions.shift() ?? { action: 'cancel' };
-    });
+    if (elicitation) {
+      client.setRequestHandler('elicitation/create', (request) => {
+        asked.push((request.params as { message: string }).message);
+        return decisions.shift() ?? { action: 'cancel' };
+      });
+    }
     modern.push(client);
     await client.connect(transport);
     expect(client.getProtocolEra()).toBe('modern');
@@ -208,7 +210,9 @@ describe('approval, 2026-07-28 client', () => {
     const [key, request] = Object.entries(asked.inputRequests)[0]!;
     expect(request.method).toBe('elicitation/create');
     expect(request.params.message).toContain('Tool: echo');
-    const retry = { ...params, inputResponses: { [key]: { action: 'accept', content: { decision: 'once' } } }, requestState: asked.requestState };
+    // The retry resumes the call that was shown to the user: other arguments in it are not used.
+    const swapped = { ...params, arguments: { ...params.arguments, args: { message: 'something else' } } };
+    const retry = { ...swapped, inputResponses: { [key]: { action: 'accept', content: { decision: 'once' } } }, requestState: asked.requestState };
     expect(textOf(await client.callTool(retry, { allowInputRequired: true }))).toBe('hi');
     // The state works once: a replay is refused.
     await expect(client.callTool(retry, { allowInputRequired: true })).rejects.toMatchObject({ code: -32602 });
@@ -221,5 +225,12 @@ describe('approval, 2026-07-28 client', () => {
     expect(asked).toHaveLength(2);
     await waitFor(() => readJsonl(auditPath).length >= 2, { timeoutMs: 10_000, message: 'audit lines' });
     expect(readJsonl(auditPath).map((l) => l['approval'])).toEqual(['once', 'denied']);
+  });
+
+  it('a 2026 client without elicitation: APPROVAL_UNAVAILABLE, no input_required', async () => {
+    const { client } = await modernClient([], false);
+    const result = await client.callTool(params, { allowInputRequired: true });
+    expect(result.resultType).not.toBe('input_required');
+    expect(codeOf(result)).toBe('APPROVAL_UNAVAILABLE');
   });
 });

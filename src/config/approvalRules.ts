@@ -12,7 +12,7 @@ import { isPlainObject } from '../values.js';
 // (an entry naming no hint, patterns that can never match, `annotations` under `allow`) is
 // checked here, and the IR built.
 
-export const ANNOTATION_HINTS: readonly AnnotationHint[] = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'];
+const ANNOTATION_HINTS: readonly AnnotationHint[] = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'];
 
 const PatternList = z.array(z.string());
 

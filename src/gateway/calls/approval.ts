@@ -24,9 +24,9 @@ import { isModernRequest } from './envelope.js';
 import { approvalMessage } from './approvalMessage.js';
 
 /** The choices of the approval form; only the first two forward the call. */
-export const APPROVE_ONCE = 'once';
-export const APPROVE_SESSION = 'session';
-export const DENY = 'deny';
+const APPROVE_ONCE = 'once';
+const APPROVE_SESSION = 'session';
+const DENY = 'deny';
 
 const REQUESTED_SCHEMA: ElicitRequestFormParams['requestedSchema'] = {
   type: 'object',

@@ -227,6 +227,13 @@ describe('approval, 2026-07-28 client', () => {
     expect(readJsonl(auditPath).map((l) => l['approval'])).toEqual(['once', 'denied']);
   });
 
+  it('"approve for this session" holds for the stdio connection', async () => {
+    const { client, asked } = await modernClient([{ action: 'accept', content: { decision: 'session' } }]);
+    expect(textOf(await client.callTool(params))).toBe('hi');
+    expect(textOf(await client.callTool(params))).toBe('hi');
+    expect(asked).toHaveLength(1);
+  });
+
   it('a 2026 client without elicitation: APPROVAL_UNAVAILABLE, no input_required', async () => {
     const { client } = await modernClient([], false);
     const result = await client.callTool(params, { allowInputRequired: true });

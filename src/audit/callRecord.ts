@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { IdentitySource } from '../policy/types.js';
 import { isPlainObject } from '../values.js';
-import { hashArgs, isoTimestamp, type AuditDecision, type AuditRecord } from './record.js';
+import { hashArgs, isoTimestamp, type ApprovalAudit, type AuditDecision, type AuditRecord } from './record.js';
 
 // The audit line of one finished gateway call. Every field a caller can put text into is
 // clipped: a line stays small whatever the call.
@@ -39,6 +39,7 @@ export interface CallFacts {
   readonly code: string | undefined;
   readonly sessionId: string | undefined;
   readonly decision: AuditDecision;
+  readonly approval?: ApprovalAudit | undefined;
 }
 
 export function callRecord(a: CallFacts, auditArgs: 'hash' | 'full', logger: Logger): AuditRecord {
@@ -58,6 +59,7 @@ export function callRecord(a: CallFacts, auditArgs: 'hash' | 'full', logger: Log
     latency_ms: Math.round(a.latency * 1000) / 1000,
     isError: a.isError,
     ...(a.sessionId !== undefined ? { session_id: clip(a.sessionId) } : {}),
+    ...(a.approval !== undefined ? { approval: a.approval } : {}),
   };
   try {
     // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.

@@ -3,6 +3,9 @@ import type { IdentitySource } from '../policy/types.js';
 
 export type AuditDecision = 'ALLOW' | 'DENY' | 'ERROR' | 'TIMEOUT';
 
+/** How a call that needed a human's approval was decided (gateway/calls/approval.ts). */
+export type ApprovalAudit = 'once' | 'session' | 'remembered' | 'denied' | 'unavailable';
+
 /** One line of the audit log: one gateway tool call, whatever its outcome. Field names are a contract. */
 export interface AuditRecord {
   readonly ts: string;
@@ -24,6 +27,8 @@ export interface AuditRecord {
   readonly args?: unknown;
   readonly isError: boolean;
   readonly session_id?: string;
+  /** Present on calls that needed a human's approval: what was decided, and how. */
+  readonly approval?: ApprovalAudit;
 }
 
 /** JSON with object keys sorted at every depth, so equal arguments always hash alike. */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { parseArgumentRules } from './argumentRules.js';
+import { ALLOW_SECTION_KEYS, APPROVE_AGENT_KEYS, DENY_SECTION_KEYS, checkApprovalRules, withApprovalRules } from './approvalRules.js';
 import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './jsonPath.js';
@@ -34,9 +35,10 @@ const RuleSectionSchema = z.strictObject({
 });
 
 const AgentSchema = z.strictObject({
-  allow: RuleSectionSchema.optional(),
-  deny: RuleSectionSchema.optional(),
+  allow: RuleSectionSchema.extend(ALLOW_SECTION_KEYS).optional(),
+  deny: RuleSectionSchema.extend(DENY_SECTION_KEYS).optional(),
   arguments: z.unknown().optional().describe('Per server and tool pattern: conditions on arguments by JSON Pointer (config/argumentRules.ts).'),
+  ...APPROVE_AGENT_KEYS,
 });
 
 const DefaultsSchema = z.strictObject({
@@ -131,12 +133,16 @@ function parseAgent(id: string, entry: unknown, issues: ConfigIssue[]): AgentRul
     if (isPlainObject(section)) checkSection(id, name, section, [...base, name], issues);
   }
   const args = entry['arguments'] === undefined ? undefined : parseArgumentRules(entry['arguments'], [...base, 'arguments'], issues);
+  checkApprovalRules(entry, base, issues);
   if (hasErrors(issues.slice(before)) || !parsed.success) return undefined;
 
   // Built from the raw entry, not parsed.data: zod rebuilds records by assignment, which would
   // turn a tools key "__proto__" into a prototype change. The schema has no transforms.
   const agent = entry as z.infer<typeof AgentSchema>;
-  return Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny), ...(args !== undefined ? { arguments: args } : {}) });
+  return withApprovalRules(
+    Object.freeze({ allow: buildSection(agent.allow), deny: buildSection(agent.deny), ...(args !== undefined ? { arguments: args } : {}) }),
+    entry,
+  );
 }
 
 function checkSection(id: string, name: (typeof SECTIONS)[number], section: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): void {

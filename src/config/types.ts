@@ -76,6 +76,28 @@ export interface AgentRules {
   readonly deny: RuleSection;
   /** Conditions on a call's arguments (config/argumentRules.ts). Absent when the agent has none. */
   readonly arguments?: ArgumentRules;
+  /** `deny.annotations`: tools denied by their effective annotations. Absent when the file has none. */
+  readonly denyAnnotations?: readonly AnnotationRule[];
+  /** `approve`: calls that wait for a human's approval. Absent when the file has none. */
+  readonly approve?: ApproveRules;
+}
+
+/** The hints of MCP's ToolAnnotations that rules can name. */
+export type AnnotationHint = 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint';
+
+/** One entry of `deny.annotations` or `approve.annotations`: matches a tool whose effective hints equal every one named. */
+export interface AnnotationRule {
+  readonly hints: Readonly<Partial<Record<AnnotationHint, boolean>>>;
+  /** Server name patterns it applies to; absent: every server. */
+  readonly servers?: readonly string[];
+  /** Tool name patterns it applies to; absent: every tool. */
+  readonly tools?: readonly string[];
+}
+
+export interface ApproveRules {
+  /** Per exact server name: tool name patterns whose calls need approval. */
+  readonly tools: Readonly<Record<string, readonly string[]>>;
+  readonly annotations: readonly AnnotationRule[];
 }
 
 /** How a string argument is normalized before it is matched: not at all, as a POSIX path, or as a URL. */

@@ -1,5 +1,6 @@
 import type { Prompt, Resource, ResourceTemplateType } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
+import type { ApprovalAudit } from '../audit/record.js';
 import type { RulesConfig, ServerSpec } from '../config/types.js';
 import type { DownstreamConnection } from '../downstream/connection.js';
 import type { InstanceRegistry } from '../downstream/instances.js';
@@ -8,7 +9,7 @@ import type { IdentitySource, Policy } from '../policy/types.js';
 import type { FieldNames } from './arguments.js';
 import type { ForwardedEnvelope } from './calls/envelope.js';
 import type { TaskTable } from './calls/taskTable.js';
-import type { InstanceScope } from './serverRequests.js';
+import type { CallPeer, InstanceScope } from './serverRequests.js';
 
 /**
  * Everything a call decides with, taken once at its start. Reloads replace the whole
@@ -38,6 +39,8 @@ export interface AuditNote {
   tool?: string;
   rule?: string;
   isError?: boolean;
+  /** Set on a call that needed a human's approval (calls/approval.ts). */
+  approval?: ApprovalAudit;
 }
 
 export interface OperationContext {
@@ -53,6 +56,8 @@ export interface OperationContext {
   readonly signal: AbortSignal;
   /** What the caller's request carries on to the downstream (trace context, capabilities, a retry's answers); undefined for REST. */
   readonly forward: ForwardedEnvelope | undefined;
+  /** The MCP client whose request this is, which a call needing approval asks; undefined for REST. */
+  readonly peer: CallPeer | undefined;
   /** Relays a downstream's progress to the caller; undefined when the caller asked for none. */
   readonly progress: ProgressSink | undefined;
   /** What the caller calls the argument fields, for messages. */

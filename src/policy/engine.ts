@@ -1,11 +1,12 @@
 import { formatPath } from '../config/jsonPath.js';
 import type { AgentRules, RulesConfig } from '../config/types.js';
 import { compileArgumentRules, type ArgumentDecider } from './arguments.js';
+import { compileAnnotationPolicy } from './annotations.js';
 import { DecisionMemo } from './decisionMemo.js';
 import { uriPatternProblem } from '../config/patternSyntax.js';
 import { canonicalResourcePattern, canonicalResourceUri } from '../config/resourceUri.js';
 import { RuleList, makeDecision, matcherCache, type PatternCompiler } from './ruleList.js';
-import type { Decision, Policy } from './types.js';
+import type { AnnotationPolicy, Decision, Policy } from './types.js';
 
 // Precedence per (agent, server, tool), first answer wins:
 //   unknown agent                      -> DENY  defaults.deny_on_missing_agent
@@ -45,6 +46,7 @@ interface CompiledAgent {
   readonly serverNotAllowed: Decision;
   // Keyed by the literal server name: a tools key "*" only ever applies to a server named "*".
   readonly items: Readonly<Record<ItemKind, ItemRules>>;
+  readonly annotations: AnnotationPolicy | undefined;
 }
 
 /**
@@ -115,6 +117,7 @@ export function compilePolicy(rules: RulesConfig): Policy {
     decideArguments: (agentId: string, server: string, tool: string, args: Record<string, unknown>, explain = false) =>
       argumentDeciders.get(agentId)?.(server, tool, args, explain),
     visibleServers,
+    annotationRules: (agentId: string): AnnotationPolicy | undefined => agents.get(agentId)?.annotations,
     remembered: new DecisionMemo(decideServer, decideTool),
   });
 }
@@ -148,6 +151,7 @@ function compileAgent(id: string, rules: AgentRules, compile: PatternCompiler): 
     allowServers: new RuleList(rules.allow.servers, `${base}.allow.servers`, true, compile),
     serverNotAllowed: makeDecision(false, `${base}.allow.servers`),
     items: { tools: itemRules('tools'), resources: itemRules('resources'), prompts: itemRules('prompts') },
+    annotations: compileAnnotationPolicy(id, rules, compile),
   };
 }
 

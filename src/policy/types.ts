@@ -32,6 +32,8 @@ export interface Policy {
   decideArguments(agentId: string, server: string, tool: string, args: Record<string, unknown>, explain?: boolean): ArgumentVerdict | undefined;
   /** The servers of `configured` (kept in that order) this agent may use: exactly those whose decideServer allows. */
   visibleServers(agentId: string, configured: readonly string[]): string[];
+  /** The agent's `deny.annotations` and `approve` rules, compiled; undefined when it has none (nothing to check). */
+  annotationRules(agentId: string): AnnotationPolicy | undefined;
   /** decideServer and decideTool remembered for this policy's lifetime (bounded), for the call path. */
   readonly remembered: RememberedDecisions;
 }
@@ -49,3 +51,18 @@ export type IdentityErrorCode = 'MISSING_AGENT_ID' | 'INVALID_AGENT_ID' | 'AGENT
 export type IdentityResult =
   | { readonly ok: true; readonly agentId: string; readonly source: IdentitySource }
   | { readonly ok: false; readonly code: IdentityErrorCode; readonly message: string; readonly rule?: string };
+
+/** What the policy reads of a downstream tool: its name and whatever it sent as annotations. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly annotations?: unknown;
+}
+
+/** An agent's `deny.annotations` and `approve` rules (policy/annotations.ts). */
+export interface AnnotationPolicy {
+  /** The `deny.annotations` rule that refuses the tool; undefined: none does. */
+  denied(server: string, tool: ToolDefinition): string | undefined;
+  /** The `approve` rule a call of the tool falls under (by name first, then annotations); undefined: no approval needed. */
+  approval(server: string, tool: ToolDefinition): string | undefined;
+  readonly hasDenies: boolean;
+}

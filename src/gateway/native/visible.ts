@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { DownstreamPool } from '../../downstream/pool.js';
 import type { Policy } from '../../policy/types.js';
+import { toolListed } from '../../policy/annotationsVisible.js';
 import type { Snapshot } from '../context.js';
 import { listToolsOf } from '../operations/listTools.js';
 import type { Catalog } from './catalog.js';
@@ -97,7 +98,7 @@ export async function visibleTools(ctx: VisibilityContext, agentId: string, runn
 
   const picked: { server: string; tool: Tool }[] = [];
   for (const { server, value } of lists) {
-    for (const tool of value) if (policy.decideTool(agentId, server, tool.name).allow) picked.push({ server, tool });
+    for (const tool of value) if (toolListed(policy, agentId, server, tool)) picked.push({ server, tool });
   }
   const names = assignNames(
     picked.map((p) => ({ server: p.server, item: p.tool.name })),

@@ -25,6 +25,8 @@ export class CallDeadline {
   readonly #expiry = new AbortController();
   readonly #timer: NodeJS.Timeout;
   readonly #caller: AbortSignal | undefined;
+  /** Time spent waiting on a human (an approval), which the timeout does not cover. */
+  #excludedMs = 0;
   /** Fires at the deadline or when the caller cancels. */
   readonly signal: AbortSignal;
 
@@ -40,7 +42,12 @@ export class CallDeadline {
 
   /** Milliseconds since the call started. */
   get spentMs(): number {
-    return performance.now() - this.#started;
+    return performance.now() - this.#started - this.#excludedMs;
+  }
+
+  /** `ms` the call spent waiting on a human: it does not count against the timeout. */
+  exclude(ms: number): void {
+    this.#excludedMs += ms;
   }
 
   /** What is left for the request itself; at least 1 ms, so a request is never sent without a bound. */

@@ -9,6 +9,7 @@ import { optionalInteger, optionalObject, requiredString, type Args } from '../a
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
 import { checkArguments } from './argumentCheck.js';
+import { checkAnnotations, requestApproval } from '../calls/approval.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
@@ -63,8 +64,16 @@ export async function callDownstreamTool(
     const connection = lease.connection;
     const release = ctx.trackCall(lease.routeKey);
     try {
-      if (!hasTool(cached ?? (await toolsBefore(deadline!, connection, server)), tool)) {
+      const tools = cached ?? (await toolsBefore(deadline!, connection, server));
+      if (!hasTool(tools, tool)) {
         throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+      }
+      const approvalRule = checkAnnotations(ctx, server, tool, tools);
+      if (approvalRule !== undefined) {
+        const asked = performance.now();
+        await requestApproval(ctx, server, tool, toolArgs, approvalRule);
+        // The user's time to answer is not the server's: the timeout covers starting and the call.
+        deadline?.exclude(performance.now() - asked);
       }
       const progress = ctx.progress;
       const result = await connection.callTool(tool, toolArgs, {

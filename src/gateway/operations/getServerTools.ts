@@ -1,5 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/server';
 import type { Policy } from '../../policy/types.js';
+import { toolListed } from '../../policy/annotationsVisible.js';
 import { patternProblem } from '../../config/patternSyntax.js';
 import { invalid, optionalInteger, optionalNameList, optionalString, requiredString, type Args } from '../arguments.js';
 import type { OperationContext } from '../context.js';
@@ -40,7 +41,7 @@ function cacheFor(policy: Policy, tools: readonly Tool[], agentId: string, serve
   let cache = byAgent.get(key);
   if (!cache) {
     const allowed = new Uint8Array(tools.length);
-    for (let i = 0; i < tools.length; i++) allowed[i] = policy.decideTool(agentId, server, tools[i]!.name).allow ? 1 : 0;
+    for (let i = 0; i < tools.length; i++) allowed[i] = toolListed(policy, agentId, server, tools[i]!) ? 1 : 0;
     cache = { allowed, answers: new Map() };
     byAgent.set(key, cache);
   }

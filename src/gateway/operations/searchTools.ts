@@ -35,12 +35,15 @@ export function searchToolsOperation(tools: IndexedTools, names?: HitNames): (ct
     const notIndexed = await tools.refresh(ctx.snapshot, ctx.pool, servers, ctx.signal);
     const searched = new Set(servers);
     const agent = ctx.agentId;
+    const annotations = policy.annotationRules(agent);
     // A hit the caller cannot call is dropped, so ask for a few more when names may drop some.
     const rename = names ? await names(ctx) : undefined;
     const hits = tools.index.search(query, {
       limit: rename ? MAX_LIMIT * 2 : limit,
       servers: (server) => searched.has(server),
-      allow: (server, tool) => policy.remembered.tool(agent, server, tool).allow,
+      allow: (server, tool) =>
+        policy.remembered.tool(agent, server, tool).allow &&
+        (annotations?.hasDenies !== true || annotations.denied(server, tools.definition(server, tool) ?? { name: tool }) === undefined),
     });
     const results = (rename ? hits.map(rename).filter((hit) => hit !== undefined) : hits).slice(0, limit);
     return jsonResult({ results, total_indexed: tools.allowedCount(policy, agent, servers), servers_not_indexed: notIndexed });

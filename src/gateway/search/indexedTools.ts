@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { DownstreamPool } from '../../downstream/pool.js';
 import type { Policy } from '../../policy/types.js';
+import { toolListed } from '../../policy/annotationsVisible.js';
 import type { Snapshot } from '../context.js';
 import { ToolIndex } from './toolIndex.js';
 import { errorMessage } from '../../values.js';
@@ -45,6 +46,9 @@ export class IndexedTools {
   readonly #logger: Logger;
   /** Per policy (a reload compiles a new one): agent and server -> how many tools of which list it may call. */
   readonly #allowedCounts = new WeakMap<Policy, Map<string, { readonly list: readonly Tool[]; readonly count: number }>>();
+
+  /** Per indexed list: its tools by name. */
+  readonly #byName = new WeakMap<readonly Tool[], ReadonlyMap<string, Tool>>();
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -123,6 +127,18 @@ export class IndexedTools {
     this.#sources.set(server, { connection, list, description });
   }
 
+  /** The indexed definition of a tool, for the rules on its annotations. */
+  definition(server: string, name: string): Tool | undefined {
+    const list = this.#sources.get(server)?.list;
+    if (!list) return undefined;
+    let names = this.#byName.get(list);
+    if (!names) {
+      names = new Map(list.map((tool) => [tool.name, tool]));
+      this.#byName.set(list, names);
+    }
+    return names.get(name);
+  }
+
   /** How many indexed tools of `servers` `agentId` may call. */
   allowedCount(policy: Policy, agentId: string, servers: readonly string[]): number {
     let byKey = this.#allowedCounts.get(policy);
@@ -139,7 +155,7 @@ export class IndexedTools {
       let entry = byKey.get(key);
       if (entry?.list !== list) {
         let count = 0;
-        for (const tool of list) if (policy.decideTool(agentId, server, tool.name).allow) count++;
+        for (const tool of list) if (toolListed(policy, agentId, server, tool)) count++;
         entry = { list, count };
         byKey.set(key, entry);
       }

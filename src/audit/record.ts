@@ -24,6 +24,8 @@ export interface AuditRecord {
   readonly args?: unknown;
   readonly isError: boolean;
   readonly session_id?: string;
+  /** On a pinning event (operation `pin`): the kind of item and what happened to it. */
+  readonly pin?: { readonly kind: 'tool' | 'prompt'; readonly event: 'new' | 'changed' | 'removed' | 'trusted' };
 }
 
 /** JSON with object keys sorted at every depth, so equal arguments always hash alike. */

@@ -12,6 +12,7 @@ import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
 import { listToolsOf } from './listTools.js';
+import { quarantinedTool } from '../pins/quarantine.js';
 
 // Name lookups per cached tool list. The list object is frozen and replaced whenever the
 // downstream's tools change, so it is the owner: a WeakMap keyed by it lives exactly as long.
@@ -61,7 +62,8 @@ export async function callDownstreamTool(
     const release = ctx.trackCall(lease.routeKey);
     try {
       if (!hasTool(cached ?? (await toolsBefore(deadline!, connection, server)), tool)) {
-        throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+        // Pins: a tool withheld from the list (quarantined) is refused as such, after the name policy.
+        throw quarantinedTool(connection, server, tool) ?? new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
       }
       const progress = ctx.progress;
       const result = await connection.callTool(tool, toolArgs, {

@@ -1,0 +1,43 @@
+// What a call to an untrusted tool or prompt answers, and how a change of the pins in force
+// reaches the lists the gateway has cached.
+
+import type { DownstreamConnection } from '../../downstream/connection.js';
+import type { ToolVetter } from '../../downstream/toolList.js';
+import { GatewayError } from '../../errors.js';
+import type { Catalog } from '../native/catalog.js';
+import type { PinStore } from './pinStore.js';
+
+const WHY = { new: 'it is not in the lockfile (a new or renamed item)', changed: 'its definition differs from the one in the lockfile' } as const;
+
+/** TOOL_QUARANTINED for an item withheld for `reason`, saying how to review and accept it. */
+export function quarantined(kind: 'tool' | 'prompt', server: string, name: string, reason: string): GatewayError {
+  const why = reason === 'new' || reason === 'changed' ? WHY[reason] : 'it is not trusted';
+  return new GatewayError(
+    'TOOL_QUARANTINED',
+    `The ${kind} '${name}' of server '${server}' is quarantined: ${why}. ` +
+      `Review it with \`agent-mcp-gateway pin --diff\`, then accept it with \`agent-mcp-gateway pin --accept ${server}/${name}\`.`,
+    kind === 'tool' ? { server, tool: name } : { server },
+  );
+}
+
+/** TOOL_QUARANTINED when `tool` was withheld from the connection's list, else undefined (the tool does not exist). */
+export function quarantinedTool(connection: DownstreamConnection, server: string, tool: string): GatewayError | undefined {
+  const reason = connection.withheldTool(tool);
+  return reason === undefined ? undefined : quarantined('tool', server, tool, reason);
+}
+
+/** The pins changed: every cached tool list is vetted again, and prompt lists are fetched again when next needed. */
+export function vetAgain(connections: readonly DownstreamConnection[], catalog: Catalog): void {
+  for (const connection of connections) {
+    connection.revetTools();
+    catalog.invalidate(connection, 'prompts');
+  }
+}
+
+/** The connections' hook into the pins: each tool list fetched is vetted before it is cached. */
+export function toolVetter(pins: PinStore): ToolVetter {
+  return (server, tools) => {
+    const vetted = pins.vet('tools', server, tools);
+    return { tools: vetted.items as typeof tools, withheld: vetted.withheld };
+  };
+}

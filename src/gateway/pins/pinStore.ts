@@ -149,7 +149,6 @@ export class PinStore {
       this.#lock = withPins(this.#lock, server, kind, pins);
       this.#logger.error({ server, kind, err: errorMessage(err) }, 'pinned on first use, in memory only: the lockfile could not be written');
     }
-    this.#event(kind, server, null, 'trusted');
     return this.#lock.servers[server]?.[kind] ?? pins;
   }
 
@@ -175,7 +174,7 @@ export class PinStore {
     }
   }
 
-  #event(kind: PinKind, server: string, name: string | null, event: 'new' | 'changed' | 'removed' | 'trusted'): void {
+  #event(kind: PinKind, server: string, name: string, event: 'new' | 'changed' | 'removed' | 'trusted'): void {
     if (!this.#audit.enabled) return;
     const withheld = this.mode === 'enforce' && (event === 'new' || event === 'changed');
     const record: AuditRecord = {

@@ -169,7 +169,11 @@ await yargs(hideBin(process.argv))
     (y) =>
       y.options({
         ...toYargs({ ...CONFIG_OPTIONS, ...LOCK_FILE_OPTION }),
-        diff: { type: 'boolean', describe: 'Show what differs from the lockfile, record nothing (exit 1 when something differs)' },
+        diff: {
+          type: 'boolean',
+          describe: 'Show what differs from the lockfile, record nothing (exit 1 when something differs, 2 when a server cannot be listed)',
+          conflicts: 'accept',
+        },
         accept: { type: 'string', describe: 'Record the current definitions of SERVER, or of its tool or prompt NAME (SERVER/NAME)' },
       }),
     async (argv) => {

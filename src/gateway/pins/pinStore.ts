@@ -86,7 +86,7 @@ export class PinStore {
     const current = items.map((item) => ({ name: item.name, sha256: this.#digest(kind, item) }));
     const pinned = this.#lock.servers[server]?.[kind] ?? this.#trustOnFirstUse(kind, server, items);
     const check = checkPins(pinned, current);
-    this.#record(kind, server, check);
+    this.#record(kind, server, check, current);
     if (this.mode === 'warn' || check.quarantined.size === 0) return { items, withheld: NOTHING_WITHHELD };
     return { items: Object.freeze(items.filter((item) => !check.quarantined.has(item.name))), withheld: check.quarantined };
   }
@@ -153,7 +153,7 @@ export class PinStore {
   }
 
   /** Keeps the check, and logs and audits what changed since the last one of this list. */
-  #record(kind: PinKind, server: string, check: PinCheck): void {
+  #record(kind: PinKind, server: string, check: PinCheck, current: readonly { readonly name: string }[]): void {
     const key = `${kind}\u0000${server}`;
     const previous = this.#checks.get(key);
     if (previous !== undefined && sameCheck(previous, check)) return;
@@ -161,7 +161,9 @@ export class PinStore {
     const events: [string, 'new' | 'changed' | 'removed' | 'trusted'][] = [];
     for (const [name, reason] of check.quarantined) if (previous?.quarantined.get(name) !== reason) events.push([name, reason]);
     for (const name of check.removed) if (!previous?.removed.includes(name)) events.push([name, 'removed']);
-    for (const name of previous?.quarantined.keys() ?? []) if (!check.quarantined.has(name) && !check.removed.includes(name)) events.push([name, 'trusted']);
+    // Trusted now: quarantined before, listed now, and not quarantined any more (accepted).
+    const listed = previous?.quarantined.size ? new Set(current.map((item) => item.name)) : undefined;
+    for (const name of previous?.quarantined.keys() ?? []) if (!check.quarantined.has(name) && listed?.has(name) === true) events.push([name, 'trusted']);
     if (events.length === 0) return;
     const untrusted = events.filter(([, event]) => event === 'new' || event === 'changed').map(([name]) => name);
     const log = { server, kind, untrusted: untrusted.slice(0, 20), removed: check.removed.slice(0, 20), mode: this.mode };

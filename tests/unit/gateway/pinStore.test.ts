@@ -112,3 +112,19 @@ describe('PinStore', () => {
     expect((pins.status(new Set(['s'])).quarantined as Record<string, unknown[]>)['s']).toHaveLength(100);
   });
 });
+
+describe('PinStore events', () => {
+  it('an accepted item is trusted; one that was dropped by the server is not', () => {
+    const { pins, path, audit } = store();
+    pins.vet('tools', 's', [tool('a')]);
+    pins.vet('tools', 's', [tool('a'), tool('b'), tool('c')]);
+    updateLockFile(path, (lock) => withPins(lock, 's', 'tools', pinsOf('tools', [tool('a'), tool('b')])));
+    pins.reload();
+    expect(names(pins.vet('tools', 's', [tool('a'), tool('b')]).items)).toEqual(['a', 'b']);
+    expect(audit.records.map((r) => [r.tool, r.pin?.event])).toEqual([
+      ['b', 'new'],
+      ['c', 'new'],
+      ['b', 'trusted'],
+    ]);
+  });
+});

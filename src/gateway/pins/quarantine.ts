@@ -4,7 +4,6 @@
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { ToolVetter } from '../../downstream/toolList.js';
 import { GatewayError } from '../../errors.js';
-import type { Catalog } from '../native/catalog.js';
 import type { PinStore } from './pinStore.js';
 
 const WHY = { new: 'it is not in the lockfile (a new or renamed item)', changed: 'its definition differs from the one in the lockfile' } as const;
@@ -27,7 +26,7 @@ export function quarantinedTool(connection: DownstreamConnection, server: string
 }
 
 /** The pins changed: every cached tool list is vetted again, and prompt lists are fetched again when next needed. */
-export function vetAgain(connections: readonly DownstreamConnection[], catalog: Catalog): void {
+export function vetAgain(connections: readonly DownstreamConnection[], catalog: { invalidate(connection: DownstreamConnection, kind: 'prompts'): void }): void {
   for (const connection of connections) {
     connection.revetTools();
     catalog.invalidate(connection, 'prompts');

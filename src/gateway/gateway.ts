@@ -126,10 +126,7 @@ export class Gateway {
     this.#pool = downstreams.pool;
     this.#instances = downstreams.instances;
     this.#reaper = downstreams.reaper;
-    pins?.onChange(() => {
-      vetAgain([...this.#pool.connections(), ...this.#instances.connections()], this.#native.catalog);
-      this.#native.toolsChanged();
-    });
+    pins?.onChange(() => vetAgain([...this.#pool.connections(), ...this.#instances.connections()], this.#native));
     this.#session = downstreams.session;
     this.#reloads = new ReloadCoordinator({
       settings: options,

@@ -25,12 +25,19 @@ export function quarantinedTool(connection: DownstreamConnection, server: string
   return reason === undefined ? undefined : quarantined('tool', server, tool, reason);
 }
 
-/** The pins changed: every cached tool list is vetted again, and prompt lists are fetched again when next needed. */
-export function vetAgain(connections: readonly DownstreamConnection[], catalog: { invalidate(connection: DownstreamConnection, kind: 'prompts'): void }): void {
+/**
+ * The pins changed: every cached tool list is vetted again (without asking the servers), prompt
+ * lists are fetched again when next needed, and native clients hear of what changed.
+ */
+export function vetAgain(
+  connections: readonly DownstreamConnection[],
+  native: { readonly catalog: { invalidate(connection: DownstreamConnection, kind: 'prompts'): void }; toolsChanged(): void },
+): void {
   for (const connection of connections) {
     connection.revetTools();
-    catalog.invalidate(connection, 'prompts');
+    native.catalog.invalidate(connection, 'prompts');
   }
+  native.toolsChanged();
 }
 
 /** The connections' hook into the pins: each tool list fetched is vetted before it is cached. */

@@ -138,9 +138,9 @@ export class DownstreamConnection {
     return this.#core.state === 'ready' ? this.#core.tools.tools : undefined;
   }
 
-  /** Why `tool` was left out of the cached list by options.vetTools; undefined when it was not. */
-  withheldTool(tool: string): string | undefined {
-    return this.#core.tools.withheld?.get(tool);
+  /** The tools options.vetTools left out of the cached list, with why; undefined while no list is cached. */
+  get withheldTools(): ReadonlyMap<string, string> | undefined {
+    return this.#core.tools.withheld;
   }
 
   /** Vets the cached list again (the pins changed); true when the list changed. */

@@ -199,6 +199,10 @@ describe('pinned definitions (enforce, the default)', () => {
     expect(textOf(await callTool(gw.client, 'shifty__shift'))).toBe('shifted');
     await waitFor(async () => !(await native()).includes('shifty__read_file'), { message: 'shifty__read_file still listed' });
     expect(await native()).toEqual(['shifty__shift', 'shifty__stable']);
+    // A client that kept the old list calls the name the tool had: refused as quarantined.
+    const refused = await callTool(gw.client, 'shifty__read_file');
+    expect(errorOf(refused)).toMatchObject({ code: 'TOOL_QUARANTINED', server: 'shifty', tool: 'read_file' });
+    expect(codeOf(await callTool(gw.client, 'shifty__no_such_tool'))).toBe('TOOL_NOT_FOUND');
     const seen = changes;
     expect((await cli(gw, ['--accept', 'shifty/added'])).code).toBe(0);
     await waitFor(() => changes > seen, { message: 'no tools/list_changed after pin --accept' });

@@ -28,7 +28,8 @@ import { protocolValue } from '../calls/protocolValue.js';
 import type { CallPeer, RequestExtra, UpstreamSession } from '../serverRequests.js';
 import { Catalog, type PromptVetter } from './catalog.js';
 import { ListChanges, type ListKind } from './listChanges.js';
-import type { NamingOptions } from './names.js';
+import { nativeName, type NamingOptions } from './names.js';
+import { quarantinedNative } from '../pins/quarantine.js';
 import { nativeToolOperation } from './nativeTool.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
@@ -196,7 +197,11 @@ export class NativeSurface {
   // ---- calls ----
 
   async callTool(name: string, args: unknown, peer: CallPeer): Promise<ToolAnswer> {
-    const operation = nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name));
+    const operation = nativeToolOperation(
+      name,
+      (ctx) => this.#resolveTool(ctx, name),
+      (ctx) => quarantinedNative(ctx, name, (server, tool) => nativeName(server, tool, this.#naming)),
+    );
     const request: CallRequest = { operation: 'native_call', caller: peer.session, args, ownArgs: false, signal: peer.extra.mcpReq.signal, peer };
     return toolResult(await this.#host.run(request, operation));
   }

@@ -4,6 +4,7 @@
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { ToolVetter } from '../../downstream/toolList.js';
 import { GatewayError } from '../../errors.js';
+import type { OperationContext } from '../context.js';
 import type { PinStore } from './pinStore.js';
 
 const WHY = { new: 'it is not in the lockfile (a new or renamed item)', changed: 'its definition differs from the one in the lockfile' } as const;
@@ -21,8 +22,25 @@ export function quarantined(kind: 'tool' | 'prompt', server: string, name: strin
 
 /** TOOL_QUARANTINED when `tool` was withheld from the connection's list, else undefined (the tool does not exist). */
 export function quarantinedTool(connection: DownstreamConnection, server: string, tool: string): GatewayError | undefined {
-  const reason = connection.withheldTool(tool);
+  const reason = connection.withheldTools?.get(tool);
   return reason === undefined ? undefined : quarantined('tool', server, tool, reason);
+}
+
+/**
+ * TOOL_QUARANTINED for a native name that no listed tool has but a withheld one would
+ * (`nameOf` makes native names), when the agent's rules allow that tool; else undefined.
+ */
+export function quarantinedNative(ctx: OperationContext, name: string, nameOf: (server: string, tool: string) => string): GatewayError | undefined {
+  const { policy, serverNames } = ctx.snapshot;
+  for (const server of policy.visibleServers(ctx.agentId, serverNames)) {
+    for (const [tool, reason] of ctx.pool.get(server)?.withheldTools ?? []) {
+      if (nameOf(server, tool) !== name || !policy.decideTool(ctx.agentId, server, tool).allow) continue;
+      ctx.note.server = server;
+      ctx.note.tool = tool;
+      return quarantined('tool', server, tool, reason);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -7,11 +7,13 @@ import { hideBin } from 'yargs/helpers';
 import { runExplain } from './src/cli/explain.js';
 import { runInit } from './src/cli/init.js';
 import type { CliIo } from './src/cli/io.js';
-import { CONFIG_OPTIONS, SERVE_OPTIONS, type OptionSpec } from './src/cli/options.js';
+import { CONFIG_OPTIONS, LOCK_FILE_OPTION, SERVE_OPTIONS, type OptionSpec } from './src/cli/options.js';
+import { runPin } from './src/cli/pin.js';
 import { runServe, type ServeHandle } from './src/cli/serve.js';
 import { resolveServeSettings, SettingsError, type ParsedFlags } from './src/cli/settings.js';
 import { runValidate } from './src/cli/validate.js';
 import { ConfigError } from './src/config/configError.js';
+import { LockFileError } from './src/config/lockFile.js';
 import { VERSION } from './src/version.js';
 
 // Claude Code sends SIGTERM about 100 ms after SIGINT and SIGKILL 400 ms later: a shutdown
@@ -44,7 +46,7 @@ function fail(err: unknown): never {
   if (err instanceof ConfigError) {
     // The message already lists every issue with its JSON path.
     process.stderr.write(`ERROR: Invalid configuration: ${err.message}\n`);
-  } else if (err instanceof SettingsError) {
+  } else if (err instanceof SettingsError || err instanceof LockFileError) {
     process.stderr.write(`ERROR: ${err.message}\n`);
   } else {
     process.stderr.write(`ERROR: Failed to start gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -157,6 +159,33 @@ await yargs(hideBin(process.argv))
           ...optionalString('resource', argv.resource),
           ...optionalString('prompt', argv.prompt),
           ...optionalString('args', argv.args),
+        });
+      } catch (err) {
+        fail(err);
+      }
+    },
+  )
+  .command(
+    'pin',
+    'Start every enabled server and record its tools and prompts in the lockfile; --diff shows what differs from it, --accept SERVER[/NAME] records one server or item',
+    (y) =>
+      y.options({
+        ...toYargs({ ...CONFIG_OPTIONS, ...LOCK_FILE_OPTION }),
+        diff: {
+          type: 'boolean',
+          describe: 'Show what differs from the lockfile, record nothing (exit 1 when something differs, 2 when a server cannot be listed)',
+          conflicts: 'accept',
+        },
+        accept: { type: 'string', describe: 'Record the current definitions of SERVER, or of its tool or prompt NAME (SERVER/NAME)' },
+      }),
+    async (argv) => {
+      try {
+        process.exitCode = await runPin(io, {
+          ...optionalString('mcpConfig', argv['mcp-config']),
+          ...optionalString('rules', argv['rules']),
+          ...optionalString('lockFile', argv['lock-file']),
+          ...optionalString('accept', argv.accept),
+          diff: argv.diff === true,
         });
       } catch (err) {
         fail(err);

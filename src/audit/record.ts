@@ -29,6 +29,8 @@ export interface AuditRecord {
   readonly session_id?: string;
   /** Present on calls that needed a human's approval: what was decided, and how. */
   readonly approval?: ApprovalAudit;
+  /** On a pinning event (operation `pin`): the kind of item and what happened to it. */
+  readonly pin?: { readonly kind: 'tool' | 'prompt'; readonly event: 'new' | 'changed' | 'removed' | 'trusted' };
 }
 
 /** JSON with object keys sorted at every depth, so equal arguments always hash alike. */

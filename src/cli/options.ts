@@ -19,8 +19,26 @@ export const CONFIG_OPTIONS = {
   rules: { type: 'string', describe: 'Path to the gateway rules file', env: 'GATEWAY_RULES' },
 } as const satisfies Record<string, OptionSpec>;
 
+/** Where the pins are kept (serve and `pin`). */
+export const LOCK_FILE_OPTION = {
+  'lock-file': {
+    type: 'string',
+    describe: 'The lockfile of pinned tool and prompt definitions',
+    env: 'GATEWAY_LOCK_FILE',
+    defaultText: '.mcp-gateway-lock.json beside the rules file',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTIONS,
+  ...LOCK_FILE_OPTION,
+  pinning: {
+    type: 'string',
+    describe: "Pinned definitions: 'enforce' quarantines new, renamed and changed tools and prompts, 'warn' only logs and audits them, 'off' ignores the lockfile",
+    env: 'GATEWAY_PINNING',
+    choices: ['enforce', 'warn', 'off'],
+    defaultText: 'enforce (a server without pins is pinned on first use)',
+  },
   config: {
     type: 'string',
     describe: 'A SignalWire MCP gateway config.json: its services replace .mcp.json, its settings apply below flags and env vars; implies --transport http',

@@ -17,6 +17,7 @@ import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
 import { withoutSelf } from './selfReference.js';
+import { openPins } from './pin.js';
 import { SettingsError, type ServeSettings, type SignalWireSource } from './settings.js';
 
 export interface ServeHandle {
@@ -80,6 +81,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
   }
   const observers: GatewayObservers = { call: [], reload: [] };
   const audit: AuditSink = settings.auditLog ? openAuditLog(settings.auditLog, logger) : new NullAuditSink();
+  const pins = openPins(settings, soleAgent === undefined ? paths.rules : undefined, logger, audit);
   const gateway = new Gateway({
     servers: configs.servers,
     rules: configs.rules,
@@ -103,6 +105,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     parentEnv: settings.signalWire ? withoutVariables(io.env, settings.signalWire.secretVariables) : io.env,
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
     session: settings.session,
+    ...(pins ? { pins } : {}),
     ...(reloaders ? { reloaders } : {}),
     ...(soleAgent !== undefined ? { soleAgent } : {}),
     // Only when someone listens: the gateway builds no event for nobody.
@@ -126,9 +129,11 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     logger,
     onChange: (key) => gateway.reload([key], 'file change'),
   });
-  gateway.attachWatcher(watcher);
+  // `pin --accept` edits the lockfile: the pins in force follow it, without a restart.
+  const lockWatcher = pins ? watchConfigFiles({ files: { lockfile: pins.path }, debounceMs, logger, onChange: () => pins.reload() }) : undefined;
+  gateway.attachWatcher(lockWatcher ? { close: async () => void (await Promise.all([watcher.close(), lockWatcher.close()])) } : watcher);
   // Edits made right after start-up must be seen, so serving waits (briefly) for the watches.
-  await Promise.race([watcher.ready, delay(WATCH_READY_BOUND_MS)]);
+  await Promise.race([Promise.all([watcher.ready, lockWatcher?.ready]), delay(WATCH_READY_BOUND_MS)]);
   const summary = {
     version: VERSION,
     mcp_config: configs.paths.mcpConfig,
@@ -143,6 +148,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     audit_log: settings.auditLog ?? 'off',
     debug: settings.debug || configs.rules.defaults.debug === true,
     init_strategy: settings.initStrategy,
+    pinning: pins ? { mode: pins.mode, lockfile: pins.path } : 'off',
     reload:
       soleAgent === undefined
         ? `watching both files (debounce ${debounceMs} ms); SIGHUP reloads both`

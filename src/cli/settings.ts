@@ -53,6 +53,10 @@ export interface ServeSettings {
   readonly http?: HttpSettings;
   /** --config: a SignalWire config.json, whose services are the servers (instead of .mcp.json). */
   readonly signalWire?: SignalWireSource;
+  /** --pinning: how the lockfile's pins are applied. */
+  readonly pinning: 'enforce' | 'warn' | 'off';
+  /** --lock-file, absolute; undefined: beside the rules file. */
+  readonly lockFile?: string;
 }
 
 export interface SignalWireSource {
@@ -105,6 +109,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
   const rulesFlag = flags['rules'];
   const agent = bindingAgent(flags['agent'], env['GATEWAY_AGENT']);
   const defaultAgent = str('default-agent');
+  const lockFile = str('lock-file');
   return {
     ...(typeof mcpConfigFlag === 'string' && mcpConfigFlag !== '' ? { mcpConfigFlag } : {}),
     ...(typeof rulesFlag === 'string' && rulesFlag !== '' ? { rulesFlag } : {}),
@@ -124,6 +129,8 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     maxMessageBytes: intInRange('max-message-bytes', DEFAULT_MAX_MESSAGE_BYTES, MIN_LINE_BYTES, MAX_LINE_BYTES),
     maxResultBytes: intInRange('max-result-bytes', DEFAULT_MAX_RESULT_BYTES, MIN_LINE_BYTES, MAX_LINE_BYTES),
     mode: choice<'meta' | 'native' | 'both'>('mode', 'meta'),
+    pinning: choice<'enforce' | 'warn' | 'off'>('pinning', 'enforce'),
+    ...(lockFile !== undefined ? { lockFile: expandHome(lockFile, env['HOME'], cwd) } : {}),
     naming: resolveNaming(),
     transport,
     session: {

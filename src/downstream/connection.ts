@@ -33,7 +33,7 @@ import type { ProtocolEra } from './negotiation.js';
 import { SupervisedClient } from './supervisedClient.js';
 import { requestCall, type CallOptions, type ToolCallResult } from './toolCall.js';
 import { stripEnvelope, withMeta } from './envelope.js';
-import { fetchToolList } from './toolList.js';
+import { fetchToolList, type VettedTools } from './toolList.js';
 
 export type { ServerRequest } from './clientFactory.js';
 export type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
@@ -43,6 +43,7 @@ export type { CallOptions, ToolCallResult } from './toolCall.js';
 export { isInputRequiredResult } from '@modelcontextprotocol/client';
 
 const DEFAULT_LIST_TIMEOUT_MS = 30_000;
+const NONE_WITHHELD: ReadonlyMap<string, string> = new Map();
 
 /** Options of DownstreamConnection.request. */
 export interface DownstreamRequestOptions {
@@ -135,6 +136,16 @@ export class DownstreamConnection {
    */
   get cachedTools(): readonly Tool[] | undefined {
     return this.#core.state === 'ready' ? this.#core.tools.tools : undefined;
+  }
+
+  /** The tools options.vetTools left out of the cached list, with why; undefined while no list is cached. */
+  get withheldTools(): ReadonlyMap<string, string> | undefined {
+    return this.#core.tools.withheld;
+  }
+
+  /** Vets the cached list again (the pins changed); true when the list changed. */
+  revetTools(): boolean {
+    return this.#core.tools.revet((listed) => this.#vet(listed));
   }
 
   /**
@@ -321,10 +332,16 @@ export class DownstreamConnection {
   async #fetchAllTools(client: Client): Promise<Tool[]> {
     const core = this.#core;
     const epoch = core.tools.epoch;
-    const tools = await fetchToolList(client, core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS, core.log);
+    const listed = await fetchToolList(client, core.opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS, core.log);
     core.succeeded(client);
-    if (core.client === client && core.state === 'ready') core.tools.keep(epoch, tools);
-    return tools;
+    const vetted = this.#vet(listed);
+    if (core.client === client && core.state === 'ready') core.tools.keep(epoch, listed, vetted);
+    return vetted.tools;
+  }
+
+  #vet(listed: Tool[]): VettedTools {
+    const vet = this.#core.opts.vetTools;
+    return vet === undefined ? { tools: listed, withheld: NONE_WITHHELD } : vet(this.name, listed);
   }
 
   /** Turns whatever went wrong into the vocabulary in the header comment. */

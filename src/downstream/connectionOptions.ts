@@ -7,6 +7,7 @@ import type { ServerRequestHandler, TransportFactory } from './clientFactory.js'
 import type { Clock } from './clock.js';
 import type { GroupRegistry } from './reaper.js';
 import type { BackoffPolicy } from './supervision.js';
+import type { ToolVetter } from './toolList.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'failed' | 'closed';
 
@@ -20,6 +21,8 @@ export interface ConnectionOptions {
   /** Bound on one tools/list page. Default 30 000. */
   readonly listTimeoutMs?: number;
   readonly onServerRequest?: ServerRequestHandler;
+  /** Every tool list fetched passes through it before it is cached or seen (the gateway's pins). */
+  readonly vetTools?: ToolVetter;
   /** The downstream said its tool list changed; the cache is already dropped. */
   readonly onToolsChanged?: (server: string) => void;
   /** The connection became ready (its first start or a restart); what the server offers may differ. */

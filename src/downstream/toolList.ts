@@ -58,15 +58,34 @@ export async function fetchToolList(client: Client, timeout: number, log: Logger
   return Object.freeze(tools) as Tool[];
 }
 
+/**
+ * What a listing is cut down to before anyone sees it (the gateway's pinned definitions), and
+ * why each withheld name is withheld.
+ */
+export interface VettedTools {
+  readonly tools: Tool[];
+  readonly withheld: ReadonlyMap<string, string>;
+}
+
+export type ToolVetter = (server: string, tools: Tool[]) => VettedTools;
+
 /** A connection's tool list, cached until list_changed or a reconnect. */
 export class ToolCache {
   #tools: Tool[] | undefined;
+  /** The list as the server gave it, kept so that it can be vetted again without asking. */
+  #listed: Tool[] | undefined;
+  #withheld: ReadonlyMap<string, string> | undefined;
   #loading: Promise<Tool[]> | undefined;
   /** Bumped on every drop, so a listing that raced one is not kept. */
   #epoch = 0;
 
   get tools(): Tool[] | undefined {
     return this.#tools;
+  }
+
+  /** Names the vetter withheld from `tools`, with its reason. */
+  get withheld(): ReadonlyMap<string, string> | undefined {
+    return this.#withheld;
   }
 
   get epoch(): number {
@@ -76,12 +95,30 @@ export class ToolCache {
   drop(): void {
     this.#epoch++;
     this.#tools = undefined;
+    this.#listed = undefined;
+    this.#withheld = undefined;
     this.#loading = undefined;
   }
 
-  /** Keeps `tools`, listed from `epoch` on, unless the cache was dropped since. */
-  keep(epoch: number, tools: Tool[]): void {
-    if (epoch === this.#epoch) this.#tools = tools;
+  /** Keeps `vetted`, made of `listed` (listed from `epoch` on), unless the cache was dropped since. */
+  keep(epoch: number, listed: Tool[], vetted: VettedTools): void {
+    if (epoch !== this.#epoch) return;
+    this.#listed = listed;
+    this.#tools = vetted.tools;
+    this.#withheld = vetted.withheld;
+  }
+
+  /**
+   * Vets the kept listing again; true when what is withheld changed (the list is then a new
+   * object). The same withheld names keep the same list object, which consumers key caches by.
+   */
+  revet(vet: (listed: Tool[]) => VettedTools): boolean {
+    if (this.#listed === undefined) return false;
+    const vetted = vet(this.#listed);
+    if (sameWithheld(vetted.withheld, this.#withheld)) return false;
+    this.#tools = vetted.tools;
+    this.#withheld = vetted.withheld;
+    return true;
   }
 
   /** The listing in progress, or a new one made by `load`: concurrent callers share one. */
@@ -94,4 +131,10 @@ export class ToolCache {
     }
     return this.#loading;
   }
+}
+
+function sameWithheld(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string> | undefined): boolean {
+  if (b === undefined || a.size !== b.size) return false;
+  for (const [name, reason] of a) if (b.get(name) !== reason) return false;
+  return true;
 }

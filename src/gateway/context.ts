@@ -85,4 +85,6 @@ export interface OfferLists {
   resources(connection: DownstreamConnection): Promise<readonly Resource[]>;
   resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplateType[]>;
   prompts(connection: DownstreamConnection): Promise<readonly Prompt[]>;
+  /** Why the prompt `name` is withheld from the connection's list by the pins; undefined when it is not. */
+  withheldPrompt?(connection: DownstreamConnection, name: string): Promise<string | undefined>;
 }

@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import type { GatewayOptions } from './options.js';
 
 /** How downstream servers reach the gateway: their requests, notifications, logs and list changes. */
-export type DownstreamEvents = Pick<ConnectionOptions, 'onServerRequest' | 'onToolsChanged' | 'onReady' | 'onNotification' | 'onLog' | 'logLevel'>;
+export type DownstreamEvents = Pick<ConnectionOptions, 'onServerRequest' | 'onToolsChanged' | 'onReady' | 'onNotification' | 'onLog' | 'logLevel' | 'vetTools'>;
 
 export interface Downstreams {
   readonly pool: DownstreamPool;

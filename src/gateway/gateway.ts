@@ -19,6 +19,7 @@ import { LogRelay } from './logRelay.js';
 import { metaTools, NATIVE_SEARCH_TOOLS } from './metaTools.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions } from './native/names.js';
 import { NativeSurface } from './native/surface.js';
+import { toolVetter, vetAgain } from './pins/quarantine.js';
 import type { GatewayMode, GatewayOptions } from './options.js';
 import { executeTool } from './operations/executeTool.js';
 import { getPromptOperation } from './operations/getPrompt.js';
@@ -88,6 +89,7 @@ export class Gateway {
       },
     });
     this.#mode = options.mode ?? 'meta';
+    const pins = options.pins;
     this.#search = new IndexedTools(options.logger);
     // The host's getters read the fields when asked: every reload replaces the snapshot, and the
     // pool is built after the surface (its connections report to the surface). The getters live
@@ -110,6 +112,7 @@ export class Gateway {
       logger: options.logger,
       listChangedDebounceMs: options.listChangedDebounceMs ?? DEFAULT_LIST_CHANGED_DEBOUNCE_MS,
       enabled: this.#mode !== 'meta',
+      ...(pins ? { vetPrompts: (server, prompts) => pins.vet('prompts', server, prompts) } : {}),
     });
     this.#snapshot = buildSnapshot(1, options.servers, options.rules);
     const downstreams = openDownstreams(options, {
@@ -119,10 +122,12 @@ export class Gateway {
       onNotification: (server, notification) => this.#native.notification(server, notification),
       onLog: (server, params, routeKey) => this.#logs.relay(server, params, routeKey),
       logLevel: () => this.#logs.wanted(),
+      ...(pins ? { vetTools: toolVetter(pins) } : {}),
     });
     this.#pool = downstreams.pool;
     this.#instances = downstreams.instances;
     this.#reaper = downstreams.reaper;
+    pins?.onChange(() => vetAgain([...this.#pool.connections(), ...this.#instances.connections()], this.#native));
     this.#session = downstreams.session;
     this.#reloads = new ReloadCoordinator({
       settings: options,
@@ -363,6 +368,7 @@ export class Gateway {
         instances: this.#instances.list(),
         reload: this.#reloads.status(),
         metrics: this.#metrics.snapshot(),
+        ...(this.#options.pins ? { pins: this.#options.pins } : {}),
       },
       agentId,
     );

@@ -7,6 +7,7 @@ import type { SessionSettings } from '../config/sessionSettings.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
 import type { BackoffPolicy } from '../downstream/connection.js';
 import type { NamingOptions } from './native/names.js';
+import type { PinStore } from './pins/pinStore.js';
 import type { ConfigFileKey } from './reload/ledger.js';
 import type { RulesReload, ServersReload } from './reload/loaders.js';
 
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   readonly soleAgent?: string;
   /** Isolated instances and sandbox folders. Default: DEFAULT_SESSION_SETTINGS (sandbox folder in ~/.cache). */
   readonly session?: SessionSettings;
+  /** Pinned definitions (--pinning): lists are vetted against the lockfile. Default none: nothing is vetted. */
+  readonly pins?: PinStore;
 }
 
 export type GatewayMode = 'meta' | 'native' | 'both';

@@ -23,6 +23,8 @@ export interface StatusSource {
   readonly instances: readonly InstanceInfo[];
   readonly reload: Record<ConfigFileKey, FileReloadStatus>;
   readonly metrics: Metrics<unknown>;
+  /** Pinned definitions, when pinning is on: what is quarantined per server. */
+  readonly pins?: { status(shown: ReadonlySet<string>): Record<string, unknown> };
 }
 
 /**
@@ -76,6 +78,7 @@ export function gatewayStatus(source: StatusSource, agentId: string): Record<str
     reload: callerReload(source.reload, agentId, (server) => snapshot.policy.decideServer(agentId, server).allow),
     audit_log: settings.auditPath,
     metrics: callerMetrics(source.metrics, agentId),
+    ...(source.pins ? { pins: source.pins.status(shown) } : {}),
   };
 }
 

@@ -92,6 +92,8 @@ describe('--version and --help', () => {
     '--timeout-ms': 'GATEWAY_TIMEOUT_MS',
     '--max-timeout-ms': 'GATEWAY_MAX_TIMEOUT_MS',
     '--reload-debounce-ms': 'GATEWAY_RELOAD_DEBOUNCE_MS',
+    '--lock-file': 'GATEWAY_LOCK_FILE',
+    '--pinning': 'GATEWAY_PINNING',
     '--mode': 'GATEWAY_MODE',
     '--name-separator': 'GATEWAY_NAME_SEPARATOR',
     '--client-prefix-length': 'GATEWAY_CLIENT_PREFIX_LENGTH',

@@ -73,7 +73,8 @@ beforeAll(async () => {
       mcpServers: { test: { command: process.execPath, args: [fixture(name)] } },
       // The suite sends no agent_id and no credential: every call falls back to `default`.
       rules: { agents: { default: { allow: { servers: ['test'] } } }, defaults: { deny_on_missing_agent: false } },
-      args: ['--mode', 'native', '--name-separator', '_'],
+      // The suite adds tools and prompts and expects list_changed for them: pinning would quarantine them (tests/e2e/pins.test.ts).
+      args: ['--mode', 'native', '--name-separator', '_', '--pinning', 'off'],
     });
     gateways.set(name, gw);
   }

@@ -79,7 +79,8 @@ beforeAll(async () => {
   httpGateway = await startHttpGateway({
     mcpServers: mcpServers(),
     rules: RULES,
-    args: ['--allow-unauthenticated', '--mode', 'native'],
+    // Each cell grows a tool and must hear it: pinning would quarantine it (tests/e2e/pins.test.ts).
+    args: ['--allow-unauthenticated', '--mode', 'native', '--pinning', 'off'],
     env: { GW_E2E_MARKER: MARKER },
   });
 }, CELL_TIMEOUT_MS);
@@ -90,7 +91,7 @@ afterAll(async () => {
 
 function gatewayArgs(transport: 'stdio' | 'http'): string[] {
   if (transport === 'http') return ['--transport', 'http', '--url', `${httpGateway!.url}/mcp`];
-  const gateway = [GATEWAY_MAIN, '--mcp-config', `${configDir}/.mcp.json`, '--rules', `${configDir}/rules.json`, '--mode', 'native'];
+  const gateway = [GATEWAY_MAIN, '--mcp-config', `${configDir}/.mcp.json`, '--rules', `${configDir}/rules.json`, '--mode', 'native', '--pinning', 'off'];
   return ['--transport', 'stdio', '--command', process.execPath, ...gateway.flatMap((a) => ['--arg', a])];
 }
 

@@ -84,7 +84,8 @@ function spawnBare(args: string[], env: Record<string, string>): { peer: RawStdi
   writeJson(mcp, { mcpServers: { echo: ECHO } });
   writeJson(rules, RULES);
   const peer = spawnRaw(process.execPath, [GATEWAY_MAIN, '--mcp-config', mcp, '--rules', rules, ...args], {
-    env: { ...BASE_ENV, HOME: home, ...env },
+    // The lockfile of first use would be one more file in `dir`; these tests count the audit log's files.
+    env: { ...BASE_ENV, HOME: home, GATEWAY_PINNING: 'off', ...env },
     cwd: dir,
   });
   rawPeers.push(peer);

@@ -47,7 +47,8 @@ async function drive(gw: HttpGw, client: (typeof CLIENTS)[number], token: string
 describe('/mcp in native mode, every client era', () => {
   let gw: HttpGw;
   beforeAll(async () => {
-    gw = await startHttpGateway({ mcpServers: SERVERS, rules: RULES, args: ['--mode', 'native'] });
+    // The fixture grows a tool and the client must hear it: pinning would quarantine it (tests/e2e/pins.test.ts).
+    gw = await startHttpGateway({ mcpServers: SERVERS, rules: RULES, args: ['--mode', 'native', '--pinning', 'off'] });
     gateways.push(gw);
   });
 

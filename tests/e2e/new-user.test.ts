@@ -37,8 +37,8 @@ function structured(result: { structuredContent?: unknown }): Record<string, unk
 }
 
 /** A gateway started as a client would start it: this command line, in this folder, nothing written for it. */
-async function connect(command: string, args: string[], cwd: string): Promise<{ client: Client; stderr: () => string }> {
-  const transport = new StdioClientTransport({ command, args, cwd, env: env(), stderr: 'pipe' });
+async function connect(command: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({ command, args, cwd, env: env(extraEnv), stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client({ name: 'new-user-test', version: '1.0.0' });
@@ -201,7 +201,10 @@ describe('item 7: start failures in the log', () => {
 describe('item 8: the shipped example from another folder', () => {
   it("the README's Claude Code command line works from any working directory", async () => {
     const elsewhere = makeTmpDir('amg-elsewhere-');
-    const { client } = await connect(process.execPath, [GATEWAY_MAIN, '--mcp-config', EXAMPLE_MCP, '--rules', EXAMPLE_RULES, '--audit-log', 'off'], elsewhere);
+    // The pins of first use would go beside the example rules, into the repository: they go here instead.
+    const { client } = await connect(process.execPath, [GATEWAY_MAIN, '--mcp-config', EXAMPLE_MCP, '--rules', EXAMPLE_RULES, '--audit-log', 'off'], elsewhere, {
+      GATEWAY_LOCK_FILE: join(elsewhere, '.mcp-gateway-lock.json'),
+    });
     const listed = await callTool(client, 'execute_tool', { agent_id: 'writer', server: 'notes', tool: 'list_notes', args: {} });
     expect(listed.isError, JSON.stringify(listed)).toBeFalsy();
     const echoed = await callTool(client, 'execute_tool', { agent_id: 'researcher', server: 'everything', tool: 'echo', args: { message: 'from elsewhere' } });

@@ -13,10 +13,20 @@ interface Lists {
   resources?: Promise<readonly Resource[]>;
   resourceTemplates?: Promise<readonly ResourceTemplateType[]>;
   prompts?: Promise<readonly Prompt[]>;
+  /** Prompts the vetter withheld from `prompts`, with its reason. */
+  promptsWithheld?: ReadonlyMap<string, string>;
 }
+
+/** What a prompt list is cut down to before anyone sees it (the gateway's pins). */
+export type PromptVetter = (server: string, prompts: readonly Prompt[]) => { readonly items: readonly Prompt[]; readonly withheld: ReadonlyMap<string, string> };
 
 export class Catalog {
   #lists = new WeakMap<DownstreamConnection, Lists>();
+  readonly #vetPrompts: PromptVetter | undefined;
+
+  constructor(vetPrompts?: PromptVetter) {
+    this.#vetPrompts = vetPrompts;
+  }
 
   /** Forgets the cached lists of a connection: all of them, or those of one kind. */
   invalidate(connection: DownstreamConnection, kind?: CatalogKind): void {
@@ -25,7 +35,9 @@ export class Catalog {
       return;
     }
     const lists = this.#lists.get(connection);
-    if (lists) delete lists[kind];
+    if (!lists) return;
+    delete lists[kind];
+    if (kind === 'prompts') delete lists.promptsWithheld;
   }
 
   resources(connection: DownstreamConnection): Promise<readonly Resource[]> {
@@ -41,9 +53,22 @@ export class Catalog {
   }
 
   prompts(connection: DownstreamConnection): Promise<readonly Prompt[]> {
-    return this.#cached(connection, 'prompts', async () =>
-      (await supports(connection, 'prompts')) ? pages(connection, 'prompts/list', ListPromptsResultSchema, (r) => r.prompts) : [],
-    );
+    return this.#cached(connection, 'prompts', async () => {
+      // Taken before the first await: the entry this listing belongs to (an invalidation may replace it).
+      const entry = this.#lists.get(connection);
+      const listed = (await supports(connection, 'prompts')) ? await pages(connection, 'prompts/list', ListPromptsResultSchema, (r) => r.prompts) : [];
+      if (this.#vetPrompts === undefined) return listed;
+      const vetted = this.#vetPrompts(connection.name, listed);
+      if (entry) entry.promptsWithheld = vetted.withheld;
+      return vetted.items;
+    });
+  }
+
+  /** Why the prompt `name` is withheld from the connection's list (listing it if needed); undefined when it is not, or nothing is vetted. */
+  async withheldPrompt(connection: DownstreamConnection, name: string): Promise<string | undefined> {
+    if (this.#vetPrompts === undefined) return undefined;
+    await this.prompts(connection);
+    return this.#lists.get(connection)?.promptsWithheld?.get(name);
   }
 
   #cached<K extends CatalogKind>(connection: DownstreamConnection, kind: K, load: () => Promise<NonNullable<Awaited<Lists[K]>>>): NonNullable<Lists[K]> {

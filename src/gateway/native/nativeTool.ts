@@ -14,6 +14,8 @@ import type { Target } from './visible.js';
 export function nativeToolOperation(
   name: string,
   resolve: (ctx: OperationContext) => Promise<Target | undefined>,
+  /** Why a name not found is refused otherwise (a quarantined tool), if it is. */
+  unresolved?: (ctx: OperationContext) => GatewayError | undefined,
 ): (ctx: OperationContext, args: Args) => Promise<ToolAnswer> {
   return async (ctx, args) => {
     // A name not on a running server makes every allowed server list its tools (starting
@@ -27,7 +29,7 @@ export function nativeToolOperation(
     }
     if (!target) {
       ctx.note.tool = name;
-      throw new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
+      throw unresolved?.(ctx) ?? new GatewayError('TOOL_NOT_FOUND', `Unknown tool: ${name}`, { tool: name });
     }
     return callDownstreamTool(ctx, target.server, target.name, args, undefined);
   };

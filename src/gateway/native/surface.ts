@@ -26,9 +26,10 @@ import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { toolResult } from '../results.js';
 import { protocolValue } from '../calls/protocolValue.js';
 import type { CallPeer, RequestExtra, UpstreamSession } from '../serverRequests.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type PromptVetter } from './catalog.js';
 import { ListChanges, type ListKind } from './listChanges.js';
-import type { NamingOptions } from './names.js';
+import { nativeName, type NamingOptions } from './names.js';
+import { quarantinedNative } from '../pins/quarantine.js';
 import { nativeToolOperation } from './nativeTool.js';
 import { fromGatewayUri, toGatewayUri } from './resourceUris.js';
 import { Subscriptions } from './subscriptions.js';
@@ -66,6 +67,8 @@ export interface SurfaceOptions {
   readonly listChangedDebounceMs: number;
   /** Native lists are offered (modes native and both). */
   readonly enabled: boolean;
+  /** Every prompt list passes through it before it is cached or seen (the gateway's pins). */
+  readonly vetPrompts?: PromptVetter;
 }
 
 export class NativeSurface {
@@ -73,7 +76,7 @@ export class NativeSurface {
   readonly #naming: NamingOptions;
   readonly #logger: Logger;
   readonly #enabled: boolean;
-  readonly #catalog = new Catalog();
+  readonly #catalog: Catalog;
   readonly #toolCache: VisibleToolsCache = new WeakMap();
   /** Per native tool list (its targets map): server and tool -> native name, for search_tools. */
   readonly #namesByTarget = new WeakMap<ReadonlyMap<string, Target>, Map<string, string>>();
@@ -85,6 +88,7 @@ export class NativeSurface {
     this.#naming = options.naming;
     this.#logger = options.logger;
     this.#enabled = options.enabled;
+    this.#catalog = new Catalog(options.vetPrompts);
     this.#changes = new ListChanges({
       debounceMs: options.listChangedDebounceMs,
       logger: options.logger,
@@ -193,7 +197,11 @@ export class NativeSurface {
   // ---- calls ----
 
   async callTool(name: string, args: unknown, peer: CallPeer): Promise<ToolAnswer> {
-    const operation = nativeToolOperation(name, (ctx) => this.#resolveTool(ctx, name));
+    const operation = nativeToolOperation(
+      name,
+      (ctx) => this.#resolveTool(ctx, name),
+      (ctx) => quarantinedNative(ctx, name, (server, tool) => nativeName(server, tool, this.#naming)),
+    );
     const request: CallRequest = { operation: 'native_call', caller: peer.session, args, ownArgs: false, signal: peer.extra.mcpReq.signal, peer };
     return toolResult(await this.#host.run(request, operation));
   }

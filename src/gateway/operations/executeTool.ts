@@ -14,6 +14,7 @@ import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
 import { listToolsOf } from './listTools.js';
+import { quarantinedTool } from '../pins/quarantine.js';
 
 // Name lookups per cached tool list. The list object is frozen and replaced whenever the
 // downstream's tools change, so it is the owner: a WeakMap keyed by it lives exactly as long.
@@ -66,7 +67,8 @@ export async function callDownstreamTool(
     try {
       const tools = cached ?? (await toolsBefore(deadline!, connection, server));
       if (!hasTool(tools, tool)) {
-        throw new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+        // Pins: a tool withheld from the list (quarantined) is refused as such, after the name policy.
+        throw quarantinedTool(connection, server, tool) ?? new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
       }
       const approvalRule = checkAnnotations(ctx, server, tool, tools);
       if (approvalRule !== undefined) {

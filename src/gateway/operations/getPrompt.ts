@@ -9,6 +9,7 @@ import { jsonResult } from '../results.js';
 import { authorizePrompt, authorizeServer } from './access.js';
 import { connectionFor } from './lease.js';
 import { downstreamRequestAsking } from './downstreamRequest.js';
+import { quarantined } from '../pins/quarantine.js';
 
 /** The get_prompt meta-tool: `server`, `prompt` (the server's own name) and string `arguments`; without `prompt`, the agent's prompts there. */
 export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext, args: Args) => Promise<ToolAnswer> {
@@ -16,7 +17,9 @@ export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext,
     const server = requiredString(args, 'server', 'a server name from list_servers');
     const prompt = optionalString(args, 'prompt');
     if (prompt !== undefined && prompt !== '') {
-      const result = await getPromptOn(ctx, server, prompt, promptArguments(args, 'arguments'));
+      const promptArgs = promptArguments(args, 'arguments');
+      await refuseQuarantined(ctx, catalog, server, prompt);
+      const result = await getPromptOn(ctx, server, prompt, promptArgs);
       return isInputRequiredResult(result) ? result : jsonResult(result);
     }
     authorizeServer(ctx, server);
@@ -29,6 +32,15 @@ export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext,
       release();
     }
   };
+}
+
+/** Pins: a prompt withheld from the server's list is refused (TOOL_QUARANTINED), after the policy's checks. */
+async function refuseQuarantined(ctx: OperationContext, catalog: OfferLists, server: string, prompt: string): Promise<void> {
+  if (catalog.withheldPrompt === undefined) return;
+  authorizeServer(ctx, server);
+  authorizePrompt(ctx, server, prompt);
+  const reason = await catalog.withheldPrompt(connectionFor(ctx, server), prompt);
+  if (reason !== undefined) throw quarantined('prompt', server, prompt, reason);
 }
 
 export function promptArguments(args: Args, field: string): Record<string, string> {

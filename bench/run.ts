@@ -22,10 +22,12 @@ import { runLatency } from './sections/latency.js';
 import { runMemory } from './sections/memory.js';
 import { runPolicy } from './sections/policy.js';
 import { runReload } from './sections/reload.js';
+import { runSdkClient } from './sections/sdkClient.js';
 import { runSearch } from './sections/search.js';
 
 const SECTIONS = {
   cold: runColdStart,
+  stdio: runSdkClient,
   latency: runLatency,
   memory: runMemory,
   discovery: runDiscovery,

@@ -116,7 +116,9 @@ export async function runSdkClient(ctx: Context): Promise<void> {
         unit: 'ms',
         direct: d.p50,
         gateway: g.p50,
-        ...(budgeted ? { budget: `diff ≤ ${P50_BUDGET_MS} ms`, met: p50Met, explainedBy: why('the middle process\'s per-message work and one more process on the pipe path') } : {}),
+        ...(budgeted
+          ? { budget: `diff ≤ ${P50_BUDGET_MS} ms`, met: p50Met, explainedBy: why("the middle process's per-message work and one more process on the pipe path") }
+          : {}),
       },
       { section: sec, metric: 'sequential p99', unit: 'ms', direct: d.p99, gateway: g.p99 },
       {
@@ -125,7 +127,13 @@ export async function runSdkClient(ctx: Context): Promise<void> {
         unit: 'calls/s',
         direct: rd,
         gateway: median(a.rates),
-        ...(budgeted ? { budget: `ratio ≥ ${THROUGHPUT_BUDGET}`, met: tpMet, explainedBy: why('three busy processes on 2 cores: the middle process\'s CPU per call bounds the rate') } : {}),
+        ...(budgeted
+          ? {
+              budget: `ratio ≥ ${THROUGHPUT_BUDGET}`,
+              met: tpMet,
+              explainedBy: why("three busy processes on 2 cores: the middle process's CPU per call bounds the rate"),
+            }
+          : {}),
       },
       {
         section: sec,
@@ -133,7 +141,7 @@ export async function runSdkClient(ctx: Context): Promise<void> {
         unit: 'µs',
         direct: serverCpu,
         gateway: a.cpuUsPerCall,
-        ...(budgeted ? { budget: `ratio ≤ ${CPU_RATIO_BUDGET}`, met: cpuMet, explainedBy: why('see the profile\'s areas: SDK parsing, zod and pipe writes') } : {}),
+        ...(budgeted ? { budget: `ratio ≤ ${CPU_RATIO_BUDGET}`, met: cpuMet, explainedBy: why("see the profile's areas: SDK parsing, zod and pipe writes") } : {}),
       },
     );
   }
@@ -151,7 +159,16 @@ export async function runSdkClient(ctx: Context): Promise<void> {
   missed ||= !aheadP50 || !aheadTp;
   const asec = `${section}: the gateway (audit on) against civic (direct column = civic)`;
   ctx.rows.push(
-    { section: asec, metric: 'sequential p50', unit: 'ms', direct: cs.p50, gateway: g.p50, budget: 'diff ≤ 0 (ahead)', met: aheadP50, explainedBy: why('the gateway\'s own work per call over a pure passthrough') },
+    {
+      section: asec,
+      metric: 'sequential p50',
+      unit: 'ms',
+      direct: cs.p50,
+      gateway: g.p50,
+      budget: 'diff ≤ 0 (ahead)',
+      met: aheadP50,
+      explainedBy: why("the gateway's own work per call over a pure passthrough"),
+    },
     {
       section: asec,
       metric: `throughput, ${sizes.inFlight} in flight`,
@@ -160,7 +177,7 @@ export async function runSdkClient(ctx: Context): Promise<void> {
       gateway: median(by('gateway').rates),
       budget: 'ratio ≥ 1 (ahead)',
       met: aheadTp,
-      explainedBy: why('the gateway\'s CPU per call against civic\'s'),
+      explainedBy: why("the gateway's CPU per call against civic's"),
     },
   );
   const n = sums.get('gateway_noaudit')!;
@@ -168,19 +185,22 @@ export async function runSdkClient(ctx: Context): Promise<void> {
   const auditMet = auditMs <= AUDIT_BUDGET_MS;
   missed ||= !auditMet;
   ctx.rows.push({
-    section: 'Audit: its cost on a call\'s critical path (direct column = audit log off)',
+    section: "Audit: its cost on a call's critical path (direct column = audit log off)",
     metric: 'sequential p50, audit on vs off',
     unit: 'ms',
     direct: n.p50,
     gateway: g.p50,
     budget: `diff ≤ ${AUDIT_BUDGET_MS} ms`,
     met: auditMet,
-    explainedBy: { profile: 'execute_tool-audit-on', text: 'the reply waits for its batch\'s write(2) (group commit: an answered call always has its line); the record\'s hash and JSON are on the call\'s path' },
+    explainedBy: {
+      profile: 'execute_tool-audit-on',
+      text: "the reply waits for its batch's write(2) (group commit: an answered call always has its line); the record's hash and JSON are on the call's path",
+    },
   });
   ctx.notes.push(
     `${section}: ${by('direct').samples.length} sequential calls per target after ${sizes.latencyWarmup} warm-up, ${sizes.latencyRounds} interleaved rounds ` +
       `(direct, gateway audit on, gateway audit off, civic); throughput median of ${sizes.throughputRounds} round(s) of ${sizes.throughputCalls} calls. ` +
-      'Each target is the SDK\'s own StdioClientTransport (a plain child, not a process group) and the v2 Client with its default (2025-11-25) connect; results are validated by the Client as any SDK user\'s are. CPU per call from /proc/<pid>/stat over the sequential rounds (10 ms ticks).',
+      "Each target is the SDK's own StdioClientTransport (a plain child, not a process group) and the v2 Client with its default (2025-11-25) connect; results are validated by the Client as any SDK user's are. CPU per call from /proc/<pid>/stat over the sequential rounds (10 ms ticks).",
   );
   ctx.data['sdkClient'] = Object.fromEntries(arms.map((a) => [a.key, { summary: sums.get(a.key), throughput: a.rates, cpuUsPerCall: a.cpuUsPerCall }]));
 

@@ -14,7 +14,14 @@ const BYTES = 10 * 1024 * 1024;
 const HUGE = { command: process.execPath, args: [join(REPO_ROOT, 'tests', 'fixtures', 'servers', 'huge-output.mjs')] };
 
 async function connect(command: string, args: readonly string[], cwd?: string): Promise<{ client: Client }> {
-  const transport = new StdioClientTransport({ command, args: [...args], env: childEnv(), stderr: 'ignore', maxBufferSize: 64 * 1024 * 1024, ...(cwd ? { cwd } : {}) });
+  const transport = new StdioClientTransport({
+    command,
+    args: [...args],
+    env: childEnv(),
+    stderr: 'ignore',
+    maxBufferSize: 64 * 1024 * 1024,
+    ...(cwd ? { cwd } : {}),
+  });
   const client = new Client({ name: 'amg-bench', version: '1.0.0' }, { capabilities: {} });
   await client.connect(transport, { timeout: 30_000 });
   return { client };

@@ -76,7 +76,7 @@ export async function runLargeResult(ctx: Context): Promise<void> {
     gateway: g,
     budget: `ratio ≤ ${LARGE_RATIO_BUDGET}`,
     met: g / d <= LARGE_RATIO_BUDGET,
-    explainedBy: { text: 'the gateway reads, parses and re-serializes the whole result (SDK client and server), and the client parses it once more' },
+    explainedBy: { text: 'the gateway reads, parses and re-serializes the whole result (SDK client and server), and the client parses it once more.' },
   });
   ctx.notes.push(`Large result: ${times.direct.length - 1} calls per arm after one warm-up pair, alternating direct and gateway.`);
   ctx.data['largeResult'] = times;

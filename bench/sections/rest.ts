@@ -169,7 +169,10 @@ export async function runRest(ctx: Context): Promise<void> {
       gateway: warm.cpuGw,
       budget: `gateway ≤ ${REST_CPU_BUDGET_MS} ms`,
       met: cpuMet,
-      explainedBy: { profile, text: 'the HTTP request (parse, auth, rate limit, JSON body) and the call path through the SDK client; see the profile' },
+      explainedBy: {
+        profile,
+        text: "the HTTP request (parse, auth, rate limit, JSON body) and the call path through the SDK client: the SDK's per-message work and node's HTTP server dominate the profile (docs/performance.md, Issue 20).",
+      },
     },
     {
       section,
@@ -179,7 +182,7 @@ export async function runRest(ctx: Context): Promise<void> {
       gateway: rg,
       budget: `ratio ≥ ${SESSIONS_BUDGET}`,
       met: sessMet,
-      explainedBy: { profile, text: 'the gateway process is one more busy process on 2 cores: its CPU per call bounds the rate' },
+      explainedBy: { profile, text: 'the gateway process is one more busy process on 2 cores: its CPU per call bounds the rate.' },
     },
     {
       section,
@@ -189,7 +192,7 @@ export async function runRest(ctx: Context): Promise<void> {
       gateway: fg,
       budget: `ratio ≤ ${FIRST_CALL_BUDGET}`,
       met: firstMet,
-      explainedBy: { text: 'the first call loads the SDK client and compiles the call path (lazy loading moves start-up work here)' },
+      explainedBy: { text: 'the first call loads the SDK client and compiles the call path (lazy loading moves start-up work here).' },
     },
   );
   ctx.rows.push({
@@ -200,7 +203,7 @@ export async function runRest(ctx: Context): Promise<void> {
     budget: `gateway ≤ ${HTTP_IDLE_BUDGET_MB} MB`,
     met: idleRssMb <= HTTP_IDLE_BUDGET_MB,
     explainedBy: {
-      text: 'the code loaded in HTTP mode (node:http, the SDK server and client, the REST and /mcp routes, metrics); see the import table of the cold-start section',
+      text: 'the code loaded in HTTP mode (node:http, the SDK server and client, the REST and /mcp routes, metrics); see the import table of the cold-start section.',
     },
   });
   ctx.notes.push(

@@ -98,7 +98,7 @@ export async function runSdkClient(ctx: Context): Promise<void> {
   const section = 'Stdio, SDK client (v2 Client + StdioClientTransport), server-everything echo';
   const why = (what: string): { profile: string; text: string } => ({
     profile: 'execute_tool-sdk-client',
-    text: `${what}; compare the civic passthrough's row, which pays the same pipe hops and SDK parsing without policy or audit.`,
+    text: `${what}; compare the civic passthrough's row, which pays the same pipe hops and SDK parsing without policy or audit (docs/performance.md, Issue 20).`,
   });
   for (const key of ['gateway', 'gateway_noaudit'] as const) {
     const a = by(key);
@@ -194,7 +194,7 @@ export async function runSdkClient(ctx: Context): Promise<void> {
     met: auditMet,
     explainedBy: {
       profile: 'execute_tool-audit-on',
-      text: "the reply waits for its batch's write(2) (group commit: an answered call always has its line); the record's hash and JSON are on the call's path",
+      text: "the reply waits for its batch's write(2) (group commit: an answered call always has its line); the record's hash and JSON are on the call's path.",
     },
   });
   ctx.notes.push(

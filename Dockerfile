@@ -8,7 +8,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY config/tsconfig.build.json config/
+COPY config/tsconfig.build.json config/bundle.mjs config/codeCacheLoader.mjs config/
 COPY main.ts ./
 COPY bin/ bin/
 COPY src/ src/

@@ -100,7 +100,9 @@ async function serve(flags: ParsedFlags): Promise<void> {
   process.once('exit', () => handle.killSync());
 }
 
-await yargs(hideBin(process.argv))
+// Not awaited at the top level: the build bundles this file as CommonJS (config/bundle.mjs),
+// and a rejection still ends the process with its error, as an unhandled one does.
+void yargs(hideBin(process.argv))
   .scriptName('agent-mcp-gateway')
   .usage(
     '$0 [command] [options]\n\nAn MCP gateway with per-agent, deny-before-allow policy. Without a command it serves MCP over stdio (or HTTP with --transport http).',

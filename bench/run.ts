@@ -18,14 +18,18 @@ import { closeAll, GATEWAY_MAIN, PROFILE_DIR, REPO_ROOT, removeTmpDirs } from '.
 import { runColdStart } from './sections/coldStart.js';
 import { runDiscovery } from './sections/discovery.js';
 import { runHttp } from './sections/http.js';
+import { runLargeResult } from './sections/largeResult.js';
 import { runLatency } from './sections/latency.js';
 import { runMemory } from './sections/memory.js';
 import { runPolicy } from './sections/policy.js';
 import { runReload } from './sections/reload.js';
+import { runRest } from './sections/rest.js';
+import { runSdkClient } from './sections/sdkClient.js';
 import { runSearch } from './sections/search.js';
 
 const SECTIONS = {
   cold: runColdStart,
+  stdio: runSdkClient,
   latency: runLatency,
   memory: runMemory,
   discovery: runDiscovery,
@@ -33,6 +37,8 @@ const SECTIONS = {
   policy: runPolicy,
   reload: runReload,
   http: runHttp,
+  rest: runRest,
+  large: runLargeResult,
 } as const satisfies Record<string, (ctx: Context) => Promise<void>>;
 type SectionName = keyof typeof SECTIONS;
 

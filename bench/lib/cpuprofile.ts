@@ -2,16 +2,20 @@
 // function and per area (a package, a node internal module, a gateway source folder).
 
 import { readFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadBundleMap, type BundleMap } from './sourceMap.js';
 
 interface CallFrame {
   readonly functionName: string;
   readonly url: string;
   readonly lineNumber: number;
+  readonly columnNumber?: number;
 }
 
 interface ProfileNode {
   readonly id: number;
-  readonly callFrame: CallFrame;
+  callFrame: CallFrame;
   readonly children?: readonly number[];
 }
 
@@ -82,11 +86,33 @@ function shortUrl(url: string): string {
 }
 
 /**
+ * The gateway is one bundle (dist/gateway.cjs, config/bundle.mjs): frames in it are given the
+ * URL and line of their source, in the shape of the unbundled build (dist/src/...js,
+ * node_modules/...), so areas and the gateway's own functions read as before.
+ */
+function unbundle(profile: CpuProfile): void {
+  const maps = new Map<string, BundleMap | undefined>();
+  for (const node of profile.nodes) {
+    const { url } = node.callFrame;
+    if (!url.endsWith('.cjs') || !url.startsWith('file://')) continue;
+    const bundle = fileURLToPath(url);
+    if (!maps.has(bundle)) maps.set(bundle, loadBundleMap(bundle));
+    const map = maps.get(bundle);
+    const at = map?.lookup(node.callFrame.lineNumber, node.callFrame.columnNumber ?? 0);
+    if (!at) continue;
+    const root = dirname(dirname(bundle));
+    const source = at.path.includes('/node_modules/') ? at.path : `${root}/dist/${relative(root, at.path).replace(/\.ts$/, '.js')}`;
+    node.callFrame = { ...node.callFrame, url: `file://${source}`, lineNumber: at.line };
+  }
+}
+
+/**
  * `window` (ms since the profile started, which is within a few ms of the process start)
  * keeps only the samples taken inside it, e.g. the measured calls without the start-up.
  */
 export function summarizeProfile(file: string, window?: { fromMs: number; toMs: number }, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  unbundle(profile);
   const byId = new Map<number, ProfileNode>();
   for (const node of profile.nodes) byId.set(node.id, node);
   const parent = new Map<number, number>();

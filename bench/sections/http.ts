@@ -17,6 +17,8 @@ import { AGENT, childEnv, GATEWAY_MAIN, gatewayRules, makeTmpDir, REPO_ROOT, wri
 const ECHO_ARGS = { message: 'hello from the benchmark' };
 /** High enough that the benchmark never meets the gateway's rate limits. */
 const NO_LIMIT = '100000000 per minute';
+/** /mcp: what execute_tool may add over a direct Streamable HTTP call of the same server. */
+export const MCP_P50_BUDGET_MS = 1;
 
 interface Arm {
   readonly key: 'direct' | 'mcp' | 'rest';
@@ -132,8 +134,22 @@ export async function runHttp(ctx: Context): Promise<void> {
   for (const a of arms.slice(1)) {
     const g = sums.get(a.key)!;
     const section = `HTTP mode, ${a.label}`;
+    const budgeted = a.key === 'mcp';
     ctx.rows.push(
-      { section, metric: 'sequential p50 (direct = Streamable HTTP to the server)', unit: 'ms', direct: d.p50, gateway: g.p50 },
+      {
+        section,
+        metric: 'sequential p50 (direct = Streamable HTTP to the server)',
+        unit: 'ms',
+        direct: d.p50,
+        gateway: g.p50,
+        ...(budgeted
+          ? {
+              budget: `diff ≤ ${MCP_P50_BUDGET_MS} ms`,
+              met: g.p50 - d.p50 <= MCP_P50_BUDGET_MS,
+              explainedBy: { text: 'two HTTP hops with an SSE answer on each (the SDK transports on both sides) plus the call path; see the http section notes.' },
+            }
+          : {}),
+      },
       { section, metric: 'sequential p95', unit: 'ms', direct: d.p95, gateway: g.p95 },
       { section, metric: 'sequential p99', unit: 'ms', direct: d.p99, gateway: g.p99 },
       { section, metric: `throughput, ${sizes.inFlight} in flight`, unit: 'calls/s', direct: rd, gateway: median(a.rates) },
@@ -142,7 +158,7 @@ export async function runHttp(ctx: Context): Promise<void> {
   ctx.notes.push(
     `HTTP mode: ${arms[0]!.samples.length} sequential calls per arm after ${sizes.latencyWarmup} warm-up, ${sizes.latencyRounds} interleaved rounds ` +
       `(direct, /mcp, REST); throughput median of ${sizes.throughputRounds} round(s) of ${Math.max(200, Math.round(sizes.throughputCalls / 5))} calls. ` +
-      'The gateway reaches the same server over Streamable HTTP, so each gateway figure includes one more HTTP hop; the issue sets no budget for these rows.',
+      "The gateway reaches the same server over Streamable HTTP, so each gateway figure includes one more HTTP hop; /mcp p50 has a budget (issue 20), the REST rows of this section none (the drop-in's budget rows are in the REST section).",
   );
   ctx.data['http'] = Object.fromEntries(arms.map((a) => [a.key, { summary: sums.get(a.key), roundP50: a.roundP50, throughput: a.rates }]));
 }

@@ -193,6 +193,8 @@ export class ProcessGroupTransport implements Transport {
     });
   }
 
+  #corked = false;
+
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.#child?.stdin;
     if (!stdin || this.#exitInfo || this.#closing || !stdin.writable) {
@@ -200,6 +202,15 @@ export class ProcessGroupTransport implements Transport {
     }
     // The write callback fires once the data is handed to the pipe (or with the error when
     // the child is gone), which gives backpressure without a 'drain' wait that could hang.
+    if (!this.#corked) {
+      // As gateway/stdioServerTransport.ts: the requests of one turn leave in one writev(2).
+      this.#corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        stdin.uncork();
+      });
+    }
     return new Promise<void>((resolve) => {
       stdin.write(serializeMessage(message), (err) => {
         if (err) {

@@ -64,12 +64,34 @@ export class LineStdioServerTransport implements Transport {
     this.#sent?.();
     this.#sent = undefined;
     if (this.#outputBroken) return Promise.resolve();
+    this.#coalesce();
     if (this.#stdout.write(serializeMessage(message))) return Promise.resolve();
     // The client is not reading: stop reading its requests until it has taken the answers,
     // so a client that only writes cannot grow the gateway's output buffer without bound.
     this.#stdin.pause();
     return new Promise<void>((resolve) => this.#waitingForDrain.push(resolve));
   }
+
+  #corked = false;
+
+  /**
+   * The answers produced in one turn of the event loop (with 16 calls in flight, a chunk of
+   * requests answered from one chunk of results) leave in one writev(2) instead of one
+   * write(2) each: every write to the pipe wakes the client, and on a loaded machine each
+   * wake-up costs both processes a context switch. The uncork runs once the turn's
+   * microtasks are done, so a lone answer leaves in the same turn as before.
+   */
+  #coalesce(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#stdout.cork();
+    process.nextTick(this.#uncork);
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#stdout.uncork();
+  };
 
   async close(): Promise<void> {
     if (this.#closed) return;

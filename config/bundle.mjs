@@ -1,0 +1,75 @@
+// The second half of `npm run build`: tsc has type-checked and emitted dist/ (dist/src for the
+// demo server and the tests' helpers, dist/bin); this bundles the gateway and its
+// dependencies into dist/gateway.cjs and makes dist/main.js the loader that runs it with V8's
+// code cache (config/codeCacheLoader.mjs). Loading one file instead of a few hundred modules,
+// and not compiling it again at every start, is most of a start's time on Node 20
+// (docs/performance.md, "Start"). The HTTP stack is in the same file but evaluated only when
+// main.ts imports it (--transport http).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const bundle = join(dist, 'gateway.cjs');
+// tsc's map of the main.js replaced below, and a cache of an earlier bundle.
+rmSync(join(dist, 'main.js.map'), { force: true });
+rmSync(`${bundle}.cache`, { force: true });
+rmSync(join(dist, 'chunks'), { recursive: true, force: true });
+
+await build({
+  entryPoints: [join(root, 'main.ts')],
+  outfile: bundle,
+  bundle: true,
+  // CommonJS, so that the loader can compile it as a script with a code cache.
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // import.meta means nothing in CommonJS: the bundle's own URL stands in for it (src/version.ts
+  // finds package.json from there).
+  define: { 'import.meta.url': '__amgBundleUrl' },
+  banner: { js: "const __amgBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Less text to hold and to hash for the cache; identifiers are kept, so stack traces and
+  // error names read as in the source.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // Beside the bundle, not linked from it (node does not read it): the bench maps its CPU
+  // profiles back to the source files with it (bench/lib/sourceMap.ts).
+  sourcemap: 'external',
+  logLevel: 'warning',
+});
+
+// main.ts's #! line, which a script compiled inside the CommonJS wrapper cannot start with.
+const text = readFileSync(bundle, 'utf8');
+if (text.startsWith('#!')) writeFileSync(bundle, `//${text}`);
+
+const main = join(dist, 'main.js');
+copyFileSync(join(root, 'config', 'codeCacheLoader.mjs'), main);
+chmodSync(main, 0o755);
+
+// One short stdio session (initialize, list_servers, end of input) writes the code cache
+// with the functions a start and a first answer compile.
+const dir = mkdtempSync(join(tmpdir(), 'amg-build-'));
+try {
+  writeFileSync(join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { idle: { command: process.execPath, args: ['-e', '0'] } } }));
+  writeFileSync(join(dir, 'rules.json'), JSON.stringify({ agents: { build: { allow: { servers: ['*'] } } } }));
+  const lines = [
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'build', version: '0' } } },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_servers', arguments: { agent_id: 'build' } } },
+  ];
+  const args = [main, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', 'off', '--log-level', 'error'];
+  const run = spawnSync(process.execPath, args, {
+    cwd: dir,
+    env: { ...process.env, HOME: dir },
+    input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (run.status !== 0 || !existsSync(`${bundle}.cache`)) throw new Error(`the bundle did not serve (exit ${run.status}): ${run.stderr}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

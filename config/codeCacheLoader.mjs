@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// dist/main.js: loads the gateway bundle (dist/gateway.cjs, made by config/bundle.mjs) with
+// V8's code cache. Node 20 has no module compile cache, and compiling the bundle was most of
+// a start's CPU time: with the cache V8 deserializes the functions a start runs instead of
+// compiling them again (docs/performance.md, "Start"). The cache is written by the build
+// (which serves one list_servers with the bundle) and again whenever V8 rejects it (another
+// Node version): at exit, atomically, and not at all when dist/ is read-only.
+import Module, { createRequire } from 'node:module';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants, Script } from 'node:vm';
+
+const file = join(dirname(fileURLToPath(import.meta.url)), 'gateway.cjs');
+const cacheFile = `${file}.cache`;
+/** The compiled bundle; the cache's bytes are V8's once compiled, so the buffer is not kept. */
+function compile() {
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // no cache yet: compiled as usual, and the cache written at exit
+  }
+  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+    filename: file,
+    cachedData,
+    // The few import() calls left in dependencies resolve as they would in a module.
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  return { script, rejected: cachedData === undefined || script.cachedDataRejected === true };
+}
+
+const { script, rejected } = compile();
+const module = { exports: {} };
+script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+if (rejected) {
+  // At exit, so the cache holds every function this run compiled, not only the top level.
+  process.once('exit', () => {
+    try {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+    } catch {
+      // dist/ is not writable: every start compiles, as without a cache
+    }
+  });
+}

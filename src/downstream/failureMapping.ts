@@ -11,6 +11,8 @@ import type { ServerSpec } from '../config/types.js';
 import { GatewayError, JSON_RPC_LEGACY_RESOURCE_NOT_FOUND } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { errorMessage } from '../values.js';
+import type { ConnectionState } from './connectionOptions.js';
+import { LoginRequiredError } from './oauthProvider.js';
 import type { ExitInfo } from './processGroupTransport.js';
 
 /**
@@ -33,6 +35,25 @@ export function mapMcpError(err: ProtocolError | SdkError, server: string, tool?
     return new GatewayError('INVALID_ARGUMENT', `Server '${server}' rejected the arguments: ${err.message}`, details, { cause: err });
   }
   return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' returned an error: ${err.message}`, details, { cause: err });
+}
+
+/** The server needs `agent-mcp-gateway login` (the message names the command): AUTH_REQUIRED. */
+export function authRequiredError(err: unknown, server: string, tool?: string): GatewayError | undefined {
+  if (!(err instanceof LoginRequiredError)) return undefined;
+  return new GatewayError('AUTH_REQUIRED', err.message, tool === undefined ? { server } : { server, tool }, { cause: err });
+}
+
+/**
+ * A start the server refused for want of a login throws AUTH_REQUIRED and leaves the
+ * connection idle: nothing failed, so there is no backoff, and the first call after `login`
+ * connects. Any other error is left to the caller.
+ */
+export function throwIfLoginRequired(err: unknown, connection: { state: ConnectionState; lastError: string | undefined; readonly server: string }): void {
+  const authRequired = authRequiredError(err, connection.server);
+  if (authRequired === undefined) return;
+  connection.state = 'idle';
+  connection.lastError = authRequired.message;
+  throw authRequired;
 }
 
 /**

@@ -142,13 +142,16 @@ class ServerOAuth implements AuthProvider {
   async token(): Promise<string | undefined> {
     if (!this.#loaded || this.loginRequired) await this.#load();
     const record = this.record;
-    const tokens = record?.tokens;
-    if (tokens === undefined) return undefined;
-    if (this.#expiresSoon(record!) && tokens.refresh_token !== undefined) {
+    if (record?.tokens === undefined) return undefined;
+    if (!this.#expiresSoon(record) || record.tokens.refresh_token === undefined) return record.tokens.access_token;
+    try {
       await this.#refresh(undefined);
-      return this.record?.tokens?.access_token;
+    } catch (err) {
+      // An early refresh that could not reach the authorization server leaves the token in
+      // use while it lasts; a refused one, or one that has expired, fails the request.
+      if (err instanceof LoginRequiredError || this.#now() >= (record.expiresAt ?? 0)) throw err;
     }
-    return tokens.access_token;
+    return this.record?.tokens?.access_token;
   }
 
   async onUnauthorized(ctx: UnauthorizedContext): Promise<void> {

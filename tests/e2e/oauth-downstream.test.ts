@@ -6,7 +6,7 @@
 // AUTH_REQUIRED again once the refresh token is revoked. Real authorization server
 // (oauth2-mock-server), real token checks in the server (jose against its JWKS).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { callTool, startGateway, type GatewayHandle } from '../helpers/gateway.js';
@@ -35,9 +35,9 @@ afterAll(async () => {
 });
 guardAgainstLeaks(MARKER);
 
-async function start(oauthDir: string): Promise<GatewayHandle> {
+async function start(oauthDir: string, hosted: object = { type: 'http', url: world.mcpUrl, description: 'a hosted server' }): Promise<GatewayHandle> {
   const gw = await startGateway({
-    mcpServers: { hosted: { type: 'http', url: world.mcpUrl, description: 'a hosted server' } },
+    mcpServers: { hosted },
     rules: RULES,
     args: ['--oauth-dir', oauthDir, '--debug'],
     env: { GW_E2E_MARKER: MARKER, GATEWAY_OAUTH_DIR: '', GATEWAY_LOG_LEVEL: 'debug' },
@@ -54,27 +54,33 @@ async function hostedStatus(gw: GatewayHandle): Promise<{ listed: Record<string,
   return { listed: list.servers.find((s) => s['name'] === 'hosted')!, status: status.servers.find((s) => s['name'] === 'hosted')! };
 }
 
+function spawnLogin(mcpConfigPath: string, oauthDir: string, server = 'hosted') {
+  const child = spawn(process.execPath, [GATEWAY_MAIN, 'login', server, '--mcp-config', mcpConfigPath, '--oauth-dir', oauthDir, '--no-browser', '--timeout', '60'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, GW_E2E_MARKER: MARKER },
+  });
+  const output = { out: '', err: '' };
+  child.stdout.on('data', (chunk: Buffer) => (output.out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output.err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+/** A login that must fail before it prints a URL. */
+async function failedLogin(mcpConfigPath: string, oauthDir: string, server: string): Promise<{ code: number | null; err: string }> {
+  const { output, exited } = spawnLogin(mcpConfigPath, oauthDir, server);
+  return { code: await exited, err: output.err };
+}
+
 /** Runs the built `login --no-browser`, follows the printed URL like a browser, and returns its exit code and output. */
 async function login(mcpConfigPath: string, oauthDir: string): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(
-    process.execPath,
-    [GATEWAY_MAIN, 'login', 'hosted', '--mcp-config', mcpConfigPath, '--oauth-dir', oauthDir, '--no-browser', '--timeout', '60'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GW_E2E_MARKER: MARKER },
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, output, exited } = spawnLogin(mcpConfigPath, oauthDir);
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /^ {2}(https?:\/\/\S+)$/m.exec(out);
+    child.stdout.on('data', () => {
+      const match = /^ {2}(https?:\/\/\S+)$/m.exec(output.out);
       if (match) resolve(match[1]!);
     });
-    void exited.then(() => reject(new Error(`login exited before printing a URL:\n${out}\n${err}`)));
+    void exited.then(() => reject(new Error(`login exited before printing a URL:\n${output.out}\n${output.err}`)));
   });
   // The authorization server approves at once: its answer is the redirect to our loopback callback.
   const approval = await fetch(url, { redirect: 'manual' });
@@ -84,7 +90,7 @@ async function login(mcpConfigPath: string, oauthDir: string): Promise<{ code: n
   const landed = await fetch(callback);
   expect(landed.status).toBe(200);
   const code = await exited;
-  return { code, out, err };
+  return { code, ...output };
 }
 
 function tokenFile(oauthDir: string): string {
@@ -181,5 +187,42 @@ describe('a hosted server that requires OAuth', () => {
     } finally {
       world.tokenTtlS = 3600;
     }
+  });
+
+  it('works the same over HTTP+SSE', async () => {
+    const oauthDir = join(makeTmpDir('amg-oauth-'), 'tokens');
+    const gw = await start(oauthDir, { type: 'sse', url: world.sseUrl });
+    expect(codeOf(await whoami(gw))).toBe('AUTH_REQUIRED');
+    expect((await hostedStatus(gw)).status['auth']).toBe('login_required');
+    const done = await login(gw.mcpConfigPath, oauthDir);
+    expect(done.code, done.err).toBe(0);
+    const after = await whoami(gw);
+    expect(after.isError ?? false, textOf(after)).toBe(false);
+    expect(JSON.parse(textOf(after))).toMatchObject({ sub: 'johndoe' });
+  });
+
+  it('a static Authorization header turns OAuth off: no login is asked for, and `login` refuses', async () => {
+    const oauthDir = join(makeTmpDir('amg-oauth-'), 'tokens');
+    const gw = await start(oauthDir, { type: 'http', url: world.mcpUrl, headers: { Authorization: 'Bearer not-a-valid-token' } });
+    const refused = await whoami(gw);
+    // The server refuses the configured header: a server failure, not a login to run.
+    expect(codeOf(refused)).toBe('SERVER_UNAVAILABLE');
+    expect((await hostedStatus(gw)).status['auth']).toBeUndefined();
+    const cli = await failedLogin(gw.mcpConfigPath, oauthDir, 'hosted');
+    expect(cli.code).toBe(1);
+    expect(cli.err).toContain('static Authorization header');
+  });
+
+  it('`login` names what is wrong: an unknown server, a stdio server', async () => {
+    const dir = makeTmpDir('amg-oauth-');
+    const config = join(dir, '.mcp.json');
+    writeFileSync(config, JSON.stringify({ mcpServers: { hosted: { type: 'http', url: world.mcpUrl }, local: { command: 'node' } } }));
+    const unknown = await failedLogin(config, join(dir, 'tokens'), 'hostd');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain("no server 'hostd'");
+    expect(unknown.err).toContain("did you mean 'hosted'");
+    const local = await failedLogin(config, join(dir, 'tokens'), 'local');
+    expect(local.code).toBe(1);
+    expect(local.err).toContain('stdio server');
   });
 });

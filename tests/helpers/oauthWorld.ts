@@ -4,7 +4,7 @@
 //     /authorize that approves at once by redirecting with a code), plus what it lacks: a
 //     dynamic client registration endpoint, audience (RFC 8707 `resource`) and lifetime of
 //     the tokens it signs, and refresh tokens it remembers and can revoke (invalid_grant);
-//   - the MCP server (v1 SDK, Streamable HTTP) publishes protected-resource metadata (RFC
+//   - the MCP server (v1 SDK, Streamable HTTP on /mcp and the old HTTP+SSE on /sse) publishes protected-resource metadata (RFC
 //     9728), answers 401 with WWW-Authenticate without a valid token, and verifies tokens
 //     against the authorization server's JWKS (jose): signature, issuer, audience, expiry.
 import { randomUUID } from 'node:crypto';
@@ -13,12 +13,15 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Events, OAuth2Server } from 'oauth2-mock-server';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 
 export interface OAuthWorld {
   readonly issuer: string;
-  /** The MCP endpoint (also the protected resource's identifier). */
+  /** The Streamable HTTP endpoint (also the protected resource's identifier). */
   readonly mcpUrl: string;
+  /** The HTTP+SSE endpoint (a protected resource of its own). */
+  readonly sseUrl: string;
   /** Lifetime of the access tokens issued from now on, in seconds. */
   tokenTtlS: number;
   readonly stats: { registrations: number; codeExchanges: number; refreshes: number; refusedRefreshes: number; unauthorized: number };
@@ -76,8 +79,8 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
 
   const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
   const sessions = new Map<string, StreamableHTTPServerTransport>();
-  let mcpUrl = '';
-  let metadataUrl = '';
+  const sseSessions = new Map<string, SSEServerTransport>();
+  let origin = '';
 
   const authorized = async (req: IncomingMessage): Promise<{ sub: string; scope: string } | undefined> => {
     const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
@@ -85,7 +88,7 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
     const token = match[1]!;
     if (rejectedAccessTokens.has(token)) return undefined;
     try {
-      const { payload } = await jwtVerify(token, jwks, { issuer, audience: mcpUrl });
+      const { payload } = await jwtVerify(token, jwks, { issuer, audience: [`${origin}/mcp`, `${origin}/sse`] });
       seenAccessTokens.add(token);
       return { sub: String(payload.sub), scope: String(payload['scope'] ?? '') };
     } catch {
@@ -93,21 +96,43 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
     }
   };
 
+  const buildServer = (who: { sub: string; scope: string }): McpServer => {
+    const server = new McpServer({ name: 'hosted', version: '1.0.0' });
+    server.registerTool('whoami', { description: 'Who the token says the caller is' }, async () => ({ content: [{ type: 'text', text: JSON.stringify(who) }] }));
+    return server;
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/.well-known/oauth-protected-resource/mcp' || path === '/.well-known/oauth-protected-resource') {
+    const metadata = /^\/\.well-known\/oauth-protected-resource(\/mcp|\/sse)?$/.exec(path);
+    if (metadata) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ resource: mcpUrl, authorization_servers: [issuer], scopes_supported: ['mcp:tools'], bearer_methods_supported: ['header'] }));
+      const resource = `${origin}${metadata[1] ?? '/mcp'}`;
+      res.end(JSON.stringify({ resource, authorization_servers: [issuer], scopes_supported: ['mcp:tools'], bearer_methods_supported: ['header'] }));
       return;
     }
-    if (path !== '/mcp') return void res.writeHead(404).end();
+    const endpoint = path === '/messages' ? '/sse' : path;
+    if (endpoint !== '/mcp' && endpoint !== '/sse') return void res.writeHead(404).end();
     const who = await authorized(req);
     if (who === undefined) {
       stats.unauthorized++;
       const error = req.headers.authorization ? ', error="invalid_token"' : '';
+      const metadataUrl = `${origin}/.well-known/oauth-protected-resource${endpoint}`;
       res.writeHead(401, { 'www-authenticate': `Bearer resource_metadata="${metadataUrl}", scope="mcp:tools"${error}`, 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'invalid_token' }));
       return;
+    }
+    if (path === '/sse') {
+      const transport = new SSEServerTransport('/messages', res);
+      sseSessions.set(transport.sessionId, transport);
+      transport.onclose = () => void sseSessions.delete(transport.sessionId);
+      await buildServer(who).connect(transport);
+      return;
+    }
+    if (path === '/messages') {
+      const transport = sseSessions.get(new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? '');
+      if (transport === undefined) return void res.writeHead(404).end();
+      return transport.handlePostMessage(req, res);
     }
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -122,13 +147,7 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
       onsessioninitialized: (id) => void sessions.set(id, transport),
     });
     transport.onclose = () => void (transport.sessionId && sessions.delete(transport.sessionId));
-    const server = new McpServer({ name: 'hosted', version: '1.0.0' });
-    server.registerTool('whoami', { description: 'Who the token says the caller is' }, async (extra) => {
-      const header = extra.requestInfo?.headers.authorization;
-      const again = await authorized({ headers: { authorization: typeof header === 'string' ? header : undefined } } as IncomingMessage);
-      return { content: [{ type: 'text', text: JSON.stringify(again ?? who) }] };
-    });
-    await server.connect(transport);
+    await buildServer(who).connect(transport);
     return transport.handleRequest(req, res, body);
   };
   const http = createServer((req, res) => {
@@ -138,12 +157,12 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
-  mcpUrl = `http://127.0.0.1:${port}/mcp`;
-  metadataUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
+  origin = `http://127.0.0.1:${port}`;
 
   return {
     issuer,
-    mcpUrl,
+    mcpUrl: `${origin}/mcp`,
+    sseUrl: `${origin}/sse`,
     get tokenTtlS() {
       return ttl;
     },
@@ -156,7 +175,7 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
       for (const token of seenAccessTokens) rejectedAccessTokens.add(token);
     },
     async close() {
-      await Promise.allSettled([...sessions.values()].map((t) => t.close()));
+      await Promise.allSettled([...sessions.values(), ...sseSessions.values()].map((t) => t.close()));
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await as.stop();

@@ -6,6 +6,7 @@
 // AUTH_REQUIRED again once the refresh token is revoked. Real authorization server
 // (oauth2-mock-server), real token checks in the server (jose against its JWKS).
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +74,7 @@ async function failedLogin(mcpConfigPath: string, oauthDir: string, server: stri
 }
 
 /** Runs the built `login --no-browser`, follows the printed URL like a browser, and returns its exit code and output. */
-async function login(mcpConfigPath: string, oauthDir: string): Promise<{ code: number | null; out: string; err: string }> {
+async function login(mcpConfigPath: string, oauthDir: string): Promise<{ code: number | null; out: string; err: string; url: URL }> {
   const { child, output, exited } = spawnLogin(mcpConfigPath, oauthDir);
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', () => {
@@ -86,11 +87,13 @@ async function login(mcpConfigPath: string, oauthDir: string): Promise<{ code: n
   const approval = await fetch(url, { redirect: 'manual' });
   expect(approval.status).toBe(302);
   const callback = new URL(approval.headers.get('location')!);
-  expect(callback.hostname).toBe('127.0.0.1');
+  // The loopback listener is on 127.0.0.1 (a configured callbackPort is named localhost).
+  expect(['127.0.0.1', 'localhost']).toContain(callback.hostname);
+  callback.hostname = '127.0.0.1';
   const landed = await fetch(callback);
   expect(landed.status).toBe(200);
   const code = await exited;
-  return { code, ...output };
+  return { code, ...output, url: new URL(url) };
 }
 
 function tokenFile(oauthDir: string): string {
@@ -224,5 +227,32 @@ describe('a hosted server that requires OAuth', () => {
     const local = await failedLogin(config, join(dir, 'tokens'), 'local');
     expect(local.code).toBe(1);
     expect(local.err).toContain('stdio server');
+  });
+
+  it("honours Claude Code's oauth keys: a pre-registered clientId (no registration), callbackPort, authServerMetadataUrl and scopes", async () => {
+    const oauthDir = join(makeTmpDir('amg-oauth-'), 'tokens');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const callbackPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const gw = await start(oauthDir, {
+      type: 'http',
+      url: world.mcpUrl,
+      oauth: { clientId: 'pre-registered', callbackPort, authServerMetadataUrl: `${world.issuer}/.well-known/openid-configuration`, scopes: 'mcp:tools extra' },
+    });
+    // An entry with an oauth block is known to need a login before it is ever called.
+    expect((await hostedStatus(gw)).status['auth']).toBe('login_required');
+    const registrations = world.stats.registrations;
+    const done = await login(gw.mcpConfigPath, oauthDir);
+    expect(done.code, done.err).toBe(0);
+    expect(world.stats.registrations).toBe(registrations);
+    expect(done.url.searchParams.get('client_id')).toBe('pre-registered');
+    expect(done.url.searchParams.get('redirect_uri')).toBe(`http://localhost:${callbackPort}/callback`);
+    expect(done.url.searchParams.get('scope')).toBe('mcp:tools extra');
+    expect(done.url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(done.url.searchParams.get('resource')).toBe(world.mcpUrl);
+    expect((JSON.parse(readFileSync(tokenFile(oauthDir), 'utf8')) as { client: { client_id: string } }).client.client_id).toBe('pre-registered');
+    const after = await whoami(gw);
+    expect(after.isError ?? false, textOf(after)).toBe(false);
   });
 });

@@ -90,16 +90,17 @@ export class DownstreamOAuth {
   }
 
   /**
-   * What is known of the server's login without asking it: login_required once it refused
-   * (or when its entry has an `oauth` block and nothing is stored), logged_in when tokens are
-   * stored, undefined when nothing says it uses OAuth.
+   * What is known of the server's login without asking it: login_required once it refused,
+   * when its stored tokens were dropped, or when its entry has an `oauth` block and nothing is
+   * stored; logged_in when tokens are stored; undefined when nothing says it uses OAuth.
    */
   statusOf(spec: ServerSpec): OAuthStatus | undefined {
     if (!usesOAuth(spec) || spec.url === undefined) return undefined;
     const state = this.#states.get(this.#key(spec.name, spec.url));
-    if (state?.loginRequired === true) return 'login_required';
+    if (state?.needsLogin === true) return 'login_required';
     if (state?.record?.tokens !== undefined) return 'logged_in';
-    if (this.#options.store.exists(spec.name, spec.url)) return 'logged_in';
+    const stored = this.#options.store.storedSync(spec.name, spec.url);
+    if (stored !== undefined) return stored === 'tokens' ? 'logged_in' : 'login_required';
     return spec.oauth !== undefined ? 'login_required' : undefined;
   }
 
@@ -125,7 +126,7 @@ class ServerOAuth implements AuthProvider {
   readonly #options: DownstreamOAuthOptions;
   record: OAuthRecord | undefined;
   /** Set when a request needed a login; the store is read again on every request until one is done. */
-  loginRequired = false;
+  needsLogin = false;
   #loaded = false;
   #refreshing: Promise<void> | undefined;
 
@@ -140,7 +141,7 @@ class ServerOAuth implements AuthProvider {
   }
 
   async token(): Promise<string | undefined> {
-    if (!this.#loaded || this.loginRequired) await this.#load();
+    if (!this.#loaded || this.needsLogin) await this.#load();
     const record = this.record;
     if (record?.tokens === undefined) return undefined;
     if (!this.#expiresSoon(record) || record.tokens.refresh_token === undefined) return record.tokens.access_token;
@@ -155,6 +156,8 @@ class ServerOAuth implements AuthProvider {
   }
 
   async onUnauthorized(ctx: UnauthorizedContext): Promise<void> {
+    // A refresh under way (another request's 401, or an early one) brings the token to retry with.
+    if (this.#refreshing !== undefined) return this.#refreshing;
     const sent = this.record?.tokens?.access_token;
     // A login (or another gateway's refresh) may have stored newer tokens meanwhile.
     await this.#load();
@@ -167,7 +170,7 @@ class ServerOAuth implements AuthProvider {
     const record = await this.#options.store.read(this.#server, this.#url);
     this.#loaded = true;
     this.record = record;
-    if (record?.tokens !== undefined) this.loginRequired = false;
+    if (record?.tokens !== undefined) this.needsLogin = false;
   }
 
   #expiresSoon(record: OAuthRecord): boolean {
@@ -186,7 +189,7 @@ class ServerOAuth implements AuthProvider {
   }
 
   async #runRefresh(ctx: UnauthorizedContext | undefined): Promise<void> {
-    if (this.record?.tokens?.refresh_token === undefined || this.record.client === undefined) throw this.#loginRequired();
+    if (this.record?.tokens?.refresh_token === undefined || this.record.client === undefined) throw this.requireLogin();
     const challenge = ctx === undefined ? {} : extractWWWAuthenticateParams(ctx.response);
     // A failure to reach the authorization server is not a login problem: it fails the
     // request as the connection's other failures do.
@@ -195,15 +198,7 @@ class ServerOAuth implements AuthProvider {
       ...(challenge.resourceMetadataUrl !== undefined ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}),
       ...(ctx !== undefined ? { fetchFn: ctx.fetchFn } : {}),
     });
-    if (result !== 'AUTHORIZED') throw this.#loginRequired();
-  }
-
-  #loginRequired(): LoginRequiredError {
-    this.loginRequired = true;
-    return new LoginRequiredError(
-      this.#server,
-      `Server '${this.#server}' requires an OAuth login: run \`${this.#options.loginCommand(this.#server)}\`, then call again`,
-    );
+    if (result !== 'AUTHORIZED') throw this.requireLogin();
   }
 
   /** Replaces the record in memory and in the store. */
@@ -218,8 +213,13 @@ class ServerOAuth implements AuthProvider {
     return this.save((record) => stampExpiry(record, tokens, this.#now()));
   }
 
+  /** Marks the server login_required; the error names the command to run. */
   requireLogin(): LoginRequiredError {
-    return this.#loginRequired();
+    this.needsLogin = true;
+    return new LoginRequiredError(
+      this.#server,
+      `Server '${this.#server}' requires an OAuth login: run \`${this.#options.loginCommand(this.#server)}\`, then call again`,
+    );
   }
 }
 

@@ -4,7 +4,7 @@
 // gateway when it refreshes tokens; never logged.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OAuthDiscoveryState, StoredOAuthClientInformation, StoredOAuthTokens } from '@modelcontextprotocol/client';
@@ -62,8 +62,20 @@ export class OAuthStore {
     return join(this.dir, `${name}-${hash}.json`);
   }
 
-  exists(name: string, url: string): boolean {
-    return existsSync(this.fileOf(name, url));
+  /**
+   * What is stored for the server, read at once (status lines must not wait): 'tokens', or
+   * 'no_tokens' for a record whose tokens were dropped (a refused refresh); undefined for none.
+   */
+  storedSync(name: string, url: string): 'tokens' | 'no_tokens' | undefined {
+    const file = this.fileOf(name, url);
+    try {
+      if (statSync(file).size > MAX_RECORD_BYTES) return undefined;
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (!isPlainObject(parsed) || parsed['server'] !== name || parsed['url'] !== recordUrl(url)) return undefined;
+      return isPlainObject(parsed['tokens']) ? 'tokens' : 'no_tokens';
+    } catch {
+      return undefined;
+    }
   }
 
   /** The record, or undefined when there is none or it cannot be used (wrong server, not JSON, too large). */

@@ -47,7 +47,10 @@ describe('OAuthStore', () => {
     expect(files).toHaveLength(1);
     expect(statSync(join(dir, files[0]!)).mode & 0o777).toBe(0o600);
     expect((await store.read('hosted', 'https://a.example/mcp'))?.tokens?.access_token).toBe('at2');
-    expect(store.exists('hosted', 'https://a.example/mcp')).toBe(true);
+    expect(store.storedSync('hosted', 'https://a.example/mcp')).toBe('tokens');
+    expect(store.storedSync('hosted', 'https://b.example/mcp')).toBeUndefined();
+    await store.write({ server: 'hosted', url: recordUrl('https://a.example/mcp'), client: { client_id: 'c' } });
+    expect(store.storedSync('hosted', 'https://a.example/mcp')).toBe('no_tokens');
   });
 
   it('reads nothing from a missing file, a file that is not JSON, or a record of another server', async () => {

@@ -151,9 +151,10 @@ describe('a hosted server that requires OAuth', () => {
     try {
       expect((await login(gw.mcpConfigPath, oauthDir)).code).toBe(0);
       const file = tokenFile(oauthDir);
-      const first = JSON.parse(readFileSync(file, 'utf8')) as { expiresAt: number; tokens: { access_token: string } };
-      expect(first.expiresAt).toBeGreaterThan(Date.now());
       expect((await whoami(gw)).isError ?? false).toBe(false);
+      // Read after the call: on a slow machine that call may already have refreshed early.
+      const first = JSON.parse(readFileSync(file, 'utf8')) as { expiresAt: number; tokens: { access_token: string } };
+      expect(first.expiresAt - Date.now()).toBeLessThanOrEqual(3000);
 
       // Expiry: once the stored token has expired, the call still works, on a refreshed one.
       world.tokenTtlS = 3600;
@@ -161,7 +162,8 @@ describe('a hosted server that requires OAuth', () => {
       await waitFor(() => Date.now() > first.expiresAt + 50, { timeoutMs: 10_000 });
       const afterExpiry = await whoami(gw);
       expect(afterExpiry.isError ?? false, textOf(afterExpiry)).toBe(false);
-      expect(world.stats.refreshes).toBe(refreshesBefore + 1);
+      expect(world.stats.refreshes).toBeGreaterThan(refreshesBefore);
+      const refreshesAfterExpiry = world.stats.refreshes;
       const second = JSON.parse(readFileSync(file, 'utf8')) as { tokens: { access_token: string } };
       expect(second.tokens.access_token).not.toBe(first.tokens.access_token);
       expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -172,7 +174,7 @@ describe('a hosted server that requires OAuth', () => {
       const afterReject = await whoami(gw);
       expect(afterReject.isError ?? false, textOf(afterReject)).toBe(false);
       expect(world.stats.unauthorized).toBeGreaterThan(unauthorizedBefore);
-      expect(world.stats.refreshes).toBe(refreshesBefore + 2);
+      expect(world.stats.refreshes).toBeGreaterThan(refreshesAfterExpiry);
 
       // Revoked: the refresh is refused (invalid_grant), so the call needs a login again.
       world.revokeRefreshTokens();

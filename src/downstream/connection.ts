@@ -352,7 +352,7 @@ export class DownstreamConnection {
     if (core.state === 'closed') return core.closedError();
     const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
     if (isCallersOwnError(err)) return err;
-    const authRequired = authRequiredError(err, this.name, tool);
+    const authRequired = authRequiredError(err, this.name, tool, core.opts.oauth?.loginCommand);
     if (authRequired !== undefined) return authRequired;
     if (err instanceof ProtocolError || err instanceof SdkError) {
       if (!(err instanceof SdkError && err.code === SdkErrorCode.ConnectionClosed)) return mapMcpError(err, this.name, tool);

@@ -3,7 +3,7 @@
 // transport failures are told apart from bad answers, and messages never quote a URL's
 // credentials.
 
-import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError, SseError } from '@modelcontextprotocol/client';
+import { InsufficientScopeError, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError, SseError } from '@modelcontextprotocol/client';
 
 /** MissingRequiredClientCapabilityError's code (2026-07-28). */
 const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
@@ -37,10 +37,19 @@ export function mapMcpError(err: ProtocolError | SdkError, server: string, tool?
   return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' returned an error: ${err.message}`, details, { cause: err });
 }
 
-/** The server needs `agent-mcp-gateway login` (the message names the command): AUTH_REQUIRED. */
-export function authRequiredError(err: unknown, server: string, tool?: string): GatewayError | undefined {
-  if (!(err instanceof LoginRequiredError)) return undefined;
-  return new GatewayError('AUTH_REQUIRED', err.message, tool === undefined ? { server } : { server, tool }, { cause: err });
+/**
+ * The server needs `agent-mcp-gateway login` (the message names the command), or a scope the
+ * stored login lacks (403 insufficient_scope; a new login with it in `oauth.scopes` gets it):
+ * AUTH_REQUIRED.
+ */
+export function authRequiredError(err: unknown, server: string, tool?: string, loginCommand?: (server: string) => string): GatewayError | undefined {
+  const details = tool === undefined ? { server } : { server, tool };
+  if (err instanceof LoginRequiredError) return new GatewayError('AUTH_REQUIRED', err.message, details, { cause: err });
+  if (!(err instanceof InsufficientScopeError) || loginCommand === undefined) return undefined;
+  // The scope comes from the server's header: only a bounded run of scope characters is quoted.
+  const scope = /^[\w:./ -]{1,200}$/.test(err.requiredScope ?? '') ? ` ("${err.requiredScope}")` : '';
+  const message = `Server '${server}' requires a scope its login did not grant${scope}: add it to "oauth.scopes" of its entry and run \`${loginCommand(server)}\``;
+  return new GatewayError('AUTH_REQUIRED', message, details, { cause: err });
 }
 
 /**

@@ -83,6 +83,9 @@ export class DownstreamOAuth {
     this.#options = options;
   }
 
+  /** The command that logs in to `server`, as messages name it. */
+  readonly loginCommand = (server: string): string => this.#options.loginCommand(server);
+
   /** The transport's authProvider for `spec`, or undefined when OAuth is off for it. */
   authProviderFor(spec: ServerSpec): AuthProvider | undefined {
     if (!usesOAuth(spec)) return undefined;

@@ -133,6 +133,12 @@ describe('a hosted server that requires OAuth', () => {
     const after = await whoami(gw);
     expect(after.isError ?? false, textOf(after)).toBe(false);
     expect(JSON.parse(textOf(after))).toMatchObject({ sub: 'johndoe' });
+    // A tool that needs a scope the login did not get: AUTH_REQUIRED saying how to get it.
+    const stepUp = await callTool(gw.client, 'execute_tool', { agent_id: 'dev', server: 'hosted', tool: 'admin', args: {} });
+    expect(codeOf(stepUp), textOf(stepUp)).toBe('AUTH_REQUIRED');
+    expect(errorOf(stepUp)!.message).toContain('("mcp:tools admin")');
+    expect(errorOf(stepUp)!.message).toContain('"oauth.scopes"');
+    expect(errorOf(stepUp)!.message).toContain('agent-mcp-gateway login hosted');
     const loggedIn = await hostedStatus(gw);
     expect(loggedIn.listed['auth']).toBe('logged_in');
     expect(loggedIn.status['auth']).toBe('logged_in');

@@ -4,9 +4,11 @@
 //     /authorize that approves at once by redirecting with a code), plus what it lacks: a
 //     dynamic client registration endpoint, audience (RFC 8707 `resource`) and lifetime of
 //     the tokens it signs, and refresh tokens it remembers and can revoke (invalid_grant);
-//   - the MCP server (v1 SDK, Streamable HTTP on /mcp and the old HTTP+SSE on /sse) publishes protected-resource metadata (RFC
-//     9728), answers 401 with WWW-Authenticate without a valid token, and verifies tokens
-//     against the authorization server's JWKS (jose): signature, issuer, audience, expiry.
+//   - the MCP server (v1 SDK, Streamable HTTP on /mcp and the old HTTP+SSE on /sse)
+//     publishes protected-resource metadata (RFC 9728), answers 401 with WWW-Authenticate
+//     without a valid token, verifies tokens against the authorization server's JWKS (jose:
+//     signature, issuer, audience, expiry), and answers 403 insufficient_scope to a call of
+//     its `admin` tool without the admin scope.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -98,6 +100,9 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
 
   const buildServer = (who: { sub: string; scope: string }): McpServer => {
     const server = new McpServer({ name: 'hosted', version: '1.0.0' });
+    server.registerTool('admin', { description: 'Needs the admin scope (403 insufficient_scope without it)' }, async () => ({
+      content: [{ type: 'text', text: 'admin' }],
+    }));
     server.registerTool('whoami', { description: 'Who the token says the caller is' }, async () => ({ content: [{ type: 'text', text: JSON.stringify(who) }] }));
     return server;
   };
@@ -138,6 +143,13 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const body: unknown = raw === '' ? undefined : JSON.parse(raw);
+    const call = body as { method?: string; params?: { name?: string } } | undefined;
+    if (call?.method === 'tools/call' && call.params?.name === 'admin' && !who.scope.split(' ').includes('admin')) {
+      const metadataUrl = `${origin}/.well-known/oauth-protected-resource/mcp`;
+      res.writeHead(403, { 'www-authenticate': `Bearer error="insufficient_scope", scope="mcp:tools admin", resource_metadata="${metadataUrl}"` });
+      res.end();
+      return;
+    }
     const sid = req.headers['mcp-session-id'];
     const existing = typeof sid === 'string' ? sessions.get(sid) : undefined;
     if (existing) return existing.handleRequest(req, res, body);

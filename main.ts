@@ -6,8 +6,9 @@ import yargs, { type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runExplain } from './src/cli/explain.js';
 import { runInit } from './src/cli/init.js';
+import { DEFAULT_LOGIN_TIMEOUT_S, runLogin } from './src/cli/login.js';
 import type { CliIo } from './src/cli/io.js';
-import { CONFIG_OPTIONS, LOCK_FILE_OPTION, SERVE_OPTIONS, type OptionSpec } from './src/cli/options.js';
+import { CONFIG_OPTIONS, LOCK_FILE_OPTION, OAUTH_OPTIONS, SERVE_OPTIONS, type OptionSpec } from './src/cli/options.js';
 import { runPin } from './src/cli/pin.js';
 import { runServe, type ServeHandle } from './src/cli/serve.js';
 import { resolveServeSettings, SettingsError, type ParsedFlags } from './src/cli/settings.js';
@@ -135,6 +136,29 @@ void yargs(hideBin(process.argv))
       }),
     (argv) => {
       process.exitCode = runInit(io, { ...optionalString('dir', argv.dir), force: argv.force });
+    },
+  )
+  .command(
+    'login <server>',
+    'Sign in to a hosted (http/sse) server of the .mcp.json that requires OAuth: prints the authorization URL (and opens a browser), takes the code on a loopback redirect and stores the tokens the gateway then uses and refreshes',
+    (y) =>
+      y.positional('server', { type: 'string', demandOption: true, describe: 'Server name in the .mcp.json' }).options({
+        ...toYargs({ 'mcp-config': CONFIG_OPTIONS['mcp-config'], ...OAUTH_OPTIONS }),
+        browser: { type: 'boolean', default: true, describe: 'Open a browser (--no-browser: only print the URL)' },
+        timeout: { type: 'number', describe: `Seconds to wait for the browser to come back [default: ${DEFAULT_LOGIN_TIMEOUT_S}]` },
+      }),
+    async (argv) => {
+      try {
+        process.exitCode = await runLogin(io, {
+          server: String(argv.server),
+          ...optionalString('mcpConfig', argv['mcp-config']),
+          ...optionalString('oauthDir', argv['oauth-dir']),
+          browser: argv.browser,
+          ...(typeof argv.timeout === 'number' ? { timeoutS: argv.timeout } : {}),
+        });
+      } catch (err) {
+        fail(err);
+      }
     },
   )
   .command(

@@ -25,7 +25,10 @@ export function createLogger(level: LevelWithSilent = 'info', file?: string, fd 
       base: { name: 'agent-mcp-gateway' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Secrets never reach a log line, even if a caller passes a whole config object.
-      redact: { paths: ['*.env', '*.headers', '*.password', '*.token', '*.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.env', '*.headers', '*.password', '*.token', '*.authorization', '*.tokens', '*.access_token', '*.refresh_token', '*.client_secret'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

@@ -29,6 +29,16 @@ export const LOCK_FILE_OPTION = {
   },
 } as const satisfies Record<string, OptionSpec>;
 
+/** Where OAuth tokens of hosted servers are kept; `login` writes there and the gateway reads there. */
+export const OAUTH_OPTIONS = {
+  'oauth-dir': {
+    type: 'string',
+    describe: 'Folder of the OAuth tokens of hosted servers (agent-mcp-gateway login writes them, the gateway reads and refreshes them)',
+    env: 'GATEWAY_OAUTH_DIR',
+    defaultText: '$XDG_CONFIG_HOME/agent-mcp-gateway/oauth, else ~/.config/agent-mcp-gateway/oauth',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
 export const SERVE_OPTIONS = {
   ...CONFIG_OPTIONS,
   ...LOCK_FILE_OPTION,
@@ -39,6 +49,7 @@ export const SERVE_OPTIONS = {
     choices: ['enforce', 'warn', 'off'],
     defaultText: 'enforce (a server without pins is pinned on first use)',
   },
+  ...OAUTH_OPTIONS,
   config: {
     type: 'string',
     describe: 'A SignalWire MCP gateway config.json: its services replace .mcp.json, its settings apply below flags and env vars; implies --transport http',

@@ -14,7 +14,10 @@ import { describeFailedServers, loadServersForReload, type ServersReload } from 
 import { serveStdio } from '../gateway/serveStdio.js';
 import { createLogger, type Logger } from '../log.js';
 import { VERSION } from '../version.js';
+import { DownstreamOAuth } from '../downstream/oauthProvider.js';
+import { OAuthStore } from '../downstream/oauthStore.js';
 import type { CliIo } from './io.js';
+import { loginCommandFor } from './login.js';
 import { locateBoth, locateRulesIfAny } from './loadConfigs.js';
 import { withoutSelf } from './selfReference.js';
 import { openPins } from './pin.js';
@@ -106,6 +109,7 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
     session: settings.session,
     ...(pins ? { pins } : {}),
+    oauth: new DownstreamOAuth({ store: new OAuthStore(settings.oauthDir.path), loginCommand: loginCommandFor(io, settings, paths.mcpConfig) }),
     ...(reloaders ? { reloaders } : {}),
     ...(soleAgent !== undefined ? { soleAgent } : {}),
     // Only when someone listens: the gateway builds no event for nobody.

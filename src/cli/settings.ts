@@ -6,6 +6,7 @@ import { resolveUserPath } from '../config/locate.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from '../config/sessionSettings.js';
 import type { SignalWireConfig } from '../config/signalwireConfig.js';
 import type { ConfigIssue, ServersConfig } from '../config/types.js';
+import { defaultOAuthDir } from '../downstream/oauthStore.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../downstream/processGroupTransport.js';
 import { DEFAULT_CLIENT_PREFIX_LENGTH, DEFAULT_SEPARATOR, namingOptions, namingProblem, type NamingOptions } from '../gateway/native/names.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../gateway/stdioServerTransport.js';
@@ -57,6 +58,8 @@ export interface ServeSettings {
   readonly pinning: 'enforce' | 'warn' | 'off';
   /** --lock-file, absolute; undefined: beside the rules file. */
   readonly lockFile?: string;
+  /** Absolute: the OAuth token folder; `given` when --oauth-dir or GATEWAY_OAUTH_DIR chose it. */
+  readonly oauthDir: { readonly path: string; readonly given: boolean };
 }
 
 export interface SignalWireSource {
@@ -110,6 +113,7 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
   const agent = bindingAgent(flags['agent'], env['GATEWAY_AGENT']);
   const defaultAgent = str('default-agent');
   const lockFile = str('lock-file');
+  const oauthDir = str('oauth-dir');
   return {
     ...(typeof mcpConfigFlag === 'string' && mcpConfigFlag !== '' ? { mcpConfigFlag } : {}),
     ...(typeof rulesFlag === 'string' && rulesFlag !== '' ? { rulesFlag } : {}),
@@ -128,6 +132,10 @@ export function resolveServeSettings(flags: ParsedFlags, env: Readonly<Record<st
     reloadDebounceMs: intInRange('reload-debounce-ms', DEFAULT_DEBOUNCE_MS, MIN_DEBOUNCE_MS, MAX_DEBOUNCE_MS),
     maxMessageBytes: intInRange('max-message-bytes', DEFAULT_MAX_MESSAGE_BYTES, MIN_LINE_BYTES, MAX_LINE_BYTES),
     maxResultBytes: intInRange('max-result-bytes', DEFAULT_MAX_RESULT_BYTES, MIN_LINE_BYTES, MAX_LINE_BYTES),
+    oauthDir:
+      oauthDir === undefined
+        ? { path: defaultOAuthDir(env, env['HOME'] ?? homedir()), given: false }
+        : { path: expandHome(oauthDir, env['HOME'], cwd), given: true },
     mode: choice<'meta' | 'native' | 'both'>('mode', 'meta'),
     pinning: choice<'enforce' | 'warn' | 'off'>('pinning', 'enforce'),
     ...(lockFile !== undefined ? { lockFile: expandHome(lockFile, env['HOME'], cwd) } : {}),

@@ -4,7 +4,7 @@ import { frozenArray, frozenRecord } from './frozen.js';
 import { configError, configWarning, fromZodError, hasErrors, inDocumentOrder, jsonType } from './issues.js';
 import type { PathSegment } from './jsonPath.js';
 import { buildSandbox, SandboxEntrySchema } from './sandbox.js';
-import type { ConfigIssue, ServerSpec, ServersConfig, TransportKind } from './types.js';
+import type { ConfigIssue, OAuthSpec, ServerSpec, ServersConfig, TransportKind } from './types.js';
 import { isPlainObject } from '../values.js';
 
 // `.mcp.json`: the file Claude Code and Claude Desktop already use, plus gateway-only keys in
@@ -19,6 +19,22 @@ export const SERVER_NAME_RULE = '1 to 64 letters, digits, "_", "-" or "."';
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty` });
+
+const LOOPBACK_HTTP = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i;
+const secureUrl = (what: string) =>
+  z.string().refine((url) => URL.canParse(url) && (/^https:\/\//i.test(url) || LOOPBACK_HTTP.test(url)), {
+    error: `${what} must be an https:// URL (http:// only on a loopback host)`,
+  });
+
+/** Claude Code's `oauth` keys, and clientMetadataUrl; other keys draw a warning (a newer Claude Code may add some). */
+const OAuthEntrySchema = z.looseObject({
+  clientId: nonEmpty('"clientId"').optional(),
+  callbackPort: z.int().min(1, { error: 'must be a port number, 1 to 65535' }).max(65535, { error: 'must be a port number, 1 to 65535' }).optional(),
+  authServerMetadataUrl: secureUrl('"authServerMetadataUrl"').optional(),
+  scopes: nonEmpty('"scopes"').optional(),
+  clientMetadataUrl: secureUrl('"clientMetadataUrl"').optional(),
+});
+const OAUTH_KEYS: readonly string[] = ['clientId', 'callbackPort', 'authServerMetadataUrl', 'scopes', 'clientMetadataUrl'];
 
 const ServerEntrySchema = z.strictObject({
   type: z.enum(['stdio', 'http', 'sse']).optional().describe('Transport. Defaults to "stdio" when "command" is set and "http" when "url" is set.'),
@@ -41,7 +57,7 @@ const ServerEntrySchema = z.strictObject({
     .optional()
     .describe('Gateway: one instance for everybody ("shared", default), one per agent id ("agent") or one per session id ("session").'),
   sandbox: SandboxEntrySchema.optional().describe('Gateway, stdio: confine the child (SignalWire\'s keys). Off unless "enabled": true.'),
-  oauth: z.unknown().optional().describe('Claude Code only; accepted and ignored.'),
+  oauth: OAuthEntrySchema.optional().describe("http/sse: how `agent-mcp-gateway login` signs in (Claude Code's keys)."),
   timeout: z.unknown().optional().describe('Claude Code only (startup timeout); accepted and ignored.'),
 });
 
@@ -54,7 +70,6 @@ const TopLevelSchema = z.strictObject({
 const STDIO_ONLY = ['args', 'env', 'cwd', 'sandbox'] as const;
 const HTTP_ONLY = ['headers'] as const;
 const IGNORED_CLAUDE_KEYS: Readonly<Record<string, string>> = {
-  oauth: 'accepted so that a Claude Code config can be pasted, but the gateway does not run OAuth for downstream servers; put a token in "headers" instead',
   timeout:
     'accepted so that a Claude Code config can be pasted, but not used (it is Claude Code\'s startup timeout); the gateway\'s per-call timeout is "timeout_ms"',
 };
@@ -114,6 +129,7 @@ function parseServer(name: string, entry: unknown, env: Env, issues: ConfigIssue
 
   const transport = checkTransport(name, expanded, base, issues);
   checkValues(expanded, base, entry, unresolved, issues);
+  if (transport !== undefined) checkOAuth(expanded, transport, base, issues);
 
   if (hasErrors(issues.slice(before)) || transport === undefined || !parsed.success) return undefined;
   // Built from our copy, not parsed.data: zod rebuilds records by assignment, which would turn
@@ -261,6 +277,24 @@ function checkValues(
   }
 }
 
+function checkOAuth(entry: Record<string, unknown>, transport: TransportKind, base: PathSegment[], issues: ConfigIssue[]): void {
+  const oauth = entry['oauth'];
+  if (oauth === undefined) return;
+  const path = [...base, 'oauth'];
+  if (transport === 'stdio') {
+    issues.push(configWarning(path, '"oauth" only applies to "http" and "sse" servers; ignored'));
+    return;
+  }
+  if (!isPlainObject(oauth)) return;
+  for (const key of Object.keys(oauth)) {
+    if (!OAUTH_KEYS.includes(key)) issues.push(configWarning([...path, key], `"${key}" is not used by the gateway; ignored`));
+  }
+  const headers = entry['headers'];
+  if (isPlainObject(headers) && Object.keys(headers).some((key) => key.toLowerCase() === 'authorization')) {
+    issues.push(configWarning(path, 'a static "Authorization" header is set, so the gateway sends it and runs no OAuth for this server'));
+  }
+}
+
 function checkSandbox(entry: Record<string, unknown>, base: PathSegment[], issues: ConfigIssue[]): void {
   const sandbox = entry['sandbox'];
   if (!isPlainObject(sandbox)) return;
@@ -304,9 +338,20 @@ function buildSpec(name: string, transport: TransportKind, data: z.infer<typeof 
   if (data.command !== undefined) spec.command = data.command;
   if (data.cwd !== undefined) spec.cwd = data.cwd;
   if (data.url !== undefined) spec.url = data.url;
+  if (data.oauth !== undefined && transport !== 'stdio') spec.oauth = buildOAuth(data.oauth);
   if (data.description !== undefined) spec.description = data.description;
   if (data.timeout_ms !== undefined) spec.timeoutMs = data.timeout_ms;
   return Object.freeze(spec);
+}
+
+function buildOAuth(data: z.infer<typeof OAuthEntrySchema>): OAuthSpec {
+  const oauth: { -readonly [K in keyof OAuthSpec]: OAuthSpec[K] } = {};
+  if (data.clientId !== undefined) oauth.clientId = data.clientId;
+  if (data.callbackPort !== undefined) oauth.callbackPort = data.callbackPort;
+  if (data.authServerMetadataUrl !== undefined) oauth.authServerMetadataUrl = data.authServerMetadataUrl;
+  if (data.scopes !== undefined) oauth.scopes = data.scopes;
+  if (data.clientMetadataUrl !== undefined) oauth.clientMetadataUrl = data.clientMetadataUrl;
+  return Object.freeze(oauth);
 }
 
 /**

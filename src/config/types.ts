@@ -29,6 +29,20 @@ export interface SandboxSpec {
   readonly limits: SandboxLimits;
 }
 
+/**
+ * How `agent-mcp-gateway login` signs in to a hosted server: Claude Code's `oauth` keys of an
+ * `.mcp.json` entry (clientId, callbackPort, authServerMetadataUrl, scopes), plus the
+ * gateway's clientMetadataUrl (a client ID metadata document).
+ */
+export interface OAuthSpec {
+  readonly clientId?: string;
+  readonly callbackPort?: number;
+  readonly authServerMetadataUrl?: string;
+  /** Space-separated; asked for instead of what the server's metadata suggests. */
+  readonly scopes?: string;
+  readonly clientMetadataUrl?: string;
+}
+
 /** One downstream server from `.mcp.json`, env-expanded, validated, defaults applied. */
 export interface ServerSpec {
   readonly name: string;
@@ -41,6 +55,8 @@ export interface ServerSpec {
   /** http / sse only */
   readonly url?: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** http / sse only: how `login` signs in (the gateway uses whatever tokens the login stored). */
+  readonly oauth?: OAuthSpec;
   readonly description?: string;
   /** per-server default for tool-call timeouts */
   readonly timeoutMs?: number;

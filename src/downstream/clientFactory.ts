@@ -22,6 +22,7 @@ import { protocolError } from '../protocolError.js';
 import { isPlainObject } from '../values.js';
 import { stripEnvelope } from './envelope.js';
 import { fetchWithSharedSignal, httpTarget } from './httpTarget.js';
+import type { DownstreamOAuth } from './oauthProvider.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import type { GroupRegistry } from './reaper.js';
 import { prepareLaunch } from './sandbox.js';
@@ -52,6 +53,8 @@ export interface TransportSettings {
   readonly sandboxRoot: string;
   readonly reaper?: GroupRegistry | undefined;
   readonly maxResultBytes?: number | undefined;
+  /** Tokens for hosted servers that require OAuth; without it only static headers authenticate. */
+  readonly oauth?: DownstreamOAuth | undefined;
 }
 
 /** The gateway's own transports: a process group for stdio, the SDK's clients for http and sse. */
@@ -73,10 +76,9 @@ export function defaultTransportFactory(settings: TransportSettings): TransportF
     }
     if (!spec.url) throw new GatewayError('SERVER_UNAVAILABLE', `Server '${spec.name}' has no url`, { server: spec.name });
     const { url, headers } = httpTarget(spec.url, spec.headers);
-    const requestInit: RequestInit = { headers };
-    return spec.transport === 'sse'
-      ? new SSEClientTransport(url, { requestInit, fetch: fetchWithSharedSignal })
-      : new StreamableHTTPClientTransport(url, { requestInit, fetch: fetchWithSharedSignal });
+    const authProvider = settings.oauth?.authProviderFor(spec);
+    const options = { requestInit: { headers } satisfies RequestInit, fetch: fetchWithSharedSignal, ...(authProvider ? { authProvider } : {}) };
+    return spec.transport === 'sse' ? new SSEClientTransport(url, options) : new StreamableHTTPClientTransport(url, options);
   };
 }
 

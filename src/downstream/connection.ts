@@ -27,8 +27,9 @@ import { errorMessage } from '../values.js';
 import { abortError, clampTimer, isAbortError, raceAbort } from './abort.js';
 import { CallTracker } from './callTracker.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
-import { isCallersOwnError, isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js';
+import { authRequiredError, isCallersOwnError, isTransportFailure, mapMcpError, redactUrls } from './failureMapping.js';
 import { isSessionExpired } from './httpSession.js';
+import type { OAuthStatus } from './oauthProvider.js';
 import type { ProtocolEra } from './negotiation.js';
 import { SupervisedClient } from './supervisedClient.js';
 import { requestCall, type CallOptions, type ToolCallResult } from './toolCall.js';
@@ -81,6 +82,10 @@ export class DownstreamConnection {
   }
   get lastError(): string | undefined {
     return this.#core.lastError;
+  }
+  /** login_required or logged_in for a hosted server that uses OAuth; undefined when none is known. */
+  get auth(): OAuthStatus | undefined {
+    return this.#core.opts.oauth?.statusOf(this.#core.spec);
   }
   /** Connection attempts made after a failure (crash, failed start, broken connection). */
   get restarts(): number {
@@ -364,6 +369,8 @@ export class DownstreamConnection {
     if (core.state === 'closed') return core.closedError();
     const details = tool === undefined ? { server: this.name } : { server: this.name, tool };
     if (isCallersOwnError(err)) return err;
+    const authRequired = authRequiredError(err, this.name, tool, core.opts.oauth?.loginCommand);
+    if (authRequired !== undefined) return authRequired;
     if (err instanceof ProtocolError || err instanceof SdkError) {
       if (!(err instanceof SdkError && err.code === SdkErrorCode.ConnectionClosed)) return mapMcpError(err, this.name, tool);
       if (core.resultTooLarge === undefined) return core.unavailableError(err, tool);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LoggingLevel, LoggingMessageNotification } from '@modelcontextprotocol/client';
 import type { ServerRequestHandler, TransportFactory } from './clientFactory.js';
 import type { Clock } from './clock.js';
+import type { DownstreamOAuth } from './oauthProvider.js';
 import type { GroupRegistry } from './reaper.js';
 import type { BackoffPolicy } from './supervision.js';
 import type { ToolVetter } from './toolList.js';
@@ -52,6 +53,8 @@ export interface ConnectionOptions {
   readonly singleLife?: boolean;
   /** Longest message line a stdio server may write; a longer one is RESULT_TOO_LARGE. Default 64 MiB. */
   readonly maxResultBytes?: number;
+  /** OAuth tokens of hosted servers (`agent-mcp-gateway login`). Default: none, only static headers. */
+  readonly oauth?: DownstreamOAuth;
   /** Makes each attempt's transport. Default: defaultTransportFactory of these options. */
   readonly transportFactory?: TransportFactory;
   /** Time for supervision, backoff, bounds and the instance sweep. Default realClock. */

@@ -3,7 +3,7 @@
 // transport failures are told apart from bad answers, and messages never quote a URL's
 // credentials.
 
-import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError, SseError } from '@modelcontextprotocol/client';
+import { InsufficientScopeError, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode, SdkHttpError, SseError } from '@modelcontextprotocol/client';
 
 /** MissingRequiredClientCapabilityError's code (2026-07-28). */
 const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021;
@@ -11,6 +11,8 @@ import type { ServerSpec } from '../config/types.js';
 import { GatewayError, JSON_RPC_LEGACY_RESOURCE_NOT_FOUND } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { errorMessage } from '../values.js';
+import type { ConnectionState } from './connectionOptions.js';
+import { LoginRequiredError } from './oauthProvider.js';
 import type { ExitInfo } from './processGroupTransport.js';
 
 /**
@@ -33,6 +35,34 @@ export function mapMcpError(err: ProtocolError | SdkError, server: string, tool?
     return new GatewayError('INVALID_ARGUMENT', `Server '${server}' rejected the arguments: ${err.message}`, details, { cause: err });
   }
   return new GatewayError('SERVER_UNAVAILABLE', `Server '${server}' returned an error: ${err.message}`, details, { cause: err });
+}
+
+/**
+ * The server needs `agent-mcp-gateway login` (the message names the command), or a scope the
+ * stored login lacks (403 insufficient_scope; a new login with it in `oauth.scopes` gets it):
+ * AUTH_REQUIRED.
+ */
+export function authRequiredError(err: unknown, server: string, tool?: string, loginCommand?: (server: string) => string): GatewayError | undefined {
+  const details = tool === undefined ? { server } : { server, tool };
+  if (err instanceof LoginRequiredError) return new GatewayError('AUTH_REQUIRED', err.message, details, { cause: err });
+  if (!(err instanceof InsufficientScopeError) || loginCommand === undefined) return undefined;
+  // The scope comes from the server's header: only a bounded run of scope characters is quoted.
+  const scope = /^[\w:./ -]{1,200}$/.test(err.requiredScope ?? '') ? ` ("${err.requiredScope}")` : '';
+  const message = `Server '${server}' requires a scope its login did not grant${scope}: add it to "oauth.scopes" of its entry and run \`${loginCommand(server)}\``;
+  return new GatewayError('AUTH_REQUIRED', message, details, { cause: err });
+}
+
+/**
+ * A start the server refused for want of a login throws AUTH_REQUIRED and leaves the
+ * connection idle: nothing failed, so there is no backoff, and the first call after `login`
+ * connects. Any other error is left to the caller.
+ */
+export function throwIfLoginRequired(err: unknown, connection: { state: ConnectionState; lastError: string | undefined; readonly server: string }): void {
+  const authRequired = authRequiredError(err, connection.server);
+  if (authRequired === undefined) return;
+  connection.state = 'idle';
+  connection.lastError = authRequired.message;
+  throw authRequired;
 }
 
 /**

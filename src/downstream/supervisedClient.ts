@@ -13,7 +13,7 @@ import { createClient, defaultTransportFactory, type TransportFactory } from './
 import { realClock, type Clock } from './clock.js';
 import type { ConnectionOptions, ConnectionState } from './connectionOptions.js';
 import { Disposal } from './disposal.js';
-import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls } from './failureMapping.js';
+import { describeConnectFailure, describeExitInfo, isTimeout, redactUrls, throwIfLoginRequired } from './failureMapping.js';
 import { ListenStream } from './listenStream.js';
 import { connectPrior, retryPlan, versionNegotiationFor, type EraPlan, type ProtocolEra } from './negotiation.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
@@ -222,7 +222,6 @@ export class SupervisedClient implements CallContext {
     const client = this.#newClient(generation, versionNegotiationFor(this.spec, plan, boundMs));
     this.client = client;
     this.#transport = transport;
-
     const attempt = new AbortController();
     const onLifetimeAbort = (): void => attempt.abort(this.#lifetime.signal.reason);
     this.#lifetime.signal.addEventListener('abort', onLifetimeAbort, { once: true });
@@ -244,6 +243,7 @@ export class SupervisedClient implements CallContext {
       // Make sure the process is gone (and its stderr drained) before describing it.
       this.client = undefined;
       await this.#disposal.disposeAndWait(client, transport);
+      throwIfLoginRequired(err, this);
       const retry = plan === 'probe' && !timedOut && transport instanceof ProcessGroupTransport ? retryPlan(err, exit) : undefined;
       if (retry !== undefined) {
         if (generation !== this.generation || this.#isClosed()) throw this.closedError();

@@ -39,6 +39,7 @@ export function openDownstreams(options: GatewayOptions, events: DownstreamEvent
     ...events,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
+    ...(options.oauth ? { oauth: options.oauth } : {}),
   };
   const pool = new DownstreamPool(options.servers.servers, connectionOptions);
   const instances = new InstanceRegistry(connectionOptions, {

@@ -6,6 +6,7 @@ import type { AuditDecision } from '../audit/record.js';
 import type { SessionSettings } from '../config/sessionSettings.js';
 import type { ConfigIssue, RulesConfig, ServerSpec, ServersConfig } from '../config/types.js';
 import type { BackoffPolicy } from '../downstream/connection.js';
+import type { DownstreamOAuth } from '../downstream/oauthProvider.js';
 import type { NamingOptions } from './native/names.js';
 import type { PinStore } from './pins/pinStore.js';
 import type { ConfigFileKey } from './reload/ledger.js';
@@ -63,6 +64,8 @@ export interface GatewayOptions {
    * without a rules file, where one made-up agent may use every server: a name can widen nothing).
    */
   readonly soleAgent?: string;
+  /** OAuth tokens of hosted servers (`agent-mcp-gateway login`). Default: none, only static headers authenticate. */
+  readonly oauth?: DownstreamOAuth;
   /** Isolated instances and sandbox folders. Default: DEFAULT_SESSION_SETTINGS (sandbox folder in ~/.cache). */
   readonly session?: SessionSettings;
   /** Pinned definitions (--pinning): lists are vetted against the lockfile. Default none: nothing is vetted. */

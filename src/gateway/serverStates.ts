@@ -1,6 +1,7 @@
 // Each configured server as the outside sees it: get_gateway_status, REST /health and the
 // Prometheus scrape all read this one projection, so they never disagree about a server.
 import type { ConnectionState } from '../downstream/connection.js';
+import type { OAuthStatus } from '../downstream/oauthProvider.js';
 import type { DownstreamPool } from '../downstream/pool.js';
 import { redactCredentials, redactSecrets } from '../redact.js';
 import type { Snapshot } from './context.js';
@@ -23,6 +24,8 @@ export interface ServerState {
   readonly failingFast: boolean;
   /** Redacted: it may quote a downstream's output. */
   readonly lastError: string | null;
+  /** A hosted server's OAuth login ('login_required': run `agent-mcp-gateway login`); null when none is known. */
+  readonly auth: OAuthStatus | null;
 }
 
 /** The servers of `snapshot`, in file order, with their connections' state in `pool`. */
@@ -44,6 +47,7 @@ export function serverStatesOf(snapshot: Snapshot, pool: DownstreamPool): Server
       // A configuration error is the gateway's own message (JSON paths such as `env.TOKEN: ...`,
       // never a value), which the key=value reading of redactSecrets would garble.
       lastError: c?.lastError === undefined ? null : spec?.configError !== undefined ? redactCredentials(c.lastError) : redactSecrets(c.lastError),
+      auth: c?.auth ?? null,
     };
   });
 }

@@ -62,6 +62,8 @@ export function gatewayStatus(source: StatusSource, agentId: string): Record<str
         fail_fast: s.failingFast,
         last_error: s.lastError,
         stderr_tail: s.lastError ? source.stderrTail(s.name) : null,
+        // Only for hosted servers known to use OAuth: login_required names a login to do.
+        ...(s.auth !== null ? { auth: s.auth } : {}),
       })),
     // The caller's instances of servers with isolation "agent" or "session" (scope: the agent or session key).
     instances: source.instances

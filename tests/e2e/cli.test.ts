@@ -84,6 +84,7 @@ describe('--version and --help', () => {
     '--log-level': 'GATEWAY_LOG_LEVEL',
     '--log-file': 'GATEWAY_LOG_FILE',
     '--config': 'GATEWAY_CONFIG',
+    '--oauth-dir': 'GATEWAY_OAUTH_DIR',
     '--audit-log': 'GATEWAY_AUDIT_LOG',
     '--audit-args': 'GATEWAY_AUDIT_ARGS',
     '--init-strategy': 'GATEWAY_INIT_STRATEGY',
@@ -162,7 +163,7 @@ describe('--version and --help', () => {
     }
     // Nothing undocumented: every other listed flag is yargs' own.
     expect([...blocks.keys()].filter((f) => !(f in SERVE_FLAGS)).sort()).toEqual(['--help', '--version']);
-    for (const cmd of ['validate', 'init', 'explain']) expect(r.stdout).toMatch(new RegExp(`agent-mcp-gateway ${cmd}\\b`));
+    for (const cmd of ['validate', 'init', 'explain', 'login']) expect(r.stdout).toMatch(new RegExp(`agent-mcp-gateway ${cmd}\\b`));
   });
 
   it('validate --help documents --mcp-config and --rules with their variables', () => {

@@ -31,6 +31,8 @@ export function listServersOperation(catalog: OfferLists): (ctx: OperationContex
           if (spec.command !== undefined) entry['command'] = spec.command;
           if (spec.url !== undefined) entry['url'] = redactUrl(spec.url);
           entry['status'] = connection?.state ?? 'idle';
+          const auth = connection?.auth;
+          if (auth !== undefined) entry['auth'] = auth;
           // Only a configuration error: a start failure's message holds the server's stderr.
           if (spec.configError !== undefined) entry['error'] = spec.configError;
         }

@@ -383,7 +383,7 @@ describe('parseServersConfig: errors', () => {
 });
 
 describe('parseServersConfig: warnings', () => {
-  it('accepts oauth and timeout from Claude Code with a warning each', () => {
+  it("honours Claude Code's oauth keys (login uses them) and accepts timeout with a warning", () => {
     const result = parse({
       mcpServers: {
         remote: { type: 'http', url: 'https://x', oauth: { clientId: 'abc', callbackPort: 8080 } },
@@ -391,11 +391,39 @@ describe('parseServersConfig: warnings', () => {
       },
     });
     expect(result.config?.servers).toHaveLength(2);
+    expect(result.config?.servers[0]?.oauth).toEqual({ clientId: 'abc', callbackPort: 8080 });
+    expect(result.issues.map((i) => [i.severity, i.path])).toEqual([['warning', 'mcpServers.local.timeout']]);
+    expect(result.issues[0]?.message).toContain('"timeout_ms"');
+  });
+
+  it('keeps every oauth key it knows, and warns about the others, about oauth on stdio and next to a static Authorization header', () => {
+    const oauth = {
+      clientId: 'abc',
+      callbackPort: 8080,
+      authServerMetadataUrl: 'https://as.example/.well-known/oauth-authorization-server',
+      scopes: 'read write',
+      clientMetadataUrl: 'https://me.example/client.json',
+    };
+    const result = parse({
+      mcpServers: {
+        remote: { type: 'sse', url: 'https://x', oauth: { ...oauth, future: 1 } },
+        headed: { url: 'https://y', headers: { Authorization: 'Bearer t' }, oauth: {} },
+        local: { command: 'x', oauth: { clientId: 'abc' } },
+      },
+    });
+    expect(result.config?.servers.map((s) => s.oauth)).toEqual([oauth, {}, undefined]);
     expect(result.issues.map((i) => [i.severity, i.path])).toEqual([
-      ['warning', 'mcpServers.remote.oauth'],
-      ['warning', 'mcpServers.local.timeout'],
+      ['warning', 'mcpServers.remote.oauth.future'],
+      ['warning', 'mcpServers.headed.oauth'],
+      ['warning', 'mcpServers.local.oauth'],
     ]);
-    expect(result.issues[1]?.message).toContain('"timeout_ms"');
+  });
+
+  it('refuses an oauth block with a bad port or a plain-http metadata URL off loopback', () => {
+    const bad = parse(one({ url: 'https://x', oauth: { callbackPort: 70000, authServerMetadataUrl: 'http://as.example/meta' } }));
+    expect(bad.config).toBeUndefined();
+    expect(bad.issues.map((i) => i.path).sort()).toEqual(['mcpServers.s.oauth.authServerMetadataUrl', 'mcpServers.s.oauth.callbackPort']);
+    expect(parse(one({ url: 'https://x', oauth: { authServerMetadataUrl: 'http://127.0.0.1:9/meta' } })).config).toBeDefined();
   });
 
   it('warnings are kept next to errors, and errors still win', () => {

@@ -1,0 +1,50 @@
+// The loopback redirect of `login`: only the callback with the login's state completes it,
+// a refusal from the authorization server fails it, the wait is bounded, and close() frees
+// the port.
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { listenForCallback } from '../../src/downstream/oauthCallback.js';
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+describe('login callback listener', () => {
+  it('ignores a callback with another state (400), takes the one with the login state, and closes', async () => {
+    const listener = await listenForCallback(undefined);
+    expect(listener.redirectUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    const waiting = listener.wait('the-state', 10_000);
+    const forged = await fetch(`${listener.redirectUri}?code=evil&state=other`);
+    expect(forged.status).toBe(400);
+    expect((await fetch(listener.redirectUri.replace('/callback', '/favicon.ico'))).status).toBe(404);
+    const good = await fetch(`${listener.redirectUri}?code=abc&state=the-state`);
+    expect(good.status).toBe(200);
+    expect(await good.text()).not.toContain('abc');
+    expect((await waiting).get('code')).toBe('abc');
+    await listener.close();
+    await expect(fetch(listener.redirectUri)).rejects.toThrow();
+  });
+
+  it("fails on the authorization server's error, without showing its description", async () => {
+    const listener = await listenForCallback(undefined);
+    const waiting = listener.wait('s', 10_000).catch((err: unknown) => err);
+    const answer = await fetch(`${listener.redirectUri}?error=access_denied&error_description=${encodeURIComponent('<script>x</script>')}&state=s`);
+    expect(answer.status).toBe(400);
+    expect(await answer.text()).not.toContain('script');
+    expect(String(await waiting)).toContain('"access_denied"');
+    await listener.close();
+  });
+
+  it('gives up after the timeout, and a configured port is used with the localhost redirect URI Claude Code registers', async () => {
+    const port = await freePort();
+    const listener = await listenForCallback(port);
+    expect(listener.redirectUri).toBe(`http://localhost:${port}/callback`);
+    await expect(listener.wait('s', 50)).rejects.toThrow('no answer from the browser');
+    await listener.close();
+    await listener.close();
+  });
+});

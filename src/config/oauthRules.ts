@@ -151,6 +151,10 @@ function checkMapping(entry: unknown, path: PathSegment[], ctx: MappingContext, 
     }
   }
   if (typeof agent !== 'string' || !isPlainObject(match) || issues.length > before) return undefined;
+  if (issuer === undefined && ctx.issuers.length > 1) {
+    // `sub` and most claims are unique only within one issuer: another provider may mint the same values.
+    issues.push(configWarning(path, 'applies to the tokens of every issuer, and claims such as "sub" are unique only within one: name its "issuer"'));
+  }
   return Object.freeze({
     agent,
     ...(typeof issuer === 'string' ? { issuer } : {}),

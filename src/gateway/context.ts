@@ -45,6 +45,8 @@ export interface AuditNote {
 
 export interface OperationContext {
   readonly snapshot: Snapshot;
+  /** The snapshot in force now: differs from `snapshot` once a reload replaced it during the call. */
+  readonly currentSnapshot: () => Snapshot;
   readonly pool: DownstreamPool;
   /** Instances of servers with isolation "agent" or "session". */
   readonly instances: InstanceRegistry;

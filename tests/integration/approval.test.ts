@@ -22,7 +22,7 @@ const RULES = {
   },
 };
 
-type Answer = ElicitResult | Error;
+type Answer = ElicitResult | Error | (() => ElicitResult);
 
 /** An SDK client of the gateway that answers every approval with the next of `answers` and records the questions. */
 async function connect(gateway: Gateway, answers: Answer[] | undefined) {
@@ -35,7 +35,7 @@ async function connect(gateway: Gateway, answers: Answer[] | undefined) {
       asked.push(request.params);
       const answer = answers.shift() ?? { action: 'cancel' };
       if (answer instanceof Error) throw answer;
-      return answer;
+      return typeof answer === 'function' ? answer() : answer;
     });
   }
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
@@ -100,6 +100,26 @@ describe('approval through elicitation (2025 client)', () => {
     } finally {
       await c.close();
       await other.close();
+    }
+  });
+
+  it('a reload while the user decides: the approved call is not forwarded under the old rules', async () => {
+    const { gateway, audit, rules } = buildGateway(ECHO_SERVERS, RULES);
+    const reloadThenApprove = (): ElicitResult => {
+      writeJson(rules, { ...RULES, agents: { ...RULES.agents, alice: { allow: { servers: [] } } } });
+      expect(gateway.reload(['gateway_rules'], 'test').applied).toEqual(['gateway_rules']);
+      return once;
+    };
+    const c = await connect(gateway, [reloadThenApprove]);
+    try {
+      const result = await c.call('alice', 'echo', { message: 'late' });
+      expect(errorOf(result)).toMatchObject({ code: 'APPROVAL_UNAVAILABLE', server: 'echo', tool: 'echo' });
+      expect(textOf(result)).toContain('reloaded');
+      expect(audit.records.at(-1)).toMatchObject({ decision: 'DENY', code: 'APPROVAL_UNAVAILABLE' });
+      // Under the new rules the agent may not use the server at all.
+      expect(codeOf(await c.call('alice', 'echo'))).toBe('DENIED_BY_POLICY');
+    } finally {
+      await c.close();
     }
   });
 
@@ -212,6 +232,8 @@ describe('annotation deny', () => {
     };
     expect(found.results.map((r) => r.tool)).not.toContain('echo');
     expect(found.total_indexed).toBe(1);
+    const servers = JSON.parse(textOf(await gateway.callTool('list_servers', { agent_id: 'bob' }, extra, s))) as { servers: { tools: number }[] };
+    expect(servers.servers[0]?.tools).toBe(1);
 
     const refused = await gateway.callTool('execute_tool', { agent_id: 'bob', server: 'echo', tool: 'echo', args: { message: 'x' } }, extra, s);
     expect(errorOf(refused)).toMatchObject({ code: 'DENIED_BY_POLICY', rule: 'agents.bob.deny.annotations[0]' });

@@ -120,6 +120,33 @@ export async function requestApproval(ctx: OperationContext, server: string, too
   throw refuse('denied', 'APPROVAL_DENIED', answer.action === 'accept' ? 'the user denied it' : `the user did not approve it (${answer.action})`);
 }
 
+/**
+ * A user may take minutes to answer: what changed meanwhile decides, not what held when they
+ * were asked. A reload (the rules may now refuse the call) makes the caller call again; a
+ * tool list that changed (a quarantine, a new definition with other annotations) is checked
+ * again as it stands now.
+ */
+export function recheckAfterApproval(
+  ctx: OperationContext,
+  server: string,
+  tool: string,
+  asked: readonly Tool[],
+  now: readonly Tool[] | undefined,
+  missing: () => GatewayError,
+): void {
+  if (ctx.currentSnapshot() !== ctx.snapshot) {
+    throw new GatewayError(
+      'APPROVAL_UNAVAILABLE',
+      `The gateway's configuration was reloaded while the approval of tool '${tool}' on server '${server}' was pending: call it again`,
+      { server, tool },
+    );
+  }
+  // Undefined: the server went away meanwhile, and the call fails on its own.
+  if (now === undefined || now === asked) return;
+  if (toolNamed(now, tool) === undefined) throw missing();
+  checkAnnotations(ctx, server, tool, now);
+}
+
 function offersFormElicitation(peer: CallPeer): boolean {
   const elicitation = callerCapabilities(peer)?.elicitation as { form?: unknown; url?: unknown } | undefined;
   if (elicitation === undefined || elicitation === null) return false;

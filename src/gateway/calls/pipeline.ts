@@ -129,6 +129,7 @@ export class CallPipeline {
         logger: this.#logger,
         note,
         trackCall: (server) => this.#router.track(server, peer, agent),
+        currentSnapshot: () => this.#host.snapshot,
         tasks: { table: this.tasks, owner: caller.boundAgent ?? '' },
       };
       const value = await operation(ctx, args);

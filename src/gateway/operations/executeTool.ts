@@ -9,7 +9,7 @@ import { optionalInteger, optionalObject, requiredString, type Args } from '../a
 import type { OperationContext } from '../context.js';
 import { authorizeServer, authorizeTool } from './access.js';
 import { checkArguments } from './argumentCheck.js';
-import { checkAnnotations, requestApproval } from '../calls/approval.js';
+import { checkAnnotations, recheckAfterApproval, requestApproval } from '../calls/approval.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { isolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
@@ -68,7 +68,7 @@ export async function callDownstreamTool(
       const tools = cached ?? (await toolsBefore(deadline!, connection, server));
       if (!hasTool(tools, tool)) {
         // Pins: a tool withheld from the list (quarantined) is refused as such, after the name policy.
-        throw quarantinedTool(connection, server, tool) ?? new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
+        throw notFound(connection, server, tool);
       }
       const approvalRule = checkAnnotations(ctx, server, tool, tools);
       if (approvalRule !== undefined) {
@@ -76,6 +76,7 @@ export async function callDownstreamTool(
         await requestApproval(ctx, server, tool, toolArgs, approvalRule);
         // The user's time to answer is not the server's: the timeout covers starting and the call.
         deadline?.exclude(performance.now() - asked);
+        recheckAfterApproval(ctx, server, tool, tools, connection.cachedTools, () => notFound(connection, server, tool));
       }
       const progress = ctx.progress;
       const result = await connection.callTool(tool, toolArgs, {
@@ -113,6 +114,11 @@ export async function callDownstreamTool(
   } finally {
     deadline?.dispose();
   }
+}
+
+/** A tool not in the checked list: quarantined (pins withheld it), else not found. */
+function notFound(connection: DownstreamConnection, server: string, tool: string): GatewayError {
+  return quarantinedTool(connection, server, tool) ?? new GatewayError('TOOL_NOT_FOUND', `Tool '${tool}' not found on server '${server}'`, { server, tool });
 }
 
 /** The server's tools, starting it if needed, within the call's deadline. */

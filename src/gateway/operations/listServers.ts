@@ -5,6 +5,7 @@ import type { OfferLists, OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { redactUrl } from '../../redact.js';
 import { errorMessage } from '../../values.js';
+import { toolListed } from '../../policy/annotationsVisible.js';
 
 /**
  * list_servers. Each entry counts the tools, resources, resource templates and prompts the
@@ -63,7 +64,7 @@ async function counts(
       catalog.prompts(connection),
     ]);
     return {
-      tools: tools.filter((t) => policy.decideTool(agent, server, t.name).allow).length,
+      tools: tools.filter((t) => toolListed(policy, agent, server, t)).length,
       resources: resources.filter((r) => policy.decideResource(agent, server, r.uri).allow).length,
       resource_templates: templates.filter((t) => policy.decideResource(agent, server, t.uriTemplate).allow).length,
       prompts: prompts.filter((p) => policy.decidePrompt(agent, server, p.name).allow).length,

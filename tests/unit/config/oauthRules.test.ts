@@ -25,7 +25,11 @@ describe('oauth section: valid', () => {
         ],
       }),
     );
-    expect(lines(result.issues)).toEqual([]);
+    // With two issuers, a mapping that names none applies to both: said, not refused.
+    expect(lines(result.issues)).toEqual([
+      'warning oauth.agents[0]: applies to the tokens of every issuer, and claims such as "sub" are unique only within one: name its "issuer"',
+      'warning oauth.agents[2]: applies to the tokens of every issuer, and claims such as "sub" are unique only within one: name its "issuer"',
+    ]);
     expect(result.config?.oauth).toEqual({
       issuers: [
         { issuer: ISSUER, scopes: ['mcp', 'mcp:tools'], jwksCooldownSeconds: 30 },

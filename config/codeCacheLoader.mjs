@@ -6,6 +6,7 @@
 // (which serves one list_servers with the bundle) and again whenever V8 rejects it (another
 // Node version): at exit, atomically, and not at all when dist/ is read-only.
 import Module, { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +38,9 @@ if (rejected) {
   // At exit, so the cache holds every function this run compiled, not only the top level.
   process.once('exit', () => {
     try {
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData());
+      // Not the pid alone: two containers sharing dist/ both run as pid 1.
+      const tmp = `${cacheFile}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+      writeFileSync(tmp, script.createCachedData(), { flag: 'wx' });
       renameSync(tmp, cacheFile);
     } catch {
       // dist/ is not writable: every start compiles, as without a cache

@@ -61,7 +61,19 @@ try {
     { jsonrpc: '2.0', method: 'notifications/initialized' },
     { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_servers', arguments: { agent_id: 'build' } } },
   ];
-  const args = [main, '--transport', 'stdio', '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, 'rules.json'), '--audit-log', 'off', '--log-level', 'error'];
+  const args = [
+    main,
+    '--transport',
+    'stdio',
+    '--mcp-config',
+    join(dir, '.mcp.json'),
+    '--rules',
+    join(dir, 'rules.json'),
+    '--audit-log',
+    'off',
+    '--log-level',
+    'error',
+  ];
   const run = spawnSync(process.execPath, args, {
     cwd: dir,
     // The builder's own GATEWAY_* settings (say GATEWAY_TRANSPORT=http) must not change what this session is.

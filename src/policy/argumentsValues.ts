@@ -99,22 +99,32 @@ export function locate(root: unknown, segments: readonly string[]): Located[] {
   return frontier.filter((found) => found.notContainer === true || found.value !== undefined);
 }
 
-/** A copy of `root` with `value` at `at`; containers along the way are copied, the rest shared. */
-export function replaceAt(root: Record<string, unknown>, at: readonly (string | number)[], value: unknown): Record<string, unknown> {
-  const rebuild = (node: unknown, depth: number): unknown => {
-    if (depth === at.length) return value;
-    const key = at[depth]!;
-    if (Array.isArray(node)) {
-      const copy = [...node];
-      copy[key as number] = rebuild(node[key as number], depth + 1);
-      return copy;
-    }
-    // defineProperty, not assignment: a key "__proto__" stays an ordinary key.
-    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
-    Object.defineProperty(copy, key, { value: rebuild((node as Record<string, unknown>)[key], depth + 1), enumerable: true, writable: true, configurable: true });
-    return copy;
+/**
+ * `root` with `value` at `at`, `root` itself untouched: containers along the way are copied,
+ * the rest shared. A container in `owned` is a copy an earlier call made (with the same set)
+ * and is written in place, so that n substitutions into one array copy it once, not n times.
+ */
+export function replaceAt(
+  root: Record<string, unknown>,
+  at: readonly (string | number)[],
+  value: unknown,
+  owned: WeakSet<object> = new WeakSet(),
+): Record<string, unknown> {
+  const writable = (node: object): Record<string | number, unknown> => {
+    if (owned.has(node)) return node as Record<string | number, unknown>;
+    const copy = Array.isArray(node) ? [...(node as unknown[])] : { ...(node as Record<string, unknown>) };
+    owned.add(copy);
+    return copy as Record<string | number, unknown>;
   };
-  return rebuild(root, 0) as Record<string, unknown>;
+  const top = writable(root);
+  let node = top;
+  at.forEach((key, depth) => {
+    const next = depth === at.length - 1 ? value : writable(node[key] as object);
+    // defineProperty, not assignment: a key "__proto__" stays an ordinary key.
+    Object.defineProperty(node, key, { value: next, enumerable: true, writable: true, configurable: true });
+    node = next as Record<string | number, unknown>;
+  });
+  return top as Record<string, unknown>;
 }
 
 /** Equality of JSON values: object key order does not matter. */

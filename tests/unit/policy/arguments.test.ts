@@ -204,3 +204,31 @@ describe('value helpers', () => {
     expect(jsonEqual([1], { 0: 1 })).toBe(false);
   });
 });
+
+describe('substitution copies each container once', () => {
+  it('substitutions sharing a set of copies write into the first copy, the rest stays shared', () => {
+    const inner = { list: ['a', 'b'], kept: { deep: 1 } };
+    const root = { inner, other: [1] };
+    const owned = new WeakSet<object>();
+    const first = replaceAt(root, ['inner', 'list', 0], 'x', owned);
+    const firstList = (first['inner'] as typeof inner).list;
+    const second = replaceAt(first, ['inner', 'list', 1], 'y', owned);
+    expect(second).toBe(first);
+    expect((second['inner'] as typeof inner).list).toBe(firstList);
+    expect(second).toEqual({ inner: { list: ['x', 'y'], kept: { deep: 1 } }, other: [1] });
+    expect((second['inner'] as typeof inner).kept).toBe(inner.kept);
+    expect(second['other']).toBe(root.other);
+    expect(root).toEqual({ inner: { list: ['a', 'b'], kept: { deep: 1 } }, other: [1] });
+  });
+
+  it('normalizes 200,000 values of one array in one call (each copy of the array would make it take minutes)', () => {
+    const policy = policyWith({ fs: { '*': { '/paths/*': { type: 'path' } } } });
+    const paths = Array.from({ length: 200_000 }, () => '/a/');
+    const verdict = policy.decideArguments('dev', 'fs', 'read_multiple_files', { paths })!;
+    expect(verdict.allow).toBe(true);
+    const forwarded = (verdict.allow ? verdict.args['paths'] : []) as string[];
+    expect(forwarded.length).toBe(200_000);
+    expect(forwarded.every((p) => p === '/a')).toBe(true);
+    expect(paths[0]).toBe('/a/');
+  });
+});

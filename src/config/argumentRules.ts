@@ -53,10 +53,13 @@ export function parsePointer(pointer: string): ParsedPointer {
   return { ok: true, segments: Object.freeze(segments) };
 }
 
-/** A URL pattern in the form URL values are decided in; an http(s)-like pattern with no path gets "/", as URLs do. */
+/**
+ * A URL pattern in the form URL values are decided in: an http(s)-like pattern with no path
+ * gets "/", and its host loses one trailing dot, as URLs do.
+ */
 export function canonicalUrlPattern(pattern: string): string {
   const canonical = canonicalResourcePattern(pattern);
-  const text = canonical.ok ? canonical.uri : pattern;
+  const text = (canonical.ok ? canonical.uri : pattern).replace(/^((?:https?|wss?|ftp):\/\/[^/?#]*[^/?#.:])\.(?=(?::[0-9]*)?(?:[/?#]|$))/, '$1');
   return /^(?:https?|wss?|ftp|file):\/\/[^/?#]*$/.test(text) ? `${text}/` : text;
 }
 

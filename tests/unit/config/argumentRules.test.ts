@@ -185,5 +185,8 @@ describe('pointer and URL pattern helpers', () => {
     expect(canonicalUrlPattern('HTTPS://Example.COM:443')).toBe('https://example.com/');
     expect(canonicalUrlPattern('https://example.com/a/%7e/**')).toBe('https://example.com/a/~/**');
     expect(canonicalUrlPattern('https://*.example.com/**')).toBe('https://*.example.com/**');
+    expect(canonicalUrlPattern('https://Example.com./**')).toBe('https://example.com/**');
+    expect(canonicalUrlPattern('https://example.com.:8443')).toBe('https://example.com:8443/');
+    expect(canonicalUrlPattern('https://example.com/a./b.')).toBe('https://example.com/a./b.');
   });
 });

@@ -125,6 +125,17 @@ describe('URLs: decided in canonical form', () => {
     ['https://evil.example.com/v1', `${U}.allow /url matches no allowed pattern`],
     ['https://api.example.com@evil.com/', `${U}.type /url is not a usable url: it has userinfo ("user@") before its https: host, which servers read differently`],
     ['/relative', `${U}.type /url is not a usable url: it is not an absolute URI: it has no scheme (such as "file:")`],
+    ['https://api.example.com./admin/x', `${U}.deny[0] /url matches a denied pattern`],
+    ['https://API.example.com.:443/admin', `${U}.deny[0] /url matches a denied pattern`],
+    ['https:api.example.com./admin/x', `${U}.deny[0] /url matches a denied pattern`],
+    ['https:/api.example.com/admin/x', `${U}.deny[0] /url matches a denied pattern`],
+    ['https://api.example.com./v1/x', { forwarded: { url: 'https://api.example.com/v1/x' } }],
+    ['https://api.example.com%2e/admin/x', `${U}.type /url is not a usable url: it has a percent-escape in its https: host, which URL parsers decode`],
+    ['https://api.ex%61mple.com/admin/x', `${U}.type /url is not a usable url: it has a percent-escape in its https: host, which URL parsers decode`],
+    ['https:api.example.com%2E/admin/x', `${U}.type /url is not a usable url: it has a percent-escape in its https: host, which URL parsers decode`],
+    ['https:api.example.com@evil.com/', `${U}.type /url is not a usable url: it has userinfo ("user@") before its https: host, which servers read differently`],
+    ['https://api.example.com../admin', `${U}.type /url is not a usable url: it has an empty label ("..", or a leading or second trailing ".") in its https: host`],
+    ['https://api..example.com/v1', `${U}.type /url is not a usable url: it has an empty label ("..", or a leading or second trailing ".") in its https: host`],
   ])('%j', (url, expected) => {
     expect(decide('web', 'fetch', { url })).toEqual(expected);
   });
@@ -188,6 +199,18 @@ describe('value helpers', () => {
     expect(normalizePath('/')).toEqual({ ok: true, value: '/' });
     expect(normalizeUrl('http://EXAMPLE.com:80/a/./b/../c')).toEqual({ ok: true, value: 'http://example.com/a/c' });
     expect(normalizeUrl('file:///srv//x/%2e%2e/y')).toEqual({ ok: true, value: 'file:///srv/y' });
+  });
+
+  it('normalizeUrl decides on the host a WHATWG parser connects to, which is then forwarded', () => {
+    expect(normalizeUrl('https:0x7f.1/a')).toEqual({ ok: true, value: 'https://127.0.0.1/a' });
+    expect(normalizeUrl('ws://Example.com.:80/')).toEqual({ ok: true, value: 'ws://example.com/' });
+    expect(normalizeUrl('http://127.0.0.1./')).toMatchObject({ ok: false });
+    expect(normalizeUrl('http://0x7f.1/')).toMatchObject({ ok: false });
+    expect(normalizeUrl('https://./')).toMatchObject({ ok: false });
+    expect(normalizeUrl('https://[::1]/')).toEqual({ ok: true, value: 'https://[::1]/' });
+    // Hosts of other schemes are names to their own servers: kept as written.
+    expect(normalizeUrl('screenshot://Shot./x')).toEqual({ ok: true, value: 'screenshot://Shot./x' });
+    expect(normalizeUrl('postgres://user@db.example.com/x')).toEqual({ ok: true, value: 'postgres://user@db.example.com/x' });
   });
 
   it('locate, replaceAt and jsonEqual', () => {

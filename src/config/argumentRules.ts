@@ -85,6 +85,23 @@ function pathPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why a pattern on the default "string" type looks like a path or a URL: matched as plain text,
+ * it is stepped round by another spelling of the same value (`/srv/../etc/passwd` for
+ * `/etc/**`). Writing `"type": "string"` says the plain match is meant, and silences this.
+ */
+function untypedPatternProblem(pattern: string): string | undefined {
+  const keep = 'or "type": "string" if a plain text match is meant';
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(pattern)) {
+    return `pattern "${pattern}" looks like a URL but is matched as plain text, which another spelling of the same URL (other case, "..", "%2e") steps round: add "type": "url" (${keep})`;
+  }
+  if (pattern.startsWith('/') || pattern.startsWith('**/') || pattern.startsWith('~/')) {
+    const home = pattern.startsWith('~/') ? '; "~" is not expanded, so write the folder as an absolute path' : '';
+    return `pattern "${pattern}" looks like a path but is matched as plain text, which another spelling of the same path ("..", "//") steps round: add "type": "path"${home} (${keep})`;
+  }
+  return undefined;
+}
+
 function globProblem(type: ArgumentValueType, pattern: string): string | undefined {
   if (pattern.length === 0) return 'pattern is empty';
   if (pattern.length > MAX_PATTERN_LENGTH) return `pattern is longer than ${MAX_PATTERN_LENGTH} characters`;
@@ -182,6 +199,8 @@ function parseCondition(c: Context, raw: unknown): ArgumentCondition | undefined
       if (type === 'url' && canonicalUrlPattern(pattern) !== pattern) {
         warn(c, [key, i], `URL pattern "${pattern}" is matched in its canonical form "${canonicalUrlPattern(pattern)}"`);
       }
+      const looksLike = has('type') ? undefined : untypedPatternProblem(pattern);
+      if (looksLike !== undefined) warn(c, [key, i], looksLike);
     });
     out[key] = frozenArray(list as string[]);
   }

@@ -53,10 +53,13 @@ export function parsePointer(pointer: string): ParsedPointer {
   return { ok: true, segments: Object.freeze(segments) };
 }
 
-/** A URL pattern in the form URL values are decided in; an http(s)-like pattern with no path gets "/", as URLs do. */
+/**
+ * A URL pattern in the form URL values are decided in: an http(s)-like pattern with no path
+ * gets "/", and its host loses one trailing dot, as URLs do.
+ */
 export function canonicalUrlPattern(pattern: string): string {
   const canonical = canonicalResourcePattern(pattern);
-  const text = canonical.ok ? canonical.uri : pattern;
+  const text = (canonical.ok ? canonical.uri : pattern).replace(/^((?:https?|wss?|ftp):\/\/[^/?#]*[^/?#.:])\.(?=(?::[0-9]*)?(?:[/?#]|$))/, '$1');
   return /^(?:https?|wss?|ftp|file):\/\/[^/?#]*$/.test(text) ? `${text}/` : text;
 }
 
@@ -78,6 +81,23 @@ function pathPatternProblem(pattern: string): string | undefined {
   const normalized = pattern.startsWith('/') ? `/${out.join('/')}` : [segments[0], ...out].join('/');
   if (normalized !== pattern) {
     return `path pattern "${pattern}" is not in normal form (no "//", "." or ".." segments, no trailing "/"), which paths are matched in (did you mean "${normalized}"?)`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a pattern on the default "string" type looks like a path or a URL: matched as plain text,
+ * it is stepped round by another spelling of the same value (`/srv/../etc/passwd` for
+ * `/etc/**`). Writing `"type": "string"` says the plain match is meant, and silences this.
+ */
+function untypedPatternProblem(pattern: string): string | undefined {
+  const keep = 'or "type": "string" if a plain text match is meant';
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(pattern)) {
+    return `pattern "${pattern}" looks like a URL but is matched as plain text, which another spelling of the same URL (other case, "..", "%2e") steps round: add "type": "url" (${keep})`;
+  }
+  if (pattern.startsWith('/') || pattern.startsWith('**/') || pattern.startsWith('~/')) {
+    const home = pattern.startsWith('~/') ? '; "~" is not expanded, so write the folder as an absolute path' : '';
+    return `pattern "${pattern}" looks like a path but is matched as plain text, which another spelling of the same path ("..", "//") steps round: add "type": "path"${home} (${keep})`;
   }
   return undefined;
 }
@@ -179,6 +199,8 @@ function parseCondition(c: Context, raw: unknown): ArgumentCondition | undefined
       if (type === 'url' && canonicalUrlPattern(pattern) !== pattern) {
         warn(c, [key, i], `URL pattern "${pattern}" is matched in its canonical form "${canonicalUrlPattern(pattern)}"`);
       }
+      const looksLike = has('type') ? undefined : untypedPatternProblem(pattern);
+      if (looksLike !== undefined) warn(c, [key, i], looksLike);
     });
     out[key] = frozenArray(list as string[]);
   }

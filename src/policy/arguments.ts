@@ -132,12 +132,13 @@ function shown(value: unknown): string {
 
 function decide(conditions: readonly CompiledCondition[], args: Record<string, unknown>, explain: boolean): ArgumentVerdict {
   let forwarded = args;
+  const copies = new WeakSet<object>();
   for (const condition of conditions) {
     if (condition.normalize === undefined) continue;
     for (const found of locate(forwarded, condition.segments)) {
       if (typeof found.value !== 'string') continue;
       const normalized = condition.normalize(found.value);
-      if (normalized.ok && normalized.value !== found.value) forwarded = replaceAt(forwarded, found.at, normalized.value);
+      if (normalized.ok && normalized.value !== found.value) forwarded = replaceAt(forwarded, found.at, normalized.value, copies);
     }
   }
   const judge = new Judge(explain);

@@ -41,20 +41,46 @@ export function normalizePath(value: string): Normalized {
  * A URL in canonical form: the resource URI canonical form (config/resourceUri.ts: scheme and
  * host in lowercase, unreserved escapes decoded, dot segments and "//" resolved, `%2F`,
  * backslashes, userinfo and rewritten hosts refused), then serialized by the WHATWG parser, so
- * `https://x.com` is `https://x.com/` as every client sends it.
+ * `https://x.com` is `https://x.com/` as every client sends it. The host is then checked on
+ * what that parser made of it (for http, https, ws, wss and ftp), since spellings such as
+ * `https:x.com` (no "//") reach it unchecked: one trailing dot goes (`x.com.` is the DNS
+ * name `x.com`, which a rule on `https://x.com/**` must cover), and userinfo, empty labels
+ * and any percent-escape in the host as written (`x.com%2e`) are refused.
  */
 export function normalizeUrl(value: string): Normalized {
   if (value.length > MAX_ARGUMENT_VALUE_LENGTH) return { ok: false, reason: `is longer than ${MAX_ARGUMENT_VALUE_LENGTH} characters` };
   const canonical = canonicalResourceUri(value);
   if (!canonical.ok) return { ok: false, reason: canonical.reason };
-  let href: string;
+  let url: URL;
   try {
-    href = new URL(canonical.uri).href;
+    url = new URL(canonical.uri);
   } catch {
     return { ok: false, reason: 'is not a URL that WHATWG URL parsers accept' };
   }
+  const problem = hostProblem(value, url);
+  if (problem !== undefined) return { ok: false, reason: problem };
+  const href = url.href;
   if (href.length > MAX_ARGUMENT_VALUE_LENGTH) return { ok: false, reason: `is longer than ${MAX_ARGUMENT_VALUE_LENGTH} characters once normalized` };
   return { ok: true, value: href };
+}
+
+// The schemes whose host a WHATWG parser reads as a DNS name or an IP address, finding it
+// after any number of slashes (even none).
+const SPECIAL_SCHEME = /^(?:https?|wss?|ftp):/i;
+
+/** Why the host of `url` (parsed from `value`) has no single reading, or undefined after dropping one trailing dot in place. */
+function hostProblem(value: string, url: URL): string | undefined {
+  // Other schemes' hosts are names to their servers alone (`screenshot://Shot.`), left as written.
+  if (!SPECIAL_SCHEME.test(value)) return undefined;
+  if (/^[^:]*:\/*([^/?#]*)/.exec(value)?.[1]?.includes('%') === true) return `has a percent-escape in its ${url.protocol} host, which URL parsers decode`;
+  if (url.username !== '' || url.password !== '') return `has userinfo ("user@") before its ${url.protocol} host, which servers read differently`;
+  const host = url.hostname;
+  if (host.startsWith('[')) return undefined;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (name.split('.').includes('')) return `has an empty label ("..", or a leading or second trailing ".") in its ${url.protocol} host`;
+  if (name === host) return undefined;
+  url.hostname = name;
+  return url.hostname === name ? undefined : `has a ${url.protocol} host that URL parsers read otherwise without its trailing dot`;
 }
 
 /** One value a pointer addresses: where it is (for substitution) and how to name it without its content. */
@@ -99,22 +125,32 @@ export function locate(root: unknown, segments: readonly string[]): Located[] {
   return frontier.filter((found) => found.notContainer === true || found.value !== undefined);
 }
 
-/** A copy of `root` with `value` at `at`; containers along the way are copied, the rest shared. */
-export function replaceAt(root: Record<string, unknown>, at: readonly (string | number)[], value: unknown): Record<string, unknown> {
-  const rebuild = (node: unknown, depth: number): unknown => {
-    if (depth === at.length) return value;
-    const key = at[depth]!;
-    if (Array.isArray(node)) {
-      const copy = [...node];
-      copy[key as number] = rebuild(node[key as number], depth + 1);
-      return copy;
-    }
-    // defineProperty, not assignment: a key "__proto__" stays an ordinary key.
-    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
-    Object.defineProperty(copy, key, { value: rebuild((node as Record<string, unknown>)[key], depth + 1), enumerable: true, writable: true, configurable: true });
-    return copy;
+/**
+ * `root` with `value` at `at`, `root` itself untouched: containers along the way are copied,
+ * the rest shared. A container in `owned` is a copy an earlier call made (with the same set)
+ * and is written in place, so that n substitutions into one array copy it once, not n times.
+ */
+export function replaceAt(
+  root: Record<string, unknown>,
+  at: readonly (string | number)[],
+  value: unknown,
+  owned: WeakSet<object> = new WeakSet(),
+): Record<string, unknown> {
+  const writable = (node: object): Record<string | number, unknown> => {
+    if (owned.has(node)) return node as Record<string | number, unknown>;
+    const copy = Array.isArray(node) ? [...(node as unknown[])] : { ...(node as Record<string, unknown>) };
+    owned.add(copy);
+    return copy as Record<string | number, unknown>;
   };
-  return rebuild(root, 0) as Record<string, unknown>;
+  const top = writable(root);
+  let node = top;
+  at.forEach((key, depth) => {
+    const next = depth === at.length - 1 ? value : writable(node[key] as object);
+    // defineProperty, not assignment: a key "__proto__" stays an ordinary key.
+    Object.defineProperty(node, key, { value: next, enumerable: true, writable: true, configurable: true });
+    node = next as Record<string | number, unknown>;
+  });
+  return top as Record<string, unknown>;
 }
 
 /** Equality of JSON values: object key order does not matter. */

@@ -199,6 +199,15 @@ describe('explain --args and validate', () => {
     expect(r.stdout).toContain('agents.dev.arguments.fs.move_file: has no effect: agent "dev" may not call tool "move_file" (rule: agents.dev.deny.tools.fs[0])');
   });
 
+  it('validate: a path pattern on the default "string" type is a warning naming the type to add', () => {
+    const untyped = join(dir, 'untyped.json');
+    writeJson(untyped, { agents: { dev: { allow: { servers: ['fs'] }, arguments: { fs: { read_file: { '/path': { deny: ['/etc/**'] } } } } } } });
+    const r = cli(['validate', '--mcp-config', mcp, '--rules', untyped]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('agents.dev.arguments.fs.read_file./path.deny[0]: pattern "/etc/**" looks like a path but is matched as plain text');
+    expect(r.stdout).toContain('add "type": "path"');
+  });
+
   it('validate: errors with their paths and suggested fixes', () => {
     const broken = join(dir, 'broken.json');
     writeJson(broken, {

@@ -168,6 +168,26 @@ describe('arguments: errors and suggestions', () => {
     ]);
   });
 
+  it('warnings: a pattern on the default "string" type that looks like a path or a URL, with the type to add', () => {
+    const result = withArguments({
+      fs: {
+        read_file: { '/path': { deny: ['/etc/**', '**/.env', '~/.ssh/**', 'secret*', 'a/b'], allow: ['HTTPS://x.com/**'] } },
+        // Written out, "string" says the plain text match is meant.
+        write_file: { '/path': { type: 'string', deny: ['/etc/**', 's3://bucket/*'] } },
+      },
+    });
+    expect(result.config).toBeDefined();
+    const R = 'agents.dev.arguments.fs.read_file./path';
+    const keep = 'or "type": "string" if a plain text match is meant';
+    const path = 'looks like a path but is matched as plain text, which another spelling of the same path ("..", "//") steps round: add "type": "path"';
+    expect(lines(result.issues)).toEqual([
+      `warning ${R}.allow[0]: pattern "HTTPS://x.com/**" looks like a URL but is matched as plain text, which another spelling of the same URL (other case, "..", "%2e") steps round: add "type": "url" (${keep})`,
+      `warning ${R}.deny[0]: pattern "/etc/**" ${path} (${keep})`,
+      `warning ${R}.deny[1]: pattern "**/.env" ${path} (${keep})`,
+      `warning ${R}.deny[2]: pattern "~/.ssh/**" ${path}; "~" is not expanded, so write the folder as an absolute path (${keep})`,
+    ]);
+  });
+
   it('every issue of the section is reported at once, with the rest of the file', () => {
     const result = parseRulesConfig({ agents: { dev: { alow: {}, arguments: { fs: { w: { path: { type: 'x', deny: ['rel'] } } } } } } });
     expect(result.config).toBeUndefined();
@@ -185,5 +205,8 @@ describe('pointer and URL pattern helpers', () => {
     expect(canonicalUrlPattern('HTTPS://Example.COM:443')).toBe('https://example.com/');
     expect(canonicalUrlPattern('https://example.com/a/%7e/**')).toBe('https://example.com/a/~/**');
     expect(canonicalUrlPattern('https://*.example.com/**')).toBe('https://*.example.com/**');
+    expect(canonicalUrlPattern('https://Example.com./**')).toBe('https://example.com/**');
+    expect(canonicalUrlPattern('https://example.com.:8443')).toBe('https://example.com:8443/');
+    expect(canonicalUrlPattern('https://example.com/a./b.')).toBe('https://example.com/a./b.');
   });
 });

@@ -125,6 +125,17 @@ describe('URLs: decided in canonical form', () => {
     ['https://evil.example.com/v1', `${U}.allow /url matches no allowed pattern`],
     ['https://api.example.com@evil.com/', `${U}.type /url is not a usable url: it has userinfo ("user@") before its https: host, which servers read differently`],
     ['/relative', `${U}.type /url is not a usable url: it is not an absolute URI: it has no scheme (such as "file:")`],
+    ['https://api.example.com./admin/x', `${U}.deny[0] /url matches a denied pattern`],
+    ['https://API.example.com.:443/admin', `${U}.deny[0] /url matches a denied pattern`],
+    ['https:api.example.com./admin/x', `${U}.deny[0] /url matches a denied pattern`],
+    ['https:/api.example.com/admin/x', `${U}.deny[0] /url matches a denied pattern`],
+    ['https://api.example.com./v1/x', { forwarded: { url: 'https://api.example.com/v1/x' } }],
+    ['https://api.example.com%2e/admin/x', `${U}.type /url is not a usable url: it has a percent-escape in its https: host, which URL parsers decode`],
+    ['https://api.ex%61mple.com/admin/x', `${U}.type /url is not a usable url: it has a percent-escape in its https: host, which URL parsers decode`],
+    ['https:api.example.com%2E/admin/x', `${U}.type /url is not a usable url: it has a percent-escape in its https: host, which URL parsers decode`],
+    ['https:api.example.com@evil.com/', `${U}.type /url is not a usable url: it has userinfo ("user@") before its https: host, which servers read differently`],
+    ['https://api.example.com../admin', `${U}.type /url is not a usable url: it has an empty label ("..", or a leading or second trailing ".") in its https: host`],
+    ['https://api..example.com/v1', `${U}.type /url is not a usable url: it has an empty label ("..", or a leading or second trailing ".") in its https: host`],
   ])('%j', (url, expected) => {
     expect(decide('web', 'fetch', { url })).toEqual(expected);
   });
@@ -190,6 +201,18 @@ describe('value helpers', () => {
     expect(normalizeUrl('file:///srv//x/%2e%2e/y')).toEqual({ ok: true, value: 'file:///srv/y' });
   });
 
+  it('normalizeUrl decides on the host a WHATWG parser connects to, which is then forwarded', () => {
+    expect(normalizeUrl('https:0x7f.1/a')).toEqual({ ok: true, value: 'https://127.0.0.1/a' });
+    expect(normalizeUrl('ws://Example.com.:80/')).toEqual({ ok: true, value: 'ws://example.com/' });
+    expect(normalizeUrl('http://127.0.0.1./')).toMatchObject({ ok: false });
+    expect(normalizeUrl('http://0x7f.1/')).toMatchObject({ ok: false });
+    expect(normalizeUrl('https://./')).toMatchObject({ ok: false });
+    expect(normalizeUrl('https://[::1]/')).toEqual({ ok: true, value: 'https://[::1]/' });
+    // Hosts of other schemes are names to their own servers: kept as written.
+    expect(normalizeUrl('screenshot://Shot./x')).toEqual({ ok: true, value: 'screenshot://Shot./x' });
+    expect(normalizeUrl('postgres://user@db.example.com/x')).toEqual({ ok: true, value: 'postgres://user@db.example.com/x' });
+  });
+
   it('locate, replaceAt and jsonEqual', () => {
     expect(locate({ a: { 'b/c': [1, 2] } }, ['a', 'b/c', '1'])).toEqual([{ at: ['a', 'b/c', 1], display: '/a/b~1c/1', value: 2 }]);
     expect(locate({ a: [1] }, ['a', '01'])).toEqual([]);
@@ -202,5 +225,33 @@ describe('value helpers', () => {
     expect(jsonEqual({ a: 1, b: [null] }, { b: [null], a: 1 })).toBe(true);
     expect(jsonEqual({ a: 1 }, { a: 1, b: undefined })).toBe(false);
     expect(jsonEqual([1], { 0: 1 })).toBe(false);
+  });
+});
+
+describe('substitution copies each container once', () => {
+  it('substitutions sharing a set of copies write into the first copy, the rest stays shared', () => {
+    const inner = { list: ['a', 'b'], kept: { deep: 1 } };
+    const root = { inner, other: [1] };
+    const owned = new WeakSet<object>();
+    const first = replaceAt(root, ['inner', 'list', 0], 'x', owned);
+    const firstList = (first['inner'] as typeof inner).list;
+    const second = replaceAt(first, ['inner', 'list', 1], 'y', owned);
+    expect(second).toBe(first);
+    expect((second['inner'] as typeof inner).list).toBe(firstList);
+    expect(second).toEqual({ inner: { list: ['x', 'y'], kept: { deep: 1 } }, other: [1] });
+    expect((second['inner'] as typeof inner).kept).toBe(inner.kept);
+    expect(second['other']).toBe(root.other);
+    expect(root).toEqual({ inner: { list: ['a', 'b'], kept: { deep: 1 } }, other: [1] });
+  });
+
+  it('normalizes 200,000 values of one array in one call (each copy of the array would make it take minutes)', () => {
+    const policy = policyWith({ fs: { '*': { '/paths/*': { type: 'path' } } } });
+    const paths = Array.from({ length: 200_000 }, () => '/a/');
+    const verdict = policy.decideArguments('dev', 'fs', 'read_multiple_files', { paths })!;
+    expect(verdict.allow).toBe(true);
+    const forwarded = (verdict.allow ? verdict.args['paths'] : []) as string[];
+    expect(forwarded.length).toBe(200_000);
+    expect(forwarded.every((p) => p === '/a')).toBe(true);
+    expect(paths[0]).toBe('/a/');
   });
 });

@@ -54,7 +54,7 @@ describe('argument rules: properties', () => {
     const url = fc
       .tuple(
         fc.constantFrom('http', 'HTTPS', 'file', 'wss'),
-        fc.constantFrom('example.com', 'EXAMPLE.com:443', 'Example.Com:80', ''),
+        fc.constantFrom('example.com', 'EXAMPLE.com:443', 'Example.Com:80', '', 'example.com.', 'Example.com.:443', 'example.com..', '127.0.0.1'),
         fc.array(fc.constantFrom('a', '.', '..', '', '%2e', '%2E%2e', '%7e', '%41', 'x y', '{', '%25', "'"), { maxLength: 6 }),
         fc.constantFrom('', '?q=1', '?a=/../b', "?'", '#f'),
       )
@@ -63,6 +63,24 @@ describe('argument rules: properties', () => {
       fc.property(url, (value) => {
         const n = normalizeUrl(value);
         if (n.ok) expect(normalizeUrl(n.value)).toEqual(n);
+      }),
+    );
+  });
+
+  it('every spelling of a host decides and forwards as its normal form, or is refused', () => {
+    const host = fc
+      .tuple(
+        fc.constantFrom('example.com', 'EXAMPLE.COM', 'ex%61mple.com', 'example%2Ecom'),
+        fc.constantFrom('', '.', '%2e', '..'),
+        fc.constantFrom('', ':443', ':0443'),
+        fc.constantFrom('//', '', '/', '///'),
+      )
+      .map(([name, dot, port, slashes]) => `https:${slashes}${name}${dot}${port}/admin/x`);
+    fc.assert(
+      fc.property(host, (url) => {
+        const n = normalizeUrl(url);
+        if (n.ok) expect(n.value).toBe('https://example.com/admin/x');
+        expect(policy.decideArguments('dev', 'web', 'fetch', { url })!.allow).toBe(false);
       }),
     );
   });
@@ -113,6 +131,17 @@ describe('argument rules: properties', () => {
       'https://example.com/admin',
       'https://example.com/admin?x',
       'https://example.com/./admin/#x',
+      'https://example.com./admin/x',
+      'https://EXAMPLE.com.:443/admin/x',
+      'https://example.com%2e/admin/x',
+      'https://example.com%2E/admin/x',
+      'https://ex%61mple.com/admin/x',
+      'https:example.com/admin/x',
+      'https:example.com./admin/x',
+      'https:/example.com./admin/x',
+      'https:///example.com/admin/x',
+      'https:x@example.com/admin/x',
+      'https://example.com../admin/x',
     );
     fc.assert(
       fc.property(spellings, (url) => {

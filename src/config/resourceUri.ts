@@ -112,6 +112,9 @@ function canonicalize(text: string, pattern: boolean): CanonicalUri {
     return refuse('is a file: URI with a query or fragment ("?" or "#"); a file name holding one is written %3F or %23');
   }
 
+  // `https:evil.com/a` and `https:/evil.com/a` are https://evil.com/a to a WHATWG parser: decided
+  // (and forwarded) in that form, so the rules see the host the server will connect to.
+  if (!pattern && DEFAULT_PORTS.has(lowerScheme) && !rest.startsWith('//')) rest = `//${rest.replace(/^\/+/, '')}`;
   let authority: string | undefined;
   let path = rest;
   if (rest.startsWith('//')) {
@@ -206,6 +209,11 @@ function canonicalHost(scheme: string, authority: string): CanonicalUri {
   const colon = authority.lastIndexOf(':');
   const host = colon > close ? authority.slice(0, colon) : authority;
   if (host === '') return refuse(`has no ${scheme}: host`);
+  // `evil.com.` is the same host to DNS as `evil.com`: decided and forwarded without the dot.
+  if (host.endsWith('.')) {
+    if (host.endsWith('..')) return refuse(`has a ${scheme}: host with an empty label`);
+    return canonicalHost(scheme, host.slice(0, -1) + authority.slice(host.length));
+  }
   let parsed: URL;
   try {
     parsed = new URL(`${scheme}://${authority}/`);

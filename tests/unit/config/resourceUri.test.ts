@@ -35,6 +35,11 @@ describe('canonicalResourceUri', () => {
     ['HTTPS://Example.COM:8443/A/B', 'https://example.com:8443/A/B'],
     ['Test://Static/Resource/1', 'test://Static/Resource/1'],
     ['screenshot://MyShot', 'screenshot://MyShot'],
+    // What URL parsers connect to: `//` put back, one trailing dot of the host dropped.
+    ['https:evil.com/a', 'https://evil.com/a'],
+    ['https:/evil.com/a', 'https://evil.com/a'],
+    ['https://evil.com./a', 'https://evil.com/a'],
+    ['HTTP://Evil.Com.:80/a', 'http://evil.com/a'],
     // Escapes: unreserved decoded, the rest in uppercase hex; raw non-URI characters encoded.
     ['file:///a%7e%41%2d%5f', 'file:///a~A-_'],
     ['file:///a%3f%23%25%20', 'file:///a%3F%23%25%20'],

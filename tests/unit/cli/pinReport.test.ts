@@ -65,8 +65,8 @@ describe('pinReport', () => {
     const report = pinReport(LOCK, [
       { server: 's', tools: [tool('same', 'S'), tool('edited', 'old text'), tool('gone', 'G'), tool(`x\u001b[31my`, `line one\n${hostile}`)], prompts: [] },
     ]);
-    const text = report.lines.join('\n');
-    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u200b\u202e\u2066\u2028\u2029]/);
+    const text = report.lines.join('');
+    expect(text).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
     expect(report.lines).toContain('  tool x\\u{1b}[31my: new (not in the lockfile; a renamed item is new)');
     // A multi-line description stays multi-line, each line indented under the diff.
     expect(report.lines).toContain('    + line one');

@@ -16,7 +16,7 @@ interface Lists {
   prompts?: Promise<readonly Prompt[]>;
   /** Prompts the vetter withheld from `prompts`, with its reason. */
   promptsWithheld?: ReadonlyMap<string, string>;
-  /** The vetter enforces: a prompt not in `prompts` may not be fetched. */
+  /** The vetter enforces: a prompt not in `prompts` may not be fetched (set by the first vetted listing). */
   promptsEnforced?: boolean;
 }
 
@@ -43,10 +43,9 @@ export class Catalog {
     const lists = this.#lists.get(connection);
     if (!lists) return;
     delete lists[kind];
-    if (kind === 'prompts') {
-      delete lists.promptsWithheld;
-      delete lists.promptsEnforced;
-    }
+    // promptsEnforced stays: with it, a prompt asked for while its list is fetched again is
+    // refused as unlisted rather than forwarded unchecked.
+    if (kind === 'prompts') delete lists.promptsWithheld;
   }
 
   resources(connection: DownstreamConnection): Promise<readonly Resource[]> {

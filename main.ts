@@ -193,7 +193,7 @@ void yargs(hideBin(process.argv))
   )
   .command(
     'pin',
-    'Start every enabled server and record its tools and prompts in the lockfile; --diff shows what differs from it, --accept SERVER[/NAME] records one server or item',
+    'Start every enabled server and record its tools and prompts in the lockfile; --diff shows what differs from it, --accept SERVER[/NAME[@DIGEST]] records one server or item (only as reviewed, with the digest --diff prints)',
     (y) =>
       y.options({
         ...toYargs({ ...CONFIG_OPTIONS, ...LOCK_FILE_OPTION }),
@@ -202,7 +202,11 @@ void yargs(hideBin(process.argv))
           describe: 'Show what differs from the lockfile, record nothing (exit 1 when something differs, 2 when a server cannot be listed)',
           conflicts: 'accept',
         },
-        accept: { type: 'string', describe: 'Record the current definitions of SERVER, or of its tool or prompt NAME (SERVER/NAME)' },
+        accept: {
+          type: 'string',
+          describe:
+            'Record the current definitions of SERVER, or of its tool or prompt NAME (SERVER/NAME); SERVER/NAME@DIGEST only if its digest starts with DIGEST',
+        },
       }),
     async (argv) => {
       try {

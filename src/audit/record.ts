@@ -30,7 +30,7 @@ export interface AuditRecord {
   /** Present on calls that needed a human's approval: what was decided, and how. */
   readonly approval?: ApprovalAudit;
   /** On a pinning event (operation `pin`): the kind of item and what happened to it. */
-  readonly pin?: { readonly kind: 'tool' | 'prompt'; readonly event: 'new' | 'changed' | 'removed' | 'trusted' };
+  readonly pin?: { readonly kind: 'tool' | 'prompt'; readonly event: 'new' | 'changed' | 'too-deep' | 'name-too-long' | 'too-many' | 'removed' | 'trusted' };
 }
 
 /** JSON with object keys sorted at every depth, so equal arguments always hash alike. */

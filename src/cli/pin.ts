@@ -7,17 +7,31 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AuditSink } from '../audit/auditLog.js';
-import { LOCK_FILE_NAME, LockFileError, pinsOf, readLockFile, updateLockFile, withPin, withPins, type LockFile, type PinKind } from '../config/lockFile.js';
+import {
+  LOCK_FILE_NAME,
+  LockFileError,
+  MAX_DEFINITION_DEPTH,
+  MAX_PINNED_ITEMS,
+  MAX_PINNED_NAME_CHARS,
+  pinsOf,
+  readLockFile,
+  updateLockFile,
+  withPins,
+  type LockFile,
+  type PinKind,
+} from '../config/lockFile.js';
 import type { ServerSpec } from '../config/types.js';
 import { DownstreamPool } from '../downstream/pool.js';
 import { gatewayFolder } from '../downstream/sandboxFolders.js';
 import { Catalog } from '../gateway/native/catalog.js';
 import { PinStore } from '../gateway/pins/pinStore.js';
+import { visible } from '../policy/pinsDiff.js';
 import { createLogger, type Logger } from '../log.js';
 import { errorMessage } from '../values.js';
 import { VERSION } from '../version.js';
 import type { CliIo } from './io.js';
 import { loadConfigs } from './loadConfigs.js';
+import { acceptItem, parseItemTarget } from './pinAccept.js';
 import { pinReport, type Listed } from './pinReport.js';
 import { withoutSelf } from './selfReference.js';
 import { expandHome, SettingsError, type ServeSettings } from './settings.js';
@@ -27,7 +41,7 @@ export interface PinFlags {
   readonly rules?: string;
   readonly lockFile?: string;
   readonly diff?: boolean;
-  /** SERVER or SERVER/NAME (a tool or prompt of that server). */
+  /** SERVER, SERVER/NAME (a tool or prompt of that server) or SERVER/NAME@DIGEST (only if its digest starts so). */
   readonly accept?: string;
 }
 
@@ -67,7 +81,7 @@ export async function runPin(io: CliIo, flags: PinFlags): Promise<number> {
   }
   const lock = readLockFile(path) ?? undefined;
   const listed = await listServers(io, target === undefined ? specs : specs.filter((s) => s.name === target.server));
-  for (const entry of listed) if ('error' in entry) io.err(`server ${entry.server}: not listed: ${entry.error}\n`);
+  for (const entry of listed) if ('error' in entry) io.err(`server ${entry.server}: not listed: ${visible(entry.error)}\n`);
   const failed = listed.some((entry) => 'error' in entry);
 
   if (flags.diff === true) {
@@ -78,33 +92,33 @@ export async function runPin(io: CliIo, flags: PinFlags): Promise<number> {
   if (target !== undefined) {
     const entry = listed[0]!;
     if ('error' in entry) return 1;
-    let found = target.name === undefined;
-    updateLockFile(path, (current) => {
-      if (target.name === undefined) return recordServer(current, entry);
-      let next = current;
-      for (const kind of ['tools', 'prompts'] as const) {
-        const item = entry[kind].find((i) => i['name'] === target.name);
-        const pinned = current.servers[target.server]?.[kind]?.[target.name] !== undefined;
-        // An item gone from the server is accepted as gone: its pin is dropped.
-        if (item === undefined && !pinned) continue;
-        found = true;
-        next = withPin(next, target.server, kind, target.name, item === undefined ? undefined : pinsOf(kind, [item])[target.name]);
-      }
-      return next;
-    });
-    if (!found) {
-      io.err(`ERROR: server '${target.server}' has no tool or prompt named '${target.name!}', listed or pinned\n`);
-      return 1;
-    }
+    if (target.name !== undefined) return acceptItem(io, path, entry, parseItemTarget(target.server, target.name));
+    const written = updateLockFile(path, (current) => recordServer(current, entry));
     io.out(`accepted ${flags.accept} in ${path}\n`);
+    reportUnpinned(io, written, entry);
     return 0;
   }
-  updateLockFile(path, (current) => listed.reduce((next, entry) => ('error' in entry ? next : recordServer(next, entry)), current));
+  const written = updateLockFile(path, (current) => listed.reduce((next, entry) => ('error' in entry ? next : recordServer(next, entry)), current));
   for (const entry of listed) {
-    if (!('error' in entry)) io.out(`pinned ${entry.server}: ${entry.tools.length} tools, ${entry.prompts.length} prompts\n`);
+    if ('error' in entry) continue;
+    io.out(`pinned ${entry.server}: ${entry.tools.length} tools, ${entry.prompts.length} prompts\n`);
+    reportUnpinned(io, written, entry);
   }
   io.out(`lockfile: ${path}\n`);
   return failed ? 1 : 0;
+}
+
+/** Says how many listed items the lockfile could not take (see pinsOf): they stay quarantined. */
+function reportUnpinned(io: CliIo, lock: LockFile, entry: Exclude<Listed, { error: string }>): void {
+  for (const kind of ['tools', 'prompts'] as PinKind[]) {
+    const pinned = lock.servers[entry.server]?.[kind] ?? {};
+    const left = new Set(entry[kind].map((item) => String(item['name'])).filter((name) => !Object.hasOwn(pinned, name))).size;
+    if (left > 0) {
+      io.out(
+        `  ${left} ${kind} not pinned (nested deeper than ${MAX_DEFINITION_DEPTH} levels, a name over ${MAX_PINNED_NAME_CHARS} characters, or past ${MAX_PINNED_ITEMS} per server): they stay quarantined\n`,
+      );
+    }
+  }
 }
 
 function recordServer(lock: LockFile, entry: Exclude<Listed, { error: string }>): LockFile {

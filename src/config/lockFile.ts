@@ -9,6 +9,7 @@
 import { hash, randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { FileLockError, withFileLock } from '../fileLock.js';
 import { nestsDeeperThan } from '../jsonDepth.js';
 import { isPlainObject } from '../values.js';
 
@@ -27,8 +28,12 @@ export const MAX_STORED_DEFINITION_CHARS = 16 * 1024;
 export const MAX_STORED_TOTAL_CHARS = 16 * 1024 * 1024;
 /** A lockfile larger than this is refused rather than parsed. */
 export const MAX_LOCK_FILE_BYTES = 64 * 1024 * 1024;
-/** Definitions nest no deeper than this; a deeper one is hashed as its clipped JSON text would be, never recursed into. */
-const MAX_DEFINITION_DEPTH = 64;
+/** Definitions nest no deeper than this; a deeper one has no digest and is never pinned (so always quarantined). */
+export const MAX_DEFINITION_DEPTH = 64;
+/** At most this many tools, and as many prompts, are pinned per server; the rest stay quarantined. */
+export const MAX_PINNED_ITEMS = 2_000;
+/** A name longer than this is never pinned (its item stays quarantined), so names cannot swell the file. */
+export const MAX_PINNED_NAME_CHARS = 256;
 
 export interface PinnedItem {
   /** Hex SHA-256 of the canonical JSON of the definition. */
@@ -83,36 +88,58 @@ export function definitionOf(kind: PinKind, item: Readonly<Record<string, unknow
   return out;
 }
 
-/** Hex SHA-256 of the canonical definition; a definition too deep to walk hashes as a distinct marker plus its length. */
-export function digestOf(definition: Readonly<Record<string, unknown>>): string {
-  let text: string;
-  try {
-    text = canonicalJson(definition);
-  } catch {
-    // Never equal to a real definition's canonical form (that starts with '{'): such a tool is always quarantined.
-    text = `too deep:${JSON.stringify(definition).length}`;
-  }
-  return hash('sha256', text, 'hex');
+/**
+ * Hex SHA-256 of the canonical definition; undefined for one nested too deep to walk. Such a
+ * definition can never be pinned: any stand-in digest (its length, a clipped text) would let a
+ * change that keeps the stand-in equal pass unseen.
+ */
+export function digestOf(definition: Readonly<Record<string, unknown>>): string | undefined {
+  const text = canonicalOrUndefined(definition);
+  return text === undefined ? undefined : hash('sha256', text, 'hex');
 }
 
-/** The pin of one definition: its digest and as much of it as MAX_STORED_DEFINITION_CHARS allows. */
-export function pinOf(definition: Readonly<Record<string, unknown>>): PinnedItem {
-  const sha256 = digestOf(definition);
-  let size: number;
+function canonicalOrUndefined(definition: Readonly<Record<string, unknown>>): string | undefined {
   try {
-    size = canonicalJson(definition).length;
+    return canonicalJson(definition);
   } catch {
-    size = Number.POSITIVE_INFINITY;
+    return undefined;
   }
-  if (size <= MAX_STORED_DEFINITION_CHARS) return { sha256, definition };
+}
+
+/** The pin of one definition: its digest and as much of it as MAX_STORED_DEFINITION_CHARS allows; undefined when it cannot be pinned (too deep). */
+export function pinOf(definition: Readonly<Record<string, unknown>>): PinnedItem | undefined {
+  const text = canonicalOrUndefined(definition);
+  if (text === undefined) return undefined;
+  const sha256 = hash('sha256', text, 'hex');
+  if (text.length <= MAX_STORED_DEFINITION_CHARS) return { sha256, definition };
   const description = typeof definition['description'] === 'string' ? definition['description'].slice(0, MAX_STORED_DEFINITION_CHARS / 2) : undefined;
   return { sha256, ...(description !== undefined ? { definition: { description } } : {}), clipped: true };
 }
 
-/** Pins of a list of tools or prompts, by name; of items sharing a name the last one wins (a duplicate never matches anyway). */
+/** True when an item of this name may be pinned at all (see MAX_PINNED_NAME_CHARS). */
+export function pinnableName(name: string): boolean {
+  return name.length <= MAX_PINNED_NAME_CHARS;
+}
+
+/**
+ * Pins of a list of tools or prompts, by name; of items sharing a name the last one wins (a
+ * duplicate never matches anyway). Items that cannot be pinned (too deep, name too long) and
+ * those past the first MAX_PINNED_ITEMS names are left out, so they stay quarantined.
+ */
 export function pinsOf(kind: PinKind, items: readonly Readonly<Record<string, unknown>>[]): Record<string, PinnedItem> {
   const out: Record<string, PinnedItem> = Object.create(null) as Record<string, PinnedItem>;
-  for (const item of items) if (typeof item['name'] === 'string') out[item['name']] = pinOf(definitionOf(kind, item));
+  let count = 0;
+  for (const item of items) {
+    const name = item['name'];
+    if (typeof name !== 'string' || !pinnableName(name)) continue;
+    const pin = pinOf(definitionOf(kind, item));
+    if (pin === undefined) continue;
+    if (!Object.hasOwn(out, name)) {
+      if (count === MAX_PINNED_ITEMS) continue;
+      count++;
+    }
+    out[name] = pin;
+  }
   return out;
 }
 
@@ -246,11 +273,19 @@ export function writeLockFile(path: string, lock: LockFile): string {
 
 /**
  * Re-reads the lockfile, applies `change` to what is on disk now, and writes the result
- * atomically: a concurrent writer's pins (the gateway's trust on first use, another `pin
- * --accept`) made between our read and this write are kept. Returns the lockfile written.
+ * atomically, all while holding `<path>.lock`: a concurrent writer's pins (another gateway's
+ * trust on first use, a `pin --accept`) are never lost between a read and a write. Returns the
+ * lockfile written.
  */
 export function updateLockFile(path: string, change: (current: LockFile) => LockFile): LockFile {
-  const next = change(readLockFile(path) ?? EMPTY_LOCK_FILE);
-  writeLockFile(path, next);
-  return next;
+  try {
+    return withFileLock(path, () => {
+      const next = change(readLockFile(path) ?? EMPTY_LOCK_FILE);
+      writeLockFile(path, next);
+      return next;
+    });
+  } catch (err) {
+    if (err instanceof FileLockError) throw new LockFileError(err.message);
+    throw err;
+  }
 }

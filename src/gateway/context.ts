@@ -82,11 +82,14 @@ export interface TaskScope {
 
 export type ProgressSink = (progress: { progress: number; total?: number; message?: string }) => void;
 
+/** OfferLists.untrustedPrompt's answer for a prompt the server never listed: the pins never checked it. */
+export const UNLISTED_PROMPT = 'unlisted';
+
 /** The cached resource, template and prompt lists of each connection (native/catalog.ts keeps them). */
 export interface OfferLists {
   resources(connection: DownstreamConnection): Promise<readonly Resource[]>;
   resourceTemplates(connection: DownstreamConnection): Promise<readonly ResourceTemplateType[]>;
   prompts(connection: DownstreamConnection): Promise<readonly Prompt[]>;
-  /** Why the prompt `name` is withheld from the connection's list by the pins; undefined when it is not. */
-  withheldPrompt?(connection: DownstreamConnection, name: string): Promise<string | undefined>;
+  /** Why the pins refuse the prompt `name` (withheld, or 'unlisted' when enforced pins never saw it); undefined when they do not. */
+  untrustedPrompt?(connection: DownstreamConnection, name: string): Promise<string | undefined>;
 }

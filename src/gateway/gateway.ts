@@ -112,7 +112,7 @@ export class Gateway {
       logger: options.logger,
       listChangedDebounceMs: options.listChangedDebounceMs ?? DEFAULT_LIST_CHANGED_DEBOUNCE_MS,
       enabled: this.#mode !== 'meta',
-      ...(pins ? { vetPrompts: (server, prompts) => pins.vet('prompts', server, prompts) } : {}),
+      ...(pins ? { vetPrompts: (server, prompts) => ({ ...pins.vet('prompts', server, prompts), enforced: pins.mode === 'enforce' }) } : {}),
     });
     this.#snapshot = buildSnapshot(1, options.servers, options.rules);
     const downstreams = openDownstreams(options, {

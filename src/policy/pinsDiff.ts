@@ -1,5 +1,18 @@
 // A readable diff of two definitions of one tool or prompt, field by field: descriptions by
-// line, schemas and the rest as indented JSON with sorted keys. Pure and bounded.
+// line, schemas and the rest as indented JSON with sorted keys. Pure and bounded. Every line
+// is server text bound for a terminal, so nothing in it may act on the terminal (see visible).
+
+/**
+ * Controls (C0 but the line breaks a description is split on, DEL, C1: escape sequences, \r),
+ * format characters (bidi overrides and isolates, zero-width characters), line and paragraph
+ * separators and lone surrogates: none of them may reach the reviewer's terminal as they are.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/** `text` with each unsafe character written as `\u{hex}`, so the reviewer sees it instead of its effect. */
+export function visible(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
 
 /** Fields in the order a reviewer reads them; others follow sorted. */
 const FIELD_ORDER = ['title', 'description', 'arguments', 'inputSchema', 'outputSchema', 'annotations'];
@@ -19,7 +32,7 @@ export function diffDefinitions(before: Readonly<Record<string, unknown>> | unde
     const old = render(before?.[field]);
     const now = render(after[field]);
     if (old.join('\n') === now.join('\n')) continue;
-    out.push(`${field}:`);
+    out.push(`${visible(field)}:`);
     out.push(...diffLines(old, now));
   }
   return out;
@@ -32,11 +45,11 @@ function byFieldOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A field's value as lines: strings by line, anything else as indented JSON with sorted keys; absent is no line. */
+/** A field's value as visible lines: strings by line, anything else as indented JSON with sorted keys; absent is no line. */
 export function render(value: unknown): string[] {
   if (value === undefined) return [];
   const text = typeof value === 'string' ? value : JSON.stringify(sorted(value, 0), null, 2);
-  const lines = text.split('\n');
+  const lines = text.split('\n').map(visible);
   return lines.length > MAX_FIELD_LINES ? [...lines.slice(0, MAX_FIELD_LINES), `... (${lines.length - MAX_FIELD_LINES} more lines)`] : lines;
 }
 

@@ -189,6 +189,34 @@ describe('pinned definitions (enforce, the default)', () => {
     expect(clean.stdout).toContain('no changes');
   });
 
+  it('refuses a prompt the server serves but never lists, which the pins never checked', async () => {
+    const { gw, stateFile } = await start();
+    writeJson(stateFile, { ...BEFORE, hiddenPrompts: ['secret'] });
+    expect(await promptNames(gw)).toEqual(['greet', 'steady']);
+    const refused = await callTool(gw.client, 'get_prompt', { agent_id: 'a', server: 'shifty', prompt: 'secret' });
+    expect(codeOf(refused)).toBe('PROMPT_NOT_FOUND');
+    expect(textOf(await callTool(gw.client, 'get_prompt', { agent_id: 'a', server: 'shifty', prompt: 'steady' }))).toContain('steady prompt');
+  });
+
+  it('pin --accept NAME@DIGEST accepts only the definition pin --diff showed', async () => {
+    const { gw, stateFile } = await start();
+    expect(await toolNames(gw)).toContain('read_file');
+    await shift(gw, stateFile);
+    const reviewed = await cli(gw, ['--diff']);
+    const command = /pin --accept (shifty\/read_file@[0-9a-f]{16})/.exec(reviewed.stdout);
+    expect(command, reviewed.stdout).not.toBeNull();
+    // The server changes the tool again between the review and the accept.
+    writeJson(stateFile, { ...AFTER, tools: AFTER.tools.map((t) => (t.name === 'read_file' ? { ...t, description: 'Something else again' } : t)) });
+    const refused = await cli(gw, ['--accept', command![1]!]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('changed since you reviewed it');
+    writeJson(stateFile, AFTER);
+    const accepted = await cli(gw, ['--accept', command![1]!]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toMatch(/accepted tool shifty\/read_file with sha256 [0-9a-f]{64}/);
+    await waitFor(async () => (await toolNames(gw)).includes('read_file'), { message: 'read_file never came back after pin --accept' });
+  });
+
   it('native lists hide quarantined tools and announce their return', async () => {
     const { gw, stateFile } = await start(['--mode', 'native', '--agent', 'a']);
     const native = async () => (await gw.client.listTools()).tools.map((t) => t.name).sort();

@@ -2,6 +2,7 @@ import type { Prompt, Resource, ResourceTemplateType } from '@modelcontextprotoc
 import { ListPromptsResultSchema, ListResourcesResultSchema, ListResourceTemplatesResultSchema } from '@modelcontextprotocol/core';
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import { collectPages } from '../../downstream/toolList.js';
+import { UNLISTED_PROMPT } from '../context.js';
 
 // What a downstream server offers besides tools (its tools are cached by the connection
 // itself). Lists are cached per connection object until the server says the list changed or
@@ -15,10 +16,15 @@ interface Lists {
   prompts?: Promise<readonly Prompt[]>;
   /** Prompts the vetter withheld from `prompts`, with its reason. */
   promptsWithheld?: ReadonlyMap<string, string>;
+  /** The vetter enforces: a prompt not in `prompts` may not be fetched (set by the first vetted listing). */
+  promptsEnforced?: boolean;
 }
 
 /** What a prompt list is cut down to before anyone sees it (the gateway's pins). */
-export type PromptVetter = (server: string, prompts: readonly Prompt[]) => { readonly items: readonly Prompt[]; readonly withheld: ReadonlyMap<string, string> };
+export type PromptVetter = (
+  server: string,
+  prompts: readonly Prompt[],
+) => { readonly items: readonly Prompt[]; readonly withheld: ReadonlyMap<string, string>; readonly enforced: boolean };
 
 export class Catalog {
   #lists = new WeakMap<DownstreamConnection, Lists>();
@@ -37,6 +43,8 @@ export class Catalog {
     const lists = this.#lists.get(connection);
     if (!lists) return;
     delete lists[kind];
+    // promptsEnforced stays: with it, a prompt asked for while its list is fetched again is
+    // refused as unlisted rather than forwarded unchecked.
     if (kind === 'prompts') delete lists.promptsWithheld;
   }
 
@@ -59,16 +67,26 @@ export class Catalog {
       const listed = (await supports(connection, 'prompts')) ? await pages(connection, 'prompts/list', ListPromptsResultSchema, (r) => r.prompts) : [];
       if (this.#vetPrompts === undefined) return listed;
       const vetted = this.#vetPrompts(connection.name, listed);
-      if (entry) entry.promptsWithheld = vetted.withheld;
+      if (entry) {
+        entry.promptsWithheld = vetted.withheld;
+        entry.promptsEnforced = vetted.enforced;
+      }
       return vetted.items;
     });
   }
 
-  /** Why the prompt `name` is withheld from the connection's list (listing it if needed); undefined when it is not, or nothing is vetted. */
-  async withheldPrompt(connection: DownstreamConnection, name: string): Promise<string | undefined> {
+  /**
+   * Why the prompt `name` may not be fetched from the connection (listing it if needed): the
+   * reason it is withheld, or UNLISTED_PROMPT when enforced pins never saw it (a server can serve a
+   * prompt it does not list). Undefined when it may be, or nothing is vetted.
+   */
+  async untrustedPrompt(connection: DownstreamConnection, name: string): Promise<string | undefined> {
     if (this.#vetPrompts === undefined) return undefined;
-    await this.prompts(connection);
-    return this.#lists.get(connection)?.promptsWithheld?.get(name);
+    const prompts = await this.prompts(connection);
+    const lists = this.#lists.get(connection);
+    const withheld = lists?.promptsWithheld?.get(name);
+    if (withheld !== undefined) return withheld;
+    return lists?.promptsEnforced === true && !prompts.some((p) => p.name === name) ? UNLISTED_PROMPT : undefined;
   }
 
   #cached<K extends CatalogKind>(connection: DownstreamConnection, kind: K, load: () => Promise<NonNullable<Awaited<Lists[K]>>>): NonNullable<Lists[K]> {

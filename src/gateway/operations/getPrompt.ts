@@ -4,7 +4,7 @@ import type { ToolAnswer } from '../calls/toolAnswer.js';
 import { GetPromptResultSchema } from '@modelcontextprotocol/core';
 import { GatewayError } from '../../errors.js';
 import { invalid, optionalObject, optionalString, requiredString, type Args } from '../arguments.js';
-import type { OfferLists, OperationContext } from '../context.js';
+import { UNLISTED_PROMPT, type OfferLists, type OperationContext } from '../context.js';
 import { jsonResult } from '../results.js';
 import { authorizePrompt, authorizeServer } from './access.js';
 import { connectionFor } from './lease.js';
@@ -34,13 +34,22 @@ export function getPromptOperation(catalog: OfferLists): (ctx: OperationContext,
   };
 }
 
-/** Pins: a prompt withheld from the server's list is refused (TOOL_QUARANTINED), after the policy's checks. */
+/**
+ * Pins, after the policy's checks: a prompt withheld from the server's list is refused
+ * (TOOL_QUARANTINED), and with enforced pins so is one the server never listed (it was never
+ * checked against the lockfile): PROMPT_NOT_FOUND, as for a prompt that does not exist.
+ */
 async function refuseQuarantined(ctx: OperationContext, catalog: OfferLists, server: string, prompt: string): Promise<void> {
-  if (catalog.withheldPrompt === undefined) return;
+  if (catalog.untrustedPrompt === undefined) return;
   authorizeServer(ctx, server);
   authorizePrompt(ctx, server, prompt);
-  const reason = await catalog.withheldPrompt(connectionFor(ctx, server), prompt);
+  const reason = await catalog.untrustedPrompt(connectionFor(ctx, server), prompt);
+  if (reason === UNLISTED_PROMPT) throw promptNotFound(server, prompt);
   if (reason !== undefined) throw quarantined('prompt', server, prompt, reason);
+}
+
+function promptNotFound(server: string, prompt: string): GatewayError {
+  return new GatewayError('PROMPT_NOT_FOUND', `Prompt '${prompt}' not found on server '${server}'`, { server });
 }
 
 export function promptArguments(args: Args, field: string): Record<string, string> {
@@ -61,12 +70,7 @@ export async function getPromptOn(
   const spec = authorizeServer(ctx, server);
   authorizePrompt(ctx, server, prompt);
   const connection = connectionFor(ctx, server);
-  return downstreamRequestAsking(
-    ctx,
-    connection,
-    spec,
-    { method: 'prompts/get', params: { name: prompt, arguments: promptArgs } },
-    GetPromptResultSchema,
-    () => new GatewayError('PROMPT_NOT_FOUND', `Prompt '${prompt}' not found on server '${server}'`, { server }),
+  return downstreamRequestAsking(ctx, connection, spec, { method: 'prompts/get', params: { name: prompt, arguments: promptArgs } }, GetPromptResultSchema, () =>
+    promptNotFound(server, prompt),
   );
 }

@@ -11,6 +11,7 @@ import {
   definitionOf,
   digestOf,
   EMPTY_LOCK_FILE,
+  MAX_PINNED_NAME_CHARS,
   pinsOf,
   readLockFile,
   serializeLockFile,
@@ -56,8 +57,8 @@ export class PinStore {
   #text: string | undefined;
   /** The last check of each server's list, by `kind\0server`. */
   readonly #checks = new Map<string, PinCheck>();
-  /** Digest per listed item object (lists are replaced whole, so an object's definition never changes). */
-  readonly #digests = new WeakMap<object, string>();
+  /** Digest per listed item object (lists are replaced whole, so an object's definition never changes); null: too deep to digest. */
+  readonly #digests = new WeakMap<object, string | null>();
   readonly #listeners = new Set<() => void>();
 
   /** Reads the lockfile (none yet is fine); throws LockFileError when it cannot be used, so a gateway does not start on broken pins. */
@@ -115,8 +116,8 @@ export class PinStore {
       const [kind, server] = key.split('\u0000') as [PinKind, string];
       if (!shown.has(server)) continue;
       const items = (quarantined[server] ??= []);
-      for (const [name, reason] of check.quarantined) items.push({ kind: KIND_LABEL[kind], name, reason });
-      for (const name of check.removed) items.push({ kind: KIND_LABEL[kind], name, reason: 'removed' });
+      for (const [name, reason] of check.quarantined) items.push({ kind: KIND_LABEL[kind], name: clippedName(name), reason });
+      for (const name of check.removed) items.push({ kind: KIND_LABEL[kind], name: clippedName(name), reason: 'removed' });
     }
     for (const [server, items] of Object.entries(quarantined)) {
       if (items.length === 0) delete quarantined[server];
@@ -125,13 +126,13 @@ export class PinStore {
     return { mode: this.mode, lockfile: this.path, quarantined };
   }
 
-  #digest(kind: PinKind, item: object): string {
+  #digest(kind: PinKind, item: object): string | undefined {
     let digest = this.#digests.get(item);
     if (digest === undefined) {
-      digest = digestOf(definitionOf(kind, item as Record<string, unknown>));
+      digest = digestOf(definitionOf(kind, item as Record<string, unknown>)) ?? null;
       this.#digests.set(item, digest);
     }
-    return digest;
+    return digest ?? undefined;
   }
 
   /**
@@ -158,14 +159,14 @@ export class PinStore {
     const previous = this.#checks.get(key);
     if (previous !== undefined && sameCheck(previous, check)) return;
     this.#checks.set(key, check);
-    const events: [string, 'new' | 'changed' | 'removed' | 'trusted'][] = [];
+    const events: [string, QuarantineReason | 'removed' | 'trusted'][] = [];
     for (const [name, reason] of check.quarantined) if (previous?.quarantined.get(name) !== reason) events.push([name, reason]);
     for (const name of check.removed) if (!previous?.removed.includes(name)) events.push([name, 'removed']);
     // Trusted now: quarantined before, listed now, and not quarantined any more (accepted).
     const listed = previous?.quarantined.size ? new Set(current.map((item) => item.name)) : undefined;
     for (const name of previous?.quarantined.keys() ?? []) if (!check.quarantined.has(name) && listed?.has(name) === true) events.push([name, 'trusted']);
     if (events.length === 0) return;
-    const untrusted = events.filter(([, event]) => event === 'new' || event === 'changed').map(([name]) => name);
+    const untrusted = events.filter(([, event]) => event !== 'removed' && event !== 'trusted').map(([name]) => name);
     const log = { server, kind, untrusted: untrusted.slice(0, 20), removed: check.removed.slice(0, 20), mode: this.mode };
     if (untrusted.length > 0 || check.removed.length > 0) {
       this.#logger.warn(log, this.mode === 'enforce' ? 'definitions differ from the lockfile: quarantined' : 'definitions differ from the lockfile (warn only)');
@@ -176,9 +177,9 @@ export class PinStore {
     }
   }
 
-  #event(kind: PinKind, server: string, name: string, event: 'new' | 'changed' | 'removed' | 'trusted'): void {
+  #event(kind: PinKind, server: string, name: string, event: QuarantineReason | 'removed' | 'trusted'): void {
     if (!this.#audit.enabled) return;
-    const withheld = this.mode === 'enforce' && (event === 'new' || event === 'changed');
+    const withheld = this.mode === 'enforce' && event !== 'removed' && event !== 'trusted';
     const record: AuditRecord = {
       ts: isoTimestamp(),
       id: randomUUID(),
@@ -186,7 +187,7 @@ export class PinStore {
       identity_source: null,
       operation: 'pin',
       server,
-      tool: name,
+      tool: clippedName(name),
       decision: withheld ? 'DENY' : 'ALLOW',
       code: withheld ? 'TOOL_QUARANTINED' : null,
       rule: null,
@@ -198,4 +199,9 @@ export class PinStore {
     };
     void this.#audit.write(record);
   }
+}
+
+/** A name as status and audit show it: one too long to pin is clipped, so it cannot swell either. */
+function clippedName(name: string): string {
+  return name.length > MAX_PINNED_NAME_CHARS ? `${name.slice(0, MAX_PINNED_NAME_CHARS)}…` : name;
 }

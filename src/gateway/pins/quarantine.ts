@@ -3,19 +3,30 @@
 
 import type { DownstreamConnection } from '../../downstream/connection.js';
 import type { ToolVetter } from '../../downstream/toolList.js';
+import { MAX_DEFINITION_DEPTH, MAX_PINNED_ITEMS, MAX_PINNED_NAME_CHARS } from '../../config/lockFile.js';
 import { GatewayError } from '../../errors.js';
 import type { OperationContext } from '../context.js';
 import type { PinStore } from './pinStore.js';
 
-const WHY = { new: 'it is not in the lockfile (a new or renamed item)', changed: 'its definition differs from the one in the lockfile' } as const;
+const WHY: Readonly<Record<string, string>> = {
+  new: 'it is not in the lockfile (a new or renamed item)',
+  changed: 'its definition differs from the one in the lockfile',
+  'too-deep': `its definition nests deeper than ${MAX_DEFINITION_DEPTH} levels, so it cannot be pinned`,
+  'name-too-long': `its name is longer than ${MAX_PINNED_NAME_CHARS} characters, so it cannot be pinned`,
+  'too-many': `the lockfile already pins ${MAX_PINNED_ITEMS} items of this kind for the server`,
+};
+/** Reasons no `pin --accept` can lift: the server must change the item. */
+const UNPINNABLE = new Set(['too-deep', 'name-too-long']);
 
 /** TOOL_QUARANTINED for an item withheld for `reason`, saying how to review and accept it. */
 export function quarantined(kind: 'tool' | 'prompt', server: string, name: string, reason: string): GatewayError {
-  const why = reason === 'new' || reason === 'changed' ? WHY[reason] : 'it is not trusted';
+  const why = WHY[reason] ?? 'it is not trusted';
+  const how = UNPINNABLE.has(reason)
+    ? 'It stays quarantined until the server changes it.'
+    : `Review it with \`agent-mcp-gateway pin --diff\`, then accept it with \`agent-mcp-gateway pin --accept ${server}/${name}\`.`;
   return new GatewayError(
     'TOOL_QUARANTINED',
-    `The ${kind} '${name}' of server '${server}' is quarantined: ${why}. ` +
-      `Review it with \`agent-mcp-gateway pin --diff\`, then accept it with \`agent-mcp-gateway pin --accept ${server}/${name}\`.`,
+    `The ${kind} '${name}' of server '${server}' is quarantined: ${why}. ${how}`,
     kind === 'tool' ? { server, tool: name } : { server },
   );
 }

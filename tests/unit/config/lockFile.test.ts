@@ -1,13 +1,16 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   canonicalJson,
   definitionOf,
   digestOf,
   EMPTY_LOCK_FILE,
   LockFileError,
+  MAX_PINNED_ITEMS,
+  MAX_PINNED_NAME_CHARS,
   MAX_STORED_DEFINITION_CHARS,
   parseLockFile,
   pinOf,
@@ -44,8 +47,9 @@ describe('canonicalJson', () => {
     let deep: unknown = {};
     for (let i = 0; i < 100; i++) deep = { d: deep };
     expect(() => canonicalJson(deep)).toThrow(LockFileError);
-    // Such a definition still has a digest, which no real definition can have.
-    expect(digestOf({ inputSchema: deep as Record<string, unknown> })).toMatch(/^[0-9a-f]{64}$/);
+    // Such a definition has no digest and no pin: any stand-in would let some change pass unseen.
+    expect(digestOf({ inputSchema: deep as Record<string, unknown> })).toBeUndefined();
+    expect(pinOf({ inputSchema: deep as Record<string, unknown> })).toBeUndefined();
   });
 });
 
@@ -85,7 +89,7 @@ describe('definitions and digests', () => {
 
   it('caps what is stored of a huge definition, never the digest', () => {
     const huge = { description: 'x'.repeat(MAX_STORED_DEFINITION_CHARS * 2), inputSchema: { type: 'object' } };
-    const pin = pinOf(huge);
+    const pin = pinOf(huge)!;
     expect(pin.sha256).toBe(digestOf(huge));
     expect(pin.clipped).toBe(true);
     expect((pin.definition!['description'] as string).length).toBe(MAX_STORED_DEFINITION_CHARS / 2);
@@ -157,5 +161,79 @@ describe('reading and writing the file', () => {
 
   it('a folder that cannot be written is a LockFileError', () => {
     expect(() => updateLockFile(join(tmp(), 'no', 'such', 'lock.json'), (l) => l)).toThrow(LockFileError);
+  });
+});
+
+describe('bounds on what is pinned', () => {
+  it('pinsOf leaves out definitions too deep to digest, names too long, and names past the per-server cap', () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    const many = Array.from({ length: MAX_PINNED_ITEMS + 10 }, (_, i) => ({ name: `t${i}` }));
+    const pins = pinsOf('tools', [
+      { name: 'deep', inputSchema: deep },
+      { name: 'x'.repeat(MAX_PINNED_NAME_CHARS + 1) },
+      { name: 'x'.repeat(MAX_PINNED_NAME_CHARS) },
+      ...many,
+    ]);
+    expect(Object.keys(pins)).toHaveLength(MAX_PINNED_ITEMS);
+    expect(pins['deep']).toBeUndefined();
+    expect(pins['x'.repeat(MAX_PINNED_NAME_CHARS)]).toBeDefined();
+    expect(pins[`t${MAX_PINNED_ITEMS - 2}`]).toBeDefined();
+    expect(pins[`t${MAX_PINNED_ITEMS - 1}`]).toBeUndefined();
+  });
+
+  it('two too-deep definitions of the same length are never taken for one another', () => {
+    const nest = (leaf: string) => {
+      let value: unknown = { leaf };
+      for (let i = 0; i < 70; i++) value = { d: value };
+      return { inputSchema: value as Record<string, unknown> };
+    };
+    expect(JSON.stringify(nest('aaaa')).length).toBe(JSON.stringify(nest('bbbb')).length);
+    expect(digestOf(nest('aaaa'))).toBeUndefined();
+    expect(pinsOf('tools', [{ name: 't', ...nest('aaaa') }])).toEqual({});
+  });
+});
+
+describe('updateLockFile and other writers', () => {
+  const lockOf = (path: string) => `${path}.lock`;
+
+  it('waits for a lock another process holds, then writes once it is released, and removes its own lock', async () => {
+    const dir = tmp();
+    const path = join(dir, 'lock.json');
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs=require('fs');fs.writeFileSync(${JSON.stringify(lockOf(path))}, process.pid + '\\n', {flag:'wx'});setTimeout(()=>fs.rmSync(${JSON.stringify(lockOf(path))}),300);`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => holder.on('close', resolve));
+    try {
+      await vi.waitFor(() => expect(existsSync(lockOf(path))).toBe(true), { timeout: 10_000 });
+      updateLockFile(path, (lock) => withPins(lock, 'one', 'tools', {}));
+      expect(existsSync(lockOf(path))).toBe(false);
+      expect(Object.keys(readLockFile(path)!.servers)).toEqual(['one']);
+    } finally {
+      holder.kill();
+      await exited;
+    }
+  });
+
+  it('gives up on a lock a live writer keeps (the file is not written), and breaks a dead or old one', () => {
+    const dir = tmp();
+    const path = join(dir, 'lock.json');
+    writeFileSync(lockOf(path), `${process.pid}\n`);
+    expect(() => updateLockFile(path, (lock) => withPins(lock, 'one', 'tools', {}))).toThrow(/held by another writer/);
+    expect(existsSync(path)).toBe(false);
+    // Old: whoever holds it, it is abandoned.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockOf(path), old, old);
+    updateLockFile(path, (lock) => withPins(lock, 'one', 'tools', {}));
+    // Dead: the pid no longer runs.
+    writeFileSync(lockOf(path), '2147483646\n');
+    updateLockFile(path, (lock) => withPins(lock, 'two', 'tools', {}));
+    expect(Object.keys(readLockFile(path)!.servers).sort()).toEqual(['one', 'two']);
+    expect(readdirSync(dir)).toEqual(['lock.json']);
   });
 });

@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pinsOf, readLockFile, serializeLockFile, updateLockFile, withPins, EMPTY_LOCK_FILE, LockFileError } from '../../../src/config/lockFile.js';
+import {
+  MAX_PINNED_ITEMS,
+  MAX_PINNED_NAME_CHARS,
+  pinsOf,
+  readLockFile,
+  serializeLockFile,
+  updateLockFile,
+  withPins,
+  EMPTY_LOCK_FILE,
+  LockFileError,
+} from '../../../src/config/lockFile.js';
 import { PinStore, type PinningMode } from '../../../src/gateway/pins/pinStore.js';
 import { MemoryAuditSink } from '../../helpers/memoryAuditSink.js';
 
@@ -126,5 +136,41 @@ describe('PinStore events', () => {
       ['c', 'new'],
       ['b', 'trusted'],
     ]);
+  });
+});
+
+describe('PinStore bounds', () => {
+  it('never pins a definition too deep to digest: it is withheld from the first list on, however it changes', () => {
+    const { pins, path, audit } = store();
+    const nest = (leaf: string) => {
+      let value: unknown = { leaf };
+      for (let i = 0; i < 70; i++) value = { d: value };
+      return { name: 'deep', description: 'd', inputSchema: value as Record<string, unknown> };
+    };
+    const first = pins.vet('tools', 's', [tool('a'), nest('aaaa')]);
+    expect(names(first.items)).toEqual(['a']);
+    expect(Object.fromEntries(first.withheld)).toEqual({ deep: 'too-deep' });
+    expect(Object.keys(readLockFile(path)!.servers['s']!.tools!)).toEqual(['a']);
+    // A change that keeps the length is still withheld.
+    expect(Object.fromEntries(pins.vet('tools', 's', [tool('a'), nest('bbbb')]).withheld)).toEqual({ deep: 'too-deep' });
+    expect(audit.records.map((r) => [r.tool, r.pin?.event, r.code])).toEqual([['deep', 'too-deep', 'TOOL_QUARANTINED']]);
+  });
+
+  it('pins at most MAX_PINNED_ITEMS per list and no name over MAX_PINNED_NAME_CHARS; the rest is withheld with its reason', () => {
+    const { pins, path } = store();
+    const long = 'n'.repeat(MAX_PINNED_NAME_CHARS + 1);
+    const list = [tool(long), ...Array.from({ length: MAX_PINNED_ITEMS + 3 }, (_, i) => tool(`t${i}`))];
+    const vetted = pins.vet('tools', 's', list);
+    expect(vetted.items).toHaveLength(MAX_PINNED_ITEMS);
+    expect(Object.fromEntries(vetted.withheld)).toEqual({
+      [long]: 'name-too-long',
+      [`t${MAX_PINNED_ITEMS}`]: 'too-many',
+      [`t${MAX_PINNED_ITEMS + 1}`]: 'too-many',
+      [`t${MAX_PINNED_ITEMS + 2}`]: 'too-many',
+    });
+    expect(Object.keys(readLockFile(path)!.servers['s']!.tools!)).toHaveLength(MAX_PINNED_ITEMS);
+    const shown = (pins.status(new Set(['s'])).quarantined as Record<string, { name: string; reason: string }[]>)['s']!;
+    expect(shown).toContainEqual({ kind: 'tool', name: `${'n'.repeat(MAX_PINNED_NAME_CHARS)}…`, reason: 'name-too-long' });
+    expect(shown).toContainEqual({ kind: 'tool', name: `t${MAX_PINNED_ITEMS}`, reason: 'too-many' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pinsOf, type PinnedItems } from '../../../src/config/lockFile.js';
+import { MAX_PINNED_ITEMS, pinsOf, type PinnedItems } from '../../../src/config/lockFile.js';
 import { checkPins, sameCheck } from '../../../src/policy/pins.js';
 import { diffDefinitions, diffLines } from '../../../src/policy/pinsDiff.js';
 
@@ -15,6 +15,9 @@ describe('checkPins', () => {
     ['removed items, sorted', [item('b', '2')], {}, ['a', 'c']],
     ['a name listed twice with a second definition', [item('a', '1'), item('a', '8'), item('b', '2'), item('c', '3')], { a: 'changed' }, []],
     ['an inherited property name is not a pin', [item('toString', '1'), item('a', '1'), item('b', '2'), item('c', '3')], { toString: 'new' }, []],
+    ['a definition too deep to digest, though pinned', [{ name: 'a', sha256: undefined }, item('b', '2'), item('c', '3')], { a: 'too-deep' }, []],
+    ['a too-deep twin of a pinned item', [item('a', '1'), { name: 'a', sha256: undefined }, item('b', '2'), item('c', '3')], { a: 'too-deep' }, []],
+    ['a name too long to pin', [item('a', '1'), item('b', '2'), item('c', '3'), item('n'.repeat(257), '5')], { ['n'.repeat(257)]: 'name-too-long' }, []],
   ])('%s', (_name, current, quarantined, removed) => {
     const check = checkPins(pinned, current);
     expect(Object.fromEntries(check.quarantined)).toEqual(quarantined);
@@ -82,5 +85,17 @@ describe('diffDefinitions', () => {
     const lines = diffDefinitions({}, { description: Array.from({ length: 5000 }, (_, i) => `l${i}`).join('\n') });
     expect(lines.length).toBe(1 + 2001);
     expect(lines.at(-1)).toBe('+ ... (3000 more lines)');
+  });
+});
+
+describe('checkPins bounds', () => {
+  it('a new item of a server that has the most pins a lockfile keeps is too-many, not new', () => {
+    const full = pinsOf(
+      'tools',
+      Array.from({ length: MAX_PINNED_ITEMS + 5 }, (_, i) => ({ name: `t${i}` })),
+    );
+    expect(Object.keys(full)).toHaveLength(MAX_PINNED_ITEMS);
+    const check = checkPins(full, [...Object.entries(full).map(([name, pin]) => ({ name, sha256: pin.sha256 })), item('later', '1')]);
+    expect(Object.fromEntries(check.quarantined)).toEqual({ later: 'too-many' });
   });
 });

@@ -112,6 +112,7 @@ export class CallPipeline {
       if (ownArgs && source === 'sole' && typeof args['agent_id'] === 'string' && args['agent_id'] !== agentId) note.requestedAgent = clip(args['agent_id']);
       if (request.refusal) throw request.refusal;
       const peer = request.peer;
+      const relay = peer === undefined ? undefined : progressRelay(peer, this.#logger);
       const agent = agentId;
       const ctx: OperationContext = {
         snapshot,
@@ -123,7 +124,7 @@ export class CallPipeline {
         signal: request.signal,
         forward: peer === undefined ? undefined : forwardedEnvelope(peer),
         peer,
-        progress: peer === undefined ? undefined : progressSink(peer, this.#logger),
+        progress: relay?.sink,
         fields,
         settings: options,
         logger: this.#logger,
@@ -133,6 +134,9 @@ export class CallPipeline {
         tasks: { table: this.tasks, owner: caller.boundAgent ?? '' },
       };
       const value = await operation(ctx, args);
+      // The downstream's last progress came before its result: it must reach the caller before
+      // the answer too, or the caller drops it as progress of a finished request.
+      if (relay !== undefined) await relay.sent();
       outcome = { kind: 'value', value, agent: agentId, decision: 'ALLOW' };
     } catch (err) {
       const foreign = asForeignProtocolError(err);
@@ -216,13 +220,18 @@ function decisionOf(failure: GatewayError | undefined): AuditDecision {
 }
 
 /** Progress relayed under the caller's own token: the SDK rewrote it to its own id downstream. */
-function progressSink(peer: CallPeer, logger: Logger): ProgressSink | undefined {
+function progressRelay(peer: CallPeer, logger: Logger): { sink: ProgressSink; sent: () => Promise<void> } | undefined {
   const progressToken = peer.extra.mcpReq._meta?.progressToken;
   if (progressToken === undefined) return undefined;
-  return (p) => {
-    peer.extra.mcpReq
-      .notify({ method: 'notifications/progress', params: { ...p, progressToken } })
-      .catch((err: unknown) => logger.debug({ err }, 'progress relay failed'));
+  // Notifications go out in the order they are sent: the last one settling means all have.
+  let last: Promise<void> = Promise.resolve();
+  return {
+    sent: () => last,
+    sink: (p) => {
+      last = peer.extra.mcpReq
+        .notify({ method: 'notifications/progress', params: { ...p, progressToken } })
+        .catch((err: unknown) => logger.debug({ err }, 'progress relay failed'));
+    },
   };
 }
 

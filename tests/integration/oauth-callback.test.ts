@@ -47,4 +47,20 @@ describe('login callback listener', () => {
     await listener.close();
     await listener.close();
   });
+
+  it('with a configured port it also answers on ::1, where a browser may resolve localhost (when the host has IPv6)', async () => {
+    const hasIpv6 = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+    });
+    const port = await freePort();
+    const listener = await listenForCallback(port);
+    const waiting = listener.wait('s', 10_000);
+    const host = hasIpv6 ? '[::1]' : '127.0.0.1';
+    expect((await fetch(`http://${host}:${port}/callback?code=abc&state=s`)).status).toBe(200);
+    expect((await waiting).get('code')).toBe('abc');
+    await listener.close();
+    await expect(fetch(`http://${host}:${port}/callback`)).rejects.toThrow();
+  });
 });

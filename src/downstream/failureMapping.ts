@@ -47,7 +47,7 @@ export function authRequiredError(err: unknown, server: string, tool?: string, l
   const details = tool === undefined ? { server } : { server, tool };
   if (err instanceof LoginRequiredError) return new GatewayError('AUTH_REQUIRED', err.message, details, { cause: err });
   if (err instanceof AuthServerUnavailableError) return new GatewayError('SERVER_UNAVAILABLE', err.message, details, { cause: err });
-  if (err instanceof SdkHttpError && err.code === SdkErrorCode.ClientHttpAuthentication) {
+  if (isRepeated401(err)) {
     const run = loginCommand === undefined ? 'log in to it again' : `run \`${loginCommand(server)}\``;
     return new GatewayError('AUTH_REQUIRED', `Server '${server}' refused its OAuth token again after a refresh: ${run}`, details, { cause: err });
   }
@@ -56,6 +56,15 @@ export function authRequiredError(err: unknown, server: string, tool?: string, l
   const scope = /^[\w:./ -]{1,200}$/.test(err.requiredScope ?? '') ? ` ("${err.requiredScope}")` : '';
   const message = `Server '${server}' requires a scope its login did not grant${scope}: add it to "oauth.scopes" of its entry and run \`${loginCommand(server)}\``;
   return new GatewayError('AUTH_REQUIRED', message, details, { cause: err });
+}
+
+/**
+ * The SDK's answer to a 401 on the retry its authProvider's refresh allowed. The same code
+ * also marks a 401 to a request that had no authProvider (a static header refused): that one
+ * is the server's failure, not a login to run.
+ */
+function isRepeated401(err: unknown): boolean {
+  return err instanceof SdkHttpError && err.code === SdkErrorCode.ClientHttpAuthentication && /after re-authentication/.test(err.message);
 }
 
 /**

@@ -252,7 +252,8 @@ class ServerOAuth implements AuthProvider {
       if (await this.#dropTokens(tokens.refresh_token)) throw this.requireLogin();
       return;
     }
-    await this.saveTokens(next);
+    // Stamped with their issuer as the SDK stamps those of a login (SEP-2352).
+    await this.saveTokens({ ...next, issuer: discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl });
   }
 
   /** The authorization server as found at login; discovered again (and stored) for a record that lacks it. */

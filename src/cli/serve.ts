@@ -109,7 +109,11 @@ export async function prepareGateway(io: CliIo, settings: ServeSettings): Promis
     initialWarnings: { mcp_config: servers.warnings, gateway_rules: rules.warnings },
     session: settings.session,
     ...(pins ? { pins } : {}),
-    oauth: new DownstreamOAuth({ store: new OAuthStore(settings.oauthDir.path), loginCommand: loginCommandFor(io, settings, paths.mcpConfig) }),
+    oauth: new DownstreamOAuth({
+      store: new OAuthStore(settings.oauthDir.path),
+      loginCommand: loginCommandFor(io, settings, paths.mcpConfig),
+      warn: (message) => logger.warn(message),
+    }),
     ...(reloaders ? { reloaders } : {}),
     ...(soleAgent !== undefined ? { soleAgent } : {}),
     // Only when someone listens: the gateway builds no event for nobody.

@@ -12,7 +12,7 @@ import { GatewayError, JSON_RPC_LEGACY_RESOURCE_NOT_FOUND } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { errorMessage } from '../values.js';
 import type { ConnectionState } from './connectionOptions.js';
-import { LoginRequiredError } from './oauthProvider.js';
+import { AuthServerUnavailableError, LoginRequiredError } from './oauthProvider.js';
 import type { ExitInfo } from './processGroupTransport.js';
 
 /**
@@ -38,18 +38,33 @@ export function mapMcpError(err: ProtocolError | SdkError, server: string, tool?
 }
 
 /**
- * The server needs `agent-mcp-gateway login` (the message names the command), or a scope the
- * stored login lacks (403 insufficient_scope; a new login with it in `oauth.scopes` gets it):
- * AUTH_REQUIRED.
+ * The server needs `agent-mcp-gateway login` (the message names the command), a scope the
+ * stored login lacks (403 insufficient_scope; a new login with it in `oauth.scopes` gets it),
+ * or refused its token again after a refresh: AUTH_REQUIRED. An authorization server that
+ * could not refresh the token is SERVER_UNAVAILABLE: the login is still good.
  */
 export function authRequiredError(err: unknown, server: string, tool?: string, loginCommand?: (server: string) => string): GatewayError | undefined {
   const details = tool === undefined ? { server } : { server, tool };
   if (err instanceof LoginRequiredError) return new GatewayError('AUTH_REQUIRED', err.message, details, { cause: err });
+  if (err instanceof AuthServerUnavailableError) return new GatewayError('SERVER_UNAVAILABLE', err.message, details, { cause: err });
+  if (isRepeated401(err)) {
+    const run = loginCommand === undefined ? 'log in to it again' : `run \`${loginCommand(server)}\``;
+    return new GatewayError('AUTH_REQUIRED', `Server '${server}' refused its OAuth token again after a refresh: ${run}`, details, { cause: err });
+  }
   if (!(err instanceof InsufficientScopeError) || loginCommand === undefined) return undefined;
   // The scope comes from the server's header: only a bounded run of scope characters is quoted.
   const scope = /^[\w:./ -]{1,200}$/.test(err.requiredScope ?? '') ? ` ("${err.requiredScope}")` : '';
   const message = `Server '${server}' requires a scope its login did not grant${scope}: add it to "oauth.scopes" of its entry and run \`${loginCommand(server)}\``;
   return new GatewayError('AUTH_REQUIRED', message, details, { cause: err });
+}
+
+/**
+ * The SDK's answer to a 401 on the retry its authProvider's refresh allowed. The same code
+ * also marks a 401 to a request that had no authProvider (a static header refused): that one
+ * is the server's failure, not a login to run.
+ */
+function isRepeated401(err: unknown): boolean {
+  return err instanceof SdkHttpError && err.code === SdkErrorCode.ClientHttpAuthentication && /after re-authentication/.test(err.message);
 }
 
 /**
@@ -59,7 +74,7 @@ export function authRequiredError(err: unknown, server: string, tool?: string, l
  */
 export function throwIfLoginRequired(err: unknown, connection: { state: ConnectionState; lastError: string | undefined; readonly server: string }): void {
   const authRequired = authRequiredError(err, connection.server);
-  if (authRequired === undefined) return;
+  if (authRequired?.code !== 'AUTH_REQUIRED') return;
   connection.state = 'idle';
   connection.lastError = authRequired.message;
   throw authRequired;

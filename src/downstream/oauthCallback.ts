@@ -1,9 +1,11 @@
-// The loopback redirect of a login (RFC 8252): a listener on 127.0.0.1 that takes the one
+// The loopback redirect of a login (RFC 8252): a listener on 127.0.0.1 (and on ::1 for a
+// configured port, whose redirect URI names `localhost`, which a browser may resolve to
+// either) that takes the one
 // GET /callback whose `state` is the login's, and nothing else. A request with another state
 // is answered 400 and ignored (it cannot be the authorization server answering this login),
 // so a stray or forged request neither completes nor aborts the login.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const PAGE_DONE = '<!doctype html><title>Logged in</title><p>The gateway has the authorization. You can close this window.</p>';
@@ -18,11 +20,14 @@ export interface CallbackListener {
   close(): Promise<void>;
 }
 
+/** What a host without IPv6 answers to a listen on ::1. */
+const NO_IPV6 = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
 /** Listens on 127.0.0.1: `port` (a configured oauth.callbackPort) or one the system picks. */
 export async function listenForCallback(port: number | undefined): Promise<CallbackListener> {
   let expected: string | undefined;
   let settle: ((outcome: { params?: URLSearchParams; error?: Error }) => void) | undefined;
-  const server: Server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method !== 'GET' || url.pathname !== '/callback') return void res.writeHead(404).end();
     const params = url.searchParams;
@@ -32,24 +37,33 @@ export async function listenForCallback(port: number | undefined): Promise<Callb
     res.end(error === null ? PAGE_DONE : PAGE_FAILED);
     // The error code is the authorization server's; its description is not shown (attacker-chosen text).
     settle?.(error === null ? { params } : { error: new Error(`the authorization server refused the login: ${JSON.stringify(error.slice(0, 64))}`) });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch((err: unknown) => {
-    throw new Error(`cannot listen for the login callback on 127.0.0.1:${port ?? 0}: ${err instanceof Error ? err.message : String(err)}`);
-  });
-  const bound = (server.address() as AddressInfo).port;
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      settle?.({ error: new Error('the login was ended before the browser came back') });
+  };
+  const servers: Server[] = [];
+  const stop = (server: Server): Promise<void> =>
+    new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  const server = createServer(handler);
+  await listen(server, port ?? 0, '127.0.0.1');
+  servers.push(server);
+  const bound = (server.address() as AddressInfo).port;
+  if (port !== undefined) {
+    const v6 = createServer(handler);
+    try {
+      await listen(v6, bound, '::1');
+      servers.push(v6);
+    } catch (err) {
+      if (!NO_IPV6.has((err as { cause?: NodeJS.ErrnoException }).cause?.code ?? '')) {
+        await stop(server);
+        throw err;
+      }
+    }
+  }
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    settle?.({ error: new Error('the login was ended before the browser came back') });
+    closing ??= Promise.all(servers.map(stop)).then(() => {});
     return closing;
   };
   return {
@@ -68,4 +82,17 @@ export async function listenForCallback(port: number | undefined): Promise<Callb
     },
     close,
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new Error(`cannot listen for the login callback on ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  });
 }

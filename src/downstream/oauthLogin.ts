@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   auth,
   extractWWWAuthenticateParams,
+  type FetchLike,
   type OAuthClientMetadata,
   type OAuthClientProvider,
   type OAuthDiscoveryState,
@@ -16,12 +17,9 @@ import {
 } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
 import { listenForCallback } from './oauthCallback.js';
-import { hasStaticAuthorization, stampExpiry } from './oauthProvider.js';
+import { hasStaticAuthorization, oauthFetch, stampExpiry } from './oauthProvider.js';
 import { recordUrl, type OAuthRecord, type OAuthStore } from './oauthStore.js';
 import { httpTarget } from './httpTarget.js';
-
-/** The probe and each metadata fetch of the login. */
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Why a login could not be done; the message is for the person running it. */
 export class LoginError extends Error {
@@ -36,7 +34,7 @@ export interface LoginOptions {
   readonly store: OAuthStore;
   /** Secret of a pre-registered client (`oauth.clientId`); kept in the token file, never in the config. */
   readonly clientSecret?: string | undefined;
-  /** How long to wait for the browser to come back. */
+  /** How long the whole login may take, the wait for the browser included. */
   readonly timeoutMs: number;
   /** The URL the user must open (print it, open a browser). */
   readonly onAuthorizationUrl: (url: URL) => void;
@@ -47,13 +45,27 @@ export type LoginOutcome =
   { readonly kind: 'logged_in'; readonly file: string; readonly scope: string | undefined } | { readonly kind: 'not_required'; readonly status: number };
 
 export async function login(options: LoginOptions): Promise<LoginOutcome> {
-  const { spec, store } = options;
+  const { spec } = options;
   if (spec.transport === 'stdio' || spec.url === undefined) throw new LoginError(`Server '${spec.name}' is a stdio server: there is nothing to log in to`);
   if (hasStaticAuthorization(spec)) {
     throw new LoginError(`Server '${spec.name}' sends a static Authorization header (in "headers" or the URL), so the gateway runs no OAuth for it`);
   }
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  try {
+    return await loginWithin(options, spec as ServerSpec & { url: string }, deadline);
+  } catch (err) {
+    if (deadline.aborted && !(err instanceof LoginError)) throw new LoginError(`The login did not finish within ${Math.round(options.timeoutMs / 1000)} s`);
+    throw err;
+  }
+}
+
+async function loginWithin(options: LoginOptions, spec: ServerSpec & { url: string }, deadline: AbortSignal): Promise<LoginOutcome> {
+  const { store } = options;
+  const endsAt = Date.now() + options.timeoutMs;
+  // Only the probe, a request to the MCP server itself, carries the entry's headers.
+  const fetchFn = oauthFetch(deadline);
   const { url, headers } = httpTarget(spec.url, spec.headers);
-  const challenge = await probe(url, headers, spec.transport);
+  const challenge = await probe(url, headers, spec.transport === 'sse' ? 'sse' : 'http', fetchFn);
   if (challenge.status !== 401) return { kind: 'not_required', status: challenge.status };
 
   const callback = await listenForCallback(spec.oauth?.callbackPort);
@@ -64,10 +76,11 @@ export async function login(options: LoginOptions): Promise<LoginOutcome> {
       spec,
       clientSecret: options.clientSecret,
       reusable: previous?.redirectUri === callback.redirectUri ? previous.client : undefined,
-      discovery: spec.oauth?.authServerMetadataUrl === undefined ? undefined : await metadataOverride(spec.oauth.authServerMetadataUrl),
+      discovery: spec.oauth?.authServerMetadataUrl === undefined ? undefined : await metadataOverride(spec.oauth.authServerMetadataUrl, fetchFn),
     });
     const common = {
       serverUrl: url,
+      fetchFn,
       ...(challenge.resourceMetadataUrl !== undefined ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}),
     };
     const scope = spec.oauth?.scopes ?? challenge.scope;
@@ -78,7 +91,7 @@ export async function login(options: LoginOptions): Promise<LoginOutcome> {
         throw new LoginError(`The authorization server of '${spec.name}' gave an authorization URL that is neither https nor loopback; refused`);
       }
       options.onAuthorizationUrl(authorizationUrl);
-      const params = await callback.wait(provider.expectedState, options.timeoutMs);
+      const params = await callback.wait(provider.expectedState, Math.max(1, endsAt - Date.now()));
       const code = params.get('code');
       if (code === null) throw new LoginError(`The authorization server sent no code back for '${spec.name}'`);
       const iss = params.get('iss');
@@ -105,7 +118,12 @@ export async function login(options: LoginOptions): Promise<LoginOutcome> {
 }
 
 /** The server's answer to a request without credentials: a 401 carries where to find its authorization server. */
-async function probe(url: URL, headers: Record<string, string>, transport: 'http' | 'sse'): Promise<{ status: number; resourceMetadataUrl?: URL; scope?: string }> {
+async function probe(
+  url: URL,
+  headers: Record<string, string>,
+  transport: 'http' | 'sse',
+  fetchFn: FetchLike,
+): Promise<{ status: number; resourceMetadataUrl?: URL; scope?: string }> {
   const init: RequestInit =
     transport === 'sse'
       ? { method: 'GET', headers: { ...headers, accept: 'text/event-stream' } }
@@ -121,7 +139,7 @@ async function probe(url: URL, headers: Record<string, string>, transport: 'http
         };
   let response: Response;
   try {
-    response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    response = await fetchFn(url, { ...init, redirect: 'manual' });
   } catch (err) {
     throw new LoginError(`Cannot reach ${url.origin}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -132,10 +150,10 @@ async function probe(url: URL, headers: Record<string, string>, transport: 'http
 }
 
 /** `oauth.authServerMetadataUrl`: the authorization server's metadata, taken as is instead of discovered. */
-async function metadataOverride(metadataUrl: string): Promise<OAuthDiscoveryState> {
+async function metadataOverride(metadataUrl: string, fetchFn: FetchLike): Promise<OAuthDiscoveryState> {
   let metadata: unknown;
   try {
-    const response = await fetch(metadataUrl, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetchFn(metadataUrl);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     metadata = await response.json();
   } catch (err) {

@@ -1,17 +1,21 @@
 // OAuth for hosted (http/sse) downstreams inside the gateway: the transport's authProvider
 // hands out the tokens `agent-mcp-gateway login` stored, refreshes them before they expire and
-// when the server answers 401 (through the SDK's auth(), which persists what it gets back
-// here), and never starts a browser flow. Where one would be needed (no tokens, the refresh
-// refused) the request fails at once with LoginRequiredError, which names the command to run.
+// when the server answers 401, and never starts a browser flow. Where one would be needed (no
+// tokens, the refresh refused) the request fails at once with LoginRequiredError, which names
+// the command to run. Gateways sharing the token folder refresh under its lock file, each
+// starting from what the file holds, since the authorization server may rotate refresh tokens.
 
 import {
-  auth,
+  checkResourceAllowed,
+  discoverOAuthServerInfo,
   extractWWWAuthenticateParams,
+  OAuthError,
+  OAuthErrorCode,
+  refreshAuthorization,
+  resourceUrlFromServerUrl,
   type AuthProvider,
-  type OAuthClientMetadata,
-  type OAuthClientProvider,
+  type FetchLike,
   type OAuthDiscoveryState,
-  type StoredOAuthClientInformation,
   type StoredOAuthTokens,
 } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/types.js';
@@ -19,8 +23,10 @@ import { recordUrl, type OAuthRecord, type OAuthStore } from './oauthStore.js';
 
 /** A token is refreshed this long before it expires (at most half its lifetime). */
 const REFRESH_AHEAD_MS = 60_000;
-/** What redirectUrl says when the record has none: it is never visited from the gateway. */
-const UNUSED_REDIRECT = 'http://127.0.0.1/callback';
+/** Each request to an authorization server (metadata, token) gets at most this long. */
+export const OAUTH_REQUEST_TIMEOUT_MS = 15_000;
+/** The authorization server's answers that mean the stored grant is no good: only a login helps. */
+const REFUSALS: ReadonlySet<string> = new Set([OAuthErrorCode.InvalidGrant, OAuthErrorCode.InvalidClient, OAuthErrorCode.UnauthorizedClient]);
 
 /** What the transport hands onUnauthorized (the SDK does not export its name). */
 type UnauthorizedContext = Parameters<NonNullable<AuthProvider['onUnauthorized']>>[0];
@@ -52,6 +58,28 @@ export function usesOAuth(spec: ServerSpec): boolean {
   return spec.transport !== 'stdio' && spec.url !== undefined && spec.configError === undefined && !hasStaticAuthorization(spec);
 }
 
+/** The authorization server could not be reached or failed (5xx): the login is kept, the request fails for now. */
+export class AuthServerUnavailableError extends Error {
+  readonly server: string;
+  constructor(server: string, message: string) {
+    super(message);
+    this.name = 'AuthServerUnavailableError';
+    this.server = server;
+  }
+}
+
+/**
+ * The fetch of every OAuth request: the plain one, bounded in time (and by `signal`). Never the
+ * transport's fetch, whose requestInit carries the server entry's `headers`: they are the
+ * MCP server's, not the authorization server's.
+ */
+export function oauthFetch(signal?: AbortSignal): FetchLike {
+  return (url, init) => {
+    const signals = [AbortSignal.timeout(OAUTH_REQUEST_TIMEOUT_MS), ...(signal ? [signal] : []), ...(init?.signal ? [init.signal] : [])];
+    return fetch(url, { ...init, signal: AbortSignal.any(signals) });
+  };
+}
+
 /** Adds when the access token expires, from the token response's expires_in. */
 export function stampExpiry(record: OAuthRecord, tokens: StoredOAuthTokens, now: number): OAuthRecord {
   const { expiresAt: _expires, obtainedAt: _obtained, ...rest } = record;
@@ -69,6 +97,8 @@ export interface DownstreamOAuthOptions {
   /** The exact command that logs in to `server` (with --mcp-config and --oauth-dir when they are not the defaults). */
   readonly loginCommand: (server: string) => string;
   readonly now?: () => number;
+  /** Where a failure to store refreshed tokens is told (never with their content). */
+  readonly warn?: (message: string) => void;
 }
 
 /**
@@ -131,7 +161,11 @@ class ServerOAuth implements AuthProvider {
   /** Set when a request needed a login; the store is read again on every request until one is done. */
   needsLogin = false;
   #loaded = false;
+  /** The record could not be stored (a read-only folder): the one in memory is newer than the file. */
+  #unsaved = false;
   #refreshing: Promise<void> | undefined;
+  /** The access token last handed to a request: a 401 refuses that one, not whatever is stored by the time it comes. */
+  #sent: string | undefined;
 
   constructor(server: string, url: string, options: DownstreamOAuthOptions) {
     this.#server = server;
@@ -147,31 +181,28 @@ class ServerOAuth implements AuthProvider {
     if (!this.#loaded || this.needsLogin) await this.#load();
     const record = this.record;
     if (record?.tokens === undefined) return undefined;
-    if (!this.#expiresSoon(record) || record.tokens.refresh_token === undefined) return record.tokens.access_token;
-    try {
-      await this.#refresh(undefined);
-    } catch (err) {
-      // An early refresh that could not reach the authorization server leaves the token in
-      // use while it lasts; a refused one, or one that has expired, fails the request.
-      if (err instanceof LoginRequiredError || this.#now() >= (record.expiresAt ?? 0)) throw err;
+    if (this.#expiresSoon(record) && record.tokens.refresh_token !== undefined) {
+      try {
+        await this.#refresh(undefined, undefined);
+      } catch (err) {
+        // An early refresh the authorization server could not answer leaves the token in use
+        // while it lasts; a refused one, or one that has expired, fails the request.
+        if (!(err instanceof AuthServerUnavailableError) || this.#now() >= (this.record?.expiresAt ?? 0)) throw err;
+      }
     }
-    return this.record?.tokens?.access_token;
+    this.#sent = this.record?.tokens?.access_token;
+    return this.#sent;
   }
 
   async onUnauthorized(ctx: UnauthorizedContext): Promise<void> {
-    // A refresh under way (another request's 401, or an early one) brings the token to retry with.
-    if (this.#refreshing !== undefined) return this.#refreshing;
-    const sent = this.record?.tokens?.access_token;
-    // A login (or another gateway's refresh) may have stored newer tokens meanwhile.
-    await this.#load();
-    const stored = this.record?.tokens?.access_token;
-    if (stored !== undefined && stored !== sent) return;
-    await this.#refresh(ctx);
+    const refused = this.#sent;
+    await this.#refresh(refused ?? '', ctx);
   }
 
   async #load(): Promise<void> {
     const record = await this.#options.store.read(this.#server, this.#url);
     this.#loaded = true;
+    if (this.#unsaved && this.record?.tokens !== undefined) return;
     this.record = record;
     if (record?.tokens !== undefined) this.needsLogin = false;
   }
@@ -183,33 +214,108 @@ class ServerOAuth implements AuthProvider {
     return this.#now() >= record.expiresAt - ahead;
   }
 
-  /** One refresh at a time per server; concurrent requests wait for it. */
-  #refresh(ctx: UnauthorizedContext | undefined): Promise<void> {
-    this.#refreshing ??= this.#runRefresh(ctx).finally(() => {
-      this.#refreshing = undefined;
-    });
+  /**
+   * One refresh at a time per server (concurrent requests wait for it), and one per token
+   * folder: `refused` is the access token a 401 refused, undefined for an early refresh.
+   */
+  #refresh(refused: string | undefined, ctx: UnauthorizedContext | undefined): Promise<void> {
+    this.#refreshing ??= this.#options.store
+      .withLock(this.#server, this.#url, () => this.#runRefresh(refused, ctx))
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
     return this.#refreshing;
   }
 
-  async #runRefresh(ctx: UnauthorizedContext | undefined): Promise<void> {
-    if (this.record?.tokens?.refresh_token === undefined || this.record.client === undefined) throw this.requireLogin();
-    const challenge = ctx === undefined ? {} : extractWWWAuthenticateParams(ctx.response);
-    // A failure to reach the authorization server is not a login problem: it fails the
-    // request as the connection's other failures do.
-    const result = await auth(new StoredCredentials(this), {
-      serverUrl: this.#url,
-      ...(challenge.resourceMetadataUrl !== undefined ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}),
-      ...(ctx !== undefined ? { fetchFn: ctx.fetchFn } : {}),
-    });
-    if (result !== 'AUTHORIZED') throw this.requireLogin();
+  async #runRefresh(refused: string | undefined, ctx: UnauthorizedContext | undefined): Promise<void> {
+    // Under the lock the file is the truth: another gateway (or a login) may have stored newer tokens.
+    await this.#load();
+    const record = this.record;
+    const tokens = record?.tokens;
+    if (record === undefined || tokens === undefined) throw this.requireLogin();
+    if (refused !== undefined ? tokens.access_token !== refused : !this.#expiresSoon(record)) return;
+    if (tokens.refresh_token === undefined || record.client === undefined) throw this.requireLogin();
+    const discovery = await this.#discovery(record, ctx);
+    const resource = discovery.resourceMetadata?.resource;
+    const allowed = resource !== undefined && checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(this.#url), configuredResource: resource });
+    let next: StoredOAuthTokens;
+    try {
+      next = await refreshAuthorization(discovery.authorizationServerUrl, {
+        ...(discovery.authorizationServerMetadata !== undefined ? { metadata: discovery.authorizationServerMetadata } : {}),
+        clientInformation: record.client,
+        refreshToken: tokens.refresh_token,
+        ...(allowed ? { resource: new URL(resource) } : {}),
+        fetchFn: oauthFetch(),
+      });
+    } catch (err) {
+      if (!(err instanceof OAuthError && REFUSALS.has(err.code))) throw this.#unavailable(err);
+      if (await this.#dropTokens(tokens.refresh_token)) throw this.requireLogin();
+      return;
+    }
+    // Stamped with their issuer as the SDK stamps those of a login (SEP-2352).
+    await this.saveTokens({ ...next, issuer: discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl });
   }
 
-  /** Replaces the record in memory and in the store. */
+  /** The authorization server as found at login; discovered again (and stored) for a record that lacks it. */
+  async #discovery(record: OAuthRecord, ctx: UnauthorizedContext | undefined): Promise<OAuthDiscoveryState> {
+    if (record.discovery?.authorizationServerMetadata !== undefined) return record.discovery;
+    const challenge = ctx === undefined ? {} : extractWWWAuthenticateParams(ctx.response);
+    let discovery: OAuthDiscoveryState;
+    try {
+      discovery = await discoverOAuthServerInfo(this.#url, {
+        ...(challenge.resourceMetadataUrl !== undefined ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}),
+        fetchFn: oauthFetch(),
+      });
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+    await this.save((current) => ({ ...current, discovery }));
+    return discovery;
+  }
+
+  /**
+   * Drops the refused tokens, but only while the file still holds that refresh token: a
+   * gateway or a login that stored newer ones meanwhile keeps them. True when they were dropped.
+   */
+  async #dropTokens(refusedRefreshToken: string): Promise<boolean> {
+    const stored = await this.#options.store.read(this.#server, this.#url);
+    if (stored?.tokens !== undefined && stored.tokens.refresh_token !== refusedRefreshToken) {
+      this.record = stored;
+      return false;
+    }
+    await this.save(({ tokens: _tokens, expiresAt: _expiresAt, obtainedAt: _obtainedAt, ...withoutTokens }) => withoutTokens);
+    return true;
+  }
+
+  /** The refresh failed for a reason a login would not fix: the message names no token, only what went wrong. */
+  #unavailable(err: unknown): AuthServerUnavailableError {
+    const reason =
+      err instanceof OAuthError
+        ? `it answered ${err.code}`
+        : err instanceof Error && err.name === 'TimeoutError'
+          ? `no answer within ${OAUTH_REQUEST_TIMEOUT_MS / 1000} s`
+          : 'it cannot be reached';
+    return new AuthServerUnavailableError(
+      this.#server,
+      `Server '${this.#server}': its OAuth token could not be refreshed, as the authorization server failed (${reason}); the login is kept, try again later`,
+    );
+  }
+
+  /** Replaces the record in memory and in the store; one the store cannot take is kept in memory. */
   async save(change: (record: OAuthRecord) => OAuthRecord): Promise<void> {
     const base: OAuthRecord = this.record ?? { server: this.#server, url: recordUrl(this.#url) };
     const next = change(base);
     this.record = next;
-    await this.#options.store.write(next);
+    try {
+      await this.#options.store.write(next);
+      this.#unsaved = false;
+    } catch (err) {
+      this.#unsaved = true;
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      this.#options.warn?.(
+        `Cannot store the OAuth tokens of server '${this.#server}' in ${this.#options.store.dir} (${code}): they are kept in memory while the gateway runs; the folder must be writable for refreshed tokens to outlive it`,
+      );
+    }
   }
 
   saveTokens(tokens: StoredOAuthTokens): Promise<void> {
@@ -223,64 +329,5 @@ class ServerOAuth implements AuthProvider {
       this.#server,
       `Server '${this.#server}' requires an OAuth login: run \`${this.#options.loginCommand(this.#server)}\`, then call again`,
     );
-  }
-}
-
-/**
- * The stored credentials as the SDK's auth() sees them, for a refresh only: the client
- * registered at login, its tokens and discovery state. Every step that would need the user
- * (registering a client, redirecting to the authorization server) throws LoginRequiredError.
- */
-class StoredCredentials implements OAuthClientProvider {
-  readonly #state: ServerOAuth;
-
-  constructor(state: ServerOAuth) {
-    this.#state = state;
-  }
-
-  get redirectUrl(): string {
-    return this.#state.record?.redirectUri ?? UNUSED_REDIRECT;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'agent-mcp-gateway', redirect_uris: [this.redirectUrl] };
-  }
-  clientInformation(): StoredOAuthClientInformation {
-    const client = this.#state.record?.client;
-    if (client === undefined) throw this.#state.requireLogin();
-    return client;
-  }
-  saveClientInformation(client: StoredOAuthClientInformation): Promise<void> {
-    return this.#state.save((record) => ({ ...record, client }));
-  }
-  tokens(): StoredOAuthTokens | undefined {
-    return this.#state.record?.tokens;
-  }
-  saveTokens(tokens: StoredOAuthTokens): Promise<void> {
-    return this.#state.saveTokens(tokens);
-  }
-  discoveryState(): OAuthDiscoveryState | undefined {
-    return this.#state.record?.discovery;
-  }
-  saveDiscoveryState(discovery: OAuthDiscoveryState): Promise<void> {
-    return this.#state.save((record) => ({ ...record, discovery }));
-  }
-  async invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): Promise<void> {
-    if (scope === 'verifier') return;
-    // A refused refresh token is gone for good: the file keeps only what a new login can reuse.
-    await this.#state.save((record) => {
-      const { tokens: _tokens, expiresAt: _expiresAt, obtainedAt: _obtainedAt, ...withoutTokens } = record;
-      const { discovery: _discovery, ...withoutDiscovery } = record;
-      if (scope === 'tokens') return withoutTokens;
-      if (scope === 'discovery') return withoutDiscovery;
-      const { client: _client, discovery: _discovery2, ...bare } = withoutTokens;
-      return bare;
-    });
-  }
-  saveCodeVerifier(): void {}
-  codeVerifier(): string {
-    throw this.#state.requireLogin();
-  }
-  redirectToAuthorization(): void {
-    throw this.#state.requireLogin();
   }
 }

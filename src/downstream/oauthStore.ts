@@ -6,12 +6,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { OAuthDiscoveryState, StoredOAuthClientInformation, StoredOAuthTokens } from '@modelcontextprotocol/client';
 import { isPlainObject } from '../values.js';
 
 /** A token file larger than this is not ours: it is refused rather than parsed. */
 const MAX_RECORD_BYTES = 256 * 1024;
+/**
+ * A lock file older than this was left by a gateway that died while refreshing: a refresh
+ * (discovery and the token request, each bounded to 15 s) takes far less.
+ */
+const LOCK_STALE_MS = 60_000;
+/** How often a waiting refresh looks at the lock again. */
+const LOCK_POLL_MS = 50;
 
 /** What is kept for one server (name + URL). */
 export interface OAuthRecord {
@@ -100,9 +108,7 @@ export class OAuthStore {
 
   /** Replaces the record: written to a private temp file in the same folder, then renamed over the old one. */
   async write(record: OAuthRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    // mkdir leaves an existing folder as it was; this one holds credentials.
-    await chmod(this.dir, 0o700);
+    await this.#ensureDir();
     const file = this.fileOf(record.server, record.url);
     const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
@@ -112,5 +118,62 @@ export class OAuthStore {
       await rm(temp, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Runs `task` holding the server's lock file, so that gateways sharing the folder refresh one
+   * at a time (a refresh token is often good for one use only). A lock left by a gateway that
+   * died is broken once stale; where no lock can be made (a read-only folder) the task runs
+   * without one, as nothing could be written there either.
+   */
+  async withLock<T>(name: string, url: string, task: () => Promise<T>): Promise<T> {
+    const lock = `${this.fileOf(name, url)}.lock`;
+    const owner = randomBytes(12).toString('hex');
+    const held = await this.#acquire(lock, owner);
+    try {
+      return await task();
+    } finally {
+      if (held) await this.#release(lock, owner);
+    }
+  }
+
+  async #acquire(lock: string, owner: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(lock, owner, { mode: 0o600, flag: 'wx' });
+        return true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && attempt === 0) {
+          await this.#ensureDir().catch(() => {});
+          continue;
+        }
+        if (code !== 'EEXIST') return false;
+      }
+      const age = await stat(lock).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => 0,
+      );
+      if (age > LOCK_STALE_MS) await rm(lock, { force: true });
+      else await delay(LOCK_POLL_MS);
+    }
+  }
+
+  async #release(lock: string, owner: string): Promise<void> {
+    // A lock broken as stale and taken by another gateway is not ours to remove.
+    const current = await readFile(lock, 'utf8').catch(() => undefined);
+    if (current === owner) await rm(lock, { force: true });
+  }
+
+  /**
+   * The folder is made for the user alone. One that exists is tightened only when others can
+   * open it, and a failure to do so (a folder of another owner, a read-only mount) does not
+   * stop the write: the files themselves are 0600.
+   */
+  async #ensureDir(): Promise<void> {
+    const created = await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (created !== undefined) return;
+    const mode = (await stat(this.dir)).mode;
+    if ((mode & 0o077) !== 0) await chmod(this.dir, 0o700).catch(() => {});
   }
 }

@@ -200,6 +200,19 @@ describe('a hosted server that requires OAuth', () => {
     }
   });
 
+  it("sends a server entry's static headers to the MCP server only, never to the authorization server", async () => {
+    const oauthDir = join(makeTmpDir('amg-oauth-'), 'tokens');
+    const gw = await start(oauthDir, { type: 'http', url: world.mcpUrl, headers: { 'X-Api-Key': 'entry-key' } });
+    expect((await login(gw.mcpConfigPath, oauthDir)).code).toBe(0);
+    expect((await whoami(gw)).isError ?? false).toBe(false);
+    const refreshes = world.stats.refreshes;
+    world.rejectSeenAccessTokens();
+    const afterReject = await whoami(gw);
+    expect(afterReject.isError ?? false, textOf(afterReject)).toBe(false);
+    expect(world.stats.refreshes).toBeGreaterThan(refreshes);
+    expect(world.stats.apiKeysAtTokenEndpoint).toBe(0);
+  });
+
   it('works the same over HTTP+SSE', async () => {
     const oauthDir = join(makeTmpDir('amg-oauth-'), 'tokens');
     const gw = await start(oauthDir, { type: 'sse', url: world.sseUrl });

@@ -26,7 +26,14 @@ export interface OAuthWorld {
   readonly sseUrl: string;
   /** Lifetime of the access tokens issued from now on, in seconds. */
   tokenTtlS: number;
-  readonly stats: { registrations: number; codeExchanges: number; refreshes: number; refusedRefreshes: number; unauthorized: number };
+  readonly stats: {
+    registrations: number;
+    codeExchanges: number;
+    refreshes: number;
+    refusedRefreshes: number;
+    unauthorized: number;
+    apiKeysAtTokenEndpoint: number;
+  };
   /** Every refresh token issued so far is refused from now on (invalid_grant). */
   revokeRefreshTokens(): void;
   /** The access tokens seen so far are answered 401 from now on, although still valid. */
@@ -39,7 +46,7 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
   await as.issuer.keys.generate('RS256');
   await as.start(0, '127.0.0.1');
   const issuer = as.issuer.url!;
-  const stats = { registrations: 0, codeExchanges: 0, refreshes: 0, refusedRefreshes: 0, unauthorized: 0 };
+  const stats = { registrations: 0, codeExchanges: 0, refreshes: 0, refusedRefreshes: 0, unauthorized: 0, apiKeysAtTokenEndpoint: 0 };
   const liveRefreshTokens = new Set<string>();
   const seenAccessTokens = new Set<string>();
   const rejectedAccessTokens = new Set<string>();
@@ -61,23 +68,28 @@ export async function startOAuthWorld(): Promise<OAuthWorld> {
     // RS256 signatures are deterministic: without a jti, two tokens of the same second would be one.
     token.payload['jti'] = randomUUID();
   });
-  as.service.on(Events.BeforeResponse, (response: { body: Record<string, unknown>; statusCode: number }, req: { body?: Record<string, unknown> }) => {
-    const grant = req.body?.['grant_type'];
-    if (grant === 'refresh_token') {
-      const presented = req.body?.['refresh_token'];
-      if (typeof presented !== 'string' || !liveRefreshTokens.delete(presented)) {
-        stats.refusedRefreshes++;
-        response.statusCode = 400;
-        response.body = { error: 'invalid_grant', error_description: 'refresh token revoked' };
-        return;
+  as.service.on(
+    Events.BeforeResponse,
+    (response: { body: Record<string, unknown>; statusCode: number }, req: IncomingMessage & { body?: Record<string, unknown> }) => {
+      // A server entry's static headers are the MCP server's: the authorization server must never get them.
+      if (req.headers['x-api-key'] !== undefined) stats.apiKeysAtTokenEndpoint++;
+      const grant = req.body?.['grant_type'];
+      if (grant === 'refresh_token') {
+        const presented = req.body?.['refresh_token'];
+        if (typeof presented !== 'string' || !liveRefreshTokens.delete(presented)) {
+          stats.refusedRefreshes++;
+          response.statusCode = 400;
+          response.body = { error: 'invalid_grant', error_description: 'refresh token revoked' };
+          return;
+        }
+        stats.refreshes++;
+      } else if (grant === 'authorization_code') {
+        stats.codeExchanges++;
       }
-      stats.refreshes++;
-    } else if (grant === 'authorization_code') {
-      stats.codeExchanges++;
-    }
-    response.body['expires_in'] = ttl;
-    if (typeof response.body['refresh_token'] === 'string') liveRefreshTokens.add(response.body['refresh_token']);
-  });
+      response.body['expires_in'] = ttl;
+      if (typeof response.body['refresh_token'] === 'string') liveRefreshTokens.add(response.body['refresh_token']);
+    },
+  );
 
   const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
   const sessions = new Map<string, StreamableHTTPServerTransport>();

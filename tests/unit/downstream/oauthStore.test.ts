@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ServerSpec } from '../../../src/config/types.js';
 import { DownstreamOAuth, LoginRequiredError } from '../../../src/downstream/oauthProvider.js';
 import { defaultOAuthDir, OAuthStore, recordUrl } from '../../../src/downstream/oauthStore.js';
@@ -61,6 +61,35 @@ describe('OAuthStore', () => {
     expect(await store.read('hosted', 'https://a.example/mcp')).toBeUndefined();
     writeFileSync(store.fileOf('hosted', 'https://a.example/mcp'), JSON.stringify({ server: 'hosted', url: 'https://b.example/mcp' }));
     expect(await store.read('hosted', 'https://a.example/mcp')).toBeUndefined();
+  });
+
+  it('runs one locked task at a time per server, breaks a stale lock, and leaves no lock behind', async () => {
+    const dir = join(makeTmpDir('amg-oauth-store-'), 'oauth');
+    const store = new OAuthStore(dir);
+    const lock = `${store.fileOf('hosted', 'https://a.example/mcp')}.lock`;
+    const order: string[] = [];
+    let release!: () => void;
+    const first = store.withLock('hosted', 'https://a.example/mcp', async () => {
+      order.push('first in');
+      await new Promise<void>((resolve) => (release = resolve));
+      order.push('first out');
+    });
+    await vi.waitFor(() => expect(order).toEqual(['first in']));
+    const second = store.withLock('hosted', 'https://a.example/mcp', async () => {
+      order.push('second');
+      return 2;
+    });
+    expect(existsSync(lock)).toBe(true);
+    release();
+    expect(await second).toBe(2);
+    await first;
+    expect(order).toEqual(['first in', 'first out', 'second']);
+    expect(existsSync(lock)).toBe(false);
+    // A lock left by a gateway that died mid-refresh.
+    writeFileSync(lock, 'dead');
+    utimesSync(lock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    expect(await store.withLock('hosted', 'https://a.example/mcp', () => Promise.resolve('ran'))).toBe('ran');
+    expect(existsSync(lock)).toBe(false);
   });
 
   it('lives under $XDG_CONFIG_HOME, else ~/.config', () => {

@@ -5,8 +5,8 @@
 // compiling them again (docs/performance.md, "Start"). The cache is written by the build
 // (which serves one list_servers with the bundle) and again whenever V8 rejects it (another
 // Node version): at exit, atomically, and not at all when dist/ is read-only.
-import Module, { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,8 @@ function compile() {
   } catch {
     // no cache yet: compiled as usual, and the cache written at exit
   }
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+  // The bundle is stored in CommonJS's wrapper (config/bundle.mjs): compiled as read, one copy of its text.
+  const script = new Script(readFileSync(file, 'utf8'), {
     filename: file,
     cachedData,
     // The few import() calls left in dependencies resolve as they would in a module.

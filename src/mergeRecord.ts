@@ -14,5 +14,12 @@ export function mergeRecord(target: Record<string, unknown>, source: Readonly<Re
 
 /** The JSON size in bytes of `kept` merged with `added`, without building anything but the text. */
 export function mergedJsonBytes(kept: Readonly<Record<string, unknown>> | undefined, added: Readonly<Record<string, unknown>>): number {
+  // Most calls carry no metadata into a session that has none: "{}".
+  if ((kept === undefined || isEmpty(kept)) && isEmpty(added)) return 2;
   return Buffer.byteLength(JSON.stringify(mergeRecord(mergeRecord(Object.create(null) as Record<string, unknown>, kept ?? {}), added)));
+}
+
+function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }

@@ -9,7 +9,7 @@
 // Secrets are compared as SHA-256 digests with timingSafeEqual: equal lengths always, so
 // neither the content nor the length of the configured secret leaks through timing. Input
 // that is not printable ASCII is refused as unauthenticated before any decoding.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { OAuthRules } from '../config/types.js';
 import { JWT_SHAPE, TokenVerifier } from './jwtAuth.js';
 import { metadataDocument, metadataPaths, metadataUrl, quoted } from './protectedResource.js';
@@ -52,8 +52,9 @@ export interface FrontDoorOptions {
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
+// One-shot hashing: no Hash object per digest (two or three digests on every request).
 function digest(bytes: string): Buffer {
-  return createHash('sha256').update(bytes, 'utf8').digest();
+  return hash('sha256', bytes, 'buffer');
 }
 
 /** Constant-time equality of two secrets of any length. */
@@ -63,7 +64,7 @@ export function secretEquals(given: string, expected: string): boolean {
 
 /** Hex SHA-256 of a token: the key of the rules file's `credentials` map. */
 export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export class Authenticator {

@@ -9,7 +9,7 @@
 // still stopped, at worst at N times the limit behind N instances).
 
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../log.js';
 import {
@@ -87,7 +87,8 @@ export interface RateLimiter {
 
 interface RuleLimiter {
   readonly rule: RateLimitRule;
-  readonly limiter: RateLimiterAbstract;
+  /** With Redis: its in-memory insurance until ioredis is loaded, then the Redis limiter over it. */
+  limiter: RateLimiterAbstract;
 }
 
 interface Outcome {
@@ -117,20 +118,23 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         duration: rule.windowSeconds,
         keyPrefix: `${keyPrefix}:${routeClass}:${rule.limit}/${rule.windowSeconds}`,
       };
-      if (!redis) return { rule, limiter: new RateLimiterMemory(common) };
-      return {
-        rule,
-        limiter: new RateLimiterRedis({
+      const insurance = new RateLimiterMemory(common);
+      const entry: RuleLimiter = { rule, limiter: insurance };
+      // Until ioredis is loaded Redis cannot be ready, and a Redis limiter would count in its
+      // insurance: the insurance counts alone until then, and goes on under the Redis limiter.
+      redis?.onClient((client) => {
+        entry.limiter = new RateLimiterRedis({
           ...common,
-          storeClient: redis.client,
+          storeClient: client,
           // Fail fast to the insurance limiter instead of waiting for a reconnect.
           rejectIfRedisNotReady: true,
-          insuranceLimiter: new RateLimiterMemory(common),
+          insuranceLimiter: insurance,
           // A key over its quota is refused from memory until its window ends: a flood from
           // one identity does not become a flood of Redis commands.
           inMemoryBlockOnConsumed: rule.limit + 1,
-        }),
-      };
+        });
+      });
+      return entry;
     });
     classes.set(routeClass, { entries, policy: classRules.map(policyItem).join(', ') });
   }
@@ -231,9 +235,15 @@ function boundedKey(identityKey: string): string {
   return `sha256:${createHash('sha256').update(identityKey).digest('hex')}`;
 }
 
-/** The one Redis connection of a limiter: its owner, its state, its logs (never the URL's credentials). */
+/**
+ * The one Redis connection of a limiter: its owner, its state, its logs (never the URL's
+ * credentials). ioredis is loaded here, so a gateway counting in memory never loads it
+ * (about 10 MB of a process's memory).
+ */
 class RedisStore {
-  readonly client: Redis;
+  #client: Redis | undefined;
+  /** The client once ioredis is loaded; undefined when the store was closed first. */
+  readonly #loading: Promise<Redis | undefined>;
   readonly #display: string;
   readonly #log: Logger;
   /** Set after the first failure, until the connection is ready again: one warning per outage. */
@@ -243,28 +253,33 @@ class RedisStore {
   constructor(storage: Extract<RateLimitStorage, { kind: 'redis' }>, commandTimeoutMs: number, log: Logger) {
     this.#display = storage.display;
     this.#log = log;
-    this.client = new Redis(storage.url, {
-      // Commands fail at once while disconnected (and then go to the in-memory insurance
-      // limiter) instead of queueing until Redis is back.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: commandTimeoutMs,
-      connectTimeout: 5000,
-      // Reconnect forever, at most every 2 s.
-      retryStrategy: (times) => Math.min(times * 100, 2000),
+    this.#loading = import('ioredis').then(({ Redis }) => {
+      if (this.#closed) return undefined;
+      this.#client = this.#connect(new Redis(storage.url, redisOptions(commandTimeoutMs)));
+      return this.#client;
     });
-    this.client.on('ready', () => {
+    this.#loading.catch((err: unknown) => this.#failed(err));
+  }
+
+  /** `use` gets the client as soon as it exists (the limiters are built on it). */
+  onClient(use: (client: Redis) => void): void {
+    void this.#loading.then((client) => client && use(client), ignore);
+  }
+
+  #connect(client: Redis): Redis {
+    client.on('ready', () => {
       if (this.#degraded) this.#log.info({ storage: this.#display }, 'rate-limit storage reachable again; counters are shared');
       else this.#log.info({ storage: this.#display }, 'rate-limit storage connected');
       this.#degraded = false;
     });
     // Without an 'error' listener ioredis reports every failed reconnect on the console.
-    this.client.on('error', (err: unknown) => this.#failed(err));
-    this.client.on('close', () => this.#failed(undefined));
+    client.on('error', (err: unknown) => this.#failed(err));
+    client.on('close', () => this.#failed(undefined));
+    return client;
   }
 
   get connected(): boolean {
-    return this.client.status === 'ready';
+    return this.#client?.status === 'ready';
   }
 
   #failed(err: unknown): void {
@@ -285,35 +300,63 @@ class RedisStore {
     if (this.#closed) return Promise.reject(new Error(`rate-limit storage ${this.#display}: closed`));
     return new Promise((resolve, reject) => {
       let lastError = '';
+      let client: Redis | undefined;
+      let settled = false;
       const onError = (err: unknown): void => {
         lastError = errorMessage(err);
       };
-      const done = (): void => {
+      const settle = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        this.client.off('ready', onReady);
-        this.client.off('error', onError);
+        client?.off('ready', onReady);
+        client?.off('error', onError);
+        if (err) reject(err);
+        else resolve();
       };
-      const onReady = (): void => {
-        done();
-        resolve();
-      };
+      const onReady = (): void => settle();
       const timer = setTimeout(() => {
-        done();
         const why = lastError ? ` (last error: ${lastError})` : '';
-        reject(new Error(`rate-limit storage ${this.#display}: not reachable within ${timeoutMs} ms${why}`));
+        settle(new Error(`rate-limit storage ${this.#display}: not reachable within ${timeoutMs} ms${why}`));
       }, timeoutMs);
       timer.unref();
-      this.client.on('ready', onReady);
-      this.client.on('error', onError);
+      this.#loading.then(
+        (loaded) => {
+          if (settled) return;
+          if (loaded === undefined) return settle(new Error(`rate-limit storage ${this.#display}: closed`));
+          if (loaded.status === 'ready') return settle();
+          client = loaded;
+          client.on('ready', onReady);
+          client.on('error', onError);
+        },
+        (err: unknown) => settle(new Error(`rate-limit storage ${this.#display}: ${errorMessage(err)}`)),
+      );
     });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.client.status === 'ready') {
-      await Promise.race([this.client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    const client = await this.#loading.catch(() => undefined);
+    if (client === undefined) return;
+    if (client.status === 'ready') {
+      await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     }
-    this.client.disconnect();
+    client.disconnect();
   }
 }
+
+function redisOptions(commandTimeoutMs: number): RedisOptions {
+  return {
+    // Commands fail at once while disconnected (and then go to the in-memory insurance
+    // limiter) instead of queueing until Redis is back.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 5000,
+    // Reconnect forever, at most every 2 s.
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  };
+}
+
+function ignore(): void {}

@@ -4,8 +4,8 @@
 //   -> Origin (403) -> authenticate (identity-provider tokens: asynchronously) -> rate limit
 //   (per identity, per IP before auth; 429) -> 401/403 if authentication failed -> handler
 //   (REST or /mcp; a tools/call on /mcp costs a unit of the `call` class on top of the
-//   request's `default` unit; /mcp sends 2026-07-28 requests to modernMcp.ts and the rest
-//   to the 2025 sessions of mcpSessions.ts)
+//   request's `default` unit; mcpFront.ts, loaded at the first /mcp request, sends 2026-07-28
+//   requests to modernMcp.ts and the rest to the 2025 sessions of mcpSessions.ts)
 //
 // The server bounds the time a client may take to send its headers and its whole request,
 // how long an idle keep-alive connection stays open, and how many connections are open.
@@ -23,11 +23,11 @@ import { readJsonBody } from './body.js';
 import type { HostPolicy } from './host.js';
 import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits, DEFAULT_DRAIN_TIMEOUT_MS } from './limits.js';
 import { readMcpBody } from './mcpBody.js';
-import { McpSessions } from './mcpSessions.js';
-import { ModernMcp } from './modernMcp.js';
+import { McpFront } from './mcpFront.js';
 import type { OriginPolicy } from './origin.js';
 import { InFlightRequests } from './inFlight.js';
 import { HttpError, rawErrorResponse, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
+import { parseRequestTarget } from './requestTarget.js';
 import { RestApi, type RestAnswer, type RestRequest } from './rest.js';
 import { Router } from './router.js';
 
@@ -123,19 +123,21 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const { gateway, logger } = options;
   const tls = options.tls !== undefined;
   const rest = new RestApi(gateway);
-  const mcp = new McpSessions({
-    gateway,
-    logger,
-    maxBodyBytes: options.maxBodyBytes,
-    ...(options.maxMcpSessions !== undefined ? { maxSessions: options.maxMcpSessions } : {}),
-    ...(options.maxMcpSessionsPerIdentity !== undefined ? { maxSessionsPerIdentity: options.maxMcpSessionsPerIdentity } : {}),
-    ...(options.mcpSessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.mcpSessionIdleTimeoutMs } : {}),
-  });
-  const modern = new ModernMcp({ gateway, logger, maxBodyBytes: options.maxBodyBytes });
+  const mcp = new McpFront(
+    {
+      gateway,
+      logger,
+      maxBodyBytes: options.maxBodyBytes,
+      ...(options.maxMcpSessions !== undefined ? { maxSessions: options.maxMcpSessions } : {}),
+      ...(options.maxMcpSessionsPerIdentity !== undefined ? { maxSessionsPerIdentity: options.maxMcpSessionsPerIdentity } : {}),
+      ...(options.mcpSessionIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.mcpSessionIdleTimeoutMs } : {}),
+    },
+    { gateway, logger, maxBodyBytes: options.maxBodyBytes },
+  );
   const limits: HttpConnectionLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
   const charge = rateCharge(options);
   const requests = new InFlightRequests();
-  const handle = requestPipeline(options, routes(options, rest, { sessions: mcp, modern }, charge), charge, requests);
+  const handle = requestPipeline(options, routes(options, rest, mcp, charge), charge, requests);
   const server = createNodeServer(options, limits, (req, res) => {
     requests.track(req, res, () => {
       if (requests.draining) server.closeIdleConnections();
@@ -165,7 +167,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
           await drained;
           if (requests.count > 0) logger.warn({ in_flight: requests.count }, 'drain time is up; closing the remaining requests');
         }
-        await Promise.all([mcp.closeAll(), modern.close()]);
+        await mcp.close();
         rest.sessions.clear();
         server.closeAllConnections();
         await closed;
@@ -187,14 +189,7 @@ function rateCharge(options: HttpGatewayOptions): Charge {
   };
 }
 
-/** /mcp: 2026-07-28 requests go to the SDK's stateless handler, the rest to 2025 sessions. */
-interface McpFront {
-  readonly sessions: McpSessions;
-  readonly modern: ModernMcp;
-}
-
-function routes(options: HttpGatewayOptions, rest: RestApi, front: McpFront, charge: Charge): Router<RouteDef> {
-  const mcp = front.sessions;
+function routes(options: HttpGatewayOptions, rest: RestApi, mcp: McpFront, charge: Charge): Router<RouteDef> {
   const mcpRoute: RouteDef = {
     auth: true,
     routeClass: 'default',
@@ -210,15 +205,8 @@ function routes(options: HttpGatewayOptions, rest: RestApi, front: McpFront, cha
         parsed = body.value;
         isCall = body.method === 'tools/call';
       }
-      // A tool call costs what it costs on REST, whichever way it arrives; a modern one only
-      // once the SDK found its headers agree with its body.
-      const callCharge = isCall ? () => charge(res, 'call', r.principal.key) : undefined;
-      if (front.modern.claims(req, parsed)) {
-        await front.modern.handle(req, res, r.principal, parsed, callCharge);
-        return undefined;
-      }
-      await callCharge?.();
-      await mcp.handle(req, res, r.principal, parsed);
+      // A tool call costs what it costs on REST, whichever way it arrives.
+      await mcp.handle(req, res, r.principal, parsed, isCall ? () => charge(res, 'call', r.principal.key) : undefined);
       return undefined;
     },
   };
@@ -273,12 +261,8 @@ function requestPipeline(
     // Only origin-form targets: an absolute-form one (`GET http://other/...`) names its own
     // authority, which the Host check above did not see.
     if (!(req.url ?? '/').startsWith('/')) throw new HttpError(400, 'INVALID_ARGUMENT', 'Malformed request target: give a path');
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    } catch {
-      throw new HttpError(400, 'INVALID_ARGUMENT', 'Malformed request target');
-    }
+    const url = parseRequestTarget(req.url ?? '/');
+    if (url === undefined) throw new HttpError(400, 'INVALID_ARGUMENT', 'Malformed request target');
     const match = router.match(req.method ?? 'GET', url.pathname);
     if ('options' in match) {
       res.statusCode = 204;
@@ -313,7 +297,9 @@ function requestPipeline(
       rest: {
         principal,
         params: match.params,
-        query: url.searchParams,
+        get query() {
+          return url.query;
+        },
         signal: controller.signal,
         body: () => (bodyPromise ??= readJsonBody(req, options.maxBodyBytes)),
       },

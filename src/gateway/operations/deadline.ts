@@ -22,22 +22,44 @@ export class CallDeadline {
   readonly #server: string;
   readonly #tool: string;
   readonly #started = performance.now();
-  readonly #expiry = new AbortController();
   readonly #timer: NodeJS.Timeout;
   readonly #caller: AbortSignal | undefined;
+  #expired = false;
+  /** Told when the deadline passes: before()'s waits, and the signal once someone asked for it. */
+  readonly #onExpiry = new Set<() => void>();
+  #signal: AbortSignal | undefined;
   /** Time spent waiting on a human (an approval), which the timeout does not cover. */
   #excludedMs = 0;
-  /** Fires at the deadline or when the caller cancels. */
-  readonly signal: AbortSignal;
 
   constructor(timeoutMs: number, target: { server: string; tool: string }, callerSignal?: AbortSignal) {
     this.timeoutMs = timeoutMs;
     this.#server = target.server;
     this.#tool = target.tool;
     this.#caller = callerSignal;
-    this.#timer = setTimeout(() => this.#expiry.abort(), clampTimer(timeoutMs));
+    this.#timer = setTimeout(() => {
+      this.#expired = true;
+      for (const fire of [...this.#onExpiry]) fire();
+    }, clampTimer(timeoutMs));
     this.#timer.unref();
-    this.signal = callerSignal ? AbortSignal.any([callerSignal, this.#expiry.signal]) : this.#expiry.signal;
+  }
+
+  /**
+   * Fires at the deadline or when the caller cancels. Built on first use: a warm call never
+   * asks for it, and an AbortSignal.any per call was a visible share of a REST call's CPU.
+   */
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      const expiry = new AbortController();
+      if (this.#expired) expiry.abort();
+      else this.#onExpiry.add(() => expiry.abort());
+      this.#signal = this.#caller ? AbortSignal.any([this.#caller, expiry.signal]) : expiry.signal;
+    }
+    return this.#signal;
+  }
+
+  /** What signal.aborted would say, without building the signal. */
+  get #lapsed(): boolean {
+    return this.#expired || this.#caller?.aborted === true;
   }
 
   /** Milliseconds since the call started. */
@@ -61,20 +83,23 @@ export class CallDeadline {
    * goes to `late` (a lease that must be given back).
    */
   async before<T>(pending: Promise<T>, phase: Phase, late?: (value: T) => void): Promise<T> {
-    const signal = this.signal;
-    if (!signal.aborted) {
+    if (!this.#lapsed) {
       let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
         onAbort = () => reject(new Error('deadline'));
-        signal.addEventListener('abort', onAbort, { once: true });
+        this.#onExpiry.add(onAbort);
+        this.#caller?.addEventListener('abort', onAbort, { once: true });
       });
       try {
         return await Promise.race([pending, aborted]);
       } catch (err) {
         // The start failed on its own before the deadline: that failure is the answer.
-        if (!signal.aborted) throw err;
+        if (!this.#lapsed) throw err;
       } finally {
-        if (onAbort) signal.removeEventListener('abort', onAbort);
+        if (onAbort) {
+          this.#onExpiry.delete(onAbort);
+          this.#caller?.removeEventListener('abort', onAbort);
+        }
       }
     }
     pending.then(late ?? ignore, ignore);

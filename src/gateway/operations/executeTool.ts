@@ -65,7 +65,7 @@ export async function callDownstreamTool(
     const connection = lease.connection;
     const release = ctx.trackCall(lease.routeKey);
     try {
-      const tools = cached ?? (await toolsBefore(deadline!, connection, server));
+      const tools = cached ?? connection.cachedTools ?? (await toolsBefore(deadline!, connection, server));
       if (!hasTool(tools, tool)) {
         // Pins: a tool withheld from the list (quarantined) is refused as such, after the name policy.
         throw notFound(connection, server, tool);

@@ -7,6 +7,7 @@
 
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listen } from '../listen.js';
 
 const PAGE_DONE = '<!doctype html><title>Logged in</title><p>The gateway has the authorization. You can close this window.</p>';
 const PAGE_FAILED = '<!doctype html><title>Login failed</title><p>The authorization server refused the login. See the terminal.</p>';
@@ -45,13 +46,13 @@ export async function listenForCallback(port: number | undefined): Promise<Callb
       server.closeAllConnections();
     });
   const server = createServer(handler);
-  await listen(server, port ?? 0, '127.0.0.1');
+  await listenOn(server, port ?? 0, '127.0.0.1');
   servers.push(server);
   const bound = (server.address() as AddressInfo).port;
   if (port !== undefined) {
     const v6 = createServer(handler);
     try {
-      await listen(v6, bound, '::1');
+      await listenOn(v6, bound, '::1');
       servers.push(v6);
     } catch (err) {
       if (!NO_IPV6.has((err as { cause?: NodeJS.ErrnoException }).cause?.code ?? '')) {
@@ -84,14 +85,8 @@ export async function listenForCallback(port: number | undefined): Promise<Callb
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch((err: unknown) => {
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return listen(server, port, host).catch((err: unknown) => {
     const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     throw new Error(`cannot listen for the login callback on ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   });

@@ -18,6 +18,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
+import { listen } from '../listen.js';
 import type { Authenticator, AuthOutcome, Principal } from './auth.js';
 import { readJsonBody } from './body.js';
 import type { HostPolicy } from './host.js';
@@ -365,14 +366,4 @@ function createNodeServer(options: HttpGatewayOptions, limits: HttpConnectionLim
     }
   });
   return server;
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

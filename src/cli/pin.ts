@@ -15,11 +15,11 @@ import {
   MAX_PINNED_NAME_CHARS,
   pinsOf,
   readLockFile,
-  updateLockFile,
   withPins,
   type LockFile,
   type PinKind,
 } from '../config/lockFile.js';
+import { updateLockFile } from '../gateway/pins/lockFileUpdate.js';
 import type { ServerSpec } from '../config/types.js';
 import { DownstreamPool } from '../downstream/pool.js';
 import { gatewayFolder } from '../downstream/sandboxFolders.js';

@@ -3,7 +3,8 @@
 // prefix `--diff` printed, only the definition that was reviewed is accepted. Without one, what
 // was accepted is printed (digest and definition) so that it can still be checked.
 
-import { MAX_PINNED_ITEMS, pinsOf, updateLockFile, withPin, type PinKind, type PinnedItem } from '../config/lockFile.js';
+import { MAX_PINNED_ITEMS, pinsOf, withPin, type PinKind, type PinnedItem } from '../config/lockFile.js';
+import { updateLockFile } from '../gateway/pins/lockFileUpdate.js';
 import { diffDefinitions, visible } from '../policy/pinsDiff.js';
 import type { CliIo } from './io.js';
 import { SHOWN_DIGEST_CHARS, type Listed } from './pinReport.js';

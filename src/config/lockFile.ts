@@ -9,7 +9,6 @@
 import { hash, randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FileLockError, withFileLock } from '../fileLock.js';
 import { nestsDeeperThan } from '../jsonDepth.js';
 import { isPlainObject } from '../values.js';
 
@@ -269,23 +268,4 @@ export function writeLockFile(path: string, lock: LockFile): string {
     throw new LockFileError(`${path}: cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return text;
-}
-
-/**
- * Re-reads the lockfile, applies `change` to what is on disk now, and writes the result
- * atomically, all while holding `<path>.lock`: a concurrent writer's pins (another gateway's
- * trust on first use, a `pin --accept`) are never lost between a read and a write. Returns the
- * lockfile written.
- */
-export function updateLockFile(path: string, change: (current: LockFile) => LockFile): LockFile {
-  try {
-    return withFileLock(path, () => {
-      const next = change(readLockFile(path) ?? EMPTY_LOCK_FILE);
-      writeLockFile(path, next);
-      return next;
-    });
-  } catch (err) {
-    if (err instanceof FileLockError) throw new LockFileError(err.message);
-    throw err;
-  }
 }

@@ -15,11 +15,11 @@ import {
   pinsOf,
   readLockFile,
   serializeLockFile,
-  updateLockFile,
   withPins,
   type LockFile,
   type PinKind,
 } from '../../config/lockFile.js';
+import { updateLockFile } from './lockFileUpdate.js';
 import { checkPins, sameCheck, type PinCheck, type QuarantineReason } from '../../policy/pins.js';
 import { errorMessage } from '../../values.js';
 

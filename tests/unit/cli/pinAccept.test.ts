@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { definitionOf, digestOf, MAX_PINNED_ITEMS, pinsOf, readLockFile, updateLockFile, withPins } from '../../../src/config/lockFile.js';
+import { definitionOf, digestOf, MAX_PINNED_ITEMS, pinsOf, readLockFile, withPins } from '../../../src/config/lockFile.js';
+import { updateLockFile } from '../../../src/gateway/pins/lockFileUpdate.js';
 import { acceptItem, parseItemTarget } from '../../../src/cli/pinAccept.js';
 
 const dirs: string[] = [];

@@ -17,10 +17,10 @@ import {
   pinsOf,
   readLockFile,
   serializeLockFile,
-  updateLockFile,
   withPin,
   withPins,
 } from '../../../src/config/lockFile.js';
+import { updateLockFile } from '../../../src/gateway/pins/lockFileUpdate.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

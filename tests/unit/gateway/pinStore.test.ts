@@ -9,11 +9,11 @@ import {
   pinsOf,
   readLockFile,
   serializeLockFile,
-  updateLockFile,
   withPins,
   EMPTY_LOCK_FILE,
   LockFileError,
 } from '../../../src/config/lockFile.js';
+import { updateLockFile } from '../../../src/gateway/pins/lockFileUpdate.js';
 import { PinStore, type PinningMode } from '../../../src/gateway/pins/pinStore.js';
 import { MemoryAuditSink } from '../../helpers/memoryAuditSink.js';
 

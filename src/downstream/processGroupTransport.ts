@@ -8,16 +8,18 @@
 //
 // Writing stays the SDK's (serializeMessage). Reading uses our linear line framing
 // (jsonLines.ts): the SDK's ReadBuffer costs quadratic CPU on a large result, and past its
-// limit it dropped the line silently, so the call waited for its full timeout.
+// limit it dropped the line silently, so the call waited for its full timeout. Calls made
+// past the SDK Client (directCalls.ts) write and read here too.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
-import { serializeMessage } from '@modelcontextprotocol/client';
+import { SdkError, SdkErrorCode, serializeMessage } from '@modelcontextprotocol/client';
 import type { Transport, JSONRPCMessage } from '@modelcontextprotocol/client';
 import { JsonLineReader } from '../jsonLines.js';
 import { RateLimit, StderrCollector } from './childOutput.js';
+import { DirectCalls } from './directCalls.js';
 import { isGroupAlive, killGroupSync, signalGroup } from './processGroup.js';
 import { removeFolderSync } from './sandboxFolders.js';
 import type { GroupRegistry } from './reaper.js';
@@ -62,16 +64,12 @@ const POLL_MS = 10;
 /** Debug logging of child output is rate-limited so a flood cannot flood our own stderr. */
 const LOG_LINES_PER_SECOND = 100;
 
-/**
- * Large tool results (images, embedded resources) arrive as one line. The SDK's 10 MiB default
- * is too small for some; the bound still keeps a runaway line from taking all memory.
- */
+/** A large result (images, resources) is one line: above the SDK's 10 MiB, yet bounded. */
 export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Deliberately not unref'd: close() is bounded (CLOSE_BOUND_MS) and someone awaits it; with
- * unref'd timers Node would exit mid-close once the child is gone, skipping the caller's
- * remaining shutdown steps (audit flush).
+ * Not unref'd: close() is bounded (CLOSE_BOUND_MS) and awaited; with unref'd timers Node would
+ * exit mid-close once the child is gone, skipping the caller's next steps (audit flush).
  */
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -98,6 +96,8 @@ export class ProcessGroupTransport implements Transport {
   #closing: Promise<void> | undefined;
   #delivering = false;
   #outputTooLarge: string | undefined;
+  /** tools/call past the SDK Client; written with the transport's own send, which wrappers do not see. */
+  readonly direct = new DirectCalls((message) => this.#write(message));
 
   constructor(opts: ProcessGroupTransportOptions) {
     this.#opts = opts;
@@ -196,6 +196,10 @@ export class ProcessGroupTransport implements Transport {
   #corked = false;
 
   send(message: JSONRPCMessage): Promise<void> {
+    return this.#write(message);
+  }
+
+  #write(message: JSONRPCMessage): Promise<void> {
     const stdin = this.#child?.stdin;
     if (!stdin || this.#exitInfo || this.#closing || !stdin.writable) {
       return Promise.reject(new Error(`Not connected: server '${this.#opts.serverName}' is not running`));
@@ -329,6 +333,7 @@ export class ProcessGroupTransport implements Transport {
     this.#stderr.flush();
     this.#reader.clear();
     this.onclose?.();
+    this.direct.closeAll(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
   }
 
   #onStdout(chunk: Buffer): void {
@@ -341,12 +346,9 @@ export class ProcessGroupTransport implements Transport {
   }
 
   /**
-   * Hands over one message per microtask. The SDK runs notification handlers (progress
-   * included) in a microtask but responses synchronously; delivering a chunk's messages in
-   * one synchronous loop would let a result overtake the progress sent just before it, and
-   * that last progress would be dropped. The first message of a chunk goes at once; each
-   * further one in a microtask of its own (queueMicrotask, not an async loop: no promise
-   * per chunk).
+   * One message per microtask (queueMicrotask: no promise per chunk). The SDK runs notification
+   * handlers (progress included) in a microtask but responses synchronously: in one loop a
+   * result would overtake the progress sent just before it, and that progress would be dropped.
    */
   readonly #deliverNext = (): void => {
     for (;;) {
@@ -359,6 +361,7 @@ export class ProcessGroupTransport implements Transport {
         this.#tooLarge();
         continue;
       }
+      if (line.kind === 'json' && this.direct.take(line.value)) break;
       const parsed = line.kind === 'json' ? JSONRPCMessageSchema.safeParse(line.value) : undefined;
       if (parsed?.success !== true) {
         // A server that prints a banner or a stray console.log keeps working.
@@ -371,15 +374,14 @@ export class ProcessGroupTransport implements Transport {
         }
         continue;
       }
-      const message = parsed.data;
       try {
-        this.onmessage?.(message);
+        this.onmessage?.(parsed.data);
       } catch (err) {
         this.onerror?.(err as Error);
       }
-      queueMicrotask(this.#deliverNext);
-      return;
+      break;
     }
+    queueMicrotask(this.#deliverNext);
   };
 
   /**

@@ -9,6 +9,8 @@ import { GatewayError } from '../errors.js';
 import { clampTimer, TotalTimeoutReason } from './abort.js';
 import type { Clock } from './clock.js';
 import { isTimeout } from './failureMapping.js';
+import type { DirectCalls } from './directCalls.js';
+import { ProcessGroupTransport } from './processGroupTransport.js';
 
 export interface ProgressUpdate {
   progress: number;
@@ -91,8 +93,8 @@ export function requestCall(ctx: CallContext, client: Client, name: string, args
 
 /**
  * The common call: no progress, idle timeout within the maximum. The caller's own signal
- * goes to the SDK (it is per call), so there is no AbortController, listener or timer of
- * ours per call; close() fails the call through failOnClose instead of an abort.
+ * goes to the SDK or the direct call (it is per call), so there is no AbortController of ours
+ * per call; close() fails the call through failOnClose instead of an abort.
  */
 async function requestCallPlain(
   ctx: CallContext,
@@ -101,14 +103,14 @@ async function requestCallPlain(
   args: Record<string, unknown> | undefined,
   opts: CallOptions,
 ): Promise<ToolCallResult> {
-  const request = client.request(
-    { method: 'tools/call', params: callParams(client, name, args, opts, ctx.logLevel()) },
-    {
-      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-      timeout: clampTimer(opts.timeoutMs),
-      allowInputRequired: true,
-    },
-  );
+  const params = callParams(client, name, args, opts, ctx.logLevel());
+  const direct = directCallsOf(client);
+  const request: Promise<CallToolResult | InputRequiredResult> = direct
+    ? direct.call(params, { ...(opts.signal !== undefined ? { signal: opts.signal } : {}), timeoutMs: clampTimer(opts.timeoutMs), clock: ctx.clock })
+    : client.request(
+        { method: 'tools/call', params },
+        { ...(opts.signal !== undefined ? { signal: opts.signal } : {}), timeout: clampTimer(opts.timeoutMs), allowInputRequired: true },
+      );
   let fail: ((reason: unknown) => void) | undefined;
   try {
     const result = await new Promise<CallToolResult | InputRequiredResult>((resolve, reject) => {
@@ -128,6 +130,16 @@ async function requestCallPlain(
   } finally {
     if (fail) ctx.failOnClose.delete(fail);
   }
+}
+
+/**
+ * Calls past the SDK Client (directCalls.ts) when the server is a process of ours that
+ * negotiated 2025-11-25: a 2026 server's envelope and input_required, and the HTTP transports'
+ * sessions, stay with the SDK.
+ */
+function directCallsOf(client: Client): DirectCalls | undefined {
+  const transport = client.transport;
+  return transport instanceof ProcessGroupTransport && client.getProtocolEra() === 'legacy' ? transport.direct : undefined;
 }
 
 async function requestCallBounded(

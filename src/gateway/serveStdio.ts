@@ -7,6 +7,7 @@ import { followListens, listenRequestContext } from './listenResources.js';
 import type { UpstreamSession } from './serverRequests.js';
 import { errorMessage } from '../values.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineStdioServerTransport } from './stdioServerTransport.js';
+import { StdioFastCalls } from './stdioFastCalls.js';
 import { createUpstreamServer, requestSchemas } from './upstreamServer.js';
 
 export interface StdioHandle {
@@ -44,6 +45,7 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   const onEnd = (): void => resolveClosed();
   stdin.once('end', onEnd);
   stdin.once('close', onEnd);
+  const fast = new StdioFastCalls(gateway, transport, opts.logger);
   const detachers = new Set<() => void>();
   let modernSession!: (session: UpstreamSession) => void;
   // A client that opened with initialize: its connection is 2025-11-25 to the end.
@@ -51,9 +53,12 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   const modern = new Promise<UpstreamSession>((resolve) => (modernSession = resolve));
   const entry = serveBothEras(
     ({ era }) => {
-      const { server, session, detach } = createUpstreamServer(gateway, { era });
+      const { server, session, detach } = createUpstreamServer(gateway, { era, firstAnswers: fast.firstAnswers });
       if (era === 'modern') modernSession(session);
-      else legacy = true;
+      else {
+        legacy = true;
+        fast.serve(server, session);
+      }
       detachers.add(detach);
       // A discarded probe server closes too; only the transport closing ends the connection.
       server.onclose = () => {
@@ -64,8 +69,10 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
     },
     { transport, legacy: 'serve', onerror: (err) => opts.logger.debug({ err: err.message }, 'stdio client protocol error') },
   );
-  // The entry owns the transport's callbacks from here; the check runs in front of them.
+  // The entry owns the transport's callbacks from here; the check runs in front of them, and
+  // the fast path in front of both.
   refuseInvalidParams(transport, requestSchemas(gateway.mode !== 'meta'));
+  transport.intercept = fast.take;
   if (gateway.mode !== 'meta') {
     followListens(
       transport,
@@ -79,6 +86,7 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
   }
   const entryOnClose = transport.onclose;
   transport.onclose = () => {
+    fast.close();
     entryOnClose?.();
     onEnd();
   };
@@ -90,6 +98,7 @@ export async function serveStdio(gateway: Gateway, stdin: Readable, stdout: Writ
       closing ??= (async () => {
         stdin.off('end', onEnd);
         stdin.off('close', onEnd);
+        fast.close();
         for (const detach of detachers) detach();
         detachers.clear();
         await entry.close().catch(() => undefined);

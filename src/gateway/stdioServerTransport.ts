@@ -154,7 +154,19 @@ export class LineStdioServerTransport implements Transport {
     }
   };
 
+  /**
+   * Offered each JSON value read, before it is parsed as JSON-RPC; true: it was taken, and
+   * onmessage never sees it (stdioFastCalls.ts).
+   */
+  intercept: ((value: unknown) => boolean) | undefined;
+
   #onJson(value: unknown): void {
+    if (this.intercept?.(value) === true) return;
+    this.dispatch(value);
+  }
+
+  /** A JSON value read, to onmessage once it is known to be JSON-RPC (else answered with -32600). */
+  dispatch(value: unknown): void {
     const parsed = JSONRPCMessageSchema.safeParse(value);
     if (parsed.success) {
       try {

@@ -30,6 +30,7 @@ import { protocolError } from '../protocolError.js';
 import { VERSION } from '../version.js';
 import { refuseInvalidParams, type ParamsSchema } from './invalidParams.js';
 import type { Gateway } from './gateway.js';
+import type { FirstAnswers } from './stdioFastCalls.js';
 import { CLIENT_REQUEST_TIMEOUT_MS, CLIENT_RESULT_SCHEMAS, isClientRequestMethod, type InstanceScope, type UpstreamSession } from './serverRequests.js';
 
 const INSTRUCTIONS =
@@ -60,6 +61,8 @@ export interface UpstreamSessionFields {
    * capabilities from each request's envelope and answers lists in name order.
    */
   readonly era?: 'legacy' | 'modern';
+  /** Calls the stdio fast path already made, answered from here when it hands them over. */
+  readonly firstAnswers?: FirstAnswers;
 }
 
 /** Per-agent lists: never to be shared between callers, and re-read every time. */
@@ -207,7 +210,7 @@ export function createUpstreamServer(
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle('tools/call', (request, ctx) => gateway.callTool(request.params.name, request.params.arguments, ctx, session));
+  handle('tools/call', (request, ctx) => fields.firstAnswers?.take(ctx.mcpReq.id) ?? gateway.callTool(request.params.name, request.params.arguments, ctx, session));
   const detach = gateway.attachSession(session);
   const schemas = requestSchemas(native);
   const connect = async (transport: Transport): Promise<void> => {

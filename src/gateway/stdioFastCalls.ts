@@ -1,0 +1,210 @@
+// tools/call from a 2025-11-25 client on stdio, served past the SDK Server.
+//
+// Why: on the SDK's path a request is parsed against the JSON-RPC message schema, the SDK's
+// message-kind guards and the tools/call schema (twice), each a zod parse, and the result once
+// more before it is written; with the client side's own parses that was the largest part of
+// the gateway's CPU per call (docs/performance.md, issue 20). Here the common request (a
+// well-formed tools/call after initialize: name, arguments, _meta, nothing else) is recognised
+// by hand and handed to the same Gateway.callTool, with a context built as the SDK builds it
+// (its signal, its progress token, notifications and requests to the client sent through the
+// SDK Server with the request's id). A result of the common shape (toolResultShape.ts) is
+// written as the SDK writes it; an error as the SDK's Server answers one. Everything else takes
+// the SDK's own path unchanged: any other message or request, a tools/call with anything
+// unusual, a 2026 client. A result of another shape goes to the SDK too, as the answer of the
+// call already made (FirstAnswers), so its validation and the 2025 input_required shim are the
+// SDK's own.
+
+import { isInputRequiredResult, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, RequestId, RequestMeta, Server, ServerContext, StandardSchemaV1 } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import { isPlainToolResult } from '../toolResultShape.js';
+import { errorMessage, isPlainObject } from '../values.js';
+import type { ToolAnswer } from './calls/toolAnswer.js';
+import type { Gateway } from './gateway.js';
+import type { UpstreamSession } from './serverRequests.js';
+
+/** The ways onto the wire and into the SDK that the fast path needs of the stdio transport. */
+export interface FastCallWire {
+  send(message: JSONRPCMessage): Promise<void>;
+  /** Hands a JSON value to the SDK's side as if it had just been read. */
+  dispatch(value: unknown): void;
+}
+
+/**
+ * Answers of calls the fast path made, for the SDK's tools/call handler to return when the
+ * request is handed to it afterwards: the call is never made twice.
+ */
+export class FirstAnswers {
+  readonly #answers = new Map<RequestId, ToolAnswer>();
+
+  /** The answer kept for `id`, once; undefined: the call has not been made. */
+  take(id: RequestId): Promise<ToolAnswer> | undefined {
+    const answer = this.#answers.get(id);
+    if (answer === undefined) return undefined;
+    this.#answers.delete(id);
+    return Promise.resolve(answer);
+  }
+
+  put(id: RequestId, answer: ToolAnswer): void {
+    this.#answers.set(id, answer);
+  }
+
+  /** A kept answer the SDK did not ask for (it refused the request before its handler) must not answer a later request with the same id. */
+  drop(id: RequestId, answer: ToolAnswer): void {
+    if (this.#answers.get(id) === answer) this.#answers.delete(id);
+  }
+}
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const PARAMS_KEYS = new Set(['name', 'arguments', '_meta']);
+const RESERVED_META = 'io.modelcontextprotocol/';
+
+export class StdioFastCalls {
+  readonly firstAnswers = new FirstAnswers();
+  readonly #gateway: Gateway;
+  readonly #wire: FastCallWire;
+  readonly #logger: Logger;
+  readonly #inFlight = new Map<RequestId, AbortController>();
+  #served: { readonly server: Server; readonly session: UpstreamSession } | undefined;
+  #closed = false;
+
+  constructor(gateway: Gateway, wire: FastCallWire, logger: Logger) {
+    this.#gateway = gateway;
+    this.#wire = wire;
+    this.#logger = logger;
+  }
+
+  /** The connection's 2025 server: calls are taken once it has been initialized. */
+  serve(server: Server, session: UpstreamSession): void {
+    this.#served = { server, session };
+  }
+
+  /** Offered every JSON value read, before the SDK's side; true: it was taken. */
+  readonly take = (value: unknown): boolean => {
+    if (this.#closed || this.#served === undefined || !isPlainObject(value)) return false;
+    if (value['method'] === 'tools/call') return this.#call(value, this.#served);
+    if (value['method'] === 'notifications/cancelled') return this.#cancel(value);
+    return false;
+  };
+
+  /** The connection ended: the calls in flight are abandoned (nobody is left to answer). */
+  close(): void {
+    this.#closed = true;
+    for (const controller of this.#inFlight.values()) controller.abort(new Error('Connection closed'));
+    this.#inFlight.clear();
+  }
+
+  #call(message: Record<string, unknown>, served: { readonly server: Server; readonly session: UpstreamSession }): boolean {
+    if (served.server.getClientCapabilities() === undefined || message['jsonrpc'] !== '2.0') return false;
+    const id = message['id'];
+    if (!isRequestId(id) || this.#inFlight.has(id) || !hasOnly(message, REQUEST_KEYS)) return false;
+    const params = message['params'];
+    if (!isPlainObject(params) || !hasOnly(params, PARAMS_KEYS) || typeof params['name'] !== 'string') return false;
+    const args = params['arguments'];
+    const meta = params['_meta'];
+    if ((args !== undefined && !isPlainObject(args)) || (meta !== undefined && !isPlainMeta(meta))) return false;
+    const controller = new AbortController();
+    this.#inFlight.set(id, controller);
+    const ctx = requestContext(served.server, id, meta as RequestMeta | undefined, controller.signal);
+    // As the SDK starts a handler: in a microtask, after the messages read before this one.
+    void Promise.resolve()
+      .then(() => this.#gateway.callTool(params['name'] as string, args, ctx, served.session))
+      .then(
+        (answer) => {
+          if (!controller.signal.aborted) this.#answer(id, answer, message);
+        },
+        (err: unknown) => {
+          if (!controller.signal.aborted) this.#answerError(id, err);
+        },
+      )
+      .finally(() => {
+        if (this.#inFlight.get(id) === controller) this.#inFlight.delete(id);
+      });
+    return true;
+  }
+
+  #cancel(message: Record<string, unknown>): boolean {
+    const params = message['params'];
+    const requestId = isPlainObject(params) ? params['requestId'] : undefined;
+    if (!isRequestId(requestId)) return false;
+    const controller = this.#inFlight.get(requestId);
+    if (controller === undefined) return false;
+    this.#inFlight.delete(requestId);
+    controller.abort(isPlainObject(params) ? params['reason'] : undefined);
+    return true;
+  }
+
+  #answer(id: RequestId, answer: ToolAnswer, request: Record<string, unknown>): void {
+    if (isInputRequiredResult(answer) || !isPlainToolResult(answer as Record<string, unknown>)) {
+      // The SDK validates it (or runs its 2025 shim for input_required) as its handler's answer.
+      this.#inFlight.delete(id);
+      this.firstAnswers.put(id, answer);
+      this.#wire.dispatch(request);
+      // The SDK calls its handler within this turn's microtasks, or refused the request first.
+      setImmediate(() => this.firstAnswers.drop(id, answer));
+      return;
+    }
+    this.#write({ result: answer, jsonrpc: '2.0', id } as JSONRPCMessage);
+  }
+
+  /** As the SDK's Server answers a handler's throw. */
+  #answerError(id: RequestId, err: unknown): void {
+    const thrown = isPlainObject(err) || err instanceof Error ? (err as { code?: unknown; message?: unknown; data?: unknown }) : {};
+    const code = Number.isSafeInteger(thrown.code) ? (thrown.code as number) : ProtocolErrorCode.InternalError;
+    const error: Record<string, unknown> = {
+      // The 2025 wire has no -32002 (resource not found): the SDK answers it as invalid params.
+      code: code === -32002 ? ProtocolErrorCode.InvalidParams : code,
+      message: typeof thrown.message === 'string' ? thrown.message : 'Internal error',
+    };
+    if (thrown.data !== undefined) error['data'] = thrown.data;
+    this.#write({ jsonrpc: '2.0', id, error } as JSONRPCMessage);
+  }
+
+  #write(message: JSONRPCMessage): void {
+    this.#wire.send(message).catch((err: unknown) => this.#logger.debug({ err: errorMessage(err) }, 'stdio: could not write an answer'));
+  }
+}
+
+/** The context the SDK's Server gives a tools/call handler on a 2025 connection. */
+function requestContext(server: Server, id: RequestId, meta: RequestMeta | undefined, signal: AbortSignal): ServerContext {
+  const related = { relatedRequestId: id };
+  const send = (request: { method: string; params?: Record<string, unknown> }, schemaOrOptions?: unknown, options?: object): Promise<unknown> =>
+    isStandardSchema(schemaOrOptions)
+      ? server.request(request as never, schemaOrOptions, { ...options, ...related })
+      : server.request(request as never, { ...(schemaOrOptions as object | undefined), ...related });
+  return {
+    mcpReq: {
+      id,
+      method: 'tools/call',
+      ...(meta !== undefined ? { _meta: meta } : {}),
+      requestState: () => undefined,
+      signal,
+      send: send as ServerContext['mcpReq']['send'],
+      notify: (notification) => server.notification(notification, related),
+      log: (level, data, logger) => server.sendLoggingMessage({ level, data, ...(logger !== undefined ? { logger } : {}) }),
+      elicitInput: (params, options) => server.elicitInput(params, { ...options, ...related }),
+      requestSampling: (params, options) => server.createMessage(params, { ...options, ...related }),
+    },
+  };
+}
+
+function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return typeof value === 'object' && value !== null && '~standard' in value;
+}
+
+function isRequestId(value: unknown): value is RequestId {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isSafeInteger(value));
+}
+
+function hasOnly(value: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
+  for (const key in value) if (!keys.has(key)) return false;
+  return true;
+}
+
+/** `_meta` as the 2025 schema takes it without a second look: no reserved key, a plain progress token. */
+function isPlainMeta(meta: unknown): boolean {
+  if (!isPlainObject(meta)) return false;
+  for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
+  const token = meta['progressToken'];
+  return token === undefined || isRequestId(token);
+}

@@ -1,0 +1,38 @@
+// Which tools/call results are known to pass the protocol's result schema without parsing
+// them against it (imports nothing but values.ts, so both directions of the call path use it).
+//
+// Why: the SDK parses every result with zod on the client side and again on the server side,
+// and that parse is a large share of what a relayed call costs. Almost every result is a list
+// of text blocks with an optional isError, structuredContent or _meta: for those the schema can
+// only agree, and its output is the value itself. Anything else (another block type, a block
+// with annotations, a key the common shape lacks, a reserved _meta key) is left to the schema,
+// so no result is ever accepted that the schema would refuse.
+
+import { isPlainObject } from './values.js';
+
+const RESULT_KEYS = new Set(['content', 'structuredContent', 'isError', '_meta']);
+const TEXT_BLOCK_KEYS = new Set(['type', 'text', '_meta']);
+/** Keys the specification reserves in `_meta`: their values have shapes the schema checks. */
+const RESERVED_META = 'io.modelcontextprotocol/';
+
+/** True when `result` is a tools/call result of the common shape (see above); false: ask the schema. */
+export function isPlainToolResult(result: Record<string, unknown>): boolean {
+  for (const key in result) if (!RESULT_KEYS.has(key)) return false;
+  const content = result['content'];
+  if (!Array.isArray(content)) return false;
+  for (const block of content) {
+    if (!isPlainObject(block) || block['type'] !== 'text' || typeof block['text'] !== 'string') return false;
+    for (const key in block) if (!TEXT_BLOCK_KEYS.has(key)) return false;
+    if (!isOptionalMeta(block['_meta'])) return false;
+  }
+  if (result['isError'] !== undefined && typeof result['isError'] !== 'boolean') return false;
+  if (result['structuredContent'] !== undefined && !isPlainObject(result['structuredContent'])) return false;
+  return isOptionalMeta(result['_meta']);
+}
+
+function isOptionalMeta(meta: unknown): boolean {
+  if (meta === undefined) return true;
+  if (!isPlainObject(meta)) return false;
+  for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
+  return true;
+}

@@ -9,9 +9,8 @@
 // running) and instances whose process died. An instance holds state that a restart would
 // lose, so a dead one is never restarted or silently replaced: the next call of its scope
 // gets SERVER_UNAVAILABLE saying the state was lost, and the call after that starts fresh.
-// Limits (per owner, per server and in total) are checked before anything is spawned, and a start that
-// fails leaves no process and no slot behind. There is no lock: starting an instance never
-// holds up calls to any other.
+// Limits (per owner, per server, in total) are checked before anything is spawned; a failed
+// start leaves no process and no slot. No lock: starting an instance holds up no other call.
 
 import type { LoggingMessageNotification } from '@modelcontextprotocol/client';
 import { defaultPerIdentityCap } from '../config/sessionSettings.js';
@@ -159,23 +158,35 @@ export class InstanceRegistry {
       throw new GatewayError('SERVER_UNAVAILABLE', message, { server });
     }
     if (!instance) instance = this.#create(req, key);
+    const lease = this.#lease(instance, req);
+    try {
+      await instance.started;
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    return lease;
+  }
+
+  /** acquire's lease at once when the instance is up and well; undefined: acquire decides (create, wait, refuse). */
+  acquireReady(req: AcquireRequest): InstanceLease | undefined {
+    const key = instanceKey(req.spec.name, req.scope);
+    const instance = this.#instances.get(key);
+    if (this.#closing || instance === undefined || !instance.wasReady || this.#isDead(instance) || this.#lost.has(key)) return undefined;
+    return this.#lease(instance, req);
+  }
+
+  #lease(instance: Instance, req: AcquireRequest): InstanceLease {
     this.#touch(instance, req);
     instance.active++;
-    const current = instance;
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
-      current.active--;
-      current.lastAccessed = this.#clock.now();
+      instance.active--;
+      instance.lastAccessed = this.#clock.now();
     };
-    try {
-      await current.started;
-    } catch (err) {
-      release();
-      throw err;
-    }
-    return { connection: current.connection, routeKey: current.routeKey, release, explain: (err) => this.#explain(current, err) };
+    return { connection: instance.connection, routeKey: instance.routeKey, release, explain: (err) => this.#explain(instance, err) };
   }
 
   /** Every instance of `scope` (all servers): closed, process groups killed. Resolves with how many there were. */

@@ -11,7 +11,7 @@ import { authorizeServer, authorizeTool } from './access.js';
 import { checkArguments } from './argumentCheck.js';
 import { checkAnnotations, recheckAfterApproval, requestApproval } from '../calls/approval.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
-import { isolatedLease, sharedLease } from './lease.js';
+import { isolatedLease, readyIsolatedLease, sharedLease } from './lease.js';
 import { CallDeadline, callTimeoutMs } from './deadline.js';
 import { listToolsOf } from './listTools.js';
 import { quarantinedTool } from '../pins/quarantine.js';
@@ -56,12 +56,13 @@ export async function callDownstreamTool(
   toolArgs = checkArguments(ctx, server, tool, toolArgs);
 
   const timeoutMs = callTimeoutMs(ctx.settings, requestedTimeout ?? spec.timeoutMs);
-  const shared = spec.isolation === 'shared' ? sharedLease(ctx, server) : undefined;
+  // A shared connection, or an isolated instance that is up: nothing to wait for to have it.
+  const ready = spec.isolation === 'shared' ? sharedLease(ctx, server) : readyIsolatedLease(ctx, spec);
   // The cached list exists only while the connection is ready: nothing to wait for, so no deadline timer.
-  const cached = shared?.connection.cachedTools;
+  const cached = ready?.connection.cachedTools;
   const deadline = cached === undefined ? new CallDeadline(timeoutMs, { server, tool }, ctx.signal) : undefined;
   try {
-    const lease = shared ?? (await deadline!.before(isolatedLease(ctx, spec), 'starting', (late) => late.release()));
+    const lease = ready ?? (await deadline!.before(isolatedLease(ctx, spec), 'starting', (late) => late.release()));
     const connection = lease.connection;
     const release = ctx.trackCall(lease.routeKey);
     try {

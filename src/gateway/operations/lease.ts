@@ -1,5 +1,6 @@
 import type { ServerSpec } from '../../config/types.js';
 import type { DownstreamConnection } from '../../downstream/connection.js';
+import type { AcquireRequest } from '../../downstream/instances.js';
 import { GatewayError } from '../../errors.js';
 import type { OperationContext } from '../context.js';
 
@@ -37,11 +38,20 @@ export function sharedLease(ctx: OperationContext, server: string): Lease {
 
 /** A server with isolation "agent" or "session": the instance of the caller's agent or session, created on first use. */
 export function isolatedLease(ctx: OperationContext, spec: ServerSpec): Promise<Lease> {
+  return ctx.instances.acquire(acquireRequest(ctx, spec));
+}
+
+/** isolatedLease's answer at once when the instance is up and well; undefined: isolatedLease must be awaited. */
+export function readyIsolatedLease(ctx: OperationContext, spec: ServerSpec): Lease | undefined {
+  return ctx.instances.acquireReady(acquireRequest(ctx, spec));
+}
+
+function acquireRequest(ctx: OperationContext, spec: ServerSpec): AcquireRequest {
   // Still configured? (Same check as the shared path.)
   connectionFor(ctx, spec.name);
   const session = spec.isolation === 'session' ? ctx.instanceScope : undefined;
   if (session) {
-    return ctx.instances.acquire({
+    return {
       spec,
       scope: session.key,
       label: session.label,
@@ -49,9 +59,9 @@ export function isolatedLease(ctx: OperationContext, spec: ServerSpec): Promise<
       ...(session.timeoutS !== undefined ? { timeoutS: session.timeoutS } : {}),
       ...(session.metadata !== undefined ? { metadata: session.metadata } : {}),
       ...(session.owner !== undefined ? { owner: session.owner } : {}),
-    });
+    };
   }
-  return ctx.instances.acquire({ spec, scope: agentScopeKey(ctx.agentId), label: `agent ${JSON.stringify(ctx.agentId)}`, agentId: ctx.agentId });
+  return { spec, scope: agentScopeKey(ctx.agentId), label: `agent ${JSON.stringify(ctx.agentId)}`, agentId: ctx.agentId };
 }
 
 /** The scope of the caller's instance of an isolated server: its session's, else its agent's. */

@@ -4,9 +4,10 @@
 // Why: the SDK parses every result with zod on the client side and again on the server side,
 // and that parse is a large share of what a relayed call costs. Almost every result is a list
 // of text blocks with an optional isError, structuredContent or _meta: for those the schema can
-// only agree, and its output is the value itself. Anything else (another block type, a block
-// with annotations, a key the common shape lacks, a reserved _meta key) is left to the schema,
-// so no result is ever accepted that the schema would refuse.
+// only agree, and its output is the value itself (its keys perhaps in another order). Anything
+// else (another block type, a block with annotations, a key the common shape lacks, a reserved
+// _meta key, an own `__proto__` key) is left to the schema, so no result is ever accepted that
+// the schema would refuse or change.
 
 import { isPlainObject } from './values.js';
 
@@ -17,22 +18,31 @@ const RESERVED_META = 'io.modelcontextprotocol/';
 
 /** True when `result` is a tools/call result of the common shape (see above); false: ask the schema. */
 export function isPlainToolResult(result: Record<string, unknown>): boolean {
-  for (const key in result) if (!RESULT_KEYS.has(key)) return false;
+  if (!hasOnlyKeys(result, RESULT_KEYS)) return false;
   const content = result['content'];
   if (!Array.isArray(content)) return false;
   for (const block of content) {
     if (!isPlainObject(block) || block['type'] !== 'text' || typeof block['text'] !== 'string') return false;
-    for (const key in block) if (!TEXT_BLOCK_KEYS.has(key)) return false;
-    if (!isOptionalMeta(block['_meta'])) return false;
+    if (!hasOnlyKeys(block, TEXT_BLOCK_KEYS) || !isOptionalMeta(block['_meta'])) return false;
   }
   if (result['isError'] !== undefined && typeof result['isError'] !== 'boolean') return false;
-  if (result['structuredContent'] !== undefined && !isPlainObject(result['structuredContent'])) return false;
+  const structured = result['structuredContent'];
+  // The schema reads it as a record, which drops an own `__proto__` key.
+  if (structured !== undefined && (!isPlainObject(structured) || Object.hasOwn(structured, '__proto__'))) return false;
   return isOptionalMeta(result['_meta']);
 }
 
+/** Own keys all in `keys`; an own `__proto__` key (JSON.parse makes one) is never among them. */
+function hasOnlyKeys(value: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
+  for (const key in value) if (!keys.has(key)) return false;
+  return !Object.hasOwn(value, '__proto__');
+}
+
+/** `_meta` as the schema takes it unchanged: no reserved key, no `__proto__`, a string or integer progress token. */
 function isOptionalMeta(meta: unknown): boolean {
   if (meta === undefined) return true;
-  if (!isPlainObject(meta)) return false;
+  if (!isPlainObject(meta) || Object.hasOwn(meta, '__proto__')) return false;
   for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
-  return true;
+  const token = meta['progressToken'];
+  return token === undefined || typeof token === 'string' || (typeof token === 'number' && Number.isSafeInteger(token));
 }

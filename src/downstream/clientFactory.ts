@@ -5,7 +5,6 @@
 
 import type { Logger } from 'pino';
 import {
-  Client,
   SSEClientTransport,
   StreamableHTTPClientTransport,
   type Transport,
@@ -26,6 +25,7 @@ import type { DownstreamOAuth } from './oauthProvider.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 import type { GroupRegistry } from './reaper.js';
 import { prepareLaunch } from './sandbox.js';
+import { GatewayClient } from './gatewayClient.js';
 import { ProtocolErrorCode } from '@modelcontextprotocol/client';
 
 /** A request a downstream server sends to its client (sampling, elicitation, roots/list). */
@@ -97,8 +97,8 @@ export interface ClientHooks {
 }
 
 /** A new SDK client; `negotiation` says which protocol eras it may find (negotiation.ts). */
-export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks, negotiation: VersionNegotiationOptions): Client {
-  const client = new Client(
+export function createClient(clientInfo: { name: string; version: string }, hooks: ClientHooks, negotiation: VersionNegotiationOptions): GatewayClient {
+  const client = new GatewayClient(
     { name: clientInfo.name, version: clientInfo.version },
     {
       // Declared so downstream servers offer their sampling/elicitation/roots tools; the

@@ -7,26 +7,31 @@
 // takes its answer from the transport's line reader before any of that runs. What the Client
 // gave the call is kept: the idle timeout and the caller's abort both send
 // notifications/cancelled; the connection's close fails the call; an error answer becomes the
-// same ProtocolError; a result is accepted only when the result schema would accept it
-// (toolResultShape.ts, else the schema itself decides). Progress, tasks, 2026 servers and HTTP
-// keep the SDK's path (toolCall.ts chooses).
+// same ProtocolError; a result is read as the Client reads it (readDirectResult). Progress,
+// task-augmented calls, 2026 servers and HTTP keep the SDK's path (toolCall.ts chooses).
 
-import { CallToolResultSchema } from '@modelcontextprotocol/core';
 import { ProtocolError, SdkError, SdkErrorCode } from '@modelcontextprotocol/client';
 import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/client';
 import { isPlainToolResult } from '../toolResultShape.js';
 import { isPlainObject } from '../values.js';
 import type { Clock, ClockTimer } from './clock.js';
+import type { GatewayClient } from './gatewayClient.js';
+import { carriedTaskResult } from './tasks.js';
 
 export interface DirectCallOptions {
   readonly signal?: AbortSignal;
   /** No answer within this: the call is cancelled downstream and fails with the SDK's RequestTimeout. */
   readonly timeoutMs: number;
   readonly clock: Clock;
+  /** How the Client would read the answer's result (readDirectResult). */
+  readonly readResult: (raw: Record<string, unknown>) => Outcome;
 }
 
+type Outcome = { readonly result: CallToolResult } | { readonly error: unknown };
+
 interface Pending {
-  settle(outcome: { result: CallToolResult } | { error: unknown }): void;
+  readonly readResult: (raw: Record<string, unknown>) => Outcome;
+  settle(outcome: Outcome): void;
 }
 
 /**
@@ -54,6 +59,7 @@ export class DirectCalls {
       }
       const onAbort = (): void => cancel(opts.signal?.reason);
       const pending: Pending = {
+        readResult: opts.readResult,
         settle: (outcome) => {
           this.#pending.delete(id);
           opts.clock.clearTimeout(timer);
@@ -90,9 +96,9 @@ export class DirectCalls {
     const pending = this.#pending.get(id);
     // The late answer of a call that timed out or was cancelled: nobody waits for it.
     if (pending === undefined) return true;
-    const outcome = answerOf(value);
-    if (outcome === undefined) return false;
-    pending.settle(outcome);
+    const answer = answerOf(value);
+    if (answer === undefined) return false;
+    pending.settle('raw' in answer ? pending.readResult(answer.raw) : answer);
     return true;
   }
 
@@ -102,8 +108,8 @@ export class DirectCalls {
   }
 }
 
-/** The outcome a JSON-RPC answer carries; undefined when it is not a well-formed answer. */
-function answerOf(message: Record<string, unknown>): { result: CallToolResult } | { error: unknown } | undefined {
+/** What a JSON-RPC answer carries; undefined when it is not a well-formed answer. */
+function answerOf(message: Record<string, unknown>): { raw: Record<string, unknown> } | { error: unknown } | undefined {
   if (message['jsonrpc'] !== '2.0' || 'result' in message === 'error' in message) return undefined;
   const error = message['error'];
   if (error !== undefined) {
@@ -111,17 +117,25 @@ function answerOf(message: Record<string, unknown>): { result: CallToolResult } 
     return { error: ProtocolError.fromError(error['code'] as number, error['message'], error['data']) };
   }
   const raw = message['result'];
-  if (!isPlainObject(raw)) return undefined;
-  // As the SDK's 2025 codec reads a result: a resultType some servers add is not part of it.
-  let result = raw;
-  if ('resultType' in result) {
-    result = { ...raw };
-    delete result['resultType'];
+  return isPlainObject(raw) ? { raw } : undefined;
+}
+
+/**
+ * A direct call's result as the SDK path would have handed it over: a task answer carried as
+ * tasks.ts carries it (and a forged carrying key removed), `resultType` dropped as the 2025
+ * codec drops it, the common shape taken as is (toolResultShape.ts), any other read and
+ * validated by the Client's own codec (`InvalidResult` when invalid).
+ */
+export function readDirectResult(client: GatewayClient, raw: Record<string, unknown>, generation: number): Outcome {
+  const carried = carriedTaskResult(raw, generation);
+  let plain = carried;
+  if ('resultType' in plain) {
+    plain = { ...carried };
+    delete plain['resultType'];
   }
-  if (isPlainToolResult(result)) return { result: result as CallToolResult };
-  const parsed = CallToolResultSchema.safeParse(result);
-  if (parsed.success) return { result: parsed.data };
-  return { error: new SdkError(SdkErrorCode.InvalidResult, `Invalid result for tools/call: ${parsed.error.message}`) };
+  if (isPlainToolResult(plain)) return { result: plain as CallToolResult };
+  const checked = client.checkToolResult(carried);
+  return checked.ok ? { result: checked.value } : { error: checked.error };
 }
 
 /** What the SDK Client rejects a cancelled request with. */

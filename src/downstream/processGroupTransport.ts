@@ -1,10 +1,9 @@
 // Our stdio client transport for downstream servers.
 //
 // Why not the SDK's StdioClientTransport: it signals only the direct child, so servers
-// started through `npx`, `uvx` or `sh -c` leave their real server process behind
-// (typescript-sdk#2023), and its close() waits 2 s before SIGTERM and 2 s more before
-// SIGKILL, while Claude Code gives the whole gateway about 0.5 s to go away. Here every
-// server leads its own process group and we signal the group.
+// started through `npx`, `uvx` or `sh -c` leave their real server behind (typescript-sdk#2023),
+// and its close() waits 2 s before SIGTERM and 2 s more before SIGKILL, while Claude Code gives
+// the gateway about 0.5 s to go. Here every server leads a process group, which we signal.
 //
 // Writing stays the SDK's (serializeMessage). Reading uses our linear line framing
 // (jsonLines.ts): the SDK's ReadBuffer costs quadratic CPU on a large result, and past its
@@ -332,8 +331,11 @@ export class ProcessGroupTransport implements Transport {
     this.#closeFired = true;
     this.#stderr.flush();
     this.#reader.clear();
-    this.onclose?.();
-    this.direct.closeAll(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
+    try {
+      this.onclose?.();
+    } finally {
+      this.direct.closeAll(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
+    }
   }
 
   #onStdout(chunk: Buffer): void {

@@ -62,17 +62,26 @@ export function interceptTaskResults(transport: Transport, generation: number): 
 function carryTask(message: JSONRPCMessage, calls: Set<string | number>, generation: number): JSONRPCMessage {
   if (!('id' in message) || 'method' in message || message.id === undefined || !calls.delete(message.id)) return message;
   if (!('result' in message) || !isPlainObject(message.result)) return message;
-  const result = message.result as Record<string, unknown>;
+  const result = carriedTaskResult(message.result as Record<string, unknown>, generation);
+  return result === message.result ? message : { ...message, result };
+}
+
+/**
+ * A tools/call result as the Client is to read it: a task answer carried inside a complete
+ * result, and the carrying key removed from any other result (a server cannot forge it).
+ * Calls made past the Client (directCalls.ts) read their results through it too.
+ */
+export function carriedTaskResult(result: Record<string, unknown>, generation: number): Record<string, unknown> {
   if (result['resultType'] !== 'task') {
-    if (!(CARRIED_TASK in result)) return message;
+    if (!(CARRIED_TASK in result)) return result;
     const rest = { ...result };
     delete rest[CARRIED_TASK];
-    return { ...message, result: rest };
+    return rest;
   }
   const taskId = result['taskId'];
   // An unusable id is left to the Client, which refuses the task as it always would.
-  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > MAX_TASK_ID_LENGTH) return message;
-  return { ...message, result: { resultType: 'complete', content: [], [CARRIED_TASK]: { task: result, generation } } };
+  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > MAX_TASK_ID_LENGTH) return result;
+  return { resultType: 'complete', content: [], [CARRIED_TASK]: { task: result, generation } };
 }
 
 /** The TaskCreated a complete result carries (see carryTask), else the result itself. */

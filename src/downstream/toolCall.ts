@@ -9,7 +9,8 @@ import { GatewayError } from '../errors.js';
 import { clampTimer, TotalTimeoutReason } from './abort.js';
 import type { Clock } from './clock.js';
 import { isTimeout } from './failureMapping.js';
-import type { DirectCalls } from './directCalls.js';
+import { readDirectResult, type DirectCalls } from './directCalls.js';
+import { GatewayClient } from './gatewayClient.js';
 import { ProcessGroupTransport } from './processGroupTransport.js';
 
 export interface ProgressUpdate {
@@ -65,6 +66,8 @@ export interface CallContext {
   readonly failOnClose: Set<(reason: unknown) => void>;
   /** The server answered on `client`. */
   readonly succeeded: (client: Client) => void;
+  /** The connection's current start (tasks are tagged with it, tasks.ts). */
+  readonly generation: number;
   /** The log level the gateway's clients asked for; a 2026 server is told it in each request's `_meta`. */
   readonly logLevel: () => LoggingLevel | undefined;
 }
@@ -105,8 +108,14 @@ async function requestCallPlain(
 ): Promise<ToolCallResult> {
   const params = callParams(client, name, args, opts, ctx.logLevel());
   const direct = directCallsOf(client);
+  const generation = ctx.generation;
   const request: Promise<CallToolResult | InputRequiredResult> = direct
-    ? direct.call(params, { ...(opts.signal !== undefined ? { signal: opts.signal } : {}), timeoutMs: clampTimer(opts.timeoutMs), clock: ctx.clock })
+    ? direct.calls.call(params, {
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        timeoutMs: clampTimer(opts.timeoutMs),
+        clock: ctx.clock,
+        readResult: (raw) => readDirectResult(direct.client, raw, generation),
+      })
     : client.request(
         { method: 'tools/call', params },
         { ...(opts.signal !== undefined ? { signal: opts.signal } : {}), timeout: clampTimer(opts.timeoutMs), allowInputRequired: true },
@@ -137,9 +146,10 @@ async function requestCallPlain(
  * negotiated 2025-11-25: a 2026 server's envelope and input_required, and the HTTP transports'
  * sessions, stay with the SDK.
  */
-function directCallsOf(client: Client): DirectCalls | undefined {
+function directCallsOf(client: Client): { calls: DirectCalls; client: GatewayClient } | undefined {
   const transport = client.transport;
-  return transport instanceof ProcessGroupTransport && client.getProtocolEra() === 'legacy' ? transport.direct : undefined;
+  if (!(transport instanceof ProcessGroupTransport) || !(client instanceof GatewayClient) || client.getProtocolEra() !== 'legacy') return undefined;
+  return { calls: transport.direct, client };
 }
 
 async function requestCallBounded(

@@ -12,9 +12,10 @@
 // the SDK's own path unchanged: any other message or request, a tools/call with anything
 // unusual, a 2026 client. A result of another shape goes to the SDK too, as the answer of the
 // call already made (FirstAnswers), so its validation and the 2025 input_required shim are the
-// SDK's own.
+// SDK's own. An answer that cannot be serialized gets -32603 (the SDK's path sent nothing).
 
-import { isInputRequiredResult, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { randomUUID } from 'node:crypto';
+import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, RequestId, RequestMeta, Server, ServerContext, StandardSchemaV1 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { isPlainToolResult } from '../toolResultShape.js';
@@ -30,28 +31,40 @@ export interface FastCallWire {
   dispatch(value: unknown): void;
 }
 
+/** Where a request handed to the SDK carries the token of the answer already obtained for it. */
+export const FIRST_ANSWER_META_KEY = 'agent-mcp-gateway/first-answer';
+/** A handed-over request is served within microtasks; an answer left longer was refused before the handler. */
+const FIRST_ANSWER_TTL_MS = 60_000;
+
 /**
  * Answers of calls the fast path made, for the SDK's tools/call handler to return when the
- * request is handed to it afterwards: the call is never made twice.
+ * request is handed to it afterwards: the call is never made twice. Each is found by a token
+ * the handed-over request carries in its `_meta` (unique per connection, never forwarded:
+ * envelope.ts takes only known keys), not by the request id, which a client may reuse.
  */
 export class FirstAnswers {
-  readonly #answers = new Map<RequestId, ToolAnswer>();
+  readonly #answers = new Map<string, ToolAnswer>();
+  readonly #prefix = randomUUID();
+  #next = 0;
 
-  /** The answer kept for `id`, once; undefined: the call has not been made. */
-  take(id: RequestId): Promise<ToolAnswer> | undefined {
-    const answer = this.#answers.get(id);
+  /** `request` carrying the token of `answer`, to hand to the SDK. */
+  keep(request: Record<string, unknown>, answer: ToolAnswer): Record<string, unknown> {
+    const token = `${this.#prefix}:${this.#next++}`;
+    this.#answers.set(token, answer);
+    setTimeout(() => this.#answers.delete(token), FIRST_ANSWER_TTL_MS).unref();
+    const params = request['params'] as Record<string, unknown>;
+    const meta = isPlainObject(params['_meta']) ? params['_meta'] : {};
+    return { ...request, params: { ...params, _meta: { ...meta, [FIRST_ANSWER_META_KEY]: token } } };
+  }
+
+  /** The answer kept for the request whose `_meta` this is, once; undefined: the call has not been made. */
+  take(meta: unknown): Promise<ToolAnswer> | undefined {
+    const token = isPlainObject(meta) ? meta[FIRST_ANSWER_META_KEY] : undefined;
+    if (typeof token !== 'string') return undefined;
+    const answer = this.#answers.get(token);
     if (answer === undefined) return undefined;
-    this.#answers.delete(id);
+    this.#answers.delete(token);
     return Promise.resolve(answer);
-  }
-
-  put(id: RequestId, answer: ToolAnswer): void {
-    this.#answers.set(id, answer);
-  }
-
-  /** A kept answer the SDK did not ask for (it refused the request before its handler) must not answer a later request with the same id. */
-  drop(id: RequestId, answer: ToolAnswer): void {
-    if (this.#answers.get(id) === answer) this.#answers.delete(id);
   }
 }
 
@@ -90,7 +103,7 @@ export class StdioFastCalls {
   /** The connection ended: the calls in flight are abandoned (nobody is left to answer). */
   close(): void {
     this.#closed = true;
-    for (const controller of this.#inFlight.values()) controller.abort(new Error('Connection closed'));
+    for (const controller of this.#inFlight.values()) controller.abort(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
     this.#inFlight.clear();
   }
 
@@ -102,7 +115,8 @@ export class StdioFastCalls {
     if (!isPlainObject(params) || !hasOnly(params, PARAMS_KEYS) || typeof params['name'] !== 'string') return false;
     const args = params['arguments'];
     const meta = params['_meta'];
-    if ((args !== undefined && !isPlainObject(args)) || (meta !== undefined && !isPlainMeta(meta))) return false;
+    // The SDK's parse drops an own `__proto__` key of the arguments: such a call is the SDK's.
+    if ((args !== undefined && (!isPlainObject(args) || Object.hasOwn(args, '__proto__'))) || (meta !== undefined && !isPlainMeta(meta))) return false;
     const controller = new AbortController();
     this.#inFlight.set(id, controller);
     const ctx = requestContext(served.server, id, meta as RequestMeta | undefined, controller.signal);
@@ -117,20 +131,24 @@ export class StdioFastCalls {
           if (!controller.signal.aborted) this.#answerError(id, err);
         },
       )
+      .catch((err: unknown) => this.#logger.error({ err: errorMessage(err) }, 'stdio: a tools/call could not be answered'))
       .finally(() => {
         if (this.#inFlight.get(id) === controller) this.#inFlight.delete(id);
       });
     return true;
   }
 
+  /** Only a cancellation the SDK would act on: well-formed, naming a fast call in flight. */
   #cancel(message: Record<string, unknown>): boolean {
     const params = message['params'];
-    const requestId = isPlainObject(params) ? params['requestId'] : undefined;
-    if (!isRequestId(requestId)) return false;
+    if (message['jsonrpc'] !== '2.0' || 'id' in message || !isPlainObject(params)) return false;
+    const requestId = params['requestId'];
+    const reason = params['reason'];
+    if (!isRequestId(requestId) || (reason !== undefined && typeof reason !== 'string')) return false;
     const controller = this.#inFlight.get(requestId);
     if (controller === undefined) return false;
     this.#inFlight.delete(requestId);
-    controller.abort(isPlainObject(params) ? params['reason'] : undefined);
+    controller.abort(reason);
     return true;
   }
 
@@ -138,13 +156,10 @@ export class StdioFastCalls {
     if (isInputRequiredResult(answer) || !isPlainToolResult(answer as Record<string, unknown>)) {
       // The SDK validates it (or runs its 2025 shim for input_required) as its handler's answer.
       this.#inFlight.delete(id);
-      this.firstAnswers.put(id, answer);
-      this.#wire.dispatch(request);
-      // The SDK calls its handler within this turn's microtasks, or refused the request first.
-      setImmediate(() => this.firstAnswers.drop(id, answer));
+      this.#wire.dispatch(this.firstAnswers.keep(request, answer));
       return;
     }
-    this.#write({ result: answer, jsonrpc: '2.0', id } as JSONRPCMessage);
+    this.#write(id, { result: answer, jsonrpc: '2.0', id } as JSONRPCMessage);
   }
 
   /** As the SDK's Server answers a handler's throw. */
@@ -157,11 +172,22 @@ export class StdioFastCalls {
       message: typeof thrown.message === 'string' ? thrown.message : 'Internal error',
     };
     if (thrown.data !== undefined) error['data'] = thrown.data;
-    this.#write({ jsonrpc: '2.0', id, error } as JSONRPCMessage);
+    this.#write(id, { jsonrpc: '2.0', id, error } as JSONRPCMessage);
   }
 
-  #write(message: JSONRPCMessage): void {
-    this.#wire.send(message).catch((err: unknown) => this.#logger.debug({ err: errorMessage(err) }, 'stdio: could not write an answer'));
+  /**
+   * An answer that cannot be serialized (a downstream's value nested beyond the stack) is
+   * answered with -32603 instead, so the client is not left waiting and the gateway lives on.
+   */
+  #write(id: RequestId, message: JSONRPCMessage): void {
+    const failed = (err: unknown): void => this.#logger.debug({ err: errorMessage(err) }, 'stdio: could not write an answer');
+    try {
+      this.#wire.send(message).catch(failed);
+    } catch (err) {
+      this.#logger.warn({ err: errorMessage(err) }, 'stdio: an answer could not be serialized; answering -32603');
+      const error = { code: ProtocolErrorCode.InternalError, message: 'Internal error: the answer could not be serialized' };
+      this.#wire.send({ jsonrpc: '2.0', id, error } as JSONRPCMessage).catch(failed);
+    }
   }
 }
 
@@ -203,7 +229,7 @@ function hasOnly(value: Record<string, unknown>, keys: ReadonlySet<string>): boo
 
 /** `_meta` as the 2025 schema takes it without a second look: no reserved key, a plain progress token. */
 function isPlainMeta(meta: unknown): boolean {
-  if (!isPlainObject(meta)) return false;
+  if (!isPlainObject(meta) || Object.hasOwn(meta, '__proto__') || Object.hasOwn(meta, FIRST_ANSWER_META_KEY)) return false;
   for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
   const token = meta['progressToken'];
   return token === undefined || isRequestId(token);

@@ -210,7 +210,10 @@ export function createUpstreamServer(
     gateway.setLogLevel(session, level.data);
     return {};
   });
-  handle('tools/call', (request, ctx) => fields.firstAnswers?.take(ctx.mcpReq.id) ?? gateway.callTool(request.params.name, request.params.arguments, ctx, session));
+  handle(
+    'tools/call',
+    (request, ctx) => fields.firstAnswers?.take(ctx.mcpReq._meta) ?? gateway.callTool(request.params.name, request.params.arguments, ctx, session),
+  );
   const detach = gateway.attachSession(session);
   const schemas = requestSchemas(native);
   const connect = async (transport: Transport): Promise<void> => {

@@ -24,7 +24,7 @@ const ECHO_ARGS = { message: 'hello from the benchmark' };
 const SERVER: ServerCommand = SERVERS.everything;
 
 interface Arm {
-  readonly key: 'direct' | 'gateway' | 'gateway_noaudit' | 'civic';
+  readonly key: 'direct' | 'gateway' | 'gateway_noaudit' | 'civic' | 'raw';
   readonly label: string;
   readonly client: Client;
   readonly transport: StdioClientTransport;
@@ -60,7 +60,7 @@ function gatewayArgs(audit: boolean): { args: string[]; cwd: string } {
 
 export async function runSdkClient(ctx: Context): Promise<void> {
   const { sizes } = ctx;
-  ctx.log('stdio, SDK client: direct, gateway (audit on / off), civic passthrough');
+  ctx.log('stdio, SDK client: direct, gateway (audit on / off), civic passthrough, raw byte relay');
   const on = gatewayArgs(true);
   const off = gatewayArgs(false);
   const civic = join(REPO_ROOT, 'bench', 'fixtures', 'civic-relay.mjs');
@@ -69,6 +69,7 @@ export async function runSdkClient(ctx: Context): Promise<void> {
     sdkTarget('gateway', 'gateway, audit log on', process.execPath, on.args, true, on.cwd),
     sdkTarget('gateway_noaudit', 'gateway, audit log off', process.execPath, off.args, true, off.cwd),
     sdkTarget('civic', '@civic/passthrough-mcp-server', process.execPath, [civic, SERVER.command, ...SERVER.args], false),
+    sdkTarget('raw', 'raw byte relay', process.execPath, [join(REPO_ROOT, 'bench', 'fixtures', 'raw-relay.mjs'), SERVER.command, ...SERVER.args], false),
   ]);
   const arms = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
@@ -131,7 +132,9 @@ export async function runSdkClient(ctx: Context): Promise<void> {
           ? {
               budget: `ratio ≥ ${THROUGHPUT_BUDGET}`,
               met: tpMet,
-              explainedBy: why("three busy processes on 2 cores: the middle process's CPU per call bounds the rate"),
+              explainedBy: why(
+                "three busy processes on 2 cores: the middle process's CPU per call bounds the rate, and even the raw byte relay (this section's reference row: no parsing at all) stays well under 0.8×",
+              ),
             }
           : {}),
       },
@@ -152,6 +155,15 @@ export async function runSdkClient(ctx: Context): Promise<void> {
     { section: csec, metric: 'sequential p50', unit: 'ms', direct: d.p50, gateway: cs.p50 },
     { section: csec, metric: `throughput, ${sizes.inFlight} in flight`, unit: 'calls/s', direct: rd, gateway: median(c.rates) },
     { section: csec, metric: 'CPU per call: server process vs civic process', unit: 'µs', direct: serverCpu, gateway: c.cpuUsPerCall },
+  );
+  // The floor of any stdio proxy on this machine: one more process and two more pipe hops, no parsing.
+  const raw = by('raw');
+  const rs = sums.get('raw')!;
+  const rsec = `${section}, reference: raw byte relay (no parsing: the floor of any stdio proxy)`;
+  ctx.rows.push(
+    { section: rsec, metric: 'sequential p50', unit: 'ms', direct: d.p50, gateway: rs.p50 },
+    { section: rsec, metric: `throughput, ${sizes.inFlight} in flight`, unit: 'calls/s', direct: rd, gateway: median(raw.rates) },
+    { section: rsec, metric: 'CPU per call: server process vs relay process', unit: 'µs', direct: serverCpu, gateway: raw.cpuUsPerCall },
   );
   const g = sums.get('gateway')!;
   const aheadP50 = g.p50 <= cs.p50;
@@ -199,7 +211,7 @@ export async function runSdkClient(ctx: Context): Promise<void> {
   });
   ctx.notes.push(
     `${section}: ${by('direct').samples.length} sequential calls per target after ${sizes.latencyWarmup} warm-up, ${sizes.latencyRounds} interleaved rounds ` +
-      `(direct, gateway audit on, gateway audit off, civic); throughput median of ${sizes.throughputRounds} round(s) of ${sizes.throughputCalls} calls. ` +
+      `(direct, gateway audit on, gateway audit off, civic, raw byte relay); throughput median of ${sizes.throughputRounds} round(s) of ${sizes.throughputCalls} calls. ` +
       "Each target is the SDK's own StdioClientTransport (a plain child, not a process group) and the v2 Client with its default (2025-11-25) connect; results are validated by the Client as any SDK user's are. CPU per call from /proc/<pid>/stat over the sequential rounds (10 ms ticks).",
   );
   ctx.data['sdkClient'] = Object.fromEntries(arms.map((a) => [a.key, { summary: sums.get(a.key), throughput: a.rates, cpuUsPerCall: a.cpuUsPerCall }]));

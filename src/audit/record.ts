@@ -73,15 +73,27 @@ export function hashArgs(args: unknown): string {
 
 let lastMs = Number.NaN;
 let lastIso = '';
+let secondMs = Number.NaN;
+/** `YYYY-MM-DDTHH:MM:SS.` of the second that starts at secondMs. */
+let secondPrefix = '';
 
 /**
- * `new Date(ms).toISOString()`, formatted once per millisecond: calls that end in the same
- * millisecond share the string.
+ * `new Date(ms).toISOString()`, formatted once per second: calls within the same second
+ * share its text and add only their milliseconds (and those in the same millisecond share the
+ * whole string).
  */
 export function isoTimestamp(ms: number = Date.now()): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
+  if (ms === lastMs) return lastIso;
+  lastMs = ms;
+  // A fraction of a millisecond (never from Date.now()) is left to Date, which truncates it.
+  if (!Number.isInteger(ms)) return (lastIso = new Date(ms).toISOString());
+  const remainder = ms % 1000;
+  const millis = remainder < 0 ? remainder + 1000 : remainder;
+  const second = ms - millis;
+  if (second !== secondMs) {
+    secondMs = second;
+    // Whatever the year's width, the text ends in `mmmZ`.
+    secondPrefix = new Date(second).toISOString().slice(0, -4);
   }
-  return lastIso;
+  return (lastIso = secondPrefix + (millis < 10 ? '00' : millis < 100 ? '0' : '') + millis + 'Z');
 }

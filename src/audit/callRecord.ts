@@ -89,6 +89,7 @@ function describeArgs(record: RecordDraft, a: CallFacts, auditArgs: 'hash' | 'fu
 
 /** The first keys, each clipped; the common short list of short keys is used as it is. */
 function auditedKeys(keys: string[]): readonly string[] {
-  if (keys.length <= MAX_AUDITED_KEYS && keys.every((k) => k.length <= MAX_AUDITED_KEY_LENGTH)) return keys;
-  return keys.slice(0, MAX_AUDITED_KEYS).map(clipKey);
+  if (keys.length > MAX_AUDITED_KEYS) return keys.slice(0, MAX_AUDITED_KEYS).map(clipKey);
+  for (const key of keys) if (key.length > MAX_AUDITED_KEY_LENGTH) return keys.map(clipKey);
+  return keys;
 }

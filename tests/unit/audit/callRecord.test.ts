@@ -1,8 +1,10 @@
 // The audit line of a call: its fields, their order and the argument hash are a contract
 // (readers of the log, and lines compared across versions). Built field by field for speed
 // (issue 20), the line must read exactly as the record built from spreads did.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { callRecord, type CallFacts } from '../../../src/audit/callRecord.js';
+import { callRecord, clip, type CallFacts } from '../../../src/audit/callRecord.js';
+import { hashArgs } from '../../../src/audit/record.js';
 import { createLogger } from '../../../src/log.js';
 
 const logger = createLogger('silent');
@@ -25,6 +27,33 @@ function facts(overrides: Partial<CallFacts>): CallFacts {
     sessionId: undefined,
     decision: 'ALLOW',
     ...overrides,
+  };
+}
+
+/** The record as it was built before issue 20, from spreads: the reference for the order of fields. */
+function reference(a: CallFacts, auditArgs: 'hash' | 'full'): Record<string, unknown> {
+  const recorded = a.operation === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
+  const keys = recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) ? Object.keys(recorded) : [];
+  return {
+    ts: 'T',
+    id: 'I',
+    revision: a.revision,
+    agent: a.agentId,
+    ...(a.requestedAgent !== undefined ? { requested_agent: clip(a.requestedAgent) } : {}),
+    identity_source: a.source,
+    operation: clip(a.operation),
+    server: a.server === undefined ? null : clip(a.server),
+    tool: a.tool === undefined ? null : clip(a.tool),
+    decision: a.decision,
+    code: a.code ?? null,
+    rule: a.rule === undefined ? null : clip(a.rule),
+    latency_ms: Math.round(a.latency * 1000) / 1000,
+    isError: a.isError,
+    ...(a.sessionId !== undefined ? { session_id: clip(a.sessionId) } : {}),
+    ...(a.approval !== undefined ? { approval: a.approval } : {}),
+    arg_keys: keys.slice(0, 64).map((k) => (k.length > 128 ? `${k.slice(0, 128)}…` : k)),
+    args_sha256: a.hashable ? hashArgs(recorded) : null,
+    ...(auditArgs === 'full' && a.hashable ? { args: recorded } : {}),
   };
 }
 
@@ -83,5 +112,33 @@ describe('callRecord', () => {
     expect(Object.keys(record).slice(-3)).toEqual(['session_id', 'arg_keys', 'args_sha256']);
     expect(record).toMatchObject({ arg_keys: [], args_sha256: null });
     expect(record).not.toHaveProperty('args');
+  });
+
+  it('writes the same line as the record built from spreads did, whatever the facts', () => {
+    const text = fc.option(fc.string({ maxLength: 300 }), { nil: undefined });
+    const facts = fc.record({
+      operation: fc.constantFrom('execute_tool', 'list_servers', 'o"p\\'),
+      args: fc.dictionary(fc.string({ maxLength: 140 }), fc.jsonValue(), { maxKeys: 70 }),
+      hashable: fc.boolean(),
+      agentId: fc.option(fc.string(), { nil: null }),
+      source: fc.constantFrom(null, 'argument', 'bound', 'sole', 'fallback'),
+      requestedAgent: text,
+      server: text,
+      tool: text,
+      rule: text,
+      latency: fc.double({ noNaN: true, noDefaultInfinity: true, min: 0, max: 1e9 }),
+      isError: fc.boolean(),
+      revision: fc.nat(),
+      code: fc.option(fc.constantFrom('TIMEOUT', 'INVALID_AGENT_ID'), { nil: undefined }),
+      sessionId: text,
+      decision: fc.constantFrom('ALLOW', 'DENY', 'ERROR', 'TIMEOUT'),
+      approval: fc.option(fc.constantFrom('once', 'session', 'remembered', 'denied', 'unavailable'), { nil: undefined }),
+    }) as fc.Arbitrary<CallFacts>;
+    fc.assert(
+      fc.property(facts, fc.constantFrom('hash', 'full'), (a, auditArgs) => {
+        expect(line(a, auditArgs as 'hash' | 'full')).toBe(JSON.stringify(reference(a, auditArgs as 'hash' | 'full')));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

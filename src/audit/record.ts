@@ -71,6 +71,8 @@ export function hashArgs(args: unknown): string {
   return hash('sha256', canonicalJson(args ?? {}), 'hex');
 }
 
+/** The furthest time from 1970 a Date holds, either way. */
+const MAX_DATE_MS = 8.64e15;
 let lastMs = Number.NaN;
 let lastIso = '';
 let secondMs = Number.NaN;
@@ -84,16 +86,17 @@ let secondPrefix = '';
  */
 export function isoTimestamp(ms: number = Date.now()): string {
   if (ms === lastMs) return lastIso;
-  lastMs = ms;
-  // A fraction of a millisecond (never from Date.now()) is left to Date, which truncates it.
-  if (!Number.isInteger(ms)) return (lastIso = new Date(ms).toISOString());
+  // A fraction of a millisecond, or a time Date cannot hold (never from Date.now()), is left to
+  // Date, which truncates the one and throws on the other.
+  if (!Number.isInteger(ms) || Math.abs(ms) > MAX_DATE_MS) return new Date(ms).toISOString();
   const remainder = ms % 1000;
   const millis = remainder < 0 ? remainder + 1000 : remainder;
   const second = ms - millis;
   if (second !== secondMs) {
-    secondMs = second;
     // Whatever the year's width, the text ends in `mmmZ`.
     secondPrefix = new Date(second).toISOString().slice(0, -4);
+    secondMs = second;
   }
+  lastMs = ms;
   return (lastIso = secondPrefix + (millis < 10 ? '00' : millis < 100 ? '0' : '') + millis + 'Z');
 }

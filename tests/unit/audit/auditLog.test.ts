@@ -179,13 +179,17 @@ describe('isoTimestamp', () => {
 
   it('agrees with toISOString for any millisecond, in any order (the cached second is reused or replaced)', () => {
     const ms = fc.oneof(
-      fc.integer({ min: -8.64e15, max: 8.64e15 }),
+      fc.integer({ min: -8.64e15 - 2000, max: 8.64e15 + 2000 }),
+      fc.constantFrom(8.64e15, -8.64e15, 8.64e15 + 1, -8.64e15 - 1),
       fc.integer({ min: 1.7e12, max: 1.7e12 + 5000 }),
       fc.double({ min: -1e13, max: 1e13, noNaN: true }),
     );
     fc.assert(
       fc.property(fc.array(ms, { minLength: 1, maxLength: 20 }), (values) => {
-        for (const value of values) expect(isoTimestamp(value)).toBe(new Date(value).toISOString());
+        for (const value of values) {
+          if (Number.isNaN(new Date(value).getTime())) expect(() => isoTimestamp(value)).toThrow(RangeError);
+          else expect(isoTimestamp(value)).toBe(new Date(value).toISOString());
+        }
       }),
       { numRuns: 500 },
     );

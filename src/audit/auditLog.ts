@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { constants } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { AuditRecord } from './record.js';
 
@@ -26,18 +27,8 @@ export class NullAuditSink implements AuditSink {
   flushSync(): void {}
 }
 
-/** Records waiting for the same write(2), and the promise their calls wait on. */
-interface Batch {
-  readonly records: AuditRecord[];
-  readonly written: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  const written = new Promise<void>((r) => (resolve = r));
-  return { records: [], written, resolve };
-}
+/** Settled: a reaction on it runs at the end of the current turn, as a microtask. */
+const SETTLED = Promise.resolve();
 
 /**
  * JSON Lines, appended (O_APPEND), with group commit: a record joins the open batch, and the
@@ -54,8 +45,6 @@ function newBatch(): Batch {
  * Not pino's SonicBoom (which this used before): its write() only buffers and tells nobody
  * when the bytes reached the kernel, which is exactly what a reply has to wait for.
  */
-const NEWLINE = Buffer.from('\n');
-
 export class JsonlAuditSink implements AuditSink {
   readonly enabled = true;
   readonly #logger: Logger;
@@ -63,9 +52,13 @@ export class JsonlAuditSink implements AuditSink {
   readonly #fd: number;
   #closing: Promise<void> | undefined;
   #failed = false;
-  /** Records not yet handed to write(2). */
-  #open: Batch = newBatch();
-  #scheduled = false;
+  /** Records not yet handed to write(2): the open batch. */
+  #records: AuditRecord[] = [];
+  /**
+   * Settles once the open batch is written: the reaction that writes it is queued with the
+   * batch's first record, and its promise is the one every call of the batch waits on.
+   */
+  #written: Promise<void> | undefined;
   /** A line torn by an earlier crash is ended before the first new line, so each new line parses. */
   #needsNewline: boolean;
 
@@ -85,50 +78,72 @@ export class JsonlAuditSink implements AuditSink {
 
   write(record: AuditRecord): Promise<void> | undefined {
     if (this.#closing) return undefined;
-    const batch = this.#open;
-    batch.records.push(record);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(this.#flush);
-    }
-    return batch.written;
+    this.#records.push(record);
+    return (this.#written ??= SETTLED.then(this.#flush));
   }
 
-  /** Hands the open batch to write(2) and lets its calls answer. */
+  /**
+   * Hands the open batch to write(2). A batch already written (flushSync, close) leaves nothing
+   * open, or a newer batch, which is then written early: either way a batch is written before
+   * the reaction queued with it settles, so before any of its calls answers.
+   */
   readonly #flush = (): void => {
-    this.#scheduled = false;
-    const batch = this.#open;
-    if (batch.records.length === 0) return;
-    this.#open = newBatch();
-    this.#writeNow(this.#serialize(batch.records));
-    batch.resolve();
+    this.#written = undefined;
+    const records = this.#records;
+    if (records.length === 0) return;
+    this.#records = [];
+    this.#writeNow(this.#serialize(records));
   };
 
-  /** write(2) can take fewer bytes than asked (a full disk, a signal); the rest follows. */
-  #writeNow(data: Buffer): void {
+  /**
+   * write(2) can take fewer bytes than asked (a full disk, a signal); the rest follows. A string
+   * is handed over as it is (node encodes it straight into the write's buffer), and turned into
+   * bytes only for what a short write left.
+   */
+  #writeNow(data: string | Buffer): void {
     try {
-      for (let offset = 0; offset < data.length;) offset += writeSync(this.#fd, data, offset);
+      if (typeof data === 'string') {
+        const written = writeSync(this.#fd, data);
+        if (written < Buffer.byteLength(data, 'utf8')) this.#writeFrom(Buffer.from(data, 'utf8'), written);
+      } else {
+        this.#writeFrom(data, 0);
+      }
       this.#writeSucceeded();
     } catch (err) {
       this.#writeFailed(err);
     }
   }
 
-  /** One buffer per line, so one huge line (full arguments) cannot push the batch past a string's limit. */
-  #serialize(records: readonly AuditRecord[]): Buffer {
-    const lines: Buffer[] = this.#needsNewline ? [NEWLINE] : [];
+  #writeFrom(bytes: Buffer, offset: number): void {
+    for (let at = offset; at < bytes.length;) at += writeSync(this.#fd, bytes, at);
+  }
+
+  /**
+   * The batch's lines as one string; as one buffer of per-line buffers only when the lines
+   * together pass a string's limit (huge copied arguments, --audit-args full).
+   */
+  #serialize(records: readonly AuditRecord[]): string | Buffer {
+    const lines: string[] = this.#needsNewline ? ['\n'] : [];
     this.#needsNewline = false;
+    let chars = lines.length;
     for (const record of records) {
-      try {
-        lines.push(Buffer.from(JSON.stringify(record) + '\n', 'utf8'));
-      } catch (err) {
-        // Only the copied arguments (--audit-args full) can be this large: the line goes without them.
-        this.#logger.error({ err, path: this.#path }, 'audit line written without its arguments');
-        const { args: _dropped, ...rest } = record;
-        lines.push(Buffer.from(JSON.stringify(rest) + '\n', 'utf8'));
-      }
+      const line = this.#line(record);
+      lines.push(line);
+      chars += line.length;
     }
-    return Buffer.concat(lines);
+    if (chars <= constants.MAX_STRING_LENGTH) return lines.length === 1 ? (lines[0] as string) : lines.join('');
+    return Buffer.concat(lines.map((line) => Buffer.from(line, 'utf8')));
+  }
+
+  #line(record: AuditRecord): string {
+    try {
+      return JSON.stringify(record) + '\n';
+    } catch (err) {
+      // Only the copied arguments (--audit-args full) can be this large: the line goes without them.
+      this.#logger.error({ err, path: this.#path }, 'audit line written without its arguments');
+      const { args: _dropped, ...rest } = record;
+      return JSON.stringify(rest) + '\n';
+    }
   }
 
   #writeFailed(err: unknown): void {

@@ -42,39 +42,54 @@ export interface CallFacts {
   readonly approval?: ApprovalAudit | undefined;
 }
 
+/** AuditRecord being built: fields are set in the line's order, as JSON.stringify lists them. */
+type RecordDraft = { -readonly [K in keyof AuditRecord]?: AuditRecord[K] };
+
 export function callRecord(a: CallFacts, auditArgs: 'hash' | 'full', logger: Logger): AuditRecord {
-  const base = {
-    ts: isoTimestamp(),
-    id: randomUUID(),
-    revision: a.revision,
-    agent: a.agentId,
-    ...(a.requestedAgent !== undefined ? { requested_agent: clip(a.requestedAgent) } : {}),
-    identity_source: a.source,
-    operation: clip(a.operation),
-    server: a.server === undefined ? null : clip(a.server),
-    tool: a.tool === undefined ? null : clip(a.tool),
-    decision: a.decision,
-    code: a.code ?? null,
-    rule: a.rule === undefined ? null : clip(a.rule),
-    latency_ms: Math.round(a.latency * 1000) / 1000,
-    isError: a.isError,
-    ...(a.sessionId !== undefined ? { session_id: clip(a.sessionId) } : {}),
-    ...(a.approval !== undefined ? { approval: a.approval } : {}),
-  };
+  // Assigned one field at a time rather than spread from partial objects: the spreads were most
+  // of the record's cost (issue 20), and the key order (so the line) is the same.
+  const record: RecordDraft = { ts: isoTimestamp(), id: randomUUID(), revision: a.revision, agent: a.agentId };
+  if (a.requestedAgent !== undefined) record.requested_agent = clip(a.requestedAgent);
+  record.identity_source = a.source;
+  record.operation = clip(a.operation);
+  record.server = a.server === undefined ? null : clip(a.server);
+  record.tool = a.tool === undefined ? null : clip(a.tool);
+  record.decision = a.decision;
+  record.code = a.code ?? null;
+  record.rule = a.rule === undefined ? null : clip(a.rule);
+  record.latency_ms = Math.round(a.latency * 1000) / 1000;
+  record.isError = a.isError;
+  if (a.sessionId !== undefined) record.session_id = clip(a.sessionId);
+  if (a.approval !== undefined) record.approval = a.approval;
+  describeArgs(record, a, auditArgs, logger);
+  return record as AuditRecord;
+}
+
+function describeArgs(record: RecordDraft, a: CallFacts, auditArgs: 'hash' | 'full', logger: Logger): void {
+  let argKeys: readonly string[];
+  let sha256: string | null;
+  // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
+  let recorded: unknown;
   try {
-    // Arguments of execute_tool are the downstream arguments; for the other tools, the meta-tool arguments.
-    const recorded = a.operation === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
-    const keys = isPlainObject(recorded) ? Object.keys(recorded) : [];
-    return {
-      ...base,
-      arg_keys: keys.slice(0, MAX_AUDITED_KEYS).map(clipKey),
-      // Arguments refused as too deep are neither hashed nor copied: walking them could exhaust the stack.
-      args_sha256: a.hashable ? hashArgs(recorded) : null,
-      ...(auditArgs === 'full' && a.hashable ? { args: recorded } : {}),
-    };
+    recorded = a.operation === 'execute_tool' ? (a.args['args'] ?? {}) : a.args;
+    argKeys = isPlainObject(recorded) ? auditedKeys(Object.keys(recorded)) : [];
+    // Arguments refused as too deep are neither hashed nor copied: walking them could exhaust the stack.
+    sha256 = a.hashable ? hashArgs(recorded) : null;
   } catch (err) {
     // The line is written whatever the arguments did to the hashing: without them.
     logger.error({ err, operation: clip(a.operation) }, 'could not describe the arguments in the audit line');
-    return { ...base, arg_keys: [], args_sha256: null };
+    record.arg_keys = [];
+    record.args_sha256 = null;
+    return;
   }
+  record.arg_keys = argKeys;
+  record.args_sha256 = sha256;
+  if (auditArgs === 'full' && a.hashable) record.args = recorded;
+}
+
+/** The first keys, each clipped; the common short list of short keys is used as it is. */
+function auditedKeys(keys: string[]): readonly string[] {
+  if (keys.length > MAX_AUDITED_KEYS) return keys.slice(0, MAX_AUDITED_KEYS).map(clipKey);
+  for (const key of keys) if (key.length > MAX_AUDITED_KEY_LENGTH) return keys.map(clipKey);
+  return keys;
 }

@@ -71,17 +71,32 @@ export function hashArgs(args: unknown): string {
   return hash('sha256', canonicalJson(args ?? {}), 'hex');
 }
 
+/** The furthest time from 1970 a Date holds, either way. */
+const MAX_DATE_MS = 8.64e15;
 let lastMs = Number.NaN;
 let lastIso = '';
+let secondMs = Number.NaN;
+/** `YYYY-MM-DDTHH:MM:SS.` of the second that starts at secondMs. */
+let secondPrefix = '';
 
 /**
- * `new Date(ms).toISOString()`, formatted once per millisecond: calls that end in the same
- * millisecond share the string.
+ * `new Date(ms).toISOString()`, formatted once per second: calls within the same second
+ * share its text and add only their milliseconds (and those in the same millisecond share the
+ * whole string).
  */
 export function isoTimestamp(ms: number = Date.now()): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
+  if (ms === lastMs) return lastIso;
+  // A fraction of a millisecond, or a time Date cannot hold (never from Date.now()), is left to
+  // Date, which truncates the one and throws on the other.
+  if (!Number.isInteger(ms) || Math.abs(ms) > MAX_DATE_MS) return new Date(ms).toISOString();
+  const remainder = ms % 1000;
+  const millis = remainder < 0 ? remainder + 1000 : remainder;
+  const second = ms - millis;
+  if (second !== secondMs) {
+    // Whatever the year's width, the text ends in `mmmZ`.
+    secondPrefix = new Date(second).toISOString().slice(0, -4);
+    secondMs = second;
   }
-  return lastIso;
+  lastMs = ms;
+  return (lastIso = secondPrefix + (millis < 10 ? '00' : millis < 100 ? '0' : '') + millis + 'Z');
 }

@@ -3,6 +3,7 @@
 // promise write() returns settles only once the record's line is in the file (group commit).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JsonlAuditSink } from '../../../src/audit/auditLog.js';
 import { isoTimestamp, type AuditRecord } from '../../../src/audit/record.js';
@@ -126,6 +127,30 @@ describe('JsonlAuditSink group commit', () => {
 });
 
 describe('JsonlAuditSink writes every line', () => {
+  it('writes text beyond ASCII byte for byte', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    const tools = ['é', '🙂 ok', '\u2028', 'x"\\'];
+    for (const [i, tool] of tools.entries()) void sink.write({ ...record(i), tool });
+    await sink.close();
+    expect(lines(path).map((r) => r.tool)).toEqual(tools);
+  });
+
+  it('records queued after a flushSync() in the same turn are written before their promise settles', async () => {
+    const path = join(makeTmpDir(), 'audit.jsonl');
+    const sink = new JsonlAuditSink(path, createLogger('silent'));
+    const first = sink.write(record(1));
+    sink.flushSync();
+    const second = sink.write(record(2));
+    await first;
+    expect(lines(path).map((r) => r.id)).toEqual(['id-1', 'id-2']);
+    await second;
+    const third = sink.write(record(3));
+    await third;
+    expect(lines(path).map((r) => r.id)).toEqual(['id-1', 'id-2', 'id-3']);
+    await sink.close();
+  });
+
   it('a record whose copied arguments cannot be serialized is written without them', async () => {
     const path = join(makeTmpDir(), 'audit.jsonl');
     const sink = new JsonlAuditSink(path, createLogger('silent'));
@@ -150,5 +175,23 @@ describe('isoTimestamp', () => {
     const now = Date.parse(isoTimestamp());
     expect(now).toBeGreaterThanOrEqual(before);
     expect(now).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('agrees with toISOString for any millisecond, in any order (the cached second is reused or replaced)', () => {
+    const ms = fc.oneof(
+      fc.integer({ min: -8.64e15 - 2000, max: 8.64e15 + 2000 }),
+      fc.constantFrom(8.64e15, -8.64e15, 8.64e15 + 1, -8.64e15 - 1),
+      fc.integer({ min: 1.7e12, max: 1.7e12 + 5000 }),
+      fc.double({ min: -1e13, max: 1e13, noNaN: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(ms, { minLength: 1, maxLength: 20 }), (values) => {
+        for (const value of values) {
+          if (Number.isNaN(new Date(value).getTime())) expect(() => isoTimestamp(value)).toThrow(RangeError);
+          else expect(isoTimestamp(value)).toBe(new Date(value).toISOString());
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -24,11 +24,6 @@ function tooLarge(maxBytes: number, close: boolean): HttpError {
 
 /** The whole body, or an HttpError 413. */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  // A small body usually arrives with the headers: Node has parsed all of it by the time the
-  // pipeline asks, so it is taken at once instead of through listeners.
-  if (req.complete && !req.destroyed && req.readableFlowing !== true && req.readableLength <= maxBytes) {
-    return Promise.resolve((req.read() as Buffer | null) ?? Buffer.alloc(0));
-  }
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes + DRAIN_CAP_BYTES) {

@@ -87,8 +87,10 @@ function decodeParams<H>(route: Route<H>, parts: readonly string[]): Record<stri
 }
 
 function decodeParam<H>(route: Route<H>, parts: readonly string[], i: number): string {
+  const part = parts[i + 1]!;
+  if (!part.includes('%')) return part;
   try {
-    return decodeURIComponent(parts[i + 1]!);
+    return decodeURIComponent(part);
   } catch {
     throw new HttpError(400, 'INVALID_ARGUMENT', `Malformed percent-encoding in the path parameter '${route.segments[i]!.slice(1)}'`);
   }

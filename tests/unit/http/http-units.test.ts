@@ -119,6 +119,16 @@ describe('Router', () => {
     expect(status(() => r.match('POST', '/a/1'))).toBe(405);
     expect(status(() => r.match('GET', '/a/%E0%A4%A'))).toBe(400);
   });
+  it('a parameter is decoded where it stands: a bad escape before the first difference is a 400, after it a 404', () => {
+    const t = new Router<string>().add('GET', '/s/:name/tools', 'tools').add('POST', '/s/:name/call', 'call').add('GET', '/x/:a/b/:c', 'x');
+    expect(t.match('POST', '/s/a%2Fb/call')).toMatchObject({ handler: 'call', params: { name: 'a/b' }, pattern: '/s/:name/call' });
+    expect(t.match('POST', '/s/plain/call')).toMatchObject({ params: { name: 'plain' } });
+    expect(status(() => t.match('GET', '/s/%E0%A4%A/other'))).toBe(400);
+    expect(status(() => t.match('GET', '/x/ok/c/%E0%A4%A'))).toBe(404);
+    expect(status(() => t.match('GET', '/x/%E0%A4%A/c/1'))).toBe(400);
+    expect(status(() => t.match('GET', '/s//call'))).toBe(404);
+    expect(t.match('OPTIONS', '/s/n/tools')).toEqual({ options: true, allow: 'GET, HEAD, OPTIONS' });
+  });
 });
 
 describe('Origin', () => {

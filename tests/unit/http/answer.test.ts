@@ -24,11 +24,8 @@ function rawRequest(host: string, parts: readonly string[]): Promise<string> {
     socket.on('data', (d) => (text += String(d)));
     socket.on('end', () => resolve(text));
     socket.on('error', reject);
-    socket.on('connect', async () => {
-      for (const part of parts) {
-        socket.write(part);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    socket.on('connect', () => {
+      parts.forEach((part, i) => setTimeout(() => socket.write(part), 20 * i));
     });
   });
 }

@@ -48,6 +48,17 @@ describe('Authenticator', () => {
     expect(auth.authenticate(undefined, {}).ok).toBe(false);
   });
 
+  it('Basic: the text splits at its first colon, so a password may hold colons and a user name never matches with one', () => {
+    const colons = new Authenticator({ basic: { user: 'admin', password: 'p:w:' } }, false);
+    expect(colons.authenticate(`Basic ${b64('admin:p:w:')}`, undefined).ok).toBe(true);
+    for (const wrong of ['admin:p:w', 'admin:p', 'admi:np:w:', 'admin::p:w:', 'Admin:p:w:'])
+      expect(colons.authenticate(`Basic ${b64(wrong)}`, undefined).ok, wrong).toBe(false);
+    // A configured user name with a colon can never be sent (the first colon ends it), as before.
+    const odd = new Authenticator({ basic: { user: 'a:b', password: 'c' } }, false);
+    expect(odd.authenticate(`Basic ${b64('a:b:c')}`, undefined)).toMatchObject({ ok: false, reason: 'wrong user name or password' });
+    expect(new Authenticator({ basic: { user: 'u', password: 'pw' } }, false).authenticate(`Basic ${b64('u:pw')}`, {})).toMatchObject({ ok: true });
+  });
+
   it('anonymous only where allowed and while no per-agent credential exists', () => {
     const open = new Authenticator({}, true);
     expect(open.authenticate(undefined, undefined)).toMatchObject({ ok: true, principal: { kind: 'anonymous' } });

@@ -15,7 +15,7 @@ import { readJsonBody } from './body.js';
 import type { RequestTarget } from './requestTarget.js';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './respond.js';
-import { RestSessionRegistry } from './restSessions.js';
+import { addsNothing, RestSessionRegistry } from './restSessions.js';
 import { callBody, optionalAgentId, serviceName, sessionId } from './validate.js';
 import { mergedJsonBytes } from '../mergeRecord.js';
 
@@ -220,6 +220,8 @@ interface Invoked {
 const MAX_SESSION_METADATA_BYTES = 16 * 1024;
 
 function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
+  // What a session keeps was within the bound when it was merged.
+  if (kept !== undefined && addsNothing(kept, added)) return undefined;
   const bytes = mergedJsonBytes(kept, added);
   if (bytes <= MAX_SESSION_METADATA_BYTES) return undefined;
   return new GatewayError(

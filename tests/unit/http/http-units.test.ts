@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Authenticator, secretEquals, tokenDigest } from '../../../src/http/auth.js';
 import { normalizeOrigin, OriginPolicy } from '../../../src/http/origin.js';
 import { HttpError } from '../../../src/http/respond.js';
-import { RestSessionRegistry } from '../../../src/http/restSessions.js';
+import { addsNothing, RestSessionRegistry } from '../../../src/http/restSessions.js';
 import { Router } from '../../../src/http/router.js';
 import { callBody, serviceName, sessionId, toolName } from '../../../src/http/validate.js';
 
@@ -155,6 +155,18 @@ describe('Origin', () => {
     const list = new OriginPolicy(['https://app.example.com']);
     expect(list.allows('https://APP.example.com')).toBe(true);
     expect(list.allows('http://localhost')).toBe(false);
+  });
+});
+
+describe('addsNothing', () => {
+  it('only the same primitive under every key of what is added', () => {
+    const kept = JSON.parse('{"a":1,"b":"x","n":null,"o":{"p":1},"__proto__":2}') as Record<string, unknown>;
+    expect(addsNothing(kept, {})).toBe(true);
+    expect(addsNothing(kept, JSON.parse('{"a":1,"b":"x","n":null,"__proto__":2}') as Record<string, unknown>)).toBe(true);
+    for (const added of ['{"a":2}', '{"c":1}', '{"o":{"p":1}}', '{"a":"1"}', '{"__proto__":3}', '{"a":-0}']) {
+      expect(addsNothing(kept, JSON.parse(added) as Record<string, unknown>), added).toBe(false);
+    }
+    expect(addsNothing({}, JSON.parse('{"__proto__":2}') as Record<string, unknown>)).toBe(false);
   });
 });
 

@@ -70,6 +70,8 @@ export function tokenDigest(token: string): string {
 export class Authenticator {
   readonly #shared: SharedCredentials;
   readonly #sharedDigests: { user?: Buffer; password?: Buffer; token?: Buffer };
+  /** Digest of the whole `user:password`, when the user name has no colon (so the text splits back into the same halves). */
+  readonly #basicDigest: Buffer | undefined;
   readonly #anonymousAllowed: boolean;
   readonly #resourceUrl: string | undefined;
   readonly #tokens: TokenVerifier;
@@ -88,6 +90,7 @@ export class Authenticator {
       ...(shared.basic ? { user: digest(shared.basic.user), password: digest(shared.basic.password) } : {}),
       ...(shared.token !== undefined ? { token: digest(shared.token) } : {}),
     };
+    this.#basicDigest = shared.basic && !shared.basic.user.includes(':') ? digest(`${shared.basic.user}:${shared.basic.password}`) : undefined;
     this.#anonymousAllowed = anonymousAllowed && shared.basic === undefined && shared.token === undefined;
   }
 
@@ -163,7 +166,7 @@ export class Authenticator {
    * `tokensAccepted`: identity-provider tokens are configured, so nobody is anonymous.
    */
   authenticate(header: string | undefined, agentCredentials: Readonly<Record<string, string>> | undefined, tokensAccepted = false): AuthOutcome {
-    const perAgent = agentCredentials !== undefined && Object.keys(agentCredentials).length > 0;
+    const perAgent = agentCredentials !== undefined && hasEntries(agentCredentials);
     if (header === undefined || header === '') {
       if (this.#anonymousAllowed && !perAgent && !tokensAccepted) return { ok: true, principal: { kind: 'anonymous', key: 'anonymous' } };
       return { ok: false, presented: false, reason: 'no credentials' };
@@ -191,6 +194,12 @@ export class Authenticator {
       const decoded = Buffer.from(encoded, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0 || colon === decoded.length - 1) return { ok: false, presented: true, reason: 'malformed Basic credentials' };
+      // One digest of the whole text compares both halves at once: the time does not tell
+      // whether the user name was right. (The text is user:password exactly when both match.)
+      if (this.#basicDigest !== undefined) {
+        if (timingSafeEqual(digest(decoded), this.#basicDigest)) return { ok: true, principal: { kind: 'shared', key: 'shared' } };
+        return { ok: false, presented: true, reason: 'wrong user name or password' };
+      }
       // Both halves are always compared: the time does not tell whether the user name was right.
       const userOk = timingSafeEqual(digest(decoded.slice(0, colon)), expected.user);
       const passwordOk = timingSafeEqual(digest(decoded.slice(colon + 1)), expected.password);
@@ -199,4 +208,9 @@ export class Authenticator {
     }
     return { ok: false, presented: true, reason: 'unsupported authorization scheme' };
   }
+}
+
+function hasEntries(record: Readonly<Record<string, string>>): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
 }

@@ -25,9 +25,14 @@ export function hostNameOf(header: string): string | undefined {
   return normalizeHostName(m[1]!);
 }
 
+/** Allowed Host values remembered at most (each is an allowed name with a port, so few exist). */
+const SEEN_MAX = 64;
+
 export class HostPolicy {
   /** undefined: every Host is served (a non-loopback bind without --allowed-hosts). */
   readonly #allowed: ReadonlySet<string> | undefined;
+  /** Header values already allowed, as sent: every request of a client sends the same one. */
+  readonly #seen = new Set<string>();
 
   /**
    * `listed`: normalized --allowed-hosts entries (undefined: none given). Loopback names and
@@ -46,7 +51,10 @@ export class HostPolicy {
   allows(header: string | undefined): boolean {
     if (this.#allowed === undefined) return true;
     if (header === undefined) return false;
+    if (this.#seen.has(header)) return true;
     const name = hostNameOf(header);
-    return name !== undefined && this.#allowed.has(name);
+    const allowed = name !== undefined && this.#allowed.has(name);
+    if (allowed && this.#seen.size < SEEN_MAX) this.#seen.add(header);
+    return allowed;
   }
 }

@@ -13,20 +13,28 @@ export interface RequestTarget {
   readonly query: URLSearchParams;
 }
 
+/** A plain target: its query is parsed on first use. */
+class PlainTarget implements RequestTarget {
+  readonly pathname: string;
+  readonly #search: string;
+  #query: URLSearchParams | undefined;
+
+  constructor(pathname: string, search: string) {
+    this.pathname = pathname;
+    this.#search = search;
+  }
+
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.#search));
+  }
+}
+
 /** The target's path and query; undefined when URL cannot parse it. */
 export function parseRequestTarget(target: string): RequestTarget | undefined {
   const mark = target.indexOf('?');
   const path = mark < 0 ? target : target.slice(0, mark);
   const search = mark < 0 ? '' : target.slice(mark + 1);
-  if (PLAIN_PATH.test(path) && PLAIN_QUERY.test(search)) {
-    let query: URLSearchParams | undefined;
-    return {
-      pathname: path,
-      get query() {
-        return (query ??= new URLSearchParams(search));
-      },
-    };
-  }
+  if (PLAIN_PATH.test(path) && (search === '' || PLAIN_QUERY.test(search))) return new PlainTarget(path, search);
   let url: URL;
   try {
     url = new URL(target, BASE);

@@ -52,15 +52,32 @@ const TLS_HEADERS: readonly (readonly [string, string])[] = Object.freeze([
   ...PLAIN_HEADERS,
   ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains'] as const,
 ]);
+const PLAIN_LIST: readonly string[] = Object.freeze(PLAIN_HEADERS.flat());
+const TLS_LIST: readonly string[] = Object.freeze(TLS_HEADERS.flat());
 
 /** The security headers of every answer, whoever writes it. */
 function securityHeaders(options: SecurityHeaderOptions): readonly (readonly [string, string])[] {
   return options.tls ? TLS_HEADERS : PLAIN_HEADERS;
 }
 
-/** Set on every response before anything else, so 401s, 404s and SDK-written /mcp answers carry them too. */
+/** The same, as the flat name, value, name, value... list writeHead takes. */
+export function securityHeaderList(options: SecurityHeaderOptions): readonly string[] {
+  return options.tls ? TLS_LIST : PLAIN_LIST;
+}
+
+/** Set on a response that someone else writes (the SDK's /mcp answers, /metrics), before anything else. */
 export function setSecurityHeaders(res: ServerResponse, options: SecurityHeaderOptions): void {
   for (const [name, value] of securityHeaders(options)) res.setHeader(name, value);
+}
+
+/**
+ * Moves a flat name, value... list onto a response that another writer will answer. The list
+ * is emptied: what is set on the response from then on (a later limiter's headers) is not
+ * overwritten by the same list again if an error answer follows.
+ */
+export function moveHeaderList(res: ServerResponse, list: string[]): void {
+  for (let i = 0; i < list.length; i += 2) res.setHeader(list[i]!, list[i + 1]!);
+  list.length = 0;
 }
 
 /**
@@ -78,27 +95,51 @@ export function rawErrorResponse(statusLine: string, code: HttpErrorCode, messag
   return `HTTP/1.1 ${statusLine}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`;
 }
 
+const NO_HEADERS: Readonly<Record<string, string | readonly string[]>> = Object.freeze({});
+
+/** A JSON answer for a response whose other headers (the security headers first) are already set on it. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | readonly string[]> = {}): void {
+  writeJson(res, status, body, [], headers);
+}
+
+/**
+ * A JSON answer in one writeHead and one end: `head` (a flat name, value... list: the security
+ * headers, the limiter's) and then `headers`, which replace a `head` entry of the same name.
+ * Headers already set on `res` stay unless replaced; Node merges both (writeHead).
+ */
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  head: readonly string[],
+  headers: Readonly<Record<string, string | readonly string[]>> = NO_HEADERS,
+): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const text = JSON.stringify(body);
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
+  const list: (string | readonly string[])[] = [];
+  let replaced: Set<string> | undefined;
+  for (const name in headers) (replaced ??= new Set()).add(name.toLowerCase());
+  for (let i = 0; i < head.length; i += 2) if (replaced === undefined || !replaced.has(head[i]!.toLowerCase())) list.push(head[i]!, head[i + 1]!);
+  for (const name in headers) list.push(name, headers[name]!);
+  list.push('Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(text)));
+  res.writeHead(status, list as string[]);
   res.end(text);
 }
 
 /** Seconds a 429 without a more precise Retry-After asks the client to wait (a per-identity cap: until one of its sessions ends). */
 const DEFAULT_RETRY_AFTER_S = '5';
 
-export function sendError(res: ServerResponse, err: HttpError): void {
+/** An error answer; `head` as writeJson's. */
+export function sendError(res: ServerResponse, err: HttpError, head: readonly string[] = []): void {
   // Every 429 says when to come back, whichever layer refused.
   const headers: Record<string, string | readonly string[]> = { ...err.headers };
-  if (err.status === 429 && !('Retry-After' in headers) && !res.hasHeader('Retry-After')) headers['Retry-After'] = DEFAULT_RETRY_AFTER_S;
-  sendJson(res, err.status, { error: err.message, code: err.code }, headers);
+  if (err.status === 429 && !('Retry-After' in headers) && !res.hasHeader('Retry-After') && !head.includes('Retry-After')) {
+    headers['Retry-After'] = DEFAULT_RETRY_AFTER_S;
+  }
+  writeJson(res, err.status, { error: err.message, code: err.code }, head, headers);
 }
 
 /** A JSON-RPC error answer on /mcp (no request id: the message was refused before it was read as one). */

@@ -11,8 +11,11 @@ import type { InstanceScope } from '../gateway/serverRequests.js';
 import { isPlainObject } from '../values.js';
 import { VERSION } from '../version.js';
 import type { Principal } from './auth.js';
+import { readJsonBody } from './body.js';
+import type { RequestTarget } from './requestTarget.js';
+import type { IncomingMessage } from 'node:http';
 import { HttpError } from './respond.js';
-import { RestSessionRegistry } from './restSessions.js';
+import { addsNothing, RestSessionRegistry } from './restSessions.js';
 import { callBody, optionalAgentId, serviceName, sessionId } from './validate.js';
 import { mergedJsonBytes } from '../mergeRecord.js';
 
@@ -25,6 +28,41 @@ export interface RestRequest {
   readonly signal: AbortSignal;
   /** The parsed JSON body (read lazily: only POST routes ask). */
   readonly body: () => Promise<unknown>;
+}
+
+/** A RestRequest of an HTTP request (a class: one is built on every request). */
+export class IncomingRestRequest implements RestRequest {
+  readonly principal: Principal;
+  readonly params: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+  readonly #req: IncomingMessage;
+  readonly #target: RequestTarget;
+  readonly #maxBodyBytes: number;
+  #body: Promise<unknown> | undefined;
+
+  constructor(
+    req: IncomingMessage,
+    target: RequestTarget,
+    principal: Principal,
+    params: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+    maxBodyBytes: number,
+  ) {
+    this.#req = req;
+    this.#target = target;
+    this.principal = principal;
+    this.params = params;
+    this.signal = signal;
+    this.#maxBodyBytes = maxBodyBytes;
+  }
+
+  get query(): URLSearchParams {
+    return this.#target.query;
+  }
+
+  body(): Promise<unknown> {
+    return (this.#body ??= readJsonBody(this.#req, this.#maxBodyBytes));
+  }
 }
 
 export interface RestAnswer {
@@ -182,6 +220,8 @@ interface Invoked {
 const MAX_SESSION_METADATA_BYTES = 16 * 1024;
 
 function metadataSizeProblem(kept: Record<string, unknown> | undefined, added: Record<string, unknown>): GatewayError | undefined {
+  // What a session keeps was within the bound when it was merged.
+  if (kept !== undefined && addsNothing(kept, added)) return undefined;
   const bytes = mergedJsonBytes(kept, added);
   if (bytes <= MAX_SESSION_METADATA_BYTES) return undefined;
   return new GatewayError(

@@ -25,6 +25,20 @@ export interface RestSession {
 
 const MAX_REST_SESSIONS = 10_000;
 
+/**
+ * Whether merging `added` into `kept` would leave `kept` as it is: every key of `added` is in
+ * `kept` with the same primitive value. Callers send the same metadata on every call of a
+ * session, so most merges (and their size checks) have nothing to do.
+ */
+export function addsNothing(kept: Readonly<Record<string, unknown>>, added: Readonly<Record<string, unknown>>): boolean {
+  for (const key in added) {
+    if (!Object.hasOwn(added, key)) continue;
+    const value = added[key];
+    if ((typeof value === 'object' && value !== null) || !Object.hasOwn(kept, key) || !Object.is(kept[key], value)) return false;
+  }
+  return true;
+}
+
 export class RestSessionRegistry {
   /** owner key -> session id -> session; Map order is last-access order. */
   readonly #byOwner = new Map<string, Map<string, RestSession>>();
@@ -67,7 +81,7 @@ export class RestSessionRegistry {
     if (existing && sessions) {
       existing.lastAccessed = now;
       if (timeout !== undefined) existing.timeout = timeout;
-      mergeRecord(existing.metadata, metadata);
+      if (!addsNothing(existing.metadata, metadata)) mergeRecord(existing.metadata, metadata);
       sessions.delete(id);
       sessions.set(id, existing);
       return existing;

@@ -20,16 +20,15 @@ import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { listen } from '../listen.js';
 import type { Authenticator, AuthOutcome, Principal } from './auth.js';
-import { readJsonBody } from './body.js';
 import type { HostPolicy } from './host.js';
 import { HTTP_LIMIT_DEFAULTS, type HttpConnectionLimits, DEFAULT_DRAIN_TIMEOUT_MS } from './limits.js';
 import { readMcpBody } from './mcpBody.js';
 import { McpFront } from './mcpFront.js';
 import type { OriginPolicy } from './origin.js';
 import { InFlightRequests } from './inFlight.js';
-import { HttpError, rawErrorResponse, sendError, sendJson, sendJsonRpcError, setSecurityHeaders } from './respond.js';
+import { HttpError, rawErrorResponse, securityHeaderList, sendError, sendJsonRpcError, moveHeaderList, writeJson } from './respond.js';
 import { parseRequestTarget } from './requestTarget.js';
-import { RestApi, type RestAnswer, type RestRequest } from './rest.js';
+import { IncomingRestRequest, RestApi, type RestAnswer, type RestRequest } from './rest.js';
 import { Router } from './router.js';
 
 import type { RouteClass } from './rateLimitSpec.js';
@@ -115,10 +114,16 @@ interface PipelineContext {
   readonly res: ServerResponse;
   readonly rest: RestRequest;
   readonly auth: AuthOutcome;
+  /** The answer's headers so far (name, value, ...): the security headers, then the limiter's. */
+  readonly head: string[];
 }
 
-/** Counts one request of `key` in `routeClass`; sets the RateLimit-* headers; throws 429 when refused. */
-type Charge = (res: ServerResponse, routeClass: RouteClass, key: string) => Promise<void>;
+/**
+ * Counts one request of `key` in `routeClass`; adds the RateLimit-* headers to `out` (a
+ * header list for writeJson, or the response itself when another writer answers); throws
+ * 429 when refused.
+ */
+type Charge = (out: ServerResponse | string[], routeClass: RouteClass, key: string) => Promise<void>;
 
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGatewayHandle> {
   const { gateway, logger } = options;
@@ -139,11 +144,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
   const charge = rateCharge(options);
   const requests = new InFlightRequests();
   const handle = requestPipeline(options, routes(options, rest, mcp, charge), charge, requests);
+  const security = securityHeaderList({ tls: options.tls !== undefined });
   const server = createNodeServer(options, limits, (req, res) => {
     requests.track(req, res, () => {
       if (requests.draining) server.closeIdleConnections();
     });
-    handle(req, res).catch((err: unknown) => answerFailure(err, req, res, logger));
+    // Every answer carries the security headers, whoever writes it: they lead the list each writer takes.
+    const head = security.slice();
+    handle(req, res, head).catch((err: unknown) => answerFailure(err, req, res, logger, head));
   });
   await listen(server, options.port, options.host);
   server.on('error', (err) => logger.error({ err }, 'HTTP server error'));
@@ -179,10 +187,14 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
 }
 
 function rateCharge(options: HttpGatewayOptions): Charge {
-  return async (res, routeClass, key) => {
+  return async (out, routeClass, key) => {
     if (!options.rateLimiter) return;
     const decision = await options.rateLimiter.check(routeClass, key);
-    for (const [name, value] of Object.entries(options.rateLimiter.headers(decision))) res.setHeader(name, value);
+    const headers = options.rateLimiter.headers(decision);
+    for (const name in headers) {
+      if (Array.isArray(out)) out.push(name, headers[name]!);
+      else out.setHeader(name, headers[name]!);
+    }
     if (!decision.allowed) {
       options.metrics?.onRateLimited?.(routeClass);
       throw new HttpError(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${decision.retryAfterSeconds ?? 1} s`);
@@ -194,7 +206,9 @@ function routes(options: HttpGatewayOptions, rest: RestApi, mcp: McpFront, charg
   const mcpRoute: RouteDef = {
     auth: true,
     routeClass: 'default',
-    handler: async ({ req, res, rest: r }) => {
+    handler: async ({ req, res, rest: r, head }) => {
+      // The SDK writes these answers: what the pipeline gathered goes on the response first.
+      moveHeaderList(res, head);
       let parsed: unknown;
       let isCall = false;
       if (req.method === 'POST') {
@@ -224,11 +238,12 @@ function routes(options: HttpGatewayOptions, rest: RestApi, mcp: McpFront, charg
     .add('GET', '/metrics', {
       auth: true,
       routeClass: 'default',
-      handler: async ({ res }) => {
+      handler: async ({ res, head }) => {
         if (!options.metrics) throw new HttpError(404, 'NOT_FOUND', 'Metrics are not enabled on this gateway');
         options.metrics.setActiveSessions?.('mcp', mcp.size);
         options.metrics.setActiveSessions?.('rest', rest.sessions.size);
         const text = await options.metrics.render();
+        moveHeaderList(res, head);
         res.statusCode = 200;
         res.setHeader('Content-Type', options.metrics.contentType);
         res.end(text);
@@ -246,13 +261,11 @@ function requestPipeline(
   router: Router<RouteDef>,
   charge: Charge,
   requests: InFlightRequests,
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): (req: IncomingMessage, res: ServerResponse, head: string[]) => Promise<void> {
   const { gateway, logger, authenticator, origins } = options;
-  const tls = options.tls !== undefined;
-  return async (req, res) => {
-    setSecurityHeaders(res, { tls });
+  return async (req, res, head) => {
     if (requests.draining) {
-      res.setHeader('Connection', 'close');
+      head.push('Connection', 'close');
       throw new HttpError(503, 'SHUTTING_DOWN', 'The gateway is shutting down', { 'Retry-After': '5' });
     }
     if (options.hosts && !options.hosts.allows(req.headers.host)) {
@@ -266,6 +279,7 @@ function requestPipeline(
     if (url === undefined) throw new HttpError(400, 'INVALID_ARGUMENT', 'Malformed request target');
     const match = router.match(req.method ?? 'GET', url.pathname);
     if ('options' in match) {
+      moveHeaderList(res, head);
       res.statusCode = 204;
       res.setHeader('Allow', match.allow);
       res.end();
@@ -280,7 +294,7 @@ function requestPipeline(
     }
     const auth = await authenticator.authenticateRequest(req.headers.authorization, gateway.credentials(), gateway.oauth());
     // Counted per authenticated identity; per IP when authentication failed.
-    if (route.routeClass) await charge(res, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
+    if (route.routeClass) await charge(head, route.routeClass, auth.ok ? auth.principal.key : `ip:${req.socket.remoteAddress ?? 'unknown'}`);
     if (route.auth && !auth.ok) {
       logger.warn({ event: 'auth_failed', ip: req.socket.remoteAddress, method: req.method, path: match.pattern, reason: auth.reason }, 'authentication failed');
       throw authenticator.refusal(auth, gateway.oauth());
@@ -289,38 +303,26 @@ function requestPipeline(
     res.once('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    const principal: Principal = auth.ok ? auth.principal : { kind: 'anonymous', key: 'anonymous' };
-    let bodyPromise: Promise<unknown> | undefined;
-    const ctx: PipelineContext = {
-      req,
-      res,
-      auth,
-      rest: {
-        principal,
-        params: match.params,
-        get query() {
-          return url.query;
-        },
-        signal: controller.signal,
-        body: () => (bodyPromise ??= readJsonBody(req, options.maxBodyBytes)),
-      },
-    };
-    const answer = await route.handler(ctx);
-    if (answer) sendJson(res, answer.status, answer.body);
+    const principal: Principal = auth.ok ? auth.principal : ANONYMOUS;
+    const rest = new IncomingRestRequest(req, url, principal, match.params, controller.signal, options.maxBodyBytes);
+    const answer = await route.handler({ req, res, auth, rest, head });
+    if (answer) writeJson(res, answer.status, answer.body, head);
   };
 }
 
+const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', key: 'anonymous' });
+
 /** What a request that threw is answered, if anyone is still there to hear it. */
-function answerFailure(err: unknown, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+function answerFailure(err: unknown, req: IncomingMessage, res: ServerResponse, logger: Logger, head: readonly string[]): void {
   if (err instanceof HttpError) {
-    sendError(res, err);
+    sendError(res, err, head);
     return;
   }
   // A stack overflow on a request is a body too deep for some code on its path: the
   // client's fault, answered as such (bodies are depth-checked; this is the backstop).
   if (err instanceof RangeError && err.message.includes('call stack') && !res.headersSent && !res.destroyed) {
     logger.warn({ err: err.message, method: req.method }, 'request refused: too deeply nested to process');
-    sendError(res, new HttpError(400, 'INVALID_ARGUMENT', 'The request is nested too deeply to process'));
+    sendError(res, new HttpError(400, 'INVALID_ARGUMENT', 'The request is nested too deeply to process'), head);
     return;
   }
   if (res.destroyed || res.writableEnded || req.socket.destroyed || req.socket.writableEnded) {
@@ -329,7 +331,7 @@ function answerFailure(err: unknown, req: IncomingMessage, res: ServerResponse, 
     return;
   }
   logger.error({ err, method: req.method }, 'unexpected error in an HTTP request');
-  if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL_ERROR', 'Internal gateway error'));
+  if (!res.headersSent) sendError(res, new HttpError(500, 'INTERNAL_ERROR', 'Internal gateway error'), head);
   else res.end();
 }
 

@@ -47,6 +47,17 @@ describe('Host header', () => {
     for (const no of [undefined, 'evil.example', 'localhost.evil.example', '127.0.0.3', 'gw.example.com.evil']) expect(p.allows(no), String(no)).toBe(false);
   });
 
+  it('answers the same for a Host value seen before; a refused value stays refused', () => {
+    const p = new HostPolicy(undefined, { host: '127.0.0.1', loopback: true });
+    for (let i = 0; i < 3; i++) {
+      expect(p.allows('127.0.0.1:8080')).toBe(true);
+      expect(p.allows('evil.example:8080')).toBe(false);
+    }
+    // Past the remembered values, each is still checked.
+    for (let port = 1; port < 200; port++) expect(p.allows(`localhost:${port}`)).toBe(true);
+    expect(p.allows('localhost.evil.example')).toBe(false);
+  });
+
   it('another bind serves every Host unless names are listed', () => {
     expect(new HostPolicy(undefined, { host: '0.0.0.0', loopback: false }).allows('anything.example')).toBe(true);
     const listed = new HostPolicy(['gw.example.com'], { host: '0.0.0.0', loopback: false });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Authenticator, secretEquals, tokenDigest } from '../../../src/http/auth.js';
 import { normalizeOrigin, OriginPolicy } from '../../../src/http/origin.js';
 import { HttpError } from '../../../src/http/respond.js';
-import { RestSessionRegistry } from '../../../src/http/restSessions.js';
+import { addsNothing, RestSessionRegistry } from '../../../src/http/restSessions.js';
 import { Router } from '../../../src/http/router.js';
 import { callBody, serviceName, sessionId, toolName } from '../../../src/http/validate.js';
 
@@ -46,6 +46,17 @@ describe('Authenticator', () => {
     }
     // A shared credential configured: anonymous is never allowed.
     expect(auth.authenticate(undefined, {}).ok).toBe(false);
+  });
+
+  it('Basic: the text splits at its first colon, so a password may hold colons and a user name never matches with one', () => {
+    const colons = new Authenticator({ basic: { user: 'admin', password: 'p:w:' } }, false);
+    expect(colons.authenticate(`Basic ${b64('admin:p:w:')}`, undefined).ok).toBe(true);
+    for (const wrong of ['admin:p:w', 'admin:p', 'admi:np:w:', 'admin::p:w:', 'Admin:p:w:'])
+      expect(colons.authenticate(`Basic ${b64(wrong)}`, undefined).ok, wrong).toBe(false);
+    // A configured user name with a colon can never be sent (the first colon ends it), as before.
+    const odd = new Authenticator({ basic: { user: 'a:b', password: 'c' } }, false);
+    expect(odd.authenticate(`Basic ${b64('a:b:c')}`, undefined)).toMatchObject({ ok: false, reason: 'wrong user name or password' });
+    expect(new Authenticator({ basic: { user: 'u', password: 'pw' } }, false).authenticate(`Basic ${b64('u:pw')}`, {})).toMatchObject({ ok: true });
   });
 
   it('anonymous only where allowed and while no per-agent credential exists', () => {
@@ -119,6 +130,16 @@ describe('Router', () => {
     expect(status(() => r.match('POST', '/a/1'))).toBe(405);
     expect(status(() => r.match('GET', '/a/%E0%A4%A'))).toBe(400);
   });
+  it('a parameter is decoded where it stands: a bad escape before the first difference is a 400, after it a 404', () => {
+    const t = new Router<string>().add('GET', '/s/:name/tools', 'tools').add('POST', '/s/:name/call', 'call').add('GET', '/x/:a/b/:c', 'x');
+    expect(t.match('POST', '/s/a%2Fb/call')).toMatchObject({ handler: 'call', params: { name: 'a/b' }, pattern: '/s/:name/call' });
+    expect(t.match('POST', '/s/plain/call')).toMatchObject({ params: { name: 'plain' } });
+    expect(status(() => t.match('GET', '/s/%E0%A4%A/other'))).toBe(400);
+    expect(status(() => t.match('GET', '/x/ok/c/%E0%A4%A'))).toBe(404);
+    expect(status(() => t.match('GET', '/x/%E0%A4%A/c/1'))).toBe(400);
+    expect(status(() => t.match('GET', '/s//call'))).toBe(404);
+    expect(t.match('OPTIONS', '/s/n/tools')).toEqual({ options: true, allow: 'GET, HEAD, OPTIONS' });
+  });
 });
 
 describe('Origin', () => {
@@ -134,6 +155,18 @@ describe('Origin', () => {
     const list = new OriginPolicy(['https://app.example.com']);
     expect(list.allows('https://APP.example.com')).toBe(true);
     expect(list.allows('http://localhost')).toBe(false);
+  });
+});
+
+describe('addsNothing', () => {
+  it('only the same primitive under every key of what is added', () => {
+    const kept = JSON.parse('{"a":1,"b":"x","n":null,"o":{"p":1},"__proto__":2}') as Record<string, unknown>;
+    expect(addsNothing(kept, {})).toBe(true);
+    expect(addsNothing(kept, JSON.parse('{"a":1,"b":"x","n":null,"__proto__":2}') as Record<string, unknown>)).toBe(true);
+    for (const added of ['{"a":2}', '{"c":1}', '{"o":{"p":1}}', '{"a":"1"}', '{"__proto__":3}', '{"a":-0}']) {
+      expect(addsNothing(kept, JSON.parse(added) as Record<string, unknown>), added).toBe(false);
+    }
+    expect(addsNothing({}, JSON.parse('{"__proto__":2}') as Record<string, unknown>)).toBe(false);
   });
 });
 

@@ -60,7 +60,7 @@ process.stdin.on('data', (chunk) => {
     } else if (m.method === 'tools/list') {
       write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { tools: TOOLS.map((name) => ({ name, inputSchema: { type: 'object' } })) } }));
     } else if (m.method === 'tools/call') {
-      log({ call: m.params.name, id: m.id });
+      log({ call: m.params.name, id: m.id, args: m.params.arguments });
       if (m.params.name === 'late') late.add(m.id);
       else write('{"jsonrpc":"2.0","id":' + id + ',"result":' + RESULTS[m.params.name] + '}');
     } else if (m.method === 'notifications/cancelled') {
@@ -340,6 +340,33 @@ describe('cancelling a call in flight', () => {
     expect(answersTo(gw, 'reuse')).toHaveLength(1);
   });
 
+  // DEFECT (stdioFastCalls.ts #cancel): a message with method notifications/cancelled is taken
+  // whatever else it is. A REQUEST of that method (it has an id) cancels the fast call and is
+  // itself never answered; before, the SDK answered it -32601 (no such request method) and the
+  // call went on. Likewise a cancellation the SDK refused as malformed (a reason that is not a
+  // string, no jsonrpc) now cancels the call. Fix: take only a well-formed notification
+  // (jsonrpc '2.0', no id, params as CancelledNotificationSchema) and leave the rest to the SDK.
+  it.fails('a request (with an id) named notifications/cancelled is answered as before and cancels nothing', async () => {
+    sendRequest(gw, 'victim', execArgs('echo', 'slow', { ms: 1_500 }));
+    await waitFor(() => readLog(gw.echoLog).some((r) => r['tool'] === 'slow' && (r['args'] as { ms?: number } | undefined)?.ms === 1_500), {
+      timeoutMs: 15_000,
+      message: 'slow never reached the fixture',
+    });
+    sendRequest(gw, 'cancel-as-request', { requestId: 'victim' }, 'notifications/cancelled');
+    expect(await answerTo(gw, 'victim', 8_000)).toEqual({ jsonrpc: '2.0', id: 'victim', result: { content: [{ type: 'text', text: 'slept 1500' }] } });
+    expect(answersTo(gw, 'cancel-as-request')).toEqual([{ jsonrpc: '2.0', id: 'cancel-as-request', error: expect.objectContaining({ code: -32601 }) }]);
+  });
+
+  it.fails('a malformed cancellation (reason not a string) is ignored as before', async () => {
+    sendRequest(gw, 'victim-2', execArgs('echo', 'slow', { ms: 1_400 }));
+    await waitFor(() => readLog(gw.echoLog).some((r) => r['tool'] === 'slow' && (r['args'] as { ms?: number } | undefined)?.ms === 1_400), {
+      timeoutMs: 15_000,
+      message: 'slow never reached the fixture',
+    });
+    gw.peer.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'victim-2', reason: 5 } });
+    expect(await answerTo(gw, 'victim-2', 8_000)).toEqual({ jsonrpc: '2.0', id: 'victim-2', result: { content: [{ type: 'text', text: 'slept 1400' }] } });
+  });
+
   it('a cancellation for an id nobody knows changes nothing', async () => {
     gw.peer.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'never-sent' } });
     expect(await call(gw, 'unknown-cancel-after', execArgs('echo', 'echo', { message: 'ok' }))).toMatchObject({
@@ -471,5 +498,48 @@ describe('results only the raw downstream sends', () => {
     const answer = await call(gw, 'raw-proto', execArgs('raw', 'proto_meta'));
     expect(textOf(answer['result'])).toBe('p');
     expect(Object.keys((answer['result'] as { _meta?: object })._meta ?? {})).not.toContain('__proto__');
+  });
+});
+
+describe('native mode', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway(['--mode', 'native', '--agent', AGENT]);
+  });
+  afterAll(async () => {
+    await close(gw);
+  });
+
+  it('a native tools/call is answered with the downstream result; an unknown tool as before', async () => {
+    expect(await call(gw, 'n-echo', { name: 'echo__echo', arguments: { message: 'native' } })).toEqual({
+      jsonrpc: '2.0',
+      id: 'n-echo',
+      result: { content: [{ type: 'text', text: 'native' }] },
+    });
+    const unknown = await call(gw, 'n-unknown', { name: 'echo__no_such_tool', arguments: {} });
+    expect(codeOf(unknown['result'])).toBe('TOOL_NOT_FOUND');
+  });
+
+  it('the arguments the downstream receives are the ones the client sent', async () => {
+    const answer = await call(gw, 'n-args', { name: 'raw__plain', arguments: { a: 1, nested: { b: [true, null] } } });
+    expect(textOf(answer['result'])).toBe('plain');
+    const logged = readLog(gw.rawLog).find((r) => r['call'] === 'plain');
+    expect(logged?.['args']).toEqual({ a: 1, nested: { b: [true, null] } });
+  });
+
+  // DEFECT (stdioFastCalls.ts): on the SDK's path the request's params were parsed with the
+  // tools/call schema (arguments: z.record), which drops an own `__proto__` key that JSON.parse
+  // makes; the fast path hands the client's `arguments` to Gateway.callTool as read, so a
+  // top-level "__proto__" key now reaches the downstream server (and the argument rules see it).
+  it.fails('a __proto__ key at the top of arguments does not reach the downstream, as before', async () => {
+    gw.peer.child.stdin!.write(
+      '{"jsonrpc":"2.0","id":"n-proto","method":"tools/call","params":{"name":"raw__plain","arguments":{"__proto__":{"polluted":true},"a":2}}}\n',
+    );
+    const answer = await answerTo(gw, 'n-proto');
+    expect(textOf(answer['result'])).toBe('plain');
+    const logged = readLog(gw.rawLog).filter((r) => r['call'] === 'plain' && r['id'] !== undefined);
+    const args = logged[logged.length - 1]?.['args'] as Record<string, unknown>;
+    expect(args['a']).toBe(2);
+    expect(Object.keys(args)).not.toContain('__proto__');
   });
 });

@@ -42,7 +42,7 @@ const RESULTS = {
   result_type: '{"content":[{"type":"text","text":"r"}],"resultType":"complete"}',
   invalid: '{"content":[{"type":"text"}]}',
 };
-const TOOLS = [...Object.keys(RESULTS), 'late'];
+const TOOLS = [...Object.keys(RESULTS), 'late', 'progress_now'];
 const late = new Set();
 const write = (line) => process.stdout.write(line + '\n');
 let buffer = '';
@@ -62,6 +62,12 @@ process.stdin.on('data', (chunk) => {
     } else if (m.method === 'tools/call') {
       log({ call: m.params.name, id: m.id, args: m.params.arguments });
       if (m.params.name === 'late') late.add(m.id);
+      else if (m.params.name === 'progress_now') {
+        // Progress and the result in one write: nothing between them but the gateway's own turns.
+        const token = JSON.stringify(m.params._meta?.progressToken ?? null);
+        const progress = (i) => '{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":' + token + ',"progress":' + i + ',"total":2}}\n';
+        process.stdout.write(progress(1) + progress(2) + '{"jsonrpc":"2.0","id":' + id + ',"result":{"content":[{"type":"text","text":"now"}]}}\n');
+      }
       else write('{"jsonrpc":"2.0","id":' + id + ',"result":' + RESULTS[m.params.name] + '}');
     } else if (m.method === 'notifications/cancelled') {
       log({ cancelled: m.params.requestId });
@@ -98,6 +104,7 @@ function spawnGateway(args: string[] = []): Gateway {
       echo: { command: process.execPath, args: [fixture('echo')], env: { FIXTURE_CALL_LOG: echoLog } },
       raw: { command: process.execPath, args: [rawServer], env: { RAW_LOG: rawLog } },
       crash: { command: process.execPath, args: [fixture('crash-on-call')] },
+      mrtr: { command: process.execPath, args: [fixture('conformance-mrtr')] },
     },
   });
   writeJson(join(dir, '.mcp-gateway-rules.json'), RULES);
@@ -212,6 +219,14 @@ describe('the fast path answers as the SDK path did', () => {
     const noTool = await call(gw, 'no-tool', execArgs('echo', 'no_tool'));
     expect(codeOf(noTool['result'])).toBe('TOOL_NOT_FOUND');
     expect(textOf(noTool['result'])).toBe("Tool 'no_tool' not found on server 'echo'");
+  });
+
+  it('a client without elicitation gets the same refusal when the downstream asks for input', async () => {
+    expect(await call(gw, 'no-elicit', execArgs('echo', 'elicit'))).toEqual({
+      jsonrpc: '2.0',
+      id: 'no-elicit',
+      result: { content: [{ type: 'text', text: 'MCP error -32600: The client connected to the gateway does not support elicitation' }], isError: true },
+    });
   });
 
   it('a tools/call the fast path does not take (arguments not an object, an unknown param) is answered by the SDK as before', async () => {
@@ -386,7 +401,7 @@ describe('requests to the client made during a fast call', () => {
     expect(init.error).toBeUndefined();
     gw.peer.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     const answers: Record<string, unknown> = {
-      'elicitation/create': { action: 'accept', content: { answer: 'forty-two' } },
+      'elicitation/create': { action: 'accept', content: { answer: 'forty-two', name: 'Ada' } },
       'sampling/createMessage': { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'sampled' } },
       'roots/list': { roots: [{ uri: 'file:///tmp/root-x', name: 'root-x' }] },
     };
@@ -404,10 +419,12 @@ describe('requests to the client made during a fast call', () => {
       expect(textOf((await call(gw, 'elicit', execArgs('echo', 'elicit')))['result'])).toBe('forty-two');
       expect(textOf((await call(gw, 'sample', execArgs('echo', 'sample')))['result'])).toBe('sampled');
       expect(textOf((await call(gw, 'roots', execArgs('echo', 'roots')))['result'])).toBe(JSON.stringify([{ uri: 'file:///tmp/root-x', name: 'root-x' }]));
+      // A 2026 server's input_required, answered through requests to this 2025 client.
+      expect(textOf((await call(gw, 'mrtr-inputs', execArgs('mrtr', 'input_required_result_multiple_inputs')))['result'])).toBe('Ada: 1 root(s)');
     } finally {
       clearInterval(answering);
     }
-    expect(answered.size).toBe(3);
+    expect(answered.size).toBe(6);
     await close(gw);
   });
 });
@@ -432,6 +449,7 @@ describe('before initialize', () => {
     expect((early['result'] as { structuredContent: { servers: { name: string }[] } }).structuredContent.servers.map((s) => s.name).sort()).toEqual([
       'crash',
       'echo',
+      'mrtr',
       'raw',
     ]);
     await gw.peer.initialize(20_000);
@@ -460,6 +478,18 @@ describe('results only the raw downstream sends', () => {
       result: { content: [{ type: 'text', text: 'plain' }] },
     });
     expect(await call(gw, 'raw-rt', execArgs('raw', 'result_type'))).toEqual({ jsonrpc: '2.0', id: 'raw-rt', result: { content: [{ type: 'text', text: 'r' }] } });
+  });
+
+  it('progress written right before the result still reaches the client before its answer', async () => {
+    for (let round = 0; round < 5; round++) {
+      const id = `raw-progress-${round}`;
+      const from = gw.peer.messages.length;
+      const answer = await call(gw, id, { ...execArgs('raw', 'progress_now'), _meta: { progressToken: id } });
+      expect(textOf(answer['result'])).toBe('now');
+      const seen = (gw.peer.messages.slice(from) as Record<string, unknown>[]).filter((m) => m['method'] === 'notifications/progress');
+      expect(seen.map((m) => m['params'])).toEqual([1, 2].map((progress) => ({ progressToken: id, progress, total: 2 })));
+      expect(gw.peer.messages.indexOf(seen[1]!)).toBeLessThan(gw.peer.messages.indexOf(answer));
+    }
   });
 
   it('an invalid result fails the call with SERVER_UNAVAILABLE naming the invalid result', async () => {

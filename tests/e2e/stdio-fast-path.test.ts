@@ -89,6 +89,8 @@ interface Gateway {
   /** The echo fixture's FIXTURE_CALL_LOG and the raw server's RAW_LOG. */
   echoLog: string;
   rawLog: string;
+  /** The gateway's audit log. */
+  auditLog: string;
 }
 
 const peers: RawStdioPeer[] = [];
@@ -98,6 +100,7 @@ function spawnGateway(args: string[] = []): Gateway {
   const echoLog = join(dir, 'echo-calls.jsonl');
   const rawLog = join(dir, 'raw-calls.jsonl');
   const rawServer = join(dir, 'raw-server.mjs');
+  const auditLog = join(dir, 'audit.jsonl');
   writeFileSync(rawServer, RAW_SERVER);
   writeJson(join(dir, '.mcp.json'), {
     mcpServers: {
@@ -110,11 +113,11 @@ function spawnGateway(args: string[] = []): Gateway {
   writeJson(join(dir, '.mcp-gateway-rules.json'), RULES);
   const peer = spawnRaw(
     process.execPath,
-    [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, '.mcp-gateway-rules.json'), '--audit-log', 'off', ...args],
+    [GATEWAY_MAIN, '--mcp-config', join(dir, '.mcp.json'), '--rules', join(dir, '.mcp-gateway-rules.json'), '--audit-log', auditLog, ...args],
     { env: BASE_ENV, cwd: dir },
   );
   peers.push(peer);
-  return { peer, echoLog, rawLog };
+  return { peer, echoLog, rawLog, auditLog };
 }
 
 async function startGateway(args: string[] = []): Promise<Gateway> {
@@ -270,6 +273,10 @@ describe('the fast path answers as the SDK path did', () => {
     // A later call settles the count: the image call reached the fixture exactly once.
     await call(gw, 'img-after', execArgs('echo', 'echo', { message: 'x' }));
     expect(echoCalls(gw, 'image') - before).toBe(1);
+    await waitFor(() => readLog(gw.auditLog).some((r) => r['tool'] === 'image'), { timeoutMs: 10_000, message: 'the image call was not audited' });
+    expect(readLog(gw.auditLog).filter((r) => r['tool'] === 'image')).toEqual([
+      expect.objectContaining({ operation: 'execute_tool', server: 'echo', decision: 'ALLOW', isError: false }),
+    ]);
   });
 
   it('a tools/call without arguments is taken and answered as before (no agent_id: the gateway refuses it)', async () => {
@@ -344,6 +351,9 @@ describe('cancelling a call in flight', () => {
     });
     expect(answersTo(gw, 'slow-1')).toEqual([]);
     expect((await slowStats(gw, 'stats-end')).completed).toBe(before.completed);
+    // Audited as a cancelled call, as before.
+    await waitFor(() => readLog(gw.auditLog).some((r) => r['tool'] === 'slow'), { timeoutMs: 10_000, message: 'the cancelled call was not audited' });
+    expect(readLog(gw.auditLog).filter((r) => r['tool'] === 'slow')).toEqual([expect.objectContaining({ decision: 'ERROR', code: 'CANCELLED', isError: true })]);
   });
 
   it('the id of a cancelled call can be used again at once, and is answered once', async () => {

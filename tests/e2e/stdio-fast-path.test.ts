@@ -42,7 +42,7 @@ const RESULTS = {
   result_type: '{"content":[{"type":"text","text":"r"}],"resultType":"complete"}',
   invalid: '{"content":[{"type":"text"}]}',
 };
-const TOOLS = [...Object.keys(RESULTS), 'late', 'progress_now'];
+const TOOLS = [...Object.keys(RESULTS), 'late', 'progress_now', 'log_now'];
 const late = new Set();
 const write = (line) => process.stdout.write(line + '\n');
 let buffer = '';
@@ -56,13 +56,15 @@ process.stdin.on('data', (chunk) => {
     const m = JSON.parse(line);
     const id = JSON.stringify(m.id);
     if (m.method === 'initialize') {
-      write('{"jsonrpc":"2.0","id":' + id + ',"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"raw","version":"1.0.0"}}}');
+      write('{"jsonrpc":"2.0","id":' + id + ',"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"logging":{}},"serverInfo":{"name":"raw","version":"1.0.0"}}}');
     } else if (m.method === 'tools/list') {
       write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { tools: TOOLS.map((name) => ({ name, inputSchema: { type: 'object' } })) } }));
     } else if (m.method === 'tools/call') {
       log({ call: m.params.name, id: m.id, args: m.params.arguments });
       if (m.params.name === 'late') late.add(m.id);
-      else if (m.params.name === 'progress_now') {
+      else if (m.params.name === 'log_now') {
+        process.stdout.write('{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"error","logger":"raw","data":"during ' + m.id + '"}}\n' + '{"jsonrpc":"2.0","id":' + id + ',"result":{"content":[{"type":"text","text":"logged"}]}}\n');
+      } else if (m.params.name === 'progress_now') {
         // Progress and the result in one write: nothing between them but the gateway's own turns.
         const token = JSON.stringify(m.params._meta?.progressToken ?? null);
         const progress = (i) => '{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":' + token + ',"progress":' + i + ',"total":2}}\n';
@@ -74,7 +76,7 @@ process.stdin.on('data', (chunk) => {
       if (late.delete(m.params.requestId)) {
         write('{"jsonrpc":"2.0","id":' + JSON.stringify(m.params.requestId) + ',"result":{"content":[{"type":"text","text":"too late"}]}}');
       }
-    } else if (m.method === 'ping') {
+    } else if (m.method === 'ping' || m.method === 'logging/setLevel') {
       write('{"jsonrpc":"2.0","id":' + id + ',"result":{}}');
     } else if (m.id !== undefined && m.method !== undefined) {
       write(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'Method not found' } }));
@@ -159,8 +161,8 @@ async function answerTo(gw: Gateway, id: string | number, timeoutMs = 20_000): P
 }
 
 /** Sends a tools/call and waits for its answer. */
-async function call(gw: Gateway, id: string | number, params: Record<string, unknown>): Promise<Record<string, unknown>> {
-  sendRequest(gw, id, params);
+async function call(gw: Gateway, id: string | number, params: Record<string, unknown>, method = 'tools/call'): Promise<Record<string, unknown>> {
+  sendRequest(gw, id, params, method);
   return answerTo(gw, id);
 }
 
@@ -499,6 +501,21 @@ describe('results only the raw downstream sends', () => {
       const seen = (gw.peer.messages.slice(from) as Record<string, unknown>[]).filter((m) => m['method'] === 'notifications/progress');
       expect(seen.map((m) => m['params'])).toEqual([1, 2].map((progress) => ({ progressToken: id, progress, total: 2 })));
       expect(gw.peer.messages.indexOf(seen[1]!)).toBeLessThan(gw.peer.messages.indexOf(answer));
+    }
+  });
+
+  it('a log message written right before the result reaches the client before its answer', async () => {
+    expect(await call(gw, 'set-level', { level: 'debug' }, 'logging/setLevel')).toEqual({ jsonrpc: '2.0', id: 'set-level', result: {} });
+    for (let round = 0; round < 5; round++) {
+      const id = `raw-log-${round}`;
+      const from = gw.peer.messages.length;
+      const answer = await call(gw, id, execArgs('raw', 'log_now'));
+      expect(textOf(answer['result'])).toBe('logged');
+      const logs = (gw.peer.messages.slice(from) as Record<string, unknown>[]).filter(
+        (m) => m['method'] === 'notifications/message' && (m['params'] as { logger?: unknown }).logger === 'raw/raw',
+      );
+      expect(logs).toHaveLength(1);
+      expect(gw.peer.messages.indexOf(logs[0]!)).toBeLessThan(gw.peer.messages.indexOf(answer));
     }
   });
 

@@ -110,6 +110,7 @@ function spawnGateway(args: string[] = []): Gateway {
       raw: { command: process.execPath, args: [rawServer], env: { RAW_LOG: rawLog } },
       crash: { command: process.execPath, args: [fixture('crash-on-call')] },
       mrtr: { command: process.execPath, args: [fixture('conformance-mrtr')] },
+      huge: { command: process.execPath, args: [fixture('huge-output')] },
     },
   });
   writeJson(join(dir, '.mcp-gateway-rules.json'), RULES);
@@ -453,6 +454,19 @@ describe('the downstream dies mid-call', () => {
   });
 });
 
+describe('a result over --max-result-bytes', () => {
+  it('fails the call at once with RESULT_TOO_LARGE, and the next call is served by a new process', async () => {
+    const gw = await startGateway(['--max-result-bytes', String(1024 * 1024)]);
+    const first = textOf((await call(gw, 'huge-pid', execArgs('huge', 'pid')))['result']);
+    const over = await call(gw, 'huge-big', execArgs('huge', 'big', { bytes: 2 * 1024 * 1024 }));
+    expect(codeOf(over['result'])).toBe('RESULT_TOO_LARGE');
+    const again = textOf((await call(gw, 'huge-pid-2', execArgs('huge', 'pid')))['result']);
+    expect(again).toMatch(/^\d+$/);
+    expect(again).not.toBe(first);
+    await close(gw);
+  });
+});
+
 describe('before initialize', () => {
   it('a tools/call before initialize is answered as the SDK answers it, and the fast path serves after initialize', async () => {
     const gw = spawnGateway();
@@ -461,6 +475,7 @@ describe('before initialize', () => {
     expect((early['result'] as { structuredContent: { servers: { name: string }[] } }).structuredContent.servers.map((s) => s.name).sort()).toEqual([
       'crash',
       'echo',
+      'huge',
       'mrtr',
       'raw',
     ]);
@@ -528,6 +543,7 @@ describe('results only the raw downstream sends', () => {
   it('an answer that comes after the timeout is swallowed: TIMEOUT, the server told, nothing stray, the next call served', async () => {
     const answer = await call(gw, 'raw-late', execArgs('raw', 'late', {}, { timeout_ms: 300 }));
     expect(codeOf(answer['result'])).toBe('TIMEOUT');
+    expect(textOf(answer['result'])).toBe('Tool execution timed out after 300ms');
     await waitFor(() => readLog(gw.rawLog).some((r) => 'cancelled' in r), { timeoutMs: 10_000, message: 'the raw server was never told of the cancellation' });
     // The late answer was written before this call's answer, so it has been read by then.
     expect(await call(gw, 'raw-after-late', execArgs('raw', 'plain'))).toMatchObject({ result: { content: [{ type: 'text', text: 'plain' }] } });

@@ -1,7 +1,8 @@
 // Time as the downstream layer sees it: supervision, backoff, fail-fast windows, a call's
 // hard maximum, the connect bound, drain waits and the instance sweep all read it, so tests
-// can move it instead of sleeping. The SDK's own request timeouts (a call's idle timeout, a
-// listing's bound) run on the machine's timers whatever the clock.
+// can move it instead of sleeping. The SDK's own request timeouts (a listing's bound, a
+// call's idle timeout on the SDK Client) run on the machine's timers whatever the clock; a call
+// made past the Client (directCalls.ts) times out on this clock.
 
 /** An opaque timer, as returned by Clock.setTimeout. */
 export type ClockTimer = unknown;

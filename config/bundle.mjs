@@ -14,6 +14,34 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Packages whose only export is a default function, evaluated on its first call instead of
+ * at start. string-width (three copies under yargs) builds an `Intl.Segmenter` and Unicode
+ * property regexes when it is evaluated, which loads ICU's break-iterator data: about 2.5 MB
+ * of a process's memory, for laying out --help text that a serving gateway never prints.
+ */
+const LAZY_DEFAULT_FUNCTIONS = ['string-width'];
+
+/** @type {import('esbuild').Plugin} */
+const lazyDefaultFunctions = {
+  name: 'lazy-default-functions',
+  setup(b) {
+    const filter = new RegExp(`^(?:${LAZY_DEFAULT_FUNCTIONS.join('|')})$`);
+    b.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { real: true } });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-default-function' };
+    });
+    // A require() of the real file: esbuild evaluates a module it requires on the first require.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-default-function' }, (args) => ({
+      contents: `export default function lazyDefault(...args) { return require(${JSON.stringify(args.path)}).default(...args); }`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 const dist = join(root, 'dist');
 const bundle = join(dist, 'gateway.cjs');
 // tsc's map of the main.js replaced below, and a cache of an earlier bundle.
@@ -41,6 +69,7 @@ await build({
   // profiles back to the source files with it (bench/lib/sourceMap.ts).
   sourcemap: 'external',
   logLevel: 'warning',
+  plugins: [lazyDefaultFunctions],
 });
 
 // Stored inside the CommonJS wrapper, which the loader would otherwise add at every start:

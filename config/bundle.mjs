@@ -6,7 +6,7 @@
 // (docs/performance.md, "Start"). The HTTP stack is in the same file but evaluated only when
 // main.ts imports it (--transport http).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,60 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Packages whose only export is a default function, evaluated on its first call instead of
+ * at start. string-width (three copies under yargs) builds an `Intl.Segmenter` and Unicode
+ * property regexes when it is evaluated, which loads ICU's break-iterator data: about 2.5 MB
+ * of a process's memory, for laying out --help text that a serving gateway never prints.
+ */
+const LAZY_DEFAULT_FUNCTIONS = ['string-width'];
+
+/** @type {import('esbuild').Plugin} */
+const lazyDefaultFunctions = {
+  name: 'lazy-default-functions',
+  setup(b) {
+    const filter = new RegExp(`^(?:${LAZY_DEFAULT_FUNCTIONS.join('|')})$`);
+    b.onResolve({ filter }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { real: true } });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'lazy-default-function' };
+    });
+    // A require() of the real file: esbuild evaluates a module it requires on the first require.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-default-function' }, (args) => ({
+      contents: `export default function lazyDefault(...args) { return require(${JSON.stringify(args.path)}).default(...args); }`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+/**
+ * @modelcontextprotocol/server and /client each ship the same ajv provider chunk (ajv with
+ * its 2019 and 2020 dialects and ajv-formats, 210 KB), and a start evaluates both: the
+ * server's is resolved to the client's when the two files are the same but for the
+ * content-hashed names of the chunks they import, so it is evaluated once (0.5 to 0.8 MB of
+ * a process's memory). Another SDK release that makes them differ is bundled as it comes.
+ */
+/** @type {import('esbuild').Plugin} */
+const oneAjvProvider = {
+  name: 'one-ajv-provider',
+  setup(b) {
+    const sdk = join(root, 'node_modules', '@modelcontextprotocol');
+    const chunk = (pkg) => {
+      const name = readdirSync(join(sdk, pkg, 'dist')).find((f) => /^ajvProvider-[\w-]+\.mjs$/.test(f));
+      return name && join(sdk, pkg, 'dist', name);
+    };
+    const normalized = (file) =>
+      readFileSync(file, 'utf8')
+        .replace(/\/\/# sourceMappingURL=.*$/m, '')
+        .replace(/(["']\.\/[\w]+)-[\w-]+\.mjs(["'])/g, '$1.mjs$2');
+    const server = chunk('server');
+    const client = chunk('client');
+    if (!server || !client || normalized(server) !== normalized(client)) return;
+    b.onResolve({ filter: /^\.\/ajvProvider-[\w-]+\.mjs$/ }, (args) => (join(args.resolveDir, args.path) === server ? { path: client } : undefined));
+  },
+};
 const dist = join(root, 'dist');
 const bundle = join(dist, 'gateway.cjs');
 // tsc's map of the main.js replaced below, and a cache of an earlier bundle.
@@ -41,6 +95,7 @@ await build({
   // profiles back to the source files with it (bench/lib/sourceMap.ts).
   sourcemap: 'external',
   logLevel: 'warning',
+  plugins: [lazyDefaultFunctions, oneAjvProvider],
 });
 
 // Stored inside the CommonJS wrapper, which the loader would otherwise add at every start:

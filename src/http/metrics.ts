@@ -1,6 +1,7 @@
-// Prometheus metrics of the gateway (GET /metrics), on prom-client with a registry of its
-// own: nothing else in the process can add to it, and two gateways in one process (tests)
-// do not collide.
+// Prometheus metrics of the gateway (GET /metrics). The gateway's own families are counted
+// here (src/http/exposition.ts) and each exporter has its own: two gateways in one process
+// (tests) do not collide. Node.js process metrics come from prom-client, in a registry of
+// this exporter's own, loaded at the first render.
 //
 // Label policy. Label values come from callers, and every distinct value is a new time
 // series, so none is taken as given:
@@ -16,9 +17,10 @@
 //   (default 500), then "other"; "unknown" when the server is not a configured one.
 // - Every value is cut to 128 characters.
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { CallEvent } from '../gateway/options.js';
 import type { ServerState } from '../gateway/serverStates.js';
+import { HistogramFamily, PROMETHEUS_CONTENT_TYPE, ValueFamily } from './exposition.js';
 import { ROUTE_CLASSES, type RouteClass } from './rateLimitSpec.js';
 
 /** What the exporter reads of each configured server. */
@@ -37,7 +39,7 @@ export interface MetricsOptions {
   readonly operations?: readonly string[];
   /** Distinct tool label values from non-ALLOW calls before further ones become "other". Default 500. */
   readonly maxToolLabels?: number;
-  /** Add Node.js process metrics (prefixed mcp_gateway_). Default true. */
+  /** Add Node.js process metrics (prefixed mcp_gateway_), from the first render on. Default true. */
   readonly defaultMetrics?: boolean;
 }
 
@@ -57,9 +59,7 @@ export interface GatewayMetricsExporter {
   render(): Promise<string>;
   /** The Content-Type of render()'s output. */
   readonly contentType: string;
-  /** The registry, for tests and for adding metrics. */
-  readonly registry: Registry;
-  /** Drops every metric from the registry. Idempotent. */
+  /** Drops every metric: render() is empty from then on. Idempotent. */
   close(): void;
 }
 
@@ -74,73 +74,44 @@ const MAX_LABEL_LENGTH = 128;
 export const CALL_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export function createMetrics(source: MetricsSource, options: MetricsOptions = {}): GatewayMetricsExporter {
-  const registry = new Registry();
-  const registers = [registry];
   const operations = new Set([...META_TOOLS, ...(options.operations ?? [])]);
   const maxToolLabels = options.maxToolLabels ?? 500;
   const toolLabels = new Set<string>();
 
-  const calls = new Counter({
-    name: `${METRIC_PREFIX}calls_total`,
-    help: 'Gateway tool calls, by calling agent, downstream server and tool, policy decision and gateway operation.',
-    labelNames: ['agent', 'server', 'tool', 'decision', 'operation'] as const,
-    registers,
-  });
-  const duration = new Histogram({
-    name: `${METRIC_PREFIX}call_duration_seconds`,
-    help: 'Duration of gateway tool calls, from arrival to result, in seconds.',
-    labelNames: ['operation', 'server'] as const,
-    buckets: [...CALL_DURATION_BUCKETS],
-    registers,
-  });
-  new Counter({
-    name: `${METRIC_PREFIX}downstream_restarts_total`,
-    help: 'Restarts of each downstream server connection since it was created.',
-    labelNames: ['server'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const d of readServers(source)) this.inc({ server: clip(d.name) }, Math.max(0, d.restarts));
-    },
-  });
-  new Gauge({
-    name: `${METRIC_PREFIX}downstream_up`,
-    help: '1 when the downstream server connection is ready, else 0 (idle servers of the lazy start strategy are 0).',
-    labelNames: ['server'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const d of readServers(source)) this.set({ server: clip(d.name) }, d.state === 'ready' ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: `${METRIC_PREFIX}downstream_state`,
-    help: 'Connection state of each downstream server: 1 for its current state.',
-    labelNames: ['server', 'state'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const d of readServers(source)) this.set({ server: clip(d.name), state: clip(d.state) }, 1);
-    },
-  });
-  const sessions = new Gauge({
-    name: `${METRIC_PREFIX}active_sessions`,
-    help: 'Open sessions: mcp (Streamable HTTP sessions on /mcp) and rest (session ids of the REST API).',
-    labelNames: ['kind'] as const,
-    registers,
-  });
-  const reloads = new Counter({
-    name: `${METRIC_PREFIX}config_reloads_total`,
-    help: 'Configuration reload attempts, by file and result.',
-    labelNames: ['file', 'result'] as const,
-    registers,
-  });
-  const rateLimited = new Counter({
-    name: `${METRIC_PREFIX}rate_limited_total`,
-    help: 'Requests refused with 429, by rate-limit route class.',
-    labelNames: ['route'] as const,
-    registers,
-  });
+  const calls = new ValueFamily(
+    `${METRIC_PREFIX}calls_total`,
+    'Gateway tool calls, by calling agent, downstream server and tool, policy decision and gateway operation.',
+    'counter',
+    ['agent', 'server', 'tool', 'decision', 'operation'],
+  );
+  const duration = new HistogramFamily(
+    `${METRIC_PREFIX}call_duration_seconds`,
+    'Duration of gateway tool calls, from arrival to result, in seconds.',
+    ['operation', 'server'],
+    CALL_DURATION_BUCKETS,
+  );
+  const restarts = new ValueFamily(`${METRIC_PREFIX}downstream_restarts_total`, 'Restarts of each downstream server connection since it was created.', 'counter', [
+    'server',
+  ]);
+  const up = new ValueFamily(
+    `${METRIC_PREFIX}downstream_up`,
+    '1 when the downstream server connection is ready, else 0 (idle servers of the lazy start strategy are 0).',
+    'gauge',
+    ['server'],
+  );
+  const state = new ValueFamily(`${METRIC_PREFIX}downstream_state`, 'Connection state of each downstream server: 1 for its current state.', 'gauge', [
+    'server',
+    'state',
+  ]);
+  const sessions = new ValueFamily(
+    `${METRIC_PREFIX}active_sessions`,
+    'Open sessions: mcp (Streamable HTTP sessions on /mcp) and rest (session ids of the REST API).',
+    'gauge',
+    ['kind'],
+  );
+  const reloads = new ValueFamily(`${METRIC_PREFIX}config_reloads_total`, 'Configuration reload attempts, by file and result.', 'counter', ['file', 'result']);
+  const rateLimited = new ValueFamily(`${METRIC_PREFIX}rate_limited_total`, 'Requests refused with 429, by rate-limit route class.', 'counter', ['route']);
+  const families = [calls, duration, restarts, up, state, sessions, reloads, rateLimited];
 
   // Series that exist from the start, so rate() and absent() work before the first event.
   for (const kind of ['mcp', 'rest'] as const) sessions.set({ kind }, 0);
@@ -149,7 +120,30 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
   }
   for (const route of ROUTE_CLASSES) rateLimited.inc({ route }, 0);
 
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  /** The downstream families are read from the gateway at each render. */
+  const collectServers = (): void => {
+    restarts.reset();
+    up.reset();
+    state.reset();
+    for (const d of readServers(source)) {
+      const server = clip(d.name);
+      restarts.inc({ server }, Math.max(0, d.restarts));
+      up.set({ server }, d.state === 'ready' ? 1 : 0);
+      state.set({ server, state: clip(d.state) }, 1);
+    }
+  };
+
+  let closed = false;
+  // prom-client (5 MB of a process's memory with its default metrics) is loaded at the first
+  // render: the process metrics it reads are totals since start or current values.
+  let processMetrics: Promise<Registry | undefined> | undefined;
+  const loadProcessMetrics = (): Promise<Registry | undefined> =>
+    (processMetrics ??= import('prom-client').then(({ collectDefaultMetrics, Registry }) => {
+      if (closed) return undefined;
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+      return registry;
+    }));
 
   // Asked at every call: a server added by a reload counts at once.
   const isKnownServer = (server: string): boolean => {
@@ -173,8 +167,6 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
     toolLabels.add(tool);
     return tool;
   };
-
-  let closed = false;
 
   return {
     onCall(event) {
@@ -206,17 +198,20 @@ export function createMetrics(source: MetricsSource, options: MetricsOptions = {
       sessions.set({ kind }, Number.isFinite(n) && n > 0 ? n : 0);
     },
 
-    render() {
-      return registry.metrics();
+    async render() {
+      const registry = options.defaultMetrics !== false && !closed ? await loadProcessMetrics() : undefined;
+      if (closed) return '';
+      collectServers();
+      const own = `${families.map((f) => f.render()).join('\n\n')}\n`;
+      return registry ? `${own}\n${await registry.metrics()}` : own;
     },
 
-    contentType: registry.contentType,
-    registry,
+    contentType: PROMETHEUS_CONTENT_TYPE,
 
     close() {
       if (closed) return;
       closed = true;
-      registry.clear();
+      void processMetrics?.then((registry) => registry?.clear());
     },
   };
 }

@@ -10,7 +10,11 @@
 
 import { createHash } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract, RateLimiterRedis } from 'rate-limiter-flexible';
+// Each limiter from its own file: the package's index loads every store it supports (Mongo,
+// MySQL, Postgres, etcd, cluster, ...), about 1 MB of a process's memory for two classes.
+import RateLimiterMemory from 'rate-limiter-flexible/lib/RateLimiterMemory.js';
+import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import type { Logger } from '../log.js';
 import {
   DEFAULT_RATE_LIMITS,
@@ -122,8 +126,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const entry: RuleLimiter = { rule, limiter: insurance };
       // Until ioredis is loaded Redis cannot be ready, and a Redis limiter would count in its
       // insurance: the insurance counts alone until then, and goes on under the Redis limiter.
-      redis?.onClient((client) => {
-        entry.limiter = new RateLimiterRedis({
+      redis?.onClient((client, RedisLimiter) => {
+        entry.limiter = new RedisLimiter({
           ...common,
           storeClient: client,
           // Fail fast to the insurance limiter instead of waiting for a reconnect.
@@ -237,13 +241,14 @@ function boundedKey(identityKey: string): string {
 
 /**
  * The one Redis connection of a limiter: its owner, its state, its logs (never the URL's
- * credentials). ioredis is loaded here, so a gateway counting in memory never loads it
- * (about 10 MB of a process's memory).
+ * credentials). ioredis (and the Redis limiter) is loaded here, so a gateway counting in
+ * memory never loads it (about 10 MB of a process's memory).
  */
 class RedisStore {
   #client: Redis | undefined;
   /** The client once ioredis is loaded; undefined when the store was closed first. */
   readonly #loading: Promise<Redis | undefined>;
+  #limiter: typeof RateLimiterRedis | undefined;
   readonly #display: string;
   readonly #log: Logger;
   /** Set after the first failure, until the connection is ready again: one warning per outage. */
@@ -253,17 +258,18 @@ class RedisStore {
   constructor(storage: Extract<RateLimitStorage, { kind: 'redis' }>, commandTimeoutMs: number, log: Logger) {
     this.#display = storage.display;
     this.#log = log;
-    this.#loading = import('ioredis').then(({ Redis }) => {
+    this.#loading = Promise.all([import('ioredis'), import('rate-limiter-flexible/lib/RateLimiterRedis.js')]).then(([{ Redis }, limiter]) => {
       if (this.#closed) return undefined;
+      this.#limiter = limiter.default;
       this.#client = this.#connect(new Redis(storage.url, redisOptions(commandTimeoutMs)));
       return this.#client;
     });
     this.#loading.catch((err: unknown) => this.#failed(err));
   }
 
-  /** `use` gets the client as soon as it exists (the limiters are built on it). */
-  onClient(use: (client: Redis) => void): void {
-    void this.#loading.then((client) => client && use(client), ignore);
+  /** `use` gets the client as soon as it exists, with the Redis limiter class to build on it. */
+  onClient(use: (client: Redis, limiter: typeof RateLimiterRedis) => void): void {
+    void this.#loading.then((client) => client && this.#limiter && use(client, this.#limiter), ignore);
   }
 
   #connect(client: Redis): Redis {

@@ -1,12 +1,13 @@
 // The Prometheus exporter: events in, text exposition out, parsed back and checked. The
 // last test wires it to a real Gateway (echo fixture as a real child process), as the HTTP
 // server does.
-import { register as globalRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, register as globalRegistry, Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../src/gateway/options.js';
 import { CALL_DURATION_BUCKETS, createMetrics, type GatewayMetricsExporter, type ServerStat } from '../../src/http/metrics.js';
 import { ALICE_BOB_RULES, buildGateway, closeGateways, ECHO_SERVERS, testExtra, testSession } from '../helpers/inProcessGateway.js';
 import { cleanupTmpDirs, writeJson } from '../helpers/tmp.js';
+import { ROUTE_CLASSES } from '../../src/http/rateLimitSpec.js';
 
 interface Sample {
   readonly name: string;
@@ -223,6 +224,55 @@ describe('metrics exporter', () => {
     b.close();
     b.close();
     expect((await b.render()).trim()).toBe('');
+  });
+});
+
+describe('text exposition', () => {
+  it('is byte for byte what prom-client writes for the same events, process metrics aside', async () => {
+    const m = createMetrics({ serverStates: servers, isConfigured: (s) => s === 'db' || s === 'search' }, { defaultMetrics: false });
+    exporters.push(m);
+    const registers = [new Registry()];
+    const calls = new Counter({ name: 'mcp_gateway_calls_total', help: 'x', labelNames: ['agent', 'server', 'tool', 'decision', 'operation'], registers });
+    const duration = new Histogram({
+      name: 'mcp_gateway_call_duration_seconds',
+      help: 'x',
+      labelNames: ['operation', 'server'],
+      buckets: [...CALL_DURATION_BUCKETS],
+      registers,
+    });
+    const restarts = new Counter({ name: 'mcp_gateway_downstream_restarts_total', help: 'x', labelNames: ['server'], registers });
+    const up = new Gauge({ name: 'mcp_gateway_downstream_up', help: 'x', labelNames: ['server'], registers });
+    const state = new Gauge({ name: 'mcp_gateway_downstream_state', help: 'x', labelNames: ['server', 'state'], registers });
+    const sessions = new Gauge({ name: 'mcp_gateway_active_sessions', help: 'x', labelNames: ['kind'], registers });
+    const reloads = new Counter({ name: 'mcp_gateway_config_reloads_total', help: 'x', labelNames: ['file', 'result'], registers });
+    const limited = new Counter({ name: 'mcp_gateway_rate_limited_total', help: 'x', labelNames: ['route'], registers });
+    for (const d of servers()) {
+      restarts.inc({ server: d.name }, d.restarts);
+      up.set({ server: d.name }, d.state === 'ready' ? 1 : 0);
+      state.set({ server: d.name, state: d.state }, 1);
+    }
+    sessions.set({ kind: 'mcp' }, 2);
+    sessions.set({ kind: 'rest' }, 0);
+    for (const file of ['mcp_config', 'gateway_rules']) for (const result of ['success', 'failure']) reloads.inc({ file, result }, 0);
+    reloads.inc({ file: 'gateway_rules', result: 'success' });
+    for (const route of ROUTE_CLASSES) limited.inc({ route }, 0);
+    limited.inc({ route: 'call' });
+    const events = [
+      call({ latencyMs: 0.1 }),
+      call({ latencyMs: 2_500.25 }),
+      call({ tool: 'a "quoted"\\tool\nname', latencyMs: 99_000 }),
+      call({ decision: 'DENY', latencyMs: 7 }),
+    ];
+    for (const e of events) {
+      m.onCall(e);
+      calls.inc({ agent: e.agent!, server: e.server!, tool: e.tool!, decision: e.decision, operation: e.operation });
+      duration.observe({ operation: e.operation, server: e.server! }, e.latencyMs / 1000);
+    }
+    m.onReload('gateway_rules', 'success');
+    m.onRateLimited('call');
+    m.setActiveSessions('mcp', 2);
+    const help = (text: string): string => text.replace(/^# HELP (\S+) .*$/gm, '# HELP $1 x');
+    expect(help(await m.render())).toBe(await registers[0]!.metrics());
   });
 });
 

@@ -201,14 +201,18 @@ export async function runLatency(ctx: Context): Promise<void> {
       }
       const sec = a.key === 'gateway_audit' ? `${section}, audit log on` : section;
       const profile = a.key === 'gateway_audit' ? 'execute_tool-audit-on' : scenario.profile;
+      // A 2026 call takes the SDK's path on both sides; a 2025 one the path past it (docs/sdk-replacements.md).
       const relay =
         scenario.era === MODERN_ERA
           ? `the bare v2 SDK relay (this scenario's reference rows) adds about as much with no gateway code at all`
-          : `the bare SDK relays, v1 and v2 (reference rows of the echo fixture), add about as much with no gateway code at all`;
+          : `the raw byte relay (reference rows of the echo fixture), which parses nothing, stays under 0.8× too, and the bare SDK relays add as much or more`;
       const why = {
         p50: {
           profile,
-          text: `mostly the SDK's per-message work in the middle process (JSON parse, zod validation, an AbortController per request) and the extra pipe hops; ${relay}.`,
+          text:
+            scenario.era === MODERN_ERA
+              ? `mostly the SDK's per-message work in the middle process (JSON parse, zod validation, an AbortController per request) and the extra pipe hops; ${relay}.`
+              : `the extra process and its two pipe hops (the raw byte relay pays them too), then the gateway's call path and audit line; ${relay}.`,
         },
         p99: {
           profile,

@@ -6,7 +6,7 @@
 // (docs/performance.md, "Start"). The HTTP stack is in the same file but evaluated only when
 // main.ts imports it (--transport http).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,9 +54,11 @@ const oneAjvProvider = {
   name: 'one-ajv-provider',
   setup(b) {
     const sdk = join(root, 'node_modules', '@modelcontextprotocol');
+    // Real paths on both sides: esbuild resolves through a symlinked node_modules (pnpm, CI caches).
     const chunk = (pkg) => {
-      const name = readdirSync(join(sdk, pkg, 'dist')).find((f) => /^ajvProvider-[\w-]+\.mjs$/.test(f));
-      return name && join(sdk, pkg, 'dist', name);
+      const folder = join(sdk, pkg, 'dist');
+      const name = existsSync(folder) ? readdirSync(folder).find((f) => /^ajvProvider-[\w-]+\.mjs$/.test(f)) : undefined;
+      return name && realpathSync(join(folder, name));
     };
     const normalized = (file) =>
       readFileSync(file, 'utf8')
@@ -64,8 +66,14 @@ const oneAjvProvider = {
         .replace(/(["']\.\/[\w]+)-[\w-]+\.mjs(["'])/g, '$1.mjs$2');
     const server = chunk('server');
     const client = chunk('client');
-    if (!server || !client || normalized(server) !== normalized(client)) return;
-    b.onResolve({ filter: /^\.\/ajvProvider-[\w-]+\.mjs$/ }, (args) => (join(args.resolveDir, args.path) === server ? { path: client } : undefined));
+    if (!server || !client || normalized(server) !== normalized(client)) {
+      console.warn('bundle: the SDK server and client ajv chunks differ or are missing; both are bundled');
+      return;
+    }
+    b.onResolve({ filter: /^\.\/ajvProvider-[\w-]+\.mjs$/ }, (args) => {
+      const file = join(args.resolveDir, args.path);
+      return existsSync(file) && realpathSync(file) === server ? { path: client } : undefined;
+    });
   },
 };
 const dist = join(root, 'dist');
@@ -135,8 +143,9 @@ try {
   ];
   const run = spawnSync(process.execPath, args, {
     cwd: dir,
-    // The builder's own GATEWAY_* settings (say GATEWAY_TRANSPORT=http) must not change what this session is.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEWAY_'))), HOME: dir },
+    // The builder's own GATEWAY_* settings (say GATEWAY_TRANSPORT=http) must not change what this
+    // session is, and its NODE_OPTIONS (V8 flags) would make a cache that a plain start rejects.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GATEWAY_') && name !== 'NODE_OPTIONS')), HOME: dir },
     input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
     encoding: 'utf8',
     timeout: 60_000,

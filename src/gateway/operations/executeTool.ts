@@ -64,8 +64,9 @@ export async function callDownstreamTool(
   try {
     const lease = ready ?? (await deadline!.before(isolatedLease(ctx, spec), 'starting', (late) => late.release()));
     const connection = lease.connection;
-    const release = ctx.trackCall(lease.routeKey);
+    let release: (() => void) | undefined;
     try {
+      release = ctx.trackCall(lease.routeKey);
       const tools = cached ?? connection.cachedTools ?? (await toolsBefore(deadline!, connection, server));
       if (!hasTool(tools, tool)) {
         // Pins: a tool withheld from the list (quarantined) is refused as such, after the name policy.
@@ -109,7 +110,7 @@ export async function callDownstreamTool(
     } catch (err) {
       throw lease.explain(err);
     } finally {
-      release();
+      release?.();
       lease.release();
     }
   } finally {

@@ -135,7 +135,9 @@ const IMPORTS: readonly (readonly [label: string, specifiers: readonly string[]]
     : []),
 ];
 
-async function importCosts(ctx: Context): Promise<void> {
+/** The table of what each import costs in time and memory; once per run (the memory section asks for it too). */
+export async function importCosts(ctx: Context): Promise<void> {
+  if (ctx.data['importRssMb'] !== undefined) return;
   ctx.log('cold start: import cost by dependency');
   const env = childEnv();
   const reps = ctx.quick ? 1 : 5;

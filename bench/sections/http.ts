@@ -146,7 +146,9 @@ export async function runHttp(ctx: Context): Promise<void> {
           ? {
               budget: `diff ≤ ${MCP_P50_BUDGET_MS} ms`,
               met: g.p50 - d.p50 <= MCP_P50_BUDGET_MS,
-              explainedBy: { text: 'two HTTP hops with an SSE answer on each (the SDK transports on both sides) plus the call path; see the http section notes.' },
+              explainedBy: {
+                text: "two HTTP hops with an SSE answer on each (the SDK's transports on both sides, most of the busy time) plus the call path; a profile taken by hand is in docs/performance.md (Issue 20, Second round).",
+              },
             }
           : {}),
       },

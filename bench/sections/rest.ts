@@ -171,7 +171,7 @@ export async function runRest(ctx: Context): Promise<void> {
       met: cpuMet,
       explainedBy: {
         profile,
-        text: "the HTTP request (parse, auth, rate limit, JSON body) and the call path through the SDK client: the SDK's per-message work and node's HTTP server dominate the profile (docs/performance.md, Issue 20).",
+        text: "node's HTTP server (header parsing, the answer's writev on loopback TCP, which runs the receiver's side too), the request's write to the session server's pipe, and the call path (the SDK Client is not on it: docs/sdk-replacements.md) (docs/performance.md, Issue 20).",
       },
     },
     {
@@ -203,7 +203,7 @@ export async function runRest(ctx: Context): Promise<void> {
     budget: `gateway ≤ ${HTTP_IDLE_BUDGET_MB} MB`,
     met: idleRssMb <= HTTP_IDLE_BUDGET_MB,
     explainedBy: {
-      text: 'the code loaded in HTTP mode (node:http, the SDK server and client, the REST and /mcp routes, metrics); see the import table of the cold-start section.',
+      text: 'the code loaded in HTTP mode (node:http, the SDK server and client, the REST routes, the rate limiter): the SDK alone is most of it; see the table *Cold start: what each import costs* and docs/performance.md (Third round: idle RSS).',
     },
   });
   ctx.notes.push(

@@ -1,5 +1,6 @@
-// Which tools/call results are known to pass the protocol's result schema without parsing
-// them against it (imports nothing but values.ts, so both directions of the call path use it).
+// Which tools/call results, and which `_meta` objects, are known to pass the protocol's schemas
+// without parsing them against them (imports nothing but values.ts, so both directions of the
+// call path use it).
 //
 // Why: the SDK parses every result with zod on the client side and again on the server side,
 // and that parse is a large share of what a relayed call costs. Almost every result is a list
@@ -13,8 +14,8 @@ import { isPlainObject } from './values.js';
 
 const RESULT_KEYS = new Set(['content', 'structuredContent', 'isError', '_meta']);
 const TEXT_BLOCK_KEYS = new Set(['type', 'text', '_meta']);
-/** Keys the specification reserves in `_meta`: their values have shapes the schema checks. */
-const RESERVED_META = 'io.modelcontextprotocol/';
+/** Keys the specification reserves in `_meta` (serverInfo, clientCapabilities, ...): their values have shapes the schema checks. */
+export const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
 
 /** True when `result` is a tools/call result of the common shape (see above); false: ask the schema. */
 export function isPlainToolResult(result: Record<string, unknown>): boolean {
@@ -33,16 +34,19 @@ export function isPlainToolResult(result: Record<string, unknown>): boolean {
 }
 
 /** Own keys all in `keys`; an own `__proto__` key (JSON.parse makes one) is never among them. */
-function hasOnlyKeys(value: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
+export function hasOnlyKeys(value: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
   for (const key in value) if (!keys.has(key)) return false;
   return !Object.hasOwn(value, '__proto__');
 }
 
 /** `_meta` as the schema takes it unchanged: no reserved key, no `__proto__`, a string or integer progress token. */
-function isOptionalMeta(meta: unknown): boolean {
-  if (meta === undefined) return true;
+export function isPlainMeta(meta: unknown): meta is Record<string, unknown> {
   if (!isPlainObject(meta) || Object.hasOwn(meta, '__proto__')) return false;
-  for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
+  for (const key in meta) if (key.startsWith(RESERVED_META_PREFIX)) return false;
   const token = meta['progressToken'];
   return token === undefined || typeof token === 'string' || (typeof token === 'number' && Number.isSafeInteger(token));
+}
+
+function isOptionalMeta(meta: unknown): boolean {
+  return meta === undefined || isPlainMeta(meta);
 }

@@ -6,10 +6,8 @@
 
 import { LOG_LEVEL_META_KEY, type LoggingLevel } from '@modelcontextprotocol/client';
 import type { ProtocolEra } from './negotiation.js';
+import { RESERVED_META_PREFIX } from '../toolResultShape.js';
 import { isPlainObject } from '../values.js';
-
-/** Keys of `_meta` that the protocol reserves (serverInfo, clientCapabilities, ...). */
-const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
 
 /** Result fields a 2026 server adds to list and read results (SEP-2549). */
 const CACHE_HINT_FIELDS = ['ttlMs', 'cacheScope'] as const;

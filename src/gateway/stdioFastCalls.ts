@@ -18,10 +18,11 @@ import { randomUUID } from 'node:crypto';
 import { isInputRequiredResult, ProtocolErrorCode, SdkError, SdkErrorCode } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage, RequestId, RequestMeta, Server, ServerContext, StandardSchemaV1 } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import { isPlainToolResult } from '../toolResultShape.js';
+import { hasOnlyKeys, isPlainMeta, isPlainToolResult } from '../toolResultShape.js';
 import { errorMessage, isPlainObject } from '../values.js';
 import type { ToolAnswer } from './calls/toolAnswer.js';
 import type { Gateway } from './gateway.js';
+import { isRequestId } from './stdioServerTransport.js';
 import type { UpstreamSession } from './serverRequests.js';
 
 /** The ways onto the wire and into the SDK that the fast path needs of the stdio transport. */
@@ -70,7 +71,6 @@ export class FirstAnswers {
 
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const PARAMS_KEYS = new Set(['name', 'arguments', '_meta']);
-const RESERVED_META = 'io.modelcontextprotocol/';
 
 export class StdioFastCalls {
   readonly firstAnswers = new FirstAnswers();
@@ -110,13 +110,13 @@ export class StdioFastCalls {
   #call(message: Record<string, unknown>, served: { readonly server: Server; readonly session: UpstreamSession }): boolean {
     if (served.server.getClientCapabilities() === undefined || message['jsonrpc'] !== '2.0') return false;
     const id = message['id'];
-    if (!isRequestId(id) || this.#inFlight.has(id) || !hasOnly(message, REQUEST_KEYS)) return false;
+    if (!isRequestId(id) || this.#inFlight.has(id) || !hasOnlyKeys(message, REQUEST_KEYS)) return false;
     const params = message['params'];
-    if (!isPlainObject(params) || !hasOnly(params, PARAMS_KEYS) || typeof params['name'] !== 'string') return false;
+    if (!isPlainObject(params) || !hasOnlyKeys(params, PARAMS_KEYS) || typeof params['name'] !== 'string') return false;
     const args = params['arguments'];
     const meta = params['_meta'];
     // The SDK's parse drops an own `__proto__` key of the arguments: such a call is the SDK's.
-    if ((args !== undefined && (!isPlainObject(args) || Object.hasOwn(args, '__proto__'))) || (meta !== undefined && !isPlainMeta(meta))) return false;
+    if ((args !== undefined && (!isPlainObject(args) || Object.hasOwn(args, '__proto__'))) || (meta !== undefined && !isPlainRequestMeta(meta))) return false;
     const controller = new AbortController();
     this.#inFlight.set(id, controller);
     const ctx = requestContext(served.server, id, meta as RequestMeta | undefined, controller.signal);
@@ -218,19 +218,7 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   return typeof value === 'object' && value !== null && '~standard' in value;
 }
 
-function isRequestId(value: unknown): value is RequestId {
-  return typeof value === 'string' || (typeof value === 'number' && Number.isSafeInteger(value));
-}
-
-function hasOnly(value: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
-  for (const key in value) if (!keys.has(key)) return false;
-  return true;
-}
-
-/** `_meta` as the 2025 schema takes it without a second look: no reserved key, a plain progress token. */
-function isPlainMeta(meta: unknown): boolean {
-  if (!isPlainObject(meta) || Object.hasOwn(meta, '__proto__') || Object.hasOwn(meta, FIRST_ANSWER_META_KEY)) return false;
-  for (const key in meta) if (key.startsWith(RESERVED_META)) return false;
-  const token = meta['progressToken'];
-  return token === undefined || isRequestId(token);
+/** `_meta` the fast path takes: plain (toolResultShape.ts), and without a token of its own (FirstAnswers). */
+function isPlainRequestMeta(meta: unknown): boolean {
+  return isPlainMeta(meta) && !Object.hasOwn(meta, FIRST_ANSWER_META_KEY);
 }

@@ -189,7 +189,8 @@ export class LineStdioServerTransport implements Transport {
   }
 }
 
-function isRequestId(value: unknown): value is RequestId {
+/** A JSON-RPC id as the SDK's schema takes it: a string or an integer. */
+export function isRequestId(value: unknown): value is RequestId {
   return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
 }
 
